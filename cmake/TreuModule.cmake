@@ -1,0 +1,20 @@
+# treu_module(NAME SOURCES ... DEPS ... TESTS ...)
+# One library target per module (treu_NAME), linked into the binary, the tests and the
+# benchmarks. Unit tests sit beside the code as *_test.cpp and become one test binary per
+# module; *_pgtest.cpp files need a PostgreSQL server (TREU_TEST_PG_URL) and are labelled pg.
+function(treu_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS;TESTS;PGTESTS" ${ARGN})
+  add_library(treu_${name} STATIC ${M_SOURCES})
+  target_include_directories(treu_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(treu_${name} PUBLIC ${M_DEPS})
+  if(TREU_BUILD_TESTS AND M_TESTS)
+    add_executable(treu_${name}_test ${M_TESTS})
+    target_link_libraries(treu_${name}_test PRIVATE treu_${name} GTest::gtest GTest::gtest_main)
+    gtest_discover_tests(treu_${name}_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+  endif()
+  if(TREU_BUILD_TESTS AND M_PGTESTS)
+    add_executable(treu_${name}_pgtest ${M_PGTESTS})
+    target_link_libraries(treu_${name}_pgtest PRIVATE treu_${name} GTest::gtest GTest::gtest_main)
+    gtest_discover_tests(treu_${name}_pgtest DISCOVERY_TIMEOUT 60 PROPERTIES LABELS pg)
+  endif()
+endfunction()

@@ -1,0 +1,223 @@
+#include <sqlite3.h>
+#include <libpq-fe.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "app/cli.hpp"
+#include "app/demo.hpp"
+#include "app/progress.hpp"
+#include "ingest/csv_import.hpp"
+#include "storage/open.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+
+namespace treu::app {
+
+int Fail(const Error& e) {
+  std::fprintf(stderr, "treu: %s\n", e.ToString().c_str());
+  return 1;
+}
+
+Result<std::unique_ptr<Store>> Context::OpenStore() const { return treu::OpenStore(db_url, clock); }
+
+Result<Workspace> Context::EnsureWorkspace(Store& store) const {
+  auto found = store.FindWorkspace(workspace);
+  if (found) {
+    if (!currency.empty()) {
+      TREU_ASSIGN_OR_RETURN(Currency c, Currency::FromCode(currency));
+      if (found->currency && !(*found->currency == c)) {
+        return FailedPrecondition("--currency", "workspace '" + workspace + "' reports in " +
+                                                    std::string(found->currency->code()));
+      }
+    }
+    if (!time_zone.empty() && time_zone != found->time_zone) {
+      return FailedPrecondition("--timezone", "workspace '" + workspace + "' uses " +
+                                                  found->time_zone);
+    }
+    return found;
+  }
+  if (found.error().code() != ErrorCode::kNotFound) return found;
+  Workspace w;
+  w.name = workspace;
+  if (!currency.empty()) {
+    TREU_ASSIGN_OR_RETURN(w.currency, Currency::FromCode(currency));
+  }
+  if (!time_zone.empty()) w.time_zone = time_zone;
+  w.created_at = clock.Now();
+  TREU_RETURN_IF_ERROR(ValidateWorkspace(w));
+  return store.CreateWorkspace(w);
+}
+
+namespace {
+
+std::function<int()> SetupImport(CLI::App& cmd, Context& ctx) {
+  struct Opts {
+    std::string kind;
+    std::string file;
+    std::vector<std::string> maps;
+    bool skip_invalid = false;
+    std::string rejects;
+    bool dry_run = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd.add_option("KIND", o->kind, "customers, orders or subscriptions")
+      ->required()
+      ->check(CLI::IsMember({"customers", "orders", "subscriptions"}));
+  cmd.add_option("FILE", o->file, "CSV file with a header row (see docs/import.md)")->required();
+  cmd.add_option("--map", o->maps, "use column SOURCE as canonical column TARGET: SOURCE=TARGET")
+      ->type_name("SOURCE=TARGET");
+  cmd.add_flag("--skip-invalid", o->skip_invalid,
+               "import the valid rows; write rejected rows to the rejects file");
+  cmd.add_option("--rejects", o->rejects, "rejects file (default: FILE.rejects.csv)");
+  cmd.add_flag("--dry-run", o->dry_run, "validate only; write nothing");
+  return [o, &ctx]() -> int {
+    const ImportKind kind = ParseImportKind(o->kind).value();
+    ImportOptions opts;
+    for (const auto& m : o->maps) {
+      const auto eq = m.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == m.size()) {
+        return Fail(Error(ErrorCode::kInvalidArgument, "--map " + m,
+                          "expected SOURCE=TARGET, e.g. --map Bestellnummer=order_id"));
+      }
+      opts.column_map[m.substr(0, eq)] = m.substr(eq + 1);
+    }
+    opts.skip_invalid = o->skip_invalid;
+    opts.dry_run = o->dry_run;
+    opts.rejects_path = o->rejects.empty() ? o->file + ".rejects.csv" : o->rejects;
+    auto store = ctx.OpenStore();
+    if (!store) return Fail(store.error());
+    auto ws = ctx.EnsureWorkspace(**store);
+    if (!ws) return Fail(ws.error());
+    ProgressBar bar("import " + o->kind);
+    opts.progress = [&bar](const ImportProgress& p) {
+      bar.Update(p.bytes_read, p.bytes_total, p.rows);
+    };
+    auto report = ImportCsvFile(**store, *ws, kind, o->file, opts, ctx.clock);
+    opts.progress = nullptr;
+    bar.Clear();
+    if (!report) {
+      Fail(report.error());
+      std::fprintf(stderr, "treu: nothing was imported\n");
+      return 1;
+    }
+    const auto& r = *report;
+    if (!r.issues.empty()) std::fputs(r.FormatIssues(o->file).c_str(), stderr);
+    const double rate = r.seconds > 0 ? static_cast<double>(r.rows) / r.seconds : 0;
+    if (o->dry_run) {
+      std::printf("%s: %s rows checked, %s rejected (dry run: nothing written)\n", o->file.c_str(),
+                  GroupDigits(r.rows).c_str(), GroupDigits(r.rows_rejected).c_str());
+      return r.rows_rejected == 0 && r.issues.empty() ? 0 : 1;
+    }
+    if (!r.committed) {
+      std::fprintf(stderr,
+                   "treu: %s rejected: %s error%s, nothing was imported (use --skip-invalid to "
+                   "import the valid rows)\n",
+                   o->file.c_str(), GroupDigits(static_cast<std::int64_t>(r.issues.size())).c_str(),
+                   r.issues.size() == 1 ? "" : "s");
+      return 1;
+    }
+    std::printf(
+        "%s: %s rows, %s inserted, %s updated, %s unchanged, %s rejected; %s customers; "
+        "%.2f s (%s rows/s)\n",
+        o->file.c_str(), GroupDigits(r.rows).c_str(), GroupDigits(r.written.inserted).c_str(),
+        GroupDigits(r.written.updated).c_str(), GroupDigits(r.written.unchanged).c_str(),
+        GroupDigits(r.rows_rejected).c_str(), GroupDigits(r.customers_seen).c_str(), r.seconds,
+        GroupDigits(static_cast<std::int64_t>(rate)).c_str());
+    if (r.rows_rejected > 0) {
+      std::printf("rejected rows written to %s\n", opts.rejects_path.c_str());
+    }
+    return 0;
+  };
+}
+
+std::function<int()> SetupMigrate(CLI::App&, Context& ctx) {
+  return [&ctx]() -> int {
+    auto store = ctx.OpenStore();
+    if (!store) return Fail(store.error());
+    std::printf("schema of %s is up to date (%s)\n", ctx.db_url.c_str(),
+                std::string((*store)->backend()).c_str());
+    return 0;
+  };
+}
+
+std::function<int()> SetupVersion(CLI::App&, Context&) {
+  return []() -> int {
+    std::printf("treu %s (SQLite %s, libpq %d)\n", TREU_VERSION, sqlite3_libversion(),
+                PQlibVersion());
+    return 0;
+  };
+}
+
+std::function<int()> SetupBackup(CLI::App& cmd, Context& ctx) {
+  auto dest = std::make_shared<std::string>();
+  cmd.add_option("PATH", *dest, "where to write the copy (must not exist)")->required();
+  return [dest, &ctx]() -> int {
+    if (!ctx.db_url.starts_with("sqlite:")) {
+      return Fail(Error(ErrorCode::kInvalidArgument, "backup",
+                        "only SQLite databases; back up PostgreSQL with pg_dump"));
+    }
+    if (std::filesystem::exists(*dest)) {
+      return Fail(Error(ErrorCode::kAlreadyExists, *dest, "already exists; choose a new path"));
+    }
+    std::string src = ctx.db_url.substr(7);
+    if (src.starts_with("//")) src = src.substr(2);
+    if (!std::filesystem::exists(src)) {
+      return Fail(Error(ErrorCode::kNotFound, src, "no such database file"));
+    }
+    if (auto s = BackupSqlite(src, *dest); !s) return Fail(s.error());
+    std::printf("backed up %s to %s\n", src.c_str(), dest->c_str());
+    return 0;
+  };
+}
+
+std::function<int()> SetupWorkspace(CLI::App& cmd, Context& ctx) {
+  auto action = std::make_shared<std::string>();
+  auto name = std::make_shared<std::string>();
+  cmd.add_option("ACTION", *action, "create or list")
+      ->required()
+      ->check(CLI::IsMember({"create", "list"}));
+  cmd.add_option("NAME", *name, "workspace name (create)");
+  return [action, name, &ctx]() -> int {
+    auto store = ctx.OpenStore();
+    if (!store) return Fail(store.error());
+    if (*action == "list") {
+      auto all = (*store)->ListWorkspaces();
+      if (!all) return Fail(all.error());
+      std::printf("%-24s %-8s %s\n", "NAME", "CURRENCY", "TIME ZONE");
+      for (const auto& w : *all) {
+        std::printf("%-24s %-8s %s\n", w.name.c_str(),
+                    w.currency ? std::string(w.currency->code()).c_str() : "-", w.time_zone.c_str());
+      }
+      return 0;
+    }
+    if (name->empty()) return Fail(Error(ErrorCode::kInvalidArgument, "workspace create", "NAME is required"));
+    if ((*store)->FindWorkspace(*name)) {
+      return Fail(Error(ErrorCode::kAlreadyExists, "workspace " + *name, "already exists"));
+    }
+    Context c = ctx;
+    c.workspace = *name;
+    auto ws = c.EnsureWorkspace(**store);
+    if (!ws) return Fail(ws.error());
+    std::printf("created workspace %s (currency %s, time zone %s)\n", ws->name.c_str(),
+                ws->currency ? std::string(ws->currency->code()).c_str() : "set by first import",
+                ws->time_zone.c_str());
+    return 0;
+  };
+}
+
+}  // namespace
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> commands = {
+      {"demo", "create a database with generated demo data and show what it holds", SetupDemo},
+      {"import", "import customers, orders or subscriptions from a CSV file", SetupImport},
+      {"workspace", "create or list workspaces", SetupWorkspace},
+      {"migrate", "apply pending schema migrations to the database", SetupMigrate},
+      {"backup", "write a consistent copy of the SQLite database while treu runs", SetupBackup},
+      {"version", "print the version of treu and its libraries", SetupVersion},
+  };
+  return commands;
+}
+
+}  // namespace treu::app

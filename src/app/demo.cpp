@@ -1,0 +1,127 @@
+#include "app/demo.hpp"
+
+#include <cstdio>
+
+#include "app/progress.hpp"
+#include "ingest/batch_writer.hpp"
+#include "synth/synth.hpp"
+
+namespace treu::app {
+namespace {
+
+constexpr const char* kDemoDb = "sqlite:treu-demo.db";
+constexpr const char* kDemoWorkspace = "demo";
+
+// Streams generated data into one write transaction.
+class LoadingSink final : public SynthSink {
+ public:
+  LoadingSink(BatchWriter& writer, ProgressBar& bar, std::int64_t customers_total)
+      : writer_(writer), bar_(bar), total_(customers_total) {}
+
+  Status OnCustomer(const Customer& c) override {
+    ++customers_;
+    bar_.Update(customers_, total_, rows_);
+    ++rows_;
+    return writer_.Add(c);
+  }
+  Status OnOrder(const Order& o) override {
+    ++rows_;
+    return writer_.Add(o);
+  }
+  Status OnSubscription(const Subscription& s) override {
+    ++rows_;
+    return writer_.Add(s);
+  }
+  Status OnEvent(const Event& e) override {
+    ++rows_;
+    return writer_.Add(e);
+  }
+
+ private:
+  BatchWriter& writer_;
+  ProgressBar& bar_;
+  std::int64_t total_;
+  std::int64_t customers_ = 0;
+  std::int64_t rows_ = 0;
+};
+
+Status PrintSummary(Store& store, const Workspace& ws, const std::string& db_url) {
+  TREU_ASSIGN_OR_RETURN(EntityCounts c, store.Counts(ws.id));
+  std::int64_t revenue = 0, completed = 0;
+  Timestamp first{INT64_MAX}, last{INT64_MIN};
+  TREU_RETURN_IF_ERROR(store.ScanOrders(ws.id, [&](const Order& o) {
+    if (o.status != OrderStatus::kCompleted && o.refunds.empty()) return;
+    ++completed;
+    revenue += o.total.minor;
+    for (const auto& r : o.refunds) revenue -= r.amount_minor;
+    first = std::min(first, o.placed_at);
+    last = std::max(last, o.placed_at);
+  }));
+  const Currency cur = ws.currency.value_or(Currency::FromCode("EUR").value());
+  std::printf("treu demo data in %s, workspace '%s' (%s, %s)\n", db_url.c_str(), ws.name.c_str(),
+              std::string(cur.code()).c_str(), ws.time_zone.c_str());
+  std::printf("  customers      %12s\n", GroupDigits(c.customers).c_str());
+  std::printf("  orders         %12s  (%s refunds)\n", GroupDigits(c.orders).c_str(),
+              GroupDigits(c.refunds).c_str());
+  std::printf("  subscriptions  %12s  (%s changes)\n", GroupDigits(c.subscriptions).c_str(),
+              GroupDigits(c.subscription_changes).c_str());
+  std::printf("  events         %12s\n", GroupDigits(c.events).c_str());
+  if (completed > 0) {
+    std::printf("  net revenue    %12s %s, orders from %s to %s\n",
+                FormatMajorUnits(revenue, cur).c_str(), std::string(cur.code()).c_str(),
+                FormatDate(CivilFromDays(first.micros / kMicrosPerDay)).c_str(),
+                FormatDate(CivilFromDays(last.micros / kMicrosPerDay)).c_str());
+  }
+  std::printf("Query it with: sqlite3 %s 'SELECT count(*) FROM orders'\n",
+              db_url.starts_with("sqlite:") ? db_url.substr(7).c_str() : db_url.c_str());
+  return Ok();
+}
+
+}  // namespace
+
+std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
+  auto size = std::make_shared<std::string>("S");
+  auto seed = std::make_shared<std::uint64_t>(42);
+  cmd.add_option("--size", *size, "S (10k customers), M (100k) or L (1M)")
+      ->check(CLI::IsMember({"S", "M", "L"}));
+  cmd.add_option("--seed", *seed, "random seed of the generator (default 42)");
+  return [size, seed, &ctx]() -> int {
+    if (!ctx.db_given) ctx.db_url = kDemoDb;
+    if (!ctx.workspace_given) ctx.workspace = kDemoWorkspace;
+    auto store = ctx.OpenStore();
+    if (!store) return Fail(store.error());
+    if (auto existing = (*store)->FindWorkspace(ctx.workspace)) {
+      auto counts = (*store)->Counts(existing->id);
+      if (!counts) return Fail(counts.error());
+      if (counts->orders > 0 || counts->customers > 0) {
+        std::printf("workspace '%s' already holds data; showing it (use another --workspace or "
+                    "--db for a fresh demo)\n",
+                    ctx.workspace.c_str());
+        if (auto s = PrintSummary(**store, *existing, ctx.db_url); !s) return Fail(s.error());
+        return 0;
+      }
+    }
+    auto config = SynthSize(*size);
+    if (!config) return Fail(config.error());
+    config->seed = *seed;
+    Context c = ctx;
+    if (c.currency.empty()) c.currency = config->currency;
+    if (c.time_zone.empty()) c.time_zone = "Europe/Berlin";
+    auto ws = c.EnsureWorkspace(**store);
+    if (!ws) return Fail(ws.error());
+    BatchWriter writer(**store, ws->id, /*dry_run=*/false, 10'000, ctx.clock);
+    if (auto s = writer.Start(); !s) return Fail(s.error());
+    {
+      ProgressBar bar("generating demo data");
+      LoadingSink sink(writer, bar, config->customers);
+      if (auto s = GenerateSynth(*config, sink); !s) return Fail(s.error());
+      if (auto s = writer.Commit(); !s) return Fail(s.error());
+    }
+    auto fresh = (*store)->FindWorkspace(ctx.workspace);
+    if (!fresh) return Fail(fresh.error());
+    if (auto s = PrintSummary(**store, *fresh, ctx.db_url); !s) return Fail(s.error());
+    return 0;
+  };
+}
+
+}  // namespace treu::app

@@ -1,0 +1,155 @@
+// The Store API: the one way services reach durable state. Two backends implement it,
+// SQLite (storage/sqlite) and PostgreSQL (storage/postgres), and one contract test suite
+// (store_contract_test.hpp) runs unchanged against both.
+//
+// Every row belongs to a workspace and every call is confined to the workspace it names.
+// Every write happens inside a WriteTransaction, which also records every changed entity
+// in the change log (runs of consecutive ids with the same operation share one row); the
+// log's `seq` increases monotonically in commit order within a workspace. A transaction that is destroyed without Commit() rolls back: nothing is half
+// written, and once Commit() returns OK the data survives a crash (kill -9, power loss as far
+// as fsync goes).
+//
+// Thread safety: a Store and its transactions are used by one thread at a time. Open one
+// Store per thread for concurrency; writers to one database serialise (SQLite: BEGIN
+// IMMEDIATE with a busy timeout; PostgreSQL: a per-workspace advisory lock).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.hpp"
+#include "domain/domain.hpp"
+
+namespace treu {
+
+// What a batch write did: rows inserted, rows updated, and rows that were already stored
+// as given (re-imports and retries land here).
+struct WriteStats {
+  std::int64_t inserted = 0;
+  std::int64_t updated = 0;
+  std::int64_t unchanged = 0;
+
+  WriteStats& operator+=(const WriteStats& o) {
+    inserted += o.inserted;
+    updated += o.updated;
+    unchanged += o.unchanged;
+    return *this;
+  }
+};
+
+enum class Entity { kWorkspace, kCustomer, kProduct, kOrder, kSubscription, kEvent };
+std::string_view EntityName(Entity e);
+Result<Entity> ParseEntity(std::string_view name);
+
+enum class ChangeOp { kInsert, kUpdate, kDelete };
+std::string_view ChangeOpName(ChangeOp op);
+Result<ChangeOp> ParseChangeOp(std::string_view name);
+
+// One row of the change log: the same operation on the entities with ids
+// entity_id..last_entity_id (a bulk insert of consecutive ids is one row).
+struct Change {
+  std::int64_t seq = 0;
+  Entity entity = Entity::kCustomer;
+  std::int64_t entity_id = 0;       // first id of the run
+  std::int64_t last_entity_id = 0;  // last id of the run, >= entity_id
+  ChangeOp op = ChangeOp::kInsert;
+  Timestamp at;  // clock reading of the writer
+
+  std::int64_t count() const { return last_entity_id - entity_id + 1; }
+};
+
+struct EntityCounts {
+  std::int64_t customers = 0;
+  std::int64_t orders = 0;
+  std::int64_t refunds = 0;
+  std::int64_t subscriptions = 0;
+  std::int64_t subscription_changes = 0;
+  std::int64_t events = 0;
+  std::int64_t products = 0;
+  std::int64_t changes = 0;  // rows in the change log
+};
+
+class WriteTransaction {
+ public:
+  virtual ~WriteTransaction() = default;  // rolls back unless committed
+
+  // The ids of the customers with these external ids, in the same order. Customers not yet
+  // stored are created with only their external id and `now` as creation time.
+  virtual Result<std::vector<CustomerId>> ResolveCustomers(
+      std::span<const std::string> external_ids, Timestamp now) = 0;
+
+  // Inserts customers or updates their profile, keyed by external id. Profile fields that
+  // are empty in `c` keep their stored value; attributes and consents given are set, others
+  // kept. A customer whose stored profile already equals the merge counts as unchanged.
+  // REQUIRES: each customer passes ValidateCustomer.
+  virtual Result<WriteStats> UpsertCustomers(std::span<const Customer> customers,
+                                             Timestamp now) = 0;
+
+  // Inserts orders keyed by external id. For an order whose external id is already stored,
+  // a changed status and refunds it didn't have are applied (counted updated); otherwise it
+  // is left as it is (counted unchanged). Total, time, customer and lines never change.
+  // REQUIRES: each order passes ValidateOrder and has a valid `customer` id of this workspace.
+  virtual Result<WriteStats> InsertOrders(std::span<const Order> orders) = 0;
+
+  // Inserts subscriptions keyed by external id, or merges into a stored one: history states
+  // at new effective times are added (a state at a stored time must be equal, else
+  // Conflict), and ended_at is set when given.
+  // REQUIRES: each passes ValidateSubscription and has a valid `customer`.
+  virtual Result<WriteStats> UpsertSubscriptions(std::span<const Subscription> subs) = 0;
+
+  // Appends events; an event whose message_id is already stored is skipped (unchanged).
+  // REQUIRES: each passes ValidateEvent.
+  virtual Result<WriteStats> InsertEvents(std::span<const Event> events) = 0;
+
+  // Sets the workspace's reporting currency. FailedPrecondition if it already has another.
+  virtual Status SetCurrency(const Currency& currency) = 0;
+
+  // Makes everything durable. After a failed commit the transaction is rolled back.
+  virtual Status Commit() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // "sqlite" or "postgresql".
+  virtual std::string_view backend() const = 0;
+
+  // NotFound when no workspace has this name.
+  virtual Result<Workspace> FindWorkspace(std::string_view name) = 0;
+  // Creates a workspace; fills in its id and logs a workspace insert as the workspace's
+  // first change. AlreadyExists when the name is taken.
+  // REQUIRES: ValidateWorkspace(w).
+  virtual Result<Workspace> CreateWorkspace(const Workspace& w) = 0;
+  virtual Result<std::vector<Workspace>> ListWorkspaces() = 0;
+
+  // Starts a write transaction on one workspace. Blocks while another writer holds the
+  // database (SQLite) or the workspace (PostgreSQL), up to a busy timeout → Unavailable.
+  virtual Result<std::unique_ptr<WriteTransaction>> BeginWrite(WorkspaceId ws) = 0;
+
+  virtual Result<EntityCounts> Counts(WorkspaceId ws) = 0;
+  virtual Result<std::optional<Customer>> FindCustomer(WorkspaceId ws,
+                                                       std::string_view external_id) = 0;
+  virtual Result<std::optional<Order>> FindOrder(WorkspaceId ws, std::string_view external_id) = 0;
+  virtual Result<std::optional<Subscription>> FindSubscription(WorkspaceId ws,
+                                                               std::string_view external_id) = 0;
+
+  // Visit every row of a kind in id order. The visitor may not call back into the Store.
+  virtual Status ScanCustomers(WorkspaceId ws, const std::function<void(const Customer&)>& f) = 0;
+  virtual Status ScanOrders(WorkspaceId ws, const std::function<void(const Order&)>& f) = 0;
+  virtual Status ScanSubscriptions(WorkspaceId ws,
+                                   const std::function<void(const Subscription&)>& f) = 0;
+  virtual Status ScanEvents(WorkspaceId ws, const std::function<void(const Event&)>& f) = 0;
+
+  // Change-log rows with seq > after_seq, oldest first, at most `limit`.
+  virtual Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
+                                                  int limit) = 0;
+};
+
+}  // namespace treu

@@ -1,0 +1,344 @@
+#include "storage/store_contract_test.hpp"
+
+#include <set>
+
+namespace treu::testing_contract {
+namespace {
+
+std::vector<CustomerId> Resolve(WriteTransaction& tx, std::vector<std::string> ids, Timestamp now) {
+  auto r = tx.ResolveCustomers(ids, now);
+  EXPECT_TRUE(r.has_value()) << r.error().ToString();
+  return r.value_or(std::vector<CustomerId>{});
+}
+
+TEST_P(StoreContractTest, WorkspacesAreCreatedFoundAndUnique) {
+  const Workspace w = MakeWorkspace("shop");
+  EXPECT_TRUE(w.id.valid());
+  auto found = store_->FindWorkspace("shop");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id, w.id);
+  EXPECT_EQ(found->time_zone, "Europe/Berlin");
+  EXPECT_EQ(found->retention_basis, RetentionBasis::kPurchases);
+  EXPECT_EQ(found->activity_window_days, kDefaultActivityWindowDays);
+  EXPECT_FALSE(found->currency.has_value());
+  EXPECT_EQ(store_->CreateWorkspace(w).error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(store_->FindWorkspace("nope").error().code(), ErrorCode::kNotFound);
+  MakeWorkspace("other");
+  EXPECT_EQ(store_->ListWorkspaces().value().size(), 2u);
+}
+
+TEST_P(StoreContractTest, CurrencyIsSetOnce) {
+  const Workspace w = MakeWorkspace("shop");
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ASSERT_TRUE(tx->SetCurrency(Eur()));
+    ASSERT_TRUE(tx->SetCurrency(Eur()));  // same again is fine
+    ASSERT_TRUE(tx->Commit());
+  }
+  EXPECT_EQ(store_->FindWorkspace("shop").value().currency.value(), Eur());
+  auto tx = store_->BeginWrite(w.id).value();
+  auto usd = tx->SetCurrency(Currency::FromCode("USD").value());
+  ASSERT_FALSE(usd.has_value());
+  EXPECT_EQ(usd.error().code(), ErrorCode::kFailedPrecondition);
+}
+
+TEST_P(StoreContractTest, UncommittedTransactionLeavesNothing) {
+  const Workspace w = MakeWorkspace("shop");
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    const auto ids = Resolve(*tx, {"c1"}, clock_.Now());
+    std::vector<Order> orders{MakeOrder("o1", ids[0], 1000, 1000)};
+    ASSERT_TRUE(tx->InsertOrders(orders));
+    ASSERT_TRUE(tx->SetCurrency(Eur()));
+  }  // destroyed without commit
+  const auto counts = store_->Counts(w.id).value();
+  EXPECT_EQ(counts.customers, 0);
+  EXPECT_EQ(counts.orders, 0);
+  EXPECT_EQ(counts.changes, 1);  // only the workspace's creation
+  EXPECT_FALSE(store_->FindWorkspace("shop").value().currency.has_value());
+  // The database is usable afterwards.
+  auto tx = store_->BeginWrite(w.id).value();
+  EXPECT_TRUE(tx->Commit());
+}
+
+TEST_P(StoreContractTest, ResolveCustomersCreatesOnFirstSight) {
+  const Workspace w = MakeWorkspace("shop");
+  auto tx = store_->BeginWrite(w.id).value();
+  const auto a = Resolve(*tx, {"c1", "c2", "c1"}, clock_.Now());
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_TRUE(a[0].valid());
+  EXPECT_NE(a[0], a[1]);
+  EXPECT_EQ(a[0], a[2]);
+  const auto b = Resolve(*tx, {"c2"}, clock_.Now());
+  EXPECT_EQ(b[0], a[1]);
+  ASSERT_TRUE(tx->Commit());
+  auto c = store_->FindCustomer(w.id, "c1").value();
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->id, a[0]);
+  EXPECT_EQ(c->created_at, clock_.Now());
+  EXPECT_EQ(store_->Counts(w.id).value().customers, 2);
+}
+
+TEST_P(StoreContractTest, CustomersUpsertMergesAndCountsUnchanged) {
+  const Workspace w = MakeWorkspace("shop");
+  Customer c;
+  c.external_id = "c1";
+  c.email = "anna@example.de";
+  c.name = "Anna Kühn";
+  c.country = "DE";
+  c.locale = "de-DE";
+  c.time_zone = "Europe/Berlin";
+  c.attributes["tier"] = std::string("gold");
+  c.attributes["score"] = 4.5;
+  c.attributes["vip"] = true;
+  c.attributes["birthday"] = Timestamp::FromSeconds(642'902'400);
+  c.consent[Channel::kEmail] = Consent{true, "import", Timestamp::FromSeconds(1'600'000'000)};
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    auto s = tx->UpsertCustomers(std::span(&c, 1), clock_.Now()).value();
+    EXPECT_EQ(s.inserted, 1);
+    ASSERT_TRUE(tx->Commit());
+  }
+  auto stored = store_->FindCustomer(w.id, "c1").value().value();
+  EXPECT_EQ(stored.email, c.email);
+  EXPECT_EQ(stored.name, c.name);
+  EXPECT_EQ(stored.country, "DE");
+  EXPECT_EQ(stored.locale, "de-DE");
+  EXPECT_EQ(stored.time_zone, "Europe/Berlin");
+  EXPECT_EQ(stored.attributes, c.attributes);
+  ASSERT_EQ(stored.consent.count(Channel::kEmail), 1u);
+  EXPECT_TRUE(stored.consent[Channel::kEmail].granted);
+  EXPECT_EQ(stored.consent[Channel::kEmail].source, "import");
+  EXPECT_EQ(stored.consent[Channel::kEmail].at, Timestamp::FromSeconds(1'600'000'000));
+
+  // Same again: unchanged. A partial update keeps what it doesn't mention.
+  Customer partial;
+  partial.external_id = "c1";
+  partial.country = "AT";
+  partial.attributes["tier"] = std::string("platinum");
+  clock_.Advance(kMicrosPerSecond);
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    EXPECT_EQ(tx->UpsertCustomers(std::span(&c, 1), clock_.Now()).value().unchanged, 1);
+    EXPECT_EQ(tx->UpsertCustomers(std::span(&partial, 1), clock_.Now()).value().updated, 1);
+    ASSERT_TRUE(tx->Commit());
+  }
+  stored = store_->FindCustomer(w.id, "c1").value().value();
+  EXPECT_EQ(stored.email, "anna@example.de");
+  EXPECT_EQ(stored.country, "AT");
+  EXPECT_EQ(std::get<std::string>(stored.attributes["tier"]), "platinum");
+  EXPECT_EQ(std::get<double>(stored.attributes["score"]), 4.5);
+  EXPECT_EQ(stored.updated_at, clock_.Now());
+  const auto changes = store_->ReadChanges(w.id, 0, 100).value();
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].entity, Entity::kWorkspace);
+  EXPECT_EQ(changes[1].op, ChangeOp::kInsert);
+  EXPECT_EQ(changes[2].op, ChangeOp::kUpdate);
+  EXPECT_EQ(changes[2].entity, Entity::kCustomer);
+  EXPECT_EQ(changes[2].entity_id, stored.id.value);
+}
+
+TEST_P(StoreContractTest, OrdersAreIdempotentByExternalId) {
+  const Workspace w = MakeWorkspace("shop");
+  std::vector<Order> orders;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    const auto ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    orders.push_back(MakeOrder("o1", ids[0], 1999, 1000));
+    orders.push_back(MakeOrder("o2", ids[1], 500, 2000));
+    orders[1].status = OrderStatus::kRefunded;
+    orders[1].refunds.push_back({Timestamp::FromSeconds(3000), 500});
+    orders[0].lines.push_back({"sku-1", 2, 999});
+    auto s = tx->InsertOrders(orders).value();
+    EXPECT_EQ(s.inserted, 2);
+    ASSERT_TRUE(tx->Commit());
+  }
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    auto s = tx->InsertOrders(orders).value();
+    EXPECT_EQ(s.inserted, 0);
+    EXPECT_EQ(s.unchanged, 2);
+    // A refund the stored order didn't have is added.
+    orders[0].refunds.push_back({Timestamp::FromSeconds(5000), 999});
+    s = tx->InsertOrders(std::span(orders).first(1)).value();
+    EXPECT_EQ(s.updated, 1);
+    ASSERT_TRUE(tx->Commit());
+  }
+  const auto counts = store_->Counts(w.id).value();
+  EXPECT_EQ(counts.orders, 2);
+  EXPECT_EQ(counts.refunds, 2);
+  auto o1 = store_->FindOrder(w.id, "o1").value().value();
+  EXPECT_EQ(o1.total.minor, 1999);
+  EXPECT_EQ(o1.total.currency, Eur());
+  EXPECT_EQ(o1.customer_external_id, "c1");
+  EXPECT_EQ(o1.placed_at, Timestamp::FromSeconds(1000));
+  ASSERT_EQ(o1.lines.size(), 1u);
+  EXPECT_EQ(o1.lines[0].product_external_id, "sku-1");
+  EXPECT_EQ(o1.lines[0].quantity, 2);
+  ASSERT_EQ(o1.refunds.size(), 1u);
+  EXPECT_EQ(o1.refunds[0].amount_minor, 999);
+  auto o2 = store_->FindOrder(w.id, "o2").value().value();
+  EXPECT_EQ(o2.status, OrderStatus::kRefunded);
+  std::vector<std::string> seen;
+  ASSERT_TRUE(store_->ScanOrders(w.id, [&](const Order& o) { seen.push_back(o.external_id); }));
+  EXPECT_EQ(seen, (std::vector<std::string>{"o1", "o2"}));
+}
+
+TEST_P(StoreContractTest, SubscriptionsMergeHistory) {
+  const Workspace w = MakeWorkspace("saas");
+  Subscription s;
+  s.external_id = "sub1";
+  s.currency = Eur();
+  s.started_at = Timestamp::FromSeconds(1000);
+  s.history.push_back({Timestamp::FromSeconds(1000), "basic", BillingInterval::kMonth, 2900, 1, 0,
+                       SubscriptionStatus::kActive});
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    s.customer = Resolve(*tx, {"c1"}, clock_.Now())[0];
+    EXPECT_EQ(tx->UpsertSubscriptions(std::span(&s, 1)).value().inserted, 1);
+    ASSERT_TRUE(tx->Commit());
+  }
+  Subscription later = s;
+  later.history = {{Timestamp::FromSeconds(5000), "pro", BillingInterval::kYear, 99000, 3, 1000,
+                    SubscriptionStatus::kActive}};
+  later.ended_at = Timestamp::FromSeconds(9000);
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    EXPECT_EQ(tx->UpsertSubscriptions(std::span(&s, 1)).value().unchanged, 1);
+    EXPECT_EQ(tx->UpsertSubscriptions(std::span(&later, 1)).value().updated, 1);
+    ASSERT_TRUE(tx->Commit());
+  }
+  auto stored = store_->FindSubscription(w.id, "sub1").value().value();
+  ASSERT_EQ(stored.history.size(), 2u);
+  EXPECT_EQ(stored.history[0], s.history[0]);
+  EXPECT_EQ(stored.history[1], later.history[0]);
+  EXPECT_EQ(stored.ended_at, Timestamp::FromSeconds(9000));
+  EXPECT_EQ(stored.customer_external_id, "c1");
+  // A different state at a stored time conflicts and changes nothing.
+  Subscription clash = s;
+  clash.history[0].amount_minor = 1;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    auto r = tx->UpsertSubscriptions(std::span(&clash, 1));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), ErrorCode::kConflict);
+  }
+  EXPECT_EQ(store_->FindSubscription(w.id, "sub1").value()->history[0].amount_minor, 2900);
+  EXPECT_EQ(store_->Counts(w.id).value().subscription_changes, 2);
+}
+
+TEST_P(StoreContractTest, EventsDedupeByMessageId) {
+  const Workspace w = MakeWorkspace("shop");
+  std::vector<Event> events(3);
+  for (int i = 0; i < 3; ++i) {
+    events[i].type = EventType::kTrack;
+    events[i].name = "Page Viewed";
+    events[i].message_id = "m" + std::to_string(i % 2);  // m0, m1, m0
+    events[i].user_id = "c1";
+    events[i].timestamp = Timestamp::FromSeconds(100 + i);
+    events[i].received_at = Timestamp::FromSeconds(200);
+    events[i].properties_json = R"({"url":"/pricing"})";
+  }
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    const auto s = tx->InsertEvents(events).value();
+    EXPECT_EQ(s.inserted, 2);
+    EXPECT_EQ(s.unchanged, 1);
+    ASSERT_TRUE(tx->Commit());
+  }
+  std::vector<Event> seen;
+  ASSERT_TRUE(store_->ScanEvents(w.id, [&](const Event& e) { seen.push_back(e); }));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].name, "Page Viewed");
+  EXPECT_EQ(seen[0].properties_json, R"({"url":"/pricing"})");
+  EXPECT_EQ(seen[0].timestamp, Timestamp::FromSeconds(100));
+  EXPECT_EQ(seen[1].message_id, "m1");
+}
+
+TEST_P(StoreContractTest, WorkspacesAreIsolated) {
+  const Workspace a = MakeWorkspace("a");
+  const Workspace b = MakeWorkspace("b");
+  for (const Workspace* w : {&a, &b}) {
+    auto tx = store_->BeginWrite(w->id).value();
+    const auto ids = Resolve(*tx, {"same-customer"}, clock_.Now());
+    std::vector<Order> orders{MakeOrder("same-order", ids[0], w == &a ? 100 : 200, 1000)};
+    EXPECT_EQ(tx->InsertOrders(orders).value().inserted, 1);
+    ASSERT_TRUE(tx->Commit());
+  }
+  EXPECT_EQ(store_->FindOrder(a.id, "same-order").value()->total.minor, 100);
+  EXPECT_EQ(store_->FindOrder(b.id, "same-order").value()->total.minor, 200);
+  EXPECT_NE(store_->FindCustomer(a.id, "same-customer").value()->id,
+            store_->FindCustomer(b.id, "same-customer").value()->id);
+  EXPECT_EQ(store_->Counts(a.id).value().orders, 1);
+  int n = 0;
+  ASSERT_TRUE(store_->ScanCustomers(b.id, [&](const Customer&) { ++n; }));
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(store_->ReadChanges(a.id, 0, 100).value().size(), 3u);
+}
+
+TEST_P(StoreContractTest, ChangeLogIsMonotonicAndPaged) {
+  const Workspace w = MakeWorkspace("shop");
+  for (int batch = 0; batch < 3; ++batch) {
+    auto tx = store_->BeginWrite(w.id).value();
+    const auto ids = Resolve(*tx, {"c" + std::to_string(batch)}, clock_.Now());
+    std::vector<Order> orders{MakeOrder("o" + std::to_string(batch), ids[0], 100, 1000)};
+    ASSERT_TRUE(tx->InsertOrders(orders));
+    ASSERT_TRUE(tx->Commit());
+  }
+  const auto all = store_->ReadChanges(w.id, 0, 100).value();
+  ASSERT_EQ(all.size(), 7u);
+  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_LT(all[i - 1].seq, all[i].seq);
+  EXPECT_EQ(all[0].entity, Entity::kWorkspace);
+  EXPECT_EQ(all[0].op, ChangeOp::kInsert);
+  EXPECT_EQ(all[1].entity, Entity::kCustomer);
+  EXPECT_EQ(all[2].entity, Entity::kOrder);
+  const auto page = store_->ReadChanges(w.id, all[3].seq, 2).value();
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].seq, all[4].seq);
+  EXPECT_EQ(page[1].seq, all[5].seq);
+  EXPECT_EQ(store_->Counts(w.id).value().changes, 7);
+}
+
+TEST_P(StoreContractTest, LargeBatchRoundTrips) {
+  const Workspace w = MakeWorkspace("shop");
+  constexpr int kCustomers = 2000;
+  std::vector<std::string> ext;
+  for (int i = 0; i < kCustomers; ++i) ext.push_back("cust-" + std::to_string(i));
+  std::int64_t expected_sum = 0;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    const auto ids = Resolve(*tx, ext, clock_.Now());
+    std::vector<Order> orders;
+    for (int i = 0; i < 3 * kCustomers; ++i) {
+      orders.push_back(MakeOrder("o-" + std::to_string(i), ids[i % kCustomers], i, 1000 + i));
+      expected_sum += i;
+    }
+    EXPECT_EQ(tx->InsertOrders(orders).value().inserted, 3 * kCustomers);
+    ASSERT_TRUE(tx->Commit());
+  }
+  std::int64_t sum = 0, n = 0;
+  std::set<std::int64_t> order_ids;
+  ASSERT_TRUE(store_->ScanOrders(w.id, [&](const Order& o) {
+    sum += o.total.minor;
+    ++n;
+    order_ids.insert(o.id.value);
+  }));
+  EXPECT_EQ(n, 3 * kCustomers);
+  EXPECT_EQ(sum, expected_sum);
+  // The change log names every inserted order exactly once (runs may cover many ids).
+  std::set<std::int64_t> logged;
+  std::int64_t customers_logged = 0;
+  const auto changes = store_->ReadChanges(w.id, 0, 1'000'000).value();
+  for (const Change& c : changes) {
+    EXPECT_LE(c.entity_id, c.last_entity_id);
+    if (c.entity == Entity::kCustomer) customers_logged += c.count();
+    if (c.entity != Entity::kOrder) continue;
+    EXPECT_EQ(c.op, ChangeOp::kInsert);
+    for (auto id = c.entity_id; id <= c.last_entity_id; ++id) EXPECT_TRUE(logged.insert(id).second);
+  }
+  EXPECT_EQ(logged, order_ids);
+  EXPECT_EQ(customers_logged, kCustomers);
+}
+
+}  // namespace
+}  // namespace treu::testing_contract

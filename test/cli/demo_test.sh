@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `treu demo` creates an SQLite file with generated data and prints a summary; running it
+# again shows the same data instead of adding more.
+source "$(dirname "$0")/lib.sh"
+cd "$WORK"
+out=$("$TREU" demo)
+echo "$out"
+expect_contains "$out" "treu demo data in sqlite:treu-demo.db, workspace 'demo' (EUR, Europe/Berlin)" "summary"
+[[ -f treu-demo.db ]] || fail "treu-demo.db was not created"
+customers=$(sqlite3 treu-demo.db 'SELECT count(*) FROM customers')
+orders=$(sqlite3 treu-demo.db 'SELECT count(*) FROM orders')
+[[ $customers -eq 10000 ]] || fail "expected 10,000 customers, got $customers"
+[[ $orders -gt 50000 ]] || fail "expected a realistic number of orders, got $orders"
+expect_eq "$(sqlite3 treu-demo.db 'PRAGMA integrity_check')" ok "integrity"
+again=$("$TREU" demo)
+expect_contains "$again" "already holds data" "second run"
+expect_eq "$(sqlite3 treu-demo.db 'SELECT count(*) FROM orders')" "$orders" "orders unchanged"
+out=$("$TREU" --db sqlite:treu-demo.db backup copy.db)
+expect_contains "$out" "backed up" "backup"
+expect_eq "$(sqlite3 copy.db 'SELECT count(*) FROM orders')" "$orders" "backup holds the orders"
+echo "PASS"
