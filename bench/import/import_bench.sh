@@ -30,7 +30,7 @@ csv="$work/data/orders.csv"
 rows=$(( $(wc -l < "$csv") - 1 ))
 bytes=$(stat -c %s "$csv")
 
-measure() {  # measure NAME CMD... → prints "seconds peak_kb"
+measure() {  # measure CMD... → prints "seconds peak_kb"
   local t0 t1 rss
   t0=$(date +%s.%N)
   /usr/bin/time -f "%M" -o "$work/rss" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
@@ -51,11 +51,11 @@ PRAGMA synchronous = FULL;
 .import --csv --skip 1 $csv orders
 SQL
 sync
-read -r base_s base_kb < <(measure sqlite3 sqlite3 "$work/baseline.db" ".read $work/import.sql")
+read -r base_s base_kb < <(measure sqlite3 "$work/baseline.db" ".read $work/import.sql")
 base_rows=$(sqlite3 "$work/baseline.db" 'SELECT count(*) FROM orders')
 
 sync
-read -r treu_s treu_kb < <(measure treu "$treu" --db "sqlite:$work/treu.db" --workspace bench import orders "$csv")
+read -r treu_s treu_kb < <(measure "$treu" --db "sqlite:$work/treu.db" --workspace bench import orders "$csv")
 treu_rows=$(sqlite3 "$work/treu.db" 'SELECT count(*) FROM orders')
 
 base_rate=$(echo "$base_rows / $base_s" | bc -l)

@@ -700,6 +700,9 @@ class SqliteStore final : public Store {
     // workspace, and the tests run PRAGMA foreign_key_check (docs/decisions/0002).
     TREU_RETURN_IF_ERROR(db_.Exec("PRAGMA foreign_keys = OFF"));
     TREU_RETURN_IF_ERROR(db_.Exec("PRAGMA cache_size = -65536"));  // 64 MiB page cache
+    // A large import grows the WAL to the size of what it wrote; shrink it again after the
+    // next checkpoint instead of keeping gigabytes of log file around.
+    TREU_RETURN_IF_ERROR(db_.Exec("PRAGMA journal_size_limit = 67108864"));
     return Migrate(db_);
   }
 

@@ -1,0 +1,570 @@
+// The storage contract and PostgreSQL-specific behaviour, against the server named by
+// TREU_TEST_PG_URL (scripts/with-postgres starts a throwaway one). Every test gets a database
+// of its own, dropped when the test is done.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "storage/postgres/postgres_store.hpp"
+#include "storage/store_contract_test.hpp"
+
+namespace treu {
+namespace postgres_migrations {
+extern const std::size_t kFiles_count;
+}  // namespace postgres_migrations
+
+namespace {
+
+constexpr const char* kUrlVariable = "TREU_TEST_PG_URL";
+
+// The server's URL; records a failure (these tests never skip) when the variable is unset.
+std::optional<std::string> ServerUrl() {
+  const char* url = std::getenv(kUrlVariable);
+  if (url == nullptr || *url == '\0') {
+    ADD_FAILURE() << kUrlVariable
+                  << " is not set, so there is no PostgreSQL server to test against. Run "
+                     "the tests under scripts/with-postgres (which starts a throwaway "
+                     "server), or set it to a libpq URI such as "
+                     "postgresql://postgres@127.0.0.1:5432/postgres";
+    return std::nullopt;
+  }
+  return std::string(url);
+}
+
+// Runs `sql` on a new connection to `conninfo`; the first value of the first row, or "" for
+// none. Test-side SQL only: the code under test never builds SQL from values.
+Result<std::string> RunSql(const std::string& conninfo, const std::string& sql) {
+  PGconn* pg = PQconnectdb(conninfo.c_str());
+  if (PQstatus(pg) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(pg);
+    PQfinish(pg);
+    return Unavailable("test connect", msg);
+  }
+  PGresult* r = PQexec(pg, sql.c_str());
+  const ExecStatusType st = PQresultStatus(r);
+  std::string out;
+  std::optional<Error> err;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    err = Error(ErrorCode::kInternal, sql, PQresultErrorMessage(r));
+  } else if (PQntuples(r) > 0) {
+    out = PQgetvalue(r, 0, 0);
+  }
+  PQclear(r);
+  PQfinish(pg);
+  if (err) return std::unexpected(*err);
+  return out;
+}
+
+// `conninfo` (URI or key/value) with its database replaced by `dbname`, as key/value pairs.
+std::optional<std::string> WithDatabase(const std::string& conninfo, const std::string& dbname) {
+  char* err = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
+  if (options == nullptr) {
+    ADD_FAILURE() << kUrlVariable << " is not a libpq connection string: "
+                  << (err != nullptr ? err : "out of memory");
+    PQfreemem(err);
+    return std::nullopt;
+  }
+  auto quote = [](std::string_view v) {
+    std::string q = "'";
+    for (const char c : v) {
+      if (c == '\'' || c == '\\') q += '\\';
+      q += c;
+    }
+    return q + "'";
+  };
+  std::string out = "dbname=" + quote(dbname);
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || std::string_view(o->keyword) == "dbname") continue;
+    out += " " + std::string(o->keyword) + "=" + quote(o->val);
+  }
+  PQconninfoFree(options);
+  return out;
+}
+
+// A database created for one test and dropped, with any connections left, afterwards.
+class TestDatabase {
+ public:
+  static std::unique_ptr<TestDatabase> Create() {
+    const std::optional<std::string> admin = ServerUrl();
+    if (!admin) return nullptr;
+    static std::atomic<int> counter{0};
+    const std::string name =
+        "treu_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+    std::optional<std::string> url = WithDatabase(*admin, name);
+    if (!url) return nullptr;
+    if (auto r = RunSql(*admin, "CREATE DATABASE " + name); !r) {
+      ADD_FAILURE() << "cannot create a test database on " << kUrlVariable << ": "
+                    << r.error().ToString();
+      return nullptr;
+    }
+    return std::unique_ptr<TestDatabase>(new TestDatabase(*admin, name, *url));
+  }
+
+  ~TestDatabase() {
+    if (auto r = RunSql(admin_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)"); !r) {
+      ADD_FAILURE() << "cannot drop " << name_ << ": " << r.error().ToString();
+    }
+  }
+
+  // A libpq connection string for the test database.
+  const std::string& url() const { return url_; }
+
+ private:
+  TestDatabase(std::string admin, std::string name, std::string url)
+      : admin_(std::move(admin)), name_(std::move(name)), url_(std::move(url)) {}
+
+  std::string admin_;
+  std::string name_;
+  std::string url_;
+};
+
+// A store on a database of its own; closes the store, then drops the database.
+class TestStore final : public Store {
+ public:
+  TestStore(std::unique_ptr<TestDatabase> db, std::unique_ptr<Store> store)
+      : db_(std::move(db)), store_(std::move(store)) {}
+
+  std::string_view backend() const override { return store_->backend(); }
+  Result<Workspace> FindWorkspace(std::string_view name) override {
+    return store_->FindWorkspace(name);
+  }
+  Result<Workspace> CreateWorkspace(const Workspace& w) override {
+    return store_->CreateWorkspace(w);
+  }
+  Result<std::vector<Workspace>> ListWorkspaces() override { return store_->ListWorkspaces(); }
+  Result<std::unique_ptr<WriteTransaction>> BeginWrite(WorkspaceId ws) override {
+    return store_->BeginWrite(ws);
+  }
+  Result<EntityCounts> Counts(WorkspaceId ws) override { return store_->Counts(ws); }
+  Result<std::optional<Customer>> FindCustomer(WorkspaceId ws, std::string_view ext) override {
+    return store_->FindCustomer(ws, ext);
+  }
+  Result<std::optional<Order>> FindOrder(WorkspaceId ws, std::string_view ext) override {
+    return store_->FindOrder(ws, ext);
+  }
+  Result<std::optional<Subscription>> FindSubscription(WorkspaceId ws,
+                                                       std::string_view ext) override {
+    return store_->FindSubscription(ws, ext);
+  }
+  Status ScanCustomers(WorkspaceId ws, const std::function<void(const Customer&)>& f) override {
+    return store_->ScanCustomers(ws, f);
+  }
+  Status ScanOrders(WorkspaceId ws, const std::function<void(const Order&)>& f) override {
+    return store_->ScanOrders(ws, f);
+  }
+  Status ScanSubscriptions(WorkspaceId ws,
+                           const std::function<void(const Subscription&)>& f) override {
+    return store_->ScanSubscriptions(ws, f);
+  }
+  Status ScanEvents(WorkspaceId ws, const std::function<void(const Event&)>& f) override {
+    return store_->ScanEvents(ws, f);
+  }
+  Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
+                                          int limit) override {
+    return store_->ReadChanges(ws, after_seq, limit);
+  }
+
+ private:
+  std::unique_ptr<TestDatabase> db_;  // destroyed after store_
+  std::unique_ptr<Store> store_;
+};
+
+std::unique_ptr<Store> OpenFreshPostgres(const Clock& clock) {
+  auto db = TestDatabase::Create();
+  if (db == nullptr) return nullptr;
+  auto store = OpenPostgresStore(db->url(), clock);
+  EXPECT_TRUE(store.has_value()) << store.error().ToString();
+  if (!store) return nullptr;
+  return std::make_unique<TestStore>(std::move(db), std::move(*store));
+}
+
+}  // namespace
+
+namespace testing_contract {
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest, ::testing::Values(&OpenFreshPostgres));
+}  // namespace testing_contract
+
+namespace {
+
+Currency Eur() { return Currency::FromCode("EUR").value(); }
+
+Order MakeOrder(std::string ext, CustomerId c, std::int64_t total, std::int64_t at_s) {
+  Order o;
+  o.external_id = std::move(ext);
+  o.customer = c;
+  o.placed_at = Timestamp::FromSeconds(at_s);
+  o.total = Money{total, Eur()};
+  return o;
+}
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = TestDatabase::Create();
+    ASSERT_NE(db_, nullptr);
+  }
+
+  std::unique_ptr<Store> Open() {
+    auto store = OpenPostgresStore(db_->url(), clock_);
+    EXPECT_TRUE(store.has_value()) << store.error().ToString();
+    return store ? std::move(*store) : nullptr;
+  }
+
+  Workspace MakeWorkspace(Store& store, const std::string& name) {
+    Workspace w;
+    w.name = name;
+    w.created_at = clock_.Now();
+    auto created = store.CreateWorkspace(w);
+    EXPECT_TRUE(created.has_value()) << created.error().ToString();
+    return created.value_or(w);
+  }
+
+  // Never advanced while several threads read it.
+  ManualClock clock_{Timestamp::FromSeconds(1'700'000'000)};
+  std::unique_ptr<TestDatabase> db_;
+};
+
+TEST(PostgresOpenTest, UnreachableServerIsUnavailableWithLibpqMessage) {
+  ManualClock clock(Timestamp::FromSeconds(0));
+  auto store = OpenPostgresStore("postgresql://treu@127.0.0.1:1/treu?connect_timeout=5", clock);
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(store.error().detail().find("127.0.0.1"), std::string::npos)
+      << store.error().ToString();
+}
+
+TEST_F(PostgresStoreTest, MigrationsAreAppliedOnceAcrossOpens) {
+  auto first = Open();
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->backend(), "postgresql");
+  MakeWorkspace(*first, "shop");
+  auto second = Open();
+  ASSERT_NE(second, nullptr);
+  EXPECT_TRUE(second->FindWorkspace("shop").has_value());
+  EXPECT_EQ(RunSql(db_->url(), "SELECT count(*) FROM schema_migrations").value(),
+            std::to_string(postgres_migrations::kFiles_count));
+  EXPECT_EQ(RunSql(db_->url(), "SELECT min(version) FROM schema_migrations").value(), "1");
+}
+
+TEST_F(PostgresStoreTest, StoresOpeningTogetherMigrateOnce) {
+  constexpr int kOpeners = 4;
+  std::vector<std::thread> threads;
+  std::atomic<int> opened{0};
+  std::mutex mu;
+  std::vector<std::string> errors;
+  for (int i = 0; i < kOpeners; ++i) {
+    threads.emplace_back([&] {
+      auto store = OpenPostgresStore(db_->url(), clock_);
+      if (store) {
+        ++opened;
+      } else {
+        std::lock_guard<std::mutex> lock(mu);
+        errors.push_back(store.error().ToString());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(opened.load(), kOpeners) << (errors.empty() ? "" : errors.front());
+  EXPECT_EQ(RunSql(db_->url(), "SELECT count(*) FROM schema_migrations").value(),
+            std::to_string(postgres_migrations::kFiles_count));
+}
+
+TEST_F(PostgresStoreTest, BeginWriteWaitsOnlyForAWriterOfTheSameWorkspace) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  const Workspace one = MakeWorkspace(*a, "one");
+  const Workspace two = MakeWorkspace(*a, "two");
+  auto held = a->BeginWrite(one.id);
+  ASSERT_TRUE(held.has_value()) << held.error().ToString();
+  {
+    auto other = b->BeginWrite(two.id);  // another workspace: no wait
+    ASSERT_TRUE(other.has_value()) << other.error().ToString();
+    ASSERT_TRUE((*other)->Commit());
+  }
+  std::atomic<bool> returned{false};
+  std::atomic<bool> committed{false};
+  std::thread waiter([&] {
+    auto tx = b->BeginWrite(one.id);
+    returned = true;
+    committed = tx.has_value() && (*tx)->Commit().has_value();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(returned.load()) << "the second writer did not wait for the first";
+  ASSERT_TRUE((*held)->Commit());
+  waiter.join();
+  EXPECT_TRUE(committed.load());
+}
+
+TEST_F(PostgresStoreTest, ConcurrentWritersLogInCommitOrder) {
+  constexpr int kTransactionsPerWriter = 15;
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  const Workspace w = MakeWorkspace(*a, "shop");
+  // A ticket taken while holding the workspace lock orders the transactions as they commit.
+  std::atomic<int> next_ticket{0};
+  std::mutex mu;
+  std::vector<std::string> errors;
+  auto writer = [&](Store* store) {
+    for (int i = 0; i < kTransactionsPerWriter; ++i) {
+      auto fail = [&](const Error& e) {
+        std::lock_guard<std::mutex> lock(mu);
+        errors.push_back(e.ToString());
+      };
+      auto tx = store->BeginWrite(w.id);
+      if (!tx) return fail(tx.error());
+      const std::string t = std::to_string(next_ticket++);
+      const std::vector<std::string> customer{"k" + t};
+      auto ids = (*tx)->ResolveCustomers(customer, clock_.Now());
+      if (!ids) return fail(ids.error());
+      std::vector<Order> orders{MakeOrder("o" + t, (*ids)[0], 100, 1000),
+                                MakeOrder("p" + t, (*ids)[0], 200, 2000)};
+      if (auto s = (*tx)->InsertOrders(orders); !s) return fail(s.error());
+      if (auto s = (*tx)->Commit(); !s) return fail(s.error());
+    }
+  };
+  std::thread ta(writer, a.get());
+  std::thread tb(writer, b.get());
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(errors.empty()) << errors.front();
+
+  std::map<std::int64_t, int> customer_ticket, order_ticket;
+  ASSERT_TRUE(a->ScanCustomers(w.id, [&](const Customer& c) {
+    customer_ticket[c.id.value] = std::stoi(c.external_id.substr(1));
+  }));
+  ASSERT_TRUE(a->ScanOrders(w.id, [&](const Order& o) {
+    order_ticket[o.id.value] = std::stoi(o.external_id.substr(1));
+  }));
+  const auto changes = a->ReadChanges(w.id, 0, 1000).value();
+  ASSERT_FALSE(changes.empty());
+  EXPECT_EQ(changes[0].entity, Entity::kWorkspace);
+  // Every row's ids belong to one transaction, and the transactions follow each other in
+  // ticket (= commit) order without interleaving.
+  std::vector<int> ids_per_ticket(2 * kTransactionsPerWriter, 0);
+  int previous = 0;
+  for (std::size_t i = 1; i < changes.size(); ++i) {
+    const Change& c = changes[i];
+    EXPECT_LT(changes[i - 1].seq, c.seq);
+    EXPECT_EQ(c.op, ChangeOp::kInsert);
+    const auto& tickets = c.entity == Entity::kCustomer ? customer_ticket : order_ticket;
+    ASSERT_TRUE(tickets.contains(c.entity_id)) << "change " << c.seq;
+    const int ticket = tickets.at(c.entity_id);
+    for (auto id = c.entity_id; id <= c.last_entity_id; ++id) {
+      ASSERT_TRUE(tickets.contains(id)) << "change " << c.seq;
+      EXPECT_EQ(tickets.at(id), ticket) << "change " << c.seq << " spans transactions";
+      ++ids_per_ticket.at(static_cast<std::size_t>(ticket));
+    }
+    EXPECT_GE(ticket, previous) << "change " << c.seq << " is out of commit order";
+    previous = ticket;
+  }
+  for (const int n : ids_per_ticket) EXPECT_EQ(n, 3);  // one customer, two orders
+}
+
+TEST_F(PostgresStoreTest, AwkwardTextSurvivesCopyAndArrays) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const Workspace w = MakeWorkspace(*store, "shop");
+  const std::vector<std::string> texts = {
+      "tab\there",   "new\nline",      "cr\rlf\r\n", "back\\slash", "\\N",      "\\.", "quote\"d",
+      "apo'strophe", "{braces,comma}", "NULL",       "ünïcødé 🚀",   " padded ", "$1"};
+  {
+    auto tx = store->BeginWrite(w.id).value();
+    std::vector<Customer> customers;
+    std::vector<Order> orders;
+    std::vector<Event> events;
+    std::vector<Subscription> subs;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      const std::string& t = texts[i];
+      Customer c;
+      c.external_id = "c " + t;
+      c.name = t;
+      c.attributes["note"] = t;
+      customers.push_back(c);
+    }
+    ASSERT_EQ(tx->UpsertCustomers(customers, clock_.Now()).value().inserted,
+              static_cast<std::int64_t>(customers.size()));
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      const std::string& t = texts[i];
+      const CustomerId c =
+          tx->ResolveCustomers(std::vector<std::string>{"c " + t}, clock_.Now()).value()[0];
+      Order o = MakeOrder(t, c, 100, 1000);
+      o.lines.push_back({t, 1, 100});
+      orders.push_back(o);
+      Event e;
+      e.name = t;
+      e.message_id = "m " + t;
+      e.user_id = "c " + t;
+      e.customer = c;
+      e.properties_json = R"({"v":")" + t + "\"}";
+      events.push_back(e);
+      Subscription s;
+      s.external_id = t;
+      s.customer = c;
+      s.currency = Eur();
+      s.history.push_back(
+          {Timestamp{0}, t, BillingInterval::kMonth, 100, 1, 0, SubscriptionStatus::kActive});
+      subs.push_back(s);
+    }
+    ASSERT_EQ(tx->InsertOrders(orders).value().inserted, static_cast<std::int64_t>(orders.size()));
+    ASSERT_EQ(tx->InsertEvents(events).value().inserted, static_cast<std::int64_t>(events.size()));
+    ASSERT_EQ(tx->UpsertSubscriptions(subs).value().inserted,
+              static_cast<std::int64_t>(subs.size()));
+    ASSERT_TRUE(tx->Commit());
+  }
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const std::string& t = texts[i];
+    SCOPED_TRACE(t);
+    auto c = store->FindCustomer(w.id, "c " + t).value();
+    ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->name, t);
+    EXPECT_EQ(std::get<std::string>(c->attributes.at("note")), t);
+    auto o = store->FindOrder(w.id, t).value();
+    ASSERT_TRUE(o.has_value());
+    EXPECT_EQ(o->customer_external_id, "c " + t);
+    ASSERT_EQ(o->lines.size(), 1u);
+    EXPECT_EQ(o->lines[0].product_external_id, t);
+    auto s = store->FindSubscription(w.id, t).value();
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(s->history.at(0).plan, t);
+  }
+  std::size_t i = 0;
+  ASSERT_TRUE(store->ScanEvents(w.id, [&](const Event& e) {
+    EXPECT_EQ(e.name, texts[i]);
+    EXPECT_EQ(e.properties_json, R"({"v":")" + texts[i] + "\"}");
+    ++i;
+  }));
+  EXPECT_EQ(i, texts.size());
+}
+
+TEST_F(PostgresStoreTest, RepeatsWithinOneBatchMergeInOrder) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const Workspace w = MakeWorkspace(*store, "shop");
+  auto tx = store->BeginWrite(w.id).value();
+  Customer email, name;
+  email.external_id = name.external_id = "c1";
+  email.email = "anna@example.de";
+  name.name = "Anna";
+  const std::vector<Customer> customers{email, name, email};
+  const WriteStats cs = tx->UpsertCustomers(customers, clock_.Now()).value();
+  EXPECT_EQ(cs.inserted, 1);
+  EXPECT_EQ(cs.updated, 1);
+  EXPECT_EQ(cs.unchanged, 1);
+
+  const CustomerId c =
+      tx->ResolveCustomers(std::vector<std::string>{"c1"}, clock_.Now()).value()[0];
+  Order again = MakeOrder("o1", c, 1000, 1000);
+  again.status = OrderStatus::kRefunded;
+  again.refunds.push_back({Timestamp::FromSeconds(2000), 1000});
+  const std::vector<Order> orders{MakeOrder("o1", c, 1000, 1000), MakeOrder("o2", c, 50, 1000),
+                                  again, again};
+  const WriteStats os = tx->InsertOrders(orders).value();
+  EXPECT_EQ(os.inserted, 2);
+  EXPECT_EQ(os.updated, 1);
+  EXPECT_EQ(os.unchanged, 1);
+
+  Subscription basic;
+  basic.external_id = "s1";
+  basic.customer = c;
+  basic.currency = Eur();
+  basic.history.push_back(
+      {Timestamp{0}, "basic", BillingInterval::kMonth, 100, 1, 0, SubscriptionStatus::kActive});
+  Subscription pro = basic;
+  pro.history[0].effective_at = Timestamp::FromSeconds(10);
+  pro.history[0].plan = "pro";
+  const std::vector<Subscription> subs{basic, pro};
+  const WriteStats ss = tx->UpsertSubscriptions(subs).value();
+  EXPECT_EQ(ss.inserted, 1);
+  EXPECT_EQ(ss.updated, 1);
+  ASSERT_TRUE(tx->Commit());
+
+  const Customer stored = store->FindCustomer(w.id, "c1").value().value();
+  EXPECT_EQ(stored.email, "anna@example.de");
+  EXPECT_EQ(stored.name, "Anna");
+  const Order o1 = store->FindOrder(w.id, "o1").value().value();
+  EXPECT_EQ(o1.status, OrderStatus::kRefunded);
+  EXPECT_EQ(o1.refunds.size(), 1u);
+  EXPECT_EQ(store->FindSubscription(w.id, "s1").value()->history.size(), 2u);
+  const EntityCounts counts = store->Counts(w.id).value();
+  EXPECT_EQ(counts.orders, 2);
+  EXPECT_EQ(counts.refunds, 1);
+  // Runs: workspace; customer insert, update; orders o1..o2 inserted, o1 updated;
+  // subscription insert, update.
+  EXPECT_EQ(counts.changes, 7);
+}
+
+TEST_F(PostgresStoreTest, RefundsBeyondTheTotalAreRejectedAndTheTransactionLivesOn) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const Workspace w = MakeWorkspace(*store, "shop");
+  auto tx = store->BeginWrite(w.id).value();
+  const CustomerId c =
+      tx->ResolveCustomers(std::vector<std::string>{"c1"}, clock_.Now()).value()[0];
+  std::vector<Order> orders{MakeOrder("o1", c, 100, 1000)};
+  orders[0].refunds.push_back({Timestamp::FromSeconds(2000), 60});
+  ASSERT_TRUE(tx->InsertOrders(orders));
+  orders[0].refunds = {{Timestamp::FromSeconds(3000), 60}};
+  auto r = tx->InsertOrders(orders);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(tx->Commit());
+  EXPECT_EQ(store->Counts(w.id).value().refunds, 1);
+}
+
+TEST_F(PostgresStoreTest, AFailedStatementPoisonsOnlyItsTransaction) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const Workspace w = MakeWorkspace(*store, "shop");
+  {
+    auto tx = store->BeginWrite(w.id).value();
+    std::vector<Order> orders{MakeOrder("o1", CustomerId{987654}, 100, 1000)};  // no customer
+    auto r = tx->InsertOrders(orders);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), ErrorCode::kInternal) << r.error().ToString();
+    auto next = tx->ResolveCustomers(std::vector<std::string>{"c1"}, clock_.Now());
+    ASSERT_FALSE(next.has_value());
+    EXPECT_EQ(next.error().code(), ErrorCode::kFailedPrecondition);
+    EXPECT_FALSE(tx->Commit().has_value());
+  }
+  auto tx = store->BeginWrite(w.id);
+  ASSERT_TRUE(tx.has_value()) << tx.error().ToString();
+  ASSERT_TRUE((*tx)->Commit());
+  EXPECT_EQ(store->Counts(w.id).value().changes, 1);
+}
+
+TEST_F(PostgresStoreTest, ReadsInsideAWriteTransactionSeeItsWrites) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const Workspace w = MakeWorkspace(*store, "shop");
+  auto tx = store->BeginWrite(w.id).value();
+  const CustomerId c =
+      tx->ResolveCustomers(std::vector<std::string>{"c1"}, clock_.Now()).value()[0];
+  std::vector<Order> orders{MakeOrder("o1", c, 100, 1000)};
+  ASSERT_TRUE(tx->InsertOrders(orders));
+  int seen = 0;
+  ASSERT_TRUE(store->ScanOrders(w.id, [&](const Order&) { ++seen; }));
+  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(store->BeginWrite(w.id).error().code(), ErrorCode::kFailedPrecondition);
+  // The scan's cursors are closed: a second scan and more writes work.
+  ASSERT_TRUE(store->ScanOrders(w.id, [&](const Order&) { ++seen; }));
+  orders = {MakeOrder("o2", c, 100, 1000)};
+  ASSERT_TRUE(tx->InsertOrders(orders));
+  ASSERT_TRUE(tx->Commit());
+  EXPECT_EQ(store->Counts(w.id).value().orders, 2);
+}
+
+}  // namespace
+}  // namespace treu
