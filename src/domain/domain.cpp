@@ -54,6 +54,9 @@ constexpr std::pair<std::string_view, SubscriptionStatus> kSubStatuses[] = {
     {"past_due", SubscriptionStatus::kPastDue},
     {"paused", SubscriptionStatus::kPaused},
     {"canceled", SubscriptionStatus::kCanceled}};
+constexpr std::pair<std::string_view, Scope> kScopes[] = {
+    {"tracking", Scope::kTracking}, {"read", Scope::kRead},
+    {"write", Scope::kWrite},       {"admin", Scope::kAdmin}};
 constexpr std::pair<std::string_view, EventType> kEventTypes[] = {
     {"track", EventType::kTrack},   {"identify", EventType::kIdentify},
     {"page", EventType::kPage},     {"screen", EventType::kScreen},
@@ -125,6 +128,13 @@ Result<SubscriptionStatus> ParseSubscriptionStatus(std::string_view t) {
 }
 std::string_view EventTypeName(EventType t) { return NameOf(t, kEventTypes); }
 Result<EventType> ParseEventType(std::string_view t) { return ParseName("type", t, kEventTypes); }
+
+std::string_view ScopeName(Scope s) { return NameOf(s, kScopes); }
+Result<Scope> ParseScope(std::string_view t) { return ParseName("scope", t, kScopes); }
+bool ScopeAllows(Scope held, Scope required) {
+  if (held == Scope::kTracking || required == Scope::kTracking) return held == required;
+  return static_cast<int>(held) >= static_cast<int>(required);
+}
 
 Status ValidateWorkspace(const Workspace& w) {
   if (w.name.empty() || w.name.size() > 64 ||

@@ -179,4 +179,27 @@ struct Event {
 };
 Status ValidateEvent(const Event& e);
 
+// ---------------------------------------------------------------------------------------------
+// API keys
+
+// What a key may do. A tracking key is the public write key of the Segment spec: it sends
+// tracking calls only (it ends up in browsers and apps). Secret keys: read ⊂ write ⊂ admin.
+enum class Scope { kTracking, kRead, kWrite, kAdmin };
+std::string_view ScopeName(Scope s);
+Result<Scope> ParseScope(std::string_view text);
+// True when a key of scope `held` may call a route that requires `required`.
+bool ScopeAllows(Scope held, Scope required);
+
+// A stored API key: never the key itself, only its SHA-256 and a displayable prefix.
+struct ApiKey {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  Scope scope = Scope::kRead;
+  std::string prefix;      // the key's first characters, to recognise it in lists
+  std::string hash_hex;    // lower-case hex SHA-256 of the whole key
+  std::string name;        // optional label
+  Timestamp created_at;
+  std::optional<Timestamp> revoked_at;
+};
+
 }  // namespace treu

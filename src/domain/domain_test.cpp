@@ -117,6 +117,17 @@ TEST(EnumTest, ParsesNamesAndListsAlternatives) {
   EXPECT_EQ(ChannelName(Channel::kInApp), "inapp");
 }
 
+TEST(ScopeTest, SecretScopesNestAndTrackingStandsAlone) {
+  EXPECT_TRUE(ScopeAllows(Scope::kAdmin, Scope::kWrite));
+  EXPECT_TRUE(ScopeAllows(Scope::kWrite, Scope::kRead));
+  EXPECT_FALSE(ScopeAllows(Scope::kRead, Scope::kWrite));
+  EXPECT_FALSE(ScopeAllows(Scope::kTracking, Scope::kRead));
+  EXPECT_FALSE(ScopeAllows(Scope::kAdmin, Scope::kTracking));
+  EXPECT_TRUE(ScopeAllows(Scope::kTracking, Scope::kTracking));
+  EXPECT_EQ(ParseScope("admin").value(), Scope::kAdmin);
+  EXPECT_FALSE(ParseScope("root").has_value());
+}
+
 TEST(EventTest, Validates) {
   Event e;
   e.message_id = "m1";

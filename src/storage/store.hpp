@@ -147,6 +147,14 @@ class Store {
                                    const std::function<void(const Subscription&)>& f) = 0;
   virtual Status ScanEvents(WorkspaceId ws, const std::function<void(const Event&)>& f) = 0;
 
+  // Stores a new API key (its hash, never the key); fills in id. AlreadyExists when the
+  // hash is taken.
+  virtual Result<ApiKey> CreateApiKey(const ApiKey& key) = 0;
+  // The key whose SHA-256 is `hash_hex`, in any workspace, or nullopt.
+  virtual Result<std::optional<ApiKey>> FindApiKey(std::string_view hash_hex) = 0;
+  // The keys of a workspace, oldest first.
+  virtual Result<std::vector<ApiKey>> ListApiKeys(WorkspaceId ws) = 0;
+
   // Change-log rows with seq > after_seq, oldest first, at most `limit`.
   virtual Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
                                                   int limit) = 0;

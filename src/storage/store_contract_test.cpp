@@ -299,6 +299,38 @@ TEST_P(StoreContractTest, ChangeLogIsMonotonicAndPaged) {
   EXPECT_EQ(store_->Counts(w.id).value().changes, 7);
 }
 
+TEST_P(StoreContractTest, ApiKeysAreFoundByHashOnly) {
+  const Workspace a = MakeWorkspace("a");
+  const Workspace b = MakeWorkspace("b");
+  ApiKey k;
+  k.workspace = a.id;
+  k.scope = Scope::kWrite;
+  k.prefix = "treu_sk_abcd";
+  k.hash_hex = std::string(64, 'a');
+  k.name = "shop backend";
+  k.created_at = clock_.Now();
+  const ApiKey stored = store_->CreateApiKey(k).value();
+  EXPECT_GT(stored.id, 0);
+  EXPECT_EQ(store_->CreateApiKey(k).error().code(), ErrorCode::kAlreadyExists);
+  ApiKey other = k;
+  other.workspace = b.id;
+  other.scope = Scope::kTracking;
+  other.hash_hex = std::string(64, 'b');
+  ASSERT_TRUE(store_->CreateApiKey(other));
+  auto found = store_->FindApiKey(std::string(64, 'a')).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->workspace, a.id);
+  EXPECT_EQ(found->scope, Scope::kWrite);
+  EXPECT_EQ(found->prefix, "treu_sk_abcd");
+  EXPECT_EQ(found->name, "shop backend");
+  EXPECT_EQ(found->created_at, clock_.Now());
+  EXPECT_FALSE(found->revoked_at.has_value());
+  EXPECT_FALSE(store_->FindApiKey(std::string(64, 'c')).value().has_value());
+  const auto listed = store_->ListApiKeys(b.id).value();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].scope, Scope::kTracking);
+}
+
 TEST_P(StoreContractTest, LargeBatchRoundTrips) {
   const Workspace w = MakeWorkspace("shop");
   constexpr int kCustomers = 2000;

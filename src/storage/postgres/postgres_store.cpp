@@ -1573,6 +1573,60 @@ class PostgresStore final : public Store {
 
   std::string_view backend() const override { return "postgresql"; }
 
+  Result<ApiKey> CreateApiKey(const ApiKey& key) override {
+    Params p;
+    p.Add(key.workspace.value).Add(ScopeName(key.scope)).Add(key.prefix).Add(key.hash_hex)
+        .Add(key.name).Add(key.created_at.micros);
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("create api key",
+                            "INSERT INTO api_keys (workspace_id, scope, prefix, hash, name, "
+                            "created_at) VALUES ($1::bigint, $2, $3, $4, $5, $6::bigint) ON "
+                            "CONFLICT (hash) DO NOTHING RETURNING id",
+                            p));
+    if (r.size() == 0) return AlreadyExists("api key " + key.prefix, "already exists");
+    ApiKey out = key;
+    out.id = r.Int(0, 0);
+    return out;
+  }
+
+  Result<std::optional<ApiKey>> FindApiKey(std::string_view hash_hex) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find api key",
+                            "SELECT id, workspace_id, scope, prefix, hash, name, created_at, "
+                            "revoked_at FROM api_keys WHERE hash = $1",
+                            Params().Add(hash_hex)));
+    if (r.size() == 0) return std::optional<ApiKey>();
+    TREU_ASSIGN_OR_RETURN(ApiKey k, ReadApiKeyRow(r, 0));
+    return std::optional<ApiKey>(std::move(k));
+  }
+
+  Result<std::vector<ApiKey>> ListApiKeys(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list api keys",
+                            "SELECT id, workspace_id, scope, prefix, hash, name, created_at, "
+                            "revoked_at FROM api_keys WHERE workspace_id = $1::bigint ORDER BY id",
+                            Params().Add(ws.value)));
+    std::vector<ApiKey> out;
+    for (int i = 0; i < r.size(); ++i) {
+      TREU_ASSIGN_OR_RETURN(ApiKey k, ReadApiKeyRow(r, i));
+      out.push_back(std::move(k));
+    }
+    return out;
+  }
+
+  static Result<ApiKey> ReadApiKeyRow(const Rows& r, int i) {
+    ApiKey k;
+    k.id = r.Int(i, 0);
+    k.workspace = WorkspaceId{r.Int(i, 1)};
+    TREU_ASSIGN_OR_RETURN(k.scope, ParseScope(r.View(i, 2)));
+    k.prefix = r.Text(i, 3);
+    k.hash_hex = r.Text(i, 4);
+    k.name = r.Text(i, 5);
+    k.created_at = Timestamp{r.Int(i, 6)};
+    if (!r.IsNull(i, 7)) k.revoked_at = Timestamp{r.Int(i, 7)};
+    return k;
+  }
+
   Result<Workspace> FindWorkspace(std::string_view name) override {
     const std::string sql =
         std::string("SELECT ") + kWorkspaceColumns + " FROM workspaces WHERE name = $1";

@@ -168,6 +168,13 @@ class TestStore final : public Store {
   Status ScanEvents(WorkspaceId ws, const std::function<void(const Event&)>& f) override {
     return store_->ScanEvents(ws, f);
   }
+  Result<ApiKey> CreateApiKey(const ApiKey& key) override { return store_->CreateApiKey(key); }
+  Result<std::optional<ApiKey>> FindApiKey(std::string_view hash_hex) override {
+    return store_->FindApiKey(hash_hex);
+  }
+  Result<std::vector<ApiKey>> ListApiKeys(WorkspaceId ws) override {
+    return store_->ListApiKeys(ws);
+  }
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
                                           int limit) override {
     return store_->ReadChanges(ws, after_seq, limit);

@@ -351,6 +351,19 @@ Result<std::optional<Subscription>> FindSubscriptionIn(Db& db, WorkspaceId ws,
   return std::optional<Subscription>(std::move(sub));
 }
 
+Result<ApiKey> ReadApiKey(const Stmt& s) {
+  ApiKey k;
+  k.id = s.Int(0);
+  k.workspace = WorkspaceId{s.Int(1)};
+  TREU_ASSIGN_OR_RETURN(k.scope, ParseScope(s.Text(2)));
+  k.prefix = s.Text(3);
+  k.hash_hex = s.Text(4);
+  k.name = s.Text(5);
+  k.created_at = Timestamp{s.Int(6)};
+  if (!s.IsNull(7)) k.revoked_at = Timestamp{s.Int(7)};
+  return k;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 class SqliteWriteTransaction final : public WriteTransaction {
@@ -954,6 +967,46 @@ class SqliteStore final : public Store {
       f(e);
     }
     return Ok();
+  }
+
+  Result<ApiKey> CreateApiKey(const ApiKey& key) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO api_keys (workspace_id, scope, prefix, hash, name, "
+                              "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO "
+                              "NOTHING"));
+    TREU_RETURN_IF_ERROR(s->Bind(key.workspace.value).Bind(ScopeName(key.scope)).Bind(key.prefix)
+                             .Bind(key.hash_hex).Bind(key.name).Bind(key.created_at.micros).Run());
+    if (db_.Changes() == 0) return AlreadyExists("api key " + key.prefix, "already exists");
+    ApiKey out = key;
+    out.id = db_.LastRowId();
+    return out;
+  }
+
+  Result<std::optional<ApiKey>> FindApiKey(std::string_view hash_hex) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, workspace_id, scope, prefix, hash, name, created_at, "
+                              "revoked_at FROM api_keys WHERE hash = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(hash_hex).Step());
+    if (!row) return std::optional<ApiKey>();
+    auto key = ReadApiKey(*s);
+    s->Reset();
+    if (!key) return std::unexpected(key.error());
+    return std::optional<ApiKey>(std::move(*key));
+  }
+
+  Result<std::vector<ApiKey>> ListApiKeys(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, workspace_id, scope, prefix, hash, name, created_at, "
+                              "revoked_at FROM api_keys WHERE workspace_id = ? ORDER BY id"));
+    s->Bind(ws.value);
+    std::vector<ApiKey> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      TREU_ASSIGN_OR_RETURN(ApiKey k, ReadApiKey(*s));
+      out.push_back(std::move(k));
+    }
+    return out;
   }
 
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,

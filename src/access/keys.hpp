@@ -1,0 +1,34 @@
+// API keys: creation and authentication. A key is shown once at creation; the store keeps
+// only its SHA-256 (keys are 190 random bits, so a fast hash is enough — no password
+// stretching is needed for secrets that can't be guessed).
+//
+// Format: "treu_pk_<32 base62>" for tracking (public) keys, "treu_sk_<32 base62>" for
+// secret keys (read, write, admin).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/status.hpp"
+#include "core/time.hpp"
+#include "storage/store.hpp"
+
+namespace treu {
+
+struct CreatedKey {
+  std::string secret;  // the key itself: show it once, never store it
+  ApiKey record;       // what was stored
+};
+
+// Creates a key of `scope` for workspace `ws`. Internal if the system's random source fails.
+Result<CreatedKey> CreateApiKey(Store& store, WorkspaceId ws, Scope scope, std::string name,
+                                const Clock& clock);
+
+// Lower-case hex SHA-256 of `key`.
+std::string HashApiKey(std::string_view key);
+
+// The stored record of a presented key. Unauthenticated when the key is malformed, unknown
+// or revoked (one message for all, so callers learn nothing about which).
+Result<ApiKey> AuthenticateApiKey(Store& store, std::string_view key);
+
+}  // namespace treu

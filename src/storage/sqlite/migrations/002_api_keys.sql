@@ -1,0 +1,12 @@
+-- API keys: only the SHA-256 of a key is stored, with a short prefix to recognise it.
+CREATE TABLE api_keys (
+  id            INTEGER PRIMARY KEY,
+  workspace_id  INTEGER NOT NULL REFERENCES workspaces(id),
+  scope         TEXT NOT NULL,
+  prefix        TEXT NOT NULL,
+  hash          TEXT NOT NULL UNIQUE,
+  name          TEXT NOT NULL DEFAULT '',
+  created_at    INTEGER NOT NULL,
+  revoked_at    INTEGER
+);
+CREATE INDEX api_keys_by_workspace ON api_keys (workspace_id);
