@@ -8,6 +8,7 @@
 #include "app/cli.hpp"
 #include "app/demo.hpp"
 #include "app/progress.hpp"
+#include "app/serve.hpp"
 #include "ingest/csv_import.hpp"
 #include "storage/open.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -211,7 +212,9 @@ std::function<int()> SetupWorkspace(CLI::App& cmd, Context& ctx) {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"demo", "create a database with generated demo data and show what it holds", SetupDemo},
+      {"serve", "serve the HTTP API (REST and tracking)", SetupServe},
       {"import", "import customers, orders or subscriptions from a CSV file", SetupImport},
+      {"key", "create or list API keys of the workspace", SetupKey},
       {"workspace", "create or list workspaces", SetupWorkspace},
       {"migrate", "apply pending schema migrations to the database", SetupMigrate},
       {"backup", "write a consistent copy of the SQLite database while treu runs", SetupBackup},

@@ -2,7 +2,9 @@
 
 #include <cstdio>
 
+#include "access/keys.hpp"
 #include "app/progress.hpp"
+#include "app/serve.hpp"
 #include "ingest/batch_writer.hpp"
 #include "synth/synth.hpp"
 
@@ -79,13 +81,36 @@ Status PrintSummary(Store& store, const Workspace& ws, const std::string& db_url
 
 }  // namespace
 
+// Serves the demo database with a fresh admin key, unless told not to.
+int ServeDemo(Context& ctx, Store& store, const std::string& listen, bool serve) {
+  if (!serve) return 0;
+  auto ws = store.FindWorkspace(ctx.workspace);
+  if (!ws) return Fail(ws.error());
+  auto key = CreateApiKey(store, ws->id, Scope::kAdmin, "demo", ctx.clock);
+  if (!key) return Fail(key.error());
+  return RunServer(ctx, listen, 2, [&](int port) {
+    const std::string base =
+        "http://" + listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
+    std::printf("\nThe API is at %s (Ctrl-C stops it). Try:\n", base.c_str());
+    std::printf("  curl -H 'Authorization: Bearer %s' %s/api/v1/customers?limit=3\n",
+                key->secret.c_str(), base.c_str());
+    std::printf("OpenAPI: %s/api/v1/openapi.json\n", base.c_str());
+    std::printf("demo admin key: %s\n", key->secret.c_str());
+    std::fflush(stdout);
+  });
+}
+
 std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
   auto size = std::make_shared<std::string>("S");
   auto seed = std::make_shared<std::uint64_t>(42);
+  auto listen = std::make_shared<std::string>("127.0.0.1:8080");
+  auto no_serve = std::make_shared<bool>(false);
   cmd.add_option("--size", *size, "S (10k customers), M (100k) or L (1M)")
       ->check(CLI::IsMember({"S", "M", "L"}));
   cmd.add_option("--seed", *seed, "random seed of the generator (default 42)");
-  return [size, seed, &ctx]() -> int {
+  cmd.add_option("--listen", *listen, "where to serve the API (default 127.0.0.1:8080)");
+  cmd.add_flag("--no-serve", *no_serve, "load and summarise the data, then exit");
+  return [size, seed, listen, no_serve, &ctx]() -> int {
     if (!ctx.db_given) ctx.db_url = kDemoDb;
     if (!ctx.workspace_given) ctx.workspace = kDemoWorkspace;
     auto store = ctx.OpenStore();
@@ -98,7 +123,7 @@ std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
                     "--db for a fresh demo)\n",
                     ctx.workspace.c_str());
         if (auto s = PrintSummary(**store, *existing, ctx.db_url); !s) return Fail(s.error());
-        return 0;
+        return ServeDemo(ctx, **store, *listen, !*no_serve);
       }
     }
     auto config = SynthSize(*size);
@@ -120,7 +145,7 @@ std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
     auto fresh = (*store)->FindWorkspace(ctx.workspace);
     if (!fresh) return Fail(fresh.error());
     if (auto s = PrintSummary(**store, *fresh, ctx.db_url); !s) return Fail(s.error());
-    return 0;
+    return ServeDemo(ctx, **store, *listen, !*no_serve);
   };
 }
 

@@ -75,6 +75,13 @@ struct EntityCounts {
   std::int64_t changes = 0;  // rows in the change log
 };
 
+// Filters of a customer list; empty fields don't filter.
+struct CustomerFilter {
+  std::string email;        // exact match
+  std::string external_id;  // exact match
+  std::optional<Timestamp> updated_since;  // updated_at >= this
+};
+
 class WriteTransaction {
  public:
   virtual ~WriteTransaction() = default;  // rolls back unless committed
@@ -139,6 +146,11 @@ class Store {
   virtual Result<std::optional<Order>> FindOrder(WorkspaceId ws, std::string_view external_id) = 0;
   virtual Result<std::optional<Subscription>> FindSubscription(WorkspaceId ws,
                                                                std::string_view external_id) = 0;
+
+  // At most `limit` customers with id > after_id matching `filter`, in id order, with
+  // their attributes and consents. REQUIRES: 1 <= limit <= 1000.
+  virtual Result<std::vector<Customer>> ListCustomers(WorkspaceId ws, const CustomerFilter& filter,
+                                                      std::int64_t after_id, int limit) = 0;
 
   // Visit every row of a kind in id order. The visitor may not call back into the Store.
   virtual Status ScanCustomers(WorkspaceId ws, const std::function<void(const Customer&)>& f) = 0;

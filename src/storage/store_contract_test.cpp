@@ -299,6 +299,46 @@ TEST_P(StoreContractTest, ChangeLogIsMonotonicAndPaged) {
   EXPECT_EQ(store_->Counts(w.id).value().changes, 7);
 }
 
+TEST_P(StoreContractTest, ListCustomersPagesAndFilters) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<Customer> customers(5);
+  for (int i = 0; i < 5; ++i) {
+    customers[i].external_id = "c" + std::to_string(i);
+    customers[i].email = i == 3 ? "x@example.com" : "";
+    customers[i].attributes["rank"] = static_cast<double>(i);
+  }
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ASSERT_TRUE(tx->UpsertCustomers(customers, clock_.Now()));
+    ASSERT_TRUE(tx->Commit());
+  }
+  {
+    auto tx = store_->BeginWrite(other.id).value();
+    ASSERT_TRUE(tx->UpsertCustomers(std::span(customers).first(1), clock_.Now()));
+    ASSERT_TRUE(tx->Commit());
+  }
+  const auto first = store_->ListCustomers(w.id, {}, 0, 2).value();
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].external_id, "c0");
+  EXPECT_EQ(first[1].external_id, "c1");
+  EXPECT_EQ(std::get<double>(first[1].attributes.at("rank")), 1.0);
+  const auto rest = store_->ListCustomers(w.id, {}, first[1].id.value, 10).value();
+  ASSERT_EQ(rest.size(), 3u);
+  EXPECT_EQ(rest[2].external_id, "c4");
+  CustomerFilter by_email;
+  by_email.email = "x@example.com";
+  const auto found = store_->ListCustomers(w.id, by_email, 0, 10).value();
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].external_id, "c3");
+  CustomerFilter by_id;
+  by_id.external_id = "c0";
+  EXPECT_EQ(store_->ListCustomers(other.id, by_id, 0, 10).value().size(), 1u);
+  CustomerFilter later;
+  later.updated_since = Timestamp{clock_.Now().micros + 1};
+  EXPECT_TRUE(store_->ListCustomers(w.id, later, 0, 10).value().empty());
+}
+
 TEST_P(StoreContractTest, ApiKeysAreFoundByHashOnly) {
   const Workspace a = MakeWorkspace("a");
   const Workspace b = MakeWorkspace("b");

@@ -3,7 +3,7 @@
 # again shows the same data instead of adding more.
 source "$(dirname "$0")/lib.sh"
 cd "$WORK"
-out=$("$TREU" demo)
+out=$("$TREU" demo --no-serve)
 echo "$out"
 expect_contains "$out" "treu demo data in sqlite:treu-demo.db, workspace 'demo' (EUR, Europe/Berlin)" "summary"
 [[ -f treu-demo.db ]] || fail "treu-demo.db was not created"
@@ -12,7 +12,7 @@ orders=$(sqlite3 treu-demo.db 'SELECT count(*) FROM orders')
 [[ $customers -eq 10000 ]] || fail "expected 10,000 customers, got $customers"
 [[ $orders -gt 50000 ]] || fail "expected a realistic number of orders, got $orders"
 expect_eq "$(sqlite3 treu-demo.db 'PRAGMA integrity_check')" ok "integrity"
-again=$("$TREU" demo)
+again=$("$TREU" demo --no-serve)
 expect_contains "$again" "already holds data" "second run"
 expect_eq "$(sqlite3 treu-demo.db 'SELECT count(*) FROM orders')" "$orders" "orders unchanged"
 out=$("$TREU" --db sqlite:treu-demo.db backup copy.db)

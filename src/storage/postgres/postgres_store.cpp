@@ -1573,6 +1573,31 @@ class PostgresStore final : public Store {
 
   std::string_view backend() const override { return "postgresql"; }
 
+  Result<std::vector<Customer>> ListCustomers(WorkspaceId ws, const CustomerFilter& filter,
+                                              std::int64_t after_id, int limit) override {
+    Params p;
+    p.Add(ws.value).Add(after_id).Add(filter.email).Add(filter.external_id)
+        .Add(filter.updated_since ? filter.updated_since->micros : INT64_MIN)
+        .Add(std::int64_t{limit});
+    TREU_ASSIGN_OR_RETURN(
+        Rows page, conn_.Query("list customers",
+                               "SELECT external_id FROM customers WHERE workspace_id = $1::bigint "
+                               "AND id > $2::bigint AND ($3 = '' OR email = $3) AND ($4 = '' OR "
+                               "external_id = $4) AND updated_at >= $5::bigint ORDER BY id "
+                               "LIMIT $6::bigint",
+                               p));
+    std::vector<std::string> ids;
+    for (int i = 0; i < page.size(); ++i) ids.push_back(page.Text(i, 0));
+    TREU_ASSIGN_OR_RETURN(auto loaded, LoadCustomers(conn_, ws, ids));
+    std::vector<Customer> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+      auto it = loaded.find(id);
+      if (it != loaded.end()) out.push_back(std::move(it->second));
+    }
+    return out;
+  }
+
   Result<ApiKey> CreateApiKey(const ApiKey& key) override {
     Params p;
     p.Add(key.workspace.value).Add(ScopeName(key.scope)).Add(key.prefix).Add(key.hash_hex)

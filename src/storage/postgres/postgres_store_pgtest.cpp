@@ -168,6 +168,10 @@ class TestStore final : public Store {
   Status ScanEvents(WorkspaceId ws, const std::function<void(const Event&)>& f) override {
     return store_->ScanEvents(ws, f);
   }
+  Result<std::vector<Customer>> ListCustomers(WorkspaceId ws, const CustomerFilter& filter,
+                                              std::int64_t after_id, int limit) override {
+    return store_->ListCustomers(ws, filter, after_id, limit);
+  }
   Result<ApiKey> CreateApiKey(const ApiKey& key) override { return store_->CreateApiKey(key); }
   Result<std::optional<ApiKey>> FindApiKey(std::string_view hash_hex) override {
     return store_->FindApiKey(hash_hex);

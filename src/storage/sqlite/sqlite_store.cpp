@@ -969,6 +969,28 @@ class SqliteStore final : public Store {
     return Ok();
   }
 
+  Result<std::vector<Customer>> ListCustomers(WorkspaceId ws, const CustomerFilter& filter,
+                                              std::int64_t after_id, int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, external_id, email, name, country, locale, time_zone, "
+                              "created_at, updated_at FROM customers WHERE workspace_id = ? AND "
+                              "id > ? AND (? = '' OR email = ?) AND (? = '' OR external_id = ?) "
+                              "AND updated_at >= ? ORDER BY id LIMIT ?"));
+    s->Bind(ws.value).Bind(after_id).Bind(filter.email).Bind(filter.email)
+        .Bind(filter.external_id).Bind(filter.external_id)
+        .Bind(filter.updated_since ? filter.updated_since->micros : INT64_MIN)
+        .Bind(std::int64_t{limit});
+    std::vector<Customer> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(ReadCustomerRow(*s));
+    }
+    s->Reset();
+    for (Customer& c : out) TREU_RETURN_IF_ERROR(LoadCustomerDetails(db_, c));
+    return out;
+  }
+
   Result<ApiKey> CreateApiKey(const ApiKey& key) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("INSERT INTO api_keys (workspace_id, scope, prefix, hash, name, "

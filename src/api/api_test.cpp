@@ -1,0 +1,211 @@
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "access/keys.hpp"
+#include "api/problem.hpp"
+#include "api/router.hpp"
+#include "api/routes.hpp"
+#include "api/server.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+
+namespace treu::api {
+namespace {
+
+using nlohmann::json;
+
+TEST(HttpTest, ParsesTargets) {
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> q;
+  ASSERT_TRUE(ParseTarget("/api/v1/customers/a%20b?email=x%40y.de&limit=5&flag&x=a+b", path, q));
+  EXPECT_EQ(path, "/api/v1/customers/a b");
+  ASSERT_EQ(q.size(), 4u);
+  EXPECT_EQ(q[0], (std::pair<std::string, std::string>{"email", "x@y.de"}));
+  EXPECT_EQ(q[2].first, "flag");
+  EXPECT_EQ(q[3].second, "a b");
+  EXPECT_FALSE(ParseTarget("/a%2", path, q));
+  EXPECT_FALSE(ParseTarget("/a%zz", path, q));
+}
+
+TEST(RouterTest, MatchesPatterns) {
+  std::map<std::string, std::string> p;
+  EXPECT_TRUE(MatchPattern("/api/v1/customers/{id}", "/api/v1/customers/c1", p));
+  EXPECT_EQ(p.at("id"), "c1");
+  EXPECT_FALSE(MatchPattern("/api/v1/customers/{id}", "/api/v1/customers/", p));
+  EXPECT_FALSE(MatchPattern("/api/v1/customers/{id}", "/api/v1/customers/c1/x", p));
+  EXPECT_FALSE(MatchPattern("/api/v1/customers", "/api/v1/customer", p));
+  EXPECT_TRUE(MatchPattern("/healthz", "/healthz", p));
+}
+
+TEST(ProblemTest, MapsErrorsAndNamesFields) {
+  const HttpResponse r = ProblemResponse(Error(ErrorCode::kInvalidArgument, "email", "is not an email"), "/x");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.content_type, "application/problem+json");
+  const json j = json::parse(r.body);
+  EXPECT_EQ(j["type"], "urn:treu:problem:invalid-argument");
+  EXPECT_EQ(j["status"], 400);
+  EXPECT_EQ(j["instance"], "/x");
+  EXPECT_EQ(j["errors"][0]["pointer"], "/email");
+  EXPECT_EQ(j["errors"][0]["detail"], "is not an email");
+  const json internal = json::parse(ProblemResponse(Error(ErrorCode::kInternal, "sqlite", "disk I/O error at 0x12"), "/y").body);
+  EXPECT_EQ(internal["status"], 500);
+  EXPECT_EQ(internal["detail"].get<std::string>().find("disk"), std::string::npos);
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kUnauthenticated), 401);
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kNotFound), 404);
+}
+
+class RouterDispatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() / ("treu-api-test-" + std::to_string(::getpid()) + ".db");
+    for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + s);
+    store_ = OpenSqliteStore(path_.string(), clock_).value();
+    for (const char* name : {"a", "b"}) {
+      Workspace w;
+      w.name = name;
+      ws_.push_back(store_->CreateWorkspace(w).value());
+      auto tx = store_->BeginWrite(ws_.back().id).value();
+      Customer c;
+      c.external_id = std::string("only-in-") + name;
+      c.email = std::string(name) + "@example.com";
+      ASSERT_TRUE(tx->UpsertCustomers(std::span(&c, 1), clock_.Now()));
+      ASSERT_TRUE(tx->Commit());
+    }
+    read_a_ = CreateApiKey(*store_, ws_[0].id, Scope::kRead, "", clock_).value().secret;
+    tracking_a_ = CreateApiKey(*store_, ws_[0].id, Scope::kTracking, "", clock_).value().secret;
+  }
+  void TearDown() override {
+    store_.reset();
+    for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + s);
+  }
+
+  HttpResponse Get(const std::string& target, const std::string& key = "") {
+    HttpRequest req;
+    req.method = "GET";
+    req.target = target;
+    EXPECT_TRUE(ParseTarget(target, req.path, req.query));
+    if (!key.empty()) req.headers["authorization"] = "Bearer " + key;
+    return router_.Dispatch(req, *store_, clock_);
+  }
+
+  ManualClock clock_{Timestamp::FromSeconds(1'700'000'000)};
+  std::filesystem::path path_;
+  std::unique_ptr<Store> store_;
+  std::vector<Workspace> ws_;
+  std::string read_a_, tracking_a_;
+  Router router_{ApiRoutes()};
+};
+
+TEST_F(RouterDispatchTest, AuthenticatesAndConfinesToTheWorkspace) {
+  EXPECT_EQ(Get("/healthz").status, 200);
+  EXPECT_EQ(Get("/api/v1/customers").status, 401);
+  EXPECT_EQ(Get("/api/v1/customers", "treu_sk_nonsense").status, 401);
+  EXPECT_EQ(Get("/api/v1/customers", tracking_a_).status, 403);
+  const HttpResponse ok = Get("/api/v1/customers", read_a_);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  const json list = json::parse(ok.body);
+  ASSERT_EQ(list["data"].size(), 1u);
+  EXPECT_EQ(list["data"][0]["id"], "only-in-a");
+  EXPECT_EQ(Get("/api/v1/customers/only-in-a", read_a_).status, 200);
+  EXPECT_EQ(Get("/api/v1/customers/only-in-b", read_a_).status, 404);
+  EXPECT_EQ(json::parse(Get("/api/v1/workspace", read_a_).body)["name"], "a");
+}
+
+TEST_F(RouterDispatchTest, PagesWithCursorsAndRejectsBadParameters) {
+  {
+    auto tx = store_->BeginWrite(ws_[0].id).value();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 5; ++i) ids.push_back("p" + std::to_string(i));
+    ASSERT_TRUE(tx->ResolveCustomers(ids, clock_.Now()));
+    ASSERT_TRUE(tx->Commit());
+  }
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    const auto r = Get("/api/v1/customers?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), read_a_);
+    ASSERT_EQ(r.status, 200);
+    const json j = json::parse(r.body);
+    for (const auto& c : j["data"]) seen.push_back(c["id"]);
+    if (j["next_cursor"].is_null()) break;
+    cursor = j["next_cursor"];
+  }
+  EXPECT_EQ(seen.size(), 6u);
+  const json bad = json::parse(Get("/api/v1/customers?limit=0", read_a_).body);
+  EXPECT_EQ(bad["status"], 400);
+  EXPECT_EQ(bad["errors"][0]["pointer"], "/limit");
+  EXPECT_EQ(Get("/api/v1/customers?cursor=zzz", read_a_).status, 400);
+  EXPECT_EQ(Get("/api/v1/customers?email=a@example.com", read_a_).status, 200);
+}
+
+TEST_F(RouterDispatchTest, UnknownRoutesAndMethods) {
+  EXPECT_EQ(Get("/nope").status, 404);
+  HttpRequest del;
+  del.method = "DELETE";
+  del.path = "/healthz";
+  const HttpResponse r = router_.Dispatch(del, *store_, clock_);
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Allow", "GET"}));
+}
+
+TEST(OpenApiTest, DocumentCoversEveryRoute) {
+  const json doc = json::parse(OpenApiJson(ApiRoutes()));
+  EXPECT_EQ(doc["openapi"], "3.1.0");
+  for (const Route& r : ApiRoutes()) {
+    std::string m(r.method);
+    for (auto& c : m) c = static_cast<char>(std::tolower(c));
+    ASSERT_TRUE(doc["paths"][std::string(r.pattern)].contains(m)) << r.pattern;
+    EXPECT_EQ(doc["paths"][std::string(r.pattern)][m]["security"].empty(), r.access.is_public);
+  }
+}
+
+std::string RoundTrip(std::uint16_t port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+TEST(HttpServerTest, ServesKeepAliveRequestsAndStopsGracefully) {
+  ServerOptions opts;
+  opts.port = 0;
+  opts.threads = 2;
+  opts.max_body_bytes = 64;
+  std::atomic<int> handled{0};
+  HttpServer server(opts, [&] {
+    return [&](HttpRequest& req) {
+      ++handled;
+      HttpResponse r;
+      r.body = R"({"path":")" + req.path + R"("})";
+      return r;
+    };
+  });
+  ASSERT_TRUE(server.Start());
+  ASSERT_NE(server.port(), 0);
+  const std::string two =
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const std::string out = RoundTrip(server.port(), two);
+  EXPECT_NE(out.find(R"({"path":"/a"})"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"({"path":"/b"})"), std::string::npos) << out;
+  EXPECT_EQ(handled.load(), 2);
+  const std::string big = "POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x');
+  EXPECT_NE(RoundTrip(server.port(), big).find("413"), std::string::npos);
+  server.Stop();
+  server.Stop();
+}
+
+}  // namespace
+}  // namespace treu::api

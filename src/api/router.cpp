@@ -1,0 +1,107 @@
+#include "api/router.hpp"
+
+#include "access/keys.hpp"
+#include "api/problem.hpp"
+
+namespace treu::api {
+namespace {
+
+std::string Base64Decode(std::string_view in) {
+  static constexpr std::string_view kChars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int val = 0, bits = -8;
+  for (char c : in) {
+    if (c == '=') break;
+    const auto pos = kChars.find(c);
+    if (pos == std::string_view::npos) return {};
+    val = (val << 6) + static_cast<int>(pos);
+    bits += 6;
+    if (bits >= 0) {
+      out += static_cast<char>((val >> bits) & 0xFF);
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool MatchPattern(std::string_view pattern, std::string_view path,
+                  std::map<std::string, std::string>& params) {
+  params.clear();
+  while (!pattern.empty() || !path.empty()) {
+    if (pattern.empty() || path.empty() || pattern[0] != '/' || path[0] != '/') return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    const auto pe = pattern.find('/');
+    const auto xe = path.find('/');
+    const std::string_view pseg = pattern.substr(0, pe);
+    const std::string_view xseg = path.substr(0, xe);
+    if (pseg.size() >= 2 && pseg.front() == '{' && pseg.back() == '}') {
+      if (xseg.empty()) return false;
+      params.emplace(std::string(pseg.substr(1, pseg.size() - 2)), std::string(xseg));
+    } else if (pseg != xseg) {
+      return false;
+    }
+    pattern = pe == std::string_view::npos ? std::string_view() : pattern.substr(pe);
+    path = xe == std::string_view::npos ? std::string_view() : path.substr(xe);
+  }
+  return true;
+}
+
+std::string PresentedKey(const HttpRequest& request) {
+  const std::string_view auth = request.Header("authorization");
+  if (auth.starts_with("Bearer ")) return std::string(auth.substr(7));
+  if (auth.starts_with("Basic ")) {
+    const std::string decoded = Base64Decode(auth.substr(6));
+    return decoded.substr(0, decoded.find(':'));
+  }
+  return {};
+}
+
+HttpResponse Router::Dispatch(const HttpRequest& request, Store& store, const Clock& clock) const {
+  std::map<std::string, std::string> params;
+  const Route* match = nullptr;
+  bool path_matched = false;
+  std::string allowed;
+  for (const Route& r : routes_) {
+    if (!MatchPattern(r.pattern, request.path, params)) continue;
+    path_matched = true;
+    if (!allowed.empty()) allowed += ", ";
+    allowed += r.method;
+    if (r.method == request.method || (request.method == "HEAD" && r.method == "GET")) {
+      match = &r;
+      break;
+    }
+  }
+  if (match == nullptr) {
+    if (path_matched) {
+      HttpResponse r = ProblemResponse(405, "method_not_allowed",
+                                       request.method + " is not allowed here; use " + allowed,
+                                       request.path);
+      r.headers.emplace_back("Allow", allowed);
+      return r;
+    }
+    return ProblemResponse(404, "not_found", "no route for " + request.path, request.path);
+  }
+  RequestContext ctx{request, std::move(params), std::nullopt, store, clock};
+  if (!match->access.is_public) {
+    auto key = AuthenticateApiKey(store, PresentedKey(request));
+    if (!key) return ProblemResponse(key.error(), request.path);
+    if (!ScopeAllows(key->scope, match->access.scope)) {
+      return ProblemResponse(403, "permission_denied",
+                             "a " + std::string(ScopeName(key->scope)) +
+                                 " key may not call this route; it needs a " +
+                                 std::string(ScopeName(match->access.scope)) + " key",
+                             request.path);
+    }
+    ctx.key = std::move(*key);
+  }
+  auto response = match->handler(ctx);
+  if (!response) return ProblemResponse(response.error(), request.path);
+  if (request.method == "HEAD") response->body.clear();
+  return std::move(*response);
+}
+
+}  // namespace treu::api

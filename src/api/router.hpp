@@ -1,0 +1,78 @@
+// The route table and its dispatcher. Every route is one row: method, path pattern, who may
+// call it, a summary, and the handler. Authentication, workspace confinement, 404/405 and
+// error rendering happen here once, so handlers only parse, call a service and render.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/http.hpp"
+#include "core/time.hpp"
+#include "storage/store.hpp"
+
+namespace treu::api {
+
+// Who may call a route: anyone (public) or a key whose scope allows `scope`.
+struct Access {
+  bool is_public = false;
+  Scope scope = Scope::kRead;
+
+  static constexpr Access Public() { return {true, Scope::kRead}; }
+  static constexpr Access Requires(Scope s) { return {false, s}; }
+};
+
+struct RequestContext {
+  const HttpRequest& request;
+  std::map<std::string, std::string> params;  // from {name} segments of the pattern
+  std::optional<ApiKey> key;                  // set for non-public routes
+  Store& store;
+  const Clock& clock;
+
+  // The caller's workspace. REQUIRES: a non-public route.
+  WorkspaceId workspace() const { return key->workspace; }
+};
+
+using RouteHandler = std::function<Result<HttpResponse>(RequestContext&)>;
+
+struct QueryParam {
+  std::string_view name;
+  std::string_view description;
+};
+
+struct Route {
+  std::string_view method;
+  std::string_view pattern;  // "/api/v1/customers/{id}"
+  Access access;
+  std::string_view summary;
+  RouteHandler handler;
+  std::string_view response_schema = {};  // a schema name in the OpenAPI document, or empty
+  std::vector<QueryParam> query = {};
+};
+
+class Router {
+ public:
+  explicit Router(std::vector<Route> routes) : routes_(std::move(routes)) {}
+
+  // Matches, authenticates, authorises and runs the route; renders errors as problem+json.
+  HttpResponse Dispatch(const HttpRequest& request, Store& store, const Clock& clock) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// Matches `path` against `pattern`, filling `params`. Segments in braces match any one
+// non-empty segment.
+bool MatchPattern(std::string_view pattern, std::string_view path,
+                  std::map<std::string, std::string>& params);
+
+// The key a request presents: "Authorization: Bearer <key>", or the user name of HTTP
+// Basic authentication (as Segment clients send their write key). Empty when none.
+std::string PresentedKey(const HttpRequest& request);
+
+}  // namespace treu::api

@@ -1,0 +1,48 @@
+// The HTTP/1.1 server: keep-alive, one event loop per thread (each with its own listening
+// socket on the port, SO_REUSEPORT), graceful shutdown. Boost.Beast stays inside server.cpp.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/http.hpp"
+#include "core/status.hpp"
+
+namespace treu::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;   // 0: any free port (see HttpServer::port())
+  int threads = 2;             // event loops, each with its own handler
+  std::size_t max_body_bytes = 512 * 1024;
+  int idle_timeout_seconds = 30;  // keep-alive connections idle longer are closed
+};
+
+// Handles one request. Called on the thread of the event loop that owns the connection.
+using HttpHandler = std::function<HttpResponse(HttpRequest&)>;
+
+class HttpServer {
+ public:
+  // `make_handler` is called once per event-loop thread, on that thread, so each thread can
+  // own a store connection.
+  HttpServer(ServerOptions options, std::function<HttpHandler()> make_handler);
+  ~HttpServer();  // stops and joins
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts the threads. Unavailable when the address can't be bound.
+  Status Start();
+  // The bound port (after Start).
+  std::uint16_t port() const;
+  // Stops accepting, closes idle connections, lets requests in flight finish and be
+  // answered, then joins the threads. Idempotent; thread-safe.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace treu::api

@@ -1,0 +1,20 @@
+// `treu serve`: the HTTP API on the chosen address until SIGINT or SIGTERM.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "app/cli.hpp"
+
+namespace treu::app {
+
+std::function<int()> SetupServe(CLI::App& cmd, Context& ctx);
+std::function<int()> SetupKey(CLI::App& cmd, Context& ctx);
+
+// Serves the API for `ctx`'s database on `listen` ("HOST:PORT") with `threads` event loops
+// until SIGINT/SIGTERM; then stops accepting, finishes requests in flight and returns 0.
+// `on_ready(port)` runs once the server listens.
+int RunServer(Context& ctx, const std::string& listen, int threads,
+              const std::function<void(int port)>& on_ready);
+
+}  // namespace treu::app

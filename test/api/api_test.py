@@ -1,0 +1,243 @@
+#!/usr/bin/python3
+"""Black-box tests of `treu serve` over real HTTP, on SQLite or PostgreSQL.
+
+Usage: api_test.py sqlite|postgres   (TREU names the binary; postgres needs TREU_TEST_PG_URL)
+
+The tenancy test is generated from the OpenAPI document, which is generated from the route
+table: every non-public route must answer 401 without a key, 403 to a tracking key and to a
+key of too small a scope, and 404 for another workspace's resource. A route the test can't
+exercise this way fails the test, so new routes can't skip the check.
+"""
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+import uuid
+
+TREU = os.environ["TREU"]
+BACKEND = sys.argv.pop(1) if len(sys.argv) > 1 else "sqlite"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_db(tmp):
+    if BACKEND == "sqlite":
+        return "sqlite:" + os.path.join(tmp, "api.db")
+    base = os.environ.get("TREU_TEST_PG_URL")
+    if not base:
+        raise SystemExit("TREU_TEST_PG_URL is not set: run under scripts/with-postgres")
+    name = "api_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", "-q", base, "-c", f"CREATE DATABASE {name}"], check=True)
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+class Server:
+    def __init__(self, db):
+        self.db = db
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [TREU, "--db", db, "serve", "--listen", f"127.0.0.1:{self.port}"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()
+        if "listening" not in line:
+            raise RuntimeError("server did not start: " + line)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+
+def cli(db, *args, workspace=None):
+    cmd = [TREU, "--db", db] + (["--workspace", workspace] if workspace else []) + list(args)
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+
+def make_key(db, workspace, scope):
+    return cli(db, "key", "create", "--scope", scope, workspace=workspace).split()[-1]
+
+
+class ApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.db = fresh_db(cls.tmp.name)
+        for ws in ("a", "b"):
+            csv = os.path.join(cls.tmp.name, f"{ws}.csv")
+            with open(csv, "w") as f:
+                f.write("customer_id,email,name\n")
+                f.write(f"{ws}-1,one@{ws}.example,One\n{ws}-2,two@{ws}.example,Two\n")
+            cli(cls.db, "workspace", "create", ws, "--currency", "EUR")
+            cli(cls.db, "import", "customers", csv, workspace=ws)
+        cls.keys = {(ws, scope): make_key(cls.db, ws, scope)
+                    for ws in ("a", "b") for scope in ("tracking", "read", "write", "admin")}
+        cls.server = Server(cls.db)
+        cls.base = f"http://127.0.0.1:{cls.server.port}"
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.server.stop()
+        cls.tmp.cleanup()
+        assert code == 0, f"server exited with {code} after SIGTERM"
+
+    def request(self, method, path, key=None, basic=False, body=None):
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        req = urllib.request.Request(self.base + path, method=method, data=data)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if key and basic:
+            req.add_header("Authorization", "Basic " + base64.b64encode(f"{key}:".encode()).decode())
+        elif key:
+            req.add_header("Authorization", "Bearer " + key)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def json(self, method, path, key=None):
+        status, headers, body = self.request(method, path, key)
+        return status, headers.get("Content-Type"), json.loads(body) if body else None
+
+    def test_health_and_openapi_are_public(self):
+        self.assertEqual(self.json("GET", "/healthz")[0], 200)
+        status, _, body = self.json("GET", "/readyz")
+        self.assertEqual((status, body["database"]), (200, "postgresql" if BACKEND == "postgres" else "sqlite"))
+        status, _, doc = self.json("GET", "/api/v1/openapi.json")
+        self.assertEqual((status, doc["openapi"]), (200, "3.1.0"))
+
+    def test_customers_are_confined_to_the_key_workspace(self):
+        status, _, page = self.json("GET", "/api/v1/customers", self.keys[("a", "read")])
+        self.assertEqual(status, 200)
+        self.assertEqual([c["id"] for c in page["data"]], ["a-1", "a-2"])
+        status, _, one = self.json("GET", "/api/v1/customers/a-1", self.keys[("a", "read")])
+        self.assertEqual((status, one["email"]), (200, "one@a.example"))
+        status, ctype, problem = self.json("GET", "/api/v1/customers/b-1", self.keys[("a", "read")])
+        self.assertEqual((status, ctype, problem["status"]), (404, "application/problem+json", 404))
+
+    def test_bad_parameters_name_the_field(self):
+        status, ctype, problem = self.json("GET", "/api/v1/customers?limit=9999", self.keys[("a", "read")])
+        self.assertEqual((status, ctype), (400, "application/problem+json"))
+        self.assertEqual(problem["errors"][0]["pointer"], "/limit")
+
+    def test_tenancy_for_every_route(self):
+        _, _, doc = self.json("GET", "/api/v1/openapi.json")
+        checked = 0
+        for path, ops in doc["paths"].items():
+            for method, op in ops.items():
+                if op["security"] == []:
+                    continue
+                scheme = list(op["security"][0].keys())[0]
+                needed = op["description"].split("scope ")[1].split()[0]
+                concrete = path.replace("{id}", "a-1")
+                m = method.upper()
+                if scheme == "writeKey":
+                    body = ({"batch": [{"type": "track", "userId": "t", "event": "E"}]}
+                            if path.endswith("/batch") else
+                            {"userId": "t", "event": "E", "groupId": "g", "previousId": "p"})
+                    self.assertEqual(self.request(m, concrete, body=body)[0], 401, f"{m} {path} without key")
+                    self.assertEqual(self.request(m, concrete, "treu_pk_" + "x" * 32, basic=True, body=body)[0],
+                                     401, f"{m} {path} bad key")
+                    for scope in ("read", "write", "admin"):
+                        self.assertEqual(self.request(m, concrete, self.keys[("a", scope)], body=body)[0], 403,
+                                         f"{m} {path} secret {scope} key on a tracking route")
+                    self.assertEqual(self.request(m, concrete, self.keys[("a", "tracking")], basic=True,
+                                                  body=body)[0], 200, f"{m} {path} tracking key")
+                    checked += 1
+                    continue
+                self.assertEqual(scheme, "bearerKey", f"{method} {path}")
+                self.assertEqual(self.request(m, concrete)[0], 401, f"{m} {path} without key")
+                self.assertEqual(self.request(m, concrete, "treu_sk_" + "x" * 32)[0], 401, f"{m} {path} bad key")
+                self.assertEqual(self.request(m, concrete, self.keys[("a", "tracking")])[0], 403,
+                                 f"{m} {path} tracking key")
+                order = ["read", "write", "admin"]
+                for scope in order[:order.index(needed)]:
+                    self.assertEqual(self.request(m, concrete, self.keys[("a", scope)])[0], 403,
+                                     f"{m} {path} {scope} key")
+                own = self.request(m, concrete, self.keys[("a", needed)])[0]
+                self.assertLess(own, 400, f"{m} {path} with its own workspace's {needed} key")
+                other = self.request(m, concrete, self.keys[("b", needed)])
+                if "{" in path:
+                    self.assertEqual(other[0], 404, f"{m} {path} with another workspace's key")
+                else:
+                    self.assertNotIn(b"a-1", other[2], f"{m} {path} leaks workspace a")
+                checked += 1
+        self.assertGreaterEqual(checked, 3)
+
+    def track(self, path, body, ws="a"):
+        status, _, raw = self.request("POST", path, self.keys[(ws, "tracking")], basic=True, body=body)
+        return status, json.loads(raw) if raw else None
+
+    def test_tracking_stores_events_profiles_and_orders(self):
+        status, body = self.track("/v1/identify", {
+            "userId": "u-1", "messageId": "m-identify", "traits": {"email": "u1@shop.example",
+            "name": "Uta Eins", "plan": "pro", "seats": 3}, "context": {"locale": "de-DE"}})
+        self.assertEqual((status, body["stored"]), (200, 1))
+        order = {"userId": "u-1", "event": "Order Completed", "messageId": "m-order",
+                 "timestamp": "2024-03-01T10:00:00Z",
+                 "properties": {"order_id": "o-77", "total": 59.9, "currency": "EUR"}}
+        self.assertEqual(self.track("/v1/track", order), (200, {"success": True, "stored": 1, "duplicates": 0}))
+        # A client's retry of the same messageId changes nothing.
+        self.assertEqual(self.track("/v1/track", order)[1]["duplicates"], 1)
+        status, body = self.track("/v1/batch", {"batch": [
+            {"type": "page", "userId": "u-1", "name": "Pricing", "messageId": "m-page",
+             "properties": {"url": "/pricing"}},
+            {"type": "track", "anonymousId": "anon-9", "event": "Product Viewed", "messageId": "m-anon"},
+            {"type": "track", "userId": "u-1", "event": "Order Refunded", "messageId": "m-refund",
+             "timestamp": "2024-03-05T10:00:00Z", "properties": {"order_id": "o-77", "total": "9.90"}}]})
+        self.assertEqual((status, body["stored"]), (200, 3))
+        _, _, customer = self.json("GET", "/api/v1/customers/u-1", self.keys[("a", "read")])
+        self.assertEqual(customer["email"], "u1@shop.example")
+        self.assertEqual(customer["locale"], "de-DE")
+        self.assertEqual(customer["attributes"]["plan"], "pro")
+        if BACKEND == "sqlite":
+            path = self.db[len("sqlite:"):]
+            q = lambda sql: subprocess.run(["sqlite3", path, sql], capture_output=True, text=True,
+                                           check=True).stdout.strip()
+            self.assertEqual(q("SELECT total_minor, currency, status FROM orders WHERE external_id = 'o-77'"),
+                             "5990|EUR|completed")
+            self.assertEqual(q("SELECT amount_minor FROM refunds"), "990")
+            self.assertEqual(q("SELECT count(*) FROM events WHERE message_id LIKE 'm-%'"), "5")
+
+    def test_tracking_rejects_bad_calls_and_changes_nothing(self):
+        status, body = self.track("/v1/batch", {"batch": [
+            {"type": "track", "userId": "u-2", "event": "Fine", "messageId": "m-fine"},
+            {"type": "track", "userId": "u-2", "messageId": "m-no-event"}]})
+        self.assertEqual(status, 400)
+        self.assertEqual(body["errors"][0]["pointer"], "/batch/1/event")
+        status, body = self.track("/v1/track", {"event": "No one", "messageId": "m-x"})
+        self.assertEqual((status, body["errors"][0]["pointer"]), (400, "/userId"))
+        status, body = self.track("/v1/track", {"userId": "u-2", "event": "Order Completed",
+                                                "properties": {"order_id": "o-1", "total": "1.234"}})
+        self.assertEqual((status, body["errors"][0]["pointer"]), (400, "/properties/total"))
+        status, _, _ = self.request("POST", "/v1/track", self.keys[("a", "tracking")], basic=True, body=b"{nope")
+        self.assertEqual(status, 400)
+        big = {"userId": "u-2", "event": "Big", "properties": {"blob": "x" * 40000}}
+        self.assertEqual(self.track("/v1/track", big)[0], 413)
+        # Nothing of the rejected batch was stored.
+        _, _, page = self.json("GET", "/api/v1/customers?external_id=u-2", self.keys[("a", "read")])
+        self.assertEqual(page["data"], [])
+
+    def test_keys_are_stored_hashed(self):
+        if BACKEND != "sqlite":
+            return
+        path = self.db[len("sqlite:"):]
+        out = subprocess.run(["sqlite3", path, "SELECT group_concat(hash) FROM api_keys"],
+                             capture_output=True, text=True, check=True).stdout
+        for key in self.keys.values():
+            self.assertNotIn(key[8:], out)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
