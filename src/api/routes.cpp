@@ -121,6 +121,33 @@ Result<HttpResponse> GetCustomer(RequestContext& ctx) {
   return JsonResponse(CustomerToJson(*c));
 }
 
+json EventToJson(const Event& e) {
+  json props = json::parse(e.properties_json, nullptr, false);
+  auto opt = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  return {{"message_id", e.message_id},
+          {"type", EventTypeName(e.type)},
+          {"name", opt(e.name)},
+          {"user_id", opt(e.user_id)},
+          {"anonymous_id", opt(e.anonymous_id)},
+          {"timestamp", FormatTimestamp(e.timestamp)},
+          {"received_at", FormatTimestamp(e.received_at)},
+          {"properties", props.is_discarded() ? json::object() : props}};
+}
+
+Result<HttpResponse> ListEvents(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(int limit, ParseLimit(ctx.request));
+  TREU_ASSIGN_OR_RETURN(std::int64_t after, ParseCursor(ctx.request));
+  const std::string* user = ctx.request.Query("user_id");
+  TREU_ASSIGN_OR_RETURN(auto page, ctx.store.ListEvents(ctx.workspace(), user ? *user : "", after,
+                                                        limit + 1));
+  const bool more = static_cast<int>(page.size()) > limit;
+  if (more) page.resize(static_cast<std::size_t>(limit));
+  json data = json::array();
+  for (const Event& e : page) data.push_back(EventToJson(e));
+  json next = more ? json("c" + std::to_string(page.back().id.value)) : json(nullptr);
+  return JsonResponse({{"data", data}, {"next_cursor", next}});
+}
+
 Result<HttpResponse> OpenApi(RequestContext&) {
   static const std::string doc = OpenApiJson(ApiRoutes());
   HttpResponse r;
@@ -176,6 +203,22 @@ json Schemas() {
          {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Customer"}}}}},
           {"next_cursor", nullable_string}}}}},
       {"OpenApi", {{"type", "object"}}},
+      {"Event",
+       {{"type", "object"},
+        {"properties",
+         {{"message_id", {{"type", "string"}}},
+          {"type", {{"type", "string"}, {"enum", {"track", "identify", "page", "screen", "group", "alias"}}}},
+          {"name", nullable_string},
+          {"user_id", nullable_string},
+          {"anonymous_id", nullable_string},
+          {"timestamp", {{"type", "string"}, {"format", "date-time"}}},
+          {"received_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"properties", {{"type", "object"}}}}}}},
+      {"EventList",
+       {{"type", "object"},
+        {"properties",
+         {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Event"}}}}},
+          {"next_cursor", nullable_string}}}}},
       {"TrackingResult",
        {{"type", "object"},
         {"properties",
@@ -205,6 +248,11 @@ const std::vector<Route>& ApiRoutes() {
         {"updated_since", "only customers updated at or after this RFC 3339 time"}}},
       {"GET", "/api/v1/customers/{id}", Access::Requires(Scope::kRead),
        "One customer by the shop's id", GetCustomer, "Customer"},
+      {"GET", "/api/v1/events", Access::Requires(Scope::kRead),
+       "List tracked events, oldest first, with cursor pagination", ListEvents, "EventList",
+       {{"limit", "page size, 1 to 500 (default 50)"},
+        {"cursor", "next_cursor of the previous page"},
+        {"user_id", "only the events of this user id"}}},
   };
   for (Route& r : TrackingRoutes()) routes.push_back(std::move(r));
   return routes;

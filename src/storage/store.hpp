@@ -152,6 +152,11 @@ class Store {
   virtual Result<std::vector<Customer>> ListCustomers(WorkspaceId ws, const CustomerFilter& filter,
                                                       std::int64_t after_id, int limit) = 0;
 
+  // At most `limit` events with id > after_id, in id order; only those of `user_id` when
+  // it is not empty. REQUIRES: 1 <= limit <= 1000.
+  virtual Result<std::vector<Event>> ListEvents(WorkspaceId ws, std::string_view user_id,
+                                                std::int64_t after_id, int limit) = 0;
+
   // Visit every row of a kind in id order. The visitor may not call back into the Store.
   virtual Status ScanCustomers(WorkspaceId ws, const std::function<void(const Customer&)>& f) = 0;
   virtual Status ScanOrders(WorkspaceId ws, const std::function<void(const Order&)>& f) = 0;

@@ -249,6 +249,10 @@ TEST_P(StoreContractTest, EventsDedupeByMessageId) {
   std::vector<Event> seen;
   ASSERT_TRUE(store_->ScanEvents(w.id, [&](const Event& e) { seen.push_back(e); }));
   ASSERT_EQ(seen.size(), 2u);
+  const auto page = store_->ListEvents(w.id, "c1", seen[0].id.value, 10).value();
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].message_id, "m1");
+  EXPECT_TRUE(store_->ListEvents(w.id, "someone-else", 0, 10).value().empty());
   EXPECT_EQ(seen[0].name, "Page Viewed");
   EXPECT_EQ(seen[0].properties_json, R"({"url":"/pricing"})");
   EXPECT_EQ(seen[0].timestamp, Timestamp::FromSeconds(100));

@@ -1915,6 +1915,24 @@ class PostgresStore final : public Store {
     return Ok();
   }
 
+  Result<std::vector<Event>> ListEvents(WorkspaceId ws, std::string_view user_id,
+                                        std::int64_t after_id, int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list events",
+                            "SELECT id, type, name, message_id, user_id, anonymous_id, "
+                            "customer_id, \"timestamp\", received_at, properties FROM events "
+                            "WHERE workspace_id = $1::bigint AND id > $2::bigint AND ($3 = '' OR "
+                            "user_id = $3) ORDER BY id LIMIT $4::bigint",
+                            Params().Add(ws.value).Add(after_id).Add(user_id)
+                                .Add(static_cast<std::int64_t>(limit))));
+    std::vector<Event> out;
+    for (int i = 0; i < r.size(); ++i) {
+      TREU_ASSIGN_OR_RETURN(Event ev, ReadEvent(r, i));
+      out.push_back(std::move(ev));
+    }
+    return out;
+  }
+
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
                                           int limit) override {
     std::vector<Change> out;

@@ -172,6 +172,10 @@ class TestStore final : public Store {
                                               std::int64_t after_id, int limit) override {
     return store_->ListCustomers(ws, filter, after_id, limit);
   }
+  Result<std::vector<Event>> ListEvents(WorkspaceId ws, std::string_view user_id,
+                                        std::int64_t after_id, int limit) override {
+    return store_->ListEvents(ws, user_id, after_id, limit);
+  }
   Result<ApiKey> CreateApiKey(const ApiKey& key) override { return store_->CreateApiKey(key); }
   Result<std::optional<ApiKey>> FindApiKey(std::string_view hash_hex) override {
     return store_->FindApiKey(hash_hex);

@@ -351,6 +351,21 @@ Result<std::optional<Subscription>> FindSubscriptionIn(Db& db, WorkspaceId ws,
   return std::optional<Subscription>(std::move(sub));
 }
 
+Result<Event> ReadEventRow(const Stmt& s) {
+  Event e;
+  e.id = EventId{s.Int(0)};
+  TREU_ASSIGN_OR_RETURN(e.type, ParseEventType(s.Text(1)));
+  e.name = s.Text(2);
+  e.message_id = s.Text(3);
+  e.user_id = s.Text(4);
+  e.anonymous_id = s.Text(5);
+  if (!s.IsNull(6)) e.customer = CustomerId{s.Int(6)};
+  e.timestamp = Timestamp{s.Int(7)};
+  e.received_at = Timestamp{s.Int(8)};
+  e.properties_json = s.Text(9);
+  return e;
+}
+
 Result<ApiKey> ReadApiKey(const Stmt& s) {
   ApiKey k;
   k.id = s.Int(0);
@@ -953,20 +968,28 @@ class SqliteStore final : public Store {
     while (true) {
       TREU_ASSIGN_OR_RETURN(bool row, s->Step());
       if (!row) break;
-      Event e;
-      e.id = EventId{s->Int(0)};
-      TREU_ASSIGN_OR_RETURN(e.type, ParseEventType(s->Text(1)));
-      e.name = s->Text(2);
-      e.message_id = s->Text(3);
-      e.user_id = s->Text(4);
-      e.anonymous_id = s->Text(5);
-      if (!s->IsNull(6)) e.customer = CustomerId{s->Int(6)};
-      e.timestamp = Timestamp{s->Int(7)};
-      e.received_at = Timestamp{s->Int(8)};
-      e.properties_json = s->Text(9);
+      TREU_ASSIGN_OR_RETURN(Event e, ReadEventRow(*s));
       f(e);
     }
     return Ok();
+  }
+
+  Result<std::vector<Event>> ListEvents(WorkspaceId ws, std::string_view user_id,
+                                        std::int64_t after_id, int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, type, name, message_id, user_id, anonymous_id, "
+                              "customer_id, timestamp, received_at, properties FROM events WHERE "
+                              "workspace_id = ? AND id > ? AND (? = '' OR user_id = ?) ORDER BY "
+                              "id LIMIT ?"));
+    s->Bind(ws.value).Bind(after_id).Bind(user_id).Bind(user_id).Bind(std::int64_t{limit});
+    std::vector<Event> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      TREU_ASSIGN_OR_RETURN(Event e, ReadEventRow(*s));
+      out.push_back(std::move(e));
+    }
+    return out;
   }
 
   Result<std::vector<Customer>> ListCustomers(WorkspaceId ws, const CustomerFilter& filter,
