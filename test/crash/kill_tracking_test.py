@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""Acknowledged tracking data survives kill -9.
+
+A client streams /v1/batch calls and records every messageId answered with 200. The server
+is killed with SIGKILL mid-stream and restarted on the same database; the client retries
+the call that was in flight (as Segment clients do). Every acknowledged messageId must be
+stored exactly once. CRASH_ITERATIONS (default 3) sets how many kills.
+"""
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+TREU = os.environ["TREU"]
+ITERATIONS = int(os.environ.get("CRASH_ITERATIONS", "3"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(db, port):
+    proc = subprocess.Popen([TREU, "--db", db, "serve", "--listen", f"127.0.0.1:{port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if "listening" not in proc.stdout.readline():
+        raise SystemExit("server did not start")
+    return proc
+
+
+def post(port, key, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/batch", data=json.dumps(body).encode(),
+                                 method="POST")
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Authorization", "Basic " + base64.b64encode(f"{key}:".encode()).decode())
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.status
+
+
+def main():
+    tmp = tempfile.TemporaryDirectory()
+    path = os.path.join(tmp.name, "crash.db")
+    db = "sqlite:" + path
+    subprocess.run([TREU, "--db", db, "workspace", "create", "shop", "--currency", "EUR"],
+                   check=True, capture_output=True)
+    key = subprocess.run([TREU, "--db", db, "--workspace", "shop", "key", "create", "--scope", "tracking"],
+                         check=True, capture_output=True, text=True).stdout.split()[-1]
+    acked = []
+    seq = 0
+    for it in range(ITERATIONS):
+        port = free_port()
+        proc = start(db, port)
+        killer = threading.Timer(0.3 + 0.1 * it, lambda: proc.send_signal(signal.SIGKILL))
+        killer.start()
+        pending = None
+        while proc.poll() is None:
+            ids = [f"m-{seq + i}" for i in range(20)]
+            pending = {"batch": [{"type": "track", "userId": f"u-{(seq + i) % 97}", "event": "Clicked",
+                                  "messageId": m, "properties": {"n": seq + i}} for i, m in enumerate(ids)]}
+            try:
+                if post(port, key, pending) == 200:
+                    acked.extend(ids)
+                    pending = None
+                    seq += 20
+            except (urllib.error.URLError, ConnectionError, OSError):
+                break
+        killer.join()
+        proc.wait()
+        # Restart and retry the call that was in flight.
+        proc = start(db, port)
+        if pending is not None:
+            assert post(port, key, pending) == 200
+            acked.extend(m["messageId"] for m in pending["batch"])
+            seq += 20
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        print(f"iteration {it + 1}: {len(acked)} messageIds acknowledged so far")
+    out = subprocess.run(["sqlite3", path, "SELECT message_id FROM events"], check=True,
+                         capture_output=True, text=True).stdout.split()
+    stored = set(out)
+    assert len(out) == len(stored), "a messageId is stored twice"
+    missing = [m for m in acked if m not in stored]
+    assert not missing, f"{len(missing)} acknowledged messageIds lost, e.g. {missing[:3]}"
+    assert len(acked) == len(set(acked))
+    integrity = subprocess.run(["sqlite3", path, "PRAGMA integrity_check"], capture_output=True,
+                               text=True).stdout.strip()
+    assert integrity == "ok", integrity
+    print(f"PASS: {len(acked)} acknowledged, {len(stored)} stored, none lost or doubled")
+    tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
