@@ -142,6 +142,25 @@ TEST_F(RouterDispatchTest, PagesWithCursorsAndRejectsBadParameters) {
   EXPECT_EQ(Get("/api/v1/customers?email=a@example.com", read_a_).status, 200);
 }
 
+TEST_F(RouterDispatchTest, MetricsCountRequestsByRouteAndAreOffByDefault) {
+  EXPECT_EQ(Get("/metrics").status, 404);
+  Metrics metrics;
+  HttpRequest req;
+  req.method = "GET";
+  req.path = "/api/v1/customers/only-in-a";
+  req.headers["authorization"] = "Bearer " + read_a_;
+  EXPECT_EQ(router_.Dispatch(req, *store_, clock_, &metrics).status, 200);
+  req.path = "/metrics";
+  const HttpResponse r = router_.Dispatch(req, *store_, clock_, &metrics);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/plain; version=0.0.4");
+  EXPECT_NE(r.body.find("treu_http_requests_total{route=\"/api/v1/customers/{id}\",status=\"200\"} 1"),
+            std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("treu_http_request_duration_seconds_count{route=\"/api/v1/customers/{id}\"} 1"),
+            std::string::npos);
+}
+
 TEST_F(RouterDispatchTest, UnknownRoutesAndMethods) {
   EXPECT_EQ(Get("/nope").status, 404);
   HttpRequest del;

@@ -1,5 +1,7 @@
 #include "api/router.hpp"
 
+#include <chrono>
+
 #include "access/keys.hpp"
 #include "api/problem.hpp"
 
@@ -60,7 +62,21 @@ std::string PresentedKey(const HttpRequest& request) {
   return {};
 }
 
-HttpResponse Router::Dispatch(const HttpRequest& request, Store& store, const Clock& clock) const {
+HttpResponse Router::Dispatch(const HttpRequest& request, Store& store, const Clock& clock,
+                              Metrics* metrics) const {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string_view pattern;
+  HttpResponse response = Run(request, store, clock, metrics, pattern);
+  if (metrics != nullptr) {
+    metrics->ObserveRequest(
+        pattern, response.status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return response;
+}
+
+HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& clock,
+                         Metrics* metrics, std::string_view& pattern) const {
   std::map<std::string, std::string> params;
   const Route* match = nullptr;
   bool path_matched = false;
@@ -85,7 +101,8 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Store& store, const Cl
     }
     return ProblemResponse(404, "not_found", "no route for " + request.path, request.path);
   }
-  RequestContext ctx{request, std::move(params), std::nullopt, store, clock};
+  pattern = match->pattern;
+  RequestContext ctx{request, std::move(params), std::nullopt, store, clock, metrics};
   if (!match->access.is_public) {
     auto key = AuthenticateApiKey(store, PresentedKey(request));
     if (!key) return ProblemResponse(key.error(), request.path);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/http.hpp"
+#include "api/metrics.hpp"
 #include "core/time.hpp"
 #include "storage/store.hpp"
 
@@ -31,6 +32,7 @@ struct RequestContext {
   std::optional<ApiKey> key;                  // set for non-public routes
   Store& store;
   const Clock& clock;
+  Metrics* metrics = nullptr;  // nullptr when metrics are off
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }
@@ -58,11 +60,16 @@ class Router {
   explicit Router(std::vector<Route> routes) : routes_(std::move(routes)) {}
 
   // Matches, authenticates, authorises and runs the route; renders errors as problem+json.
-  HttpResponse Dispatch(const HttpRequest& request, Store& store, const Clock& clock) const;
+  // With `metrics`, records the request there.
+  HttpResponse Dispatch(const HttpRequest& request, Store& store, const Clock& clock,
+                        Metrics* metrics = nullptr) const;
 
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  HttpResponse Run(const HttpRequest& request, Store& store, const Clock& clock,
+                   Metrics* metrics, std::string_view& pattern) const;
+
   std::vector<Route> routes_;
 };
 

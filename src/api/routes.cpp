@@ -148,6 +148,16 @@ Result<HttpResponse> ListEvents(RequestContext& ctx) {
   return JsonResponse({{"data", data}, {"next_cursor", next}});
 }
 
+Result<HttpResponse> MetricsText(RequestContext& ctx) {
+  if (ctx.metrics == nullptr) {
+    return NotFound("metrics", "are off; start treu serve with --metrics");
+  }
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = ctx.metrics->Render();
+  return r;
+}
+
 Result<HttpResponse> OpenApi(RequestContext&) {
   static const std::string doc = OpenApiJson(ApiRoutes());
   HttpResponse r;
@@ -237,6 +247,8 @@ const std::vector<Route>& ApiRoutes() {
       {"GET", "/readyz", Access::Public(), "Readiness: the database answers", Ready, "Health"},
       {"GET", "/api/v1/openapi.json", Access::Public(), "This OpenAPI document", OpenApi,
        "OpenApi"},
+      {"GET", "/metrics", Access::Public(),
+       "Prometheus text metrics (only with treu serve --metrics)", MetricsText},
       {"GET", "/api/v1/workspace", Access::Requires(Scope::kRead),
        "The workspace of the calling key", GetWorkspace, "Workspace"},
       {"GET", "/api/v1/customers", Access::Requires(Scope::kRead),

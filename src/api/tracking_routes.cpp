@@ -146,6 +146,9 @@ Result<TrackingMessage> ParseMessage(const json& j, EventType type, const std::s
 
 Result<HttpResponse> Ingest(RequestContext& ctx, std::vector<TrackingMessage>& messages) {
   TREU_ASSIGN_OR_RETURN(TrackingResult r, IngestTracking(ctx.store, ctx.workspace(), messages, ctx.clock));
+  if (ctx.metrics != nullptr) {
+    ctx.metrics->ObserveTracking(r.stored, r.duplicates, static_cast<std::int64_t>(messages.size()));
+  }
   HttpResponse res;
   res.body = json({{"success", true}, {"stored", r.stored}, {"duplicates", r.duplicates}}).dump();
   return res;

@@ -48,7 +48,7 @@ void AccessLog(const api::HttpRequest& req, const api::HttpResponse& res, double
 
 }  // namespace
 
-int RunServer(Context& ctx, const std::string& listen, int threads,
+int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics_on,
               const std::function<void(int port)>& on_ready) {
   auto addr = ParseListen(listen);
   if (!addr) return Fail(addr.error());
@@ -63,18 +63,20 @@ int RunServer(Context& ctx, const std::string& listen, int threads,
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   static const api::Router router(api::ApiRoutes());
+  static api::Metrics metrics;
+  api::Metrics* metrics_ptr = metrics_on ? &metrics : nullptr;
   api::ServerOptions opts;
   opts.host = addr->first;
   opts.port = addr->second;
   opts.threads = threads;
-  api::HttpServer server(opts, [&ctx]() -> api::HttpHandler {
+  api::HttpServer server(opts, [&ctx, metrics_ptr]() -> api::HttpHandler {
     // Each event loop owns its database connection.
     std::shared_ptr<Store> store;
     if (auto s = ctx.OpenStore()) store = std::move(*s);
-    return [store, &ctx](api::HttpRequest& req) {
+    return [store, &ctx, metrics_ptr](api::HttpRequest& req) {
       const auto t0 = std::chrono::steady_clock::now();
       api::HttpResponse res =
-          store ? router.Dispatch(req, *store, ctx.clock)
+          store ? router.Dispatch(req, *store, ctx.clock, metrics_ptr)
                 : api::ProblemResponse(503, "unavailable", "the database can't be opened", req.path);
       res.headers.emplace_back("X-Content-Type-Options", "nosniff");
       AccessLog(req, res,
@@ -96,10 +98,12 @@ int RunServer(Context& ctx, const std::string& listen, int threads,
 std::function<int()> SetupServe(CLI::App& cmd, Context& ctx) {
   auto listen = std::make_shared<std::string>("127.0.0.1:8080");
   auto threads = std::make_shared<int>(2);
+  auto metrics = std::make_shared<bool>(false);
   cmd.add_option("--listen", *listen, "address to listen on, HOST:PORT (default 127.0.0.1:8080)");
+  cmd.add_flag("--metrics", *metrics, "serve Prometheus text metrics at /metrics (no key needed)");
   cmd.add_option("--threads", *threads, "event-loop threads (default 2)")->check(CLI::Range(1, 64));
-  return [listen, threads, &ctx]() -> int {
-    return RunServer(ctx, *listen, *threads, [&](int port) {
+  return [listen, threads, metrics, &ctx]() -> int {
+    return RunServer(ctx, *listen, *threads, *metrics, [&](int port) {
       std::printf("treu listening on http://%s:%d (database %s)\n",
                   listen->substr(0, listen->rfind(':')).c_str(), port, ctx.db_url.c_str());
       std::fflush(stdout);

@@ -13,8 +13,8 @@ std::function<int()> SetupKey(CLI::App& cmd, Context& ctx);
 
 // Serves the API for `ctx`'s database on `listen` ("HOST:PORT") with `threads` event loops
 // until SIGINT/SIGTERM; then stops accepting, finishes requests in flight and returns 0.
-// `on_ready(port)` runs once the server listens.
-int RunServer(Context& ctx, const std::string& listen, int threads,
+// With `metrics`, /metrics answers. `on_ready(port)` runs once the server listens.
+int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics,
               const std::function<void(int port)>& on_ready);
 
 }  // namespace treu::app
