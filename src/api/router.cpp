@@ -63,10 +63,10 @@ std::string PresentedKey(const HttpRequest& request) {
 }
 
 HttpResponse Router::Dispatch(const HttpRequest& request, Store& store, const Clock& clock,
-                              Metrics* metrics) const {
+                              Metrics* metrics, TrackingWriter* tracking) const {
   const auto t0 = std::chrono::steady_clock::now();
   std::string_view pattern;
-  HttpResponse response = Run(request, store, clock, metrics, pattern);
+  HttpResponse response = Run(request, store, clock, metrics, tracking, pattern);
   if (metrics != nullptr) {
     metrics->ObserveRequest(
         pattern, response.status,
@@ -76,7 +76,8 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Store& store, const Cl
 }
 
 HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& clock,
-                         Metrics* metrics, std::string_view& pattern) const {
+                         Metrics* metrics, TrackingWriter* tracking,
+                         std::string_view& pattern) const {
   std::map<std::string, std::string> params;
   const Route* match = nullptr;
   bool path_matched = false;
@@ -102,7 +103,7 @@ HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& 
     return ProblemResponse(404, "not_found", "no route for " + request.path, request.path);
   }
   pattern = match->pattern;
-  RequestContext ctx{request, std::move(params), std::nullopt, store, clock, metrics};
+  RequestContext ctx{request, std::move(params), std::nullopt, store, clock, metrics, tracking};
   if (!match->access.is_public) {
     auto key = AuthenticateApiKey(store, PresentedKey(request));
     if (!key) return ProblemResponse(key.error(), request.path);

@@ -13,6 +13,7 @@
 #include "api/http.hpp"
 #include "api/metrics.hpp"
 #include "core/time.hpp"
+#include "ingest/tracking.hpp"
 #include "storage/store.hpp"
 
 namespace treu::api {
@@ -33,6 +34,7 @@ struct RequestContext {
   Store& store;
   const Clock& clock;
   Metrics* metrics = nullptr;  // nullptr when metrics are off
+  TrackingWriter* tracking = nullptr;  // group commit for tracking calls, if the server has one
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }
@@ -62,13 +64,13 @@ class Router {
   // Matches, authenticates, authorises and runs the route; renders errors as problem+json.
   // With `metrics`, records the request there.
   HttpResponse Dispatch(const HttpRequest& request, Store& store, const Clock& clock,
-                        Metrics* metrics = nullptr) const;
+                        Metrics* metrics = nullptr, TrackingWriter* tracking = nullptr) const;
 
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
   HttpResponse Run(const HttpRequest& request, Store& store, const Clock& clock,
-                   Metrics* metrics, std::string_view& pattern) const;
+                   Metrics* metrics, TrackingWriter* tracking, std::string_view& pattern) const;
 
   std::vector<Route> routes_;
 };

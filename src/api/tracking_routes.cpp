@@ -145,9 +145,11 @@ Result<TrackingMessage> ParseMessage(const json& j, EventType type, const std::s
 }
 
 Result<HttpResponse> Ingest(RequestContext& ctx, std::vector<TrackingMessage>& messages) {
-  TREU_ASSIGN_OR_RETURN(TrackingResult r, IngestTracking(ctx.store, ctx.workspace(), messages, ctx.clock));
+  auto written = ctx.tracking != nullptr ? ctx.tracking->Write(ctx.workspace(), std::move(messages))
+                                         : IngestTracking(ctx.store, ctx.workspace(), messages, ctx.clock);
+  TREU_ASSIGN_OR_RETURN(TrackingResult r, std::move(written));
   if (ctx.metrics != nullptr) {
-    ctx.metrics->ObserveTracking(r.stored, r.duplicates, static_cast<std::int64_t>(messages.size()));
+    ctx.metrics->ObserveTracking(r.stored, r.duplicates, r.stored + r.duplicates);
   }
   HttpResponse res;
   res.body = json({{"success", true}, {"stored", r.stored}, {"duplicates", r.duplicates}}).dump();

@@ -69,14 +69,19 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
   opts.host = addr->first;
   opts.port = addr->second;
   opts.threads = threads;
-  api::HttpServer server(opts, [&ctx, metrics_ptr]() -> api::HttpHandler {
+  // All tracking writes go through one writer thread with its own connection (group commit).
+  auto writer_store = ctx.OpenStore();
+  if (!writer_store) return Fail(writer_store.error());
+  TrackingWriter tracking(std::move(*writer_store), ctx.clock);
+  TrackingWriter* tracking_ptr = &tracking;
+  api::HttpServer server(opts, [&ctx, metrics_ptr, tracking_ptr]() -> api::HttpHandler {
     // Each event loop owns its database connection.
     std::shared_ptr<Store> store;
     if (auto s = ctx.OpenStore()) store = std::move(*s);
-    return [store, &ctx, metrics_ptr](api::HttpRequest& req) {
+    return [store, &ctx, metrics_ptr, tracking_ptr](api::HttpRequest& req) {
       const auto t0 = std::chrono::steady_clock::now();
       api::HttpResponse res =
-          store ? router.Dispatch(req, *store, ctx.clock, metrics_ptr)
+          store ? router.Dispatch(req, *store, ctx.clock, metrics_ptr, tracking_ptr)
                 : api::ProblemResponse(503, "unavailable", "the database can't be opened", req.path);
       res.headers.emplace_back("X-Content-Type-Options", "nosniff");
       AccessLog(req, res,

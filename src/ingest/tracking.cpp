@@ -1,5 +1,7 @@
 #include "ingest/tracking.hpp"
 
+#include <algorithm>
+
 namespace treu {
 
 Result<TrackingResult> IngestTracking(Store& store, WorkspaceId ws,
@@ -23,6 +25,7 @@ Result<TrackingResult> IngestTracking(Store& store, WorkspaceId ws,
     }
     m.event.received_at = now;
     TREU_ASSIGN_OR_RETURN(WriteStats s, tx->InsertEvents(std::span(&m.event, 1)));
+    result.duplicate.push_back(s.inserted == 0);
     if (s.inserted == 0) {
       ++result.duplicates;
       continue;
@@ -84,6 +87,96 @@ Result<TrackingResult> IngestTracking(Store& store, WorkspaceId ws,
   }
   TREU_RETURN_IF_ERROR(tx->Commit());
   return result;
+}
+
+struct TrackingWriter::Pending {
+  WorkspaceId ws;
+  std::vector<TrackingMessage> messages;
+  std::optional<Result<TrackingResult>> result;  // set by the writer thread
+};
+
+TrackingWriter::TrackingWriter(std::unique_ptr<Store> store, const Clock& clock)
+    : store_(std::move(store)), clock_(clock), thread_([this] { Run(); }) {}
+
+TrackingWriter::~TrackingWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+std::int64_t TrackingWriter::commits() const {
+  std::lock_guard lock(mu_);
+  return commits_;
+}
+
+Result<TrackingResult> TrackingWriter::Write(WorkspaceId ws, std::vector<TrackingMessage> messages) {
+  Pending p{ws, std::move(messages), std::nullopt};
+  std::unique_lock lock(mu_);
+  if (stopping_) return Unavailable("tracking", "the server is shutting down");
+  queue_.push_back(&p);
+  cv_.notify_all();
+  cv_.wait(lock, [&] { return p.result.has_value(); });
+  return std::move(*p.result);
+}
+
+void TrackingWriter::Run() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping and drained
+    std::vector<Pending*> group(queue_.begin(), queue_.end());
+    queue_.clear();
+    lock.unlock();
+    WriteGroup(group);
+    lock.lock();
+    ++commits_;
+    cv_.notify_all();
+  }
+}
+
+void TrackingWriter::WriteGroup(std::vector<Pending*>& group) {
+  // One transaction per workspace for all its waiting requests.
+  std::vector<WorkspaceId> workspaces;
+  for (Pending* p : group) {
+    if (std::find(workspaces.begin(), workspaces.end(), p->ws) == workspaces.end()) {
+      workspaces.push_back(p->ws);
+    }
+  }
+  for (WorkspaceId ws : workspaces) {
+    std::vector<Pending*> mine;
+    std::vector<TrackingMessage> all;
+    for (Pending* p : group) {
+      if (p->ws != ws) continue;
+      mine.push_back(p);
+      all.insert(all.end(), p->messages.begin(), p->messages.end());
+    }
+    std::optional<Result<TrackingResult>> together;
+    if (mine.size() > 1) together = IngestTracking(*store_, ws, all, clock_);
+    if (together && *together) {
+      const TrackingResult& tr = **together;
+      std::size_t at = 0;
+      for (Pending* p : mine) {
+        TrackingResult r;
+        for (std::size_t i = 0; i < p->messages.size(); ++i, ++at) {
+          const bool dup = tr.duplicate[at];
+          r.duplicate.push_back(dup);
+          ++(dup ? r.duplicates : r.stored);
+        }
+        std::lock_guard lock(mu_);
+        p->result = std::move(r);
+      }
+      continue;
+    }
+    // Alone (or after the group failed): each request in its own transaction.
+    for (Pending* p : mine) {
+      auto r = IngestTracking(*store_, ws, p->messages, clock_);
+      std::lock_guard lock(mu_);
+      p->result = std::move(r);
+    }
+  }
 }
 
 }  // namespace treu

@@ -4,7 +4,12 @@
 // orders and refunds. JSON parsing happens at the edge (api/); this service sees values.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -30,6 +35,7 @@ struct TrackingMessage {
 struct TrackingResult {
   std::int64_t stored = 0;      // new events
   std::int64_t duplicates = 0;  // messageIds seen before (client retries)
+  std::vector<bool> duplicate;  // per message: was it a duplicate
 };
 
 // Writes the messages in one transaction: all or nothing, durable when this returns OK.
@@ -37,5 +43,38 @@ struct TrackingResult {
 // applied, e.g. a total with too many decimals or a refund of an unknown order.
 Result<TrackingResult> IngestTracking(Store& store, WorkspaceId ws,
                                       std::vector<TrackingMessage>& messages, const Clock& clock);
+
+// Group commit: many threads hand tracking calls to one writer thread, which writes
+// everything that is waiting in one transaction per workspace, so concurrent calls share
+// one fsync. Each caller is answered after its calls are durable. A request that fails is
+// retried alone, so one bad request never fails the others of its group.
+class TrackingWriter {
+ public:
+  // `store` is used by the writer thread only. `clock` must outlive the writer.
+  TrackingWriter(std::unique_ptr<Store> store, const Clock& clock);
+  ~TrackingWriter();  // writes what is queued, then joins
+  TrackingWriter(const TrackingWriter&) = delete;
+  TrackingWriter& operator=(const TrackingWriter&) = delete;
+
+  // Blocks until `messages` are committed, or fails as IngestTracking would. Thread-safe.
+  Result<TrackingResult> Write(WorkspaceId ws, std::vector<TrackingMessage> messages);
+
+  // Commits so far and the calls (requests) they carried, for metrics.
+  std::int64_t commits() const;
+
+ private:
+  struct Pending;
+  void Run();
+  void WriteGroup(std::vector<Pending*>& group);
+
+  std::unique_ptr<Store> store_;
+  const Clock& clock_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending*> queue_;  // guarded by mu_
+  bool stopping_ = false;       // guarded by mu_
+  std::int64_t commits_ = 0;    // guarded by mu_
+  std::thread thread_;
+};
 
 }  // namespace treu
