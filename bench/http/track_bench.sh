@@ -3,7 +3,7 @@
 # per call, every one durable before its 200) and /v1/batch (100 events per call), side by
 # side with nginx answering 204 on the same machine. Reports requests/s, p99 latency and
 # the ratio treu / nginx.
-# Usage: bench/http/track_bench.sh [--build DIR] [--seconds N] [--connections N]
+# Usage: [TREU_THREADS=16] bench/http/track_bench.sh [--build DIR] [--seconds N] [--connections N]
 set -euo pipefail
 build=build/release; secs=10; conns=32
 while [[ $# -gt 0 ]]; do
@@ -34,7 +34,7 @@ db="sqlite:$work/bench.db"
 "$treu" --db "$db" workspace create bench --currency EUR >/dev/null
 export TREU_KEY=$("$treu" --db "$db" --workspace bench key create --scope tracking | awk '{print $NF}')
 tport=$(port)
-"$treu" --db "$db" serve --listen "127.0.0.1:$tport" 2>/dev/null >/dev/null & pids+=($!)
+"$treu" --db "$db" serve --threads "${TREU_THREADS:-16}" --listen "127.0.0.1:$tport" 2>/dev/null >/dev/null & pids+=($!)
 sleep 1
 
 run() {  # run NAME URL BATCH → "req/s p99"

@@ -102,11 +102,13 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
 
 std::function<int()> SetupServe(CLI::App& cmd, Context& ctx) {
   auto listen = std::make_shared<std::string>("127.0.0.1:8080");
-  auto threads = std::make_shared<int>(2);
+  // Handlers block while their tracking calls wait for the group commit, so more event loops
+  // mean bigger groups: 16 measured 4.5x the requests/s of 2 on /v1/track (bench/http).
+  auto threads = std::make_shared<int>(16);
   auto metrics = std::make_shared<bool>(false);
   cmd.add_option("--listen", *listen, "address to listen on, HOST:PORT (default 127.0.0.1:8080)");
   cmd.add_flag("--metrics", *metrics, "serve Prometheus text metrics at /metrics (no key needed)");
-  cmd.add_option("--threads", *threads, "event-loop threads (default 2)")->check(CLI::Range(1, 64));
+  cmd.add_option("--threads", *threads, "event-loop threads (default 16)")->check(CLI::Range(1, 64));
   return [listen, threads, metrics, &ctx]() -> int {
     return RunServer(ctx, *listen, *threads, *metrics, [&](int port) {
       std::printf("treu listening on http://%s:%d (database %s)\n",
