@@ -35,10 +35,10 @@ std::unexpected<Error> BadKey() {
 
 }  // namespace
 
-std::string HashApiKey(std::string_view key) {
+std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(key.data(), key.size(), digest, &len, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(len * 2);

@@ -24,8 +24,10 @@ struct CreatedKey {
 Result<CreatedKey> CreateApiKey(Store& store, WorkspaceId ws, Scope scope, std::string name,
                                 const Clock& clock);
 
-// Lower-case hex SHA-256 of `key`.
-std::string HashApiKey(std::string_view key);
+// Lower-case hex SHA-256 of `data`.
+std::string Sha256Hex(std::string_view data);
+// What the store keeps of a key: its Sha256Hex.
+inline std::string HashApiKey(std::string_view key) { return Sha256Hex(key); }
 
 // The stored record of a presented key. Unauthenticated when the key is malformed, unknown
 // or revoked (one message for all, so callers learn nothing about which).

@@ -116,10 +116,52 @@ HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& 
     }
     ctx.key = std::move(*key);
   }
-  auto response = match->handler(ctx);
-  if (!response) return ProblemResponse(response.error(), request.path);
-  if (request.method == "HEAD") response->body.clear();
-  return std::move(*response);
+  const std::string_view idem_key = request.Header("idempotency-key");
+  const bool idempotent = !idem_key.empty() && request.method != "GET" &&
+                          request.method != "HEAD" && !match->access.is_public &&
+                          match->access.scope != Scope::kTracking;
+  if (idempotent) {
+    if (idem_key.size() > 255) {
+      return ProblemResponse(400, "invalid_argument", "Idempotency-Key is longer than 255 bytes",
+                             request.path);
+    }
+    const std::string hash = Sha256Hex(request.method + " " + request.path + "\n" + request.body);
+    constexpr std::int64_t kStale = 60 * kMicrosPerSecond;
+    auto claim = store.ClaimIdempotencyKey(ctx.workspace(), idem_key, hash, clock.Now(), kStale);
+    if (!claim) return ProblemResponse(claim.error(), request.path);
+    switch (claim->kind) {
+      case IdempotencyClaim::Kind::kNew:
+        break;
+      case IdempotencyClaim::Kind::kReplay: {
+        HttpResponse replay;
+        replay.status = claim->status;
+        replay.content_type = claim->status >= 400 ? "application/problem+json" : "application/json";
+        replay.body = std::move(claim->response);
+        replay.headers.emplace_back("Idempotent-Replayed", "true");
+        return replay;
+      }
+      case IdempotencyClaim::Kind::kMismatch:
+        return ProblemResponse(422, "idempotency_key_reused",
+                               "this Idempotency-Key was used with a different request",
+                               request.path);
+      case IdempotencyClaim::Kind::kInFlight:
+        return ProblemResponse(409, "conflict",
+                               "a request with this Idempotency-Key is still being processed",
+                               request.path);
+    }
+  }
+  auto result = match->handler(ctx);
+  HttpResponse response = result ? std::move(*result) : ProblemResponse(result.error(), request.path);
+  if (idempotent) {
+    // Server errors release the key so the client may retry; anything else is remembered.
+    const int keep = response.status >= 500 ? 0 : response.status;
+    if (auto done = store.CompleteIdempotencyKey(ctx.workspace(), idem_key, keep, response.body);
+        !done) {
+      return ProblemResponse(done.error(), request.path);
+    }
+  }
+  if (request.method == "HEAD") response.body.clear();
+  return response;
 }
 
 }  // namespace treu::api

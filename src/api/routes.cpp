@@ -5,6 +5,7 @@
 
 #include "api/problem.hpp"
 #include "api/tracking_routes.hpp"
+#include "ingest/records.hpp"
 
 namespace treu::api {
 namespace {
@@ -148,6 +149,181 @@ Result<HttpResponse> ListEvents(RequestContext& ctx) {
   return JsonResponse({{"data", data}, {"next_cursor", next}});
 }
 
+Result<json> ParseJsonObject(const HttpRequest& req) {
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded()) return InvalidArgument("body", "is not valid JSON");
+  if (!j.is_object()) return InvalidArgument("body", "must be a JSON object");
+  return j;
+}
+
+// The string at `name`, "" when absent or null; InvalidArgument when another type.
+Result<std::string> StringField(const json& j, const char* name, const std::string& at = "") {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return std::string();
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number_integer()) return it->dump();
+  return InvalidArgument(at + name, "must be a string");
+}
+
+// A money amount sent as a JSON number or a decimal string, parsed exactly.
+Result<std::int64_t> AmountField(const json& j, const char* name, const Currency& c,
+                                 const std::string& at = "") {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return InvalidArgument(at + name, "is required");
+  if (!it->is_number() && !it->is_string()) return InvalidArgument(at + name, "must be a number");
+  auto m = ParseMinorUnits(it->is_string() ? it->get<std::string>() : it->dump(), c);
+  if (!m) return InvalidArgument(at + name, m.error().detail());
+  return *m;
+}
+
+json Amount(std::int64_t minor, const Currency& c) {
+  return json::parse(FormatMajorUnits(minor, c));
+}
+
+json OrderToJson(const Order& o) {
+  json lines = json::array();
+  for (const auto& l : o.lines) {
+    lines.push_back({{"product_id", l.product_external_id},
+                     {"quantity", l.quantity},
+                     {"unit_price", Amount(l.unit_price_minor, o.total.currency)}});
+  }
+  json refunds = json::array();
+  for (const auto& r : o.refunds) {
+    refunds.push_back({{"refunded_at", FormatTimestamp(r.refunded_at)},
+                       {"amount", Amount(r.amount_minor, o.total.currency)}});
+  }
+  return {{"id", o.external_id},
+          {"customer_id", o.customer_external_id},
+          {"placed_at", FormatTimestamp(o.placed_at)},
+          {"total", Amount(o.total.minor, o.total.currency)},
+          {"currency", o.total.currency.code()},
+          {"status", OrderStatusName(o.status)},
+          {"lines", lines},
+          {"refunds", refunds}};
+}
+
+Result<HttpResponse> PutCustomer(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(json j, ParseJsonObject(ctx.request));
+  Customer c;
+  TREU_ASSIGN_OR_RETURN(c.external_id, StringField(j, "id"));
+  TREU_ASSIGN_OR_RETURN(c.email, StringField(j, "email"));
+  TREU_ASSIGN_OR_RETURN(c.name, StringField(j, "name"));
+  TREU_ASSIGN_OR_RETURN(c.country, StringField(j, "country"));
+  TREU_ASSIGN_OR_RETURN(c.locale, StringField(j, "locale"));
+  TREU_ASSIGN_OR_RETURN(c.time_zone, StringField(j, "time_zone"));
+  if (auto it = j.find("attributes"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) return InvalidArgument("attributes", "must be an object");
+    for (const auto& [k, v] : it->items()) {
+      if (v.is_string()) c.attributes[k] = ParseAttributeValue(v.get<std::string>(), TimeZone::Utc());
+      else if (v.is_boolean()) c.attributes[k] = v.get<bool>();
+      else if (v.is_number()) c.attributes[k] = v.get<double>();
+      else return InvalidArgument("attributes." + k, "must be a string, number or boolean");
+    }
+  }
+  if (auto it = j.find("consent"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) return InvalidArgument("consent", "must be an object");
+    for (const auto& [k, v] : it->items()) {
+      TREU_ASSIGN_OR_RETURN(Channel ch, ParseChannel(k));
+      if (!v.is_boolean()) return InvalidArgument("consent." + k, "must be true or false");
+      c.consent[ch] = Consent{v.get<bool>(), "api", ctx.clock.Now()};
+    }
+  }
+  if (auto v = ValidateCustomer(c); !v) {
+    const std::string field = v.error().context() == "customer_id" ? "id"
+                              : v.error().context() == "time zone" ? "time_zone"
+                                                                  : v.error().context();
+    return InvalidArgument(field, v.error().detail());
+  }
+  TREU_ASSIGN_OR_RETURN(WriteStats s, WriteCustomer(ctx.store, ctx.workspace(), c, ctx.clock));
+  TREU_ASSIGN_OR_RETURN(auto stored, ctx.store.FindCustomer(ctx.workspace(), c.external_id));
+  if (!stored) return Internal("customer " + c.external_id, "not found after writing");
+  return JsonResponse(CustomerToJson(*stored), s.inserted > 0 ? 201 : 200);
+}
+
+Result<HttpResponse> PostOrder(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(json j, ParseJsonObject(ctx.request));
+  TREU_ASSIGN_OR_RETURN(auto all, ctx.store.ListWorkspaces());
+  std::optional<Currency> reporting;
+  for (const auto& w : all) {
+    if (w.id == ctx.workspace()) reporting = w.currency;
+  }
+  Order o;
+  TREU_ASSIGN_OR_RETURN(o.external_id, StringField(j, "id"));
+  TREU_ASSIGN_OR_RETURN(o.customer_external_id, StringField(j, "customer_id"));
+  if (o.customer_external_id.empty()) return InvalidArgument("customer_id", "is required");
+  TREU_ASSIGN_OR_RETURN(std::string code, StringField(j, "currency"));
+  Currency cur;
+  if (!code.empty()) {
+    auto c = Currency::FromCode(code);
+    if (!c) return InvalidArgument("currency", c.error().detail());
+    cur = *c;
+  } else if (reporting) {
+    cur = *reporting;
+  } else {
+    return InvalidArgument("currency", "is required: the workspace has no reporting currency yet");
+  }
+  TREU_ASSIGN_OR_RETURN(std::string placed, StringField(j, "placed_at"));
+  if (placed.empty()) return InvalidArgument("placed_at", "is required");
+  auto t = ParseTimestamp(placed, TimeZone::Utc());
+  if (!t) return InvalidArgument("placed_at", t.error().detail());
+  o.placed_at = *t;
+  TREU_ASSIGN_OR_RETURN(std::int64_t total, AmountField(j, "total", cur));
+  o.total = Money{total, cur};
+  TREU_ASSIGN_OR_RETURN(std::string status, StringField(j, "status"));
+  if (!status.empty()) {
+    auto st = ParseOrderStatus(status);
+    if (!st) return InvalidArgument("status", st.error().detail());
+    o.status = *st;
+  }
+  if (auto it = j.find("lines"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) return InvalidArgument("lines", "must be an array");
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const json& l = (*it)[i];
+      const std::string at = "lines/" + std::to_string(i) + "/";
+      if (!l.is_object()) return InvalidArgument("/" + at.substr(0, at.size() - 1), "must be an object");
+      OrderLine line;
+      TREU_ASSIGN_OR_RETURN(line.product_external_id, StringField(l, "product_id", "/" + at));
+      if (l.contains("quantity")) {
+        if (!l["quantity"].is_number_integer()) return InvalidArgument("/" + at + "quantity", "must be a whole number");
+        line.quantity = l["quantity"].get<std::int64_t>();
+      }
+      TREU_ASSIGN_OR_RETURN(line.unit_price_minor, AmountField(l, "unit_price", cur, "/" + at));
+      o.lines.push_back(std::move(line));
+    }
+  }
+  if (auto it = j.find("refunds"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) return InvalidArgument("refunds", "must be an array");
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const json& r = (*it)[i];
+      const std::string at = "/refunds/" + std::to_string(i) + "/";
+      if (!r.is_object()) return InvalidArgument(at.substr(0, at.size() - 1), "must be an object");
+      TREU_ASSIGN_OR_RETURN(std::string when, StringField(r, "refunded_at", at));
+      auto rt = ParseTimestamp(when, TimeZone::Utc());
+      if (!rt) return InvalidArgument(at + "refunded_at", rt.error().detail());
+      TREU_ASSIGN_OR_RETURN(std::int64_t amount, AmountField(r, "amount", cur, at));
+      o.refunds.push_back({*rt, amount});
+    }
+  }
+  if (auto v = ValidateOrder(o); !v) {
+    std::string field = v.error().context();
+    if (field == "order_id") field = "id";
+    if (field.starts_with("lines[")) field = "/lines/" + field.substr(6, field.find(']') - 6) + "/" + field.substr(field.find('.') + 1);
+    if (field == "refunded_total") field = "refunds";
+    return InvalidArgument(field, v.error().detail());
+  }
+  TREU_ASSIGN_OR_RETURN(WriteStats s, WriteOrder(ctx.store, ctx.workspace(), o, ctx.clock));
+  TREU_ASSIGN_OR_RETURN(auto stored, ctx.store.FindOrder(ctx.workspace(), o.external_id));
+  if (!stored) return Internal("order " + o.external_id, "not found after writing");
+  return JsonResponse(OrderToJson(*stored), s.inserted > 0 ? 201 : 200);
+}
+
+Result<HttpResponse> GetOrder(RequestContext& ctx) {
+  const std::string& id = ctx.params.at("id");
+  TREU_ASSIGN_OR_RETURN(auto o, ctx.store.FindOrder(ctx.workspace(), id));
+  if (!o) return NotFound("order " + id, "no such order in this workspace");
+  return JsonResponse(OrderToJson(*o));
+}
+
 Result<HttpResponse> MetricsText(RequestContext& ctx) {
   if (ctx.metrics == nullptr) {
     return NotFound("metrics", "are off; start treu serve with --metrics");
@@ -213,6 +389,18 @@ json Schemas() {
          {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Customer"}}}}},
           {"next_cursor", nullable_string}}}}},
       {"OpenApi", {{"type", "object"}}},
+      {"Order",
+       {{"type", "object"},
+        {"required", json::array({"id", "customer_id", "placed_at", "total"})},
+        {"properties",
+         {{"id", {{"type", "string"}}},
+          {"customer_id", {{"type", "string"}}},
+          {"placed_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"total", {{"type", "number"}, {"description", "major units of `currency`"}}},
+          {"currency", {{"type", "string"}}},
+          {"status", {{"type", "string"}, {"enum", {"completed", "refunded", "cancelled"}}}},
+          {"lines", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+          {"refunds", {{"type", "array"}, {"items", {{"type", "object"}}}}}}}}},
       {"Event",
        {{"type", "object"},
         {"properties",
@@ -260,6 +448,16 @@ const std::vector<Route>& ApiRoutes() {
         {"updated_since", "only customers updated at or after this RFC 3339 time"}}},
       {"GET", "/api/v1/customers/{id}", Access::Requires(Scope::kRead),
        "One customer by the shop's id", GetCustomer, "Customer"},
+      {"POST", "/api/v1/customers", Access::Requires(Scope::kWrite),
+       "Create or update a customer by the shop's id (201 when created); accepts "
+       "Idempotency-Key",
+       PutCustomer, "Customer"},
+      {"POST", "/api/v1/orders", Access::Requires(Scope::kWrite),
+       "Record an order (201 when new); a known id may gain refunds or a new status; "
+       "accepts Idempotency-Key",
+       PostOrder, "Order"},
+      {"GET", "/api/v1/orders/{id}", Access::Requires(Scope::kRead), "One order by the shop's id",
+       GetOrder, "Order"},
       {"GET", "/api/v1/events", Access::Requires(Scope::kRead),
        "List tracked events, oldest first, with cursor pagination", ListEvents, "EventList",
        {{"limit", "page size, 1 to 500 (default 50)"},

@@ -82,6 +82,19 @@ struct CustomerFilter {
   std::optional<Timestamp> updated_since;  // updated_at >= this
 };
 
+// The state of an Idempotency-Key when a request claims it.
+struct IdempotencyClaim {
+  enum class Kind {
+    kNew,        // first use: the caller runs the request, then completes the key
+    kReplay,     // answered before with the same request: send `status` and `response`
+    kMismatch,   // used before with a different request
+    kInFlight,   // the first request with this key has not been answered yet
+  };
+  Kind kind = Kind::kNew;
+  int status = 0;
+  std::string response;
+};
+
 class WriteTransaction {
  public:
   virtual ~WriteTransaction() = default;  // rolls back unless committed
@@ -171,6 +184,18 @@ class Store {
   virtual Result<std::optional<ApiKey>> FindApiKey(std::string_view hash_hex) = 0;
   // The keys of a workspace, oldest first.
   virtual Result<std::vector<ApiKey>> ListApiKeys(WorkspaceId ws) = 0;
+
+  // Claims `key` for a request whose hash is `request_hash` (see IdempotencyClaim). A key
+  // in flight for longer than `stale_after_micros` (a crash between claim and completion)
+  // is claimed anew.
+  virtual Result<IdempotencyClaim> ClaimIdempotencyKey(WorkspaceId ws, std::string_view key,
+                                                       std::string_view request_hash,
+                                                       Timestamp now,
+                                                       std::int64_t stale_after_micros) = 0;
+  // Stores the response of a claimed key, or with `status` 0 releases the key so the
+  // request may be retried.
+  virtual Status CompleteIdempotencyKey(WorkspaceId ws, std::string_view key, int status,
+                                        std::string_view response) = 0;
 
   // Change-log rows with seq > after_seq, oldest first, at most `limit`.
   virtual Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,

@@ -343,6 +343,30 @@ TEST_P(StoreContractTest, ListCustomersPagesAndFilters) {
   EXPECT_TRUE(store_->ListCustomers(w.id, later, 0, 10).value().empty());
 }
 
+TEST_P(StoreContractTest, IdempotencyKeysReplayRejectAndExpire) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  using Kind = IdempotencyClaim::Kind;
+  constexpr std::int64_t kStale = 60 * kMicrosPerSecond;
+  const Timestamp now = clock_.Now();
+  EXPECT_EQ(store_->ClaimIdempotencyKey(w.id, "k1", "h1", now, kStale)->kind, Kind::kNew);
+  EXPECT_EQ(store_->ClaimIdempotencyKey(w.id, "k1", "h1", now, kStale)->kind, Kind::kInFlight);
+  EXPECT_EQ(store_->ClaimIdempotencyKey(w.id, "k1", "h2", now, kStale)->kind, Kind::kMismatch);
+  // Another workspace's key of the same name is independent.
+  EXPECT_EQ(store_->ClaimIdempotencyKey(other.id, "k1", "h9", now, kStale)->kind, Kind::kNew);
+  ASSERT_TRUE(store_->CompleteIdempotencyKey(w.id, "k1", 201, R"({"id":"c1"})"));
+  const auto replay = store_->ClaimIdempotencyKey(w.id, "k1", "h1", now, kStale).value();
+  EXPECT_EQ(replay.kind, Kind::kReplay);
+  EXPECT_EQ(replay.status, 201);
+  EXPECT_EQ(replay.response, R"({"id":"c1"})");
+  // Released keys may be claimed again; stale in-flight keys are taken over.
+  EXPECT_EQ(store_->ClaimIdempotencyKey(w.id, "k2", "h", now, kStale)->kind, Kind::kNew);
+  ASSERT_TRUE(store_->CompleteIdempotencyKey(w.id, "k2", 0, ""));
+  EXPECT_EQ(store_->ClaimIdempotencyKey(w.id, "k2", "h", now, kStale)->kind, Kind::kNew);
+  const Timestamp later{now.micros + 2 * kStale};
+  EXPECT_EQ(store_->ClaimIdempotencyKey(w.id, "k2", "h", later, kStale)->kind, Kind::kNew);
+}
+
 TEST_P(StoreContractTest, ApiKeysAreFoundByHashOnly) {
   const Workspace a = MakeWorkspace("a");
   const Workspace b = MakeWorkspace("b");

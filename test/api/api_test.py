@@ -23,6 +23,12 @@ import urllib.request
 import uuid
 
 TREU = os.environ["TREU"]
+# A valid body for every write route of the tenancy test, by path pattern.
+WRITE_BODIES = {
+    "/api/v1/customers": {"id": "tenancy-1", "email": "t1@a.example"},
+    "/api/v1/orders": {"id": "tenancy-o", "customer_id": "tenancy-1", "placed_at": "2024-01-02T00:00:00Z",
+                       "total": 1},
+}
 BACKEND = sys.argv.pop(1) if len(sys.argv) > 1 else "sqlite"
 
 
@@ -78,8 +84,12 @@ class ApiTest(unittest.TestCase):
             with open(csv, "w") as f:
                 f.write("customer_id,email,name\n")
                 f.write(f"{ws}-1,one@{ws}.example,One\n{ws}-2,two@{ws}.example,Two\n")
+            orders = os.path.join(cls.tmp.name, f"{ws}-orders.csv")
+            with open(orders, "w") as f:
+                f.write(f"order_id,customer_id,placed_at,total\n{ws}-1,{ws}-1,2024-01-01,9.99\n")
             cli(cls.db, "workspace", "create", ws, "--currency", "EUR")
             cli(cls.db, "import", "customers", csv, workspace=ws)
+            cli(cls.db, "import", "orders", orders, workspace=ws)
         cls.keys = {(ws, scope): make_key(cls.db, ws, scope)
                     for ws in ("a", "b") for scope in ("tracking", "read", "write", "admin")}
         cls.server = Server(cls.db)
@@ -157,16 +167,22 @@ class ApiTest(unittest.TestCase):
                     checked += 1
                     continue
                 self.assertEqual(scheme, "bearerKey", f"{method} {path}")
-                self.assertEqual(self.request(m, concrete)[0], 401, f"{m} {path} without key")
-                self.assertEqual(self.request(m, concrete, "treu_sk_" + "x" * 32)[0], 401, f"{m} {path} bad key")
-                self.assertEqual(self.request(m, concrete, self.keys[("a", "tracking")])[0], 403,
+                body = WRITE_BODIES.get(path) if m != "GET" else None
+                self.assertTrue(m == "GET" or body is not None, f"{m} {path}: add an example body")
+                self.assertEqual(self.request(m, concrete, body=body)[0], 401, f"{m} {path} without key")
+                self.assertEqual(self.request(m, concrete, "treu_sk_" + "x" * 32, body=body)[0], 401,
+                                 f"{m} {path} bad key")
+                self.assertEqual(self.request(m, concrete, self.keys[("a", "tracking")], body=body)[0], 403,
                                  f"{m} {path} tracking key")
                 order = ["read", "write", "admin"]
                 for scope in order[:order.index(needed)]:
-                    self.assertEqual(self.request(m, concrete, self.keys[("a", scope)])[0], 403,
+                    self.assertEqual(self.request(m, concrete, self.keys[("a", scope)], body=body)[0], 403,
                                      f"{m} {path} {scope} key")
-                own = self.request(m, concrete, self.keys[("a", needed)])[0]
-                self.assertLess(own, 400, f"{m} {path} with its own workspace's {needed} key")
+                own = self.request(m, concrete, self.keys[("a", needed)], body=body)
+                self.assertLess(own[0], 400, f"{m} {path} with its own workspace's {needed} key: {own[2]}")
+                if m != "GET":
+                    checked += 1
+                    continue
                 other = self.request(m, concrete, self.keys[("b", needed)])
                 if "{" in path:
                     self.assertEqual(other[0], 404, f"{m} {path} with another workspace's key")
@@ -228,6 +244,57 @@ class ApiTest(unittest.TestCase):
         # Nothing of the rejected batch was stored.
         _, _, page = self.json("GET", "/api/v1/customers?external_id=u-2", self.keys[("a", "read")])
         self.assertEqual(page["data"], [])
+
+    def write(self, path, body, key_scope="write", idem=None, ws="a"):
+        data = json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, method="POST", data=data)
+        req.add_header("Authorization", "Bearer " + self.keys[(ws, key_scope)])
+        req.add_header("Content-Type", "application/json")
+        if idem:
+            req.add_header("Idempotency-Key", idem)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, dict(r.headers), json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), json.loads(e.read())
+
+    def test_rest_writes_customers_and_orders(self):
+        status, _, c = self.write("/api/v1/customers", {"id": "w-1", "email": "w1@a.example",
+                                                        "attributes": {"tier": "gold", "score": 2.5},
+                                                        "consent": {"email": True}})
+        self.assertEqual((status, c["email"], c["attributes"]["tier"]), (201, "w1@a.example", "gold"))
+        self.assertTrue(c["consent"]["email"]["granted"])
+        status, _, c = self.write("/api/v1/customers", {"id": "w-1", "name": "Wilma"})
+        self.assertEqual((status, c["name"], c["email"]), (200, "Wilma", "w1@a.example"))
+        order = {"id": "w-o1", "customer_id": "w-1", "placed_at": "2024-05-01T09:00:00Z",
+                 "total": "120.50", "lines": [{"product_id": "sku-1", "quantity": 2, "unit_price": 60.25}]}
+        status, _, o = self.write("/api/v1/orders", order)
+        self.assertEqual((status, o["total"], o["currency"], o["lines"][0]["unit_price"]), (201, 120.5, "EUR", 60.25))
+        self.assertEqual(self.json("GET", "/api/v1/orders/w-o1", self.keys[("a", "read")])[2]["customer_id"], "w-1")
+        self.assertEqual(self.json("GET", "/api/v1/orders/w-o1", self.keys[("b", "read")])[0], 404)
+        status, _, p = self.write("/api/v1/orders", dict(order, id="w-o2", currency="USD"))
+        self.assertEqual((status, p["errors"][0]["pointer"]), (400, "/currency"))
+        status, _, p = self.write("/api/v1/orders", dict(order, id="w-o3", total="1.999"))
+        self.assertEqual((status, p["errors"][0]["pointer"]), (400, "/total"))
+        status, _, p = self.write("/api/v1/customers", {"id": "w-2", "email": "nope"})
+        self.assertEqual((status, p["errors"][0]["pointer"]), (400, "/email"))
+        self.assertEqual(self.json("GET", "/api/v1/customers/w-2", self.keys[("a", "read")])[0], 404)
+
+    def test_idempotency_keys(self):
+        body = {"id": "i-1", "customer_id": "i-c", "placed_at": "2024-05-01", "total": 10}
+        first = self.write("/api/v1/orders", body, idem="idem-1")
+        self.assertEqual(first[0], 201)
+        again = self.write("/api/v1/orders", body, idem="idem-1")
+        self.assertEqual((again[0], again[2]), (201, first[2]))
+        self.assertEqual(again[1].get("Idempotent-Replayed"), "true")
+        other = self.write("/api/v1/orders", dict(body, total=11), idem="idem-1")
+        self.assertEqual(other[0], 422)
+        # The same key in another workspace is another key.
+        self.assertEqual(self.write("/api/v1/orders", body, idem="idem-1", ws="b")[0], 201)
+        # A rejected request is remembered too: same answer again.
+        bad = {"id": "i-2", "customer_id": "i-c", "placed_at": "never", "total": 1}
+        self.assertEqual(self.write("/api/v1/orders", bad, idem="idem-2")[0], 400)
+        self.assertEqual(self.write("/api/v1/orders", bad, idem="idem-2")[0], 400)
 
     def test_keys_are_stored_hashed(self):
         if BACKEND != "sqlite":

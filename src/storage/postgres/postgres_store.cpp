@@ -1598,6 +1598,59 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  Result<IdempotencyClaim> ClaimIdempotencyKey(WorkspaceId ws, std::string_view key,
+                                               std::string_view request_hash, Timestamp now,
+                                               std::int64_t stale_after_micros) override {
+    // Insert, or take over a stale in-flight row; otherwise report what is stored. One
+    // statement, so two racing requests can't both win.
+    Params p;
+    p.Add(ws.value).Add(key).Add(request_hash).Add(now.micros).Add(now.micros - stale_after_micros);
+    TREU_ASSIGN_OR_RETURN(
+        Rows won, conn_.Query("claim idempotency key",
+                              "INSERT INTO idempotency_keys (workspace_id, key, request_hash, "
+                              "created_at) VALUES ($1::bigint, $2, $3, $4::bigint) ON CONFLICT "
+                              "(workspace_id, key) DO UPDATE SET created_at = EXCLUDED.created_at "
+                              "WHERE idempotency_keys.status IS NULL AND "
+                              "idempotency_keys.request_hash = EXCLUDED.request_hash AND "
+                              "idempotency_keys.created_at < $5::bigint RETURNING 1",
+                              p));
+    if (won.size() == 1) return IdempotencyClaim{};
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("read idempotency key",
+                            "SELECT request_hash, status, response FROM idempotency_keys WHERE "
+                            "workspace_id = $1::bigint AND key = $2",
+                            Params().Add(ws.value).Add(key)));
+    IdempotencyClaim claim;
+    if (r.size() == 0) return claim;
+    if (r.View(0, 0) != request_hash) {
+      claim.kind = IdempotencyClaim::Kind::kMismatch;
+    } else if (r.IsNull(0, 1)) {
+      claim.kind = IdempotencyClaim::Kind::kInFlight;
+    } else {
+      claim.kind = IdempotencyClaim::Kind::kReplay;
+      claim.status = static_cast<int>(r.Int(0, 1));
+      claim.response = r.Text(0, 2);
+    }
+    return claim;
+  }
+
+  Status CompleteIdempotencyKey(WorkspaceId ws, std::string_view key, int status,
+                                std::string_view response) override {
+    if (status == 0) {
+      TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("release idempotency key",
+                                                "DELETE FROM idempotency_keys WHERE workspace_id "
+                                                "= $1::bigint AND key = $2",
+                                                Params().Add(ws.value).Add(key)));
+      return Ok();
+    }
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("complete idempotency key",
+                            "UPDATE idempotency_keys SET status = $3::integer, response = $4 "
+                            "WHERE workspace_id = $1::bigint AND key = $2",
+                            Params().Add(ws.value).Add(key).Add(std::int64_t{status}).Add(response)));
+    return Ok();
+  }
+
   Result<ApiKey> CreateApiKey(const ApiKey& key) override {
     Params p;
     p.Add(key.workspace.value).Add(ScopeName(key.scope)).Add(key.prefix).Add(key.hash_hex)

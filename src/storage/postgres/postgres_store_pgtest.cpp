@@ -176,6 +176,15 @@ class TestStore final : public Store {
                                         std::int64_t after_id, int limit) override {
     return store_->ListEvents(ws, user_id, after_id, limit);
   }
+  Result<IdempotencyClaim> ClaimIdempotencyKey(WorkspaceId ws, std::string_view key,
+                                               std::string_view hash, Timestamp now,
+                                               std::int64_t stale) override {
+    return store_->ClaimIdempotencyKey(ws, key, hash, now, stale);
+  }
+  Status CompleteIdempotencyKey(WorkspaceId ws, std::string_view key, int status,
+                                std::string_view response) override {
+    return store_->CompleteIdempotencyKey(ws, key, status, response);
+  }
   Result<ApiKey> CreateApiKey(const ApiKey& key) override { return store_->CreateApiKey(key); }
   Result<std::optional<ApiKey>> FindApiKey(std::string_view hash_hex) override {
     return store_->FindApiKey(hash_hex);

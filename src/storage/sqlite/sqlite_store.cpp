@@ -1014,6 +1014,27 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<IdempotencyClaim> ClaimIdempotencyKey(WorkspaceId ws, std::string_view key,
+                                               std::string_view request_hash, Timestamp now,
+                                               std::int64_t stale_after_micros) override {
+    TREU_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    auto result = ClaimLocked(ws, key, request_hash, now, stale_after_micros);
+    TREU_RETURN_IF_ERROR(db_.Exec(result ? "COMMIT" : "ROLLBACK"));
+    return result;
+  }
+
+  Status CompleteIdempotencyKey(WorkspaceId ws, std::string_view key, int status,
+                                std::string_view response) override {
+    if (status == 0) {
+      TREU_ASSIGN_OR_RETURN(Stmt * d, db_.Prepare("DELETE FROM idempotency_keys WHERE "
+                                                  "workspace_id = ? AND key = ?"));
+      return d->Bind(ws.value).Bind(key).Run();
+    }
+    TREU_ASSIGN_OR_RETURN(Stmt * u, db_.Prepare("UPDATE idempotency_keys SET status = ?, "
+                                                "response = ? WHERE workspace_id = ? AND key = ?"));
+    return u->Bind(std::int64_t{status}).Bind(response).Bind(ws.value).Bind(key).Run();
+  }
+
   Result<ApiKey> CreateApiKey(const ApiKey& key) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("INSERT INTO api_keys (workspace_id, scope, prefix, hash, name, "
@@ -1052,6 +1073,45 @@ class SqliteStore final : public Store {
       out.push_back(std::move(k));
     }
     return out;
+  }
+
+  Result<IdempotencyClaim> ClaimLocked(WorkspaceId ws, std::string_view key,
+                                       std::string_view request_hash, Timestamp now,
+                                       std::int64_t stale_after_micros) {
+    TREU_ASSIGN_OR_RETURN(Stmt * f, db_.Prepare("SELECT request_hash, status, response, "
+                                                "created_at FROM idempotency_keys WHERE "
+                                                "workspace_id = ? AND key = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, f->Bind(ws.value).Bind(key).Step());
+    IdempotencyClaim claim;
+    if (row) {
+      const std::string hash = f->Text(0);
+      const bool answered = !f->IsNull(1);
+      claim.status = static_cast<int>(f->Int(1));
+      claim.response = f->Text(2);
+      const bool stale = !answered && f->Int(3) + stale_after_micros < now.micros;
+      f->Reset();
+      if (hash != request_hash) {
+        claim.kind = IdempotencyClaim::Kind::kMismatch;
+        return claim;
+      }
+      if (answered) {
+        claim.kind = IdempotencyClaim::Kind::kReplay;
+        return claim;
+      }
+      if (!stale) {
+        claim.kind = IdempotencyClaim::Kind::kInFlight;
+        return claim;
+      }
+      TREU_ASSIGN_OR_RETURN(Stmt * u, db_.Prepare("UPDATE idempotency_keys SET created_at = ? "
+                                                  "WHERE workspace_id = ? AND key = ?"));
+      TREU_RETURN_IF_ERROR(u->Bind(now.micros).Bind(ws.value).Bind(key).Run());
+      return IdempotencyClaim{};
+    }
+    TREU_ASSIGN_OR_RETURN(Stmt * i, db_.Prepare("INSERT INTO idempotency_keys (workspace_id, "
+                                                "key, request_hash, created_at) VALUES (?, ?, "
+                                                "?, ?)"));
+    TREU_RETURN_IF_ERROR(i->Bind(ws.value).Bind(key).Bind(request_hash).Bind(now.micros).Run());
+    return IdempotencyClaim{};
   }
 
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
