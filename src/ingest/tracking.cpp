@@ -22,6 +22,16 @@ Result<TrackingResult> IngestTracking(Store& store, WorkspaceId ws,
       std::vector<std::string> ext{m.event.user_id};
       TREU_ASSIGN_OR_RETURN(auto ids, tx->ResolveCustomers(ext, now));
       m.event.customer = ids[0];
+      // Identity resolution: a call that carries both ids links the anonymous one (and an
+      // alias links its previousId); the anonymous id's earlier events join the customer.
+      if (!m.event.anonymous_id.empty()) {
+        TREU_RETURN_IF_ERROR(tx->LinkAnonymousId(m.event.anonymous_id, m.event.customer, now));
+      }
+      if (m.event.type == EventType::kAlias && !m.event.name.empty()) {
+        TREU_RETURN_IF_ERROR(tx->LinkAnonymousId(m.event.name, m.event.customer, now));
+      }
+    } else if (!m.event.anonymous_id.empty()) {
+      TREU_ASSIGN_OR_RETURN(m.event.customer, tx->FindAnonymousId(m.event.anonymous_id));
     }
     m.event.received_at = now;
     TREU_ASSIGN_OR_RETURN(WriteStats s, tx->InsertEvents(std::span(&m.event, 1)));

@@ -1,5 +1,7 @@
 // Segment-spec tracking calls (identify, track, page, screen, group, alias) as domain facts:
-// every call is stored as an event, deduplicated by messageId; identify updates the
+// every call is stored as an event, deduplicated by messageId; a call carrying both userId
+// and anonymousId (or an alias's previousId) links the anonymous id to the customer, and
+// the anonymous id's events, earlier and later, belong to that customer; identify updates the
 // customer's profile; the e-commerce events "Order Completed" and "Order Refunded" become
 // orders and refunds. JSON parsing happens at the edge (api/); this service sees values.
 #pragma once

@@ -76,6 +76,40 @@ TEST_F(TrackingTest, OrdersRefundsAndRetries) {
   EXPECT_EQ(store_->Counts(ws_.id).value().events, 3);
 }
 
+TEST_F(TrackingTest, AnonymousEventsJoinTheCustomerOnceIdentified) {
+  std::vector<TrackingMessage> browse{Track("", "b1"), Track("", "b2")};
+  for (auto& m : browse) m.event.anonymous_id = "anon-7";
+  ASSERT_TRUE(IngestTracking(*store_, ws_.id, browse, clock_));
+  std::vector<TrackingMessage> identify{Track("u7", "i1")};
+  identify[0].event.type = EventType::kIdentify;
+  identify[0].event.name = "";
+  identify[0].event.anonymous_id = "anon-7";
+  ASSERT_TRUE(IngestTracking(*store_, ws_.id, identify, clock_));
+  std::vector<TrackingMessage> later{Track("", "b3")};
+  later[0].event.anonymous_id = "anon-7";
+  ASSERT_TRUE(IngestTracking(*store_, ws_.id, later, clock_));
+  const CustomerId u7 = store_->FindCustomer(ws_.id, "u7").value()->id;
+  int n = 0;
+  ASSERT_TRUE(store_->ScanEvents(ws_.id, [&](const Event& e) {
+    EXPECT_EQ(e.customer, u7) << e.message_id;
+    ++n;
+  }));
+  EXPECT_EQ(n, 4);
+  // alias links a previous id as well.
+  std::vector<TrackingMessage> other{Track("", "x1")};
+  other[0].event.anonymous_id = "device-9";
+  ASSERT_TRUE(IngestTracking(*store_, ws_.id, other, clock_));
+  std::vector<TrackingMessage> alias{Track("u7", "al1")};
+  alias[0].event.type = EventType::kAlias;
+  alias[0].event.name = "device-9";
+  ASSERT_TRUE(IngestTracking(*store_, ws_.id, alias, clock_));
+  ASSERT_TRUE(store_->ScanEvents(ws_.id, [&](const Event& e) {
+    if (e.message_id == "x1") {
+      EXPECT_EQ(e.customer, u7);
+    }
+  }));
+}
+
 TEST_F(TrackingTest, WriterGroupsConcurrentCallsAndIsolatesABadOne) {
   auto writer_store = OpenSqliteStore(path_, clock_).value();
   TrackingWriter writer(std::move(writer_store), clock_);

@@ -127,6 +127,14 @@ class WriteTransaction {
   // REQUIRES: each passes ValidateEvent.
   virtual Result<WriteStats> InsertEvents(std::span<const Event> events) = 0;
 
+  // Links an anonymous id (a browser, a device) to a customer: its events that have no
+  // customer get this one (logged as event updates), and FindAnonymousId answers with it.
+  // The first link of an id wins: false when it is already linked to another customer.
+  virtual Result<bool> LinkAnonymousId(std::string_view anonymous_id, CustomerId customer,
+                                       Timestamp now) = 0;
+  // The customer an anonymous id is linked to, or an invalid id when none.
+  virtual Result<CustomerId> FindAnonymousId(std::string_view anonymous_id) = 0;
+
   // Sets the workspace's reporting currency. FailedPrecondition if it already has another.
   virtual Status SetCurrency(const Currency& currency) = 0;
 

@@ -259,6 +259,41 @@ TEST_P(StoreContractTest, EventsDedupeByMessageId) {
   EXPECT_EQ(seen[1].message_id, "m1");
 }
 
+TEST_P(StoreContractTest, AnonymousIdsLinkToCustomers) {
+  const Workspace w = MakeWorkspace("shop");
+  auto anon_event = [](const std::string& mid) {
+    Event e;
+    e.type = EventType::kPage;
+    e.message_id = mid;
+    e.anonymous_id = "browser-1";
+    e.timestamp = Timestamp::FromSeconds(100);
+    e.received_at = Timestamp::FromSeconds(100);
+    return e;
+  };
+  std::vector<Event> before{anon_event("a1"), anon_event("a2")};
+  auto tx = store_->BeginWrite(w.id).value();
+  ASSERT_TRUE(tx->InsertEvents(before));
+  EXPECT_FALSE(tx->FindAnonymousId("browser-1").value().valid());
+  std::vector<std::string> ext{"c1", "c2"};
+  const auto ids = tx->ResolveCustomers(ext, clock_.Now()).value();
+  EXPECT_TRUE(tx->LinkAnonymousId("browser-1", ids[0], clock_.Now()).value());
+  EXPECT_TRUE(tx->LinkAnonymousId("browser-1", ids[0], clock_.Now()).value());
+  EXPECT_FALSE(tx->LinkAnonymousId("browser-1", ids[1], clock_.Now()).value());
+  EXPECT_EQ(tx->FindAnonymousId("browser-1").value(), ids[0]);
+  ASSERT_TRUE(tx->Commit());
+  std::vector<Event> seen;
+  ASSERT_TRUE(store_->ScanEvents(w.id, [&](const Event& e) { seen.push_back(e); }));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].customer, ids[0]);
+  EXPECT_EQ(seen[1].customer, ids[0]);
+  std::int64_t updates = 0;
+  const auto changes = store_->ReadChanges(w.id, 0, 100).value();
+  for (const Change& c : changes) {
+    if (c.entity == Entity::kEvent && c.op == ChangeOp::kUpdate) updates += c.count();
+  }
+  EXPECT_EQ(updates, 2);
+}
+
 TEST_P(StoreContractTest, WorkspacesAreIsolated) {
   const Workspace a = MakeWorkspace("a");
   const Workspace b = MakeWorkspace("b");

@@ -1401,6 +1401,40 @@ class PostgresWriteTransaction final : public WriteTransaction {
     return stats;
   }
 
+  Result<bool> LinkAnonymousId(std::string_view anonymous_id, CustomerId customer,
+                               Timestamp now) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    TREU_ASSIGN_OR_RETURN(CustomerId linked, FindAnonymousId(anonymous_id));
+    if (linked.valid()) return linked == customer;
+    TREU_ASSIGN_OR_RETURN(
+        Rows ins, conn_.Query("link anonymous id",
+                              "INSERT INTO identities (workspace_id, anonymous_id, customer_id, "
+                              "created_at) VALUES ($1::bigint, $2, $3::bigint, $4::bigint)",
+                              Params().Add(ws_.value).Add(anonymous_id).Add(customer.value)
+                                  .Add(now.micros)));
+    TREU_ASSIGN_OR_RETURN(
+        Rows up, conn_.Query("attach anonymous events",
+                             "UPDATE events SET customer_id = $3::bigint WHERE workspace_id = "
+                             "$1::bigint AND anonymous_id = $2 AND customer_id IS NULL AND "
+                             "anonymous_id <> '' RETURNING id",
+                             Params().Add(ws_.value).Add(anonymous_id).Add(customer.value)));
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < up.size(); ++i) ids.push_back(up.Int(i, 0));
+    std::sort(ids.begin(), ids.end());
+    LogAll(Entity::kEvent, std::move(ids), ChangeOp::kUpdate);
+    TREU_RETURN_IF_ERROR(log_.Write(conn_, ws_, /*all=*/false));
+    return true;
+  }
+
+  Result<CustomerId> FindAnonymousId(std::string_view anonymous_id) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find anonymous id",
+                                              "SELECT customer_id FROM identities WHERE "
+                                              "workspace_id = $1::bigint AND anonymous_id = $2",
+                                              Params().Add(ws_.value).Add(anonymous_id)));
+    return CustomerId{r.size() == 0 ? 0 : r.Int(0, 0)};
+  }
+
   Status SetCurrency(const Currency& currency) override {
     TREU_RETURN_IF_ERROR(Usable());
     TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("set currency", kSetCurrencySql,

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <unordered_map>
@@ -636,6 +637,40 @@ class SqliteWriteTransaction final : public WriteTransaction {
       }
     }
     return stats;
+  }
+
+  Result<bool> LinkAnonymousId(std::string_view anonymous_id, CustomerId customer,
+                               Timestamp now) override {
+    TREU_ASSIGN_OR_RETURN(CustomerId linked, FindAnonymousId(anonymous_id));
+    if (linked.valid()) return linked == customer;
+    TREU_ASSIGN_OR_RETURN(Stmt * ins, db_.Prepare("INSERT INTO identities (workspace_id, "
+                                                  "anonymous_id, customer_id, created_at) "
+                                                  "VALUES (?, ?, ?, ?)"));
+    TREU_RETURN_IF_ERROR(ins->Bind(ws_.value).Bind(anonymous_id).Bind(customer.value)
+                             .Bind(now.micros).Run());
+    TREU_ASSIGN_OR_RETURN(Stmt * up, db_.Prepare("UPDATE events SET customer_id = ? WHERE "
+                                                 "workspace_id = ? AND anonymous_id = ? AND "
+                                                 "customer_id IS NULL AND anonymous_id <> '' "
+                                                 "RETURNING id"));
+    up->Bind(customer.value).Bind(ws_.value).Bind(anonymous_id);
+    std::vector<std::int64_t> ids;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, up->Step());
+      if (!row) break;
+      ids.push_back(up->Int(0));
+    }
+    std::sort(ids.begin(), ids.end());
+    for (std::int64_t id : ids) TREU_RETURN_IF_ERROR(LogChange(Entity::kEvent, id, ChangeOp::kUpdate));
+    return true;
+  }
+
+  Result<CustomerId> FindAnonymousId(std::string_view anonymous_id) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * f, db_.Prepare("SELECT customer_id FROM identities WHERE "
+                                                "workspace_id = ? AND anonymous_id = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, f->Bind(ws_.value).Bind(anonymous_id).Step());
+    const CustomerId id{row ? f->Int(0) : 0};
+    f->Reset();
+    return id;
   }
 
   Status SetCurrency(const Currency& currency) override {
