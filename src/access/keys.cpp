@@ -50,7 +50,7 @@ std::string Sha256Hex(std::string_view data) {
 }
 
 Result<CreatedKey> CreateApiKey(Store& store, WorkspaceId ws, Scope scope, std::string name,
-                                const Clock& clock) {
+                                const Clock& clock, int rate_per_minute) {
   TREU_ASSIGN_OR_RETURN(std::string random, RandomBase62(kRandomChars));
   CreatedKey out;
   out.secret = std::string(scope == Scope::kTracking ? "treu_pk_" : "treu_sk_") + random;
@@ -60,6 +60,7 @@ Result<CreatedKey> CreateApiKey(Store& store, WorkspaceId ws, Scope scope, std::
   rec.prefix = out.secret.substr(0, 12);
   rec.hash_hex = HashApiKey(out.secret);
   rec.name = std::move(name);
+  rec.rate_per_minute = rate_per_minute;
   rec.created_at = clock.Now();
   TREU_ASSIGN_OR_RETURN(out.record, store.CreateApiKey(rec));
   return out;

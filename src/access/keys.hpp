@@ -21,8 +21,9 @@ struct CreatedKey {
 };
 
 // Creates a key of `scope` for workspace `ws`. Internal if the system's random source fails.
+// `rate_per_minute` limits the key's requests (0: no limit).
 Result<CreatedKey> CreateApiKey(Store& store, WorkspaceId ws, Scope scope, std::string name,
-                                const Clock& clock);
+                                const Clock& clock, int rate_per_minute = 0);
 
 // Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);

@@ -149,9 +149,9 @@ TEST_F(RouterDispatchTest, MetricsCountRequestsByRouteAndAreOffByDefault) {
   req.method = "GET";
   req.path = "/api/v1/customers/only-in-a";
   req.headers["authorization"] = "Bearer " + read_a_;
-  EXPECT_EQ(router_.Dispatch(req, *store_, clock_, &metrics).status, 200);
+  EXPECT_EQ(router_.Dispatch(req, *store_, clock_, {&metrics}).status, 200);
   req.path = "/metrics";
-  const HttpResponse r = router_.Dispatch(req, *store_, clock_, &metrics);
+  const HttpResponse r = router_.Dispatch(req, *store_, clock_, {&metrics});
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/plain; version=0.0.4");
   EXPECT_NE(r.body.find("treu_http_requests_total{route=\"/api/v1/customers/{id}\",status=\"200\"} 1"),
@@ -159,6 +159,37 @@ TEST_F(RouterDispatchTest, MetricsCountRequestsByRouteAndAreOffByDefault) {
       << r.body;
   EXPECT_NE(r.body.find("treu_http_request_duration_seconds_count{route=\"/api/v1/customers/{id}\"} 1"),
             std::string::npos);
+}
+
+TEST_F(RouterDispatchTest, KeysWithARateAreLimited) {
+  // A key with a known secret and a rate of 3 per minute.
+  ApiKey k;
+  k.workspace = ws_[0].id;
+  k.scope = Scope::kRead;
+  k.prefix = "treu_sk_rate";
+  const std::string secret = "treu_sk_" + std::string(32, 'R');
+  k.hash_hex = HashApiKey(secret);
+  k.rate_per_minute = 3;
+  k.created_at = clock_.Now();
+  ASSERT_TRUE(store_->CreateApiKey(k));
+  RateLimiter limiter;
+  ServerServices services;
+  services.rate_limiter = &limiter;
+  HttpRequest req;
+  req.method = "GET";
+  req.path = "/api/v1/workspace";
+  req.headers["authorization"] = "Bearer " + secret;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(router_.Dispatch(req, *store_, clock_, services).status, 200);
+  const HttpResponse r = router_.Dispatch(req, *store_, clock_, services);
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"RateLimit-Limit", "3"}));
+  EXPECT_EQ(r.headers[1], (std::pair<std::string, std::string>{"RateLimit-Remaining", "0"}));
+  // 20 s later one token (3 per minute) has come back.
+  clock_.Advance(20 * kMicrosPerSecond);
+  EXPECT_EQ(router_.Dispatch(req, *store_, clock_, services).status, 200);
+  // Keys without a rate are not limited.
+  req.headers["authorization"] = "Bearer " + read_a_;
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(router_.Dispatch(req, *store_, clock_, services).status, 200);
 }
 
 TEST_F(RouterDispatchTest, UnknownRoutesAndMethods) {

@@ -63,12 +63,12 @@ std::string PresentedKey(const HttpRequest& request) {
 }
 
 HttpResponse Router::Dispatch(const HttpRequest& request, Store& store, const Clock& clock,
-                              Metrics* metrics, TrackingWriter* tracking) const {
+                              const ServerServices& services) const {
   const auto t0 = std::chrono::steady_clock::now();
   std::string_view pattern;
-  HttpResponse response = Run(request, store, clock, metrics, tracking, pattern);
-  if (metrics != nullptr) {
-    metrics->ObserveRequest(
+  HttpResponse response = Run(request, store, clock, services, pattern);
+  if (services.metrics != nullptr) {
+    services.metrics->ObserveRequest(
         pattern, response.status,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
@@ -76,8 +76,7 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Store& store, const Cl
 }
 
 HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& clock,
-                         Metrics* metrics, TrackingWriter* tracking,
-                         std::string_view& pattern) const {
+                         const ServerServices& services, std::string_view& pattern) const {
   std::map<std::string, std::string> params;
   const Route* match = nullptr;
   bool path_matched = false;
@@ -103,7 +102,9 @@ HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& 
     return ProblemResponse(404, "not_found", "no route for " + request.path, request.path);
   }
   pattern = match->pattern;
-  RequestContext ctx{request, std::move(params), std::nullopt, store, clock, metrics, tracking};
+  RequestContext ctx{request,           std::move(params), std::nullopt, store, clock,
+                     services.metrics, services.tracking};
+  std::vector<std::pair<std::string, std::string>> rate_headers;
   if (!match->access.is_public) {
     auto key = AuthenticateApiKey(store, PresentedKey(request));
     if (!key) return ProblemResponse(key.error(), request.path);
@@ -113,6 +114,21 @@ HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& 
                                  " key may not call this route; it needs a " +
                                  std::string(ScopeName(match->access.scope)) + " key",
                              request.path);
+    }
+    if (key->rate_per_minute > 0 && services.rate_limiter != nullptr) {
+      const RateDecision d = services.rate_limiter->Take(key->id, key->rate_per_minute, clock.Now());
+      rate_headers = {{"RateLimit-Limit", std::to_string(d.limit)},
+                      {"RateLimit-Remaining", std::to_string(d.remaining)},
+                      {"RateLimit-Reset", std::to_string(d.reset_seconds)}};
+      if (!d.allowed) {
+        HttpResponse r = ProblemResponse(429, "rate_limited",
+                                         "this key may make " + std::to_string(d.limit) +
+                                             " requests per minute; retry in a moment",
+                                         request.path);
+        r.headers = rate_headers;
+        r.headers.emplace_back("Retry-After", "1");
+        return r;
+      }
     }
     ctx.key = std::move(*key);
   }
@@ -161,6 +177,7 @@ HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& 
     }
   }
   if (request.method == "HEAD") response.body.clear();
+  for (auto& h : rate_headers) response.headers.push_back(std::move(h));
   return response;
 }
 

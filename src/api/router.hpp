@@ -12,11 +12,19 @@
 
 #include "api/http.hpp"
 #include "api/metrics.hpp"
+#include "api/rate_limit.hpp"
 #include "core/time.hpp"
 #include "ingest/tracking.hpp"
 #include "storage/store.hpp"
 
 namespace treu::api {
+
+// What a running server lends the router; every member may be null.
+struct ServerServices {
+  Metrics* metrics = nullptr;           // request metrics, when on
+  TrackingWriter* tracking = nullptr;   // group commit of tracking calls
+  RateLimiter* rate_limiter = nullptr;  // per-key limits (keys with a rate)
+};
 
 // Who may call a route: anyone (public) or a key whose scope allows `scope`.
 struct Access {
@@ -64,13 +72,13 @@ class Router {
   // Matches, authenticates, authorises and runs the route; renders errors as problem+json.
   // With `metrics`, records the request there.
   HttpResponse Dispatch(const HttpRequest& request, Store& store, const Clock& clock,
-                        Metrics* metrics = nullptr, TrackingWriter* tracking = nullptr) const;
+                        const ServerServices& services = {}) const;
 
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
   HttpResponse Run(const HttpRequest& request, Store& store, const Clock& clock,
-                   Metrics* metrics, TrackingWriter* tracking, std::string_view& pattern) const;
+                   const ServerServices& services, std::string_view& pattern) const;
 
   std::vector<Route> routes_;
 };

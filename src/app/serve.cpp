@@ -35,6 +35,11 @@ Result<std::pair<std::string, std::uint16_t>> ParseListen(const std::string& lis
   return std::make_pair(host, static_cast<std::uint16_t>(port));
 }
 
+api::RateLimiter& RateLimits() {
+  static api::RateLimiter limiter;
+  return limiter;
+}
+
 // One JSON line per request on stderr.
 void AccessLog(const api::HttpRequest& req, const api::HttpResponse& res, double ms) {
   nlohmann::json j = {{"time", FormatTimestamp(SystemClock().Now())},
@@ -81,7 +86,8 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
     return [store, &ctx, metrics_ptr, tracking_ptr](api::HttpRequest& req) {
       const auto t0 = std::chrono::steady_clock::now();
       api::HttpResponse res =
-          store ? router.Dispatch(req, *store, ctx.clock, metrics_ptr, tracking_ptr)
+          store ? router.Dispatch(req, *store, ctx.clock,
+                                  {metrics_ptr, tracking_ptr, &RateLimits()})
                 : api::ProblemResponse(503, "unavailable", "the database can't be opened", req.path);
       res.headers.emplace_back("X-Content-Type-Options", "nosniff");
       AccessLog(req, res,
@@ -125,8 +131,11 @@ std::function<int()> SetupKey(CLI::App& cmd, Context& ctx) {
   cmd.add_option("ACTION", *action, "create or list")->required()->check(CLI::IsMember({"create", "list"}));
   cmd.add_option("--scope", *scope, "tracking, read, write or admin (default read)")
       ->check(CLI::IsMember({"tracking", "read", "write", "admin"}));
+  auto rate = std::make_shared<int>(0);
   cmd.add_option("--name", *name, "a label for the key");
-  return [action, scope, name, &ctx]() -> int {
+  cmd.add_option("--rate", *rate, "requests per minute this key may make (default 0: no limit)")
+      ->check(CLI::Range(0, 100'000'000));
+  return [action, scope, name, rate, &ctx]() -> int {
     auto store = ctx.OpenStore();
     if (!store) return Fail(store.error());
     auto ws = ctx.EnsureWorkspace(**store);
@@ -134,15 +143,16 @@ std::function<int()> SetupKey(CLI::App& cmd, Context& ctx) {
     if (*action == "list") {
       auto keys = (*store)->ListApiKeys(ws->id);
       if (!keys) return Fail(keys.error());
-      std::printf("%-14s %-9s %-20s %s\n", "PREFIX", "SCOPE", "CREATED", "NAME");
+      std::printf("%-14s %-9s %-20s %-9s %s\n", "PREFIX", "SCOPE", "CREATED", "RATE/MIN", "NAME");
       for (const auto& k : *keys) {
-        std::printf("%-14s %-9s %-20s %s%s\n", (k.prefix + "…").c_str(),
+        std::printf("%-14s %-9s %-20s %-9s %s%s\n", (k.prefix + "…").c_str(),
                     std::string(ScopeName(k.scope)).c_str(), FormatTimestamp(k.created_at).c_str(),
+                    k.rate_per_minute > 0 ? std::to_string(k.rate_per_minute).c_str() : "-",
                     k.name.c_str(), k.revoked_at ? " (revoked)" : "");
       }
       return 0;
     }
-    auto created = CreateApiKey(**store, ws->id, ParseScope(*scope).value(), *name, ctx.clock);
+    auto created = CreateApiKey(**store, ws->id, ParseScope(*scope).value(), *name, ctx.clock, *rate);
     if (!created) return Fail(created.error());
     // The key is the last word, so scripts can take it with `awk '{print $NF}'`.
     std::printf("created %s key for workspace %s (shown once, store it now): %s\n", scope->c_str(),

@@ -198,6 +198,7 @@ struct ApiKey {
   std::string prefix;      // the key's first characters, to recognise it in lists
   std::string hash_hex;    // lower-case hex SHA-256 of the whole key
   std::string name;        // optional label
+  int rate_per_minute = 0;  // request limit of this key; 0: none
   Timestamp created_at;
   std::optional<Timestamp> revoked_at;
 };

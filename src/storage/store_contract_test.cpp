@@ -411,6 +411,7 @@ TEST_P(StoreContractTest, ApiKeysAreFoundByHashOnly) {
   k.prefix = "treu_sk_abcd";
   k.hash_hex = std::string(64, 'a');
   k.name = "shop backend";
+  k.rate_per_minute = 600;
   k.created_at = clock_.Now();
   const ApiKey stored = store_->CreateApiKey(k).value();
   EXPECT_GT(stored.id, 0);
@@ -426,6 +427,7 @@ TEST_P(StoreContractTest, ApiKeysAreFoundByHashOnly) {
   EXPECT_EQ(found->scope, Scope::kWrite);
   EXPECT_EQ(found->prefix, "treu_sk_abcd");
   EXPECT_EQ(found->name, "shop backend");
+  EXPECT_EQ(found->rate_per_minute, 600);
   EXPECT_EQ(found->created_at, clock_.Now());
   EXPECT_FALSE(found->revoked_at.has_value());
   EXPECT_FALSE(store_->FindApiKey(std::string(64, 'c')).value().has_value());

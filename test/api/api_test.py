@@ -296,6 +296,15 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(self.write("/api/v1/orders", bad, idem="idem-2")[0], 400)
         self.assertEqual(self.write("/api/v1/orders", bad, idem="idem-2")[0], 400)
 
+    def test_rate_limited_key_gets_429(self):
+        key = cli(self.db, "key", "create", "--scope", "read", "--rate", "2", workspace="a").split()[-1]
+        codes = [self.request("GET", "/api/v1/workspace", key) for _ in range(3)]
+        self.assertEqual([c[0] for c in codes], [200, 200, 429])
+        self.assertEqual(codes[2][1]["RateLimit-Limit"], "2")
+        self.assertEqual(codes[2][1]["RateLimit-Remaining"], "0")
+        self.assertIn("Retry-After", codes[2][1])
+        self.assertEqual(json.loads(codes[2][2])["status"], 429)
+
     def test_keys_are_stored_hashed(self):
         if BACKEND != "sqlite":
             return

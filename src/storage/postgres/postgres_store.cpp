@@ -1688,12 +1688,12 @@ class PostgresStore final : public Store {
   Result<ApiKey> CreateApiKey(const ApiKey& key) override {
     Params p;
     p.Add(key.workspace.value).Add(ScopeName(key.scope)).Add(key.prefix).Add(key.hash_hex)
-        .Add(key.name).Add(key.created_at.micros);
+        .Add(key.name).Add(key.created_at.micros).Add(std::int64_t{key.rate_per_minute});
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("create api key",
                             "INSERT INTO api_keys (workspace_id, scope, prefix, hash, name, "
-                            "created_at) VALUES ($1::bigint, $2, $3, $4, $5, $6::bigint) ON "
-                            "CONFLICT (hash) DO NOTHING RETURNING id",
+                            "created_at, rate_per_minute) VALUES ($1::bigint, $2, $3, $4, $5, "
+                            "$6::bigint, $7::integer) ON CONFLICT (hash) DO NOTHING RETURNING id",
                             p));
     if (r.size() == 0) return AlreadyExists("api key " + key.prefix, "already exists");
     ApiKey out = key;
@@ -1704,7 +1704,7 @@ class PostgresStore final : public Store {
   Result<std::optional<ApiKey>> FindApiKey(std::string_view hash_hex) override {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("find api key",
-                            "SELECT id, workspace_id, scope, prefix, hash, name, created_at, "
+                            "SELECT id, workspace_id, scope, prefix, hash, name, created_at, rate_per_minute, "
                             "revoked_at FROM api_keys WHERE hash = $1",
                             Params().Add(hash_hex)));
     if (r.size() == 0) return std::optional<ApiKey>();
@@ -1715,7 +1715,7 @@ class PostgresStore final : public Store {
   Result<std::vector<ApiKey>> ListApiKeys(WorkspaceId ws) override {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("list api keys",
-                            "SELECT id, workspace_id, scope, prefix, hash, name, created_at, "
+                            "SELECT id, workspace_id, scope, prefix, hash, name, created_at, rate_per_minute, "
                             "revoked_at FROM api_keys WHERE workspace_id = $1::bigint ORDER BY id",
                             Params().Add(ws.value)));
     std::vector<ApiKey> out;
@@ -1735,7 +1735,8 @@ class PostgresStore final : public Store {
     k.hash_hex = r.Text(i, 4);
     k.name = r.Text(i, 5);
     k.created_at = Timestamp{r.Int(i, 6)};
-    if (!r.IsNull(i, 7)) k.revoked_at = Timestamp{r.Int(i, 7)};
+    k.rate_per_minute = static_cast<int>(r.Int(i, 7));
+    if (!r.IsNull(i, 8)) k.revoked_at = Timestamp{r.Int(i, 8)};
     return k;
   }
 

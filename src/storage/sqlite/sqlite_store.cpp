@@ -376,7 +376,8 @@ Result<ApiKey> ReadApiKey(const Stmt& s) {
   k.hash_hex = s.Text(4);
   k.name = s.Text(5);
   k.created_at = Timestamp{s.Int(6)};
-  if (!s.IsNull(7)) k.revoked_at = Timestamp{s.Int(7)};
+  k.rate_per_minute = static_cast<int>(s.Int(7));
+  if (!s.IsNull(8)) k.revoked_at = Timestamp{s.Int(8)};
   return k;
 }
 
@@ -1073,10 +1074,11 @@ class SqliteStore final : public Store {
   Result<ApiKey> CreateApiKey(const ApiKey& key) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("INSERT INTO api_keys (workspace_id, scope, prefix, hash, name, "
-                              "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO "
-                              "NOTHING"));
+                              "created_at, rate_per_minute) VALUES (?, ?, ?, ?, ?, ?, ?) ON "
+                              "CONFLICT (hash) DO NOTHING"));
     TREU_RETURN_IF_ERROR(s->Bind(key.workspace.value).Bind(ScopeName(key.scope)).Bind(key.prefix)
-                             .Bind(key.hash_hex).Bind(key.name).Bind(key.created_at.micros).Run());
+                             .Bind(key.hash_hex).Bind(key.name).Bind(key.created_at.micros)
+                             .Bind(std::int64_t{key.rate_per_minute}).Run());
     if (db_.Changes() == 0) return AlreadyExists("api key " + key.prefix, "already exists");
     ApiKey out = key;
     out.id = db_.LastRowId();
@@ -1085,7 +1087,7 @@ class SqliteStore final : public Store {
 
   Result<std::optional<ApiKey>> FindApiKey(std::string_view hash_hex) override {
     TREU_ASSIGN_OR_RETURN(
-        Stmt * s, db_.Prepare("SELECT id, workspace_id, scope, prefix, hash, name, created_at, "
+        Stmt * s, db_.Prepare("SELECT id, workspace_id, scope, prefix, hash, name, created_at, rate_per_minute, "
                               "revoked_at FROM api_keys WHERE hash = ?"));
     TREU_ASSIGN_OR_RETURN(bool row, s->Bind(hash_hex).Step());
     if (!row) return std::optional<ApiKey>();
@@ -1097,7 +1099,7 @@ class SqliteStore final : public Store {
 
   Result<std::vector<ApiKey>> ListApiKeys(WorkspaceId ws) override {
     TREU_ASSIGN_OR_RETURN(
-        Stmt * s, db_.Prepare("SELECT id, workspace_id, scope, prefix, hash, name, created_at, "
+        Stmt * s, db_.Prepare("SELECT id, workspace_id, scope, prefix, hash, name, created_at, rate_per_minute, "
                               "revoked_at FROM api_keys WHERE workspace_id = ? ORDER BY id"));
     s->Bind(ws.value);
     std::vector<ApiKey> out;
