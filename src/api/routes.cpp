@@ -1,5 +1,6 @@
 #include "api/routes.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -317,6 +318,120 @@ Result<HttpResponse> PostOrder(RequestContext& ctx) {
   return JsonResponse(OrderToJson(*stored), s.inserted > 0 ? 201 : 200);
 }
 
+json SubscriptionToJson(const Subscription& sub) {
+  json history = json::array();
+  for (const auto& st : sub.history) {
+    history.push_back({{"effective_at", FormatTimestamp(st.effective_at)},
+                       {"plan", st.plan},
+                       {"interval", BillingIntervalName(st.interval)},
+                       {"amount", Amount(st.amount_minor, sub.currency)},
+                       {"quantity", st.quantity},
+                       {"discount_percent", json::parse(FormatMajorUnits(st.discount_bp, Currency::FromCode("EUR").value()))},
+                       {"status", SubscriptionStatusName(st.status)}});
+  }
+  return {{"id", sub.external_id},
+          {"customer_id", sub.customer_external_id},
+          {"currency", sub.currency.code()},
+          {"started_at", FormatTimestamp(sub.started_at)},
+          {"ended_at", sub.ended_at ? json(FormatTimestamp(*sub.ended_at)) : json(nullptr)},
+          {"history", history}};
+}
+
+Result<Timestamp> TimeField(const json& j, const char* name, const std::string& at, bool required) {
+  TREU_ASSIGN_OR_RETURN(std::string text, StringField(j, name, at));
+  if (text.empty()) {
+    if (required) return InvalidArgument(at + name, "is required");
+    return Timestamp{INT64_MIN};
+  }
+  auto t = ParseTimestamp(text, TimeZone::Utc());
+  if (!t) return InvalidArgument(at + name, t.error().detail());
+  return *t;
+}
+
+Result<HttpResponse> PostSubscription(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(json j, ParseJsonObject(ctx.request));
+  TREU_ASSIGN_OR_RETURN(auto all, ctx.store.ListWorkspaces());
+  std::optional<Currency> reporting;
+  for (const auto& w : all) {
+    if (w.id == ctx.workspace()) reporting = w.currency;
+  }
+  Subscription sub;
+  TREU_ASSIGN_OR_RETURN(sub.external_id, StringField(j, "id"));
+  TREU_ASSIGN_OR_RETURN(sub.customer_external_id, StringField(j, "customer_id"));
+  if (sub.customer_external_id.empty()) return InvalidArgument("customer_id", "is required");
+  TREU_ASSIGN_OR_RETURN(std::string code, StringField(j, "currency"));
+  if (!code.empty()) {
+    auto c = Currency::FromCode(code);
+    if (!c) return InvalidArgument("currency", c.error().detail());
+    sub.currency = *c;
+  } else if (reporting) {
+    sub.currency = *reporting;
+  } else {
+    return InvalidArgument("currency", "is required: the workspace has no reporting currency yet");
+  }
+  TREU_ASSIGN_OR_RETURN(sub.started_at, TimeField(j, "started_at", "", true));
+  TREU_ASSIGN_OR_RETURN(Timestamp ended, TimeField(j, "ended_at", "", false));
+  if (ended.micros != INT64_MIN) sub.ended_at = ended;
+  auto hist = j.find("history");
+  if (hist == j.end() || !hist->is_array() || hist->empty()) {
+    return InvalidArgument("history", "must be a non-empty array of states");
+  }
+  const Currency percent = Currency::FromCode("EUR").value();  // two decimals
+  for (std::size_t i = 0; i < hist->size(); ++i) {
+    const json& h = (*hist)[i];
+    const std::string at = "/history/" + std::to_string(i) + "/";
+    if (!h.is_object()) return InvalidArgument(at.substr(0, at.size() - 1), "must be an object");
+    SubscriptionState st;
+    TREU_ASSIGN_OR_RETURN(Timestamp eff, TimeField(h, "effective_at", at, false));
+    st.effective_at = eff.micros == INT64_MIN ? sub.started_at : eff;
+    TREU_ASSIGN_OR_RETURN(st.plan, StringField(h, "plan", at));
+    TREU_ASSIGN_OR_RETURN(std::string interval, StringField(h, "interval", at));
+    if (!interval.empty()) {
+      auto iv = ParseBillingInterval(interval);
+      if (!iv) return InvalidArgument(at + "interval", iv.error().detail());
+      st.interval = *iv;
+    }
+    TREU_ASSIGN_OR_RETURN(st.amount_minor, AmountField(h, "amount", sub.currency, at));
+    if (h.contains("quantity")) {
+      if (!h["quantity"].is_number_integer() || h["quantity"].get<std::int64_t>() < 0) {
+        return InvalidArgument(at + "quantity", "must be a whole number >= 0");
+      }
+      st.quantity = h["quantity"].get<std::int64_t>();
+    }
+    if (h.contains("discount_percent")) {
+      TREU_ASSIGN_OR_RETURN(std::int64_t bp, AmountField(h, "discount_percent", percent, at));
+      if (bp < 0 || bp > kDiscountScale) return InvalidArgument(at + "discount_percent", "must be from 0 to 100");
+      st.discount_bp = static_cast<int>(bp);
+    }
+    TREU_ASSIGN_OR_RETURN(std::string status, StringField(h, "status", at));
+    if (!status.empty()) {
+      auto ss = ParseSubscriptionStatus(status);
+      if (!ss) return InvalidArgument(at + "status", ss.error().detail());
+      st.status = *ss;
+    }
+    sub.history.push_back(std::move(st));
+  }
+  std::stable_sort(sub.history.begin(), sub.history.end(),
+                   [](const auto& a, const auto& b) { return a.effective_at < b.effective_at; });
+  if (auto v = ValidateSubscription(sub); !v) {
+    std::string field = v.error().context();
+    if (field == "subscription_id") field = "id";
+    if (field == "effective_at" || field == "amount" || field == "discount" || field == "plan" || field == "quantity") field = "history";
+    return InvalidArgument(field, v.error().detail());
+  }
+  TREU_ASSIGN_OR_RETURN(WriteStats s, WriteSubscription(ctx.store, ctx.workspace(), sub, ctx.clock));
+  TREU_ASSIGN_OR_RETURN(auto stored, ctx.store.FindSubscription(ctx.workspace(), sub.external_id));
+  if (!stored) return Internal("subscription " + sub.external_id, "not found after writing");
+  return JsonResponse(SubscriptionToJson(*stored), s.inserted > 0 ? 201 : 200);
+}
+
+Result<HttpResponse> GetSubscription(RequestContext& ctx) {
+  const std::string& id = ctx.params.at("id");
+  TREU_ASSIGN_OR_RETURN(auto sub, ctx.store.FindSubscription(ctx.workspace(), id));
+  if (!sub) return NotFound("subscription " + id, "no such subscription in this workspace");
+  return JsonResponse(SubscriptionToJson(*sub));
+}
+
 Result<HttpResponse> GetOrder(RequestContext& ctx) {
   const std::string& id = ctx.params.at("id");
   TREU_ASSIGN_OR_RETURN(auto o, ctx.store.FindOrder(ctx.workspace(), id));
@@ -389,6 +504,27 @@ json Schemas() {
          {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Customer"}}}}},
           {"next_cursor", nullable_string}}}}},
       {"OpenApi", {{"type", "object"}}},
+      {"Subscription",
+       {{"type", "object"},
+        {"required", json::array({"id", "customer_id", "started_at", "history"})},
+        {"properties",
+         {{"id", {{"type", "string"}}},
+          {"customer_id", {{"type", "string"}}},
+          {"currency", {{"type", "string"}}},
+          {"started_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"ended_at", nullable_string},
+          {"history",
+           {{"type", "array"},
+            {"items",
+             {{"type", "object"},
+              {"properties",
+               {{"effective_at", {{"type", "string"}, {"format", "date-time"}}},
+                {"plan", {{"type", "string"}}},
+                {"interval", {{"type", "string"}, {"enum", {"day", "week", "month", "quarter", "year"}}}},
+                {"amount", {{"type", "number"}}},
+                {"quantity", {{"type", "integer"}}},
+                {"discount_percent", {{"type", "number"}}},
+                {"status", {{"type", "string"}}}}}}}}}}}}},
       {"Order",
        {{"type", "object"},
         {"required", json::array({"id", "customer_id", "placed_at", "total"})},
@@ -458,6 +594,12 @@ const std::vector<Route>& ApiRoutes() {
        PostOrder, "Order"},
       {"GET", "/api/v1/orders/{id}", Access::Requires(Scope::kRead), "One order by the shop's id",
        GetOrder, "Order"},
+      {"POST", "/api/v1/subscriptions", Access::Requires(Scope::kWrite),
+       "Record a subscription or new states of its history (201 when new); accepts "
+       "Idempotency-Key",
+       PostSubscription, "Subscription"},
+      {"GET", "/api/v1/subscriptions/{id}", Access::Requires(Scope::kRead),
+       "One subscription with its change history", GetSubscription, "Subscription"},
       {"GET", "/api/v1/events", Access::Requires(Scope::kRead),
        "List tracked events, oldest first, with cursor pagination", ListEvents, "EventList",
        {{"limit", "page size, 1 to 500 (default 50)"},

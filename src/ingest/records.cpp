@@ -1,5 +1,8 @@
 #include "ingest/records.hpp"
 
+#include <memory>
+#include <optional>
+
 namespace treu {
 
 Result<WriteStats> WriteCustomer(Store& store, WorkspaceId ws, const Customer& c,
@@ -10,7 +13,12 @@ Result<WriteStats> WriteCustomer(Store& store, WorkspaceId ws, const Customer& c
   return s;
 }
 
-Result<WriteStats> WriteOrder(Store& store, WorkspaceId ws, Order o, const Clock& clock) {
+namespace {
+
+// Opens a write transaction and makes sure `currency` is the workspace's reporting currency
+// (setting it when the workspace has none yet).
+Result<std::unique_ptr<WriteTransaction>> BeginInCurrency(Store& store, WorkspaceId ws,
+                                                          const Currency& currency) {
   TREU_ASSIGN_OR_RETURN(auto workspaces, store.ListWorkspaces());
   std::optional<Currency> reporting;
   for (const auto& w : workspaces) {
@@ -18,12 +26,30 @@ Result<WriteStats> WriteOrder(Store& store, WorkspaceId ws, Order o, const Clock
   }
   TREU_ASSIGN_OR_RETURN(auto tx, store.BeginWrite(ws));
   if (!reporting) {
-    TREU_RETURN_IF_ERROR(tx->SetCurrency(o.total.currency));
-  } else if (!(*reporting == o.total.currency)) {
-    return InvalidArgument("currency", std::string(o.total.currency.code()) +
+    TREU_RETURN_IF_ERROR(tx->SetCurrency(currency));
+  } else if (!(*reporting == currency)) {
+    return InvalidArgument("currency", std::string(currency.code()) +
                                            " differs from the workspace's reporting currency " +
                                            std::string(reporting->code()));
   }
+  return tx;
+}
+
+}  // namespace
+
+Result<WriteStats> WriteSubscription(Store& store, WorkspaceId ws, Subscription s,
+                                     const Clock& clock) {
+  TREU_ASSIGN_OR_RETURN(auto tx, BeginInCurrency(store, ws, s.currency));
+  std::vector<std::string> ext{s.customer_external_id};
+  TREU_ASSIGN_OR_RETURN(auto ids, tx->ResolveCustomers(ext, clock.Now()));
+  s.customer = ids[0];
+  TREU_ASSIGN_OR_RETURN(WriteStats stats, tx->UpsertSubscriptions(std::span(&s, 1)));
+  TREU_RETURN_IF_ERROR(tx->Commit());
+  return stats;
+}
+
+Result<WriteStats> WriteOrder(Store& store, WorkspaceId ws, Order o, const Clock& clock) {
+  TREU_ASSIGN_OR_RETURN(auto tx, BeginInCurrency(store, ws, o.total.currency));
   std::vector<std::string> ext{o.customer_external_id};
   TREU_ASSIGN_OR_RETURN(auto ids, tx->ResolveCustomers(ext, clock.Now()));
   o.customer = ids[0];

@@ -17,4 +17,10 @@ Result<WriteStats> WriteCustomer(Store& store, WorkspaceId ws, const Customer& c
 // REQUIRES: ValidateOrder(o); o.customer_external_id set.
 Result<WriteStats> WriteOrder(Store& store, WorkspaceId ws, Order o, const Clock& clock);
 
+// Inserts a subscription or merges new states into a stored one (Conflict when a state at
+// a stored time differs). InvalidArgument with context "currency" for another currency.
+// REQUIRES: ValidateSubscription(s); s.customer_external_id set.
+Result<WriteStats> WriteSubscription(Store& store, WorkspaceId ws, Subscription s,
+                                     const Clock& clock);
+
 }  // namespace treu

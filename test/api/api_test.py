@@ -26,6 +26,8 @@ TREU = os.environ["TREU"]
 # A valid body for every write route of the tenancy test, by path pattern.
 WRITE_BODIES = {
     "/api/v1/customers": {"id": "tenancy-1", "email": "t1@a.example"},
+    "/api/v1/subscriptions": {"id": "tenancy-s", "customer_id": "tenancy-1", "started_at": "2024-01-01",
+                              "history": [{"plan": "pro", "amount": 49}]},
     "/api/v1/orders": {"id": "tenancy-o", "customer_id": "tenancy-1", "placed_at": "2024-01-02T00:00:00Z",
                        "total": 1},
 }
@@ -90,6 +92,10 @@ class ApiTest(unittest.TestCase):
             cli(cls.db, "workspace", "create", ws, "--currency", "EUR")
             cli(cls.db, "import", "customers", csv, workspace=ws)
             cli(cls.db, "import", "orders", orders, workspace=ws)
+            subs = os.path.join(cls.tmp.name, f"{ws}-subs.csv")
+            with open(subs, "w") as f:
+                f.write(f"subscription_id,customer_id,amount,started_at\n{ws}-1,{ws}-1,10,2024-01-01\n")
+            cli(cls.db, "import", "subscriptions", subs, workspace=ws)
         cls.keys = {(ws, scope): make_key(cls.db, ws, scope)
                     for ws in ("a", "b") for scope in ("tracking", "read", "write", "admin")}
         cls.server = Server(cls.db)
@@ -279,6 +285,24 @@ class ApiTest(unittest.TestCase):
         status, _, p = self.write("/api/v1/customers", {"id": "w-2", "email": "nope"})
         self.assertEqual((status, p["errors"][0]["pointer"]), (400, "/email"))
         self.assertEqual(self.json("GET", "/api/v1/customers/w-2", self.keys[("a", "read")])[0], 404)
+
+    def test_rest_writes_subscriptions_with_history(self):
+        body = {"id": "s-1", "customer_id": "sc-1", "started_at": "2024-01-10T00:00:00Z",
+                "history": [{"plan": "pro", "interval": "month", "amount": 49, "quantity": 2,
+                             "discount_percent": "12.5"}]}
+        status, _, sub = self.write("/api/v1/subscriptions", body)
+        self.assertEqual((status, sub["history"][0]["discount_percent"], sub["history"][0]["amount"]), (201, 12.5, 49))
+        upgrade = dict(body, history=[{"effective_at": "2024-04-10T00:00:00Z", "plan": "business",
+                                       "amount": "99.00", "quantity": 2}], ended_at="2024-09-01T00:00:00Z")
+        status, _, sub = self.write("/api/v1/subscriptions", upgrade)
+        self.assertEqual((status, len(sub["history"]), sub["ended_at"]), (200, 2, "2024-09-01T00:00:00Z"))
+        clash = dict(body, history=[{"plan": "pro", "amount": 1}])
+        status, _, p = self.write("/api/v1/subscriptions", clash)
+        self.assertEqual(status, 409)
+        _, _, got = self.json("GET", "/api/v1/subscriptions/s-1", self.keys[("a", "read")])
+        self.assertEqual([h["plan"] for h in got["history"]], ["pro", "business"])
+        status, _, p = self.write("/api/v1/subscriptions", dict(body, id="s-2", history=[{"amount": 1, "interval": "fortnight"}]))
+        self.assertEqual((status, p["errors"][0]["pointer"]), (400, "/history/0/interval"))
 
     def test_idempotency_keys(self):
         body = {"id": "i-1", "customer_id": "i-c", "placed_at": "2024-05-01", "total": 10}
