@@ -5,6 +5,8 @@ A client streams /v1/batch calls and records every messageId answered with 200. 
 is killed with SIGKILL mid-stream and restarted on the same database; the client retries
 the call that was in flight (as Segment clients do). Every acknowledged messageId must be
 stored exactly once. CRASH_ITERATIONS (default 3) sets how many kills.
+
+Usage: kill_tracking_test.py [sqlite|postgres]   (postgres needs TREU_TEST_PG_URL)
 """
 import base64
 import json
@@ -21,6 +23,7 @@ import urllib.request
 
 TREU = os.environ["TREU"]
 ITERATIONS = int(os.environ.get("CRASH_ITERATIONS", "3"))
+BACKEND = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
 
 
 def free_port():
@@ -49,7 +52,15 @@ def post(port, key, body):
 def main():
     tmp = tempfile.TemporaryDirectory()
     path = os.path.join(tmp.name, "crash.db")
-    db = "sqlite:" + path
+    if BACKEND == "sqlite":
+        db = "sqlite:" + path
+    else:
+        base = os.environ.get("TREU_TEST_PG_URL")
+        if not base:
+            raise SystemExit("TREU_TEST_PG_URL is not set: run under scripts/with-postgres")
+        name = "crash_" + os.urandom(6).hex()
+        subprocess.run(["psql", "-q", base, "-c", f"CREATE DATABASE {name}"], check=True)
+        db = base.rsplit("/", 1)[0] + "/" + name
     subprocess.run([TREU, "--db", db, "workspace", "create", "shop", "--currency", "EUR"],
                    check=True, capture_output=True)
     key = subprocess.run([TREU, "--db", db, "--workspace", "shop", "key", "create", "--scope", "tracking"],
@@ -59,7 +70,9 @@ def main():
     for it in range(ITERATIONS):
         port = free_port()
         proc = start(db, port)
-        killer = threading.Timer(0.3 + 0.1 * it, lambda: proc.send_signal(signal.SIGKILL))
+        # PostgreSQL opens a connection per event loop first, so give it longer.
+        delay = (1.0 if BACKEND == "postgres" else 0.3) + 0.1 * it
+        killer = threading.Timer(delay, lambda: proc.send_signal(signal.SIGKILL))
         killer.start()
         pending = None
         while proc.poll() is None:
@@ -84,17 +97,19 @@ def main():
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         print(f"iteration {it + 1}: {len(acked)} messageIds acknowledged so far")
-    out = subprocess.run(["sqlite3", path, "SELECT message_id FROM events"], check=True,
+    query = ["sqlite3", path] if BACKEND == "sqlite" else ["psql", "-qtA", db, "-c"]
+    out = subprocess.run(query + ["SELECT message_id FROM events"], check=True,
                          capture_output=True, text=True).stdout.split()
     stored = set(out)
     assert len(out) == len(stored), "a messageId is stored twice"
     missing = [m for m in acked if m not in stored]
     assert not missing, f"{len(missing)} acknowledged messageIds lost, e.g. {missing[:3]}"
     assert len(acked) == len(set(acked))
-    integrity = subprocess.run(["sqlite3", path, "PRAGMA integrity_check"], capture_output=True,
-                               text=True).stdout.strip()
-    assert integrity == "ok", integrity
-    print(f"PASS: {len(acked)} acknowledged, {len(stored)} stored, none lost or doubled")
+    if BACKEND == "sqlite":
+        integrity = subprocess.run(["sqlite3", path, "PRAGMA integrity_check"], capture_output=True,
+                                   text=True).stdout.strip()
+        assert integrity == "ok", integrity
+    print(f"PASS ({BACKEND}): {len(acked)} acknowledged, {len(stored)} stored, none lost or doubled")
     tmp.cleanup()
 
 
