@@ -432,6 +432,51 @@ Result<HttpResponse> GetSubscription(RequestContext& ctx) {
   return JsonResponse(SubscriptionToJson(*sub));
 }
 
+json ProductToJson(const Product& p) {
+  return {{"id", p.external_id},
+          {"name", p.name},
+          {"price", p.price ? Amount(p.price->minor, p.price->currency) : json(nullptr)},
+          {"currency", p.price ? json(p.price->currency.code()) : json(nullptr)}};
+}
+
+Result<HttpResponse> PostProduct(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(json j, ParseJsonObject(ctx.request));
+  Product p;
+  TREU_ASSIGN_OR_RETURN(p.external_id, StringField(j, "id"));
+  TREU_ASSIGN_OR_RETURN(p.name, StringField(j, "name"));
+  if (auto it = j.find("price"); it != j.end() && !it->is_null()) {
+    TREU_ASSIGN_OR_RETURN(std::string code, StringField(j, "currency"));
+    Currency cur;
+    if (!code.empty()) {
+      auto c = Currency::FromCode(code);
+      if (!c) return InvalidArgument("currency", c.error().detail());
+      cur = *c;
+    } else {
+      TREU_ASSIGN_OR_RETURN(auto all, ctx.store.ListWorkspaces());
+      for (const auto& w : all) {
+        if (w.id == ctx.workspace() && w.currency) cur = *w.currency;
+      }
+      if (cur.empty()) return InvalidArgument("currency", "is required: the workspace has no reporting currency yet");
+    }
+    TREU_ASSIGN_OR_RETURN(std::int64_t minor, AmountField(j, "price", cur));
+    p.price = Money{minor, cur};
+  }
+  if (auto v = ValidateProduct(p); !v) {
+    return InvalidArgument(v.error().context() == "product_id" ? "id" : v.error().context(), v.error().detail());
+  }
+  TREU_ASSIGN_OR_RETURN(WriteStats s, WriteProduct(ctx.store, ctx.workspace(), p));
+  TREU_ASSIGN_OR_RETURN(auto stored, ctx.store.FindProduct(ctx.workspace(), p.external_id));
+  if (!stored) return Internal("product " + p.external_id, "not found after writing");
+  return JsonResponse(ProductToJson(*stored), s.inserted > 0 ? 201 : 200);
+}
+
+Result<HttpResponse> GetProduct(RequestContext& ctx) {
+  const std::string& id = ctx.params.at("id");
+  TREU_ASSIGN_OR_RETURN(auto p, ctx.store.FindProduct(ctx.workspace(), id));
+  if (!p) return NotFound("product " + id, "no such product in this workspace");
+  return JsonResponse(ProductToJson(*p));
+}
+
 Result<HttpResponse> GetOrder(RequestContext& ctx) {
   const std::string& id = ctx.params.at("id");
   TREU_ASSIGN_OR_RETURN(auto o, ctx.store.FindOrder(ctx.workspace(), id));
@@ -504,6 +549,14 @@ json Schemas() {
          {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Customer"}}}}},
           {"next_cursor", nullable_string}}}}},
       {"OpenApi", {{"type", "object"}}},
+      {"Product",
+       {{"type", "object"},
+        {"required", json::array({"id"})},
+        {"properties",
+         {{"id", {{"type", "string"}}},
+          {"name", {{"type", "string"}}},
+          {"price", {{"type", json::array({"number", "null"})}}},
+          {"currency", nullable_string}}}}},
       {"Subscription",
        {{"type", "object"},
         {"required", json::array({"id", "customer_id", "started_at", "history"})},
@@ -600,6 +653,12 @@ const std::vector<Route>& ApiRoutes() {
        PostSubscription, "Subscription"},
       {"GET", "/api/v1/subscriptions/{id}", Access::Requires(Scope::kRead),
        "One subscription with its change history", GetSubscription, "Subscription"},
+      {"POST", "/api/v1/products", Access::Requires(Scope::kWrite),
+       "Create or update a product by the shop's id (201 when created); accepts "
+       "Idempotency-Key",
+       PostProduct, "Product"},
+      {"GET", "/api/v1/products/{id}", Access::Requires(Scope::kRead),
+       "One product by the shop's id", GetProduct, "Product"},
       {"GET", "/api/v1/events", Access::Requires(Scope::kRead),
        "List tracked events, oldest first, with cursor pagination", ListEvents, "EventList",
        {{"limit", "page size, 1 to 500 (default 50)"},

@@ -37,6 +37,18 @@ Result<std::unique_ptr<WriteTransaction>> BeginInCurrency(Store& store, Workspac
 
 }  // namespace
 
+Result<WriteStats> WriteProduct(Store& store, WorkspaceId ws, const Product& p) {
+  std::unique_ptr<WriteTransaction> tx;
+  if (p.price) {
+    TREU_ASSIGN_OR_RETURN(tx, BeginInCurrency(store, ws, p.price->currency));
+  } else {
+    TREU_ASSIGN_OR_RETURN(tx, store.BeginWrite(ws));
+  }
+  TREU_ASSIGN_OR_RETURN(WriteStats s, tx->UpsertProducts(std::span(&p, 1)));
+  TREU_RETURN_IF_ERROR(tx->Commit());
+  return s;
+}
+
 Result<WriteStats> WriteSubscription(Store& store, WorkspaceId ws, Subscription s,
                                      const Clock& clock) {
   TREU_ASSIGN_OR_RETURN(auto tx, BeginInCurrency(store, ws, s.currency));

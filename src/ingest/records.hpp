@@ -23,4 +23,8 @@ Result<WriteStats> WriteOrder(Store& store, WorkspaceId ws, Order o, const Clock
 Result<WriteStats> WriteSubscription(Store& store, WorkspaceId ws, Subscription s,
                                      const Clock& clock);
 
+// Inserts or updates a product; a price must be in the workspace's reporting currency.
+// REQUIRES: ValidateProduct(p).
+Result<WriteStats> WriteProduct(Store& store, WorkspaceId ws, const Product& p);
+
 }  // namespace treu

@@ -123,6 +123,10 @@ class WriteTransaction {
   // REQUIRES: each passes ValidateSubscription and has a valid `customer`.
   virtual Result<WriteStats> UpsertSubscriptions(std::span<const Subscription> subs) = 0;
 
+  // Inserts products or updates their name and price, keyed by external id.
+  // REQUIRES: each passes ValidateProduct.
+  virtual Result<WriteStats> UpsertProducts(std::span<const Product> products) = 0;
+
   // Appends events; an event whose message_id is already stored is skipped (unchanged).
   // REQUIRES: each passes ValidateEvent.
   virtual Result<WriteStats> InsertEvents(std::span<const Event> events) = 0;
@@ -177,6 +181,9 @@ class Store {
   // it is not empty. REQUIRES: 1 <= limit <= 1000.
   virtual Result<std::vector<Event>> ListEvents(WorkspaceId ws, std::string_view user_id,
                                                 std::int64_t after_id, int limit) = 0;
+
+  virtual Result<std::optional<Product>> FindProduct(WorkspaceId ws,
+                                                     std::string_view external_id) = 0;
 
   // Visit every row of a kind in id order. The visitor may not call back into the Store.
   virtual Status ScanCustomers(WorkspaceId ws, const std::function<void(const Customer&)>& f) = 0;

@@ -227,6 +227,29 @@ TEST_P(StoreContractTest, SubscriptionsMergeHistory) {
   EXPECT_EQ(store_->Counts(w.id).value().subscription_changes, 2);
 }
 
+TEST_P(StoreContractTest, ProductsUpsertByExternalId) {
+  const Workspace w = MakeWorkspace("shop");
+  std::vector<Product> products(2);
+  products[0].external_id = "sku-1";
+  products[0].name = "Trail Runner";
+  products[0].price = Money{8990, Eur()};
+  products[1].external_id = "sku-2";
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    EXPECT_EQ(tx->UpsertProducts(products).value().inserted, 2);
+    EXPECT_EQ(tx->UpsertProducts(products).value().unchanged, 2);
+    products[0].price = Money{7990, Eur()};
+    EXPECT_EQ(tx->UpsertProducts(std::span(products).first(1)).value().updated, 1);
+    ASSERT_TRUE(tx->Commit());
+  }
+  const auto p = store_->FindProduct(w.id, "sku-1").value().value();
+  EXPECT_EQ(p.name, "Trail Runner");
+  EXPECT_EQ(p.price->minor, 7990);
+  EXPECT_FALSE(store_->FindProduct(w.id, "sku-2").value()->price.has_value());
+  EXPECT_FALSE(store_->FindProduct(w.id, "sku-3").value().has_value());
+  EXPECT_EQ(store_->Counts(w.id).value().products, 2);
+}
+
 TEST_P(StoreContractTest, EventsDedupeByMessageId) {
   const Workspace w = MakeWorkspace("shop");
   std::vector<Event> events(3);

@@ -28,6 +28,7 @@ WRITE_BODIES = {
     "/api/v1/customers": {"id": "tenancy-1", "email": "t1@a.example"},
     "/api/v1/subscriptions": {"id": "tenancy-s", "customer_id": "tenancy-1", "started_at": "2024-01-01",
                               "history": [{"plan": "pro", "amount": 49}]},
+    "/api/v1/products": {"id": "tenancy-p", "name": "Tenancy", "price": 1},
     "/api/v1/orders": {"id": "tenancy-o", "customer_id": "tenancy-1", "placed_at": "2024-01-02T00:00:00Z",
                        "total": 1},
 }
@@ -100,6 +101,11 @@ class ApiTest(unittest.TestCase):
                     for ws in ("a", "b") for scope in ("tracking", "read", "write", "admin")}
         cls.server = Server(cls.db)
         cls.base = f"http://127.0.0.1:{cls.server.port}"
+        for ws in ("a", "b"):  # one product per workspace, for the tenancy test
+            req = urllib.request.Request(cls.base + "/api/v1/products", method="POST",
+                                         data=json.dumps({"id": f"{ws}-1", "name": ws}).encode())
+            req.add_header("Authorization", "Bearer " + cls.keys[(ws, "write")])
+            urllib.request.urlopen(req, timeout=10).read()
 
     @classmethod
     def tearDownClass(cls):
@@ -303,6 +309,16 @@ class ApiTest(unittest.TestCase):
         self.assertEqual([h["plan"] for h in got["history"]], ["pro", "business"])
         status, _, p = self.write("/api/v1/subscriptions", dict(body, id="s-2", history=[{"amount": 1, "interval": "fortnight"}]))
         self.assertEqual((status, p["errors"][0]["pointer"]), (400, "/history/0/interval"))
+
+    def test_rest_writes_products(self):
+        status, _, p = self.write("/api/v1/products", {"id": "p-1", "name": "Trail Runner", "price": "89.90"})
+        self.assertEqual((status, p["price"], p["currency"]), (201, 89.9, "EUR"))
+        status, _, p = self.write("/api/v1/products", {"id": "p-1", "name": "Trail Runner", "price": 79.9})
+        self.assertEqual((status, p["price"]), (200, 79.9))
+        self.assertEqual(self.json("GET", "/api/v1/products/p-1", self.keys[("a", "read")])[2]["name"], "Trail Runner")
+        self.assertEqual(self.json("GET", "/api/v1/products/p-1", self.keys[("b", "read")])[0], 404)
+        status, _, e = self.write("/api/v1/products", {"id": "p-2", "price": 1, "currency": "USD"})
+        self.assertEqual((status, e["errors"][0]["pointer"]), (400, "/currency"))
 
     def test_idempotency_keys(self):
         body = {"id": "i-1", "customer_id": "i-c", "placed_at": "2024-05-01", "total": 10}

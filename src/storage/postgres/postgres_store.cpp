@@ -942,6 +942,24 @@ constexpr const char* kSetCurrencySql =
     "  RETURNING id) "
     "SELECT w.currency, (SELECT count(*) FROM u) FROM workspaces w WHERE w.id = $1::bigint";
 
+Result<std::optional<Product>> FindProductOn(Conn& conn, WorkspaceId ws, std::string_view ext) {
+  TREU_ASSIGN_OR_RETURN(Rows r, conn.Query("find product",
+                                           "SELECT id, external_id, name, price_minor, currency "
+                                           "FROM products WHERE workspace_id = $1::bigint AND "
+                                           "external_id = $2",
+                                           Params().Add(ws.value).Add(ext)));
+  if (r.size() == 0) return std::optional<Product>();
+  Product p;
+  p.id = ProductId{r.Int(0, 0)};
+  p.external_id = r.Text(0, 1);
+  p.name = r.Text(0, 2);
+  if (!r.IsNull(0, 3)) {
+    TREU_ASSIGN_OR_RETURN(Currency cur, Currency::FromCode(r.View(0, 4)));
+    p.price = Money{r.Int(0, 3), cur};
+  }
+  return std::optional<Product>(std::move(p));
+}
+
 class PostgresWriteTransaction final : public WriteTransaction {
  public:
   PostgresWriteTransaction(Conn& conn, WorkspaceId ws, const Clock& clock)
@@ -1360,6 +1378,37 @@ class PostgresWriteTransaction final : public WriteTransaction {
       log_.Add(Entity::kSubscription, work.at(*e).s.id.value, op, at);
     }
     TREU_RETURN_IF_ERROR(log_.Write(conn_, ws_, /*all=*/false));
+    return stats;
+  }
+
+  Result<WriteStats> UpsertProducts(std::span<const Product> products) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    WriteStats stats;
+    for (const Product& p : products) {
+      TREU_ASSIGN_OR_RETURN(std::optional<Product> stored, FindProductOn(conn_, ws_, p.external_id));
+      if (stored && stored->name == p.name && stored->price == p.price) {
+        ++stats.unchanged;
+        continue;
+      }
+      Params params;
+      params.Add(ws_.value).Add(p.external_id).Add(p.name);
+      if (p.price) {
+        params.Add(p.price->minor).Add(p.price->currency.code());
+      } else {
+        params.AddNull().AddNull();
+      }
+      TREU_ASSIGN_OR_RETURN(
+          Rows r, conn_.Query("upsert product",
+                              "INSERT INTO products (workspace_id, external_id, name, price_minor, "
+                              "currency) VALUES ($1::bigint, $2, $3, $4::bigint, $5) ON CONFLICT "
+                              "(workspace_id, external_id) DO UPDATE SET name = EXCLUDED.name, "
+                              "price_minor = EXCLUDED.price_minor, currency = EXCLUDED.currency "
+                              "RETURNING id",
+                              params));
+      log_.Add(Entity::kProduct, r.Int(0, 0), stored ? ChangeOp::kUpdate : ChangeOp::kInsert,
+               clock_.Now());
+      ++(stored ? stats.updated : stats.inserted);
+    }
     return stats;
   }
 
@@ -1838,6 +1887,10 @@ class PostgresStore final : public Store {
     TREU_ASSIGN_OR_RETURN(auto found, LoadCustomers(conn_, ws, std::span(&ext, 1)));
     if (found.empty()) return std::optional<Customer>();
     return std::optional<Customer>(std::move(found.begin()->second));
+  }
+
+  Result<std::optional<Product>> FindProduct(WorkspaceId ws, std::string_view external_id) override {
+    return FindProductOn(conn_, ws, external_id);
   }
 
   Result<std::optional<Order>> FindOrder(WorkspaceId ws, std::string_view external_id) override {

@@ -148,6 +148,9 @@ class TestStore final : public Store {
   Result<std::optional<Customer>> FindCustomer(WorkspaceId ws, std::string_view ext) override {
     return store_->FindCustomer(ws, ext);
   }
+  Result<std::optional<Product>> FindProduct(WorkspaceId ws, std::string_view ext) override {
+    return store_->FindProduct(ws, ext);
+  }
   Result<std::optional<Order>> FindOrder(WorkspaceId ws, std::string_view ext) override {
     return store_->FindOrder(ws, ext);
   }

@@ -381,6 +381,28 @@ Result<ApiKey> ReadApiKey(const Stmt& s) {
   return k;
 }
 
+Result<std::optional<Product>> FindProductIn(Db& db, WorkspaceId ws, std::string_view ext) {
+  TREU_ASSIGN_OR_RETURN(Stmt * s, db.Prepare("SELECT id, external_id, name, price_minor, currency "
+                                             "FROM products WHERE workspace_id = ? AND "
+                                             "external_id = ?"));
+  TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(ext).Step());
+  if (!row) return std::optional<Product>();
+  Product p;
+  p.id = ProductId{s->Int(0)};
+  p.external_id = s->Text(1);
+  p.name = s->Text(2);
+  if (!s->IsNull(3)) {
+    auto cur = Currency::FromCode(s->Text(4));
+    if (!cur) {
+      s->Reset();
+      return std::unexpected(cur.error());
+    }
+    p.price = Money{s->Int(3), *cur};
+  }
+  s->Reset();
+  return std::optional<Product>(std::move(p));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 class SqliteWriteTransaction final : public WriteTransaction {
@@ -610,6 +632,35 @@ class SqliteWriteTransaction final : public WriteTransaction {
       }
       TREU_RETURN_IF_ERROR(
           LogChange(Entity::kSubscription, id, stored ? ChangeOp::kUpdate : ChangeOp::kInsert));
+      ++(stored ? stats.updated : stats.inserted);
+    }
+    return stats;
+  }
+
+  Result<WriteStats> UpsertProducts(std::span<const Product> products) override {
+    WriteStats stats;
+    for (const Product& p : products) {
+      TREU_ASSIGN_OR_RETURN(std::optional<Product> stored, FindProductIn(db_, ws_, p.external_id));
+      if (stored && stored->name == p.name && stored->price == p.price) {
+        ++stats.unchanged;
+        continue;
+      }
+      TREU_ASSIGN_OR_RETURN(
+          Stmt * s, db_.Prepare("INSERT INTO products (workspace_id, external_id, name, "
+                                "price_minor, currency) VALUES (?, ?, ?, ?, ?) ON CONFLICT "
+                                "(workspace_id, external_id) DO UPDATE SET name = excluded.name, "
+                                "price_minor = excluded.price_minor, currency = excluded.currency "
+                                "RETURNING id"));
+      s->Bind(ws_.value).Bind(p.external_id).Bind(p.name);
+      if (p.price) {
+        s->Bind(p.price->minor).Bind(p.price->currency.code());
+      } else {
+        s->BindNull().BindNull();
+      }
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      const std::int64_t id = row ? s->Int(0) : 0;
+      s->Reset();
+      TREU_RETURN_IF_ERROR(LogChange(Entity::kProduct, id, stored ? ChangeOp::kUpdate : ChangeOp::kInsert));
       ++(stored ? stats.updated : stats.inserted);
     }
     return stats;
@@ -873,6 +924,9 @@ class SqliteStore final : public Store {
   }
   Result<std::optional<Order>> FindOrder(WorkspaceId ws, std::string_view ext) override {
     return FindOrderIn(db_, ws, ext);
+  }
+  Result<std::optional<Product>> FindProduct(WorkspaceId ws, std::string_view ext) override {
+    return FindProductIn(db_, ws, ext);
   }
   Result<std::optional<Subscription>> FindSubscription(WorkspaceId ws,
                                                        std::string_view ext) override {
