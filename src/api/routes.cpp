@@ -241,28 +241,28 @@ Result<HttpResponse> PutCustomer(RequestContext& ctx) {
   return JsonResponse(CustomerToJson(*stored), s.inserted > 0 ? 201 : 200);
 }
 
+// The currency of a write: the body's "currency", else the workspace's reporting currency.
+Result<Currency> RequestCurrency(RequestContext& ctx, const json& j) {
+  TREU_ASSIGN_OR_RETURN(std::string code, StringField(j, "currency"));
+  if (!code.empty()) {
+    auto c = Currency::FromCode(code);
+    if (!c) return InvalidArgument("currency", c.error().detail());
+    return *c;
+  }
+  TREU_ASSIGN_OR_RETURN(auto all, ctx.store.ListWorkspaces());
+  for (const auto& w : all) {
+    if (w.id == ctx.workspace() && w.currency) return *w.currency;
+  }
+  return InvalidArgument("currency", "is required: the workspace has no reporting currency yet");
+}
+
 Result<HttpResponse> PostOrder(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(json j, ParseJsonObject(ctx.request));
-  TREU_ASSIGN_OR_RETURN(auto all, ctx.store.ListWorkspaces());
-  std::optional<Currency> reporting;
-  for (const auto& w : all) {
-    if (w.id == ctx.workspace()) reporting = w.currency;
-  }
   Order o;
   TREU_ASSIGN_OR_RETURN(o.external_id, StringField(j, "id"));
   TREU_ASSIGN_OR_RETURN(o.customer_external_id, StringField(j, "customer_id"));
   if (o.customer_external_id.empty()) return InvalidArgument("customer_id", "is required");
-  TREU_ASSIGN_OR_RETURN(std::string code, StringField(j, "currency"));
-  Currency cur;
-  if (!code.empty()) {
-    auto c = Currency::FromCode(code);
-    if (!c) return InvalidArgument("currency", c.error().detail());
-    cur = *c;
-  } else if (reporting) {
-    cur = *reporting;
-  } else {
-    return InvalidArgument("currency", "is required: the workspace has no reporting currency yet");
-  }
+  TREU_ASSIGN_OR_RETURN(const Currency cur, RequestCurrency(ctx, j));
   TREU_ASSIGN_OR_RETURN(std::string placed, StringField(j, "placed_at"));
   if (placed.empty()) return InvalidArgument("placed_at", "is required");
   auto t = ParseTimestamp(placed, TimeZone::Utc());
@@ -350,25 +350,11 @@ Result<Timestamp> TimeField(const json& j, const char* name, const std::string& 
 
 Result<HttpResponse> PostSubscription(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(json j, ParseJsonObject(ctx.request));
-  TREU_ASSIGN_OR_RETURN(auto all, ctx.store.ListWorkspaces());
-  std::optional<Currency> reporting;
-  for (const auto& w : all) {
-    if (w.id == ctx.workspace()) reporting = w.currency;
-  }
   Subscription sub;
   TREU_ASSIGN_OR_RETURN(sub.external_id, StringField(j, "id"));
   TREU_ASSIGN_OR_RETURN(sub.customer_external_id, StringField(j, "customer_id"));
   if (sub.customer_external_id.empty()) return InvalidArgument("customer_id", "is required");
-  TREU_ASSIGN_OR_RETURN(std::string code, StringField(j, "currency"));
-  if (!code.empty()) {
-    auto c = Currency::FromCode(code);
-    if (!c) return InvalidArgument("currency", c.error().detail());
-    sub.currency = *c;
-  } else if (reporting) {
-    sub.currency = *reporting;
-  } else {
-    return InvalidArgument("currency", "is required: the workspace has no reporting currency yet");
-  }
+  TREU_ASSIGN_OR_RETURN(sub.currency, RequestCurrency(ctx, j));
   TREU_ASSIGN_OR_RETURN(sub.started_at, TimeField(j, "started_at", "", true));
   TREU_ASSIGN_OR_RETURN(Timestamp ended, TimeField(j, "ended_at", "", false));
   if (ended.micros != INT64_MIN) sub.ended_at = ended;
@@ -445,19 +431,7 @@ Result<HttpResponse> PostProduct(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(p.external_id, StringField(j, "id"));
   TREU_ASSIGN_OR_RETURN(p.name, StringField(j, "name"));
   if (auto it = j.find("price"); it != j.end() && !it->is_null()) {
-    TREU_ASSIGN_OR_RETURN(std::string code, StringField(j, "currency"));
-    Currency cur;
-    if (!code.empty()) {
-      auto c = Currency::FromCode(code);
-      if (!c) return InvalidArgument("currency", c.error().detail());
-      cur = *c;
-    } else {
-      TREU_ASSIGN_OR_RETURN(auto all, ctx.store.ListWorkspaces());
-      for (const auto& w : all) {
-        if (w.id == ctx.workspace() && w.currency) cur = *w.currency;
-      }
-      if (cur.empty()) return InvalidArgument("currency", "is required: the workspace has no reporting currency yet");
-    }
+    TREU_ASSIGN_OR_RETURN(const Currency cur, RequestCurrency(ctx, j));
     TREU_ASSIGN_OR_RETURN(std::int64_t minor, AmountField(j, "price", cur));
     p.price = Money{minor, cur};
   }
