@@ -166,15 +166,22 @@ Result<std::string> StringField(const json& j, const char* name, const std::stri
   return InvalidArgument(at + name, "must be a string");
 }
 
-// A money amount sent as a JSON number or a decimal string, parsed exactly.
-Result<std::int64_t> AmountField(const json& j, const char* name, const Currency& c,
-                                 const std::string& at = "") {
+// A decimal sent as a JSON number or a string, parsed exactly into an integer scaled by
+// 10^decimals (never through arithmetic on a double).
+Result<std::int64_t> DecimalField(const json& j, const char* name, int decimals,
+                                  const std::string& at = "") {
   auto it = j.find(name);
   if (it == j.end() || it->is_null()) return InvalidArgument(at + name, "is required");
   if (!it->is_number() && !it->is_string()) return InvalidArgument(at + name, "must be a number");
-  auto m = ParseMinorUnits(it->is_string() ? it->get<std::string>() : it->dump(), c);
+  auto m = ParseFixedPoint(it->is_string() ? it->get<std::string>() : it->dump(), decimals);
   if (!m) return InvalidArgument(at + name, m.error().detail());
   return *m;
+}
+
+// A money amount in minor units of `c`.
+Result<std::int64_t> AmountField(const json& j, const char* name, const Currency& c,
+                                 const std::string& at = "") {
+  return DecimalField(j, name, c.exponent(), at);
 }
 
 json Amount(std::int64_t minor, const Currency& c) {
@@ -326,7 +333,7 @@ json SubscriptionToJson(const Subscription& sub) {
                        {"interval", BillingIntervalName(st.interval)},
                        {"amount", Amount(st.amount_minor, sub.currency)},
                        {"quantity", st.quantity},
-                       {"discount_percent", json::parse(FormatMajorUnits(st.discount_bp, Currency::FromCode("EUR").value()))},
+                       {"discount_percent", json::parse(FormatFixedPoint(st.discount_bp, 2))},
                        {"status", SubscriptionStatusName(st.status)}});
   }
   return {{"id", sub.external_id},
@@ -362,7 +369,6 @@ Result<HttpResponse> PostSubscription(RequestContext& ctx) {
   if (hist == j.end() || !hist->is_array() || hist->empty()) {
     return InvalidArgument("history", "must be a non-empty array of states");
   }
-  const Currency percent = Currency::FromCode("EUR").value();  // two decimals
   for (std::size_t i = 0; i < hist->size(); ++i) {
     const json& h = (*hist)[i];
     const std::string at = "/history/" + std::to_string(i) + "/";
@@ -385,7 +391,8 @@ Result<HttpResponse> PostSubscription(RequestContext& ctx) {
       st.quantity = h["quantity"].get<std::int64_t>();
     }
     if (h.contains("discount_percent")) {
-      TREU_ASSIGN_OR_RETURN(std::int64_t bp, AmountField(h, "discount_percent", percent, at));
+      // Percent with two decimals = basis points.
+      TREU_ASSIGN_OR_RETURN(std::int64_t bp, DecimalField(h, "discount_percent", 2, at));
       if (bp < 0 || bp > kDiscountScale) return InvalidArgument(at + "discount_percent", "must be from 0 to 100");
       st.discount_bp = static_cast<int>(bp);
     }

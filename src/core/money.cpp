@@ -35,7 +35,11 @@ Result<Currency> Currency::FromCode(std::string_view code) {
   return c;
 }
 
-Result<std::int64_t> ParseMinorUnits(std::string_view text, const Currency& currency) {
+namespace {
+
+// Exact decimal → integer scaled by 10^decimals. `unit` names what the decimals are of in
+// the error message (" for EUR"), or is empty.
+Result<std::int64_t> ParseScaled(std::string_view text, int decimals, std::string_view unit) {
   auto bad = [&](std::string why) {
     return InvalidArgument("amount", "'" + std::string(text) + "' " + why);
   };
@@ -60,12 +64,12 @@ Result<std::int64_t> ParseMinorUnits(std::string_view text, const Currency& curr
     ++i;
     for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
       const int d = text[i] - '0';
-      if (frac_digits < currency.exponent()) {
+      if (frac_digits < decimals) {
         frac = frac * 10 + d;
         ++frac_digits;
       } else if (d != 0) {
-        return bad("has more than " + std::to_string(currency.exponent()) +
-                   " decimal places for " + std::string(currency.code()));
+        return bad("has more than " + std::to_string(decimals) + " decimal places" +
+                   std::string(unit));
       }
     }
     if (frac_digits == 0 && int_digits == 0) return bad("is not a decimal number");
@@ -73,26 +77,40 @@ Result<std::int64_t> ParseMinorUnits(std::string_view text, const Currency& curr
   if (i != text.size() || int_digits + frac_digits == 0) {
     return bad("is not a decimal number like 12.34");
   }
-  for (int k = frac_digits; k < currency.exponent(); ++k) frac *= 10;
+  for (int k = frac_digits; k < decimals; ++k) frac *= 10;
   std::int64_t scale = 1;
-  for (int k = 0; k < currency.exponent(); ++k) scale *= 10;
+  for (int k = 0; k < decimals; ++k) scale *= 10;
   if (value > (kMax - frac) / scale) return bad("is too large");
   const std::int64_t minor = value * scale + frac;
   return negative ? -minor : minor;
 }
 
+}  // namespace
+
+Result<std::int64_t> ParseMinorUnits(std::string_view text, const Currency& currency) {
+  return ParseScaled(text, currency.exponent(), " for " + std::string(currency.code()));
+}
+
+Result<std::int64_t> ParseFixedPoint(std::string_view text, int decimals) {
+  return ParseScaled(text, decimals, "");
+}
+
 std::string FormatMajorUnits(std::int64_t minor, const Currency& currency) {
+  return FormatFixedPoint(minor, currency.exponent());
+}
+
+std::string FormatFixedPoint(std::int64_t minor, int decimals) {
   const bool negative = minor < 0;
   // Work in unsigned to format INT64_MIN correctly.
   std::uint64_t magnitude = negative ? 0 - static_cast<std::uint64_t>(minor) : static_cast<std::uint64_t>(minor);
   std::uint64_t scale = 1;
-  for (int k = 0; k < currency.exponent(); ++k) scale *= 10;
+  for (int k = 0; k < decimals; ++k) scale *= 10;
   std::string out = negative ? "-" : "";
   out += std::to_string(magnitude / scale);
-  if (currency.exponent() > 0) {
+  if (decimals > 0) {
     std::string frac = std::to_string(magnitude % scale);
     out += '.';
-    out.append(static_cast<std::size_t>(currency.exponent()) - frac.size(), '0');
+    out.append(static_cast<std::size_t>(decimals) - frac.size(), '0');
     out += frac;
   }
   return out;

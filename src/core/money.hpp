@@ -43,4 +43,11 @@ Result<std::int64_t> ParseMinorUnits(std::string_view text, const Currency& curr
 // Formats minor units as a decimal string in major units: 1234 EUR → "12.34".
 std::string FormatMajorUnits(std::int64_t minor, const Currency& currency);
 
+// The same exact decimal arithmetic for quantities that are not money: parses a decimal
+// with at most `decimals` fraction digits into an integer scaled by 10^decimals
+// (ParseFixedPoint("12.5", 2) == 1250; "7" with 0 decimals is 7), and formats it back.
+// REQUIRES: 0 <= decimals <= 6.
+Result<std::int64_t> ParseFixedPoint(std::string_view text, int decimals);
+std::string FormatFixedPoint(std::int64_t value, int decimals);
+
 }  // namespace treu

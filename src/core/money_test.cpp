@@ -60,5 +60,15 @@ TEST(MoneyTest, FormatsMajorUnits) {
   EXPECT_EQ(FormatMajorUnits(INT64_MIN, eur), "-92233720368547758.08");
 }
 
+TEST(FixedPointTest, ParsesAndFormatsQuantitiesThatAreNotMoney) {
+  EXPECT_EQ(ParseFixedPoint("12.5", 2).value(), 1250);
+  EXPECT_EQ(ParseFixedPoint("7", 0).value(), 7);
+  EXPECT_EQ(ParseFixedPoint("1.50", 1).value(), 15);
+  EXPECT_EQ(ParseFixedPoint("1.25", 1).error().ToString(), "amount: '1.25' has more than 1 decimal places");
+  EXPECT_FALSE(ParseFixedPoint("x", 2).has_value());
+  EXPECT_EQ(FormatFixedPoint(1250, 2), "12.50");
+  EXPECT_EQ(FormatFixedPoint(7, 0), "7");
+}
+
 }  // namespace
 }  // namespace treu

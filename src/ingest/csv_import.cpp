@@ -299,7 +299,7 @@ class RowParser {
       if (auto i = ParseSubscriptionStatus(t)) st.status = *i; else IssueFrom("status", i.error());
     }
     if (const auto t = Field(f, "quantity"); !t.empty()) {
-      auto q = ParseMinorUnits(t, Currency());  // exponent 0: a whole number
+      auto q = ParseFixedPoint(t, 0);
       if (!q || *q < 0) {
         Issue("quantity", "quantity: '" + std::string(t) + "' is not a whole number >= 0");
       } else {
@@ -308,7 +308,7 @@ class RowParser {
     }
     if (const auto t = Field(f, "discount"); !t.empty()) {
       // Percent with up to two decimals → basis points, exactly.
-      auto bp = ParseMinorUnits(std::string(t), Currency::FromCode("EUR").value());
+      auto bp = ParseFixedPoint(t, 2);  // percent with two decimals = basis points
       if (!bp || *bp < 0 || *bp > kDiscountScale) {
         Issue("discount", "discount: '" + std::string(t) +
                               "' is not a percentage between 0 and 100 with at most 2 decimals");
