@@ -76,4 +76,27 @@ Result<ApiKey> AuthenticateApiKey(Store& store, std::string_view key) {
   return *found;
 }
 
+Result<ApiKey> ApiKeyCache::Authenticate(Store& store, std::string_view key, Timestamp now) {
+  if (key.size() != 8 + kRandomChars ||
+      !(key.starts_with("treu_pk_") || key.starts_with("treu_sk_"))) {
+    return BadKey();
+  }
+  std::string hash = HashApiKey(key);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(hash); it != entries_.end() && now < it->second.until) {
+      return it->second.key;
+    }
+  }
+  TREU_ASSIGN_OR_RETURN(std::optional<ApiKey> found, store.FindApiKey(hash));
+  if (!found || found->revoked_at) return BadKey();
+  std::lock_guard lock(mu_);
+  if (entries_.size() >= capacity_) {
+    std::erase_if(entries_, [&](const auto& e) { return !(now < e.second.until); });
+    if (entries_.size() >= capacity_) entries_.clear();
+  }
+  entries_.insert_or_assign(std::move(hash), Entry{*found, Timestamp{now.micros + ttl_}});
+  return *found;
+}
+
 }  // namespace treu

@@ -6,8 +6,11 @@
 // secret keys (read, write, admin).
 #pragma once
 
+#include <cstddef>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/status.hpp"
 #include "core/time.hpp"
@@ -33,5 +36,27 @@ inline std::string HashApiKey(std::string_view key) { return Sha256Hex(key); }
 // The stored record of a presented key. Unauthenticated when the key is malformed, unknown
 // or revoked (one message for all, so callers learn nothing about which).
 Result<ApiKey> AuthenticateApiKey(Store& store, std::string_view key);
+
+// Remembers keys that authenticated, by hash, for `ttl`, so a busy server doesn't query the
+// store on every request; a revoked key stops working within `ttl`. Unknown keys are never
+// remembered (so guessing can't fill memory). Thread-safe.
+class ApiKeyCache {
+ public:
+  explicit ApiKeyCache(std::int64_t ttl_micros = 5 * kMicrosPerSecond, std::size_t capacity = 10000)
+      : ttl_(ttl_micros), capacity_(capacity) {}
+
+  // As AuthenticateApiKey, answering from memory when the key was seen within the ttl.
+  Result<ApiKey> Authenticate(Store& store, std::string_view key, Timestamp now);
+
+ private:
+  struct Entry {
+    ApiKey key;
+    Timestamp until;
+  };
+  const std::int64_t ttl_;
+  const std::size_t capacity_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;  // by key hash; guarded by mu_
+};
 
 }  // namespace treu

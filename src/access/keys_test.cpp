@@ -67,6 +67,24 @@ TEST_F(KeysTest, BadKeysAreUnauthenticatedAlike) {
   }
 }
 
+TEST_F(KeysTest, RevokedKeysStopWorkingAndTheCacheForgetsThemWithinItsTtl) {
+  const CreatedKey k = CreateApiKey(*store_, ws_.id, Scope::kWrite, "", clock_).value();
+  ApiKeyCache cache(5 * kMicrosPerSecond);
+  EXPECT_EQ(cache.Authenticate(*store_, k.secret, clock_.Now()).value().id, k.record.id);
+  ASSERT_TRUE(store_->RevokeApiKey(ws_.id, k.record.id, clock_.Now()));
+  EXPECT_FALSE(AuthenticateApiKey(*store_, k.secret).has_value());
+  // Still remembered within the ttl, gone after it.
+  EXPECT_TRUE(cache.Authenticate(*store_, k.secret, clock_.Now()).has_value());
+  clock_.Advance(5 * kMicrosPerSecond);
+  auto after = cache.Authenticate(*store_, k.secret, clock_.Now());
+  ASSERT_FALSE(after.has_value());
+  EXPECT_EQ(after.error().code(), ErrorCode::kUnauthenticated);
+  // Unknown keys are rejected every time and never cached.
+  std::string unknown = k.secret;
+  unknown.back() = unknown.back() == 'a' ? 'b' : 'a';
+  EXPECT_FALSE(cache.Authenticate(*store_, unknown, clock_.Now()).has_value());
+}
+
 TEST_F(KeysTest, KeysAreRandom) {
   std::set<std::string> seen;
   for (int i = 0; i < 50; ++i) {

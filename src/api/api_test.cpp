@@ -4,7 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "access/keys.hpp"
@@ -235,11 +239,11 @@ TEST(HttpServerTest, ServesKeepAliveRequestsAndStopsGracefully) {
   opts.max_body_bytes = 64;
   std::atomic<int> handled{0};
   HttpServer server(opts, [&] {
-    return [&](HttpRequest& req) {
+    return [&](HttpRequest& req, HttpRespond respond) {
       ++handled;
       HttpResponse r;
       r.body = R"({"path":")" + req.path + R"("})";
-      return r;
+      respond(std::move(r));
     };
   });
   ASSERT_TRUE(server.Start());
@@ -255,6 +259,36 @@ TEST(HttpServerTest, ServesKeepAliveRequestsAndStopsGracefully) {
   EXPECT_NE(RoundTrip(server.port(), big).find("413"), std::string::npos);
   server.Stop();
   server.Stop();
+}
+
+TEST(HttpServerTest, AnswersFromAnotherThreadAndStopWaitsForTheAnswer) {
+  ServerOptions opts;
+  opts.port = 0;
+  opts.threads = 1;
+  std::atomic<bool> started{false};
+  std::mutex mu;
+  std::vector<std::thread> answerers;
+  HttpServer server(opts, [&] {
+    return [&](HttpRequest& req, HttpRespond respond) {
+      std::lock_guard lock(mu);
+      answerers.emplace_back([path = req.path, respond = std::move(respond), &started] {
+        started = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        HttpResponse r;
+        r.body = R"({"late":")" + path + R"("})";
+        respond(std::move(r));
+      });
+    };
+  });
+  ASSERT_TRUE(server.Start());
+  std::string out;
+  std::thread client([&] { out = RoundTrip(server.port(), "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"); });
+  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  server.Stop();  // the request is in flight: Stop returns only after it is answered
+  client.join();
+  EXPECT_NE(out.find(R"({"late":"/slow"})"), std::string::npos) << out;
+  EXPECT_NE(out.find("Connection: close"), std::string::npos) << out;
+  for (auto& t : answerers) t.join();
 }
 
 }  // namespace

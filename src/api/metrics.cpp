@@ -33,10 +33,14 @@ void Metrics::ObserveRequest(std::string_view route, int status, double seconds)
   l.sum += seconds;
 }
 
-void Metrics::ObserveTracking(std::int64_t stored, std::int64_t duplicates, std::int64_t calls) {
+void Metrics::ObserveTracking(std::int64_t stored, std::int64_t duplicates) {
   std::lock_guard lock(mu_);
   events_stored_ += stored;
   events_duplicate_ += duplicates;
+}
+
+void Metrics::ObserveCommit(std::int64_t calls) {
+  std::lock_guard lock(mu_);
   ++tracking_commits_;
   tracking_calls_ += calls;
 }
@@ -68,10 +72,11 @@ std::string Metrics::Render() const {
   out += "# TYPE treu_tracking_events_total counter\n";
   out += "treu_tracking_events_total{outcome=\"stored\"} " + std::to_string(events_stored_) + "\n";
   out += "treu_tracking_events_total{outcome=\"duplicate\"} " + std::to_string(events_duplicate_) + "\n";
-  out += "# HELP treu_tracking_commits_total Durable commits of tracking calls.\n";
+  out += "# HELP treu_tracking_commits_total Group commits of the tracking writer.\n";
   out += "# TYPE treu_tracking_commits_total counter\n";
   out += "treu_tracking_commits_total " + std::to_string(tracking_commits_) + "\n";
-  out += "# HELP treu_tracking_calls_per_commit_sum Calls written by those commits (sum).\n";
+  out += "# HELP treu_tracking_calls_per_commit_sum Requests carried by those commits (sum; "
+         "divided by the commits, the mean group size).\n";
   out += "# TYPE treu_tracking_calls_per_commit_sum counter\n";
   out += "treu_tracking_calls_per_commit_sum " + std::to_string(tracking_calls_) + "\n";
   return out;

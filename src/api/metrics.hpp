@@ -16,8 +16,10 @@ class Metrics {
  public:
   // Records one answered request. `route` is the matched pattern ("" when none matched).
   void ObserveRequest(std::string_view route, int status, double seconds);
-  // Records a tracking write: events stored, duplicates skipped, calls in the commit.
-  void ObserveTracking(std::int64_t stored, std::int64_t duplicates, std::int64_t calls);
+  // Records a tracking request's outcome: events stored and duplicates skipped.
+  void ObserveTracking(std::int64_t stored, std::int64_t duplicates);
+  // Records one group commit of the tracking writer and the requests (calls) it carried.
+  void ObserveCommit(std::int64_t calls);
 
   // The Prometheus exposition text.
   std::string Render() const;

@@ -1,6 +1,9 @@
 #include "api/router.hpp"
 
 #include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 
 #include "access/keys.hpp"
 #include "api/problem.hpp"
@@ -62,21 +65,49 @@ std::string PresentedKey(const HttpRequest& request) {
   return {};
 }
 
-HttpResponse Router::Dispatch(const HttpRequest& request, Store& store, const Clock& clock,
-                              const ServerServices& services) const {
-  const auto t0 = std::chrono::steady_clock::now();
-  std::string_view pattern;
-  HttpResponse response = Run(request, store, clock, services, pattern);
-  if (services.metrics != nullptr) {
-    services.metrics->ObserveRequest(
-        pattern, response.status,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return response;
+void Router::Dispatch(const HttpRequest& request, Store& store, const Clock& clock,
+                      const ServerServices& services, Respond respond) const {
+  struct Finish {
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+    std::string_view pattern;
+    Metrics* metrics;
+    bool head;
+    Respond respond;
+  };
+  auto f = std::make_shared<Finish>();
+  f->metrics = services.metrics;
+  f->head = request.method == "HEAD";
+  f->respond = std::move(respond);
+  Run(request, store, clock, services, [&f](const Route* r) { f->pattern = r->pattern; },
+      [f](HttpResponse response) {
+        if (f->metrics != nullptr) {
+          f->metrics->ObserveRequest(
+              f->pattern, response.status,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - f->t0).count());
+        }
+        if (f->head) response.body.clear();
+        f->respond(std::move(response));
+      });
 }
 
-HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& clock,
-                         const ServerServices& services, std::string_view& pattern) const {
+HttpResponse Router::Dispatch(const HttpRequest& request, Store& store, const Clock& clock,
+                              const ServerServices& services) const {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<HttpResponse> out;
+  Dispatch(request, store, clock, services, [&](HttpResponse r) {
+    std::lock_guard lock(mu);
+    out = std::move(r);
+    cv.notify_one();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return out.has_value(); });
+  return std::move(*out);
+}
+
+void Router::Run(const HttpRequest& request, Store& store, const Clock& clock,
+                 const ServerServices& services, const std::function<void(const Route*)>& matched,
+                 const std::function<void(HttpResponse)>& finish) const {
   std::map<std::string, std::string> params;
   const Route* match = nullptr;
   bool path_matched = false;
@@ -97,23 +128,25 @@ HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& 
                                        request.method + " is not allowed here; use " + allowed,
                                        request.path);
       r.headers.emplace_back("Allow", allowed);
-      return r;
+      return finish(std::move(r));
     }
-    return ProblemResponse(404, "not_found", "no route for " + request.path, request.path);
+    return finish(ProblemResponse(404, "not_found", "no route for " + request.path, request.path));
   }
-  pattern = match->pattern;
+  matched(match);
   RequestContext ctx{request,           std::move(params), std::nullopt, store, clock,
                      services.metrics, services.tracking};
   std::vector<std::pair<std::string, std::string>> rate_headers;
   if (!match->access.is_public) {
-    auto key = AuthenticateApiKey(store, PresentedKey(request));
-    if (!key) return ProblemResponse(key.error(), request.path);
+    const std::string presented = PresentedKey(request);
+    auto key = services.keys != nullptr ? services.keys->Authenticate(store, presented, clock.Now())
+                                        : AuthenticateApiKey(store, presented);
+    if (!key) return finish(ProblemResponse(key.error(), request.path));
     if (!ScopeAllows(key->scope, match->access.scope)) {
-      return ProblemResponse(403, "permission_denied",
-                             "a " + std::string(ScopeName(key->scope)) +
-                                 " key may not call this route; it needs a " +
-                                 std::string(ScopeName(match->access.scope)) + " key",
-                             request.path);
+      return finish(ProblemResponse(403, "permission_denied",
+                                    "a " + std::string(ScopeName(key->scope)) +
+                                        " key may not call this route; it needs a " +
+                                        std::string(ScopeName(match->access.scope)) + " key",
+                                    request.path));
     }
     if (key->rate_per_minute > 0 && services.rate_limiter != nullptr) {
       const RateDecision d = services.rate_limiter->Take(key->id, key->rate_per_minute, clock.Now());
@@ -127,24 +160,24 @@ HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& 
                                          request.path);
         r.headers = rate_headers;
         r.headers.emplace_back("Retry-After", "1");
-        return r;
+        return finish(std::move(r));
       }
     }
     ctx.key = std::move(*key);
   }
   const std::string_view idem_key = request.Header("idempotency-key");
-  const bool idempotent = !idem_key.empty() && request.method != "GET" &&
+  const bool idempotent = !idem_key.empty() && !match->async_handler && request.method != "GET" &&
                           request.method != "HEAD" && !match->access.is_public &&
                           match->access.scope != Scope::kTracking;
   if (idempotent) {
     if (idem_key.size() > 255) {
-      return ProblemResponse(400, "invalid_argument", "Idempotency-Key is longer than 255 bytes",
-                             request.path);
+      return finish(ProblemResponse(400, "invalid_argument", "Idempotency-Key is longer than 255 bytes",
+                             request.path));
     }
     const std::string hash = Sha256Hex(request.method + " " + request.path + "\n" + request.body);
     constexpr std::int64_t kStale = 60 * kMicrosPerSecond;
     auto claim = store.ClaimIdempotencyKey(ctx.workspace(), idem_key, hash, clock.Now(), kStale);
-    if (!claim) return ProblemResponse(claim.error(), request.path);
+    if (!claim) return finish(ProblemResponse(claim.error(), request.path));
     switch (claim->kind) {
       case IdempotencyClaim::Kind::kNew:
         break;
@@ -154,17 +187,28 @@ HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& 
         replay.content_type = claim->status >= 400 ? "application/problem+json" : "application/json";
         replay.body = std::move(claim->response);
         replay.headers.emplace_back("Idempotent-Replayed", "true");
-        return replay;
+        return finish(std::move(replay));
       }
       case IdempotencyClaim::Kind::kMismatch:
-        return ProblemResponse(422, "idempotency_key_reused",
+        return finish(ProblemResponse(422, "idempotency_key_reused",
                                "this Idempotency-Key was used with a different request",
-                               request.path);
+                               request.path));
       case IdempotencyClaim::Kind::kInFlight:
-        return ProblemResponse(409, "conflict",
+        return finish(ProblemResponse(409, "conflict",
                                "a request with this Idempotency-Key is still being processed",
-                               request.path);
+                               request.path));
     }
+  }
+  if (match->async_handler) {
+    match->async_handler(
+        ctx, [finish, path = request.path,
+              rate_headers = std::move(rate_headers)](Result<HttpResponse> result) mutable {
+          HttpResponse response =
+              result ? std::move(*result) : ProblemResponse(result.error(), path);
+          for (auto& h : rate_headers) response.headers.push_back(std::move(h));
+          finish(std::move(response));
+        });
+    return;
   }
   auto result = match->handler(ctx);
   HttpResponse response = result ? std::move(*result) : ProblemResponse(result.error(), request.path);
@@ -173,12 +217,11 @@ HttpResponse Router::Run(const HttpRequest& request, Store& store, const Clock& 
     const int keep = response.status >= 500 ? 0 : response.status;
     if (auto done = store.CompleteIdempotencyKey(ctx.workspace(), idem_key, keep, response.body);
         !done) {
-      return ProblemResponse(done.error(), request.path);
+      return finish(ProblemResponse(done.error(), request.path));
     }
   }
-  if (request.method == "HEAD") response.body.clear();
   for (auto& h : rate_headers) response.headers.push_back(std::move(h));
-  return response;
+  finish(std::move(response));
 }
 
 }  // namespace treu::api

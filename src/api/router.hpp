@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "access/keys.hpp"
 #include "api/http.hpp"
 #include "api/metrics.hpp"
 #include "api/rate_limit.hpp"
@@ -24,6 +25,7 @@ struct ServerServices {
   Metrics* metrics = nullptr;           // request metrics, when on
   TrackingWriter* tracking = nullptr;   // group commit of tracking calls
   RateLimiter* rate_limiter = nullptr;  // per-key limits (keys with a rate)
+  ApiKeyCache* keys = nullptr;          // authenticated keys remembered briefly
 };
 
 // Who may call a route: anyone (public) or a key whose scope allows `scope`.
@@ -50,6 +52,16 @@ struct RequestContext {
 
 using RouteHandler = std::function<Result<HttpResponse>(RequestContext&)>;
 
+// Answers later: the handler takes what it needs from the context before it returns (the
+// context dies then) and calls `done` exactly once, on any thread. Used by routes that wait
+// for the tracking writer, so event loops keep serving while commits are under way. Async
+// routes don't take Idempotency-Key (tracking calls dedupe by messageId).
+using AsyncRouteHandler =
+    std::function<void(RequestContext&, std::function<void(Result<HttpResponse>)> done)>;
+
+// Receives a dispatched request's response, on any thread.
+using Respond = std::function<void(HttpResponse)>;
+
 struct QueryParam {
   std::string_view name;
   std::string_view description;
@@ -63,6 +75,7 @@ struct Route {
   RouteHandler handler;
   std::string_view response_schema = {};  // a schema name in the OpenAPI document, or empty
   std::vector<QueryParam> query = {};
+  AsyncRouteHandler async_handler = {};  // instead of `handler`, for routes that answer later
 };
 
 class Router {
@@ -70,15 +83,21 @@ class Router {
   explicit Router(std::vector<Route> routes) : routes_(std::move(routes)) {}
 
   // Matches, authenticates, authorises and runs the route; renders errors as problem+json.
-  // With `metrics`, records the request there.
+  // With `metrics`, records the request there. `respond` is called exactly once: before this
+  // returns for synchronous routes, later and on another thread for async ones.
+  void Dispatch(const HttpRequest& request, Store& store, const Clock& clock,
+                const ServerServices& services, Respond respond) const;
+
+  // Dispatch and wait for the response (tests, tools).
   HttpResponse Dispatch(const HttpRequest& request, Store& store, const Clock& clock,
                         const ServerServices& services = {}) const;
 
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
-  HttpResponse Run(const HttpRequest& request, Store& store, const Clock& clock,
-                   const ServerServices& services, std::string_view& pattern) const;
+  void Run(const HttpRequest& request, Store& store, const Clock& clock,
+           const ServerServices& services, const std::function<void(const Route*)>& matched,
+           const std::function<void(HttpResponse)>& finish) const;
 
   std::vector<Route> routes_;
 };

@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -34,6 +35,7 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void Read();
   void OnRead(beast::error_code ec);
+  void Answer(HttpResponse out);
   void OnWrite(bool keep_alive, beast::error_code ec);
   void Close();
 
@@ -42,6 +44,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
+  // The request being answered, for the access log.
+  std::string method_, path_, remote_;
+  std::string peer_;  // the client's address
+  std::chrono::steady_clock::time_point started_;
   bool busy_ = false;
   bool closing_ = false;
 };
@@ -89,6 +95,7 @@ class Loop {
   }
 
   bool stopping() const { return stopping_; }
+  asio::io_context& io() { return io_; }
   const ServerOptions& options() const { return options_; }
   HttpHandler& handler() { return handler_; }
 
@@ -116,7 +123,11 @@ class Loop {
   bool stopping_ = false;
 };
 
-Session::Session(tcp::socket socket, Loop& loop) : stream_(std::move(socket)), loop_(loop) {}
+Session::Session(tcp::socket socket, Loop& loop) : stream_(std::move(socket)), loop_(loop) {
+  beast::error_code ec;
+  const auto remote = stream_.socket().remote_endpoint(ec);
+  if (!ec) peer_ = remote.address().to_string();
+}
 
 void Session::Read() {
   if (loop_.stopping()) return Close();
@@ -159,27 +170,51 @@ void Session::OnRead(beast::error_code ec) {
     in.headers[name] = std::string(field.value());
   }
   in.body = std::move(req.body());
-  beast::error_code rec;
-  const auto remote = stream_.socket().remote_endpoint(rec);
-  if (!rec) in.remote = remote.address().to_string();
-  HttpResponse out;
-  if (!ParseTarget(in.target, in.path, in.query)) {
+  in.remote = peer_;
+  const bool target_ok = ParseTarget(in.target, in.path, in.query);
+  if (loop_.options().access_log) {
+    started_ = std::chrono::steady_clock::now();
+    method_ = in.method;
+    path_ = target_ok ? in.path : in.target;
+    remote_ = in.remote;
+  }
+  if (!target_ok) {
+    HttpResponse out;
     out.status = 400;
     out.content_type = "application/problem+json";
     out.body = R"({"type":"urn:treu:problem:invalid-argument","title":"Bad Request","status":400,)"
                R"("detail":"the request target has malformed percent-encoding"})";
-  } else {
-    out = loop_.handler()(in);
+    return Answer(std::move(out));
   }
-  const bool keep_alive = req.keep_alive() && !loop_.stopping();
+  // The answer may come from another thread: it is carried back to this loop, and the work
+  // guard keeps the loop running (even while stopping) until it has been written.
+  auto work = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
+      loop_.io().get_executor());
+  loop_.handler()(in, [self = shared_from_this(), work](HttpResponse out) {
+    asio::dispatch(self->loop_.io(), [self, work, out = std::move(out)]() mutable {
+      self->Answer(std::move(out));
+      work->reset();
+    });
+  });
+}
+
+void Session::Answer(HttpResponse out) {
+  const auto& req = parser_->get();
+  const bool keep_alive = req.keep_alive() && !loop_.stopping() && !closing_;
   response_ = {};
   response_.version(req.version());
   response_.result(static_cast<unsigned>(out.status));
   response_.set(http::field::content_type, out.content_type);
+  response_.set("X-Content-Type-Options", "nosniff");
   for (const auto& [k, v] : out.headers) response_.set(k, v);
   response_.body() = std::move(out.body);
   response_.keep_alive(keep_alive);
   response_.prepare_payload();
+  if (const auto& log = loop_.options().access_log) {
+    log(AccessRecord{method_, path_, remote_, out.status,
+                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                               started_).count()});
+  }
   http::async_write(stream_, response_,
                     [self = shared_from_this(), keep_alive](beast::error_code e, std::size_t) {
                       self->OnWrite(keep_alive, e);

@@ -6,11 +6,21 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api/http.hpp"
 #include "core/status.hpp"
 
 namespace treu::api {
+
+// One answered request, for the access log.
+struct AccessRecord {
+  std::string_view method;
+  std::string_view path;
+  std::string_view remote;
+  int status = 0;
+  double milliseconds = 0;  // from the request read to the answer handed to the socket
+};
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -18,10 +28,17 @@ struct ServerOptions {
   int threads = 2;             // event loops, each with its own handler
   std::size_t max_body_bytes = 512 * 1024;
   int idle_timeout_seconds = 30;  // keep-alive connections idle longer are closed
+  // Called on the event loop's thread for every answer, if set.
+  std::function<void(const AccessRecord&)> access_log;
 };
 
-// Handles one request. Called on the thread of the event loop that owns the connection.
-using HttpHandler = std::function<HttpResponse(HttpRequest&)>;
+// Receives the response to one request; callable from any thread, exactly once.
+using HttpRespond = std::function<void(HttpResponse)>;
+
+// Handles one request. Called on the thread of the event loop that owns the connection; it
+// may answer before it returns or later from another thread. The connection reads its next
+// request only after the answer is written.
+using HttpHandler = std::function<void(HttpRequest&, HttpRespond)>;
 
 class HttpServer {
  public:

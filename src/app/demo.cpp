@@ -88,7 +88,7 @@ int ServeDemo(Context& ctx, Store& store, const std::string& listen, bool serve)
   if (!ws) return Fail(ws.error());
   auto key = CreateApiKey(store, ws->id, Scope::kAdmin, "demo", ctx.clock);
   if (!key) return Fail(key.error());
-  return RunServer(ctx, listen, 4, /*metrics=*/true, [&](int port) {
+  return RunServer(ctx, listen, 4, /*metrics=*/true, /*access_log=*/true, [&](int port) {
     const std::string base =
         "http://" + listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
     std::printf("\nThe API is at %s (Ctrl-C stops it). Try:\n", base.c_str());

@@ -1,6 +1,7 @@
 #include "ingest/tracking.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace treu {
 
@@ -102,11 +103,16 @@ Result<TrackingResult> IngestTracking(Store& store, WorkspaceId ws,
 struct TrackingWriter::Pending {
   WorkspaceId ws;
   std::vector<TrackingMessage> messages;
+  Done done;
   std::optional<Result<TrackingResult>> result;  // set by the writer thread
 };
 
-TrackingWriter::TrackingWriter(std::unique_ptr<Store> store, const Clock& clock)
-    : store_(std::move(store)), clock_(clock), thread_([this] { Run(); }) {}
+TrackingWriter::TrackingWriter(std::unique_ptr<Store> store, const Clock& clock,
+                               std::function<void(std::int64_t)> on_commit)
+    : store_(std::move(store)),
+      clock_(clock),
+      on_commit_(std::move(on_commit)),
+      thread_([this] { Run(); }) {}
 
 TrackingWriter::~TrackingWriter() {
   {
@@ -114,7 +120,7 @@ TrackingWriter::~TrackingWriter() {
     stopping_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  thread_.join();  // writes and answers what is queued
 }
 
 std::int64_t TrackingWriter::commits() const {
@@ -122,14 +128,31 @@ std::int64_t TrackingWriter::commits() const {
   return commits_;
 }
 
+void TrackingWriter::Submit(WorkspaceId ws, std::vector<TrackingMessage> messages, Done done) {
+  auto p = std::make_unique<Pending>(ws, std::move(messages), std::move(done), std::nullopt);
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(p));
+      cv_.notify_one();
+      return;
+    }
+  }
+  p->done(Unavailable("tracking", "the server is shutting down"));
+}
+
 Result<TrackingResult> TrackingWriter::Write(WorkspaceId ws, std::vector<TrackingMessage> messages) {
-  Pending p{ws, std::move(messages), std::nullopt};
-  std::unique_lock lock(mu_);
-  if (stopping_) return Unavailable("tracking", "the server is shutting down");
-  queue_.push_back(&p);
-  cv_.notify_all();
-  cv_.wait(lock, [&] { return p.result.has_value(); });
-  return std::move(*p.result);
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<Result<TrackingResult>> out;
+  Submit(ws, std::move(messages), [&](Result<TrackingResult> r) {
+    std::lock_guard lock(m);
+    out = std::move(r);
+    cv.notify_one();
+  });
+  std::unique_lock lock(m);
+  cv.wait(lock, [&] { return out.has_value(); });
+  return std::move(*out);
 }
 
 void TrackingWriter::Run() {
@@ -137,55 +160,56 @@ void TrackingWriter::Run() {
   while (true) {
     cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping and drained
-    std::vector<Pending*> group(queue_.begin(), queue_.end());
+    std::vector<std::unique_ptr<Pending>> group;
+    group.reserve(queue_.size());
+    for (auto& p : queue_) group.push_back(std::move(p));
     queue_.clear();
+    ++commits_;
     lock.unlock();
     WriteGroup(group);
+    if (on_commit_) on_commit_(static_cast<std::int64_t>(group.size()));
+    for (auto& p : group) p->done(std::move(*p->result));
+    group.clear();
     lock.lock();
-    ++commits_;
-    cv_.notify_all();
   }
 }
 
-void TrackingWriter::WriteGroup(std::vector<Pending*>& group) {
+void TrackingWriter::WriteGroup(std::vector<std::unique_ptr<Pending>>& group) {
   // One transaction per workspace for all its waiting requests.
   std::vector<WorkspaceId> workspaces;
-  for (Pending* p : group) {
+  for (const auto& p : group) {
     if (std::find(workspaces.begin(), workspaces.end(), p->ws) == workspaces.end()) {
       workspaces.push_back(p->ws);
     }
   }
   for (WorkspaceId ws : workspaces) {
     std::vector<Pending*> mine;
-    std::vector<TrackingMessage> all;
-    for (Pending* p : group) {
-      if (p->ws != ws) continue;
-      mine.push_back(p);
-      all.insert(all.end(), p->messages.begin(), p->messages.end());
+    for (const auto& p : group) {
+      if (p->ws == ws) mine.push_back(p.get());
     }
-    std::optional<Result<TrackingResult>> together;
-    if (mine.size() > 1) together = IngestTracking(*store_, ws, all, clock_);
-    if (together && *together) {
-      const TrackingResult& tr = **together;
+    if (mine.size() > 1) {
+      std::vector<TrackingMessage> all;
+      for (Pending* p : mine) {
+        std::move(p->messages.begin(), p->messages.end(), std::back_inserter(all));
+      }
+      auto together = IngestTracking(*store_, ws, all, clock_);
       std::size_t at = 0;
       for (Pending* p : mine) {
         TrackingResult r;
         for (std::size_t i = 0; i < p->messages.size(); ++i, ++at) {
-          const bool dup = tr.duplicate[at];
+          // Back to their request, for the retry alone if the group failed.
+          p->messages[i] = std::move(all[at]);
+          if (!together) continue;
+          const bool dup = together->duplicate[at];
           r.duplicate.push_back(dup);
           ++(dup ? r.duplicates : r.stored);
         }
-        std::lock_guard lock(mu_);
-        p->result = std::move(r);
+        if (together) p->result = std::move(r);
       }
-      continue;
+      if (together) continue;
     }
     // Alone (or after the group failed): each request in its own transaction.
-    for (Pending* p : mine) {
-      auto r = IngestTracking(*store_, ws, p->messages, clock_);
-      std::lock_guard lock(mu_);
-      p->result = std::move(r);
-    }
+    for (Pending* p : mine) p->result = IngestTracking(*store_, ws, p->messages, clock_);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -50,15 +51,29 @@ Result<TrackingResult> IngestTracking(Store& store, WorkspaceId ws,
 // everything that is waiting in one transaction per workspace, so concurrent calls share
 // one fsync. Each caller is answered after its calls are durable. A request that fails is
 // retried alone, so one bad request never fails the others of its group.
+//
+// Callers don't wait: Submit queues the calls and returns; the writer thread runs the
+// completion once they are committed (or failed), so an event loop keeps serving other
+// connections meanwhile and a group holds every call that arrived during the last commit.
 class TrackingWriter {
  public:
-  // `store` is used by the writer thread only. `clock` must outlive the writer.
-  TrackingWriter(std::unique_ptr<Store> store, const Clock& clock);
+  // `store` is used by the writer thread only. `clock` must outlive the writer. `on_commit`,
+  // if set, is told the number of requests of each group the writer commits.
+  TrackingWriter(std::unique_ptr<Store> store, const Clock& clock,
+                 std::function<void(std::int64_t requests)> on_commit = {});
   ~TrackingWriter();  // writes what is queued, then joins
   TrackingWriter(const TrackingWriter&) = delete;
   TrackingWriter& operator=(const TrackingWriter&) = delete;
 
-  // Blocks until `messages` are committed, or fails as IngestTracking would. Thread-safe.
+  using Done = std::function<void(Result<TrackingResult>)>;
+
+  // Queues `messages`; `done` runs exactly once, on the writer thread, after they are
+  // durable or failed as IngestTracking would fail them (Unavailable when the writer is
+  // stopping, then on the calling thread). `done` must not block for long: the next group
+  // waits for it. Thread-safe.
+  void Submit(WorkspaceId ws, std::vector<TrackingMessage> messages, Done done);
+
+  // Submit and wait for the result. Thread-safe.
   Result<TrackingResult> Write(WorkspaceId ws, std::vector<TrackingMessage> messages);
 
   // Commits so far and the calls (requests) they carried, for metrics.
@@ -67,13 +82,14 @@ class TrackingWriter {
  private:
   struct Pending;
   void Run();
-  void WriteGroup(std::vector<Pending*>& group);
+  void WriteGroup(std::vector<std::unique_ptr<Pending>>& group);
 
   std::unique_ptr<Store> store_;
   const Clock& clock_;
+  std::function<void(std::int64_t)> on_commit_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending*> queue_;  // guarded by mu_
+  std::deque<std::unique_ptr<Pending>> queue_;  // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   std::int64_t commits_ = 0;    // guarded by mu_
   std::thread thread_;

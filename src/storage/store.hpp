@@ -199,6 +199,9 @@ class Store {
   virtual Result<std::optional<ApiKey>> FindApiKey(std::string_view hash_hex) = 0;
   // The keys of a workspace, oldest first.
   virtual Result<std::vector<ApiKey>> ListApiKeys(WorkspaceId ws) = 0;
+  // Marks key `id` of workspace `ws` revoked at `now`: it authenticates no more. NotFound
+  // when the workspace has no such key; revoking twice keeps the first time.
+  virtual Status RevokeApiKey(WorkspaceId ws, std::int64_t id, Timestamp now) = 0;
 
   // Claims `key` for a request whose hash is `request_hash` (see IdempotencyClaim). A key
   // in flight for longer than `stale_after_micros` (a crash between claim and completion)

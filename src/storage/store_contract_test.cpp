@@ -457,6 +457,17 @@ TEST_P(StoreContractTest, ApiKeysAreFoundByHashOnly) {
   const auto listed = store_->ListApiKeys(b.id).value();
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].scope, Scope::kTracking);
+
+  // Revocation: only in the key's own workspace, and the first time is kept.
+  EXPECT_EQ(store_->RevokeApiKey(b.id, stored.id, clock_.Now()).error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->RevokeApiKey(a.id, 999999, clock_.Now()).error().code(), ErrorCode::kNotFound);
+  const Timestamp first = clock_.Now();
+  ASSERT_TRUE(store_->RevokeApiKey(a.id, stored.id, first));
+  ASSERT_TRUE(store_->RevokeApiKey(a.id, stored.id, Timestamp{first.micros + 1000}));
+  const auto revoked = store_->FindApiKey(std::string(64, 'a')).value();
+  ASSERT_TRUE(revoked.has_value());
+  EXPECT_EQ(revoked->revoked_at, first);
+  EXPECT_FALSE(store_->FindApiKey(std::string(64, 'b')).value()->revoked_at.has_value());
 }
 
 TEST_P(StoreContractTest, LargeBatchRoundTrips) {

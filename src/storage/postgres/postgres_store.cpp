@@ -1775,6 +1775,16 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  Status RevokeApiKey(WorkspaceId ws, std::int64_t id, Timestamp now) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("revoke api key",
+                            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1::bigint) "
+                            "WHERE workspace_id = $2::bigint AND id = $3::bigint RETURNING id",
+                            Params().Add(now.micros).Add(ws.value).Add(id)));
+    if (r.size() == 0) return NotFound("key " + std::to_string(id), "no such key in this workspace");
+    return Ok();
+  }
+
   static Result<ApiKey> ReadApiKeyRow(const Rows& r, int i) {
     ApiKey k;
     k.id = r.Int(i, 0);

@@ -195,6 +195,9 @@ class TestStore final : public Store {
   Result<std::vector<ApiKey>> ListApiKeys(WorkspaceId ws) override {
     return store_->ListApiKeys(ws);
   }
+  Status RevokeApiKey(WorkspaceId ws, std::int64_t id, Timestamp now) override {
+    return store_->RevokeApiKey(ws, id, now);
+  }
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
                                           int limit) override {
     return store_->ReadChanges(ws, after_seq, limit);

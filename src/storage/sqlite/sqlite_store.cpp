@@ -1166,6 +1166,15 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Status RevokeApiKey(WorkspaceId ws, std::int64_t id, Timestamp now) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("UPDATE api_keys SET revoked_at = "
+                                                "coalesce(revoked_at, ?) WHERE workspace_id = ? "
+                                                "AND id = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(now.micros).Bind(ws.value).Bind(id).Run());
+    if (db_.Changes() == 0) return NotFound("key " + std::to_string(id), "no such key in this workspace");
+    return Ok();
+  }
+
   Result<IdempotencyClaim> ClaimLocked(WorkspaceId ws, std::string_view key,
                                        std::string_view request_hash, Timestamp now,
                                        std::int64_t stale_after_micros) {
