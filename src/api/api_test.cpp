@@ -261,6 +261,41 @@ TEST(HttpServerTest, ServesKeepAliveRequestsAndStopsGracefully) {
   server.Stop();
 }
 
+TEST(HttpServerTest, BodyLimitsPerRouteAndExpectContinue) {
+  ServerOptions opts;
+  opts.port = 0;
+  opts.threads = 1;
+  opts.max_body_bytes = 64;
+  opts.body_limit = [](std::string_view method, std::string_view target) -> std::size_t {
+    return method == "POST" && target.starts_with("/upload") ? 1000 : 64;
+  };
+  HttpServer server(opts, [] {
+    return [](HttpRequest& req, HttpRespond respond) {
+      HttpResponse r;
+      r.body = std::to_string(req.body.size());
+      respond(std::move(r));
+    };
+  });
+  ASSERT_TRUE(server.Start());
+  const std::string body(500, 'x');
+  const std::string upload = "POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 500\r\n\r\n" + body;
+  EXPECT_NE(RoundTrip(server.port(), upload).find("\r\n\r\n500"), std::string::npos);
+  const std::string other = "POST /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 500\r\n\r\n" + body;
+  EXPECT_NE(RoundTrip(server.port(), other).find("413"), std::string::npos);
+  // A client that waits for "100 Continue" gets it before it sends the body...
+  const std::string expect = "POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\n"
+                             "Content-Length: 500\r\n\r\n" + body;
+  const std::string out = RoundTrip(server.port(), expect);
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 100 Continue\r\n")) << out;
+  EXPECT_NE(out.find("\r\n\r\n500"), std::string::npos) << out;
+  // ...unless the body is too large anyway: then 413 at once.
+  const std::string huge = "POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                           "Content-Length: 5000\r\n\r\n";
+  const std::string refused = RoundTrip(server.port(), huge);
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 413")) << refused;
+  EXPECT_NE(refused.find("1000 bytes"), std::string::npos) << refused;
+}
+
 TEST(HttpServerTest, AnswersFromAnotherThreadAndStopWaitsForTheAnswer) {
   ServerOptions opts;
   opts.port = 0;

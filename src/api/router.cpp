@@ -133,8 +133,8 @@ void Router::Run(const HttpRequest& request, Store& store, const Clock& clock,
     return finish(ProblemResponse(404, "not_found", "no route for " + request.path, request.path));
   }
   matched(match);
-  RequestContext ctx{request,           std::move(params), std::nullopt, store, clock,
-                     services.metrics, services.tracking};
+  RequestContext ctx{request,          std::move(params), std::nullopt,    store, clock,
+                     services.metrics, services.tracking, services.imports};
   std::vector<std::pair<std::string, std::string>> rate_headers;
   if (!match->access.is_public) {
     const std::string presented = PresentedKey(request);

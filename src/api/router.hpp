@@ -15,6 +15,7 @@
 #include "api/metrics.hpp"
 #include "api/rate_limit.hpp"
 #include "core/time.hpp"
+#include "ingest/import_jobs.hpp"
 #include "ingest/tracking.hpp"
 #include "storage/store.hpp"
 
@@ -26,6 +27,7 @@ struct ServerServices {
   TrackingWriter* tracking = nullptr;   // group commit of tracking calls
   RateLimiter* rate_limiter = nullptr;  // per-key limits (keys with a rate)
   ApiKeyCache* keys = nullptr;          // authenticated keys remembered briefly
+  ImportJobs* imports = nullptr;        // CSV imports sent over HTTP
 };
 
 // Who may call a route: anyone (public) or a key whose scope allows `scope`.
@@ -45,6 +47,7 @@ struct RequestContext {
   const Clock& clock;
   Metrics* metrics = nullptr;  // nullptr when metrics are off
   TrackingWriter* tracking = nullptr;  // group commit for tracking calls, if the server has one
+  ImportJobs* imports = nullptr;       // background CSV imports, if the server runs them
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }
@@ -76,6 +79,7 @@ struct Route {
   std::string_view response_schema = {};  // a schema name in the OpenAPI document, or empty
   std::vector<QueryParam> query = {};
   AsyncRouteHandler async_handler = {};  // instead of `handler`, for routes that answer later
+  int status = 0;  // the success status documented in OpenAPI; 0: 204 for DELETE, else 200
 };
 
 class Router {

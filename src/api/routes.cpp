@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/problem.hpp"
+#include "api/import_routes.hpp"
 #include "api/tracking_routes.hpp"
 #include "ingest/records.hpp"
 
@@ -74,6 +75,23 @@ Result<std::int64_t> ParseCursor(const HttpRequest& req) {
   return v;
 }
 
+// A list page: `items` holds up to limit + 1 rows (one more tells that another page follows).
+template <typename T, typename ToJson>
+HttpResponse PageResponse(std::vector<T>& items, int limit, ToJson to_json) {
+  const bool more = static_cast<int>(items.size()) > limit;
+  if (more) items.resize(static_cast<std::size_t>(limit));
+  json data = json::array();
+  for (const T& item : items) data.push_back(to_json(item));
+  json next = more ? json("c" + std::to_string(items.back().id.value)) : json(nullptr);
+  return JsonResponse({{"data", data}, {"next_cursor", next}});
+}
+
+HttpResponse NoContent() {
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
 Result<HttpResponse> Health(RequestContext&) { return JsonResponse({{"status", "ok"}}); }
 
 Result<HttpResponse> Ready(RequestContext& ctx) {
@@ -106,14 +124,8 @@ Result<HttpResponse> ListCustomers(RequestContext& ctx) {
     if (!t) return InvalidArgument("updated_since", t.error().detail());
     filter.updated_since = *t;
   }
-  // One more than asked tells whether another page follows.
   TREU_ASSIGN_OR_RETURN(auto page, ctx.store.ListCustomers(ctx.workspace(), filter, after, limit + 1));
-  json data = json::array();
-  const bool more = static_cast<int>(page.size()) > limit;
-  if (more) page.resize(static_cast<std::size_t>(limit));
-  for (const Customer& c : page) data.push_back(CustomerToJson(c));
-  json next = more ? json("c" + std::to_string(page.back().id.value)) : json(nullptr);
-  return JsonResponse({{"data", data}, {"next_cursor", next}});
+  return PageResponse(page, limit, CustomerToJson);
 }
 
 Result<HttpResponse> GetCustomer(RequestContext& ctx) {
@@ -142,12 +154,7 @@ Result<HttpResponse> ListEvents(RequestContext& ctx) {
   const std::string* user = ctx.request.Query("user_id");
   TREU_ASSIGN_OR_RETURN(auto page, ctx.store.ListEvents(ctx.workspace(), user ? *user : "", after,
                                                         limit + 1));
-  const bool more = static_cast<int>(page.size()) > limit;
-  if (more) page.resize(static_cast<std::size_t>(limit));
-  json data = json::array();
-  for (const Event& e : page) data.push_back(EventToJson(e));
-  json next = more ? json("c" + std::to_string(page.back().id.value)) : json(nullptr);
-  return JsonResponse({{"data", data}, {"next_cursor", next}});
+  return PageResponse(page, limit, EventToJson);
 }
 
 Result<json> ParseJsonObject(const HttpRequest& req) {
@@ -210,8 +217,8 @@ json OrderToJson(const Order& o) {
           {"refunds", refunds}};
 }
 
-Result<HttpResponse> PutCustomer(RequestContext& ctx) {
-  TREU_ASSIGN_OR_RETURN(json j, ParseJsonObject(ctx.request));
+// The customer a POST or PATCH body describes; for PATCH `id` comes from the path.
+Result<Customer> CustomerFromBody(RequestContext& ctx, const json& j) {
   Customer c;
   TREU_ASSIGN_OR_RETURN(c.external_id, StringField(j, "id"));
   TREU_ASSIGN_OR_RETURN(c.email, StringField(j, "email"));
@@ -242,6 +249,12 @@ Result<HttpResponse> PutCustomer(RequestContext& ctx) {
                                                                   : v.error().context();
     return InvalidArgument(field, v.error().detail());
   }
+  return c;
+}
+
+Result<HttpResponse> PutCustomer(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(json j, ParseJsonObject(ctx.request));
+  TREU_ASSIGN_OR_RETURN(Customer c, CustomerFromBody(ctx, j));
   TREU_ASSIGN_OR_RETURN(WriteStats s, WriteCustomer(ctx.store, ctx.workspace(), c, ctx.clock));
   TREU_ASSIGN_OR_RETURN(auto stored, ctx.store.FindCustomer(ctx.workspace(), c.external_id));
   if (!stored) return Internal("customer " + c.external_id, "not found after writing");
@@ -465,6 +478,106 @@ Result<HttpResponse> GetOrder(RequestContext& ctx) {
   return JsonResponse(OrderToJson(*o));
 }
 
+// PATCH: the body's fields replace the stored ones; fields left out are kept.
+Result<HttpResponse> PatchCustomer(RequestContext& ctx) {
+  const std::string& id = ctx.params.at("id");
+  TREU_ASSIGN_OR_RETURN(json j, ParseJsonObject(ctx.request));
+  if (auto it = j.find("id"); it != j.end() && !(it->is_string() && *it == id)) {
+    return InvalidArgument("id", "can't be changed; it must be left out or equal the path's id");
+  }
+  j["id"] = id;
+  TREU_ASSIGN_OR_RETURN(auto stored, ctx.store.FindCustomer(ctx.workspace(), id));
+  if (!stored) return NotFound("customer " + id, "no such customer in this workspace");
+  TREU_ASSIGN_OR_RETURN(Customer c, CustomerFromBody(ctx, j));
+  TREU_RETURN_IF_ERROR(WriteCustomer(ctx.store, ctx.workspace(), c, ctx.clock));
+  TREU_ASSIGN_OR_RETURN(auto updated, ctx.store.FindCustomer(ctx.workspace(), id));
+  if (!updated) return Internal("customer " + id, "not found after writing");
+  return JsonResponse(CustomerToJson(*updated));
+}
+
+// Runs `op` in a write transaction of the caller's workspace; 204, or 404 when `op` found
+// nothing to delete.
+Result<HttpResponse> DeleteIn(RequestContext& ctx, const std::string& what,
+                              const std::function<Result<bool>(WriteTransaction&)>& op) {
+  TREU_ASSIGN_OR_RETURN(auto tx, ctx.store.BeginWrite(ctx.workspace()));
+  TREU_ASSIGN_OR_RETURN(bool found, op(*tx));
+  if (!found) return NotFound(what + " " + ctx.params.at("id"), "no such " + what + " in this workspace");
+  TREU_RETURN_IF_ERROR(tx->Commit());
+  return NoContent();
+}
+
+Result<HttpResponse> EraseCustomer(RequestContext& ctx) {
+  return DeleteIn(ctx, "customer", [&](WriteTransaction& tx) {
+    return tx.EraseCustomer(ctx.params.at("id"), ctx.clock.Now());
+  });
+}
+
+Result<HttpResponse> DeleteOrder(RequestContext& ctx) {
+  return DeleteIn(ctx, "order", [&](WriteTransaction& tx) { return tx.DeleteOrder(ctx.params.at("id")); });
+}
+
+Result<HttpResponse> DeleteSubscription(RequestContext& ctx) {
+  return DeleteIn(ctx, "subscription",
+                  [&](WriteTransaction& tx) { return tx.DeleteSubscription(ctx.params.at("id")); });
+}
+
+Result<HttpResponse> DeleteProduct(RequestContext& ctx) {
+  return DeleteIn(ctx, "product", [&](WriteTransaction& tx) { return tx.DeleteProduct(ctx.params.at("id")); });
+}
+
+Result<HttpResponse> PatchProduct(RequestContext& ctx) {
+  const std::string& id = ctx.params.at("id");
+  TREU_ASSIGN_OR_RETURN(json j, ParseJsonObject(ctx.request));
+  if (auto it = j.find("id"); it != j.end() && !(it->is_string() && *it == id)) {
+    return InvalidArgument("id", "can't be changed; it must be left out or equal the path's id");
+  }
+  TREU_ASSIGN_OR_RETURN(auto stored, ctx.store.FindProduct(ctx.workspace(), id));
+  if (!stored) return NotFound("product " + id, "no such product in this workspace");
+  Product p = *stored;
+  if (j.contains("name")) {
+    TREU_ASSIGN_OR_RETURN(p.name, StringField(j, "name"));
+  }
+  if (auto it = j.find("price"); it != j.end()) {
+    if (it->is_null()) {
+      p.price.reset();
+    } else {
+      TREU_ASSIGN_OR_RETURN(const Currency cur, RequestCurrency(ctx, j));
+      TREU_ASSIGN_OR_RETURN(std::int64_t minor, AmountField(j, "price", cur));
+      p.price = Money{minor, cur};
+    }
+  }
+  if (auto v = ValidateProduct(p); !v) return InvalidArgument(v.error().context(), v.error().detail());
+  TREU_RETURN_IF_ERROR(WriteProduct(ctx.store, ctx.workspace(), p));
+  TREU_ASSIGN_OR_RETURN(auto updated, ctx.store.FindProduct(ctx.workspace(), id));
+  if (!updated) return Internal("product " + id, "not found after writing");
+  return JsonResponse(ProductToJson(*updated));
+}
+
+Result<HttpResponse> ListOrders(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(int limit, ParseLimit(ctx.request));
+  TREU_ASSIGN_OR_RETURN(std::int64_t after, ParseCursor(ctx.request));
+  const std::string* customer = ctx.request.Query("customer_id");
+  TREU_ASSIGN_OR_RETURN(auto page, ctx.store.ListOrders(ctx.workspace(), customer ? *customer : "",
+                                                        after, limit + 1));
+  return PageResponse(page, limit, OrderToJson);
+}
+
+Result<HttpResponse> ListSubscriptions(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(int limit, ParseLimit(ctx.request));
+  TREU_ASSIGN_OR_RETURN(std::int64_t after, ParseCursor(ctx.request));
+  const std::string* customer = ctx.request.Query("customer_id");
+  TREU_ASSIGN_OR_RETURN(auto page, ctx.store.ListSubscriptions(
+                                       ctx.workspace(), customer ? *customer : "", after, limit + 1));
+  return PageResponse(page, limit, SubscriptionToJson);
+}
+
+Result<HttpResponse> ListProducts(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(int limit, ParseLimit(ctx.request));
+  TREU_ASSIGN_OR_RETURN(std::int64_t after, ParseCursor(ctx.request));
+  TREU_ASSIGN_OR_RETURN(auto page, ctx.store.ListProducts(ctx.workspace(), after, limit + 1));
+  return PageResponse(page, limit, ProductToJson);
+}
+
 Result<HttpResponse> MetricsText(RequestContext& ctx) {
   if (ctx.metrics == nullptr) {
     return NotFound("metrics", "are off; start treu serve with --metrics");
@@ -480,6 +593,14 @@ Result<HttpResponse> OpenApi(RequestContext&) {
   HttpResponse r;
   r.body = doc;
   return r;
+}
+
+// A list page of `item` (a schema name).
+json ListOf(const std::string& item) {
+  return {{"type", "object"},
+          {"properties",
+           {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/" + item}}}}},
+            {"next_cursor", {{"type", json::array({"string", "null"})}}}}}};
 }
 
 json Schemas() {
@@ -587,6 +708,35 @@ json Schemas() {
         {"properties",
          {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Event"}}}}},
           {"next_cursor", nullable_string}}}}},
+      {"OrderList", ListOf("Order")},
+      {"SubscriptionList", ListOf("Subscription")},
+      {"ProductList", ListOf("Product")},
+      {"ImportJob",
+       {{"type", "object"},
+        {"properties",
+         {{"id", {{"type", "integer"}}},
+          {"kind", {{"type", "string"}, {"enum", {"customers", "orders", "subscriptions"}}}},
+          {"status", {{"type", "string"}, {"enum", {"queued", "running", "succeeded", "failed"}}}},
+          {"file_name", {{"type", "string"}}},
+          {"bytes_total", {{"type", "integer"}}},
+          {"bytes_read", {{"type", "integer"}}},
+          {"progress", {{"type", "number"}, {"description", "0 to 1"}}},
+          {"rows", {{"type", "integer"}}},
+          {"rows_rejected", {{"type", "integer"}}},
+          {"inserted", {{"type", "integer"}}},
+          {"updated", {{"type", "integer"}}},
+          {"unchanged", {{"type", "integer"}}},
+          {"error", nullable_string},
+          {"issues",
+           {{"type", "array"},
+            {"items",
+             {{"type", "object"},
+              {"properties",
+               {{"line", {{"type", "integer"}}},
+                {"column", {{"type", "integer"}}},
+                {"message", {{"type", "string"}}}}}}}}},
+          {"created_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"finished_at", nullable_string}}}}},
       {"TrackingResult",
        {{"type", "object"},
         {"properties",
@@ -622,30 +772,61 @@ const std::vector<Route>& ApiRoutes() {
        "Create or update a customer by the shop's id (201 when created); accepts "
        "Idempotency-Key",
        PutCustomer, "Customer"},
+      {"PATCH", "/api/v1/customers/{id}", Access::Requires(Scope::kWrite),
+       "Update a customer: fields sent replace the stored ones, others are kept", PatchCustomer,
+       "Customer"},
+      {"DELETE", "/api/v1/customers/{id}", Access::Requires(Scope::kWrite),
+       "Erase a customer's personal data and events (right to erasure); orders and "
+       "subscriptions stay, anonymous, in the figures. 204",
+       EraseCustomer},
+      {"GET", "/api/v1/orders", Access::Requires(Scope::kRead),
+       "List orders, oldest first, with cursor pagination", ListOrders, "OrderList",
+       {{"limit", "page size, 1 to 500 (default 50)"},
+        {"cursor", "next_cursor of the previous page"},
+        {"customer_id", "only the orders of this customer"}}},
       {"POST", "/api/v1/orders", Access::Requires(Scope::kWrite),
        "Record an order (201 when new); a known id may gain refunds or a new status; "
        "accepts Idempotency-Key",
        PostOrder, "Order"},
       {"GET", "/api/v1/orders/{id}", Access::Requires(Scope::kRead), "One order by the shop's id",
        GetOrder, "Order"},
+      {"DELETE", "/api/v1/orders/{id}", Access::Requires(Scope::kWrite),
+       "Delete an order with its lines and refunds (e.g. a test order). 204", DeleteOrder},
+      {"GET", "/api/v1/subscriptions", Access::Requires(Scope::kRead),
+       "List subscriptions with their history, oldest first, with cursor pagination",
+       ListSubscriptions, "SubscriptionList",
+       {{"limit", "page size, 1 to 500 (default 50)"},
+        {"cursor", "next_cursor of the previous page"},
+        {"customer_id", "only the subscriptions of this customer"}}},
       {"POST", "/api/v1/subscriptions", Access::Requires(Scope::kWrite),
        "Record a subscription or new states of its history (201 when new); accepts "
        "Idempotency-Key",
        PostSubscription, "Subscription"},
       {"GET", "/api/v1/subscriptions/{id}", Access::Requires(Scope::kRead),
        "One subscription with its change history", GetSubscription, "Subscription"},
+      {"DELETE", "/api/v1/subscriptions/{id}", Access::Requires(Scope::kWrite),
+       "Delete a subscription with its history. 204", DeleteSubscription},
+      {"GET", "/api/v1/products", Access::Requires(Scope::kRead),
+       "List products, oldest first, with cursor pagination", ListProducts, "ProductList",
+       {{"limit", "page size, 1 to 500 (default 50)"},
+        {"cursor", "next_cursor of the previous page"}}},
       {"POST", "/api/v1/products", Access::Requires(Scope::kWrite),
        "Create or update a product by the shop's id (201 when created); accepts "
        "Idempotency-Key",
        PostProduct, "Product"},
       {"GET", "/api/v1/products/{id}", Access::Requires(Scope::kRead),
        "One product by the shop's id", GetProduct, "Product"},
+      {"PATCH", "/api/v1/products/{id}", Access::Requires(Scope::kWrite),
+       "Update a product's name or price (null removes the price)", PatchProduct, "Product"},
+      {"DELETE", "/api/v1/products/{id}", Access::Requires(Scope::kWrite),
+       "Delete a product (order lines keep its id). 204", DeleteProduct},
       {"GET", "/api/v1/events", Access::Requires(Scope::kRead),
        "List tracked events, oldest first, with cursor pagination", ListEvents, "EventList",
        {{"limit", "page size, 1 to 500 (default 50)"},
         {"cursor", "next_cursor of the previous page"},
         {"user_id", "only the events of this user id"}}},
   };
+  for (Route& r : ImportRoutes()) routes.push_back(std::move(r));
   for (Route& r : TrackingRoutes()) routes.push_back(std::move(r));
   return routes;
   }();
@@ -677,12 +858,13 @@ std::string OpenApiJson(const std::vector<Route>& routes) {
                         {"schema", {{"type", "string"}}}});
     }
     if (!params.empty()) op["parameters"] = params;
-    json ok = {{"description", "OK"}};
+    const int status = r.status != 0 ? r.status : r.method == "DELETE" ? 204 : 200;
+    json ok = {{"description", status == 204 ? "No Content" : status == 202 ? "Accepted" : "OK"}};
     if (!r.response_schema.empty()) {
       ok["content"] = {{"application/json",
                         {{"schema", {{"$ref", "#/components/schemas/" + std::string(r.response_schema)}}}}}};
     }
-    op["responses"]["200"] = ok;
+    op["responses"][std::to_string(status)] = ok;
     const json problem = {{"description", "Error"},
                           {"content",
                            {{"application/problem+json",

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -34,6 +35,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void Read();
+  void OnHeader(beast::error_code ec);
+  void ReadBody();
   void OnRead(beast::error_code ec);
   void Answer(HttpResponse out);
   void OnWrite(bool keep_alive, beast::error_code ec);
@@ -44,6 +47,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
+  http::response<http::empty_body> continue_;  // "100 Continue" for clients that wait for it
+  std::size_t body_limit_ = 0;                  // of the request being read
   // The request being answered, for the access log.
   std::string method_, path_, remote_;
   std::string peer_;  // the client's address
@@ -132,9 +137,45 @@ Session::Session(tcp::socket socket, Loop& loop) : stream_(std::move(socket)), l
 void Session::Read() {
   if (loop_.stopping()) return Close();
   parser_.emplace();
-  parser_->body_limit(loop_.options().max_body_bytes);
+  // The limit depends on the route, known once the header is in (OnHeader); the parser would
+  // check a Content-Length against its limit while parsing the header, so none applies yet.
+  // (Not boost::none: Beast 1.74 compares the length with the empty optional and fails.)
+  body_limit_ = loop_.options().max_body_bytes;
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   parser_->header_limit(32 * 1024);
   stream_.expires_after(std::chrono::seconds(loop_.options().idle_timeout_seconds));
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->OnHeader(ec);
+                          });
+}
+
+void Session::OnHeader(beast::error_code ec) {
+  if (ec) return OnRead(ec);
+  const auto& req = parser_->get();
+  const ServerOptions& o = loop_.options();
+  const auto view = [](beast::string_view v) { return std::string_view(v.data(), v.size()); };
+  const std::size_t limit = o.body_limit ? o.body_limit(view(req.method_string()), view(req.target()))
+                                         : o.max_body_bytes;
+  body_limit_ = limit;
+  parser_->body_limit(limit);  // for chunked bodies
+  if (const auto length = parser_->content_length(); length && *length > limit) {
+    return OnRead(http::error::body_limit);  // 413 without reading (or asking for) the body
+  }
+  if (parser_->is_done()) return OnRead(ec);
+  stream_.expires_after(std::chrono::seconds(o.body_timeout_seconds));
+  if (beast::iequals(req[http::field::expect], "100-continue")) {
+    continue_ = {http::status::continue_, req.version()};
+    http::async_write(stream_, continue_, [self = shared_from_this()](beast::error_code e, std::size_t) {
+      if (e) return self->Close();
+      self->ReadBody();
+    });
+    return;
+  }
+  ReadBody();
+}
+
+void Session::ReadBody() {
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
                      self->OnRead(ec);
@@ -149,7 +190,7 @@ void Session::OnRead(beast::error_code ec) {
     response_.body() =
         R"({"type":"urn:treu:problem:payload-too-large","title":"Payload Too Large","status":413,)"
         R"("detail":"the request body is larger than )" +
-        std::to_string(loop_.options().max_body_bytes) + R"( bytes"})";
+        std::to_string(body_limit_) + R"( bytes"})";
     response_.keep_alive(false);
     response_.prepare_payload();
     busy_ = true;

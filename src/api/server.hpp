@@ -28,6 +28,9 @@ struct ServerOptions {
   int threads = 2;             // event loops, each with its own handler
   std::size_t max_body_bytes = 512 * 1024;
   int idle_timeout_seconds = 30;  // keep-alive connections idle longer are closed
+  int body_timeout_seconds = 300;  // for reading a request's body once its header is in
+  // The body limit of a request, from its method and target; max_body_bytes when unset.
+  std::function<std::size_t(std::string_view method, std::string_view target)> body_limit;
   // Called on the event loop's thread for every answer, if set.
   std::function<void(const AccessRecord&)> access_log;
 };

@@ -2,18 +2,22 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <thread>
-#include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "access/keys.hpp"
+#include "api/import_routes.hpp"
 #include "api/problem.hpp"
 #include "api/router.hpp"
 #include "api/routes.hpp"
 #include "api/server.hpp"
+#include "ingest/import_jobs.hpp"
 
 namespace treu::app {
 namespace {
@@ -85,16 +89,29 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
     if (metrics_ptr != nullptr) metrics_ptr->ObserveCommit(calls);
   });
   TrackingWriter* tracking_ptr = &tracking;
-  api::HttpServer server(opts, [&ctx, metrics_ptr, tracking_ptr]() -> api::HttpHandler {
+  // CSV imports sent over HTTP run one at a time on their own thread and connection.
+  auto import_store = ctx.OpenStore();
+  if (!import_store) return Fail(import_store.error());
+  auto imports = ImportJobs::Start(std::move(*import_store), ctx.clock,
+                                   std::filesystem::temp_directory_path() /
+                                       ("treu-imports-" + std::to_string(::getpid())));
+  if (!imports) return Fail(imports.error());
+  ImportJobs* imports_ptr = imports->get();
+  opts.body_limit = [max = opts.max_body_bytes](std::string_view method, std::string_view target) {
+    return method == "POST" && target.starts_with("/api/v1/imports") ? api::kMaxImportBytes : max;
+  };
+  api::HttpServer server(opts, [&ctx, metrics_ptr, tracking_ptr, imports_ptr]() -> api::HttpHandler {
     // Each event loop owns its database connection.
     std::shared_ptr<Store> store;
     if (auto s = ctx.OpenStore()) store = std::move(*s);
-    return [store, &ctx, metrics_ptr, tracking_ptr](api::HttpRequest& req, api::HttpRespond respond) {
+    return [store, &ctx, metrics_ptr, tracking_ptr, imports_ptr](api::HttpRequest& req,
+                                                                 api::HttpRespond respond) {
       if (!store) {
         return respond(
             api::ProblemResponse(503, "unavailable", "the database can't be opened", req.path));
       }
-      router.Dispatch(req, *store, ctx.clock, {metrics_ptr, tracking_ptr, &RateLimits(), &keys},
+      router.Dispatch(req, *store, ctx.clock,
+                      {metrics_ptr, tracking_ptr, &RateLimits(), &keys, imports_ptr},
                       std::move(respond));
     };
   });

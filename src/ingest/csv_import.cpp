@@ -459,9 +459,13 @@ Result<ImportReport> ImportCsvFile(Store& store, const Workspace& workspace, Imp
         TREU_RETURN_IF_ERROR(add(parser->ParseSubscription(fields, line)));
         break;
     }
-    if (options.progress && report.rows % 4096 == 0) {
+    if (report.rows % 4096 == 0) {
       progress.rows = report.rows;
-      options.progress(progress);
+      if (options.progress) options.progress(progress);
+      if (options.cancelled && options.cancelled()) {
+        writer.Abandon();
+        return Unavailable("import", "cancelled");
+      }
     }
     return Ok();
   };

@@ -53,6 +53,9 @@ struct ImportOptions {
   std::size_t batch_rows = 10'000;
   // Called every few thousand rows and at the end. May be empty.
   std::function<void(const ImportProgress&)> progress;
+  // Asked every few thousand rows; when it answers true the import stops with Unavailable
+  // and writes nothing. May be empty.
+  std::function<bool()> cancelled;
 };
 
 struct ImportIssue {

@@ -8,7 +8,25 @@ constexpr std::pair<std::string_view, Entity> kEntities[] = {
     {"subscription", Entity::kSubscription}, {"event", Entity::kEvent}};
 constexpr std::pair<std::string_view, ChangeOp> kOps[] = {
     {"insert", ChangeOp::kInsert}, {"update", ChangeOp::kUpdate}, {"delete", ChangeOp::kDelete}};
+constexpr std::pair<std::string_view, ImportJobStatus> kJobStatuses[] = {
+    {"queued", ImportJobStatus::kQueued},
+    {"running", ImportJobStatus::kRunning},
+    {"succeeded", ImportJobStatus::kSucceeded},
+    {"failed", ImportJobStatus::kFailed}};
 }  // namespace
+
+std::string_view ImportJobStatusName(ImportJobStatus s) {
+  for (const auto& [n, v] : kJobStatuses) {
+    if (v == s) return n;
+  }
+  return "unknown";
+}
+Result<ImportJobStatus> ParseImportJobStatus(std::string_view text) {
+  for (const auto& [n, v] : kJobStatuses) {
+    if (n == text) return v;
+  }
+  return InvalidArgument("import job status", "'" + std::string(text) + "' is unknown");
+}
 
 std::string_view EntityName(Entity e) {
   for (const auto& [n, v] : kEntities) {

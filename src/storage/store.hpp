@@ -95,6 +95,30 @@ struct IdempotencyClaim {
   std::string response;
 };
 
+// A CSV import sent over HTTP, run in the background. `issues` is the service's JSON text.
+enum class ImportJobStatus { kQueued, kRunning, kSucceeded, kFailed };
+std::string_view ImportJobStatusName(ImportJobStatus s);
+Result<ImportJobStatus> ParseImportJobStatus(std::string_view text);
+
+struct ImportJob {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::string kind;       // customers, orders or subscriptions
+  ImportJobStatus status = ImportJobStatus::kQueued;
+  std::string file_name;  // as the client named it
+  std::int64_t bytes_total = 0;
+  std::int64_t bytes_read = 0;
+  std::int64_t rows = 0;
+  std::int64_t rows_rejected = 0;
+  std::int64_t inserted = 0;
+  std::int64_t updated = 0;
+  std::int64_t unchanged = 0;
+  std::string error;        // why it failed, "" otherwise
+  std::string issues_json;  // the rejected rows' errors, a JSON array ("[]" when none)
+  Timestamp created_at;
+  std::optional<Timestamp> finished_at;
+};
+
 class WriteTransaction {
  public:
   virtual ~WriteTransaction() = default;  // rolls back unless committed
@@ -142,6 +166,23 @@ class WriteTransaction {
   // Sets the workspace's reporting currency. FailedPrecondition if it already has another.
   virtual Status SetCurrency(const Currency& currency) = 0;
 
+  // Deletes the order with this external id, its lines and its refunds; logs an order
+  // delete. False when there is no such order.
+  virtual Result<bool> DeleteOrder(std::string_view external_id) = 0;
+  // Deletes the subscription with this external id and its history; logs a subscription
+  // delete. False when there is no such subscription.
+  virtual Result<bool> DeleteSubscription(std::string_view external_id) = 0;
+  // Deletes the product with this external id (order lines keep its id as text); logs a
+  // product delete. False when there is no such product.
+  virtual Result<bool> DeleteProduct(std::string_view external_id) = 0;
+  // Erases a customer's personal data (the right to erasure): email, name, country, locale,
+  // time zone, attributes and consents are cleared, the customer's events and anonymous-id
+  // links are deleted, and the external id becomes "erased-<id>", so the same shop id later
+  // starts a new customer. Orders and subscriptions stay attached to the anonymous row, so
+  // aggregate revenue and retention figures don't change. Logs a customer update and event
+  // deletes. False when there is no such customer.
+  virtual Result<bool> EraseCustomer(std::string_view external_id, Timestamp now) = 0;
+
   // Makes everything durable. After a failed commit the transaction is rolled back.
   virtual Status Commit() = 0;
 };
@@ -184,6 +225,31 @@ class Store {
 
   virtual Result<std::optional<Product>> FindProduct(WorkspaceId ws,
                                                      std::string_view external_id) = 0;
+
+  // At most `limit` orders (with lines and refunds) with id > after_id, in id order; only
+  // the orders of the customer with external id `customer` when it is not empty.
+  // REQUIRES: 1 <= limit <= 1000.
+  virtual Result<std::vector<Order>> ListOrders(WorkspaceId ws, std::string_view customer,
+                                                std::int64_t after_id, int limit) = 0;
+  // As ListOrders, for subscriptions with their history.
+  virtual Result<std::vector<Subscription>> ListSubscriptions(WorkspaceId ws,
+                                                              std::string_view customer,
+                                                              std::int64_t after_id,
+                                                              int limit) = 0;
+  // At most `limit` products with id > after_id, in id order. REQUIRES: 1 <= limit <= 1000.
+  virtual Result<std::vector<Product>> ListProducts(WorkspaceId ws, std::int64_t after_id,
+                                                    int limit) = 0;
+
+  // CSV import jobs (imports sent over HTTP). CreateImportJob fills in the id.
+  virtual Result<ImportJob> CreateImportJob(const ImportJob& job) = 0;
+  // Stores the job's progress and outcome (every field but id, workspace, kind, file name
+  // and creation time). NotFound when there is no such job.
+  virtual Status UpdateImportJob(const ImportJob& job) = 0;
+  virtual Result<std::optional<ImportJob>> FindImportJob(WorkspaceId ws, std::int64_t id) = 0;
+  // Marks every job still queued or running as failed with `error` and finished at `now`
+  // (at server start: a job's import is all-or-nothing, so an interrupted one stored
+  // nothing). Returns how many there were.
+  virtual Result<std::int64_t> FailUnfinishedImportJobs(std::string_view error, Timestamp now) = 0;
 
   // Visit every row of a kind in id order. The visitor may not call back into the Store.
   virtual Status ScanCustomers(WorkspaceId ws, const std::function<void(const Customer&)>& f) = 0;

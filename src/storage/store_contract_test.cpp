@@ -512,4 +512,255 @@ TEST_P(StoreContractTest, LargeBatchRoundTrips) {
 }
 
 }  // namespace
+TEST_P(StoreContractTest, OrdersSubscriptionsAndProductsAreListedByCustomerAndPaged) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    const auto ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    std::vector<Order> orders{MakeOrder("o1", ids[0], 100, 1000), MakeOrder("o2", ids[1], 200, 2000),
+                              MakeOrder("o3", ids[0], 300, 3000)};
+    orders[2].lines.push_back({"sku-1", 1, 300});
+    orders[2].refunds.push_back({Timestamp::FromSeconds(4000), 50});
+    ASSERT_TRUE(tx->InsertOrders(orders));
+    Subscription s;
+    s.external_id = "sub1";
+    s.customer = ids[1];
+    s.currency = Eur();
+    s.started_at = Timestamp::FromSeconds(1000);
+    s.history.push_back({Timestamp::FromSeconds(1000), "basic", BillingInterval::kMonth, 2900, 1, 0,
+                         SubscriptionStatus::kActive});
+    ASSERT_TRUE(tx->UpsertSubscriptions(std::span(&s, 1)));
+    std::vector<Product> products(3);
+    for (int i = 0; i < 3; ++i) {
+      products[i].external_id = "sku-" + std::to_string(i);
+      products[i].name = "Product " + std::to_string(i);
+    }
+    ASSERT_TRUE(tx->UpsertProducts(products));
+    ASSERT_TRUE(tx->Commit());
+  }
+  const auto c1 = store_->ListOrders(w.id, "c1", 0, 10).value();
+  ASSERT_EQ(c1.size(), 2u);
+  EXPECT_EQ(c1[0].external_id, "o1");
+  EXPECT_EQ(c1[1].external_id, "o3");
+  EXPECT_EQ(c1[1].customer_external_id, "c1");
+  ASSERT_EQ(c1[1].lines.size(), 1u);
+  ASSERT_EQ(c1[1].refunds.size(), 1u);
+  EXPECT_EQ(c1[1].refunds[0].amount_minor, 50);
+  const auto first = store_->ListOrders(w.id, "", 0, 2).value();
+  ASSERT_EQ(first.size(), 2u);
+  const auto rest = store_->ListOrders(w.id, "", first.back().id.value, 2).value();
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].external_id, "o3");
+  EXPECT_TRUE(store_->ListOrders(w.id, "nobody", 0, 10).value().empty());
+  EXPECT_TRUE(store_->ListOrders(other.id, "", 0, 10).value().empty());
+
+  const auto subs = store_->ListSubscriptions(w.id, "c2", 0, 10).value();
+  ASSERT_EQ(subs.size(), 1u);
+  EXPECT_EQ(subs[0].external_id, "sub1");
+  EXPECT_EQ(subs[0].customer_external_id, "c2");
+  ASSERT_EQ(subs[0].history.size(), 1u);
+  EXPECT_EQ(subs[0].history[0].amount_minor, 2900);
+  EXPECT_TRUE(store_->ListSubscriptions(w.id, "c1", 0, 10).value().empty());
+  EXPECT_TRUE(store_->ListSubscriptions(other.id, "", 0, 10).value().empty());
+
+  const auto p1 = store_->ListProducts(w.id, 0, 2).value();
+  ASSERT_EQ(p1.size(), 2u);
+  EXPECT_EQ(p1[0].external_id, "sku-0");
+  const auto p2 = store_->ListProducts(w.id, p1.back().id.value, 2).value();
+  ASSERT_EQ(p2.size(), 1u);
+  EXPECT_EQ(p2[0].name, "Product 2");
+  EXPECT_TRUE(store_->ListProducts(other.id, 0, 10).value().empty());
+}
+
+TEST_P(StoreContractTest, DeletesRemoveWithDetailsAndAreLogged) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    const auto ids = Resolve(*tx, {"c1"}, clock_.Now());
+    std::vector<Order> orders{MakeOrder("o1", ids[0], 100, 1000), MakeOrder("o2", ids[0], 200, 2000)};
+    orders[0].lines.push_back({"sku-1", 1, 100});
+    orders[0].refunds.push_back({Timestamp::FromSeconds(1500), 100});
+    orders[0].status = OrderStatus::kRefunded;
+    ASSERT_TRUE(tx->InsertOrders(orders));
+    Subscription s;
+    s.external_id = "sub1";
+    s.customer = ids[0];
+    s.currency = Eur();
+    s.started_at = Timestamp::FromSeconds(1000);
+    s.history.push_back({Timestamp::FromSeconds(1000), "basic", BillingInterval::kMonth, 2900, 1, 0,
+                         SubscriptionStatus::kActive});
+    ASSERT_TRUE(tx->UpsertSubscriptions(std::span(&s, 1)));
+    Product p;
+    p.external_id = "sku-1";
+    p.name = "Shoe";
+    ASSERT_TRUE(tx->UpsertProducts(std::span(&p, 1)));
+    ASSERT_TRUE(tx->Commit());
+  }
+  const std::int64_t seq_before = [&] {
+    std::int64_t last = 0;
+    const std::vector<Change> changes = store_->ReadChanges(w.id, 0, 1000).value();
+    for (const Change& c : changes) last = c.seq;
+    return last;
+  }();
+  // Another workspace can't delete them.
+  {
+    auto tx = store_->BeginWrite(other.id).value();
+    EXPECT_FALSE(tx->DeleteOrder("o1").value());
+    EXPECT_FALSE(tx->DeleteSubscription("sub1").value());
+    EXPECT_FALSE(tx->DeleteProduct("sku-1").value());
+    ASSERT_TRUE(tx->Commit());
+  }
+  const std::int64_t order_id = store_->FindOrder(w.id, "o1").value()->id.value;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    EXPECT_TRUE(tx->DeleteOrder("o1").value());
+    EXPECT_FALSE(tx->DeleteOrder("o1").value());
+    EXPECT_TRUE(tx->DeleteSubscription("sub1").value());
+    EXPECT_TRUE(tx->DeleteProduct("sku-1").value());
+    EXPECT_FALSE(tx->DeleteProduct("nope").value());
+    ASSERT_TRUE(tx->Commit());
+  }
+  EXPECT_FALSE(store_->FindOrder(w.id, "o1").value().has_value());
+  EXPECT_TRUE(store_->FindOrder(w.id, "o2").value().has_value());
+  EXPECT_FALSE(store_->FindSubscription(w.id, "sub1").value().has_value());
+  EXPECT_FALSE(store_->FindProduct(w.id, "sku-1").value().has_value());
+  const auto counts = store_->Counts(w.id).value();
+  EXPECT_EQ(counts.orders, 1);
+  EXPECT_EQ(counts.refunds, 0);
+  EXPECT_EQ(counts.subscriptions, 0);
+  bool logged_order_delete = false;
+  const std::vector<Change> changes = store_->ReadChanges(w.id, seq_before, 1000).value();
+  for (const Change& c : changes) {
+    if (c.entity == Entity::kOrder && c.op == ChangeOp::kDelete && c.entity_id <= order_id &&
+        order_id <= c.last_entity_id) {
+      logged_order_delete = true;
+    }
+  }
+  EXPECT_TRUE(logged_order_delete);
+}
+
+TEST_P(StoreContractTest, ErasingACustomerKeepsOrdersButNoPersonalData) {
+  const Workspace w = MakeWorkspace("shop");
+  Customer c;
+  c.external_id = "c1";
+  c.email = "ada@example.com";
+  c.name = "Ada";
+  c.country = "DE";
+  c.attributes["plan"] = std::string("gold");
+  c.consent[Channel::kEmail] = Consent{true, "form", clock_.Now()};
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ASSERT_TRUE(tx->UpsertCustomers(std::span(&c, 1), clock_.Now()));
+    const auto ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    std::vector<Order> orders{MakeOrder("o1", ids[0], 100, 1000)};
+    ASSERT_TRUE(tx->InsertOrders(orders));
+    std::vector<Event> events(2);
+    for (int i = 0; i < 2; ++i) {
+      events[i].type = EventType::kTrack;
+      events[i].name = "Viewed";
+      events[i].message_id = "m" + std::to_string(i);
+      events[i].user_id = i == 0 ? "c1" : "c2";
+      events[i].customer = ids[static_cast<std::size_t>(i)];
+      events[i].timestamp = Timestamp::FromSeconds(100);
+      events[i].received_at = Timestamp::FromSeconds(100);
+    }
+    ASSERT_TRUE(tx->InsertEvents(events));
+    ASSERT_TRUE(tx->LinkAnonymousId("browser-1", ids[0], clock_.Now()));
+    ASSERT_TRUE(tx->Commit());
+  }
+  const CustomerId id = store_->FindCustomer(w.id, "c1").value()->id;
+  clock_.Advance(kMicrosPerSecond);
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    EXPECT_TRUE(tx->EraseCustomer("c1", clock_.Now()).value());
+    EXPECT_FALSE(tx->EraseCustomer("c1", clock_.Now()).value());
+    EXPECT_FALSE(tx->FindAnonymousId("browser-1").value().valid());
+    ASSERT_TRUE(tx->Commit());
+  }
+  EXPECT_FALSE(store_->FindCustomer(w.id, "c1").value().has_value());
+  const auto erased = store_->FindCustomer(w.id, "erased-" + std::to_string(id.value)).value();
+  ASSERT_TRUE(erased.has_value());
+  EXPECT_EQ(erased->id, id);
+  EXPECT_EQ(erased->email, "");
+  EXPECT_EQ(erased->name, "");
+  EXPECT_EQ(erased->country, "");
+  EXPECT_TRUE(erased->attributes.empty());
+  EXPECT_TRUE(erased->consent.empty());
+  EXPECT_EQ(erased->updated_at, clock_.Now());
+  // The order stays (aggregates don't change); only c2's event is left.
+  const auto order = store_->FindOrder(w.id, "o1").value();
+  ASSERT_TRUE(order.has_value());
+  EXPECT_EQ(order->customer, id);
+  std::vector<std::string> users;
+  ASSERT_TRUE(store_->ScanEvents(w.id, [&](const Event& e) { users.push_back(e.user_id); }));
+  EXPECT_EQ(users, std::vector<std::string>{"c2"});
+  // The shop's id starts a new customer from now on.
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    EXPECT_NE(Resolve(*tx, {"c1"}, clock_.Now())[0], id);
+    ASSERT_TRUE(tx->Commit());
+  }
+}
+
+TEST_P(StoreContractTest, ImportJobsAreStoredUpdatedAndFailedAtRestart) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  ImportJob job;
+  job.workspace = w.id;
+  job.kind = "orders";
+  job.file_name = "orders.csv";
+  job.bytes_total = 1234;
+  job.issues_json = "[]";
+  job.created_at = clock_.Now();
+  const ImportJob a = store_->CreateImportJob(job).value();
+  EXPECT_GT(a.id, 0);
+  ImportJob b = store_->CreateImportJob(job).value();
+  EXPECT_NE(a.id, b.id);
+  auto found = store_->FindImportJob(w.id, a.id).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->status, ImportJobStatus::kQueued);
+  EXPECT_EQ(found->kind, "orders");
+  EXPECT_EQ(found->file_name, "orders.csv");
+  EXPECT_EQ(found->bytes_total, 1234);
+  EXPECT_EQ(found->created_at, clock_.Now());
+  EXPECT_FALSE(found->finished_at.has_value());
+  EXPECT_FALSE(store_->FindImportJob(other.id, a.id).value().has_value());
+
+  b.status = ImportJobStatus::kSucceeded;
+  b.bytes_read = 1234;
+  b.rows = 10;
+  b.rows_rejected = 1;
+  b.inserted = 7;
+  b.updated = 1;
+  b.unchanged = 1;
+  b.issues_json = R"([{"line":3}])";
+  b.finished_at = clock_.Now();
+  ASSERT_TRUE(store_->UpdateImportJob(b));
+  found = store_->FindImportJob(w.id, b.id).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->status, ImportJobStatus::kSucceeded);
+  EXPECT_EQ(found->rows, 10);
+  EXPECT_EQ(found->rows_rejected, 1);
+  EXPECT_EQ(found->inserted, 7);
+  EXPECT_EQ(found->updated, 1);
+  EXPECT_EQ(found->unchanged, 1);
+  EXPECT_EQ(found->issues_json, R"([{"line":3}])");
+  EXPECT_EQ(found->finished_at, clock_.Now());
+
+  ImportJob missing = b;
+  missing.id = 999999;
+  EXPECT_EQ(store_->UpdateImportJob(missing).error().code(), ErrorCode::kNotFound);
+
+  clock_.Advance(kMicrosPerSecond);
+  EXPECT_EQ(store_->FailUnfinishedImportJobs("the server stopped", clock_.Now()).value(), 1);
+  found = store_->FindImportJob(w.id, a.id).value();
+  EXPECT_EQ(found->status, ImportJobStatus::kFailed);
+  EXPECT_EQ(found->error, "the server stopped");
+  EXPECT_EQ(found->finished_at, clock_.Now());
+  EXPECT_EQ(store_->FindImportJob(w.id, b.id).value()->status, ImportJobStatus::kSucceeded);
+  EXPECT_EQ(store_->FailUnfinishedImportJobs("again", clock_.Now()).value(), 0);
+}
+
 }  // namespace treu::testing_contract

@@ -5,8 +5,9 @@ Usage: api_test.py sqlite|postgres   (TREU names the binary; postgres needs TREU
 
 The tenancy test is generated from the OpenAPI document, which is generated from the route
 table: every non-public route must answer 401 without a key, 403 to a tracking key and to a
-key of too small a scope, and 404 for another workspace's resource. A route the test can't
-exercise this way fails the test, so new routes can't skip the check.
+key of too small a scope, and 404 for another workspace's resource (also for PATCH and
+DELETE, checked before the owner's call, so another workspace can't change or delete it). A
+route the test can't exercise this way fails the test, so new routes can't skip the check.
 """
 import base64
 import json
@@ -31,7 +32,13 @@ WRITE_BODIES = {
     "/api/v1/products": {"id": "tenancy-p", "name": "Tenancy", "price": 1},
     "/api/v1/orders": {"id": "tenancy-o", "customer_id": "tenancy-1", "placed_at": "2024-01-02T00:00:00Z",
                        "total": 1},
+    "/api/v1/customers/{id}": {"name": "Patched"},
+    "/api/v1/products/{id}": {"name": "Patched"},
+    # (query, raw body) for routes that take a file
+    "/api/v1/imports": ("?kind=customers&file_name=tenancy.csv", b"customer_id,email\ntenancy-imp,ti@a.example\n"),
 }
+# Routes whose {id} isn't "a-1": filled in by setUpClass.
+CONCRETE_IDS = {}
 BACKEND = sys.argv.pop(1) if len(sys.argv) > 1 else "sqlite"
 
 
@@ -106,6 +113,12 @@ class ApiTest(unittest.TestCase):
                                          data=json.dumps({"id": f"{ws}-1", "name": ws}).encode())
             req.add_header("Authorization", "Bearer " + cls.keys[(ws, "write")])
             urllib.request.urlopen(req, timeout=10).read()
+        # An import job of workspace a, for the tenancy test of GET /api/v1/imports/{id}.
+        req = urllib.request.Request(cls.base + "/api/v1/imports?kind=customers", method="POST",
+                                     data=b"customer_id,email\na-imp,imp@a.example\n")
+        req.add_header("Authorization", "Bearer " + cls.keys[("a", "write")])
+        req.add_header("Content-Type", "text/csv")
+        CONCRETE_IDS["/api/v1/imports/{id}"] = str(json.loads(urllib.request.urlopen(req, timeout=10).read())["id"])
 
     @classmethod
     def tearDownClass(cls):
@@ -140,9 +153,11 @@ class ApiTest(unittest.TestCase):
         self.assertEqual((status, doc["openapi"]), (200, "3.1.0"))
 
     def test_customers_are_confined_to_the_key_workspace(self):
-        status, _, page = self.json("GET", "/api/v1/customers", self.keys[("a", "read")])
+        status, _, page = self.json("GET", "/api/v1/customers?limit=500", self.keys[("a", "read")])
         self.assertEqual(status, 200)
-        self.assertEqual([c["id"] for c in page["data"]], ["a-1", "a-2"])
+        ids = [c["id"] for c in page["data"]]
+        self.assertEqual(ids[:2], ["a-1", "a-2"])  # oldest first; other tests add more
+        self.assertFalse([i for i in ids if i.startswith("b-")], ids)
         status, _, one = self.json("GET", "/api/v1/customers/a-1", self.keys[("a", "read")])
         self.assertEqual((status, one["email"]), (200, "one@a.example"))
         status, ctype, problem = self.json("GET", "/api/v1/customers/b-1", self.keys[("a", "read")])
@@ -156,51 +171,53 @@ class ApiTest(unittest.TestCase):
     def test_tenancy_for_every_route(self):
         _, _, doc = self.json("GET", "/api/v1/openapi.json")
         checked = 0
-        for path, ops in doc["paths"].items():
-            for method, op in ops.items():
-                if op["security"] == []:
-                    continue
-                scheme = list(op["security"][0].keys())[0]
-                needed = op["description"].split("scope ")[1].split()[0]
-                concrete = path.replace("{id}", "a-1")
-                m = method.upper()
-                if scheme == "writeKey":
-                    body = ({"batch": [{"type": "track", "userId": "t", "event": "E"}]}
-                            if path.endswith("/batch") else
-                            {"userId": "t", "event": "E", "groupId": "g", "previousId": "p"})
-                    self.assertEqual(self.request(m, concrete, body=body)[0], 401, f"{m} {path} without key")
-                    self.assertEqual(self.request(m, concrete, "treu_pk_" + "x" * 32, basic=True, body=body)[0],
-                                     401, f"{m} {path} bad key")
-                    for scope in ("read", "write", "admin"):
-                        self.assertEqual(self.request(m, concrete, self.keys[("a", scope)], body=body)[0], 403,
-                                         f"{m} {path} secret {scope} key on a tracking route")
-                    self.assertEqual(self.request(m, concrete, self.keys[("a", "tracking")], basic=True,
-                                                  body=body)[0], 200, f"{m} {path} tracking key")
-                    checked += 1
-                    continue
-                self.assertEqual(scheme, "bearerKey", f"{method} {path}")
-                body = WRITE_BODIES.get(path) if m != "GET" else None
-                self.assertTrue(m == "GET" or body is not None, f"{m} {path}: add an example body")
+        operations = [(path, method, op) for path, ops in doc["paths"].items() for method, op in ops.items()]
+        # Deletes last: they remove the resources the other routes are checked on.
+        operations.sort(key=lambda o: o[1] == "delete")
+        for path, method, op in operations:
+            if op["security"] == []:
+                continue
+            scheme = list(op["security"][0].keys())[0]
+            needed = op["description"].split("scope ")[1].split()[0]
+            concrete = path.replace("{id}", CONCRETE_IDS.get(path, "a-1"))
+            m = method.upper()
+            if scheme == "writeKey":
+                body = ({"batch": [{"type": "track", "userId": "t", "event": "E"}]}
+                        if path.endswith("/batch") else
+                        {"userId": "t", "event": "E", "groupId": "g", "previousId": "p"})
                 self.assertEqual(self.request(m, concrete, body=body)[0], 401, f"{m} {path} without key")
-                self.assertEqual(self.request(m, concrete, "treu_sk_" + "x" * 32, body=body)[0], 401,
-                                 f"{m} {path} bad key")
-                self.assertEqual(self.request(m, concrete, self.keys[("a", "tracking")], body=body)[0], 403,
-                                 f"{m} {path} tracking key")
-                order = ["read", "write", "admin"]
-                for scope in order[:order.index(needed)]:
+                self.assertEqual(self.request(m, concrete, "treu_pk_" + "x" * 32, basic=True, body=body)[0],
+                                 401, f"{m} {path} bad key")
+                for scope in ("read", "write", "admin"):
                     self.assertEqual(self.request(m, concrete, self.keys[("a", scope)], body=body)[0], 403,
-                                     f"{m} {path} {scope} key")
-                own = self.request(m, concrete, self.keys[("a", needed)], body=body)
-                self.assertLess(own[0], 400, f"{m} {path} with its own workspace's {needed} key: {own[2]}")
-                if m != "GET":
-                    checked += 1
-                    continue
-                other = self.request(m, concrete, self.keys[("b", needed)])
-                if "{" in path:
-                    self.assertEqual(other[0], 404, f"{m} {path} with another workspace's key")
-                else:
-                    self.assertNotIn(b"a-1", other[2], f"{m} {path} leaks workspace a")
+                                     f"{m} {path} secret {scope} key on a tracking route")
+                self.assertEqual(self.request(m, concrete, self.keys[("a", "tracking")], basic=True,
+                                              body=body)[0], 200, f"{m} {path} tracking key")
                 checked += 1
+                continue
+            self.assertEqual(scheme, "bearerKey", f"{method} {path}")
+            body = WRITE_BODIES.get(path) if m not in ("GET", "DELETE") else None
+            self.assertTrue(m in ("GET", "DELETE") or body is not None, f"{m} {path}: add an example body")
+            if isinstance(body, tuple):
+                concrete, body = concrete + body[0], body[1]
+            self.assertEqual(self.request(m, concrete, body=body)[0], 401, f"{m} {path} without key")
+            self.assertEqual(self.request(m, concrete, "treu_sk_" + "x" * 32, body=body)[0], 401,
+                             f"{m} {path} bad key")
+            self.assertEqual(self.request(m, concrete, self.keys[("a", "tracking")], body=body)[0], 403,
+                             f"{m} {path} tracking key")
+            order = ["read", "write", "admin"]
+            for scope in order[:order.index(needed)]:
+                self.assertEqual(self.request(m, concrete, self.keys[("a", scope)], body=body)[0], 403,
+                                 f"{m} {path} {scope} key")
+            if "{" in path:
+                other = self.request(m, concrete, self.keys[("b", needed)], body=body)
+                self.assertEqual(other[0], 404, f"{m} {path} with another workspace's key")
+            own = self.request(m, concrete, self.keys[("a", needed)], body=body)
+            self.assertLess(own[0], 400, f"{m} {path} with its own workspace's {needed} key: {own[2]}")
+            if m == "GET" and "{" not in path:
+                other = self.request(m, concrete, self.keys[("b", needed)])
+                self.assertNotIn(b"a-1", other[2], f"{m} {path} leaks workspace a")
+            checked += 1
         self.assertGreaterEqual(checked, 3)
 
     def track(self, path, body, ws="a"):
@@ -344,6 +361,109 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(codes[2][1]["RateLimit-Remaining"], "0")
         self.assertIn("Retry-After", codes[2][1])
         self.assertEqual(json.loads(codes[2][2])["status"], 429)
+
+    def read(self, path, ws="a"):
+        status, _, body = self.json("GET", path, self.keys[(ws, "read")])
+        return status, body
+
+    def send(self, method, path, body=None, ws="a"):
+        status, _, raw = self.request(method, path, self.keys[(ws, "write")], body=body)
+        return status, json.loads(raw) if raw else None
+
+    def test_lists_filter_by_customer_and_page(self):
+        for i in range(3):
+            self.write("/api/v1/orders", {"id": f"l-o{i}", "customer_id": "l-1" if i != 1 else "l-2",
+                                          "placed_at": f"2024-02-0{i + 1}", "total": 10 + i})
+        self.write("/api/v1/products", {"id": "l-p", "name": "Listed"})
+        self.write("/api/v1/subscriptions", {"id": "l-s", "customer_id": "l-2", "started_at": "2024-01-01",
+                                             "history": [{"plan": "pro", "amount": 9}]})
+        status, page = self.read("/api/v1/orders?customer_id=l-1")
+        self.assertEqual((status, [o["id"] for o in page["data"]]), (200, ["l-o0", "l-o2"]))
+        _, first = self.read("/api/v1/orders?limit=1&customer_id=l-1")
+        self.assertIsNotNone(first["next_cursor"])
+        _, second = self.read("/api/v1/orders?limit=1&customer_id=l-1&cursor=" + first["next_cursor"])
+        self.assertEqual([o["id"] for o in second["data"]], ["l-o2"])
+        self.assertEqual([s["id"] for s in self.read("/api/v1/subscriptions?customer_id=l-2")[1]["data"]], ["l-s"])
+        self.assertIn("l-p", [p["id"] for p in self.read("/api/v1/products?limit=500")[1]["data"]])
+        self.assertEqual(self.read("/api/v1/orders?customer_id=l-1", ws="b")[1]["data"], [])
+        status, problem = self.read("/api/v1/products?limit=0")
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/limit"))
+
+    def test_patch_and_delete(self):
+        self.write("/api/v1/customers", {"id": "d-1", "email": "d1@a.example", "name": "Dora",
+                                         "attributes": {"tier": "gold"}})
+        status, c = self.send("PATCH", "/api/v1/customers/d-1", {"name": "Dora D."})
+        self.assertEqual((status, c["name"], c["email"], c["attributes"]), (200, "Dora D.", "d1@a.example", {"tier": "gold"}))
+        status, p = self.send("PATCH", "/api/v1/customers/d-1", {"id": "other"})
+        self.assertEqual((status, p["errors"][0]["pointer"]), (400, "/id"))
+        self.assertEqual(self.send("PATCH", "/api/v1/customers/nobody", {"name": "x"})[0], 404)
+        self.write("/api/v1/products", {"id": "d-p", "name": "Old", "price": 5})
+        status, p = self.send("PATCH", "/api/v1/products/d-p", {"price": "7.50"})
+        self.assertEqual((status, p["name"], p["price"]), (200, "Old", 7.5))
+        status, p = self.send("PATCH", "/api/v1/products/d-p", {"price": None})
+        self.assertEqual((status, p["price"]), (200, None))
+        self.write("/api/v1/orders", {"id": "d-o", "customer_id": "d-1", "placed_at": "2024-03-01", "total": 20})
+        # Another workspace can't delete; the owner can, once.
+        self.assertEqual(self.send("DELETE", "/api/v1/orders/d-o", ws="b")[0], 404)
+        self.assertEqual(self.send("DELETE", "/api/v1/orders/d-o")[0], 204)
+        self.assertEqual(self.send("DELETE", "/api/v1/orders/d-o")[0], 404)
+        self.assertEqual(self.read("/api/v1/orders/d-o")[0], 404)
+        self.assertEqual(self.send("DELETE", "/api/v1/products/d-p")[0], 204)
+        self.assertEqual(self.read("/api/v1/products/d-p")[0], 404)
+        # Erasure: the profile and events go, the order stays anonymous.
+        self.write("/api/v1/orders", {"id": "d-o2", "customer_id": "d-1", "placed_at": "2024-03-02", "total": 30})
+        self.track("/v1/track", {"userId": "d-1", "event": "Viewed", "messageId": "d-m1"})
+        self.assertEqual(self.send("DELETE", "/api/v1/customers/d-1")[0], 204)
+        self.assertEqual(self.read("/api/v1/customers/d-1")[0], 404)
+        self.assertEqual(self.read("/api/v1/events?user_id=d-1")[1]["data"], [])
+        status, order = self.read("/api/v1/orders/d-o2")
+        self.assertEqual(status, 200)
+        self.assertTrue(order["customer_id"].startswith("erased-"), order)
+        status, erased = self.read("/api/v1/customers/" + order["customer_id"])
+        self.assertEqual((status, erased["email"], erased["name"], erased["attributes"]), (200, None, None, {}))
+
+    def wait_import(self, job_id, ws="a"):
+        for _ in range(500):
+            status, job = self.read(f"/api/v1/imports/{job_id}", ws=ws)
+            self.assertEqual(status, 200)
+            if job["status"] in ("succeeded", "failed"):
+                return job
+            time.sleep(0.02)
+        self.fail(f"import {job_id} did not finish")
+
+    def upload(self, query, csv, content_type="text/csv"):
+        req = urllib.request.Request(self.base + "/api/v1/imports" + query, method="POST", data=csv)
+        req.add_header("Authorization", "Bearer " + self.keys[("a", "write")])
+        req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, dict(r.headers), json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), json.loads(e.read())
+
+    def test_csv_import_over_http(self):
+        rows = "".join(f"imp-{i},imp-c{i % 50},2024-04-{1 + i % 28:02d},{i}.50\n" for i in range(3000))
+        csv = ("Bestellung,Kunde,placed_at,total\n" + rows).encode()
+        status, headers, job = self.upload("?kind=orders&map=Bestellung=order_id&map=Kunde=customer_id"
+                                           "&file_name=april.csv", csv)
+        self.assertEqual((status, job["status"], job["file_name"], job["bytes_total"]),
+                         (202, "queued", "april.csv", len(csv)))
+        self.assertEqual(headers["Location"], f"/api/v1/imports/{job['id']}")
+        done = self.wait_import(job["id"])
+        self.assertEqual((done["status"], done["rows"], done["inserted"], done["progress"]),
+                         ("succeeded", 3000, 3000, 1.0), done)
+        self.assertEqual(self.read("/api/v1/orders/imp-2999")[1]["total"], 2999.5)
+        self.assertEqual(self.read(f"/api/v1/imports/{job['id']}", ws="b")[0], 404)
+        # A bad row fails the whole file and names the line; nothing is written.
+        bad = b"order_id,customer_id,placed_at,total\nimp-x1,c,2024-04-01,1\nimp-x2,c,someday,1\n"
+        done = self.wait_import(self.upload("?kind=orders", bad)[2]["id"])
+        self.assertEqual((done["status"], done["rows_rejected"], done["issues"][0]["line"]), ("failed", 1, 3), done)
+        self.assertEqual(self.read("/api/v1/orders/imp-x1")[0], 404)
+        # Bad requests are refused up front.
+        self.assertEqual(self.upload("", bad)[2]["errors"][0]["pointer"], "/kind")
+        status, _, p = self.upload("?kind=orders", bad, content_type="multipart/form-data; boundary=x")
+        self.assertEqual((status, p["errors"][0]["pointer"]), (400, "/body"))
+        self.assertEqual(self.upload("?kind=orders", b"")[0], 400)
 
     def test_keys_are_stored_hashed(self):
         query = (["sqlite3", self.db[len("sqlite:"):]] if BACKEND == "sqlite"

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Acknowledged tracking data survives kill -9.
 
-A client streams /v1/batch calls and records every messageId answered with 200. The server
-is killed with SIGKILL mid-stream and restarted on the same database; the client retries
-the call that was in flight (as Segment clients do). Every acknowledged messageId must be
+Four clients stream /v1/batch calls at once and record every messageId answered with 200.
+The server is killed with SIGKILL mid-stream and restarted on the same database; each client
+retries the call it had in flight (as Segment clients do). Every acknowledged messageId must be
 stored exactly once. CRASH_ITERATIONS (default 3) sets how many kills.
 
 Usage: kill_tracking_test.py [sqlite|postgres]   (postgres needs TREU_TEST_PG_URL)
@@ -23,6 +23,7 @@ import urllib.request
 
 TREU = os.environ["TREU"]
 ITERATIONS = int(os.environ.get("CRASH_ITERATIONS", "3"))
+CLIENTS = 4  # concurrent streams, so kills also hit groups of calls
 BACKEND = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
 
 
@@ -66,37 +67,49 @@ def main():
     key = subprocess.run([TREU, "--db", db, "--workspace", "shop", "key", "create", "--scope", "tracking"],
                          check=True, capture_output=True, text=True).stdout.split()[-1]
     acked = []
-    seq = 0
+    next_seq = [0] * CLIENTS
     for it in range(ITERATIONS):
         port = free_port()
         proc = start(db, port)
         # PostgreSQL opens a connection per event loop first, so give it longer.
-        delay = (1.0 if BACKEND == "postgres" else 0.3) + 0.1 * it
+        delay = (1.0 if BACKEND == "postgres" else 0.3) + 0.1 * (it % 10)
         killer = threading.Timer(delay, lambda: proc.send_signal(signal.SIGKILL))
         killer.start()
-        pending = None
-        while proc.poll() is None:
-            ids = [f"m-{seq + i}" for i in range(20)]
-            pending = {"batch": [{"type": "track", "userId": f"u-{(seq + i) % 97}", "event": "Clicked",
-                                  "messageId": m, "properties": {"n": seq + i}} for i, m in enumerate(ids)]}
-            try:
-                if post(port, key, pending) == 200:
-                    acked.extend(ids)
-                    pending = None
-                    seq += 20
-            except (urllib.error.URLError, ConnectionError, OSError):
-                break
+        pending = [None] * CLIENTS
+
+        def client(c):
+            # Each client streams its own messageIds; concurrent calls share group commits.
+            while proc.poll() is None:
+                seq = next_seq[c]
+                ids = [f"m-{c}-{seq + i}" for i in range(20)]
+                pending[c] = {"batch": [{"type": "track", "userId": f"u-{(seq + i) % 97}",
+                                         "event": "Clicked", "messageId": m, "properties": {"n": seq + i}}
+                                        for i, m in enumerate(ids)]}
+                try:
+                    if post(port, key, pending[c]) == 200:
+                        acked.extend(ids)
+                        pending[c] = None
+                        next_seq[c] += 20
+                except (urllib.error.URLError, ConnectionError, OSError):
+                    return
+
+        clients = [threading.Thread(target=client, args=(c,)) for c in range(CLIENTS)]
+        for t in clients:
+            t.start()
+        for t in clients:
+            t.join()
         killer.join()
         proc.wait()
-        # Restart and retry the call that was in flight.
+        # Restart and retry the calls that were in flight.
         proc = start(db, port)
-        if pending is not None:
-            assert post(port, key, pending) == 200
-            acked.extend(m["messageId"] for m in pending["batch"])
-            seq += 20
+        for c in range(CLIENTS):
+            if pending[c] is not None:
+                assert post(port, key, pending[c]) == 200
+                acked.extend(m["messageId"] for m in pending[c]["batch"])
+                next_seq[c] += 20
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
-        print(f"iteration {it + 1}: {len(acked)} messageIds acknowledged so far")
+        print(f"iteration {it + 1}: {len(acked)} messageIds acknowledged so far", flush=True)
     query = ["sqlite3", path] if BACKEND == "sqlite" else ["psql", "-qtA", db, "-c"]
     out = subprocess.run(query + ["SELECT message_id FROM events"], check=True,
                          capture_output=True, text=True).stdout.split()

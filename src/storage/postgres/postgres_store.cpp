@@ -942,6 +942,19 @@ constexpr const char* kSetCurrencySql =
     "  RETURNING id) "
     "SELECT w.currency, (SELECT count(*) FROM u) FROM workspaces w WHERE w.id = $1::bigint";
 
+// Columns: id, external_id, name, price_minor, currency.
+Result<Product> ReadProduct(const Rows& r, int i) {
+  Product p;
+  p.id = ProductId{r.Int(i, 0)};
+  p.external_id = r.Text(i, 1);
+  p.name = r.Text(i, 2);
+  if (!r.IsNull(i, 3)) {
+    TREU_ASSIGN_OR_RETURN(Currency cur, Currency::FromCode(r.View(i, 4)));
+    p.price = Money{r.Int(i, 3), cur};
+  }
+  return p;
+}
+
 Result<std::optional<Product>> FindProductOn(Conn& conn, WorkspaceId ws, std::string_view ext) {
   TREU_ASSIGN_OR_RETURN(Rows r, conn.Query("find product",
                                            "SELECT id, external_id, name, price_minor, currency "
@@ -949,16 +962,69 @@ Result<std::optional<Product>> FindProductOn(Conn& conn, WorkspaceId ws, std::st
                                            "external_id = $2",
                                            Params().Add(ws.value).Add(ext)));
   if (r.size() == 0) return std::optional<Product>();
-  Product p;
-  p.id = ProductId{r.Int(0, 0)};
-  p.external_id = r.Text(0, 1);
-  p.name = r.Text(0, 2);
-  if (!r.IsNull(0, 3)) {
-    TREU_ASSIGN_OR_RETURN(Currency cur, Currency::FromCode(r.View(0, 4)));
-    p.price = Money{r.Int(0, 3), cur};
-  }
+  TREU_ASSIGN_OR_RETURN(Product p, ReadProduct(r, 0));
   return std::optional<Product>(std::move(p));
 }
+
+// Columns: id, workspace_id, kind, status, file_name, bytes_total, bytes_read, rows_read,
+// rows_rejected, inserted, updated, unchanged, error, issues, created_at, finished_at.
+constexpr const char* kImportJobColumns =
+    "id, workspace_id, kind, status, file_name, bytes_total, bytes_read, rows_read, "
+    "rows_rejected, inserted, updated, unchanged, error, issues, created_at, finished_at";
+
+Result<ImportJob> ReadImportJob(const Rows& r, int i) {
+  ImportJob j;
+  j.id = r.Int(i, 0);
+  j.workspace = WorkspaceId{r.Int(i, 1)};
+  j.kind = r.Text(i, 2);
+  TREU_ASSIGN_OR_RETURN(j.status, ParseImportJobStatus(r.View(i, 3)));
+  j.file_name = r.Text(i, 4);
+  j.bytes_total = r.Int(i, 5);
+  j.bytes_read = r.Int(i, 6);
+  j.rows = r.Int(i, 7);
+  j.rows_rejected = r.Int(i, 8);
+  j.inserted = r.Int(i, 9);
+  j.updated = r.Int(i, 10);
+  j.unchanged = r.Int(i, 11);
+  j.error = r.Text(i, 12);
+  j.issues_json = r.Text(i, 13);
+  j.created_at = Timestamp{r.Int(i, 14)};
+  if (!r.IsNull(i, 15)) j.finished_at = Timestamp{r.Int(i, 15)};
+  return j;
+}
+
+// Deletes an order of a workspace by external id with its lines and refunds; returns its id
+// (no row: no such order). The foreign keys are checked at the end of the statement, when
+// the details are gone too.
+constexpr const char* kDeleteOrderSql =
+    "WITH o AS MATERIALIZED (SELECT id FROM orders WHERE workspace_id = $1::bigint AND "
+    "  external_id = $2), "
+    "l AS (DELETE FROM order_lines WHERE order_id IN (SELECT id FROM o)), "
+    "r AS (DELETE FROM refunds WHERE order_id IN (SELECT id FROM o)) "
+    "DELETE FROM orders WHERE id IN (SELECT id FROM o) RETURNING id";
+
+// As kDeleteOrderSql, for a subscription and its history.
+constexpr const char* kDeleteSubscriptionSql =
+    "WITH s AS MATERIALIZED (SELECT id FROM subscriptions WHERE workspace_id = $1::bigint AND "
+    "  external_id = $2), "
+    "h AS (DELETE FROM subscription_changes WHERE subscription_id IN (SELECT id FROM s)) "
+    "DELETE FROM subscriptions WHERE id IN (SELECT id FROM s) RETURNING id";
+
+// Erases the personal data of a customer of a workspace (by external id): clears the
+// profile, renames the external id to "erased-<id>", deletes attributes, consents,
+// anonymous-id links and events. Returns ('customer', id) for the customer and ('event', id)
+// for each deleted event; no row: no such customer.
+constexpr const char* kEraseCustomerSql =
+    "WITH c AS (UPDATE customers SET external_id = 'erased-' || id::text, email = '', "
+    "  name = '', country = '', locale = '', time_zone = '', updated_at = $3::bigint "
+    "  WHERE workspace_id = $1::bigint AND external_id = $2 RETURNING id), "
+    "a AS (DELETE FROM customer_attributes WHERE customer_id IN (SELECT id FROM c)), "
+    "k AS (DELETE FROM customer_consents WHERE customer_id IN (SELECT id FROM c)), "
+    "i AS (DELETE FROM identities WHERE workspace_id = $1::bigint AND customer_id IN "
+    "  (SELECT id FROM c)), "
+    "e AS (DELETE FROM events WHERE workspace_id = $1::bigint AND customer_id IN "
+    "  (SELECT id FROM c) RETURNING id) "
+    "SELECT 'customer', id FROM c UNION ALL SELECT 'event', id FROM e";
 
 class PostgresWriteTransaction final : public WriteTransaction {
  public:
@@ -1500,6 +1566,48 @@ class PostgresWriteTransaction final : public WriteTransaction {
                                               std::string(currency.code()));
   }
 
+  Result<bool> DeleteOrder(std::string_view external_id) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    return DeleteOne("delete order", kDeleteOrderSql, Entity::kOrder, external_id);
+  }
+
+  Result<bool> DeleteSubscription(std::string_view external_id) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    return DeleteOne("delete subscription", kDeleteSubscriptionSql, Entity::kSubscription,
+                     external_id);
+  }
+
+  Result<bool> DeleteProduct(std::string_view external_id) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    return DeleteOne("delete product",
+                     "DELETE FROM products WHERE workspace_id = $1::bigint AND external_id = $2 "
+                     "RETURNING id",
+                     Entity::kProduct, external_id);
+  }
+
+  Result<bool> EraseCustomer(std::string_view external_id, Timestamp now) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    TREU_ASSIGN_OR_RETURN(Rows r,
+                          conn_.Query("erase customer", kEraseCustomerSql,
+                                      Params().Add(ws_.value).Add(external_id).Add(now.micros)));
+    std::optional<std::int64_t> customer;
+    std::vector<std::int64_t> events;
+    for (int i = 0; i < r.size(); ++i) {
+      if (r.View(i, 0) == "customer") {
+        customer = r.Int(i, 1);
+      } else {
+        events.push_back(r.Int(i, 1));
+      }
+    }
+    if (!customer) return false;
+    // The external id now names no customer: resolving it again starts a new one.
+    resolved_.erase(std::string(external_id));
+    log_.Add(Entity::kCustomer, *customer, ChangeOp::kUpdate, clock_.Now());
+    LogAll(Entity::kEvent, std::move(events), ChangeOp::kDelete);
+    TREU_RETURN_IF_ERROR(log_.Write(conn_, ws_, /*all=*/false));
+    return true;
+  }
+
   Status Commit() override {
     if (!open_) return FailedPrecondition("commit", "the transaction is not open");
     open_ = false;
@@ -1620,6 +1728,17 @@ class PostgresWriteTransaction final : public WriteTransaction {
     for (const std::int64_t id : updated) log_.Add(Entity::kOrder, id, ChangeOp::kUpdate, at);
     TREU_RETURN_IF_ERROR(log_.Write(conn_, ws_, /*all=*/false));
     return stats;
+  }
+
+  // Runs `sql`, a delete of one row of this workspace by external id ($1 workspace, $2
+  // external id) returning its id, and logs the delete. False when nothing was deleted.
+  Result<bool> DeleteOne(std::string_view what, const char* sql, Entity entity,
+                         std::string_view external_id) {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query(what, sql, Params().Add(ws_.value).Add(external_id)));
+    if (r.size() == 0) return false;
+    log_.Add(entity, r.Int(0, 0), ChangeOp::kDelete, clock_.Now());
+    TREU_RETURN_IF_ERROR(log_.Write(conn_, ws_, /*all=*/false));
+    return true;
   }
 
   // Logs `op` on every id, ascending so that consecutive ids form runs.
@@ -2084,6 +2203,125 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  Result<std::vector<Order>> ListOrders(WorkspaceId ws, std::string_view customer,
+                                        std::int64_t after_id, int limit) override {
+    ReadScope scope(conn_);
+    TREU_RETURN_IF_ERROR(scope.Begin());
+    TREU_ASSIGN_OR_RETURN(
+        Rows page, conn_.Query("list orders",
+                               "SELECT external_id FROM orders WHERE workspace_id = $1::bigint "
+                               "AND id > $2::bigint AND ($3 = '' OR customer_id = (SELECT id "
+                               "FROM customers WHERE workspace_id = $1::bigint AND external_id = "
+                               "$3)) ORDER BY id LIMIT $4::bigint",
+                               Params().Add(ws.value).Add(after_id).Add(customer).Add(
+                                   static_cast<std::int64_t>(limit))));
+    std::vector<std::string> ids;
+    for (int i = 0; i < page.size(); ++i) ids.push_back(page.Text(i, 0));
+    TREU_ASSIGN_OR_RETURN(auto loaded, LoadOrders(conn_, ws, ids, /*with_lines=*/true));
+    return InPageOrder(ids, loaded);
+  }
+
+  Result<std::vector<Subscription>> ListSubscriptions(WorkspaceId ws, std::string_view customer,
+                                                      std::int64_t after_id, int limit) override {
+    ReadScope scope(conn_);
+    TREU_RETURN_IF_ERROR(scope.Begin());
+    TREU_ASSIGN_OR_RETURN(
+        Rows page, conn_.Query("list subscriptions",
+                               "SELECT external_id FROM subscriptions WHERE workspace_id = "
+                               "$1::bigint AND id > $2::bigint AND ($3 = '' OR customer_id = "
+                               "(SELECT id FROM customers WHERE workspace_id = $1::bigint AND "
+                               "external_id = $3)) ORDER BY id LIMIT $4::bigint",
+                               Params().Add(ws.value).Add(after_id).Add(customer).Add(
+                                   static_cast<std::int64_t>(limit))));
+    std::vector<std::string> ids;
+    for (int i = 0; i < page.size(); ++i) ids.push_back(page.Text(i, 0));
+    TREU_ASSIGN_OR_RETURN(auto loaded, LoadSubscriptions(conn_, ws, ids));
+    return InPageOrder(ids, loaded);
+  }
+
+  Result<std::vector<Product>> ListProducts(WorkspaceId ws, std::int64_t after_id,
+                                            int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r,
+        conn_.Query("list products",
+                    "SELECT id, external_id, name, price_minor, currency FROM products "
+                    "WHERE workspace_id = $1::bigint AND id > $2::bigint ORDER BY id "
+                    "LIMIT $3::bigint",
+                    Params().Add(ws.value).Add(after_id).Add(static_cast<std::int64_t>(limit))));
+    std::vector<Product> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) {
+      TREU_ASSIGN_OR_RETURN(Product p, ReadProduct(r, i));
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+  Result<ImportJob> CreateImportJob(const ImportJob& job) override {
+    Params p;
+    p.Add(job.workspace.value)
+        .Add(job.kind)
+        .Add(ImportJobStatusName(job.status))
+        .Add(job.file_name);
+    AddImportJobProgress(p, job);
+    p.Add(job.created_at.micros);
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("create import job",
+                            "INSERT INTO import_jobs (workspace_id, kind, status, file_name, "
+                            "bytes_total, bytes_read, rows_read, rows_rejected, inserted, "
+                            "updated, unchanged, error, issues, finished_at, created_at) VALUES "
+                            "($1::bigint, $2, $3, $4, $5::bigint, $6::bigint, $7::bigint, "
+                            "$8::bigint, $9::bigint, $10::bigint, $11::bigint, $12, $13, "
+                            "$14::bigint, $15::bigint) RETURNING id",
+                            p));
+    ImportJob out = job;
+    out.id = r.Int(0, 0);
+    return out;
+  }
+
+  Status UpdateImportJob(const ImportJob& job) override {
+    Params p;
+    p.Add(job.id).Add(job.workspace.value).Add(ImportJobStatusName(job.status));
+    AddImportJobProgress(p, job);
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("update import job",
+                            "UPDATE import_jobs SET status = $3, bytes_total = $4::bigint, "
+                            "bytes_read = $5::bigint, rows_read = $6::bigint, rows_rejected = "
+                            "$7::bigint, inserted = $8::bigint, updated = $9::bigint, unchanged "
+                            "= $10::bigint, error = $11, issues = $12, finished_at = "
+                            "$13::bigint WHERE id = $1::bigint AND workspace_id = $2::bigint "
+                            "RETURNING id",
+                            p));
+    if (r.size() == 0) {
+      return NotFound("import job " + std::to_string(job.id), "no such import job");
+    }
+    return Ok();
+  }
+
+  Result<std::optional<ImportJob>> FindImportJob(WorkspaceId ws, std::int64_t id) override {
+    const std::string sql = std::string("SELECT ") + kImportJobColumns +
+                            " FROM import_jobs WHERE workspace_id = $1::bigint AND id = $2::bigint";
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find import job", sql.c_str(), Params().Add(ws.value).Add(id)));
+    if (r.size() == 0) return std::optional<ImportJob>();
+    TREU_ASSIGN_OR_RETURN(ImportJob job, ReadImportJob(r, 0));
+    return std::optional<ImportJob>(std::move(job));
+  }
+
+  Result<std::int64_t> FailUnfinishedImportJobs(std::string_view error, Timestamp now) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("fail unfinished import jobs",
+                            "UPDATE import_jobs SET status = $1, error = $2, finished_at = "
+                            "$3::bigint WHERE status IN ($4, $5) RETURNING id",
+                            Params()
+                                .Add(ImportJobStatusName(ImportJobStatus::kFailed))
+                                .Add(error)
+                                .Add(now.micros)
+                                .Add(ImportJobStatusName(ImportJobStatus::kQueued))
+                                .Add(ImportJobStatusName(ImportJobStatus::kRunning))));
+    return std::int64_t{r.size()};
+  }
+
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
                                           int limit) override {
     std::vector<Change> out;
@@ -2111,6 +2349,39 @@ class PostgresStore final : public Store {
   }
 
  private:
+  // The rows of `loaded` (keyed by external id) in the order of `page`; ids missing from
+  // `loaded` are left out.
+  template <typename T>
+  static std::vector<T> InPageOrder(const std::vector<std::string>& page,
+                                    std::unordered_map<std::string, T>& loaded) {
+    std::vector<T> out;
+    out.reserve(page.size());
+    for (const std::string& ext : page) {
+      const auto it = loaded.find(ext);
+      if (it != loaded.end()) out.push_back(std::move(it->second));
+    }
+    return out;
+  }
+
+  // Adds the progress and outcome of a job as parameters: bytes_total, bytes_read, rows,
+  // rows_rejected, inserted, updated, unchanged, error, issues, finished_at.
+  static void AddImportJobProgress(Params& p, const ImportJob& job) {
+    p.Add(job.bytes_total)
+        .Add(job.bytes_read)
+        .Add(job.rows)
+        .Add(job.rows_rejected)
+        .Add(job.inserted)
+        .Add(job.updated)
+        .Add(job.unchanged)
+        .Add(job.error)
+        .Add(job.issues_json);
+    if (job.finished_at) {
+      p.Add(job.finished_at->micros);
+    } else {
+      p.AddNull();
+    }
+  }
+
   const Clock& clock_;
   Conn conn_;
 };

@@ -179,6 +179,28 @@ class TestStore final : public Store {
                                         std::int64_t after_id, int limit) override {
     return store_->ListEvents(ws, user_id, after_id, limit);
   }
+  Result<std::vector<Order>> ListOrders(WorkspaceId ws, std::string_view customer,
+                                        std::int64_t after_id, int limit) override {
+    return store_->ListOrders(ws, customer, after_id, limit);
+  }
+  Result<std::vector<Subscription>> ListSubscriptions(WorkspaceId ws, std::string_view customer,
+                                                      std::int64_t after_id, int limit) override {
+    return store_->ListSubscriptions(ws, customer, after_id, limit);
+  }
+  Result<std::vector<Product>> ListProducts(WorkspaceId ws, std::int64_t after_id,
+                                            int limit) override {
+    return store_->ListProducts(ws, after_id, limit);
+  }
+  Result<ImportJob> CreateImportJob(const ImportJob& job) override {
+    return store_->CreateImportJob(job);
+  }
+  Status UpdateImportJob(const ImportJob& job) override { return store_->UpdateImportJob(job); }
+  Result<std::optional<ImportJob>> FindImportJob(WorkspaceId ws, std::int64_t id) override {
+    return store_->FindImportJob(ws, id);
+  }
+  Result<std::int64_t> FailUnfinishedImportJobs(std::string_view error, Timestamp now) override {
+    return store_->FailUnfinishedImportJobs(error, now);
+  }
   Result<IdempotencyClaim> ClaimIdempotencyKey(WorkspaceId ws, std::string_view key,
                                                std::string_view hash, Timestamp now,
                                                std::int64_t stale) override {
@@ -594,6 +616,57 @@ TEST_F(PostgresStoreTest, ReadsInsideAWriteTransactionSeeItsWrites) {
   ASSERT_TRUE(tx->InsertOrders(orders));
   ASSERT_TRUE(tx->Commit());
   EXPECT_EQ(store->Counts(w.id).value().orders, 2);
+}
+
+TEST_F(PostgresStoreTest, DeletesAndErasuresAreLoggedInRunsAndForgetResolvedIds) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const Workspace w = MakeWorkspace(*store, "shop");
+  CustomerId c;
+  {
+    auto tx = store->BeginWrite(w.id).value();
+    c = tx->ResolveCustomers(std::vector<std::string>{"c1"}, clock_.Now()).value()[0];
+    std::vector<Order> orders{MakeOrder("o1", c, 100, 1000), MakeOrder("o2", c, 200, 2000)};
+    orders[0].lines.push_back({"sku-1", 1, 100});
+    orders[1].lines.push_back({"sku-2", 2, 100});
+    ASSERT_TRUE(tx->InsertOrders(orders));
+    std::vector<Event> events(3);
+    for (int i = 0; i < 3; ++i) {
+      events[i].name = "Viewed";
+      events[i].message_id = "m" + std::to_string(i);
+      events[i].user_id = "c1";
+      events[i].customer = c;
+    }
+    ASSERT_TRUE(tx->InsertEvents(events));
+    ASSERT_TRUE(tx->Commit());
+  }
+  const std::int64_t seq_before = store->ReadChanges(w.id, 0, 1000).value().back().seq;
+  {
+    auto tx = store->BeginWrite(w.id).value();
+    EXPECT_TRUE(tx->DeleteOrder("o1").value());
+    EXPECT_TRUE(tx->DeleteOrder("o2").value());
+    EXPECT_TRUE(tx->EraseCustomer("c1", clock_.Now()).value());
+    // Within the same transaction the shop's id names a new customer.
+    const CustomerId again =
+        tx->ResolveCustomers(std::vector<std::string>{"c1"}, clock_.Now()).value()[0];
+    EXPECT_NE(again, c);
+    ASSERT_TRUE(tx->Commit());
+  }
+  EXPECT_EQ(RunSql(db_->url(), "SELECT count(*) FROM order_lines").value(), "0");
+  const auto changes = store->ReadChanges(w.id, seq_before, 1000).value();
+  ASSERT_EQ(changes.size(), 4u);  // orders deleted, customer updated, events deleted, c1 new
+  EXPECT_EQ(changes[0].entity, Entity::kOrder);
+  EXPECT_EQ(changes[0].op, ChangeOp::kDelete);
+  EXPECT_EQ(changes[0].count(), 2);
+  EXPECT_EQ(changes[1].entity, Entity::kCustomer);
+  EXPECT_EQ(changes[1].op, ChangeOp::kUpdate);
+  EXPECT_EQ(changes[1].entity_id, c.value);
+  EXPECT_EQ(changes[2].entity, Entity::kEvent);
+  EXPECT_EQ(changes[2].op, ChangeOp::kDelete);
+  EXPECT_EQ(changes[2].count(), 3);
+  EXPECT_EQ(changes[3].entity, Entity::kCustomer);
+  EXPECT_EQ(changes[3].op, ChangeOp::kInsert);
+  EXPECT_EQ(store->Counts(w.id).value().events, 0);
 }
 
 }  // namespace

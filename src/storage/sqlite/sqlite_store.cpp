@@ -381,26 +381,49 @@ Result<ApiKey> ReadApiKey(const Stmt& s) {
   return k;
 }
 
+Result<Product> ReadProductRow(const Stmt& s) {
+  Product p;
+  p.id = ProductId{s.Int(0)};
+  p.external_id = s.Text(1);
+  p.name = s.Text(2);
+  if (!s.IsNull(3)) {
+    TREU_ASSIGN_OR_RETURN(Currency cur, Currency::FromCode(s.Text(4)));
+    p.price = Money{s.Int(3), cur};
+  }
+  return p;
+}
+
 Result<std::optional<Product>> FindProductIn(Db& db, WorkspaceId ws, std::string_view ext) {
   TREU_ASSIGN_OR_RETURN(Stmt * s, db.Prepare("SELECT id, external_id, name, price_minor, currency "
                                              "FROM products WHERE workspace_id = ? AND "
                                              "external_id = ?"));
   TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(ext).Step());
   if (!row) return std::optional<Product>();
-  Product p;
-  p.id = ProductId{s->Int(0)};
-  p.external_id = s->Text(1);
-  p.name = s->Text(2);
-  if (!s->IsNull(3)) {
-    auto cur = Currency::FromCode(s->Text(4));
-    if (!cur) {
-      s->Reset();
-      return std::unexpected(cur.error());
-    }
-    p.price = Money{s->Int(3), *cur};
-  }
+  auto p = ReadProductRow(*s);
   s->Reset();
-  return std::optional<Product>(std::move(p));
+  if (!p) return std::unexpected(p.error());
+  return std::optional<Product>(std::move(*p));
+}
+
+Result<ImportJob> ReadImportJobRow(const Stmt& s) {
+  ImportJob j;
+  j.id = s.Int(0);
+  j.workspace = WorkspaceId{s.Int(1)};
+  j.kind = s.Text(2);
+  TREU_ASSIGN_OR_RETURN(j.status, ParseImportJobStatus(s.Text(3)));
+  j.file_name = s.Text(4);
+  j.bytes_total = s.Int(5);
+  j.bytes_read = s.Int(6);
+  j.rows = s.Int(7);
+  j.rows_rejected = s.Int(8);
+  j.inserted = s.Int(9);
+  j.updated = s.Int(10);
+  j.unchanged = s.Int(11);
+  j.error = s.Text(12);
+  j.issues_json = s.Text(13);
+  j.created_at = Timestamp{s.Int(14)};
+  if (!s.IsNull(15)) j.finished_at = Timestamp{s.Int(15)};
+  return j;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -742,6 +765,67 @@ class SqliteWriteTransaction final : public WriteTransaction {
     return LogChange(Entity::kWorkspace, ws_.value, ChangeOp::kUpdate);
   }
 
+  Result<bool> DeleteOrder(std::string_view external_id) override {
+    TREU_ASSIGN_OR_RETURN(std::int64_t id, DeleteRow("DELETE FROM orders WHERE workspace_id = ? AND external_id = ? RETURNING id",
+                                      external_id));
+    if (id == 0) return false;
+    TREU_RETURN_IF_ERROR(DeleteDetails("DELETE FROM order_lines WHERE order_id = ?", id));
+    TREU_RETURN_IF_ERROR(DeleteDetails("DELETE FROM refunds WHERE order_id = ?", id));
+    TREU_RETURN_IF_ERROR(LogChange(Entity::kOrder, id, ChangeOp::kDelete));
+    return true;
+  }
+
+  Result<bool> DeleteSubscription(std::string_view external_id) override {
+    TREU_ASSIGN_OR_RETURN(std::int64_t id, DeleteRow("DELETE FROM subscriptions WHERE workspace_id = ? AND external_id = ? RETURNING id",
+                                      external_id));
+    if (id == 0) return false;
+    TREU_RETURN_IF_ERROR(
+        DeleteDetails("DELETE FROM subscription_changes WHERE subscription_id = ?", id));
+    TREU_RETURN_IF_ERROR(LogChange(Entity::kSubscription, id, ChangeOp::kDelete));
+    return true;
+  }
+
+  Result<bool> DeleteProduct(std::string_view external_id) override {
+    TREU_ASSIGN_OR_RETURN(std::int64_t id, DeleteRow("DELETE FROM products WHERE workspace_id = ? AND external_id = ? RETURNING id",
+                                      external_id));
+    if (id == 0) return false;
+    TREU_RETURN_IF_ERROR(LogChange(Entity::kProduct, id, ChangeOp::kDelete));
+    return true;
+  }
+
+  Result<bool> EraseCustomer(std::string_view external_id, Timestamp now) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * find, db_.Prepare("SELECT id FROM customers WHERE "
+                                                   "workspace_id = ? AND external_id = ?"));
+    TREU_ASSIGN_OR_RETURN(bool found, find->Bind(ws_.value).Bind(external_id).Step());
+    if (!found) return false;
+    const std::int64_t id = find->Int(0);
+    find->Reset();
+    resolved_.erase(std::string(external_id));
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * up, db_.Prepare("UPDATE customers SET external_id = ?, email = '', name = '', "
+                               "country = '', locale = '', time_zone = '', updated_at = ? "
+                               "WHERE id = ?"));
+    TREU_RETURN_IF_ERROR(up->Bind("erased-" + std::to_string(id)).Bind(now.micros).Bind(id).Run());
+    TREU_RETURN_IF_ERROR(DeleteDetails("DELETE FROM customer_attributes WHERE customer_id = ?", id));
+    TREU_RETURN_IF_ERROR(DeleteDetails("DELETE FROM customer_consents WHERE customer_id = ?", id));
+    TREU_RETURN_IF_ERROR(LogChange(Entity::kCustomer, id, ChangeOp::kUpdate));
+    TREU_ASSIGN_OR_RETURN(Stmt * links, db_.Prepare("DELETE FROM identities WHERE workspace_id = ? "
+                                                    "AND customer_id = ?"));
+    TREU_RETURN_IF_ERROR(links->Bind(ws_.value).Bind(id).Run());
+    TREU_ASSIGN_OR_RETURN(Stmt * events, db_.Prepare("DELETE FROM events WHERE workspace_id = ? "
+                                                     "AND customer_id = ? RETURNING id"));
+    events->Bind(ws_.value).Bind(id);
+    std::vector<std::int64_t> deleted;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, events->Step());
+      if (!row) break;
+      deleted.push_back(events->Int(0));
+    }
+    std::sort(deleted.begin(), deleted.end());
+    for (std::int64_t e : deleted) TREU_RETURN_IF_ERROR(LogChange(Entity::kEvent, e, ChangeOp::kDelete));
+    return true;
+  }
+
   Status Commit() override {
     if (!open_) return FailedPrecondition("commit", "the transaction is not open");
     TREU_RETURN_IF_ERROR(FlushChanges());
@@ -779,6 +863,21 @@ class SqliteWriteTransaction final : public WriteTransaction {
     TREU_RETURN_IF_ERROR(FlushChanges());
     pending_ = Change{0, entity, id, id, op, clock_.Now()};
     return Ok();
+  }
+
+  // Runs `sql`, a "DELETE … WHERE workspace_id = ? AND external_id = ? RETURNING id"; the
+  // deleted row's id, or 0 when there was none.
+  Result<std::int64_t> DeleteRow(const char* sql, std::string_view external_id) {
+    TREU_ASSIGN_OR_RETURN(Stmt * d, db_.Prepare(sql));
+    TREU_ASSIGN_OR_RETURN(bool row, d->Bind(ws_.value).Bind(external_id).Step());
+    const std::int64_t id = row ? d->Int(0) : 0;
+    d->Reset();
+    return id;
+  }
+
+  Status DeleteDetails(const char* sql, std::int64_t id) {
+    TREU_ASSIGN_OR_RETURN(Stmt * d, db_.Prepare(sql));
+    return d->Bind(id).Run();
   }
 
   Status FlushChanges() {
@@ -927,6 +1026,120 @@ class SqliteStore final : public Store {
   }
   Result<std::optional<Product>> FindProduct(WorkspaceId ws, std::string_view ext) override {
     return FindProductIn(db_, ws, ext);
+  }
+
+  Result<std::vector<Order>> ListOrders(WorkspaceId ws, std::string_view customer,
+                                        std::int64_t after_id, int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT o.id, o.external_id, o.customer_id, c.external_id, "
+                              "o.placed_at, o.total_minor, o.currency, o.status FROM orders o "
+                              "JOIN customers c ON c.id = o.customer_id WHERE o.workspace_id = ? "
+                              "AND o.id > ? AND (? = '' OR c.external_id = ?) ORDER BY o.id "
+                              "LIMIT ?"));
+    s->Bind(ws.value).Bind(after_id).Bind(customer).Bind(customer).Bind(std::int64_t{limit});
+    std::vector<Order> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      TREU_ASSIGN_OR_RETURN(Order o, ReadOrderRow(*s));
+      out.push_back(std::move(o));
+    }
+    s->Reset();
+    for (Order& o : out) TREU_RETURN_IF_ERROR(LoadOrderDetails(db_, o));
+    return out;
+  }
+
+  Result<std::vector<Subscription>> ListSubscriptions(WorkspaceId ws, std::string_view customer,
+                                                      std::int64_t after_id, int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT s.id, s.external_id, s.customer_id, c.external_id, "
+                              "s.currency, s.started_at, s.ended_at FROM subscriptions s JOIN "
+                              "customers c ON c.id = s.customer_id WHERE s.workspace_id = ? AND "
+                              "s.id > ? AND (? = '' OR c.external_id = ?) ORDER BY s.id LIMIT ?"));
+    s->Bind(ws.value).Bind(after_id).Bind(customer).Bind(customer).Bind(std::int64_t{limit});
+    std::vector<Subscription> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      TREU_ASSIGN_OR_RETURN(Subscription sub, ReadSubscriptionRow(*s));
+      out.push_back(std::move(sub));
+    }
+    s->Reset();
+    for (Subscription& sub : out) TREU_RETURN_IF_ERROR(LoadSubscriptionHistory(db_, sub));
+    return out;
+  }
+
+  Result<std::vector<Product>> ListProducts(WorkspaceId ws, std::int64_t after_id,
+                                            int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, external_id, name, price_minor, currency FROM products "
+                              "WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?"));
+    s->Bind(ws.value).Bind(after_id).Bind(std::int64_t{limit});
+    std::vector<Product> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      TREU_ASSIGN_OR_RETURN(Product p, ReadProductRow(*s));
+      out.push_back(std::move(p));
+    }
+    s->Reset();
+    return out;
+  }
+
+  Result<ImportJob> CreateImportJob(const ImportJob& job) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO import_jobs (workspace_id, kind, status, file_name, "
+                              "bytes_total, bytes_read, rows_read, rows_rejected, inserted, "
+                              "updated, unchanged, error, issues, created_at, finished_at) VALUES "
+                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    TREU_RETURN_IF_ERROR(
+        s->Bind(job.workspace.value).Bind(job.kind).Bind(ImportJobStatusName(job.status))
+            .Bind(job.file_name).Bind(job.bytes_total).Bind(job.bytes_read).Bind(job.rows)
+            .Bind(job.rows_rejected).Bind(job.inserted).Bind(job.updated).Bind(job.unchanged)
+            .Bind(job.error).Bind(job.issues_json).Bind(job.created_at.micros)
+            .Bind(job.finished_at ? std::optional(job.finished_at->micros) : std::nullopt)
+            .Run());
+    ImportJob out = job;
+    out.id = db_.LastRowId();
+    return out;
+  }
+
+  Status UpdateImportJob(const ImportJob& job) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("UPDATE import_jobs SET status = ?, bytes_total = ?, bytes_read = "
+                              "?, rows_read = ?, rows_rejected = ?, inserted = ?, updated = ?, "
+                              "unchanged = ?, error = ?, issues = ?, finished_at = ? WHERE id = ? "
+                              "AND workspace_id = ?"));
+    TREU_RETURN_IF_ERROR(
+        s->Bind(ImportJobStatusName(job.status)).Bind(job.bytes_total).Bind(job.bytes_read)
+            .Bind(job.rows).Bind(job.rows_rejected).Bind(job.inserted).Bind(job.updated)
+            .Bind(job.unchanged).Bind(job.error).Bind(job.issues_json)
+            .Bind(job.finished_at ? std::optional(job.finished_at->micros) : std::nullopt)
+            .Bind(job.id).Bind(job.workspace.value).Run());
+    if (db_.Changes() == 0) return NotFound("import " + std::to_string(job.id), "no such import job");
+    return Ok();
+  }
+
+  Result<std::optional<ImportJob>> FindImportJob(WorkspaceId ws, std::int64_t id) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, workspace_id, kind, status, file_name, bytes_total, "
+                              "bytes_read, rows_read, rows_rejected, inserted, updated, unchanged, "
+                              "error, issues, created_at, finished_at FROM import_jobs WHERE "
+                              "workspace_id = ? AND id = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(id).Step());
+    if (!row) return std::optional<ImportJob>();
+    auto job = ReadImportJobRow(*s);
+    s->Reset();
+    if (!job) return std::unexpected(job.error());
+    return std::optional<ImportJob>(std::move(*job));
+  }
+
+  Result<std::int64_t> FailUnfinishedImportJobs(std::string_view error, Timestamp now) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("UPDATE import_jobs SET status = 'failed', error = ?, finished_at = "
+                              "? WHERE status IN ('queued', 'running')"));
+    TREU_RETURN_IF_ERROR(s->Bind(error).Bind(now.micros).Run());
+    return std::int64_t{db_.Changes()};
   }
   Result<std::optional<Subscription>> FindSubscription(WorkspaceId ws,
                                                        std::string_view ext) override {

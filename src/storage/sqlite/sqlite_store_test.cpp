@@ -17,7 +17,10 @@ std::string TempDbPath() {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("treu-sqlite-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  return (dir / ("t" + std::to_string(n++) + ".db")).string();
+  // Fresh even if an earlier process with the same pid left its files behind.
+  const std::string path = (dir / ("t" + std::to_string(n++) + ".db")).string();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  return path;
 }
 
 std::unique_ptr<Store> OpenFreshSqlite(const Clock& clock) {
@@ -59,10 +62,10 @@ TEST(SqliteStoreTest, UsesWalAndKeepsMigrationsOnReopen) {
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
   EXPECT_TRUE((*again)->FindWorkspace("shop").has_value());
   EXPECT_EQ(Pragma(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(Pragma(path, "SELECT count(*) FROM schema_migrations"), "5");
+  EXPECT_EQ(Pragma(path, "SELECT count(*) FROM schema_migrations"), "6");
   EXPECT_EQ(Pragma(path, "SELECT group_concat(name, ' ') FROM schema_migrations"),
             "001_initial.sql 002_api_keys.sql 003_idempotency.sql 004_identities.sql "
-            "005_key_rate_limits.sql");
+            "005_key_rate_limits.sql 006_lists_deletes_imports.sql");
   EXPECT_EQ(Pragma(path, "PRAGMA integrity_check"), "ok");
 }
 
