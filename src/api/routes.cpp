@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/problem.hpp"
+#include "api/analytics_routes.hpp"
 #include "api/import_routes.hpp"
 #include "api/tracking_routes.hpp"
 #include "ingest/records.hpp"
@@ -708,6 +709,37 @@ json Schemas() {
         {"properties",
          {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Event"}}}}},
           {"next_cursor", nullable_string}}}}},
+      {"Kpi",
+       {{"type", "object"},
+        {"properties",
+         {{"id", {{"type", "string"}}},
+          {"period", {{"type", "object"}}},
+          {"value", {{"type", json::array({"number", "null"})}}},
+          {"unit", {{"type", "string"}}},
+          {"currency", {{"type", "string"}}},
+          {"inputs", {{"type", "object"}}},
+          {"null_reason", nullable_string},
+          {"series", {{"type", "array"}, {"items", {{"type", "object"}}}}}}}}},
+      {"KpiList",
+       {{"type", "object"},
+        {"properties", {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Kpi"}}}}}}}}},
+      {"Mrr",
+       {{"type", "object"},
+        {"properties",
+         {{"period", {{"type", "string"}}},
+          {"currency", {{"type", "string"}}},
+          {"mrr_start", {{"type", "number"}}},
+          {"mrr_end", {{"type", "number"}}},
+          {"movements", {{"type", "object"}}},
+          {"nrr", {{"type", json::array({"number", "null"})}}},
+          {"grr", {{"type", json::array({"number", "null"})}}}}}}},
+      {"Cohorts",
+       {{"type", "object"},
+        {"properties",
+         {{"by", {{"type", "string"}}},
+          {"basis", {{"type", "string"}}},
+          {"revenue", {{"type", "boolean"}}},
+          {"cohorts", {{"type", "array"}, {"items", {{"type", "object"}}}}}}}}},
       {"OrderList", ListOf("Order")},
       {"SubscriptionList", ListOf("Subscription")},
       {"ProductList", ListOf("Product")},
@@ -827,6 +859,7 @@ const std::vector<Route>& ApiRoutes() {
         {"user_id", "only the events of this user id"}}},
   };
   for (Route& r : ImportRoutes()) routes.push_back(std::move(r));
+  for (Route& r : AnalyticsRoutes()) routes.push_back(std::move(r));
   for (Route& r : TrackingRoutes()) routes.push_back(std::move(r));
   return routes;
   }();

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 
+#include "app/analytics_commands.hpp"
 #include "app/cli.hpp"
 #include "app/demo.hpp"
 #include "app/progress.hpp"
@@ -214,7 +215,10 @@ const std::vector<Command>& Commands() {
       {"demo", "create a database with generated demo data and show what it holds", SetupDemo},
       {"serve", "serve the HTTP API (REST and tracking)", SetupServe},
       {"import", "import customers, orders or subscriptions from a CSV file", SetupImport},
-      {"key", "create or list API keys of the workspace", SetupKey},
+      {"kpi", "retention KPIs of a period (or a series of periods)", SetupKpi},
+      {"cohorts", "cohort retention matrices (customers or revenue)", SetupCohorts},
+      {"mrr", "MRR and its movements over a period", SetupMrr},
+      {"key", "create, list or revoke API keys of the workspace", SetupKey},
       {"workspace", "create or list workspaces", SetupWorkspace},
       {"migrate", "apply pending schema migrations to the database", SetupMigrate},
       {"backup", "write a consistent copy of the SQLite database while treu runs", SetupBackup},

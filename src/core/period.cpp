@@ -54,6 +54,22 @@ Period Period::IsoWeek(int iso_year, int week) {
   return Period(PeriodKind::kWeek, CivilFromDays(d), CivilFromDays(d + 6));
 }
 
+Period Period::Containing(PeriodKind kind, CivilDate d) {
+  switch (kind) {
+    case PeriodKind::kDay:
+    case PeriodKind::kRange: return Day(d);
+    case PeriodKind::kWeek: {
+      const std::int64_t days = DaysFromCivil(d);
+      const std::int64_t monday = days - ((days % 7 + 7 + 3) % 7);  // 1970-01-01 was a Thursday
+      return Period(PeriodKind::kWeek, CivilFromDays(monday), CivilFromDays(monday + 6));
+    }
+    case PeriodKind::kMonth: return Month(d.year, d.month);
+    case PeriodKind::kQuarter: return Quarter(d.year, (d.month - 1) / 3 + 1);
+    case PeriodKind::kYear: return Year(d.year);
+  }
+  return Day(d);
+}
+
 Result<Period> Period::Parse(std::string_view text) {
   int y = 0, n = 0;
   if (const auto dots = text.find(".."); dots != std::string_view::npos) {

@@ -25,6 +25,8 @@ class Period {
   static Period Day(CivilDate d);
   // REQUIRES: first <= last.
   static Period Range(CivilDate first, CivilDate last);
+  // The day, ISO week, month, quarter or year that contains `d`. REQUIRES: kind != kRange.
+  static Period Containing(PeriodKind kind, CivilDate d);
 
   PeriodKind kind() const { return kind_; }
   CivilDate first_day() const { return first_; }

@@ -60,5 +60,16 @@ TEST(PeriodTest, ShiftsByKind) {
             "2024-03-11..2024-03-20");
 }
 
+TEST(PeriodTest, ContainingFindsTheCalendarPeriodOfADay) {
+  EXPECT_EQ(Period::Containing(PeriodKind::kMonth, {2024, 2, 29}).Label(), "2024-02");
+  EXPECT_EQ(Period::Containing(PeriodKind::kQuarter, {2024, 6, 30}).Label(), "2024-Q2");
+  EXPECT_EQ(Period::Containing(PeriodKind::kYear, {2024, 12, 31}).Label(), "2024");
+  // ISO weeks: 2021-01-03 (a Sunday) belongs to 2020-W53; 2024-12-30 (a Monday) to 2025-W01.
+  EXPECT_EQ(Period::Containing(PeriodKind::kWeek, {2021, 1, 3}).Label(), "2020-W53");
+  EXPECT_EQ(Period::Containing(PeriodKind::kWeek, {2024, 12, 30}).Label(), "2025-W01");
+  EXPECT_EQ(Period::Containing(PeriodKind::kWeek, {1969, 12, 29}).first_day(), (CivilDate{1969, 12, 29}));
+  EXPECT_EQ(Period::Containing(PeriodKind::kDay, {2024, 3, 31}).Label(), "2024-03-31");
+}
+
 }  // namespace
 }  // namespace treu

@@ -38,7 +38,13 @@ WRITE_BODIES = {
     "/api/v1/imports": ("?kind=customers&file_name=tenancy.csv", b"customer_id,email\ntenancy-imp,ti@a.example\n"),
 }
 # Routes whose {id} isn't "a-1": filled in by setUpClass.
-CONCRETE_IDS = {}
+CONCRETE_IDS = {"/api/v1/kpis/{id}": "revenue"}
+# Routes whose {id} names something every workspace has (a metric), not a workspace's resource:
+# another workspace's key gets its own answer, which must not leak workspace a's data.
+SHARED_IDS = {"/api/v1/kpis/{id}"}
+# Query parameters a GET route requires.
+QUERIES = {"/api/v1/kpis": "?period=2024-01", "/api/v1/kpis/{id}": "?period=2024-01",
+           "/api/v1/mrr": "?period=2024-01"}
 BACKEND = sys.argv.pop(1) if len(sys.argv) > 1 else "sqlite"
 
 
@@ -181,6 +187,8 @@ class ApiTest(unittest.TestCase):
             needed = op["description"].split("scope ")[1].split()[0]
             concrete = path.replace("{id}", CONCRETE_IDS.get(path, "a-1"))
             m = method.upper()
+            if m == "GET":
+                concrete += QUERIES.get(path, "")
             if scheme == "writeKey":
                 body = ({"batch": [{"type": "track", "userId": "t", "event": "E"}]}
                         if path.endswith("/batch") else
@@ -209,12 +217,12 @@ class ApiTest(unittest.TestCase):
             for scope in order[:order.index(needed)]:
                 self.assertEqual(self.request(m, concrete, self.keys[("a", scope)], body=body)[0], 403,
                                  f"{m} {path} {scope} key")
-            if "{" in path:
+            if "{" in path and path not in SHARED_IDS:
                 other = self.request(m, concrete, self.keys[("b", needed)], body=body)
                 self.assertEqual(other[0], 404, f"{m} {path} with another workspace's key")
             own = self.request(m, concrete, self.keys[("a", needed)], body=body)
             self.assertLess(own[0], 400, f"{m} {path} with its own workspace's {needed} key: {own[2]}")
-            if m == "GET" and "{" not in path:
+            if m == "GET" and ("{" not in path or path in SHARED_IDS):
                 other = self.request(m, concrete, self.keys[("b", needed)])
                 self.assertNotIn(b"a-1", other[2], f"{m} {path} leaks workspace a")
             checked += 1
@@ -464,6 +472,28 @@ class ApiTest(unittest.TestCase):
         status, _, p = self.upload("?kind=orders", bad, content_type="multipart/form-data; boundary=x")
         self.assertEqual((status, p["errors"][0]["pointer"]), (400, "/body"))
         self.assertEqual(self.upload("?kind=orders", b"")[0], 400)
+
+    def test_kpis_mrr_and_cohorts(self):
+        status, body = self.read("/api/v1/kpis?period=2024-01&series=2")
+        self.assertEqual(status, 200)
+        by_id = {m["id"]: m for m in body["data"]}
+        self.assertEqual(by_id["revenue"]["currency"], "EUR")
+        self.assertEqual(len(by_id["revenue"]["series"]), 2)
+        self.assertIsNone(by_id["nps"]["value"])
+        self.assertTrue(by_id["nps"]["null_reason"])
+        status, one = self.read("/api/v1/kpis/customers_new?period=2024-01")
+        self.assertEqual((status, one["id"], one["period"]["label"]), (200, "customers_new", "2024-01"))
+        self.assertEqual(self.read("/api/v1/kpis/nope?period=2024-01")[0], 404)
+        status, problem = self.read("/api/v1/kpis?period=2024-13")
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/period"))
+        status, problem = self.read("/api/v1/kpis?period=2024-01&window=7x")
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/window"))
+        status, mrr = self.read("/api/v1/mrr?period=2024-01")
+        self.assertEqual((status, sorted(mrr["movements"])), (200, ["churn", "contraction", "expansion", "new", "reactivation"]))
+        status, cohorts = self.read("/api/v1/cohorts?by=quarter")
+        self.assertEqual(status, 200)
+        self.assertTrue(all(c["values"][0] == 1.0 for c in cohorts["cohorts"]), cohorts)
+        self.assertEqual(self.read("/api/v1/cohorts?by=day")[0], 400)
 
     def test_keys_are_stored_hashed(self):
         query = (["sqlite3", self.db[len("sqlite:"):]] if BACKEND == "sqlite"

@@ -1,0 +1,165 @@
+// Declarative KPI scenarios: test/logic/kpis/*.json each hold a workspace, its orders and
+// subscriptions, and checks with hand-computed expectations (see their "description").
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "analytics/kpis.hpp"
+#include "analytics/render.hpp"
+
+namespace treu {
+namespace {
+
+using nlohmann::json;
+
+Timestamp Time(const json& j) { return ParseTimestamp(j.get<std::string>(), TimeZone::Utc()).value(); }
+
+std::shared_ptr<const Snapshot> Load(const json& doc) {
+  Workspace w;
+  w.name = "scenario";
+  const json& ws = doc.at("workspace");
+  w.time_zone = ws.value("time_zone", "UTC");
+  w.currency = Currency::FromCode(ws.value("currency", "EUR")).value();
+  w.retention_basis = ParseRetentionBasis(ws.value("basis", "purchases")).value();
+  w.activity_window_days = ws.value("window_days", kDefaultActivityWindowDays);
+  SnapshotBuilder b(w);
+  for (const json& o : doc.value("orders", json::array())) {
+    Order order;
+    order.external_id = o.at("id");
+    order.customer_external_id = o.at("customer");
+    order.placed_at = Time(o.at("at"));
+    order.total = Money{ParseMinorUnits(o.at("total").get<std::string>(), *w.currency).value(), *w.currency};
+    order.status = ParseOrderStatus(o.value("status", "completed")).value();
+    for (const json& r : o.value("refunds", json::array())) {
+      order.refunds.push_back({Time(r.at("at")), ParseMinorUnits(r.at("amount").get<std::string>(), *w.currency).value()});
+    }
+    EXPECT_TRUE(b.AddOrder(order));
+  }
+  for (const json& s : doc.value("subscriptions", json::array())) {
+    Subscription sub;
+    sub.external_id = s.at("id");
+    sub.customer_external_id = s.at("customer");
+    sub.currency = *w.currency;
+    sub.started_at = Time(s.at("started_at"));
+    if (s.contains("ended_at")) sub.ended_at = Time(s.at("ended_at"));
+    for (const json& h : s.at("history")) {
+      SubscriptionState st;
+      st.effective_at = Time(h.at("at"));
+      st.interval = ParseBillingInterval(h.value("interval", "month")).value();
+      st.amount_minor = ParseMinorUnits(h.at("amount").get<std::string>(), *w.currency).value();
+      st.quantity = h.value("quantity", 1);
+      st.discount_bp = h.value("discount_bp", 0);
+      st.status = ParseSubscriptionStatus(h.value("status", "active")).value();
+      sub.history.push_back(st);
+    }
+    EXPECT_TRUE(b.AddSubscription(sub));
+  }
+  return b.Build();
+}
+
+// Every key of `expected` must be in `actual` with the same value (numbers within 1e-9).
+void ExpectSubset(const json& expected, const json& actual, const std::string& where) {
+  if (expected.is_object()) {
+    ASSERT_TRUE(actual.is_object()) << where << ": " << actual.dump();
+    for (const auto& [k, v] : expected.items()) {
+      ASSERT_TRUE(actual.contains(k)) << where << ": no '" << k << "' in " << actual.dump();
+      ExpectSubset(v, actual.at(k), where + "/" + k);
+    }
+  } else if (expected.is_array()) {
+    ASSERT_TRUE(actual.is_array() && actual.size() == expected.size()) << where << ": " << actual.dump();
+    for (std::size_t i = 0; i < expected.size(); ++i) ExpectSubset(expected[i], actual[i], where + "/" + std::to_string(i));
+  } else if (expected.is_number()) {
+    ASSERT_TRUE(actual.is_number()) << where << ": " << actual.dump();
+    EXPECT_NEAR(expected.get<double>(), actual.get<double>(), 1e-9) << where;
+  } else {
+    EXPECT_EQ(expected, actual) << where;
+  }
+}
+
+void RunScenario(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  const json doc = json::parse(in);
+  const auto snap = Load(doc);
+  const Analytics a(snap);
+  int n = 0;
+  for (const json& check : doc.at("checks")) {
+    const std::string where = file.filename().string() + " check " + std::to_string(n++) + " " + check.dump();
+    KpiOptions o = DefaultKpiOptions(*snap);
+    if (check.contains("options")) {
+      o.window_days = check["options"].value("window_days", o.window_days);
+      if (check["options"].contains("basis")) o.basis = ParseRetentionBasis(check["options"]["basis"].get<std::string>()).value();
+    }
+    if (check.contains("kpi")) {
+      const Period p = Period::Parse(check.at("period").get<std::string>()).value();
+      auto r = a.Compute(check.at("kpi").get<std::string>(), p, o);
+      ASSERT_TRUE(r.has_value()) << where << ": " << r.error().ToString();
+      const json got = KpiResultJson(*r, snap->currency());
+      if (check.value("null", false)) {
+        EXPECT_TRUE(got["value"].is_null()) << where << ": " << got.dump();
+        EXPECT_FALSE(got["null_reason"].get<std::string>().empty()) << where;
+      } else {
+        ExpectSubset(check.at("value"), got["value"], where + " value");
+      }
+      if (check.contains("inputs")) ExpectSubset(check["inputs"], got["inputs"], where + " inputs");
+    } else if (check.contains("mrr")) {
+      const Period p = Period::Parse(check.at("mrr").get<std::string>()).value();
+      const MrrMovements m = a.Movements(p.Start(a.zone()), p.End(a.zone()), o);
+      // The identity holds exactly, in MRR units.
+      EXPECT_EQ(m.mrr_end, m.mrr_start + m.new_mrr + m.reactivation + m.expansion - m.contraction - m.churn) << where;
+      ExpectSubset(check.at("expect"), MrrJson(p, m, snap->currency()), where);
+    } else if (check.contains("cohorts")) {
+      const json& c = check["cohorts"];
+      CohortOptions co;
+      const std::string by = c.value("by", "month");
+      co.by = by == "week" ? PeriodKind::kWeek : by == "quarter" ? PeriodKind::kQuarter : PeriodKind::kMonth;
+      co.revenue = c.value("revenue", false);
+      if (c.contains("from")) co.from = Period::Parse(c["from"].get<std::string>()).value();
+      if (c.contains("to")) co.to = Period::Parse(c["to"].get<std::string>()).value();
+      auto rows = Cohorts(a, co, o);
+      ASSERT_TRUE(rows.has_value()) << where;
+      ExpectSubset(check.at("expect"), CohortsJson(*rows, co, o)["cohorts"], where);
+    } else {
+      ADD_FAILURE() << where << ": a check needs kpi, mrr or cohorts";
+    }
+  }
+  EXPECT_GT(n, 0) << file;
+}
+
+TEST(KpiScenarios, EveryScenarioHolds) {
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(TREU_KPI_SCENARIOS)) {
+    if (entry.path().extension() != ".json") continue;
+    SCOPED_TRACE(entry.path().filename().string());
+    RunScenario(entry.path());
+    ++files;
+  }
+  EXPECT_GE(files, 3);
+}
+
+TEST(KpiRegistryTest, EveryMetricOfTheSpecIsRegisteredOnceWithBothTitles) {
+  std::set<std::string_view> ids;
+  for (const auto& d : KpiRegistry()) {
+    EXPECT_TRUE(ids.insert(d.id).second) << d.id;
+    EXPECT_FALSE(d.title_en.empty()) << d.id;
+    EXPECT_FALSE(d.title_de.empty()) << d.id;
+    EXPECT_FALSE(d.formula.empty()) << d.id;
+  }
+  for (const char* id : {"retention_rate", "retention_rate_strict", "churn_rate", "repeat_purchase_rate",
+                         "purchase_frequency", "average_order_value", "revenue", "clv_historic",
+                         "clv_predicted", "mrr", "accounts", "arpa", "revenue_churn_gross",
+                         "revenue_churn_net", "revenue_churn_simple", "nrr", "grr",
+                         "revenue_growth_rate", "nps", "csat", "csat_good_bad_ratio", "ces"}) {
+    EXPECT_TRUE(ids.contains(id)) << id;
+  }
+}
+
+TEST(MrrUnitsTest, RoundHalfToEven) {
+  EXPECT_EQ(MrrUnitsToMinor(kMrrUnitsPerMinor * 5 / 2), 2);
+  EXPECT_EQ(MrrUnitsToMinor(kMrrUnitsPerMinor * 7 / 2), 4);
+  EXPECT_EQ(MrrUnitsToMinor(kMrrUnitsPerMinor + 1), 1);
+  EXPECT_EQ(MrrUnitsToMinor(-kMrrUnitsPerMinor * 5 / 2), -2);
+}
+
+}  // namespace
+}  // namespace treu

@@ -1,0 +1,158 @@
+#include "api/analytics_routes.hpp"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "analytics/kpis.hpp"
+#include "analytics/render.hpp"
+#include "api/problem.hpp"
+
+namespace treu::api {
+namespace {
+
+using nlohmann::json;
+
+HttpResponse Json(const json& body) {
+  HttpResponse r;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+Result<Period> PeriodParam(const RequestContext& ctx, const char* name, bool required) {
+  const std::string* text = ctx.request.Query(name);
+  if (text == nullptr) {
+    if (required) return InvalidArgument(name, "is required, e.g. 2024-03, 2024-Q1, 2024 or 2024-W09");
+    return Period::Day({1970, 1, 1});
+  }
+  auto p = Period::Parse(*text);
+  if (!p) return InvalidArgument(name, p.error().detail());
+  return *p;
+}
+
+// The workspace's analytics and the options from ?basis= and ?window=.
+Result<std::pair<std::unique_ptr<Analytics>, KpiOptions>> Open(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(auto snap, BuildSnapshot(ctx.store, ctx.workspace()));
+  auto a = std::make_unique<Analytics>(snap);
+  KpiOptions o = DefaultKpiOptions(*snap);
+  if (const std::string* basis = ctx.request.Query("basis")) {
+    auto b = ParseRetentionBasis(*basis);
+    if (!b) return InvalidArgument("basis", "must be purchases, subscriptions or both");
+    o.basis = *b;
+  }
+  if (const std::string* window = ctx.request.Query("window")) {
+    int n = 0;
+    const auto [p, ec] = std::from_chars(window->data(), window->data() + window->size(), n);
+    const std::string_view unit(p, static_cast<std::size_t>(window->data() + window->size() - p));
+    const int per = unit == "d" ? 1 : unit == "w" ? 7 : unit == "y" ? 365 : 0;
+    if (ec != std::errc() || n <= 0 || per == 0 || n * per > 3650) {
+      return InvalidArgument("window", "must be like 90d, 12w or 1y (at most 10 years)");
+    }
+    o.window_days = n * per;
+  }
+  return std::make_pair(std::move(a), o);
+}
+
+Result<json> KpiJson(RequestContext& ctx, const Analytics& a, const KpiOptions& o, const std::string* only) {
+  TREU_ASSIGN_OR_RETURN(Period period, PeriodParam(ctx, "period", true));
+  int series = 0;
+  if (const std::string* s = ctx.request.Query("series")) {
+    const auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), series);
+    if (ec != std::errc() || p != s->data() + s->size() || series < 1 || series > 120) {
+      return InvalidArgument("series", "must be a whole number from 1 to 120");
+    }
+  }
+  const Currency& cur = a.snapshot().currency();
+  std::vector<std::vector<KpiResult>> per_period;
+  for (int k = std::max(1, series) - 1; k >= 0; --k) per_period.push_back(a.ComputeAll(period.Shift(-k), o));
+  json out = json::array();
+  const auto& current = per_period.back();
+  for (std::size_t i = 0; i < current.size(); ++i) {
+    if (only != nullptr && current[i].id != *only) continue;
+    json m = KpiResultJson(current[i], cur);
+    if (series > 0) {
+      json s = json::array();
+      for (const auto& pp : per_period) {
+        json one = KpiResultJson(pp[i], cur);
+        s.push_back({{"period", one["period"]}, {"value", one["value"]}, {"inputs", one["inputs"]}});
+      }
+      m["series"] = s;
+    }
+    out.push_back(m);
+  }
+  return out;
+}
+
+Result<HttpResponse> ListKpis(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(auto opened, Open(ctx));
+  TREU_ASSIGN_OR_RETURN(json out, KpiJson(ctx, *opened.first, opened.second, nullptr));
+  return Json({{"data", out}});
+}
+
+Result<HttpResponse> GetKpi(RequestContext& ctx) {
+  const std::string& id = ctx.params.at("id");
+  if (FindKpi(id) == nullptr) return NotFound("kpi " + id, "no such metric");
+  TREU_ASSIGN_OR_RETURN(auto opened, Open(ctx));
+  TREU_ASSIGN_OR_RETURN(json out, KpiJson(ctx, *opened.first, opened.second, &id));
+  return Json(out.at(0));
+}
+
+Result<HttpResponse> GetMrr(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(Period period, PeriodParam(ctx, "period", true));
+  TREU_ASSIGN_OR_RETURN(auto opened, Open(ctx));
+  const Analytics& a = *opened.first;
+  const MrrMovements m = a.Movements(period.Start(a.zone()), period.End(a.zone()), opened.second);
+  return Json(MrrJson(period, m, a.snapshot().currency()));
+}
+
+Result<HttpResponse> GetCohorts(RequestContext& ctx) {
+  CohortOptions c;
+  if (const std::string* by = ctx.request.Query("by")) {
+    if (*by == "month") c.by = PeriodKind::kMonth;
+    else if (*by == "quarter") c.by = PeriodKind::kQuarter;
+    else if (*by == "week") c.by = PeriodKind::kWeek;
+    else return InvalidArgument("by", "must be month, quarter or week");
+  }
+  if (const std::string* rev = ctx.request.Query("revenue")) {
+    if (*rev != "true" && *rev != "false") return InvalidArgument("revenue", "must be true or false");
+    c.revenue = *rev == "true";
+  }
+  if (ctx.request.Query("from") != nullptr) {
+    TREU_ASSIGN_OR_RETURN(c.from, PeriodParam(ctx, "from", true));
+  }
+  if (ctx.request.Query("to") != nullptr) {
+    TREU_ASSIGN_OR_RETURN(c.to, PeriodParam(ctx, "to", true));
+  }
+  TREU_ASSIGN_OR_RETURN(auto opened, Open(ctx));
+  TREU_ASSIGN_OR_RETURN(auto rows, Cohorts(*opened.first, c, opened.second));
+  return Json(CohortsJson(rows, c, opened.second));
+}
+
+}  // namespace
+
+std::vector<Route> AnalyticsRoutes() {
+  const std::vector<QueryParam> common = {
+      {"basis", "purchases, subscriptions or both (default: the workspace's)"},
+      {"window", "purchase activity window, e.g. 90d, 12w, 1y (default: the workspace's)"}};
+  auto with = [&](std::vector<QueryParam> q) {
+    q.insert(q.end(), common.begin(), common.end());
+    return q;
+  };
+  const Access read = Access::Requires(Scope::kRead);
+  return {
+      {"GET", "/api/v1/kpis", read, "Every retention KPI for a period (docs/kpis.md)", ListKpis, "KpiList",
+       with({{"period", "2024-03, 2024-Q1, 2024, 2024-W09 or 2024-03-01..2024-04-15 (required)"},
+             {"series", "also the N periods ending with period"}})},
+      {"GET", "/api/v1/kpis/{id}", read, "One KPI for a period", GetKpi, "Kpi",
+       with({{"period", "the period (required)"}, {"series", "also the N periods ending with period"}})},
+      {"GET", "/api/v1/mrr", read, "MRR at the start and end of a period and its movements", GetMrr, "Mrr",
+       with({{"period", "the period (required)"}})},
+      {"GET", "/api/v1/cohorts", read, "Cohort retention matrix (customers, or revenue with revenue=true)",
+       GetCohorts, "Cohorts",
+       with({{"by", "month, quarter or week (default month)"},
+             {"from", "first cohort period"},
+             {"to", "last cohort period"},
+             {"revenue", "true: revenue (or MRR) relative to the cohort's first period"}})},
+  };
+}
+
+}  // namespace treu::api
