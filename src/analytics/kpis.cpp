@@ -1,6 +1,7 @@
 #include "analytics/kpis.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 namespace treu {
@@ -116,6 +117,17 @@ const KpiDefinition* FindKpi(std::string_view id) {
     if (d.id == id) return &d;
   }
   return nullptr;
+}
+
+Result<int> ParseWindowDays(std::string_view text) {
+  int n = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  const std::string_view unit(p, static_cast<std::size_t>(text.data() + text.size() - p));
+  const int per = unit == "d" ? 1 : unit == "w" ? 7 : unit == "y" ? 365 : 0;
+  if (ec != std::errc() || n <= 0 || per == 0 || n > 3650 / per) {
+    return InvalidArgument("window", "'" + std::string(text) + "' is not a window like 90d, 12w or 1y (at most 10 years)");
+  }
+  return n * per;
 }
 
 KpiOptions DefaultKpiOptions(const Snapshot& s) {
@@ -359,7 +371,15 @@ Result<std::vector<CohortRow>> Cohorts(const Analytics& a, const CohortOptions& 
     }
     if (subscriptions) {
       if (auto f = s.FirstMrr(i); f && (!first || f->micros < *first)) first = f->micros;
-      if (!s.mrr_times(i).empty()) note(s.mrr_times(i).back());
+      // The last change to a positive MRR; an end (possibly scheduled later) isn't activity.
+      const auto mt = s.mrr_times(i);
+      const auto mv = s.mrr_values(i);
+      for (std::size_t j = mt.size(); j-- > 0;) {
+        if (mv[j] > 0) {
+          note(mt[j]);
+          break;
+        }
+      }
     }
     if (!s.refund_times(i).empty() && purchases) note(s.refund_times(i).back());
     if (!first) continue;

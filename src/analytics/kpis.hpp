@@ -63,6 +63,9 @@ struct KpiOptions {
 // The workspace's basis and window.
 KpiOptions DefaultKpiOptions(const Snapshot& s);
 
+// An activity window as days: "90d", "12w", "1y" (at most 10 years). InvalidArgument otherwise.
+Result<int> ParseWindowDays(std::string_view text);
+
 // MRR movements over [start, end) in MRR units (see snapshot.hpp); exact, so that
 // end = start + new + reactivation + expansion - contraction - churn.
 struct MrrMovements {

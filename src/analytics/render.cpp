@@ -1,5 +1,7 @@
 #include "analytics/render.hpp"
 
+#include <algorithm>
+
 namespace treu {
 
 using nlohmann::json;
@@ -26,6 +28,29 @@ json KpiResultJson(const KpiResult& r, const Currency& c) {
               {"inputs", inputs},
               {"null_reason", r.value ? json(nullptr) : json(r.null_reason)}};
   if (def && def->unit == KpiUnit::kMoney) out["currency"] = c.code();
+  return out;
+}
+
+json KpisJson(const Analytics& a, const Period& period, int series, const KpiOptions& o,
+              const std::vector<std::string>& ids) {
+  const Currency& cur = a.snapshot().currency();
+  std::vector<std::vector<KpiResult>> per_period;  // oldest first
+  for (int k = std::max(1, series) - 1; k >= 0; --k) per_period.push_back(a.ComputeAll(period.Shift(-k), o));
+  json out = json::array();
+  const auto& current = per_period.back();
+  for (std::size_t i = 0; i < current.size(); ++i) {
+    if (!ids.empty() && std::find(ids.begin(), ids.end(), current[i].id) == ids.end()) continue;
+    json m = KpiResultJson(current[i], cur);
+    if (series > 0) {
+      json s = json::array();
+      for (const auto& pp : per_period) {
+        json one = KpiResultJson(pp[i], cur);
+        s.push_back({{"period", one["period"]}, {"value", one["value"]}, {"inputs", one["inputs"]}});
+      }
+      m["series"] = s;
+    }
+    out.push_back(std::move(m));
+  }
   return out;
 }
 

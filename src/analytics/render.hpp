@@ -11,6 +11,10 @@ namespace treu {
 nlohmann::json KpiNumberJson(const KpiNumber& n, const Currency& c);
 // {"id", "period": {"label", "start", "end"}, "value", "unit", "currency"?, "inputs", "null_reason"}
 nlohmann::json KpiResultJson(const KpiResult& r, const Currency& c);
+// The metrics `ids` (all when empty) of `period`, each with a "series" of the `series`
+// periods ending with it when series > 0.
+nlohmann::json KpisJson(const Analytics& a, const Period& period, int series, const KpiOptions& o,
+                        const std::vector<std::string>& ids);
 // {"period", "mrr_start", "mrr_end", "movements": {...}, "nrr", "grr", "currency"}
 nlohmann::json MrrJson(const Period& p, const MrrMovements& m, const Currency& c);
 // {"by", "basis", "revenue", "cohorts": [{"cohort", "size", "values"}]}

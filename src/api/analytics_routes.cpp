@@ -40,14 +40,7 @@ Result<std::pair<std::unique_ptr<Analytics>, KpiOptions>> Open(RequestContext& c
     o.basis = *b;
   }
   if (const std::string* window = ctx.request.Query("window")) {
-    int n = 0;
-    const auto [p, ec] = std::from_chars(window->data(), window->data() + window->size(), n);
-    const std::string_view unit(p, static_cast<std::size_t>(window->data() + window->size() - p));
-    const int per = unit == "d" ? 1 : unit == "w" ? 7 : unit == "y" ? 365 : 0;
-    if (ec != std::errc() || n <= 0 || per == 0 || n * per > 3650) {
-      return InvalidArgument("window", "must be like 90d, 12w or 1y (at most 10 years)");
-    }
-    o.window_days = n * per;
+    TREU_ASSIGN_OR_RETURN(o.window_days, ParseWindowDays(*window));
   }
   return std::make_pair(std::move(a), o);
 }
@@ -61,25 +54,9 @@ Result<json> KpiJson(RequestContext& ctx, const Analytics& a, const KpiOptions& 
       return InvalidArgument("series", "must be a whole number from 1 to 120");
     }
   }
-  const Currency& cur = a.snapshot().currency();
-  std::vector<std::vector<KpiResult>> per_period;
-  for (int k = std::max(1, series) - 1; k >= 0; --k) per_period.push_back(a.ComputeAll(period.Shift(-k), o));
-  json out = json::array();
-  const auto& current = per_period.back();
-  for (std::size_t i = 0; i < current.size(); ++i) {
-    if (only != nullptr && current[i].id != *only) continue;
-    json m = KpiResultJson(current[i], cur);
-    if (series > 0) {
-      json s = json::array();
-      for (const auto& pp : per_period) {
-        json one = KpiResultJson(pp[i], cur);
-        s.push_back({{"period", one["period"]}, {"value", one["value"]}, {"inputs", one["inputs"]}});
-      }
-      m["series"] = s;
-    }
-    out.push_back(m);
-  }
-  return out;
+  std::vector<std::string> ids;
+  if (only != nullptr) ids.push_back(*only);
+  return KpisJson(a, period, series, o, ids);
 }
 
 Result<HttpResponse> ListKpis(RequestContext& ctx) {

@@ -49,28 +49,17 @@ Result<Period> ParsePeriodFlag(const std::string& flag, const std::string& text)
   return *p;
 }
 
-std::string Show(const json& v) {
+// A value for the table: counts whole, money with two decimals, ratios and scores with four.
+std::string Show(const json& v, std::string_view unit = "") {
   if (v.is_null()) return "-";
-  if (v.is_number_float()) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4f", v.get<double>());
-    return buf;
-  }
-  return v.dump();
+  if (!v.is_number()) return v.dump();
+  char buf[32];
+  const char* format = unit == "count" ? "%.0f" : unit == "money" ? "%.2f" : "%.4f";
+  std::snprintf(buf, sizeof buf, format, v.get<double>());
+  return buf;
 }
 
 }  // namespace
-
-Result<int> ParseWindowDays(std::string_view text) {
-  int n = 0;
-  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  const std::string_view unit(p, static_cast<std::size_t>(text.data() + text.size() - p));
-  const int per = unit == "d" ? 1 : unit == "w" ? 7 : unit == "y" ? 365 : 0;
-  if (ec != std::errc() || n <= 0 || per == 0 || n * per > 3650) {
-    return InvalidArgument("window", "'" + std::string(text) + "' is not a window like 90d, 12w or 1y (at most 10 years)");
-  }
-  return n * per;
-}
 
 std::function<int()> SetupKpi(CLI::App& cmd, Context& ctx) {
   auto f = std::make_shared<AnalyticsFlags>();
@@ -103,45 +92,25 @@ std::function<int()> SetupKpi(CLI::App& cmd, Context& ctx) {
     if (!opened) return Fail(opened.error());
     const Analytics& a = *opened->first;
     const KpiOptions& o = opened->second;
-    const Currency& cur = a.snapshot().currency();
-    auto wanted = [&](const KpiResult& r) {
-      return ids->empty() || std::find(ids->begin(), ids->end(), r.id) != ids->end();
-    };
-    json out = json::array();
-    std::vector<std::vector<KpiResult>> per_period;  // oldest first
-    const int n = std::max(1, *series);
-    for (int k = n - 1; k >= 0; --k) per_period.push_back(a.ComputeAll(period->Shift(-k), o));
-    const auto& current = per_period.back();
-    for (std::size_t i = 0; i < current.size(); ++i) {
-      if (!wanted(current[i])) continue;
-      json m = KpiResultJson(current[i], cur);
-      if (*series > 0) {
-        json s = json::array();
-        for (const auto& pp : per_period) {
-          json one = KpiResultJson(pp[i], cur);
-          s.push_back({{"period", one["period"]}, {"value", one["value"]}, {"inputs", one["inputs"]}});
-        }
-        m["series"] = s;
-      }
-      out.push_back(m);
-    }
+    const json out = KpisJson(a, *period, *series, o, *ids);
     if (f->json) {
       std::printf("%s\n", out.dump(2).c_str());
       return 0;
     }
     std::printf("%s, workspace %s, basis %s, window %d days\n", period->Label().c_str(),
                 ctx.workspace.c_str(), std::string(RetentionBasisName(o.basis)).c_str(), o.window_days);
-    if (*series > 0) {
+    if (*series > 0 && !out.empty()) {
       std::string head;
-      for (const auto& pp : per_period) head += pp.front().period.Label() + "  ";
+      for (const auto& s : out[0]["series"]) head += s["period"]["label"].get<std::string>() + "  ";
       std::printf("%-24s %s\n", "", head.c_str());
     }
     for (const auto& m : out) {
-      std::string line = Show(m["value"]);
+      const std::string unit = m["unit"].get<std::string>();
+      std::string line = Show(m["value"], unit);
       if (m.contains("currency") && !m["value"].is_null()) line += " " + m["currency"].get<std::string>();
       if (m.contains("series")) {
         line.clear();
-        for (const auto& s : m["series"]) line += Show(s["value"]) + "  ";
+        for (const auto& s : m["series"]) line += Show(s["value"], unit) + "  ";
       }
       std::printf("%-24s %s%s\n", m["id"].get<std::string>().c_str(), line.c_str(),
                   m["value"].is_null() ? ("  (" + m["null_reason"].get<std::string>() + ")").c_str() : "");
@@ -167,12 +136,12 @@ std::function<int()> SetupMrr(CLI::App& cmd, Context& ctx) {
       return 0;
     }
     std::printf("MRR %s (%s)\n", period->Label().c_str(), out["currency"].get<std::string>().c_str());
-    std::printf("  %-14s %s\n", "start", Show(out["mrr_start"]).c_str());
+    std::printf("  %-14s %s\n", "start", Show(out["mrr_start"], "money").c_str());
     for (const char* k : {"new", "reactivation", "expansion", "contraction", "churn"}) {
       std::printf("  %-14s %s%s\n", k, std::string(k) == "contraction" || std::string(k) == "churn" ? "-" : "+",
-                  Show(out["movements"][k]).c_str());
+                  Show(out["movements"][k], "money").c_str());
     }
-    std::printf("  %-14s %s\n  %-14s %s\n  %-14s %s\n", "end", Show(out["mrr_end"]).c_str(), "NRR",
+    std::printf("  %-14s %s\n  %-14s %s\n  %-14s %s\n", "end", Show(out["mrr_end"], "money").c_str(), "NRR",
                 Show(out["nrr"]).c_str(), "GRR", Show(out["grr"]).c_str());
     return 0;
   };

@@ -10,7 +10,4 @@ std::function<int()> SetupKpi(CLI::App& cmd, Context& ctx);
 std::function<int()> SetupCohorts(CLI::App& cmd, Context& ctx);
 std::function<int()> SetupMrr(CLI::App& cmd, Context& ctx);
 
-// "90d", "12w", "1y" as days. InvalidArgument otherwise.
-Result<int> ParseWindowDays(std::string_view text);
-
 }  // namespace treu::app
