@@ -31,7 +31,9 @@ Result<Period> PeriodParam(const RequestContext& ctx, const char* name, bool req
 
 // The workspace's analytics and the options from ?basis= and ?window=.
 Result<std::pair<std::unique_ptr<Analytics>, KpiOptions>> Open(RequestContext& ctx) {
-  TREU_ASSIGN_OR_RETURN(auto snap, BuildSnapshot(ctx.store, ctx.workspace()));
+  // The server's live snapshot (changes applied since the last request), else a fresh build.
+  TREU_ASSIGN_OR_RETURN(auto snap, ctx.snapshots != nullptr ? ctx.snapshots->Get(ctx.store, ctx.workspace())
+                                                            : BuildSnapshot(ctx.store, ctx.workspace()));
   auto a = std::make_unique<Analytics>(snap);
   KpiOptions o = DefaultKpiOptions(*snap);
   if (const std::string* basis = ctx.request.Query("basis")) {

@@ -17,6 +17,7 @@
 #include "core/time.hpp"
 #include "ingest/import_jobs.hpp"
 #include "ingest/tracking.hpp"
+#include "snapshot/snapshot.hpp"
 #include "storage/store.hpp"
 
 namespace treu::api {
@@ -28,6 +29,7 @@ struct ServerServices {
   RateLimiter* rate_limiter = nullptr;  // per-key limits (keys with a rate)
   ApiKeyCache* keys = nullptr;          // authenticated keys remembered briefly
   ImportJobs* imports = nullptr;        // CSV imports sent over HTTP
+  SnapshotCache* snapshots = nullptr;   // live analytics snapshots per workspace
 };
 
 // Who may call a route: anyone (public) or a key whose scope allows `scope`.
@@ -48,6 +50,7 @@ struct RequestContext {
   Metrics* metrics = nullptr;  // nullptr when metrics are off
   TrackingWriter* tracking = nullptr;  // group commit for tracking calls, if the server has one
   ImportJobs* imports = nullptr;       // background CSV imports, if the server runs them
+  SnapshotCache* snapshots = nullptr;  // live analytics snapshots, if the server keeps them
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }

@@ -76,6 +76,7 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
   static const api::Router router(api::ApiRoutes());
   static api::Metrics metrics;
   static ApiKeyCache keys;
+  static SnapshotCache snapshots;
   api::Metrics* metrics_ptr = metrics_on ? &metrics : nullptr;
   api::ServerOptions opts;
   opts.host = addr->first;
@@ -111,7 +112,7 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
             api::ProblemResponse(503, "unavailable", "the database can't be opened", req.path));
       }
       router.Dispatch(req, *store, ctx.clock,
-                      {metrics_ptr, tracking_ptr, &RateLimits(), &keys, imports_ptr},
+                      {metrics_ptr, tracking_ptr, &RateLimits(), &keys, imports_ptr, &snapshots},
                       std::move(respond));
     };
   });

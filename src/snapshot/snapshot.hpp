@@ -1,7 +1,12 @@
 // The in-memory, columnar view of one workspace that analytics read: per customer (dense
-// index 0..n-1) their completed orders, refunds and MRR over time, as sorted columns with
-// offsets (CSR). A snapshot is immutable once built; readers share it through
-// std::shared_ptr<const Snapshot> and never block writers.
+// index 0..n-1) their completed orders, refunds and MRR over time, as sorted columns.
+//
+// A Snapshot is immutable; readers share it through std::shared_ptr<const Snapshot> and never
+// block the writer. It is a base — columns with offsets (CSR), built once from the store — plus
+// an overlay of the customers changed since, spread over 256 buckets of shared, immutable
+// per-customer facts. Applying a change copies one bucket and the bucket table, so a new
+// version costs microseconds and shares everything else with the previous one; when the
+// overlay grows past 1/16 of the customers, it is folded into a new base.
 //
 // MRR is kept exactly in MRR units of 1/120,000 of a minor unit: a state's amount × quantity ×
 // (10,000 − discount basis points) × {day 365, week 52, month 12, quarter 4, year 1} is an
@@ -9,11 +14,14 @@
 // are exact; amounts are rounded half-even to minor units only for display.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/money.hpp"
@@ -34,88 +42,192 @@ std::int64_t StateMrrUnits(const SubscriptionState& s);
 // MRR units as minor units, rounded half to even.
 std::int64_t MrrUnitsToMinor(std::int64_t units);
 
+// One customer's facts, each list sorted by time.
+struct CustomerFacts {
+  CustomerId id;
+  std::string external_id;
+  std::vector<std::int64_t> order_id, order_at, order_total;      // completed orders
+  std::vector<std::int64_t> refund_order, refund_at, refund_amount;
+  std::vector<std::int64_t> mrr_at, mrr_value;  // MRR from mrr_at[i] on (MRR units)
+};
+
 class Snapshot {
  public:
   using Index = std::uint32_t;  // a customer's dense index
 
-  const Workspace& workspace() const { return workspace_; }
+  const Workspace& workspace() const { return base_->workspace; }
   // The reporting currency (EUR when the workspace has none yet: then there is no money).
-  const Currency& currency() const { return currency_; }
-  std::size_t customers() const { return external_ids_.size(); }
-  const std::string& external_id(Index c) const { return external_ids_[c]; }
+  const Currency& currency() const { return base_->currency; }
+  std::size_t customers() const { return customers_; }
+  const std::string& external_id(Index c) const;
+  CustomerId customer_id(Index c) const;
+  // The change-log position this version reflects.
+  std::int64_t change_seq() const { return seq_; }
 
   // Completed orders (status completed or refunded — a refund is a later event; cancelled
   // orders never count) of customer c, sorted by time.
-  std::span<const std::int64_t> order_times(Index c) const { return Range(order_at_, order_begin_, c); }
-  std::span<const std::int64_t> order_totals(Index c) const {
-    return Range(order_total_, order_begin_, c);
-  }
-  // Refunds of c's completed orders, sorted by time.
-  std::span<const std::int64_t> refund_times(Index c) const { return Range(refund_at_, refund_begin_, c); }
-  std::span<const std::int64_t> refund_amounts(Index c) const {
-    return Range(refund_amount_, refund_begin_, c);
-  }
+  std::span<const std::int64_t> order_times(Index c) const;
+  std::span<const std::int64_t> order_totals(Index c) const;
+  // Refunds of c's orders, sorted by time.
+  std::span<const std::int64_t> refund_times(Index c) const;
+  std::span<const std::int64_t> refund_amounts(Index c) const;
   // c's total MRR as a step function: from mrr_times[i] on it is mrr_values[i] (MRR units),
   // before the first point 0. Sorted by time, no two points at the same time.
-  std::span<const std::int64_t> mrr_times(Index c) const { return Range(mrr_at_, mrr_begin_, c); }
-  std::span<const std::int64_t> mrr_values(Index c) const { return Range(mrr_value_, mrr_begin_, c); }
+  std::span<const std::int64_t> mrr_times(Index c) const;
+  std::span<const std::int64_t> mrr_values(Index c) const;
 
   // c's MRR at instant t (MRR units).
   std::int64_t MrrAt(Index c, Timestamp t) const;
   // The first instant c had MRR > 0, if ever.
   std::optional<Timestamp> FirstMrr(Index c) const;
+  // All of c's facts, copied.
+  CustomerFacts Facts(Index c) const;
 
-  std::int64_t total_orders() const { return static_cast<std::int64_t>(order_at_.size()); }
-  // Bytes held by the columns (not counting the workspace record).
-  std::size_t MemoryBytes() const;
+  std::int64_t total_orders() const;
+  // Customers held in the overlay (changed since the base was built).
+  std::size_t overlaid() const { return overlaid_; }
+  // Bytes held by the base columns (not the overlay or the workspace record).
+  std::size_t BaseBytes() const;
 
  private:
   friend class SnapshotBuilder;
+  friend class SnapshotEditor;
+
+  struct Base {
+    Workspace workspace;
+    Currency currency;
+    std::vector<CustomerId> ids;
+    std::vector<std::string> external_ids;
+    std::vector<std::uint32_t> order_begin, refund_begin, mrr_begin;  // size customers + 1
+    std::vector<std::int64_t> order_id, order_at, order_total;
+    std::vector<std::int64_t> refund_order, refund_at, refund_amount;
+    std::vector<std::int64_t> mrr_at, mrr_value;
+  };
+  static constexpr std::size_t kBuckets = 256;
+  using Bucket = std::unordered_map<Index, std::shared_ptr<const CustomerFacts>>;
+
+  const CustomerFacts* Overlay(Index c) const {
+    if (overlaid_ == 0) return nullptr;
+    const auto& b = overlay_[c % kBuckets];
+    if (!b) return nullptr;
+    const auto it = b->find(c);
+    return it == b->end() ? nullptr : it->second.get();
+  }
   template <typename T>
   static std::span<const T> Range(const std::vector<T>& col, const std::vector<std::uint32_t>& begin,
                                   Index c) {
     return std::span<const T>(col.data() + begin[c], begin[c + 1] - begin[c]);
   }
 
-  Workspace workspace_;
-  Currency currency_;
-  std::vector<std::string> external_ids_;
-  std::vector<std::uint32_t> order_begin_, refund_begin_, mrr_begin_;  // size customers + 1
-  std::vector<std::int64_t> order_at_, order_total_;
-  std::vector<std::int64_t> refund_at_, refund_amount_;
-  std::vector<std::int64_t> mrr_at_, mrr_value_;
+  std::shared_ptr<const Base> base_;
+  std::array<std::shared_ptr<const Bucket>, kBuckets> overlay_{};
+  std::size_t customers_ = 0;  // base customers plus customers added since
+  std::size_t overlaid_ = 0;
+  std::int64_t seq_ = 0;
 };
 
-// Collects domain values, then lays them out as a Snapshot. Customers are indexed in the
-// order they are first seen (by external id).
+// Collects facts, then lays them out as the base of a new Snapshot. Customers are indexed in
+// the order they are first seen.
 class SnapshotBuilder {
  public:
   explicit SnapshotBuilder(Workspace workspace);
 
-  void AddCustomer(const std::string& external_id);
+  // Customers by the store's id (CustomerKey) or only by external id (tests, tools).
+  Snapshot::Index AddCustomer(const CustomerKey& key);
+  Snapshot::Index AddCustomer(const std::string& external_id);
   // InvalidArgument when the order's currency isn't the workspace's.
   Status AddOrder(const Order& o);
   Status AddSubscription(const Subscription& s);
+  // Lean facts from the store (AddCustomer first).
+  void AddOrderFact(const OrderFact& o);
+  void AddRefundFact(const RefundFact& r);
+  void AddFacts(const CustomerFacts& f);  // a customer with all its facts
 
-  std::shared_ptr<const Snapshot> Build();
+  std::shared_ptr<const Snapshot> Build(std::int64_t change_seq = 0);
+
+  // The MRR deltas of one subscription: (time, change in MRR units), in time order.
+  static std::vector<std::pair<std::int64_t, std::int64_t>> MrrDeltas(const Subscription& s);
+  // A customer's MRR step function from the deltas of their subscriptions.
+  static void MrrPoints(std::vector<std::pair<std::int64_t, std::int64_t>> deltas,
+                        std::vector<std::int64_t>& at, std::vector<std::int64_t>& value);
 
  private:
-  Snapshot::Index IndexOf(const std::string& external_id);
-
   struct Row {
     Snapshot::Index customer;
     std::int64_t at;
     std::int64_t value;
+    std::int64_t order;
   };
+  Snapshot::Index IndexOfStoreId(CustomerId id);
+
   Workspace workspace_;
-  std::vector<std::string> ids_;
-  std::unordered_map<std::string, Snapshot::Index> index_;
-  std::vector<Row> orders_, refunds_;
-  // MRR changes of single subscriptions: (customer, at, delta), summed per customer on Build.
-  std::vector<Row> mrr_deltas_;
+  std::vector<CustomerId> ids_;
+  std::vector<std::string> external_ids_;
+  std::unordered_map<std::string, Snapshot::Index> by_external_;
+  std::unordered_map<std::int64_t, Snapshot::Index> by_id_;
+  std::vector<Row> orders_, refunds_, mrr_deltas_;
 };
 
-// Reads the workspace's customers, orders and subscriptions from the store.
+// Makes new versions of a snapshot with some customers' facts replaced or added.
+class SnapshotEditor {
+ public:
+  explicit SnapshotEditor(const Snapshot& from);
+  // Replaces (or, with index == customers(), appends) a customer's facts.
+  void Put(Snapshot::Index c, std::shared_ptr<const CustomerFacts> facts);
+  std::size_t customers() const { return next_.customers_; }
+  std::shared_ptr<const Snapshot> Finish(std::int64_t change_seq);
+
+ private:
+  Snapshot next_;
+  std::array<bool, Snapshot::kBuckets> copied_{};
+};
+
+// Reads the workspace's facts from the store (lean scans).
 Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Store& store, WorkspaceId ws);
+
+// A workspace's snapshot kept current: Refresh applies the changes committed since the last
+// version (change-log seq) to the overlay, reading only the changed rows; deletes, workspace
+// changes, very many changes at once or a large overlay rebuild the base. Not thread-safe:
+// one writer refreshes; any number of readers hold the versions it returns.
+class LiveSnapshot {
+ public:
+  static Result<std::unique_ptr<LiveSnapshot>> Open(Store& store, WorkspaceId ws);
+  Result<std::shared_ptr<const Snapshot>> Refresh(Store& store);
+  std::shared_ptr<const Snapshot> current() const { return current_; }
+  // Full rebuilds so far (the first build included), for metrics and tests.
+  int rebuilds() const { return rebuilds_; }
+
+ private:
+  LiveSnapshot(WorkspaceId ws) : ws_(ws) {}
+  Status Rebuild(Store& store);
+
+  WorkspaceId ws_;
+  std::shared_ptr<const Snapshot> current_;
+  std::unordered_map<std::int64_t, Snapshot::Index> index_;  // store customer id → index
+  // Subscriptions: their customer and MRR deltas, to recompute a customer's MRR.
+  struct Sub {
+    Snapshot::Index customer;
+    std::vector<std::pair<std::int64_t, std::int64_t>> deltas;
+  };
+  std::unordered_map<std::int64_t, Sub> subs_;
+  std::unordered_map<Snapshot::Index, std::vector<std::int64_t>> subs_of_;
+  int rebuilds_ = 0;
+};
+
+// The live snapshots of a server process, one per workspace, opened on first use. Get
+// refreshes the workspace's snapshot (one change-log read when nothing changed) and returns
+// the current version. Thread-safe; refreshes of one workspace take turns.
+class SnapshotCache {
+ public:
+  Result<std::shared_ptr<const Snapshot>> Get(Store& store, WorkspaceId ws);
+
+ private:
+  struct Entry {
+    std::mutex mu;
+    std::unique_ptr<LiveSnapshot> live;  // guarded by mu
+  };
+  std::mutex mu_;
+  std::unordered_map<std::int64_t, std::unique_ptr<Entry>> entries_;  // guarded by mu_
+};
 
 }  // namespace treu

@@ -58,7 +58,101 @@ TEST(SnapshotTest, BuildsColumnsFromTheStore) {
   EXPECT_EQ(snap->MrrAt(1, Timestamp::FromSeconds(1000)), 1000 * kMrrUnitsPerMinor);
   EXPECT_EQ(snap->MrrAt(1, Timestamp::FromSeconds(9000)), 0);
   EXPECT_EQ(snap->FirstMrr(1), Timestamp::FromSeconds(1000));
-  EXPECT_GT(snap->MemoryBytes(), 0u);
+  EXPECT_GT(snap->BaseBytes(), 0u);
+  store.reset();
+  for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + s);
+}
+
+TEST(LiveSnapshotTest, AppliesCommittedChangesToANewVersionAndLeavesOldOnesAlone) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("treu-live-snapshot-test-" + std::to_string(::getpid()) + ".db");
+  for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + s);
+  ManualClock clock{Timestamp::FromSeconds(1'700'000'000)};
+  auto store = OpenSqliteStore(path.string(), clock).value();
+  Workspace w;
+  w.name = "shop";
+  w.currency = Currency::FromCode("EUR").value();
+  w = store->CreateWorkspace(w).value();
+  const Currency eur = *w.currency;
+  auto order = [&](const std::string& id, CustomerId c, std::int64_t at_s, std::int64_t total) {
+    Order o;
+    o.external_id = id;
+    o.customer = c;
+    o.placed_at = Timestamp::FromSeconds(at_s);
+    o.total = Money{total, eur};
+    return o;
+  };
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store->BeginWrite(w.id).value();
+    std::vector<std::string> ext{"c1", "c2"};
+    ids = tx->ResolveCustomers(ext, clock.Now()).value();
+    std::vector<Order> orders{order("o1", ids[0], 1000, 100), order("o2", ids[1], 2000, 200)};
+    ASSERT_TRUE(tx->InsertOrders(orders));
+    ASSERT_TRUE(tx->Commit());
+  }
+  auto live = LiveSnapshot::Open(*store, w.id).value();
+  const auto v1 = live->current();
+  ASSERT_EQ(v1->customers(), 2u);
+  EXPECT_EQ(live->Refresh(*store).value(), v1);  // nothing changed: the same version
+  {
+    auto tx = store->BeginWrite(w.id).value();
+    std::vector<std::string> ext{"c3"};
+    const CustomerId c3 = tx->ResolveCustomers(ext, clock.Now()).value()[0];
+    // An earlier order of c1 (kept in time order), an order of the new c3, a refund of o2.
+    std::vector<Order> orders{order("o3", ids[0], 500, 50), order("o4", c3, 3000, 300), order("o2", ids[1], 2000, 200)};
+    orders[2].refunds.push_back({Timestamp::FromSeconds(2500), 20});
+    orders[2].status = OrderStatus::kRefunded;
+    ASSERT_TRUE(tx->InsertOrders(orders));
+    Subscription s;
+    s.external_id = "s1";
+    s.customer = ids[1];
+    s.currency = eur;
+    s.started_at = Timestamp::FromSeconds(1000);
+    s.history.push_back({Timestamp::FromSeconds(1000), "basic", BillingInterval::kMonth, 900, 1, 0,
+                         SubscriptionStatus::kActive});
+    ASSERT_TRUE(tx->UpsertSubscriptions(std::span(&s, 1)));
+    ASSERT_TRUE(tx->Commit());
+  }
+  const auto v2 = live->Refresh(*store).value();
+  EXPECT_EQ(live->rebuilds(), 1);  // applied, not rebuilt
+  ASSERT_EQ(v2->customers(), 3u);
+  EXPECT_GT(v2->overlaid(), 0u);
+  const auto c1_times = v2->order_times(0);
+  ASSERT_EQ(c1_times.size(), 2u);
+  EXPECT_EQ(c1_times[0], Timestamp::FromSeconds(500).micros);
+  EXPECT_EQ(v2->order_totals(0)[0], 50);
+  ASSERT_EQ(v2->refund_amounts(1).size(), 1u);
+  EXPECT_EQ(v2->refund_amounts(1)[0], 20);
+  EXPECT_EQ(v2->MrrAt(1, Timestamp::FromSeconds(1500)), 900 * kMrrUnitsPerMinor);
+  EXPECT_EQ(v2->external_id(2), "c3");
+  EXPECT_EQ(v2->order_totals(2)[0], 300);
+  EXPECT_EQ(v2->total_orders(), 4);
+  // The old version is untouched.
+  EXPECT_EQ(v1->customers(), 2u);
+  EXPECT_EQ(v1->order_times(0).size(), 1u);
+  EXPECT_TRUE(v1->refund_amounts(1).empty());
+  // The same as a fresh build.
+  const auto fresh = BuildSnapshot(*store, w.id).value();
+  for (Snapshot::Index c = 0; c < 3; ++c) {
+    const auto a = v2->Facts(c);
+    const auto b = fresh->Facts(c);
+    EXPECT_EQ(a.external_id, b.external_id);
+    EXPECT_EQ(a.order_at, b.order_at);
+    EXPECT_EQ(a.order_total, b.order_total);
+    EXPECT_EQ(a.refund_amount, b.refund_amount);
+    EXPECT_EQ(a.mrr_value, b.mrr_value);
+  }
+  // A delete rebuilds.
+  {
+    auto tx = store->BeginWrite(w.id).value();
+    ASSERT_TRUE(tx->DeleteOrder("o3").value());
+    ASSERT_TRUE(tx->Commit());
+  }
+  const auto v3 = live->Refresh(*store).value();
+  EXPECT_EQ(live->rebuilds(), 2);
+  EXPECT_EQ(v3->overlaid(), 0u);
+  EXPECT_EQ(v3->total_orders(), 3);
   store.reset();
   for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + s);
 }

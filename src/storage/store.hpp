@@ -75,6 +75,25 @@ struct EntityCounts {
   std::int64_t changes = 0;  // rows in the change log
 };
 
+// Rows of the lean scans below (what the analytics snapshot keeps).
+struct CustomerKey {
+  CustomerId id;
+  std::string external_id;
+};
+struct OrderFact {
+  std::int64_t id = 0;
+  CustomerId customer;
+  Timestamp placed_at;
+  std::int64_t total_minor = 0;
+  OrderStatus status = OrderStatus::kCompleted;
+};
+struct RefundFact {
+  std::int64_t order_id = 0;
+  CustomerId customer;
+  Timestamp refunded_at;
+  std::int64_t amount_minor = 0;
+};
+
 // Filters of a customer list; empty fields don't filter.
 struct CustomerFilter {
   std::string email;        // exact match
@@ -257,6 +276,22 @@ class Store {
   virtual Status ScanSubscriptions(WorkspaceId ws,
                                    const std::function<void(const Subscription&)>& f) = 0;
   virtual Status ScanEvents(WorkspaceId ws, const std::function<void(const Event&)>& f) = 0;
+
+  // Lean scans for the analytics snapshot: only the columns it keeps, rows with
+  // first_id <= id <= last_id (of the customer, the order, the order, the subscription) in id
+  // order; 0 and INT64_MAX scan everything. The visitor may not call back into the Store.
+  virtual Status ScanCustomerKeys(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
+                                  const std::function<void(const CustomerKey&)>& f) = 0;
+  // Orders of every status (the snapshot skips cancelled ones), without lines.
+  virtual Status ScanOrderFacts(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
+                                const std::function<void(const OrderFact&)>& f) = 0;
+  // Refunds of the orders with ids in the range, by order id, then time.
+  virtual Status ScanRefundFacts(WorkspaceId ws, std::int64_t first_order_id,
+                                 std::int64_t last_order_id,
+                                 const std::function<void(const RefundFact&)>& f) = 0;
+  // As ScanSubscriptions, for the subscriptions with ids in the range.
+  virtual Status ScanSubscriptionRange(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
+                                       const std::function<void(const Subscription&)>& f) = 0;
 
   // Stores a new API key (its hash, never the key); fills in id. AlreadyExists when the
   // hash is taken.

@@ -1,5 +1,6 @@
 #include "storage/store_contract_test.hpp"
 
+#include <limits>
 #include <set>
 
 namespace treu::testing_contract {
@@ -761,6 +762,90 @@ TEST_P(StoreContractTest, ImportJobsAreStoredUpdatedAndFailedAtRestart) {
   EXPECT_EQ(found->finished_at, clock_.Now());
   EXPECT_EQ(store_->FindImportJob(w.id, b.id).value()->status, ImportJobStatus::kSucceeded);
   EXPECT_EQ(store_->FailUnfinishedImportJobs("again", clock_.Now()).value(), 0);
+}
+
+TEST_P(StoreContractTest, LeanScansReturnTheFactsInIdRanges) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2", "c3"}, clock_.Now());
+    std::vector<Order> orders{MakeOrder("o1", ids[0], 100, 1000), MakeOrder("o2", ids[1], 200, 2000),
+                              MakeOrder("o3", ids[2], 300, 3000)};
+    orders[1].status = OrderStatus::kCancelled;
+    orders[2].lines.push_back({"sku", 1, 300});
+    orders[2].refunds.push_back({Timestamp::FromSeconds(5000), 30});
+    orders[2].refunds.push_back({Timestamp::FromSeconds(4000), 20});
+    ASSERT_TRUE(tx->InsertOrders(orders));
+    for (const char* sid : {"s1", "s2"}) {
+      Subscription s;
+      s.external_id = sid;
+      s.customer = ids[0];
+      s.currency = Eur();
+      s.started_at = Timestamp::FromSeconds(1000);
+      s.history.push_back({Timestamp::FromSeconds(1000), "basic", BillingInterval::kMonth, 900, 1, 0,
+                           SubscriptionStatus::kActive});
+      ASSERT_TRUE(tx->UpsertSubscriptions(std::span(&s, 1)));
+    }
+    ASSERT_TRUE(tx->Commit());
+  }
+  {
+    auto tx = store_->BeginWrite(other.id).value();
+    std::vector<Order> theirs{MakeOrder("x1", Resolve(*tx, {"x"}, clock_.Now())[0], 1, 1)};
+    ASSERT_TRUE(tx->InsertOrders(theirs));
+    ASSERT_TRUE(tx->Commit());
+  }
+  constexpr std::int64_t kAll = std::numeric_limits<std::int64_t>::max();
+  std::vector<CustomerKey> keys;
+  ASSERT_TRUE(store_->ScanCustomerKeys(w.id, 0, kAll, [&](const CustomerKey& k) { keys.push_back(k); }));
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys[0].id, ids[0]);
+  EXPECT_EQ(keys[2].external_id, "c3");
+  keys.clear();
+  ASSERT_TRUE(store_->ScanCustomerKeys(w.id, ids[1].value, ids[1].value, [&](const CustomerKey& k) { keys.push_back(k); }));
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].external_id, "c2");
+
+  std::vector<OrderFact> orders;
+  ASSERT_TRUE(store_->ScanOrderFacts(w.id, 0, kAll, [&](const OrderFact& o) { orders.push_back(o); }));
+  ASSERT_EQ(orders.size(), 3u);
+  EXPECT_LT(orders[0].id, orders[1].id);
+  EXPECT_EQ(orders[0].customer, ids[0]);
+  EXPECT_EQ(orders[0].placed_at, Timestamp::FromSeconds(1000));
+  EXPECT_EQ(orders[0].total_minor, 100);
+  EXPECT_EQ(orders[1].status, OrderStatus::kCancelled);
+  const std::int64_t third = orders[2].id;
+  orders.clear();
+  ASSERT_TRUE(store_->ScanOrderFacts(w.id, third, third, [&](const OrderFact& o) { orders.push_back(o); }));
+  ASSERT_EQ(orders.size(), 1u);
+  EXPECT_EQ(orders[0].customer, ids[2]);
+
+  std::vector<RefundFact> refunds;
+  ASSERT_TRUE(store_->ScanRefundFacts(w.id, 0, kAll, [&](const RefundFact& r) { refunds.push_back(r); }));
+  ASSERT_EQ(refunds.size(), 2u);
+  EXPECT_EQ(refunds[0].order_id, third);
+  EXPECT_EQ(refunds[0].customer, ids[2]);
+  EXPECT_EQ(refunds[0].refunded_at, Timestamp::FromSeconds(4000));
+  EXPECT_EQ(refunds[1].amount_minor, 30);
+  refunds.clear();
+  ASSERT_TRUE(store_->ScanRefundFacts(w.id, 0, third - 1, [&](const RefundFact& r) { refunds.push_back(r); }));
+  EXPECT_TRUE(refunds.empty());
+
+  std::vector<Subscription> subs;
+  ASSERT_TRUE(store_->ScanSubscriptionRange(w.id, 0, kAll, [&](const Subscription& s) { subs.push_back(s); }));
+  ASSERT_EQ(subs.size(), 2u);
+  const std::int64_t second = subs[1].id.value;
+  subs.clear();
+  ASSERT_TRUE(store_->ScanSubscriptionRange(w.id, second, kAll, [&](const Subscription& s) { subs.push_back(s); }));
+  ASSERT_EQ(subs.size(), 1u);
+  EXPECT_EQ(subs[0].external_id, "s2");
+  EXPECT_EQ(subs[0].customer_external_id, "c1");
+  ASSERT_EQ(subs[0].history.size(), 1u);
+  // Nothing of another workspace.
+  std::int64_t n = 0;
+  ASSERT_TRUE(store_->ScanOrderFacts(other.id, 0, kAll, [&](const OrderFact&) { ++n; }));
+  EXPECT_EQ(n, 1);
 }
 
 }  // namespace treu::testing_contract

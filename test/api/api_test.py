@@ -494,6 +494,11 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertTrue(all(c["values"][0] == 1.0 for c in cohorts["cohorts"]), cohorts)
         self.assertEqual(self.read("/api/v1/cohorts?by=day")[0], 400)
+        # The server's snapshot follows writes: an order appears in the next answer.
+        before = self.read("/api/v1/kpis/revenue?period=2023-06")[1]["value"]
+        self.write("/api/v1/orders", {"id": "k-o1", "customer_id": "k-1", "placed_at": "2023-06-10", "total": "12.34"})
+        after = self.read("/api/v1/kpis/revenue?period=2023-06")[1]
+        self.assertEqual((before, after["value"], after["inputs"]["order_totals"]), (0, 12.34, 12.34))
 
     def test_keys_are_stored_hashed(self):
         query = (["sqlite3", self.db[len("sqlite:"):]] if BACKEND == "sqlite"

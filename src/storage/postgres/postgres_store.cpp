@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -2131,23 +2132,100 @@ class PostgresStore final : public Store {
 
   Status ScanSubscriptions(WorkspaceId ws,
                            const std::function<void(const Subscription&)>& f) override {
+    return ScanSubscriptionRange(ws, 0, std::numeric_limits<std::int64_t>::max(), f);
+  }
+
+  Status ScanCustomerKeys(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
+                          const std::function<void(const CustomerKey&)>& f) override {
     ReadScope scope(conn_);
     TREU_RETURN_IF_ERROR(scope.Begin());
-    const Params p = Params().Add(ws.value);
+    CursorStream c(conn_, "treu_scan_rows");
+    TREU_RETURN_IF_ERROR(c.Open("scan customer keys",
+                                "SELECT id, external_id FROM customers WHERE workspace_id = "
+                                "$1::bigint AND id BETWEEN $2::bigint AND $3::bigint ORDER BY id",
+                                Params().Add(ws.value).Add(first_id).Add(last_id)));
+    CustomerKey key;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(const bool row, c.Next());
+      if (!row) break;
+      key.id = CustomerId{c.Int(0)};
+      key.external_id = c.Text(1);
+      f(key);
+    }
+    return Ok();
+  }
+
+  Status ScanOrderFacts(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
+                        const std::function<void(const OrderFact&)>& f) override {
+    ReadScope scope(conn_);
+    TREU_RETURN_IF_ERROR(scope.Begin());
+    CursorStream o(conn_, "treu_scan_rows");
+    TREU_RETURN_IF_ERROR(o.Open("scan order facts",
+                                "SELECT id, customer_id, placed_at, total_minor, status FROM "
+                                "orders WHERE workspace_id = $1::bigint AND id BETWEEN "
+                                "$2::bigint AND $3::bigint ORDER BY id",
+                                Params().Add(ws.value).Add(first_id).Add(last_id)));
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(const bool row, o.Next());
+      if (!row) break;
+      OrderFact fact;
+      fact.id = o.Int(0);
+      fact.customer = CustomerId{o.Int(1)};
+      fact.placed_at = Timestamp{o.Int(2)};
+      fact.total_minor = o.Int(3);
+      TREU_ASSIGN_OR_RETURN(fact.status, ParseOrderStatus(o.rows().View(o.row(), 4)));
+      f(fact);
+    }
+    return Ok();
+  }
+
+  Status ScanRefundFacts(WorkspaceId ws, std::int64_t first_order_id, std::int64_t last_order_id,
+                         const std::function<void(const RefundFact&)>& f) override {
+    ReadScope scope(conn_);
+    TREU_RETURN_IF_ERROR(scope.Begin());
+    CursorStream r(conn_, "treu_scan_rows");
+    // The range is stated on both sides of the join: the planner does not carry it over.
+    TREU_RETURN_IF_ERROR(r.Open("scan refund facts",
+                                "SELECT r.order_id, o.customer_id, r.refunded_at, r.amount_minor "
+                                "FROM refunds r JOIN orders o ON o.id = r.order_id WHERE "
+                                "o.workspace_id = $1::bigint AND o.id BETWEEN $2::bigint AND "
+                                "$3::bigint AND r.order_id BETWEEN $2::bigint AND $3::bigint "
+                                "ORDER BY r.order_id, r.refunded_at, r.amount_minor",
+                                Params().Add(ws.value).Add(first_order_id).Add(last_order_id)));
+    RefundFact fact;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(const bool row, r.Next());
+      if (!row) break;
+      fact.order_id = r.Int(0);
+      fact.customer = CustomerId{r.Int(1)};
+      fact.refunded_at = Timestamp{r.Int(2)};
+      fact.amount_minor = r.Int(3);
+      f(fact);
+    }
+    return Ok();
+  }
+
+  Status ScanSubscriptionRange(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
+                               const std::function<void(const Subscription&)>& f) override {
+    ReadScope scope(conn_);
+    TREU_RETURN_IF_ERROR(scope.Begin());
+    const Params p = Params().Add(ws.value).Add(first_id).Add(last_id);
     CursorStream s(conn_, "treu_scan_rows");
     CursorStream h(conn_, "treu_scan_detail_a");
     TREU_RETURN_IF_ERROR(s.Open("scan subscriptions",
                                 std::string("SELECT ") + kSubscriptionColumns +
                                     " FROM subscriptions s JOIN customers c ON c.id = "
-                                    "s.customer_id WHERE s.workspace_id = $1::bigint ORDER BY "
-                                    "s.id",
+                                    "s.customer_id WHERE s.workspace_id = $1::bigint AND s.id "
+                                    "BETWEEN $2::bigint AND $3::bigint ORDER BY s.id",
                                 p));
     TREU_RETURN_IF_ERROR(h.Open("scan subscription history",
                                 std::string("SELECT h.subscription_id, ") +
                                     "h.effective_at, h.plan, h.\"interval\", h.amount_minor, "
                                     "h.quantity, h.discount_bp, h.status FROM "
                                     "subscription_changes h JOIN subscriptions s ON s.id = "
-                                    "h.subscription_id WHERE s.workspace_id = $1::bigint ORDER "
+                                    "h.subscription_id WHERE s.workspace_id = $1::bigint AND "
+                                    "s.id BETWEEN $2::bigint AND $3::bigint AND "
+                                    "h.subscription_id BETWEEN $2::bigint AND $3::bigint ORDER "
                                     "BY h.subscription_id, h.effective_at",
                                 p));
     TREU_ASSIGN_OR_RETURN(bool h_row, h.Next());

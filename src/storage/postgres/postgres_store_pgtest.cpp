@@ -171,6 +171,22 @@ class TestStore final : public Store {
   Status ScanEvents(WorkspaceId ws, const std::function<void(const Event&)>& f) override {
     return store_->ScanEvents(ws, f);
   }
+  Status ScanCustomerKeys(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
+                          const std::function<void(const CustomerKey&)>& f) override {
+    return store_->ScanCustomerKeys(ws, first_id, last_id, f);
+  }
+  Status ScanOrderFacts(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
+                        const std::function<void(const OrderFact&)>& f) override {
+    return store_->ScanOrderFacts(ws, first_id, last_id, f);
+  }
+  Status ScanRefundFacts(WorkspaceId ws, std::int64_t first_order_id, std::int64_t last_order_id,
+                         const std::function<void(const RefundFact&)>& f) override {
+    return store_->ScanRefundFacts(ws, first_order_id, last_order_id, f);
+  }
+  Status ScanSubscriptionRange(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
+                               const std::function<void(const Subscription&)>& f) override {
+    return store_->ScanSubscriptionRange(ws, first_id, last_id, f);
+  }
   Result<std::vector<Customer>> ListCustomers(WorkspaceId ws, const CustomerFilter& filter,
                                               std::int64_t after_id, int limit) override {
     return store_->ListCustomers(ws, filter, after_id, limit);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <unordered_map>
 #include <utility>
@@ -73,9 +74,11 @@ class Stmt {
 
   std::int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
   bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
-  std::string Text(int col) const {
+  std::string Text(int col) const { return std::string(View(col)); }
+  // Valid until the next Step or Reset.
+  std::string_view View(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : "";
+    return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : "";
   }
 
  private:
@@ -1231,19 +1234,24 @@ class SqliteStore final : public Store {
 
   Status ScanSubscriptions(WorkspaceId ws,
                            const std::function<void(const Subscription&)>& f) override {
+    return ScanSubscriptionRange(ws, 0, std::numeric_limits<std::int64_t>::max(), f);
+  }
+
+  Status ScanSubscriptionRange(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
+                               const std::function<void(const Subscription&)>& f) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("SELECT s.id, s.external_id, s.customer_id, c.external_id, "
                               "s.currency, s.started_at, s.ended_at FROM subscriptions s JOIN "
-                              "customers c ON c.id = s.customer_id WHERE s.workspace_id = ? "
-                              "ORDER BY s.id"));
+                              "customers c ON c.id = s.customer_id WHERE s.workspace_id = ? AND "
+                              "s.id BETWEEN ? AND ? ORDER BY s.id"));
     TREU_ASSIGN_OR_RETURN(
         Stmt * h, db_.Prepare("SELECT h.subscription_id, h.effective_at, h.plan, h.interval, "
                               "h.amount_minor, h.quantity, h.discount_bp, h.status FROM "
                               "subscription_changes h JOIN subscriptions s ON s.id = "
-                              "h.subscription_id WHERE s.workspace_id = ? ORDER BY "
-                              "h.subscription_id, h.effective_at"));
-    s->Bind(ws.value);
-    h->Bind(ws.value);
+                              "h.subscription_id WHERE s.workspace_id = ? AND s.id BETWEEN ? AND ? "
+                              "ORDER BY h.subscription_id, h.effective_at"));
+    s->Bind(ws.value).Bind(first_id).Bind(last_id);
+    h->Bind(ws.value).Bind(first_id).Bind(last_id);
     TREU_ASSIGN_OR_RETURN(bool h_row, h->Step());
     while (true) {
       TREU_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -1259,6 +1267,68 @@ class SqliteStore final : public Store {
       f(sub);
     }
     h->Reset();
+    return Ok();
+  }
+
+  Status ScanCustomerKeys(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
+                          const std::function<void(const CustomerKey&)>& f) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT id, external_id FROM customers WHERE "
+                                                "workspace_id = ? AND id BETWEEN ? AND ? ORDER BY id"));
+    s->Bind(ws.value).Bind(first_id).Bind(last_id);
+    CustomerKey k;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      k.id = CustomerId{s->Int(0)};
+      k.external_id = s->Text(1);
+      f(k);
+    }
+    return Ok();
+  }
+
+  Status ScanOrderFacts(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
+                        const std::function<void(const OrderFact&)>& f) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, customer_id, placed_at, total_minor, status FROM orders "
+                              "WHERE workspace_id = ? AND id BETWEEN ? AND ? ORDER BY id"));
+    s->Bind(ws.value).Bind(first_id).Bind(last_id);
+    OrderFact o;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      o.id = s->Int(0);
+      o.customer = CustomerId{s->Int(1)};
+      o.placed_at = Timestamp{s->Int(2)};
+      o.total_minor = s->Int(3);
+      const std::string_view status = s->View(4);
+      if (status == "completed") {
+        o.status = OrderStatus::kCompleted;
+      } else {
+        TREU_ASSIGN_OR_RETURN(o.status, ParseOrderStatus(status));
+      }
+      f(o);
+    }
+    return Ok();
+  }
+
+  Status ScanRefundFacts(WorkspaceId ws, std::int64_t first_order_id, std::int64_t last_order_id,
+                         const std::function<void(const RefundFact&)>& f) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT r.order_id, o.customer_id, r.refunded_at, r.amount_minor FROM "
+                              "refunds r JOIN orders o ON o.id = r.order_id WHERE o.workspace_id = ? "
+                              "AND r.order_id BETWEEN ? AND ? ORDER BY r.order_id, r.refunded_at, "
+                              "r.amount_minor"));
+    s->Bind(ws.value).Bind(first_order_id).Bind(last_order_id);
+    RefundFact r;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      r.order_id = s->Int(0);
+      r.customer = CustomerId{s->Int(1)};
+      r.refunded_at = Timestamp{s->Int(2)};
+      r.amount_minor = s->Int(3);
+      f(r);
+    }
     return Ok();
   }
 
