@@ -144,6 +144,7 @@ struct Analytics::Stats {
   std::int64_t buyers = 0, repeat_buyers = 0, orders = 0;
   std::int64_t order_total = 0, refunds = 0;  // minor units
   MrrMovements mrr;
+  const Stats* year = nullptr;  // the 12 months ending with the period, when gathered with it
   std::int64_t revenue() const { return order_total - refunds; }
 };
 
@@ -157,66 +158,122 @@ MrrMovements Analytics::Movements(Timestamp start, Timestamp end, const KpiOptio
 }
 
 Analytics::Stats Analytics::Gather(Timestamp start, Timestamp end, const KpiOptions& o) const {
+  return GatherMany({{start, end}}, o)[0];
+}
+
+// One pass over the customers for all ranges: each customer's columns are read once.
+std::vector<Analytics::Stats> Analytics::GatherMany(
+    const std::vector<std::pair<Timestamp, Timestamp>>& ranges, const KpiOptions& o) const {
   const Snapshot& s = *snap_;
-  Stats st;
-  st.start = start;
-  st.end = end;
+  const std::size_t n_ranges = ranges.size();
+  std::vector<Stats> out(n_ranges);
+  std::vector<std::int64_t> w_start(n_ranges), w_end(n_ranges);
+  for (std::size_t r = 0; r < n_ranges; ++r) {
+    out[r].start = ranges[r].first;
+    out[r].end = ranges[r].second;
+    w_start[r] = DaysBefore(zone_, ranges[r].first, o.window_days).micros;
+    w_end[r] = DaysBefore(zone_, ranges[r].second, o.window_days).micros;
+  }
   const bool purchases = o.basis != RetentionBasis::kSubscriptions;
   const bool subscriptions = o.basis != RetentionBasis::kPurchases;
-  const std::int64_t w_start = DaysBefore(zone_, start, o.window_days).micros;
-  const std::int64_t w_end = DaysBefore(zone_, end, o.window_days).micros;
   for (Snapshot::Index c = 0; c < s.customers(); ++c) {
     if (o.customers != nullptr && (c >= o.customers->size() || !(*o.customers)[c])) continue;
     const auto times = s.order_times(c);
     const auto totals = s.order_totals(c);
-    const std::int64_t m0 = s.MrrAt(c, start);
-    const std::int64_t m1 = s.MrrAt(c, end);
-    // Activity.
-    const bool a0 = (purchases && AnyIn(times, w_start, start.micros)) || (subscriptions && m0 > 0);
-    const bool a1 = (purchases && AnyIn(times, w_end, end.micros)) || (subscriptions && m1 > 0);
-    st.active_start += a0;
-    st.active_end += a1;
-    st.active_both += a0 && a1;
-    std::optional<std::int64_t> first;
-    if (purchases && !times.empty()) first = times.front();
-    if (subscriptions) {
-      if (auto f = s.FirstMrr(c); f && (!first || f->micros < *first)) first = f->micros;
-    }
-    st.new_customers += first && *first >= start.micros && *first < end.micros;
-    // Orders and refunds in the period.
-    const auto lo = std::lower_bound(times.begin(), times.end(), start.micros);
-    const auto hi = std::lower_bound(times.begin(), times.end(), end.micros);
-    const std::int64_t n = hi - lo;
-    if (n > 0) {
-      ++st.buyers;
-      st.repeat_buyers += n >= 2;
-      st.orders += n;
-      for (auto i = lo - times.begin(); i < hi - times.begin(); ++i) st.order_total += totals[static_cast<std::size_t>(i)];
-    }
     const auto rt = s.refund_times(c);
     const auto ra = s.refund_amounts(c);
-    for (auto i = std::lower_bound(rt.begin(), rt.end(), start.micros) - rt.begin();
-         i < static_cast<std::ptrdiff_t>(rt.size()) && rt[static_cast<std::size_t>(i)] < end.micros; ++i) {
-      st.refunds += ra[static_cast<std::size_t>(i)];
+    const auto mt = s.mrr_times(c);
+    const auto mv = s.mrr_values(c);
+    if (times.empty() && mt.empty() && rt.empty()) continue;  // never active: counts nowhere
+    auto mrr_at = [&](std::int64_t t) -> std::int64_t {
+      const auto it = std::upper_bound(mt.begin(), mt.end(), t);
+      return it == mt.begin() ? 0 : mv[static_cast<std::size_t>(it - mt.begin() - 1)];
+    };
+    std::optional<std::int64_t> first_mrr;
+    for (std::size_t i = 0; i < mt.size(); ++i) {
+      if (mv[i] > 0) {
+        first_mrr = mt[i];
+        break;
+      }
     }
-    // MRR movements.
-    MrrMovements& m = st.mrr;
-    m.mrr_start += m0;
-    m.mrr_end += m1;
-    m.accounts_start += m0 > 0;
-    m.accounts_end += m1 > 0;
-    if (m0 == 0 && m1 > 0) {
-      const auto f = s.FirstMrr(c);
-      (f && f->micros < start.micros ? m.reactivation : m.new_mrr) += m1;
-    } else if (m0 > 0 && m1 == 0) {
-      m.churn += m0;
-    } else if (m0 > 0 && m1 > m0) {
-      m.expansion += m1 - m0;
-    } else if (m1 > 0 && m1 < m0) {
-      m.contraction += m0 - m1;
+    std::optional<std::int64_t> first;
+    if (purchases && !times.empty()) first = times.front();
+    if (subscriptions && first_mrr && (!first || *first_mrr < *first)) first = first_mrr;
+    for (std::size_t r = 0; r < n_ranges; ++r) {
+      Stats& st = out[r];
+      const std::int64_t start = st.start.micros, end = st.end.micros;
+      const std::int64_t m0 = mt.empty() ? 0 : mrr_at(start);
+      const std::int64_t m1 = mt.empty() ? 0 : mrr_at(end);
+      // Activity.
+      const bool a0 = (purchases && AnyIn(times, w_start[r], start)) || (subscriptions && m0 > 0);
+      const bool a1 = (purchases && AnyIn(times, w_end[r], end)) || (subscriptions && m1 > 0);
+      st.active_start += a0;
+      st.active_end += a1;
+      st.active_both += a0 && a1;
+      st.new_customers += first && *first >= start && *first < end;
+      // Orders and refunds in the period.
+      const auto lo = std::lower_bound(times.begin(), times.end(), start);
+      const auto hi = std::lower_bound(lo, times.end(), end);
+      const std::int64_t n = hi - lo;
+      if (n > 0) {
+        ++st.buyers;
+        st.repeat_buyers += n >= 2;
+        st.orders += n;
+        for (auto i = lo - times.begin(); i < hi - times.begin(); ++i) st.order_total += totals[static_cast<std::size_t>(i)];
+      }
+      for (auto i = std::lower_bound(rt.begin(), rt.end(), start) - rt.begin();
+           i < static_cast<std::ptrdiff_t>(rt.size()) && rt[static_cast<std::size_t>(i)] < end; ++i) {
+        st.refunds += ra[static_cast<std::size_t>(i)];
+      }
+      // MRR movements.
+      if (mt.empty()) continue;
+      MrrMovements& m = st.mrr;
+      m.mrr_start += m0;
+      m.mrr_end += m1;
+      m.accounts_start += m0 > 0;
+      m.accounts_end += m1 > 0;
+      if (m0 == 0 && m1 > 0) {
+        (first_mrr && *first_mrr < start ? m.reactivation : m.new_mrr) += m1;
+      } else if (m0 > 0 && m1 == 0) {
+        m.churn += m0;
+      } else if (m0 > 0 && m1 > m0) {
+        m.expansion += m1 - m0;
+      } else if (m1 > 0 && m1 < m0) {
+        m.contraction += m0 - m1;
+      }
     }
   }
-  return st;
+  return out;
+}
+
+// The 12 months ending where `p` ends, for clv_historic.
+std::pair<Timestamp, Timestamp> Analytics::YearEndingWith(const Period& p) const {
+  const CivilDate end_day = CivilFromDays(DaysFromCivil(p.last_day()) + 1);
+  CivilDate from = end_day;
+  from.year -= 1;
+  if (!IsValidDate(from.year, from.month, from.day)) from.day = 28;
+  return {zone_.StartOfDay(from), zone_.StartOfDay(end_day)};
+}
+
+std::vector<std::vector<KpiResult>> Analytics::ComputeSeries(const Period& last, int n,
+                                                             const KpiOptions& o) const {
+  // Each period and the 12 months ending with it, all in one pass.
+  std::vector<Period> periods;
+  std::vector<std::pair<Timestamp, Timestamp>> ranges;
+  for (int k = n - 1; k >= 0; --k) {
+    periods.push_back(last.Shift(-k));
+    ranges.emplace_back(periods.back().Start(zone_), periods.back().End(zone_));
+  }
+  for (const Period& p : periods) ranges.push_back(YearEndingWith(p));
+  std::vector<Stats> stats = GatherMany(ranges, o);
+  std::vector<std::vector<KpiResult>> out;
+  for (std::size_t i = 0; i < periods.size(); ++i) {
+    stats[i].year = &stats[periods.size() + i];
+    std::vector<KpiResult> row;
+    for (const auto& def : kRegistry) row.push_back(Derive(def, periods[i], stats[i], o));
+    out.push_back(std::move(row));
+  }
+  return out;
 }
 
 Result<KpiResult> Analytics::Compute(std::string_view id, const Period& p, const KpiOptions& o) const {
@@ -226,10 +283,7 @@ Result<KpiResult> Analytics::Compute(std::string_view id, const Period& p, const
 }
 
 std::vector<KpiResult> Analytics::ComputeAll(const Period& p, const KpiOptions& o) const {
-  const Stats st = Gather(p.Start(zone_), p.End(zone_), o);
-  std::vector<KpiResult> out;
-  for (const auto& def : kRegistry) out.push_back(Derive(def, p, st, o));
-  return out;
+  return ComputeSeries(p, 1, o)[0];
 }
 
 KpiResult Analytics::Derive(const KpiDefinition& def, const Period& p, const Stats& st,
@@ -287,11 +341,8 @@ KpiResult Analytics::Derive(const KpiDefinition& def, const Period& p, const Sta
     r.value = KpiNumber::Money(st.revenue());
   } else if (id == "clv_historic") {
     // The 12 months ending at the end of the period.
-    const CivilDate end_day = CivilFromDays(DaysFromCivil(p.last_day()) + 1);
-    CivilDate from = end_day;
-    from.year -= 1;
-    if (!IsValidDate(from.year, from.month, from.day)) from.day = 28;
-    const Stats y = Gather(zone_.StartOfDay(from), st.end, o);
+    const auto year = YearEndingWith(p);
+    const Stats y = st.year != nullptr ? *st.year : Gather(year.first, year.second, o);
     const double aov = y.orders > 0 ? static_cast<double>(y.revenue()) / minor_per_major / static_cast<double>(y.orders) : 0;
     const double freq = y.buyers > 0 ? static_cast<double>(y.orders) / static_cast<double>(y.buyers) : 0;
     r.inputs = {{"average_order_value", KpiNumber::MoneyAverage(aov)},
@@ -417,44 +468,56 @@ Result<std::vector<CohortRow>> Cohorts(const Analytics& a, const CohortOptions& 
     std::vector<std::int64_t> active, money;
   };
   std::map<int, Acc> acc;
+  // seen[k] == stamp: the customer being visited was active in period k (no clearing).
+  std::vector<std::uint32_t> seen(static_cast<std::size_t>(periods), 0);
+  std::uint32_t stamp = 0;
+  Acc* a0 = nullptr;
+  int last_ci = -1;
   for (Snapshot::Index i = 0; i < s.customers(); ++i) {
     if (!cohort_of[i]) continue;
     const int ci = period_index(cohort_of[i]->Start(zone).micros);
-    Acc& a0 = acc[ci];
-    if (a0.active.empty()) {
-      a0.active.assign(static_cast<std::size_t>(periods), 0);
-      a0.money.assign(static_cast<std::size_t>(periods), 0);
+    if (ci != last_ci) {
+      a0 = &acc[ci];
+      last_ci = ci;
+      if (a0->active.empty()) {
+        a0->active.assign(static_cast<std::size_t>(periods), 0);
+        a0->money.assign(static_cast<std::size_t>(periods), 0);
+      }
     }
-    ++a0.size;
-    std::vector<bool> seen(static_cast<std::size_t>(periods), false);
+    ++a0->size;
+    ++stamp;
+    auto mark = [&](int k) {
+      if (seen[static_cast<std::size_t>(k)] != stamp) {
+        seen[static_cast<std::size_t>(k)] = stamp;
+        ++a0->active[static_cast<std::size_t>(k)];
+      }
+    };
     if (purchases) {
       const auto times = s.order_times(i);
       const auto totals = s.order_totals(i);
       for (std::size_t j = 0; j < times.size(); ++j) {
         const int k = period_index(times[j]);
         if (k < 0) continue;
-        seen[static_cast<std::size_t>(k)] = true;
-        if (o.basis == RetentionBasis::kPurchases || o.basis == RetentionBasis::kBoth) {
-          a0.money[static_cast<std::size_t>(k)] += totals[j];
-        }
+        mark(k);
+        a0->money[static_cast<std::size_t>(k)] += totals[j];
       }
       const auto rt = s.refund_times(i);
       const auto ra = s.refund_amounts(i);
       for (std::size_t j = 0; j < rt.size(); ++j) {
         const int k = period_index(rt[j]);
-        if (k >= 0) a0.money[static_cast<std::size_t>(k)] -= ra[j];
+        if (k >= 0) a0->money[static_cast<std::size_t>(k)] -= ra[j];
       }
     }
-    if (subscriptions) {
+    if (subscriptions && !s.mrr_times(i).empty()) {
       for (int k = 0; k < periods; ++k) {
         const std::int64_t m = s.MrrAt(i, ends[static_cast<std::size_t>(k)]);
-        if (m > 0) seen[static_cast<std::size_t>(k)] = true;
-        if (o.basis == RetentionBasis::kSubscriptions) a0.money[static_cast<std::size_t>(k)] += m;
+        if (m > 0) mark(k);
+        if (o.basis == RetentionBasis::kSubscriptions) a0->money[static_cast<std::size_t>(k)] += m;
       }
     }
-    for (int k = 0; k < periods; ++k) a0.active[static_cast<std::size_t>(k)] += seen[static_cast<std::size_t>(k)];
   }
-  for (auto& [ci, a0] : acc) {
+  for (auto& [ci, cohort] : acc) {
+    const Acc& a0 = cohort;
     const Period& cp = period_list[static_cast<std::size_t>(ci)];
     if (c.from && cp.first_day() < c.from->first_day()) continue;
     if (c.to && cp.first_day() > c.to->last_day()) continue;

@@ -83,13 +83,19 @@ class Analytics {
 
   // InvalidArgument for an unknown id.
   Result<KpiResult> Compute(std::string_view id, const Period& p, const KpiOptions& o) const;
-  // All metrics of the registry for one period (computed from one pass per period).
+  // All metrics of the registry for one period.
   std::vector<KpiResult> ComputeAll(const Period& p, const KpiOptions& o) const;
+  // All metrics for the n periods ending with `last`, oldest first, from one pass over the
+  // customers.
+  std::vector<std::vector<KpiResult>> ComputeSeries(const Period& last, int n, const KpiOptions& o) const;
   MrrMovements Movements(Timestamp start, Timestamp end, const KpiOptions& o) const;
 
  private:
   struct Stats;
   Stats Gather(Timestamp start, Timestamp end, const KpiOptions& o) const;
+  std::vector<Stats> GatherMany(const std::vector<std::pair<Timestamp, Timestamp>>& ranges,
+                                const KpiOptions& o) const;
+  std::pair<Timestamp, Timestamp> YearEndingWith(const Period& p) const;
   KpiResult Derive(const KpiDefinition& def, const Period& p, const Stats& s,
                    const KpiOptions& o) const;
 

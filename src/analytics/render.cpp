@@ -34,8 +34,7 @@ json KpiResultJson(const KpiResult& r, const Currency& c) {
 json KpisJson(const Analytics& a, const Period& period, int series, const KpiOptions& o,
               const std::vector<std::string>& ids) {
   const Currency& cur = a.snapshot().currency();
-  std::vector<std::vector<KpiResult>> per_period;  // oldest first
-  for (int k = std::max(1, series) - 1; k >= 0; --k) per_period.push_back(a.ComputeAll(period.Shift(-k), o));
+  const std::vector<std::vector<KpiResult>> per_period = a.ComputeSeries(period, std::max(1, series), o);
   json out = json::array();
   const auto& current = per_period.back();
   for (std::size_t i = 0; i < current.size(); ++i) {

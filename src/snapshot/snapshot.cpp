@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <set>
+#include <tuple>
 
 namespace treu {
 namespace {
@@ -126,11 +127,14 @@ CustomerFacts Snapshot::Facts(Index c) const {
 std::int64_t Snapshot::total_orders() const {
   std::int64_t n = static_cast<std::int64_t>(base_->order_at.size());
   if (overlaid_ == 0) return n;
-  for (const auto& b : overlay_) {
-    if (!b) continue;
-    for (const auto& [c, f] : *b) {
-      n += static_cast<std::int64_t>(f->order_at.size());
-      if (c < base_->ids.size()) n -= base_->order_begin[c + 1] - base_->order_begin[c];
+  for (const auto& l2 : overlay_) {
+    if (!l2) continue;
+    for (const auto& b : *l2) {
+      if (!b) continue;
+      for (const auto& [c, f] : *b) {
+        n += static_cast<std::int64_t>(f->order_at.size());
+        if (c < base_->ids.size()) n -= base_->order_begin[c + 1] - base_->order_begin[c];
+      }
     }
   }
   return n;
@@ -263,25 +267,43 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::Build(std::int64_t change_seq) 
   const auto by_customer_time = [](const Row& a, const Row& b) {
     return a.customer != b.customer ? a.customer < b.customer : a.at < b.at;
   };
+  // Groups rows by customer with a counting sort (O(rows), the rows arrive in store id
+  // order), then sorts each customer's few rows by time.
   const auto lay_out = [n](std::vector<Row>& rows, std::vector<std::uint32_t>& begin,
                            std::vector<std::int64_t>* key, std::vector<std::int64_t>& at,
                            std::vector<std::int64_t>& value) {
     begin.assign(n + 1, 0);
-    if (key != nullptr) key->reserve(rows.size());
-    at.reserve(rows.size());
-    value.reserve(rows.size());
-    for (const Row& r : rows) {
-      ++begin[r.customer + 1];
-      if (key != nullptr) key->push_back(r.order);
-      at.push_back(r.at);
-      value.push_back(r.value);
-    }
+    for (const Row& r : rows) ++begin[r.customer + 1];
     for (std::size_t i = 0; i < n; ++i) begin[i + 1] += begin[i];
+    std::vector<std::uint32_t> next(begin.begin(), begin.end() - 1);
+    if (key != nullptr) key->resize(rows.size());
+    at.resize(rows.size());
+    value.resize(rows.size());
+    for (const Row& r : rows) {
+      const std::uint32_t i = next[r.customer]++;
+      if (key != nullptr) (*key)[i] = r.order;
+      at[i] = r.at;
+      value[i] = r.value;
+    }
     rows.clear();
     rows.shrink_to_fit();
+    std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>> tmp;
+    for (std::size_t c = 0; c < n; ++c) {
+      const auto b = at.begin() + begin[c], e = at.begin() + begin[c + 1];
+      if (std::is_sorted(b, e)) continue;
+      tmp.clear();
+      for (std::uint32_t i = begin[c]; i < begin[c + 1]; ++i) {
+        tmp.emplace_back(at[i], value[i], key != nullptr ? (*key)[i] : 0);
+      }
+      std::stable_sort(tmp.begin(), tmp.end(),
+                       [](const auto& x, const auto& y) { return std::get<0>(x) < std::get<0>(y); });
+      for (std::uint32_t i = begin[c], j = 0; i < begin[c + 1]; ++i, ++j) {
+        at[i] = std::get<0>(tmp[j]);
+        value[i] = std::get<1>(tmp[j]);
+        if (key != nullptr) (*key)[i] = std::get<2>(tmp[j]);
+      }
+    }
   };
-  std::stable_sort(orders_.begin(), orders_.end(), by_customer_time);
-  std::stable_sort(refunds_.begin(), refunds_.end(), by_customer_time);
   lay_out(orders_, base->order_begin, &base->order_id, base->order_at, base->order_total);
   lay_out(refunds_, base->refund_begin, &base->refund_order, base->refund_at, base->refund_amount);
   // MRR: running sums of the deltas per customer, one point per instant where it changes.
@@ -321,14 +343,21 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::Build(std::int64_t change_seq) 
 SnapshotEditor::SnapshotEditor(const Snapshot& from) : next_(from) {}
 
 void SnapshotEditor::Put(Snapshot::Index c, std::shared_ptr<const CustomerFacts> facts) {
-  const std::size_t b = c % Snapshot::kBuckets;
-  if (!copied_[b]) {
-    next_.overlay_[b] = next_.overlay_[b] ? std::make_shared<Snapshot::Bucket>(*next_.overlay_[b])
-                                          : std::make_shared<Snapshot::Bucket>();
-    copied_[b] = true;
+  const std::size_t top = Snapshot::Top(c);
+  const std::size_t second = Snapshot::Second(c);
+  // Copy on first write in this editor: the second-level table, then the bucket. The copies
+  // are this editor's own until Finish, so writing through const_cast is safe.
+  if (!copied_l2_[top]) {
+    next_.overlay_[top] = next_.overlay_[top] ? std::make_shared<Snapshot::Level2>(*next_.overlay_[top])
+                                              : std::make_shared<Snapshot::Level2>();
+    copied_l2_[top] = true;
   }
-  // Safe: this bucket is this editor's own copy, not yet shared.
-  auto& bucket = const_cast<Snapshot::Bucket&>(*next_.overlay_[b]);
+  auto& l2 = const_cast<Snapshot::Level2&>(*next_.overlay_[top]);
+  if (!copied_bucket_[top * Snapshot::kFanout + second]) {
+    l2[second] = l2[second] ? std::make_shared<Snapshot::Bucket>(*l2[second]) : std::make_shared<Snapshot::Bucket>();
+    copied_bucket_[top * Snapshot::kFanout + second] = true;
+  }
+  auto& bucket = const_cast<Snapshot::Bucket&>(*l2[second]);
   if (bucket.insert_or_assign(c, std::move(facts)).second) ++next_.overlaid_;
   if (c >= next_.customers_) next_.customers_ = c + 1;
 }

@@ -3,10 +3,11 @@
 //
 // A Snapshot is immutable; readers share it through std::shared_ptr<const Snapshot> and never
 // block the writer. It is a base — columns with offsets (CSR), built once from the store — plus
-// an overlay of the customers changed since, spread over 256 buckets of shared, immutable
-// per-customer facts. Applying a change copies one bucket and the bucket table, so a new
-// version costs microseconds and shares everything else with the previous one; when the
-// overlay grows past 1/16 of the customers, it is folded into a new base.
+// an overlay of the customers changed since: a two-level table (64 × 64) of buckets of shared,
+// immutable per-customer facts. Applying a change copies the top table, one second-level
+// table and one bucket, so a new version costs microseconds and shares everything else with
+// the previous one; when the overlay grows past 1/16 of the customers, it is folded into a
+// new base.
 //
 // MRR is kept exactly in MRR units of 1/120,000 of a minor unit: a state's amount × quantity ×
 // (10,000 − discount basis points) × {day 365, week 52, month 12, quarter 4, year 1} is an
@@ -103,12 +104,17 @@ class Snapshot {
     std::vector<std::int64_t> refund_order, refund_at, refund_amount;
     std::vector<std::int64_t> mrr_at, mrr_value;
   };
-  static constexpr std::size_t kBuckets = 256;
+  static constexpr std::size_t kFanout = 64;  // top tables × second-level tables = buckets
   using Bucket = std::unordered_map<Index, std::shared_ptr<const CustomerFacts>>;
+  using Level2 = std::array<std::shared_ptr<const Bucket>, kFanout>;
+  static std::size_t Top(Index c) { return c % kFanout; }
+  static std::size_t Second(Index c) { return (c / kFanout) % kFanout; }
 
   const CustomerFacts* Overlay(Index c) const {
     if (overlaid_ == 0) return nullptr;
-    const auto& b = overlay_[c % kBuckets];
+    const auto& l2 = overlay_[Top(c)];
+    if (!l2) return nullptr;
+    const auto& b = (*l2)[Second(c)];
     if (!b) return nullptr;
     const auto it = b->find(c);
     return it == b->end() ? nullptr : it->second.get();
@@ -120,7 +126,7 @@ class Snapshot {
   }
 
   std::shared_ptr<const Base> base_;
-  std::array<std::shared_ptr<const Bucket>, kBuckets> overlay_{};
+  std::array<std::shared_ptr<const Level2>, kFanout> overlay_{};
   std::size_t customers_ = 0;  // base customers plus customers added since
   std::size_t overlaid_ = 0;
   std::int64_t seq_ = 0;
@@ -179,7 +185,8 @@ class SnapshotEditor {
 
  private:
   Snapshot next_;
-  std::array<bool, Snapshot::kBuckets> copied_{};
+  std::array<bool, Snapshot::kFanout> copied_l2_{};                        // this editor's copies
+  std::array<bool, Snapshot::kFanout * Snapshot::kFanout> copied_bucket_{};
 };
 
 // Reads the workspace's facts from the store (lean scans).
