@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <map>
+#include <thread>
 
 namespace treu {
 namespace {
@@ -87,11 +89,6 @@ Timestamp DaysBefore(const TimeZone& zone, Timestamp t, int days) {
   return zone.StartOfDay(CivilFromDays(DaysFromCivil(zone.LocalDate(t)) - days));
 }
 
-bool AnyIn(std::span<const std::int64_t> sorted, std::int64_t from, std::int64_t to) {
-  const auto it = std::lower_bound(sorted.begin(), sorted.end(), from);
-  return it != sorted.end() && *it < to;
-}
-
 std::optional<double> Ratio(double num, double den) {
   if (den == 0) return std::nullopt;
   return num / den;
@@ -161,89 +158,147 @@ Analytics::Stats Analytics::Gather(Timestamp start, Timestamp end, const KpiOpti
   return GatherMany({{start, end}}, o)[0];
 }
 
-// One pass over the customers for all ranges: each customer's columns are read once.
+// One pass over the customers for all ranges. Every instant that matters (range starts and
+// ends, activity-window starts) is sorted once; for each customer one merge walk over their
+// orders, refunds and MRR points gives, at each instant, the orders, order total and refunds
+// before it and the MRR at it, so each range is a few subtractions. The customers are split
+// over two threads.
 std::vector<Analytics::Stats> Analytics::GatherMany(
     const std::vector<std::pair<Timestamp, Timestamp>>& ranges, const KpiOptions& o) const {
   const Snapshot& s = *snap_;
   const std::size_t n_ranges = ranges.size();
-  std::vector<Stats> out(n_ranges);
-  std::vector<std::int64_t> w_start(n_ranges), w_end(n_ranges);
-  for (std::size_t r = 0; r < n_ranges; ++r) {
-    out[r].start = ranges[r].first;
-    out[r].end = ranges[r].second;
-    w_start[r] = DaysBefore(zone_, ranges[r].first, o.window_days).micros;
-    w_end[r] = DaysBefore(zone_, ranges[r].second, o.window_days).micros;
+  std::vector<std::int64_t> instants;
+  for (const auto& [start, end] : ranges) {
+    instants.push_back(start.micros);
+    instants.push_back(end.micros);
+    instants.push_back(DaysBefore(zone_, start, o.window_days).micros);
+    instants.push_back(DaysBefore(zone_, end, o.window_days).micros);
+  }
+  std::sort(instants.begin(), instants.end());
+  instants.erase(std::unique(instants.begin(), instants.end()), instants.end());
+  auto slot = [&](std::int64_t t) {
+    return static_cast<std::size_t>(std::lower_bound(instants.begin(), instants.end(), t) - instants.begin());
+  };
+  struct RangeSlots {
+    std::size_t s, e, ws, we;
+  };
+  std::vector<RangeSlots> rs;
+  for (const auto& [start, end] : ranges) {
+    rs.push_back({slot(start.micros), slot(end.micros),
+                  slot(DaysBefore(zone_, start, o.window_days).micros),
+                  slot(DaysBefore(zone_, end, o.window_days).micros)});
   }
   const bool purchases = o.basis != RetentionBasis::kSubscriptions;
   const bool subscriptions = o.basis != RetentionBasis::kPurchases;
-  for (Snapshot::Index c = 0; c < s.customers(); ++c) {
-    if (o.customers != nullptr && (c >= o.customers->size() || !(*o.customers)[c])) continue;
-    const auto times = s.order_times(c);
-    const auto totals = s.order_totals(c);
-    const auto rt = s.refund_times(c);
-    const auto ra = s.refund_amounts(c);
-    const auto mt = s.mrr_times(c);
-    const auto mv = s.mrr_values(c);
-    if (times.empty() && mt.empty() && rt.empty()) continue;  // never active: counts nowhere
-    auto mrr_at = [&](std::int64_t t) -> std::int64_t {
-      const auto it = std::upper_bound(mt.begin(), mt.end(), t);
-      return it == mt.begin() ? 0 : mv[static_cast<std::size_t>(it - mt.begin() - 1)];
-    };
-    std::optional<std::int64_t> first_mrr;
-    for (std::size_t i = 0; i < mt.size(); ++i) {
-      if (mv[i] > 0) {
-        first_mrr = mt[i];
-        break;
+  const std::size_t k = instants.size();
+
+  auto run = [&](Snapshot::Index from, Snapshot::Index to, std::vector<Stats>& out) {
+    out.assign(n_ranges, Stats{});
+    std::vector<std::int64_t> n_before(k), total_before(k), refund_before(k), mrr(k);
+    for (Snapshot::Index c = from; c < to; ++c) {
+      if (o.customers != nullptr && (c >= o.customers->size() || !(*o.customers)[c])) continue;
+      const auto times = s.order_times(c);
+      const auto totals = s.order_totals(c);
+      const auto rt = s.refund_times(c);
+      const auto ra = s.refund_amounts(c);
+      const auto mt = s.mrr_times(c);
+      const auto mv = s.mrr_values(c);
+      if (times.empty() && mt.empty() && rt.empty()) continue;  // never active: counts nowhere
+      // The merge walk.
+      std::size_t oi = 0, ri = 0, mi = 0;
+      std::int64_t total = 0, refunded = 0, m = 0;
+      for (std::size_t i = 0; i < k; ++i) {
+        const std::int64_t t = instants[i];
+        while (oi < times.size() && times[oi] < t) total += totals[oi++];
+        while (ri < rt.size() && rt[ri] < t) refunded += ra[ri++];
+        while (mi < mt.size() && mt[mi] <= t) m = mv[mi++];
+        n_before[i] = static_cast<std::int64_t>(oi);
+        total_before[i] = total;
+        refund_before[i] = refunded;
+        mrr[i] = m;
+      }
+      std::optional<std::int64_t> first_mrr;
+      for (std::size_t i = 0; i < mt.size(); ++i) {
+        if (mv[i] > 0) {
+          first_mrr = mt[i];
+          break;
+        }
+      }
+      std::optional<std::int64_t> first;
+      if (purchases && !times.empty()) first = times.front();
+      if (subscriptions && first_mrr && (!first || *first_mrr < *first)) first = first_mrr;
+      for (std::size_t r = 0; r < n_ranges; ++r) {
+        Stats& st = out[r];
+        const RangeSlots& x = rs[r];
+        const std::int64_t m0 = mrr[x.s], m1 = mrr[x.e];
+        const bool a0 = (purchases && n_before[x.s] > n_before[x.ws]) || (subscriptions && m0 > 0);
+        const bool a1 = (purchases && n_before[x.e] > n_before[x.we]) || (subscriptions && m1 > 0);
+        st.active_start += a0;
+        st.active_end += a1;
+        st.active_both += a0 && a1;
+        st.new_customers += first && *first >= instants[x.s] && *first < instants[x.e];
+        const std::int64_t n = n_before[x.e] - n_before[x.s];
+        if (n > 0) {
+          ++st.buyers;
+          st.repeat_buyers += n >= 2;
+          st.orders += n;
+          st.order_total += total_before[x.e] - total_before[x.s];
+        }
+        st.refunds += refund_before[x.e] - refund_before[x.s];
+        if (mt.empty()) continue;
+        MrrMovements& mm = st.mrr;
+        mm.mrr_start += m0;
+        mm.mrr_end += m1;
+        mm.accounts_start += m0 > 0;
+        mm.accounts_end += m1 > 0;
+        if (m0 == 0 && m1 > 0) {
+          (first_mrr && *first_mrr < instants[x.s] ? mm.reactivation : mm.new_mrr) += m1;
+        } else if (m0 > 0 && m1 == 0) {
+          mm.churn += m0;
+        } else if (m0 > 0 && m1 > m0) {
+          mm.expansion += m1 - m0;
+        } else if (m1 > 0 && m1 < m0) {
+          mm.contraction += m0 - m1;
+        }
       }
     }
-    std::optional<std::int64_t> first;
-    if (purchases && !times.empty()) first = times.front();
-    if (subscriptions && first_mrr && (!first || *first_mrr < *first)) first = first_mrr;
+  };
+  const auto n = static_cast<Snapshot::Index>(s.customers());
+  std::vector<Stats> first_half, second_half;
+  if (n < 20000) {
+    run(0, n, first_half);
+  } else {
+    std::thread other([&] { run(n / 2, n, second_half); });
+    run(0, n / 2, first_half);
+    other.join();
     for (std::size_t r = 0; r < n_ranges; ++r) {
-      Stats& st = out[r];
-      const std::int64_t start = st.start.micros, end = st.end.micros;
-      const std::int64_t m0 = mt.empty() ? 0 : mrr_at(start);
-      const std::int64_t m1 = mt.empty() ? 0 : mrr_at(end);
-      // Activity.
-      const bool a0 = (purchases && AnyIn(times, w_start[r], start)) || (subscriptions && m0 > 0);
-      const bool a1 = (purchases && AnyIn(times, w_end[r], end)) || (subscriptions && m1 > 0);
-      st.active_start += a0;
-      st.active_end += a1;
-      st.active_both += a0 && a1;
-      st.new_customers += first && *first >= start && *first < end;
-      // Orders and refunds in the period.
-      const auto lo = std::lower_bound(times.begin(), times.end(), start);
-      const auto hi = std::lower_bound(lo, times.end(), end);
-      const std::int64_t n = hi - lo;
-      if (n > 0) {
-        ++st.buyers;
-        st.repeat_buyers += n >= 2;
-        st.orders += n;
-        for (auto i = lo - times.begin(); i < hi - times.begin(); ++i) st.order_total += totals[static_cast<std::size_t>(i)];
-      }
-      for (auto i = std::lower_bound(rt.begin(), rt.end(), start) - rt.begin();
-           i < static_cast<std::ptrdiff_t>(rt.size()) && rt[static_cast<std::size_t>(i)] < end; ++i) {
-        st.refunds += ra[static_cast<std::size_t>(i)];
-      }
-      // MRR movements.
-      if (mt.empty()) continue;
-      MrrMovements& m = st.mrr;
-      m.mrr_start += m0;
-      m.mrr_end += m1;
-      m.accounts_start += m0 > 0;
-      m.accounts_end += m1 > 0;
-      if (m0 == 0 && m1 > 0) {
-        (first_mrr && *first_mrr < start ? m.reactivation : m.new_mrr) += m1;
-      } else if (m0 > 0 && m1 == 0) {
-        m.churn += m0;
-      } else if (m0 > 0 && m1 > m0) {
-        m.expansion += m1 - m0;
-      } else if (m1 > 0 && m1 < m0) {
-        m.contraction += m0 - m1;
-      }
+      Stats& a = first_half[r];
+      const Stats& b = second_half[r];
+      a.active_start += b.active_start;
+      a.active_end += b.active_end;
+      a.active_both += b.active_both;
+      a.new_customers += b.new_customers;
+      a.buyers += b.buyers;
+      a.repeat_buyers += b.repeat_buyers;
+      a.orders += b.orders;
+      a.order_total += b.order_total;
+      a.refunds += b.refunds;
+      a.mrr.mrr_start += b.mrr.mrr_start;
+      a.mrr.mrr_end += b.mrr.mrr_end;
+      a.mrr.new_mrr += b.mrr.new_mrr;
+      a.mrr.reactivation += b.mrr.reactivation;
+      a.mrr.expansion += b.mrr.expansion;
+      a.mrr.contraction += b.mrr.contraction;
+      a.mrr.churn += b.mrr.churn;
+      a.mrr.accounts_start += b.mrr.accounts_start;
+      a.mrr.accounts_end += b.mrr.accounts_end;
     }
   }
-  return out;
+  for (std::size_t r = 0; r < n_ranges; ++r) {
+    first_half[r].start = ranges[r].first;
+    first_half[r].end = ranges[r].second;
+  }
+  return first_half;
 }
 
 // The 12 months ending where `p` ends, for clv_historic.
@@ -407,132 +462,142 @@ Result<std::vector<CohortRow>> Cohorts(const Analytics& a, const CohortOptions& 
   const TimeZone& zone = a.zone();
   const bool purchases = o.basis != RetentionBasis::kSubscriptions;
   const bool subscriptions = o.basis != RetentionBasis::kPurchases;
-  // Each customer's first activity and the latest instant with data.
-  std::vector<std::optional<Period>> cohort_of(s.customers());
-  std::optional<std::int64_t> latest;
-  auto note = [&](std::int64_t t) { latest = latest ? std::max(*latest, t) : t; };
-  std::optional<Period> first_cohort;
-  for (Snapshot::Index i = 0; i < s.customers(); ++i) {
+  constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
+  const auto n = static_cast<Snapshot::Index>(s.customers());
+  // Each customer's first activity, and the first and latest instants with data.
+  std::vector<std::int64_t> first_of(n, kNone);
+  std::optional<std::int64_t> earliest, latest;
+  for (Snapshot::Index i = 0; i < n; ++i) {
     if (o.customers != nullptr && (i >= o.customers->size() || !(*o.customers)[i])) continue;
     const auto times = s.order_times(i);
     std::optional<std::int64_t> first;
+    std::optional<std::int64_t> last;
     if (purchases && !times.empty()) {
       first = times.front();
-      note(times.back());
+      last = times.back();
+      if (!s.refund_times(i).empty()) last = std::max(*last, s.refund_times(i).back());
     }
     if (subscriptions) {
-      if (auto f = s.FirstMrr(i); f && (!first || f->micros < *first)) first = f->micros;
-      // The last change to a positive MRR; an end (possibly scheduled later) isn't activity.
       const auto mt = s.mrr_times(i);
       const auto mv = s.mrr_values(i);
+      for (std::size_t j = 0; j < mt.size(); ++j) {
+        if (mv[j] > 0) {
+          if (!first || mt[j] < *first) first = mt[j];
+          break;
+        }
+      }
+      // The last change to a positive MRR; an end (possibly scheduled later) isn't activity.
       for (std::size_t j = mt.size(); j-- > 0;) {
         if (mv[j] > 0) {
-          note(mt[j]);
+          last = last ? std::max(*last, mt[j]) : mt[j];
           break;
         }
       }
     }
-    if (!s.refund_times(i).empty() && purchases) note(s.refund_times(i).back());
     if (!first) continue;
-    cohort_of[i] = Period::Containing(c.by, zone.LocalDate(Timestamp{*first}));
-    if (!first_cohort || cohort_of[i]->first_day() < first_cohort->first_day()) first_cohort = cohort_of[i];
+    first_of[i] = *first;
+    earliest = earliest ? std::min(*earliest, *first) : *first;
+    if (last) latest = latest ? std::max(*latest, *last) : *last;
   }
   std::vector<CohortRow> rows;
-  if (!first_cohort) return rows;
-  const Period last_period = Period::Containing(c.by, zone.LocalDate(Timestamp{*latest}));
-  // Ordinal of a period of kind `by` relative to the first cohort.
-  auto offset_of = [&](const Period& p) {
-    int k = 0;
-    Period q = *first_cohort;
-    while (q.first_day() < p.first_day()) {
-      q = q.Shift(1);
-      ++k;
-    }
-    return k;
-  };
-  const int periods = offset_of(last_period) + 1;
-  std::vector<Period> period_list;
-  for (int k = 0; k < periods; ++k) period_list.push_back(first_cohort->Shift(k));
-  std::vector<Timestamp> starts, ends;
+  if (!earliest) return rows;
+  const Period first_cohort = Period::Containing(c.by, zone.LocalDate(Timestamp{*earliest}));
+  const Period last_period =
+      Period::Containing(c.by, zone.LocalDate(Timestamp{std::max(*latest, *earliest)}));
+  std::vector<Period> period_list{first_cohort};
+  while (period_list.back().first_day() < last_period.first_day()) {
+    period_list.push_back(first_cohort.Shift(static_cast<int>(period_list.size())));
+  }
+  const int periods = static_cast<int>(period_list.size());
+  std::vector<std::int64_t> starts, ends;
   for (const auto& p : period_list) {
-    starts.push_back(p.Start(zone));
-    ends.push_back(p.End(zone));
+    starts.push_back(p.Start(zone).micros);
+    ends.push_back(p.End(zone).micros);
   }
   auto period_index = [&](std::int64_t t) {
-    const auto it = std::upper_bound(starts.begin(), starts.end(), Timestamp{t});
-    return static_cast<int>(it - starts.begin()) - 1;
+    return static_cast<int>(std::upper_bound(starts.begin(), starts.end(), t) - starts.begin()) - 1;
   };
   // Per cohort: size, and per period the active customers and the revenue (or MRR).
   struct Acc {
     std::int64_t size = 0;
     std::vector<std::int64_t> active, money;
   };
-  std::map<int, Acc> acc;
-  // seen[k] == stamp: the customer being visited was active in period k (no clearing).
-  std::vector<std::uint32_t> seen(static_cast<std::size_t>(periods), 0);
-  std::uint32_t stamp = 0;
-  Acc* a0 = nullptr;
-  int last_ci = -1;
-  for (Snapshot::Index i = 0; i < s.customers(); ++i) {
-    if (!cohort_of[i]) continue;
-    const int ci = period_index(cohort_of[i]->Start(zone).micros);
-    if (ci != last_ci) {
-      a0 = &acc[ci];
-      last_ci = ci;
-      if (a0->active.empty()) {
-        a0->active.assign(static_cast<std::size_t>(periods), 0);
-        a0->money.assign(static_cast<std::size_t>(periods), 0);
+  const auto np = static_cast<std::size_t>(periods);
+  auto accumulate = [&](Snapshot::Index from, Snapshot::Index to, std::vector<Acc>& acc) {
+    acc.assign(np, Acc{0, std::vector<std::int64_t>(np, 0), std::vector<std::int64_t>(np, 0)});
+    // seen[k] == stamp: the customer being visited was active in period k (no clearing).
+    std::vector<std::uint32_t> seen(np, 0);
+    std::uint32_t stamp = 0;
+    for (Snapshot::Index i = from; i < to; ++i) {
+      if (first_of[i] == kNone) continue;
+      const int ci = period_index(first_of[i]);
+      Acc& a0 = acc[static_cast<std::size_t>(ci)];
+      ++a0.size;
+      ++stamp;
+      auto mark = [&](int k) {
+        if (seen[static_cast<std::size_t>(k)] != stamp) {
+          seen[static_cast<std::size_t>(k)] = stamp;
+          ++a0.active[static_cast<std::size_t>(k)];
+        }
+      };
+      if (purchases) {
+        const auto times = s.order_times(i);
+        const auto totals = s.order_totals(i);
+        int k = -1;
+        for (std::size_t j = 0; j < times.size(); ++j) {
+          // Orders are sorted: advance the period index instead of searching.
+          while (k + 1 < periods && starts[static_cast<std::size_t>(k + 1)] <= times[j]) ++k;
+          if (k < 0) continue;
+          mark(k);
+          a0.money[static_cast<std::size_t>(k)] += totals[j];
+        }
+        const auto rt = s.refund_times(i);
+        const auto ra = s.refund_amounts(i);
+        for (std::size_t j = 0; j < rt.size(); ++j) {
+          const int kr = period_index(rt[j]);
+          if (kr >= 0) a0.money[static_cast<std::size_t>(kr)] -= ra[j];
+        }
+      }
+      if (subscriptions && !s.mrr_times(i).empty()) {
+        for (int k = 0; k < periods; ++k) {
+          const std::int64_t m = s.MrrAt(i, Timestamp{ends[static_cast<std::size_t>(k)]});
+          if (m > 0) mark(k);
+          if (o.basis == RetentionBasis::kSubscriptions) a0.money[static_cast<std::size_t>(k)] += m;
+        }
       }
     }
-    ++a0->size;
-    ++stamp;
-    auto mark = [&](int k) {
-      if (seen[static_cast<std::size_t>(k)] != stamp) {
-        seen[static_cast<std::size_t>(k)] = stamp;
-        ++a0->active[static_cast<std::size_t>(k)];
-      }
-    };
-    if (purchases) {
-      const auto times = s.order_times(i);
-      const auto totals = s.order_totals(i);
-      for (std::size_t j = 0; j < times.size(); ++j) {
-        const int k = period_index(times[j]);
-        if (k < 0) continue;
-        mark(k);
-        a0->money[static_cast<std::size_t>(k)] += totals[j];
-      }
-      const auto rt = s.refund_times(i);
-      const auto ra = s.refund_amounts(i);
-      for (std::size_t j = 0; j < rt.size(); ++j) {
-        const int k = period_index(rt[j]);
-        if (k >= 0) a0->money[static_cast<std::size_t>(k)] -= ra[j];
-      }
-    }
-    if (subscriptions && !s.mrr_times(i).empty()) {
-      for (int k = 0; k < periods; ++k) {
-        const std::int64_t m = s.MrrAt(i, ends[static_cast<std::size_t>(k)]);
-        if (m > 0) mark(k);
-        if (o.basis == RetentionBasis::kSubscriptions) a0->money[static_cast<std::size_t>(k)] += m;
+  };
+  std::vector<Acc> acc, other_acc;
+  if (n < 20000) {
+    accumulate(0, n, acc);
+  } else {
+    std::thread other([&] { accumulate(n / 2, n, other_acc); });
+    accumulate(0, n / 2, acc);
+    other.join();
+    for (std::size_t ci = 0; ci < np; ++ci) {
+      acc[ci].size += other_acc[ci].size;
+      for (std::size_t k = 0; k < np; ++k) {
+        acc[ci].active[k] += other_acc[ci].active[k];
+        acc[ci].money[k] += other_acc[ci].money[k];
       }
     }
   }
-  for (auto& [ci, cohort] : acc) {
-    const Acc& a0 = cohort;
-    const Period& cp = period_list[static_cast<std::size_t>(ci)];
+  for (std::size_t ci = 0; ci < np; ++ci) {
+    const Acc& a0 = acc[ci];
+    if (a0.size == 0) continue;
+    const Period& cp = period_list[ci];
     if (c.from && cp.first_day() < c.from->first_day()) continue;
     if (c.to && cp.first_day() > c.to->last_day()) continue;
     CohortRow row;
     row.cohort = cp;
     row.size = a0.size;
-    for (int k = ci; k < periods; ++k) {
+    for (std::size_t k = ci; k < np; ++k) {
       if (c.revenue) {
-        const std::int64_t base = a0.money[static_cast<std::size_t>(ci)];
-        row.values.push_back(base > 0 ? std::optional(static_cast<double>(a0.money[static_cast<std::size_t>(k)]) /
-                                                      static_cast<double>(base))
+        const std::int64_t base = a0.money[ci];
+        row.values.push_back(base > 0 ? std::optional(static_cast<double>(a0.money[k]) / static_cast<double>(base))
                                       : std::nullopt);
       } else {
-        row.values.push_back(static_cast<double>(a0.active[static_cast<std::size_t>(k)]) /
-                             static_cast<double>(a0.size));
+        row.values.push_back(static_cast<double>(a0.active[k]) / static_cast<double>(a0.size));
       }
     }
     rows.push_back(std::move(row));
