@@ -115,10 +115,7 @@ void BM_AllMetrics(benchmark::State& state) {
   const Period last = Period::Parse("2025-12").value();
   for (auto _ : state) {
     benchmark::DoNotOptimize(a.ComputeSeries(last, 12, o));
-    CohortOptions c;
-    benchmark::DoNotOptimize(Cohorts(a, c, o));
-    c.revenue = true;
-    benchmark::DoNotOptimize(Cohorts(a, c, o));
+    benchmark::DoNotOptimize(CohortsBoth(a, CohortOptions{}, o));
   }
 }
 

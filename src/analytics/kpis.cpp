@@ -455,6 +455,11 @@ KpiResult Analytics::Derive(const KpiDefinition& def, const Period& p, const Sta
 }
 
 Result<std::vector<CohortRow>> Cohorts(const Analytics& a, const CohortOptions& c, const KpiOptions& o) {
+  TREU_ASSIGN_OR_RETURN(CohortMatrices m, CohortsBoth(a, c, o));
+  return c.revenue ? std::move(m.revenue) : std::move(m.customers);
+}
+
+Result<CohortMatrices> CohortsBoth(const Analytics& a, const CohortOptions& c, const KpiOptions& o) {
   if (c.by != PeriodKind::kMonth && c.by != PeriodKind::kQuarter && c.by != PeriodKind::kWeek) {
     return InvalidArgument("by", "must be month, quarter or week");
   }
@@ -499,8 +504,8 @@ Result<std::vector<CohortRow>> Cohorts(const Analytics& a, const CohortOptions& 
     earliest = earliest ? std::min(*earliest, *first) : *first;
     if (last) latest = latest ? std::max(*latest, *last) : *last;
   }
-  std::vector<CohortRow> rows;
-  if (!earliest) return rows;
+  CohortMatrices out;
+  if (!earliest) return out;
   const Period first_cohort = Period::Containing(c.by, zone.LocalDate(Timestamp{*earliest}));
   const Period last_period =
       Period::Containing(c.by, zone.LocalDate(Timestamp{std::max(*latest, *earliest)}));
@@ -588,21 +593,19 @@ Result<std::vector<CohortRow>> Cohorts(const Analytics& a, const CohortOptions& 
     const Period& cp = period_list[ci];
     if (c.from && cp.first_day() < c.from->first_day()) continue;
     if (c.to && cp.first_day() > c.to->last_day()) continue;
-    CohortRow row;
-    row.cohort = cp;
-    row.size = a0.size;
+    CohortRow customers, revenue;
+    customers.cohort = revenue.cohort = cp;
+    customers.size = revenue.size = a0.size;
+    const std::int64_t base = a0.money[ci];
     for (std::size_t k = ci; k < np; ++k) {
-      if (c.revenue) {
-        const std::int64_t base = a0.money[ci];
-        row.values.push_back(base > 0 ? std::optional(static_cast<double>(a0.money[k]) / static_cast<double>(base))
-                                      : std::nullopt);
-      } else {
-        row.values.push_back(static_cast<double>(a0.active[k]) / static_cast<double>(a0.size));
-      }
+      customers.values.push_back(static_cast<double>(a0.active[k]) / static_cast<double>(a0.size));
+      revenue.values.push_back(base > 0 ? std::optional(static_cast<double>(a0.money[k]) / static_cast<double>(base))
+                                        : std::nullopt);
     }
-    rows.push_back(std::move(row));
+    out.customers.push_back(std::move(customers));
+    out.revenue.push_back(std::move(revenue));
   }
-  return rows;
+  return out;
 }
 
 }  // namespace treu

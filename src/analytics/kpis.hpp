@@ -118,4 +118,11 @@ struct CohortOptions {
 
 Result<std::vector<CohortRow>> Cohorts(const Analytics& a, const CohortOptions& c, const KpiOptions& o);
 
+// Both matrices from one pass (CohortOptions::revenue is ignored), for views that show both.
+struct CohortMatrices {
+  std::vector<CohortRow> customers;
+  std::vector<CohortRow> revenue;
+};
+Result<CohortMatrices> CohortsBoth(const Analytics& a, const CohortOptions& c, const KpiOptions& o);
+
 }  // namespace treu

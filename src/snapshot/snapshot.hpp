@@ -141,6 +141,8 @@ class SnapshotBuilder {
   // Customers by the store's id (CustomerKey) or only by external id (tests, tools).
   Snapshot::Index AddCustomer(const CustomerKey& key);
   Snapshot::Index AddCustomer(const std::string& external_id);
+  // Room for this many rows, so a large build doesn't copy while it grows.
+  void Reserve(std::size_t customers, std::size_t orders, std::size_t refunds);
   // InvalidArgument when the order's currency isn't the workspace's.
   Status AddOrder(const Order& o);
   Status AddSubscription(const Subscription& s);
@@ -170,7 +172,11 @@ class SnapshotBuilder {
   std::vector<CustomerId> ids_;
   std::vector<std::string> external_ids_;
   std::unordered_map<std::string, Snapshot::Index> by_external_;
-  std::unordered_map<std::int64_t, Snapshot::Index> by_id_;
+  std::unordered_map<std::int64_t, Snapshot::Index> by_id_;  // ids outside the dense range
+  // Store ids are mostly consecutive: index by id − dense_base_ (kNoIndex: none).
+  static constexpr Snapshot::Index kNoIndex = ~Snapshot::Index{0};
+  std::int64_t dense_base_ = -1;
+  std::vector<Snapshot::Index> dense_;
   std::vector<Row> orders_, refunds_, mrr_deltas_;
 };
 

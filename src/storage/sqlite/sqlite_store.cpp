@@ -1270,10 +1270,12 @@ class SqliteStore final : public Store {
     return Ok();
   }
 
+  // The lean scans walk the tables in rowid order: "+workspace_id" keeps SQLite from using
+  // the (workspace_id, external_id) indexes, which would mean a lookup per row and a sort.
   Status ScanCustomerKeys(WorkspaceId ws, std::int64_t first_id, std::int64_t last_id,
                           const std::function<void(const CustomerKey&)>& f) override {
     TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT id, external_id FROM customers WHERE "
-                                                "workspace_id = ? AND id BETWEEN ? AND ? ORDER BY id"));
+                                                "+workspace_id = ? AND id BETWEEN ? AND ? ORDER BY id"));
     s->Bind(ws.value).Bind(first_id).Bind(last_id);
     CustomerKey k;
     while (true) {
@@ -1290,7 +1292,7 @@ class SqliteStore final : public Store {
                         const std::function<void(const OrderFact&)>& f) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("SELECT id, customer_id, placed_at, total_minor, status FROM orders "
-                              "WHERE workspace_id = ? AND id BETWEEN ? AND ? ORDER BY id"));
+                              "WHERE +workspace_id = ? AND id BETWEEN ? AND ? ORDER BY id"));
     s->Bind(ws.value).Bind(first_id).Bind(last_id);
     OrderFact o;
     while (true) {
@@ -1315,7 +1317,7 @@ class SqliteStore final : public Store {
                          const std::function<void(const RefundFact&)>& f) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("SELECT r.order_id, o.customer_id, r.refunded_at, r.amount_minor FROM "
-                              "refunds r JOIN orders o ON o.id = r.order_id WHERE o.workspace_id = ? "
+                              "refunds r JOIN orders o ON o.id = r.order_id WHERE +o.workspace_id = ? "
                               "AND r.order_id BETWEEN ? AND ? ORDER BY r.order_id, r.refunded_at, "
                               "r.amount_minor"));
     s->Bind(ws.value).Bind(first_order_id).Bind(last_order_id);
