@@ -192,8 +192,8 @@ Snapshot::Index SnapshotBuilder::AddCustomer(const std::string& external_id) {
 void SnapshotBuilder::Reserve(std::size_t customers, std::size_t orders, std::size_t refunds) {
   ids_.reserve(customers);
   external_ids_.reserve(customers);
-  orders_.reserve(orders);
-  refunds_.reserve(refunds);
+  (void)orders;   // rows grow in blocks without copying
+  (void)refunds;
 }
 
 Snapshot::Index SnapshotBuilder::IndexOfStoreId(CustomerId id) {
@@ -297,24 +297,30 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::Build(std::int64_t change_seq) 
   };
   // Groups rows by customer with a counting sort (O(rows), the rows arrive in store id
   // order), then sorts each customer's few rows by time.
-  const auto lay_out = [n](std::vector<Row>& rows, std::vector<std::uint32_t>& begin,
+  const auto lay_out = [n](auto& rows, std::vector<std::uint32_t>& begin,
                            std::vector<std::int64_t>* key, std::vector<std::int64_t>& at,
                            std::vector<std::int64_t>& value) {
+    auto each = [&rows](auto f) {
+      if constexpr (requires { rows.ForEach(f); }) {
+        rows.ForEach(f);
+      } else {
+        for (const Row& r : rows) f(r);
+      }
+    };
     begin.assign(n + 1, 0);
-    for (const Row& r : rows) ++begin[r.customer + 1];
+    each([&](const Row& r) { ++begin[r.customer + 1]; });
     for (std::size_t i = 0; i < n; ++i) begin[i + 1] += begin[i];
     std::vector<std::uint32_t> next(begin.begin(), begin.end() - 1);
     if (key != nullptr) key->resize(rows.size());
     at.resize(rows.size());
     value.resize(rows.size());
-    for (const Row& r : rows) {
+    each([&](const Row& r) {
       const std::uint32_t i = next[r.customer]++;
       if (key != nullptr) (*key)[i] = r.order;
       at[i] = r.at;
       value[i] = r.value;
-    }
+    });
     rows.clear();
-    rows.shrink_to_fit();
     std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>> tmp;
     for (std::size_t c = 0; c < n; ++c) {
       const auto b = at.begin() + begin[c], e = at.begin() + begin[c + 1];
@@ -466,8 +472,7 @@ Result<std::shared_ptr<const Snapshot>> BuildFrom(
 
 Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Store& store, WorkspaceId ws) {
   TREU_ASSIGN_OR_RETURN(auto w, WorkspaceAndSeq(store, ws));
-  std::unordered_map<std::int64_t, Snapshot::Index> index;
-  return BuildFrom(store, w.first, w.second, nullptr, &index);
+  return BuildFrom(store, w.first, w.second, nullptr, nullptr);  // no index: nothing to apply later
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -177,7 +177,32 @@ class SnapshotBuilder {
   static constexpr Snapshot::Index kNoIndex = ~Snapshot::Index{0};
   std::int64_t dense_base_ = -1;
   std::vector<Snapshot::Index> dense_;
-  std::vector<Row> orders_, refunds_, mrr_deltas_;
+  // Rows in fixed blocks: growing never copies them (a large build would otherwise copy and
+  // page-fault its rows several times over).
+  class Rows {
+   public:
+    void push_back(const Row& r) {
+      if (n_ % kBlock == 0) blocks_.emplace_back(new Row[kBlock]);  // not zeroed: written next
+      blocks_.back()[n_ % kBlock] = r;
+      ++n_;
+    }
+    std::size_t size() const { return n_; }
+    template <typename F>
+    void ForEach(F f) const {
+      for (std::size_t i = 0; i < n_; ++i) f(blocks_[i / kBlock][i % kBlock]);
+    }
+    void clear() {
+      blocks_.clear();
+      n_ = 0;
+    }
+
+   private:
+    static constexpr std::size_t kBlock = std::size_t{1} << 16;
+    std::vector<std::unique_ptr<Row[]>> blocks_;
+    std::size_t n_ = 0;
+  };
+  Rows orders_, refunds_;
+  std::vector<Row> mrr_deltas_;
 };
 
 // Makes new versions of a snapshot with some customers' facts replaced or added.
