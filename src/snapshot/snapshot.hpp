@@ -16,6 +16,7 @@
 #pragma once
 
 #include <array>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -182,7 +183,7 @@ class SnapshotBuilder {
   class Rows {
    public:
     void push_back(const Row& r) {
-      if (n_ % kBlock == 0) blocks_.emplace_back(new Row[kBlock]);  // not zeroed: written next
+      if (n_ % kBlock == 0) blocks_.push_back(NewBlock());
       blocks_.back()[n_ % kBlock] = r;
       ++n_;
     }
@@ -197,8 +198,13 @@ class SnapshotBuilder {
     }
 
    private:
-    static constexpr std::size_t kBlock = std::size_t{1} << 16;
-    std::vector<std::unique_ptr<Row[]>> blocks_;
+    static constexpr std::size_t kBlock = std::size_t{1} << 16;  // 2 MiB of rows
+    struct Free {
+      void operator()(Row* p) const { std::free(p); }
+    };
+    // A block on one 2 MiB huge page where the kernel offers them (one page fault, not 512).
+    static std::unique_ptr<Row[], Free> NewBlock();
+    std::vector<std::unique_ptr<Row[], Free>> blocks_;
     std::size_t n_ = 0;
   };
   Rows orders_, refunds_;
