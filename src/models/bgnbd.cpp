@@ -1,9 +1,10 @@
 #include "models/bgnbd.hpp"
 
+#include "models/mle.hpp"
+
 #include <boost/math/special_functions/digamma.hpp>
 
 #include <cmath>
-#include <nlopt.hpp>
 #include <string>
 #include <vector>
 
@@ -16,34 +17,6 @@ using boost::math::digamma;
 double LogAddExp(double u, double v) {
   const double m = std::max(u, v);
   return m + std::log(std::exp(u - m) + std::exp(v - m));
-}
-
-// Inverts a symmetric positive definite 4×4 matrix by Gauss-Jordan; false if singular.
-bool Invert(std::array<std::array<double, 4>, 4>& m) {
-  std::array<std::array<double, 8>, 4> a{};
-  for (int i = 0; i < 4; ++i) {
-    for (int j = 0; j < 4; ++j) a[i][j] = m[i][j];
-    a[i][4 + i] = 1;
-  }
-  for (int c = 0; c < 4; ++c) {
-    int pivot = c;
-    for (int r = c + 1; r < 4; ++r) {
-      if (std::abs(a[r][c]) > std::abs(a[pivot][c])) pivot = r;
-    }
-    if (std::abs(a[pivot][c]) < 1e-300) return false;
-    std::swap(a[c], a[pivot]);
-    const double d = a[c][c];
-    for (double& v : a[c]) v /= d;
-    for (int r = 0; r < 4; ++r) {
-      if (r == c) continue;
-      const double f = a[r][c];
-      for (int j = 0; j < 8; ++j) a[r][j] -= f * a[c][j];
-    }
-  }
-  for (int i = 0; i < 4; ++i) {
-    for (int j = 0; j < 4; ++j) m[i][j] = a[i][4 + j];
-  }
-  return true;
 }
 
 }  // namespace
@@ -95,69 +68,21 @@ Result<BgNbdFit> FitBgNbd(std::span<const PurchaseSummary> data) {
                              "needs x >= 0, 0 <= t_x <= T, and t_x > 0 when x > 0");
     }
   }
-  struct Ctx {
-    std::span<const PurchaseSummary> data;
-    int evaluations = 0;
-  } ctx{data, 0};
-  // Minimise the negative log-likelihood over the log-parameters.
-  auto objective = [](const std::vector<double>& th, std::vector<double>& grad, void* raw) -> double {
-    auto* c = static_cast<Ctx*>(raw);
-    ++c->evaluations;
-    const BgNbdParams p{std::exp(th[0]), std::exp(th[1]), std::exp(th[2]), std::exp(th[3])};
+  const LogLikelihood ll = [&](const std::vector<double>& th, std::vector<double>* gradient) {
+    const BgNbdParams p{th[0], th[1], th[2], th[3]};
     std::array<double, 4> g{};
-    const double ll = BgNbdLogLikelihood(p, c->data, grad.empty() ? nullptr : &g);
-    for (std::size_t i = 0; i < grad.size(); ++i) grad[i] = -g[i];
-    return std::isfinite(ll) ? -ll : HUGE_VAL;
+    const double v = BgNbdLogLikelihood(p, data, gradient != nullptr ? &g : nullptr);
+    if (gradient != nullptr) {
+      for (int i = 0; i < 4; ++i) (*gradient)[i] = g[i] / th[i];  // back to natural parameters
+    }
+    return v;
   };
-  nlopt::opt opt(nlopt::LD_LBFGS, 4);
-  opt.set_min_objective(objective, &ctx);
-  opt.set_lower_bounds(std::vector<double>(4, -20.0));
-  opt.set_upper_bounds(std::vector<double>(4, 20.0));
-  opt.set_ftol_rel(1e-12);
-  opt.set_xtol_rel(1e-10);
-  opt.set_maxeval(5000);
-  std::vector<double> th(4, 0.0);  // r = α = a = b = 1
-  double value = 0;
-  nlopt::result rc;
-  try {
-    rc = opt.optimize(th, value);
-  } catch (const std::exception& e) {
-    return FailedPrecondition("bgnbd fit", std::string("the optimiser failed: ") + e.what());
-  }
-  if (rc < 0 || rc == nlopt::MAXEVAL_REACHED || !std::isfinite(value)) {
-    return FailedPrecondition("bgnbd fit", "did not converge after " + std::to_string(ctx.evaluations) +
-                                               " evaluations");
-  }
+  TREU_ASSIGN_OR_RETURN(MleResult m, MaximizeLikelihood("bgnbd", ll, {1, 1, 1, 1}));
   BgNbdFit fit;
-  fit.params = {std::exp(th[0]), std::exp(th[1]), std::exp(th[2]), std::exp(th[3])};
-  fit.log_likelihood = -value;
-  fit.evaluations = ctx.evaluations;
-  // Standard errors: the inverse of the observed information (minus the Hessian of the
-  // log-likelihood in the natural parameters), from central differences of the gradient.
-  const std::array<double, 4> theta = {fit.params.r, fit.params.alpha, fit.params.a, fit.params.b};
-  auto grad_natural = [&](std::array<double, 4> at) {
-    std::array<double, 4> g{};
-    BgNbdLogLikelihood({at[0], at[1], at[2], at[3]}, data, &g);
-    for (int i = 0; i < 4; ++i) g[i] /= at[i];
-    return g;
-  };
-  std::array<std::array<double, 4>, 4> info{};
-  for (int j = 0; j < 4; ++j) {
-    const double h = 1e-5 * theta[j];
-    auto up = theta, down = theta;
-    up[j] += h;
-    down[j] -= h;
-    const auto gu = grad_natural(up), gd = grad_natural(down);
-    for (int i = 0; i < 4; ++i) info[i][j] = -(gu[i] - gd[i]) / (2 * h);
-  }
-  for (int i = 0; i < 4; ++i) {
-    for (int j = 0; j < i; ++j) info[i][j] = info[j][i] = (info[i][j] + info[j][i]) / 2;
-  }
-  if (Invert(info)) {
-    for (int i = 0; i < 4; ++i) fit.std_errors[i] = info[i][i] > 0 ? std::sqrt(info[i][i]) : NAN;
-  } else {
-    fit.std_errors.fill(NAN);
-  }
+  fit.params = {m.theta[0], m.theta[1], m.theta[2], m.theta[3]};
+  fit.log_likelihood = m.log_likelihood;
+  fit.evaluations = m.evaluations;
+  for (int i = 0; i < 4; ++i) fit.std_errors[i] = m.std_errors[i];
   return fit;
 }
 
