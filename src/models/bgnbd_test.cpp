@@ -3,28 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "models/cdnow_testdata.hpp"
 
 namespace treu {
 namespace {
 
 // The CDNOW sample of Fader, Hardie & Lee: 2,357 customers, x, t_x and T in weeks.
 std::vector<PurchaseSummary> Cdnow() {
-  std::ifstream in(std::string(TREU_CDNOW_DIR) + "/cdnow_customers_summary.csv");
   std::vector<PurchaseSummary> out;
-  std::string line;
-  std::getline(in, line);  // ID,frequency,recency,T
-  while (std::getline(in, line)) {
-    std::stringstream ss(line);
-    std::string id, x, tx, t;
-    std::getline(ss, id, ',');
-    std::getline(ss, x, ',');
-    std::getline(ss, tx, ',');
-    std::getline(ss, t, ',');
-    out.push_back({std::stod(x), std::stod(tx), std::stod(t)});
+  for (const auto& f : testdata::CdnowCsv("cdnow_customers_summary.csv")) {  // ID,frequency,recency,T
+    out.push_back({std::stod(f[1]), std::stod(f[2]), std::stod(f[3])});
   }
   return out;
 }

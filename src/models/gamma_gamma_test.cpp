@@ -3,29 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "models/cdnow_testdata.hpp"
 
 namespace treu {
 namespace {
 
 // CDNOW sample: x repeat purchases and their mean value zbar (dollars), 2,357 customers.
 std::vector<SpendSummary> Cdnow() {
-  std::ifstream in(std::string(TREU_CDNOW_DIR) + "/cdnow_customers_summary_with_transactions.csv");
   std::vector<SpendSummary> out;
-  std::string line;
-  std::getline(in, line);  // ID,x,t_x,T,zbar
-  while (std::getline(in, line)) {
-    std::stringstream ss(line);
-    std::string id, x, tx, t, zbar;
-    std::getline(ss, id, ',');
-    std::getline(ss, x, ',');
-    std::getline(ss, tx, ',');
-    std::getline(ss, t, ',');
-    std::getline(ss, zbar, ',');
-    out.push_back({std::stod(x), std::stod(zbar)});
+  for (const auto& f : testdata::CdnowCsv("cdnow_customers_summary_with_transactions.csv")) {
+    out.push_back({std::stod(f[1]), std::stod(f[4])});  // ID,x,t_x,T,zbar
   }
   return out;
 }

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+
+#include "models/cdnow_testdata.hpp"
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,8 +21,8 @@ std::int64_t DayMicros(const std::string& yyyymmdd) {
 }
 
 // The CDNOW sample's transactions, summarised with calibration end 1997-09-30 (T = 38.86
-// weeks for a first purchase on 1997-01-01), reproduce the published summary file (x, t_x and T to two decimals, the
-// mean repeat spend zbar to the cent).
+// weeks for a first purchase on 1997-01-01), reproduce the published summary file: x, t_x
+// and T to two decimals, the mean repeat spend zbar to the cent.
 TEST(SummaryTest, ReproducesTheCdnowSampleSummary) {
   std::ifstream tx(std::string(TREU_CDNOW_DIR) + "/CDNOW_sample.txt");
   std::map<int, std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>> by_customer;
@@ -34,18 +36,10 @@ TEST(SummaryTest, ReproducesTheCdnowSampleSummary) {
     times.push_back(DayMicros(date));
     values.push_back(std::llround(std::stod(amount) * 100));
   }
-  std::ifstream expected(std::string(TREU_CDNOW_DIR) + "/cdnow_customers_summary_with_transactions.csv");
-  std::getline(expected, line);  // ID,x,t_x,T,zbar
   const CivilDate end{1997, 9, 30};
   int checked = 0;
-  while (std::getline(expected, line)) {
-    std::stringstream ss(line);
-    std::string id, x, t_x, T, zbar;
-    std::getline(ss, id, ',');
-    std::getline(ss, x, ',');
-    std::getline(ss, t_x, ',');
-    std::getline(ss, T, ',');
-    std::getline(ss, zbar, ',');
+  for (const auto& f : testdata::CdnowCsv("cdnow_customers_summary_with_transactions.csv")) {
+    const std::string &id = f[0], &x = f[1], &t_x = f[2], &T = f[3], &zbar = f[4];  // ID,x,t_x,T,zbar
     const auto& [times, values] = by_customer.at(std::stoi(id));
     const auto s = SummarizePurchases(times, values, end, 7).value();
     ASSERT_EQ(s.rft.x, std::stod(x)) << "customer " << id;
