@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analytics/kpis.hpp"
-#include "analytics/render.hpp"
+#include "api/analytics_json.hpp"
 #include "api/problem.hpp"
 
 namespace treu::api {

@@ -1,5 +1,6 @@
 #include "api/import_routes.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -11,8 +12,20 @@ namespace {
 using nlohmann::json;
 
 json JobToJson(const ImportJob& j) {
-  json issues = json::parse(j.issues_json, nullptr, false);
-  if (issues.is_discarded()) issues = json::array();
+  // ImportJob::issues: one "<line>\t<column>\t<message>" per line.
+  json issues = json::array();
+  std::string_view rest = j.issues;
+  while (!rest.empty()) {
+    const std::string_view row = rest.substr(0, rest.find('\n'));
+    rest.remove_prefix(std::min(rest.size(), row.size() + 1));
+    const auto t1 = row.find('\t');
+    const auto t2 = t1 == std::string_view::npos ? t1 : row.find('\t', t1 + 1);
+    if (t2 == std::string_view::npos) continue;
+    std::int64_t line = 0, column = 0;
+    std::from_chars(row.data(), row.data() + t1, line);
+    std::from_chars(row.data() + t1 + 1, row.data() + t2, column);
+    issues.push_back({{"line", line}, {"column", column}, {"message", std::string(row.substr(t2 + 1))}});
+  }
   const double progress =
       j.status == ImportJobStatus::kSucceeded ? 1.0
       : j.bytes_total > 0 ? static_cast<double>(j.bytes_read) / static_cast<double>(j.bytes_total)

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "analytics/kpis.hpp"
-#include "analytics/render.hpp"
+#include "api/analytics_json.hpp"
 
 namespace treu::app {
 namespace {

@@ -5,19 +5,22 @@
 
 #include <chrono>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 namespace treu {
 namespace {
 
-std::string IssuesJson(const std::vector<ImportIssue>& issues) {
-  nlohmann::json out = nlohmann::json::array();
+// The first kMaxIssues issues as ImportJob::issues lines (tabs and line breaks in a message
+// become spaces).
+std::string IssuesText(const std::vector<ImportIssue>& issues) {
+  std::string out;
   for (std::size_t i = 0; i < issues.size() && i < ImportJobs::kMaxIssues; ++i) {
-    out.push_back({{"line", issues[i].line},
-                   {"column", issues[i].column},
-                   {"message", issues[i].message}});
+    std::string message = issues[i].message;
+    for (char& c : message) {
+      if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+    }
+    out += std::to_string(issues[i].line) + '\t' + std::to_string(issues[i].column) + '\t' + message + '\n';
   }
-  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return out;
 }
 
 }  // namespace
@@ -75,7 +78,7 @@ Result<ImportJob> ImportJobs::Submit(Store& store, WorkspaceId ws, const ImportJ
   job.kind = std::string(ImportKindName(request.kind));
   job.file_name = request.file_name;
   job.bytes_total = static_cast<std::int64_t>(csv.size());
-  job.issues_json = "[]";
+  job.issues = "";
   job.created_at = clock_.Now();
   auto created = store.CreateImportJob(job);
   if (!created) {
@@ -184,7 +187,7 @@ void ImportJobs::RunOne(Queued& q) {
   job.inserted = report->written.inserted;
   job.updated = report->written.updated;
   job.unchanged = report->written.unchanged;
-  job.issues_json = IssuesJson(report->issues);
+  job.issues = IssuesText(report->issues);
   if (report->committed) {
     job.status = ImportJobStatus::kSucceeded;
   } else {

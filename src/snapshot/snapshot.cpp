@@ -223,13 +223,6 @@ Snapshot::Index SnapshotBuilder::AddCustomer(const std::string& external_id) {
   return it->second;
 }
 
-void SnapshotBuilder::Reserve(std::size_t customers, std::size_t orders, std::size_t refunds) {
-  ids_.reserve(customers);
-  external_ids_.reserve(customers);
-  (void)orders;   // rows grow in blocks without copying
-  (void)refunds;
-}
-
 Snapshot::Index SnapshotBuilder::IndexOfStoreId(CustomerId id) {
   if (dense_base_ >= 0) {
     const std::int64_t slot = id.value - dense_base_;

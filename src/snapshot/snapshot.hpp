@@ -142,8 +142,6 @@ class SnapshotBuilder {
   // Customers by the store's id (CustomerKey) or only by external id (tests, tools).
   Snapshot::Index AddCustomer(const CustomerKey& key);
   Snapshot::Index AddCustomer(const std::string& external_id);
-  // Room for this many rows, so a large build doesn't copy while it grows.
-  void Reserve(std::size_t customers, std::size_t orders, std::size_t refunds);
   // InvalidArgument when the order's currency isn't the workspace's.
   Status AddOrder(const Order& o);
   Status AddSubscription(const Subscription& s);

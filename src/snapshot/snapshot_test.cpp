@@ -10,16 +10,34 @@
 namespace treu {
 namespace {
 
-TEST(SnapshotTest, BuildsColumnsFromTheStore) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("treu-snapshot-test-" + std::to_string(::getpid()) + ".db");
-  for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + s);
+// A fresh SQLite store with one workspace reporting in EUR.
+class SnapshotTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int n = 0;
+    path_ = std::filesystem::temp_directory_path() /
+            ("treu-snapshot-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".db");
+    Remove();
+    store = OpenSqliteStore(path_.string(), clock).value();
+    w.name = "shop";
+    w.currency = Currency::FromCode("EUR").value();
+    w = store->CreateWorkspace(w).value();
+  }
+  void TearDown() override {
+    store.reset();
+    Remove();
+  }
+  void Remove() {
+    for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + s);
+  }
+
   ManualClock clock{Timestamp::FromSeconds(1'700'000'000)};
-  auto store = OpenSqliteStore(path.string(), clock).value();
+  std::filesystem::path path_;
+  std::unique_ptr<Store> store;
   Workspace w;
-  w.name = "shop";
-  w.currency = Currency::FromCode("EUR").value();
-  w = store->CreateWorkspace(w).value();
+};
+
+TEST_F(SnapshotTest, BuildsColumnsFromTheStore) {
   {
     auto tx = store->BeginWrite(w.id).value();
     std::vector<std::string> ext{"c2", "c1"};
@@ -59,20 +77,9 @@ TEST(SnapshotTest, BuildsColumnsFromTheStore) {
   EXPECT_EQ(snap->MrrAt(1, Timestamp::FromSeconds(9000)), 0);
   EXPECT_EQ(snap->FirstMrr(1), Timestamp::FromSeconds(1000));
   EXPECT_GT(snap->BaseBytes(), 0u);
-  store.reset();
-  for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + s);
 }
 
-TEST(LiveSnapshotTest, AppliesCommittedChangesToANewVersionAndLeavesOldOnesAlone) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("treu-live-snapshot-test-" + std::to_string(::getpid()) + ".db");
-  for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + s);
-  ManualClock clock{Timestamp::FromSeconds(1'700'000'000)};
-  auto store = OpenSqliteStore(path.string(), clock).value();
-  Workspace w;
-  w.name = "shop";
-  w.currency = Currency::FromCode("EUR").value();
-  w = store->CreateWorkspace(w).value();
+TEST_F(SnapshotTest, LiveSnapshotAppliesCommittedChangesAndLeavesOldVersionsAlone) {
   const Currency eur = *w.currency;
   auto order = [&](const std::string& id, CustomerId c, std::int64_t at_s, std::int64_t total) {
     Order o;
@@ -153,8 +160,6 @@ TEST(LiveSnapshotTest, AppliesCommittedChangesToANewVersionAndLeavesOldOnesAlone
   EXPECT_EQ(live->rebuilds(), 2);
   EXPECT_EQ(v3->overlaid(), 0u);
   EXPECT_EQ(v3->total_orders(), 3);
-  store.reset();
-  for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + s);
 }
 
 }  // namespace

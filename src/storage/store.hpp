@@ -114,7 +114,7 @@ struct IdempotencyClaim {
   std::string response;
 };
 
-// A CSV import sent over HTTP, run in the background. `issues` is the service's JSON text.
+// A CSV import sent over HTTP, run in the background.
 enum class ImportJobStatus { kQueued, kRunning, kSucceeded, kFailed };
 std::string_view ImportJobStatusName(ImportJobStatus s);
 Result<ImportJobStatus> ParseImportJobStatus(std::string_view text);
@@ -133,7 +133,8 @@ struct ImportJob {
   std::int64_t updated = 0;
   std::int64_t unchanged = 0;
   std::string error;        // why it failed, "" otherwise
-  std::string issues_json;  // the rejected rows' errors, a JSON array ("[]" when none)
+  // The rejected rows' errors, one per line: "<line>\t<column>\t<message>" ("" when none).
+  std::string issues;
   Timestamp created_at;
   std::optional<Timestamp> finished_at;
 };

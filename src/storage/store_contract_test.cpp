@@ -713,7 +713,7 @@ TEST_P(StoreContractTest, ImportJobsAreStoredUpdatedAndFailedAtRestart) {
   job.kind = "orders";
   job.file_name = "orders.csv";
   job.bytes_total = 1234;
-  job.issues_json = "[]";
+  job.issues = "";
   job.created_at = clock_.Now();
   const ImportJob a = store_->CreateImportJob(job).value();
   EXPECT_GT(a.id, 0);
@@ -736,7 +736,7 @@ TEST_P(StoreContractTest, ImportJobsAreStoredUpdatedAndFailedAtRestart) {
   b.inserted = 7;
   b.updated = 1;
   b.unchanged = 1;
-  b.issues_json = R"([{"line":3}])";
+  b.issues = "3\t2\tnot a date\n";
   b.finished_at = clock_.Now();
   ASSERT_TRUE(store_->UpdateImportJob(b));
   found = store_->FindImportJob(w.id, b.id).value();
@@ -747,7 +747,7 @@ TEST_P(StoreContractTest, ImportJobsAreStoredUpdatedAndFailedAtRestart) {
   EXPECT_EQ(found->inserted, 7);
   EXPECT_EQ(found->updated, 1);
   EXPECT_EQ(found->unchanged, 1);
-  EXPECT_EQ(found->issues_json, R"([{"line":3}])");
+  EXPECT_EQ(found->issues, "3\t2\tnot a date\n");
   EXPECT_EQ(found->finished_at, clock_.Now());
 
   ImportJob missing = b;

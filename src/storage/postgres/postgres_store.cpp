@@ -988,7 +988,7 @@ Result<ImportJob> ReadImportJob(const Rows& r, int i) {
   j.updated = r.Int(i, 10);
   j.unchanged = r.Int(i, 11);
   j.error = r.Text(i, 12);
-  j.issues_json = r.Text(i, 13);
+  j.issues = r.Text(i, 13);
   j.created_at = Timestamp{r.Int(i, 14)};
   if (!r.IsNull(i, 15)) j.finished_at = Timestamp{r.Int(i, 15)};
   return j;
@@ -2452,7 +2452,7 @@ class PostgresStore final : public Store {
         .Add(job.updated)
         .Add(job.unchanged)
         .Add(job.error)
-        .Add(job.issues_json);
+        .Add(job.issues);
     if (job.finished_at) {
       p.Add(job.finished_at->micros);
     } else {

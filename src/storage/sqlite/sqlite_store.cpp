@@ -423,7 +423,7 @@ Result<ImportJob> ReadImportJobRow(const Stmt& s) {
   j.updated = s.Int(10);
   j.unchanged = s.Int(11);
   j.error = s.Text(12);
-  j.issues_json = s.Text(13);
+  j.issues = s.Text(13);
   j.created_at = Timestamp{s.Int(14)};
   if (!s.IsNull(15)) j.finished_at = Timestamp{s.Int(15)};
   return j;
@@ -1099,7 +1099,7 @@ class SqliteStore final : public Store {
         s->Bind(job.workspace.value).Bind(job.kind).Bind(ImportJobStatusName(job.status))
             .Bind(job.file_name).Bind(job.bytes_total).Bind(job.bytes_read).Bind(job.rows)
             .Bind(job.rows_rejected).Bind(job.inserted).Bind(job.updated).Bind(job.unchanged)
-            .Bind(job.error).Bind(job.issues_json).Bind(job.created_at.micros)
+            .Bind(job.error).Bind(job.issues).Bind(job.created_at.micros)
             .Bind(job.finished_at ? std::optional(job.finished_at->micros) : std::nullopt)
             .Run());
     ImportJob out = job;
@@ -1116,7 +1116,7 @@ class SqliteStore final : public Store {
     TREU_RETURN_IF_ERROR(
         s->Bind(ImportJobStatusName(job.status)).Bind(job.bytes_total).Bind(job.bytes_read)
             .Bind(job.rows).Bind(job.rows_rejected).Bind(job.inserted).Bind(job.updated)
-            .Bind(job.unchanged).Bind(job.error).Bind(job.issues_json)
+            .Bind(job.unchanged).Bind(job.error).Bind(job.issues)
             .Bind(job.finished_at ? std::optional(job.finished_at->micros) : std::nullopt)
             .Bind(job.id).Bind(job.workspace.value).Run());
     if (db_.Changes() == 0) return NotFound("import " + std::to_string(job.id), "no such import job");

@@ -1,4 +1,4 @@
-#include "analytics/render.hpp"
+#include "api/analytics_json.hpp"
 
 #include <algorithm>
 

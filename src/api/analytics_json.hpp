@@ -1,5 +1,5 @@
-// The JSON shapes of KPIs, MRR movements and cohort matrices, shared by the CLI and the
-// HTTP API (money per docs/kpis.md: a number in major units plus the currency).
+// The JSON shapes of KPIs, MRR movements and cohort matrices, shared by the HTTP API and the
+// CLI (money per docs/kpis.md: a number in major units plus the currency).
 #pragma once
 
 #include <nlohmann/json.hpp>
