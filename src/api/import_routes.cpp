@@ -27,12 +27,12 @@ json JobToJson(const ImportJob& j) {
     issues.push_back({{"line", line}, {"column", column}, {"message", std::string(row.substr(t2 + 1))}});
   }
   const double progress =
-      j.status == ImportJobStatus::kSucceeded ? 1.0
+      j.status == JobStatus::kSucceeded ? 1.0
       : j.bytes_total > 0 ? static_cast<double>(j.bytes_read) / static_cast<double>(j.bytes_total)
                           : 0.0;
   return {{"id", j.id},
           {"kind", j.kind},
-          {"status", ImportJobStatusName(j.status)},
+          {"status", JobStatusName(j.status)},
           {"file_name", j.file_name},
           {"bytes_total", j.bytes_total},
           {"bytes_read", j.bytes_read},

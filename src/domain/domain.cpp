@@ -37,6 +37,10 @@ constexpr std::pair<std::string_view, RetentionBasis> kBases[] = {
     {"purchases", RetentionBasis::kPurchases},
     {"subscriptions", RetentionBasis::kSubscriptions},
     {"both", RetentionBasis::kBoth}};
+constexpr std::pair<std::string_view, PurchaseModel> kPurchaseModels[] = {
+    {"bgnbd", PurchaseModel::kBgNbd},
+    {"pareto_nbd", PurchaseModel::kParetoNbd},
+    {"mbgnbd", PurchaseModel::kMbgNbd}};
 constexpr std::pair<std::string_view, Channel> kChannels[] = {
     {"email", Channel::kEmail}, {"push", Channel::kPush}, {"inapp", Channel::kInApp},
     {"sms", Channel::kSms},     {"webhook", Channel::kWebhook}};
@@ -111,6 +115,10 @@ bool PlausibleEmail(std::string_view e) {
 std::string_view RetentionBasisName(RetentionBasis b) { return NameOf(b, kBases); }
 Result<RetentionBasis> ParseRetentionBasis(std::string_view t) {
   return ParseName("retention basis", t, kBases);
+}
+std::string_view PurchaseModelName(PurchaseModel m) { return NameOf(m, kPurchaseModels); }
+Result<PurchaseModel> ParsePurchaseModel(std::string_view t) {
+  return ParseName("purchase model", t, kPurchaseModels);
 }
 std::string_view ChannelName(Channel c) { return NameOf(c, kChannels); }
 Result<Channel> ParseChannel(std::string_view t) { return ParseName("channel", t, kChannels); }

@@ -26,6 +26,12 @@ Result<RetentionBasis> ParseRetentionBasis(std::string_view text);
 
 inline constexpr int kDefaultActivityWindowDays = 365;
 
+// The purchase model behind a workspace's per-customer predictions (p_alive,
+// expected_purchases_90d, clv_12m): BG/NBD, Pareto/NBD or MBG/NBD.
+enum class PurchaseModel { kBgNbd, kParetoNbd, kMbgNbd };
+std::string_view PurchaseModelName(PurchaseModel m);  // bgnbd, pareto_nbd, mbgnbd
+Result<PurchaseModel> ParsePurchaseModel(std::string_view text);
+
 struct Workspace {
   WorkspaceId id;
   std::string name;                 // unique, 1..64 chars of [A-Za-z0-9_.-]
@@ -33,6 +39,7 @@ struct Workspace {
   std::string time_zone = "UTC";    // IANA name
   RetentionBasis retention_basis = RetentionBasis::kPurchases;
   int activity_window_days = kDefaultActivityWindowDays;  // 1..3650
+  PurchaseModel purchase_model = PurchaseModel::kParetoNbd;
   Timestamp created_at;
 };
 Status ValidateWorkspace(const Workspace& w);

@@ -101,8 +101,8 @@ Result<std::optional<ImportJob>> ImportJobs::Find(Store& store, WorkspaceId ws, 
   TREU_ASSIGN_OR_RETURN(std::optional<ImportJob> stored, store.FindImportJob(ws, id));
   if (!stored) return stored;
   std::lock_guard lock(mu_);
-  if (running_ && running_->id == id && stored->status != ImportJobStatus::kSucceeded &&
-      stored->status != ImportJobStatus::kFailed) {
+  if (running_ && running_->id == id && stored->status != JobStatus::kSucceeded &&
+      stored->status != JobStatus::kFailed) {
     return running_;
   }
   return stored;
@@ -116,7 +116,7 @@ void ImportJobs::Run() {
     Queued q = std::move(queue_.front());
     queue_.pop_front();
     running_ = q.job;
-    running_->status = ImportJobStatus::kRunning;
+    running_->status = JobStatus::kRunning;
     lock.unlock();
     RunOne(q);
     std::filesystem::remove(q.path);
@@ -128,7 +128,7 @@ void ImportJobs::Run() {
   left.swap(queue_);
   lock.unlock();
   for (Queued& q : left) {
-    q.job.status = ImportJobStatus::kFailed;
+    q.job.status = JobStatus::kFailed;
     q.job.error = "the server stopped before this import ran; nothing of it was stored";
     q.job.finished_at = clock_.Now();
     (void)store_->UpdateImportJob(q.job);
@@ -138,13 +138,13 @@ void ImportJobs::Run() {
 
 void ImportJobs::RunOne(Queued& q) {
   ImportJob job = q.job;
-  job.status = ImportJobStatus::kRunning;
+  job.status = JobStatus::kRunning;
   auto finish = [&](ImportJob& j) {
     j.finished_at = clock_.Now();
     (void)store_->UpdateImportJob(j);  // a failure here leaves it "running": failed at restart
   };
   if (auto s = store_->UpdateImportJob(job); !s) {
-    job.status = ImportJobStatus::kFailed;
+    job.status = JobStatus::kFailed;
     job.error = s.error().ToString();
     return finish(job);
   }
@@ -156,7 +156,7 @@ void ImportJobs::RunOne(Queued& q) {
     return NotFound("workspace", "no longer exists");
   }();
   if (!workspace) {
-    job.status = ImportJobStatus::kFailed;
+    job.status = JobStatus::kFailed;
     job.error = workspace.error().ToString();
     return finish(job);
   }
@@ -175,7 +175,7 @@ void ImportJobs::RunOne(Queued& q) {
   };
   auto report = ImportCsvFile(*store_, *workspace, q.request.kind, q.path.string(), options, clock_);
   if (!report) {
-    job.status = ImportJobStatus::kFailed;
+    job.status = JobStatus::kFailed;
     job.error = report.error().detail() == "cancelled"
                     ? "the server stopped during this import; nothing of it was stored"
                     : report.error().ToString();
@@ -189,9 +189,9 @@ void ImportJobs::RunOne(Queued& q) {
   job.unchanged = report->written.unchanged;
   job.issues = IssuesText(report->issues);
   if (report->committed) {
-    job.status = ImportJobStatus::kSucceeded;
+    job.status = JobStatus::kSucceeded;
   } else {
-    job.status = ImportJobStatus::kFailed;
+    job.status = JobStatus::kFailed;
     job.error = report->issues.empty()
                     ? "nothing was imported"
                     : std::to_string(report->issues.size()) +

@@ -41,7 +41,7 @@ class ImportJobsTest : public ::testing::Test {
       auto j = jobs.Find(*store_, ws_.id, id).value();
       EXPECT_TRUE(j.has_value());
       if (!j) return {};
-      if (j->status == ImportJobStatus::kSucceeded || j->status == ImportJobStatus::kFailed) return *j;
+      if (j->status == JobStatus::kSucceeded || j->status == JobStatus::kFailed) return *j;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     ADD_FAILURE() << "job " << id << " did not finish";
@@ -65,10 +65,10 @@ TEST_F(ImportJobsTest, ImportsInTheBackgroundAndRecordsTheOutcome) {
       "o1,c1,2024-01-05,19.99,EUR\n"
       "o2,c2,2024-01-06,5.00,EUR\n";
   const ImportJob queued = jobs->Submit(*store_, ws_.id, req, csv).value();
-  EXPECT_EQ(queued.status, ImportJobStatus::kQueued);
+  EXPECT_EQ(queued.status, JobStatus::kQueued);
   EXPECT_EQ(queued.bytes_total, static_cast<std::int64_t>(csv.size()));
   const ImportJob done = Wait(*jobs, queued.id);
-  EXPECT_EQ(done.status, ImportJobStatus::kSucceeded) << done.error;
+  EXPECT_EQ(done.status, JobStatus::kSucceeded) << done.error;
   EXPECT_EQ(done.rows, 2);
   EXPECT_EQ(done.inserted, 2);
   EXPECT_EQ(done.issues, "");
@@ -88,7 +88,7 @@ TEST_F(ImportJobsTest, ABadFileFailsWithItsIssuesAndWritesNothing) {
       "o1,c1,2024-01-05,19.99,EUR\n"
       "o2,c2,yesterday,5.00,EUR\n";
   const ImportJob done = Wait(*jobs, jobs->Submit(*store_, ws_.id, req, csv).value().id);
-  EXPECT_EQ(done.status, ImportJobStatus::kFailed);
+  EXPECT_EQ(done.status, JobStatus::kFailed);
   EXPECT_EQ(done.rows_rejected, 1);
   EXPECT_NE(done.error.find("nothing was imported"), std::string::npos) << done.error;
   EXPECT_TRUE(done.issues.starts_with("3\t3\t")) << done.issues;  // line 3, field 3
@@ -96,7 +96,7 @@ TEST_F(ImportJobsTest, ABadFileFailsWithItsIssuesAndWritesNothing) {
   // With skip_invalid the good row goes in.
   req.skip_invalid = true;
   const ImportJob skipped = Wait(*jobs, jobs->Submit(*store_, ws_.id, req, csv).value().id);
-  EXPECT_EQ(skipped.status, ImportJobStatus::kSucceeded);
+  EXPECT_EQ(skipped.status, JobStatus::kSucceeded);
   EXPECT_EQ(skipped.inserted, 1);
   EXPECT_EQ(skipped.rows_rejected, 1);
   EXPECT_EQ(store_->Counts(ws_.id).value().orders, 1);
@@ -114,9 +114,9 @@ TEST_F(ImportJobsTest, StoppingLeavesNoJobUnfinished) {
   }  // stops at once: the running job is cancelled, queued ones fail
   for (std::int64_t id : ids) {
     const auto j = store_->FindImportJob(ws_.id, id).value().value();
-    EXPECT_TRUE(j.status == ImportJobStatus::kSucceeded || j.status == ImportJobStatus::kFailed)
-        << ImportJobStatusName(j.status);
-    if (j.status == ImportJobStatus::kFailed) {
+    EXPECT_TRUE(j.status == JobStatus::kSucceeded || j.status == JobStatus::kFailed)
+        << JobStatusName(j.status);
+    if (j.status == JobStatus::kFailed) {
       EXPECT_NE(j.error.find("server stopped"), std::string::npos) << j.error;
     }
   }
@@ -124,12 +124,12 @@ TEST_F(ImportJobsTest, StoppingLeavesNoJobUnfinished) {
   ImportJob crashed;
   crashed.workspace = ws_.id;
   crashed.kind = "orders";
-  crashed.status = ImportJobStatus::kRunning;
+  crashed.status = JobStatus::kRunning;
   crashed.issues = "";
   crashed.created_at = clock_.Now();
   const auto c = store_->CreateImportJob(crashed).value();
   auto jobs = Jobs();
-  EXPECT_EQ(store_->FindImportJob(ws_.id, c.id).value()->status, ImportJobStatus::kFailed);
+  EXPECT_EQ(store_->FindImportJob(ws_.id, c.id).value()->status, JobStatus::kFailed);
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "storage/store.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace treu {
 namespace {
 constexpr std::pair<std::string_view, Entity> kEntities[] = {
@@ -8,20 +11,20 @@ constexpr std::pair<std::string_view, Entity> kEntities[] = {
     {"subscription", Entity::kSubscription}, {"event", Entity::kEvent}};
 constexpr std::pair<std::string_view, ChangeOp> kOps[] = {
     {"insert", ChangeOp::kInsert}, {"update", ChangeOp::kUpdate}, {"delete", ChangeOp::kDelete}};
-constexpr std::pair<std::string_view, ImportJobStatus> kJobStatuses[] = {
-    {"queued", ImportJobStatus::kQueued},
-    {"running", ImportJobStatus::kRunning},
-    {"succeeded", ImportJobStatus::kSucceeded},
-    {"failed", ImportJobStatus::kFailed}};
+constexpr std::pair<std::string_view, JobStatus> kJobStatuses[] = {
+    {"queued", JobStatus::kQueued},
+    {"running", JobStatus::kRunning},
+    {"succeeded", JobStatus::kSucceeded},
+    {"failed", JobStatus::kFailed}};
 }  // namespace
 
-std::string_view ImportJobStatusName(ImportJobStatus s) {
+std::string_view JobStatusName(JobStatus s) {
   for (const auto& [n, v] : kJobStatuses) {
     if (v == s) return n;
   }
   return "unknown";
 }
-Result<ImportJobStatus> ParseImportJobStatus(std::string_view text) {
+Result<JobStatus> ParseJobStatus(std::string_view text) {
   for (const auto& [n, v] : kJobStatuses) {
     if (n == text) return v;
   }
@@ -51,6 +54,35 @@ Result<ChangeOp> ParseChangeOp(std::string_view name) {
     if (n == name) return v;
   }
   return InvalidArgument("change op", "'" + std::string(name) + "' is unknown");
+}
+
+std::string EncodeNamedValues(const std::vector<std::pair<std::string, double>>& values) {
+  std::string out;
+  char buf[40];
+  for (const auto& [name, v] : values) {
+    if (!out.empty()) out += ';';
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    out += name + "=" + buf;
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, double>>> DecodeNamedValues(std::string_view text) {
+  std::vector<std::pair<std::string, double>> out;
+  while (!text.empty()) {
+    const auto end = text.find(';');
+    const std::string_view item = text.substr(0, end);
+    const auto eq = item.find('=');
+    if (eq == std::string_view::npos) return Internal("named values", "'" + std::string(item) + "' has no '='");
+    const std::string value(item.substr(eq + 1));
+    char* stop = nullptr;
+    const double v = std::strtod(value.c_str(), &stop);
+    if (value.empty() || *stop != 0) return Internal("named values", "'" + value + "' is not a number");
+    out.emplace_back(std::string(item.substr(0, eq)), v);
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return out;
 }
 
 }  // namespace treu

@@ -114,16 +114,16 @@ struct IdempotencyClaim {
   std::string response;
 };
 
-// A CSV import sent over HTTP, run in the background.
-enum class ImportJobStatus { kQueued, kRunning, kSucceeded, kFailed };
-std::string_view ImportJobStatusName(ImportJobStatus s);
-Result<ImportJobStatus> ParseImportJobStatus(std::string_view text);
+// The state of work run in the background (CSV imports, model fits).
+enum class JobStatus { kQueued, kRunning, kSucceeded, kFailed };
+std::string_view JobStatusName(JobStatus s);
+Result<JobStatus> ParseJobStatus(std::string_view text);
 
 struct ImportJob {
   std::int64_t id = 0;
   WorkspaceId workspace;
   std::string kind;       // customers, orders or subscriptions
-  ImportJobStatus status = ImportJobStatus::kQueued;
+  JobStatus status = JobStatus::kQueued;
   std::string file_name;  // as the client named it
   std::int64_t bytes_total = 0;
   std::int64_t bytes_read = 0;
@@ -138,6 +138,27 @@ struct ImportJob {
   Timestamp created_at;
   std::optional<Timestamp> finished_at;
 };
+
+// One fit of a model (bgnbd, pareto_nbd, mbgnbd, gamma_gamma) on a workspace's orders.
+struct ModelRun {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::string model;
+  JobStatus status = JobStatus::kQueued;
+  CivilDate calibration_end;   // the last day of the data fitted
+  double unit_days = 7;        // the model's time unit
+  std::vector<std::pair<std::string, double>> params, std_errors;  // in the model's order
+  double log_likelihood = 0;
+  std::int64_t customers = 0;  // fitted on
+  std::int64_t evaluations = 0;
+  double seconds = 0;          // the fit's duration
+  std::string error;           // why it failed, "" otherwise
+  Timestamp created_at;
+  std::optional<Timestamp> finished_at;
+};
+// The text form of named values in storage: "name=value;name=value" (values round-trip).
+std::string EncodeNamedValues(const std::vector<std::pair<std::string, double>>& values);
+Result<std::vector<std::pair<std::string, double>>> DecodeNamedValues(std::string_view text);
 
 class WriteTransaction {
  public:
@@ -270,6 +291,21 @@ class Store {
   // (at server start: a job's import is all-or-nothing, so an interrupted one stored
   // nothing). Returns how many there were.
   virtual Result<std::int64_t> FailUnfinishedImportJobs(std::string_view error, Timestamp now) = 0;
+
+  // Sets the workspace's settings that may change after creation: retention basis, activity
+  // window and purchase model (name, currency and time zone stay). NotFound if it's gone.
+  // REQUIRES: ValidateWorkspace(w).
+  virtual Status UpdateWorkspace(const Workspace& w) = 0;
+
+  // Model fits. CreateModelRun fills in the id; UpdateModelRun writes everything but the
+  // workspace, model and created_at. ListModelRuns: newest first, of one model or ("") all.
+  virtual Result<ModelRun> CreateModelRun(const ModelRun& run) = 0;
+  virtual Status UpdateModelRun(const ModelRun& run) = 0;
+  virtual Result<std::vector<ModelRun>> ListModelRuns(WorkspaceId ws, std::string_view model,
+                                                      int limit) = 0;
+  virtual Result<std::optional<ModelRun>> FindModelRun(WorkspaceId ws, std::int64_t id) = 0;
+  // Marks every fit still queued or running as failed (at server start). Returns how many.
+  virtual Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) = 0;
 
   // Visit every row of a kind in id order. The visitor may not call back into the Store.
   virtual Status ScanCustomers(WorkspaceId ws, const std::function<void(const Customer&)>& f) = 0;

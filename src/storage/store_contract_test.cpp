@@ -721,7 +721,7 @@ TEST_P(StoreContractTest, ImportJobsAreStoredUpdatedAndFailedAtRestart) {
   EXPECT_NE(a.id, b.id);
   auto found = store_->FindImportJob(w.id, a.id).value();
   ASSERT_TRUE(found.has_value());
-  EXPECT_EQ(found->status, ImportJobStatus::kQueued);
+  EXPECT_EQ(found->status, JobStatus::kQueued);
   EXPECT_EQ(found->kind, "orders");
   EXPECT_EQ(found->file_name, "orders.csv");
   EXPECT_EQ(found->bytes_total, 1234);
@@ -729,7 +729,7 @@ TEST_P(StoreContractTest, ImportJobsAreStoredUpdatedAndFailedAtRestart) {
   EXPECT_FALSE(found->finished_at.has_value());
   EXPECT_FALSE(store_->FindImportJob(other.id, a.id).value().has_value());
 
-  b.status = ImportJobStatus::kSucceeded;
+  b.status = JobStatus::kSucceeded;
   b.bytes_read = 1234;
   b.rows = 10;
   b.rows_rejected = 1;
@@ -741,7 +741,7 @@ TEST_P(StoreContractTest, ImportJobsAreStoredUpdatedAndFailedAtRestart) {
   ASSERT_TRUE(store_->UpdateImportJob(b));
   found = store_->FindImportJob(w.id, b.id).value();
   ASSERT_TRUE(found.has_value());
-  EXPECT_EQ(found->status, ImportJobStatus::kSucceeded);
+  EXPECT_EQ(found->status, JobStatus::kSucceeded);
   EXPECT_EQ(found->rows, 10);
   EXPECT_EQ(found->rows_rejected, 1);
   EXPECT_EQ(found->inserted, 7);
@@ -757,11 +757,84 @@ TEST_P(StoreContractTest, ImportJobsAreStoredUpdatedAndFailedAtRestart) {
   clock_.Advance(kMicrosPerSecond);
   EXPECT_EQ(store_->FailUnfinishedImportJobs("the server stopped", clock_.Now()).value(), 1);
   found = store_->FindImportJob(w.id, a.id).value();
-  EXPECT_EQ(found->status, ImportJobStatus::kFailed);
+  EXPECT_EQ(found->status, JobStatus::kFailed);
   EXPECT_EQ(found->error, "the server stopped");
   EXPECT_EQ(found->finished_at, clock_.Now());
-  EXPECT_EQ(store_->FindImportJob(w.id, b.id).value()->status, ImportJobStatus::kSucceeded);
+  EXPECT_EQ(store_->FindImportJob(w.id, b.id).value()->status, JobStatus::kSucceeded);
   EXPECT_EQ(store_->FailUnfinishedImportJobs("again", clock_.Now()).value(), 0);
+}
+
+TEST_P(StoreContractTest, WorkspaceSettingsChangeAndModelRunsPersist) {
+  Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  EXPECT_EQ(w.purchase_model, PurchaseModel::kParetoNbd);
+  EXPECT_EQ(store_->FindWorkspace("shop").value().purchase_model, PurchaseModel::kParetoNbd);
+  w.purchase_model = PurchaseModel::kBgNbd;
+  w.activity_window_days = 90;
+  w.retention_basis = RetentionBasis::kBoth;
+  ASSERT_TRUE(store_->UpdateWorkspace(w));
+  const Workspace read = store_->FindWorkspace("shop").value();
+  EXPECT_EQ(read.purchase_model, PurchaseModel::kBgNbd);
+  EXPECT_EQ(read.activity_window_days, 90);
+  EXPECT_EQ(read.retention_basis, RetentionBasis::kBoth);
+  EXPECT_EQ(store_->FindWorkspace("other").value().purchase_model, PurchaseModel::kParetoNbd);
+  Workspace gone = w;
+  gone.id = WorkspaceId{999999};
+  EXPECT_EQ(store_->UpdateWorkspace(gone).error().code(), ErrorCode::kNotFound);
+
+  ModelRun run;
+  run.workspace = w.id;
+  run.model = "bgnbd";
+  run.status = JobStatus::kRunning;
+  run.calibration_end = {1997, 9, 30};
+  run.created_at = clock_.Now();
+  ModelRun a = store_->CreateModelRun(run).value();
+  EXPECT_GT(a.id, 0);
+  run.model = "gamma_gamma";
+  ModelRun b = store_->CreateModelRun(run).value();
+  EXPECT_GT(b.id, a.id);
+
+  a.status = JobStatus::kSucceeded;
+  a.params = {{"r", 0.2425982}, {"alpha", 4.4136842}, {"a", 0.1 + 0.2}, {"b", 2.4261667}};
+  a.std_errors = {{"r", 0.0125}, {"alpha", 0.378}, {"a", 0.186}, {"b", 0.705}};
+  a.log_likelihood = -9582.4292;
+  a.customers = 2357;
+  a.evaluations = 61;
+  a.seconds = 0.0125;
+  a.unit_days = 7;
+  a.finished_at = clock_.Now();
+  ASSERT_TRUE(store_->UpdateModelRun(a));
+  const auto bgnbd = store_->ListModelRuns(w.id, "bgnbd", 10).value();
+  ASSERT_EQ(bgnbd.size(), 1u);
+  EXPECT_EQ(bgnbd[0].status, JobStatus::kSucceeded);
+  EXPECT_EQ(bgnbd[0].params, a.params);  // exact: doubles round-trip
+  EXPECT_EQ(bgnbd[0].std_errors, a.std_errors);
+  EXPECT_EQ(bgnbd[0].log_likelihood, a.log_likelihood);
+  EXPECT_EQ(bgnbd[0].customers, 2357);
+  EXPECT_EQ(bgnbd[0].evaluations, 61);
+  EXPECT_EQ(bgnbd[0].seconds, 0.0125);
+  EXPECT_EQ(bgnbd[0].calibration_end, (CivilDate{1997, 9, 30}));
+  EXPECT_EQ(bgnbd[0].finished_at, clock_.Now());
+  const auto all = store_->ListModelRuns(w.id, "", 10).value();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, b.id);  // newest first
+  EXPECT_EQ(store_->ListModelRuns(w.id, "", 1).value().size(), 1u);
+  const auto found = store_->FindModelRun(w.id, a.id).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->model, "bgnbd");
+  EXPECT_EQ(found->params, a.params);
+  EXPECT_FALSE(store_->FindModelRun(other.id, a.id).value().has_value());
+  EXPECT_FALSE(store_->FindModelRun(w.id, 999999).value().has_value());
+  EXPECT_TRUE(store_->ListModelRuns(other.id, "", 10).value().empty());
+  ModelRun foreign = a;
+  foreign.workspace = other.id;
+  EXPECT_EQ(store_->UpdateModelRun(foreign).error().code(), ErrorCode::kNotFound);
+
+  EXPECT_EQ(store_->FailUnfinishedModelRuns("the server stopped", clock_.Now()).value(), 1);
+  const auto after = store_->ListModelRuns(w.id, "gamma_gamma", 10).value();
+  EXPECT_EQ(after[0].status, JobStatus::kFailed);
+  EXPECT_EQ(after[0].error, "the server stopped");
+  EXPECT_EQ(store_->ListModelRuns(w.id, "bgnbd", 10).value()[0].status, JobStatus::kSucceeded);
 }
 
 TEST_P(StoreContractTest, LeanScansReturnTheFactsInIdRanges) {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 #include <charconv>
 #include <limits>
 #include <map>
@@ -135,6 +137,11 @@ class ArrayLiteral {
 class Params {
  public:
   Params& Add(std::int64_t v) { return Push(std::to_string(v)); }
+  Params& Add(double v) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return Push(buf);
+  }
   Params& Add(std::string_view v) {
     if (v.find('\0') != std::string_view::npos) has_nul_ = true;
     return Push(std::string(v));
@@ -241,6 +248,7 @@ class Rows {
   std::string Text(int row, int col) const { return std::string(View(row, col)); }
   std::int64_t Int(int row, int col) const { return ParseInt(View(row, col)); }
   bool Bool(int row, int col) const { return View(row, col) == "t"; }
+  double Double(int row, int col) const { return std::strtod(PQgetvalue(r_.get(), row, col), nullptr); }
   // The command tag, e.g. "COMMIT" or "INSERT 0 5".
   std::string_view Tag() const { return r_ ? PQcmdStatus(r_.get()) : ""; }
 
@@ -466,7 +474,8 @@ Status Migrate(Conn& conn, const Clock& clock) {
 // Reading rows
 
 constexpr const char* kWorkspaceColumns =
-    "id, name, currency, time_zone, retention_basis, activity_window_days, created_at";
+    "id, name, currency, time_zone, retention_basis, activity_window_days, created_at, "
+    "purchase_model";
 
 Result<Workspace> ReadWorkspace(const Rows& r, int i) {
   Workspace w;
@@ -479,6 +488,7 @@ Result<Workspace> ReadWorkspace(const Rows& r, int i) {
   TREU_ASSIGN_OR_RETURN(w.retention_basis, ParseRetentionBasis(r.View(i, 4)));
   w.activity_window_days = static_cast<int>(r.Int(i, 5));
   w.created_at = Timestamp{r.Int(i, 6)};
+  TREU_ASSIGN_OR_RETURN(w.purchase_model, ParsePurchaseModel(r.View(i, 7)));
   return w;
 }
 
@@ -973,12 +983,56 @@ constexpr const char* kImportJobColumns =
     "id, workspace_id, kind, status, file_name, bytes_total, bytes_read, rows_read, "
     "rows_rejected, inserted, updated, unchanged, error, issues, created_at, finished_at";
 
+constexpr const char* kModelRunColumns =
+    "id, workspace_id, model, status, calibration_end, unit_days, params, std_errors, "
+    "log_likelihood, customers, evaluations, seconds, error, created_at, finished_at";
+
+Result<ModelRun> ReadModelRun(const Rows& r, int i) {
+  ModelRun m;
+  m.id = r.Int(i, 0);
+  m.workspace = WorkspaceId{r.Int(i, 1)};
+  m.model = r.Text(i, 2);
+  TREU_ASSIGN_OR_RETURN(m.status, ParseJobStatus(r.View(i, 3)));
+  TREU_ASSIGN_OR_RETURN(m.calibration_end, ParseDate(r.View(i, 4)));
+  m.unit_days = r.Double(i, 5);
+  TREU_ASSIGN_OR_RETURN(m.params, DecodeNamedValues(r.View(i, 6)));
+  TREU_ASSIGN_OR_RETURN(m.std_errors, DecodeNamedValues(r.View(i, 7)));
+  m.log_likelihood = r.Double(i, 8);
+  m.customers = r.Int(i, 9);
+  m.evaluations = r.Int(i, 10);
+  m.seconds = r.Double(i, 11);
+  m.error = r.Text(i, 12);
+  m.created_at = Timestamp{r.Int(i, 13)};
+  if (!r.IsNull(i, 14)) m.finished_at = Timestamp{r.Int(i, 14)};
+  return m;
+}
+
+// The parameters $3.. of a model run's insert and update: status, calibration_end, unit_days,
+// params, std_errors, log_likelihood, customers, evaluations, seconds, error, finished_at.
+void AddModelRunState(Params& p, const ModelRun& m) {
+  p.Add(JobStatusName(m.status))
+      .Add(FormatDate(m.calibration_end))
+      .Add(m.unit_days)
+      .Add(EncodeNamedValues(m.params))
+      .Add(EncodeNamedValues(m.std_errors))
+      .Add(m.log_likelihood)
+      .Add(m.customers)
+      .Add(m.evaluations)
+      .Add(m.seconds)
+      .Add(m.error);
+  if (m.finished_at) {
+    p.Add(m.finished_at->micros);
+  } else {
+    p.AddNull();
+  }
+}
+
 Result<ImportJob> ReadImportJob(const Rows& r, int i) {
   ImportJob j;
   j.id = r.Int(i, 0);
   j.workspace = WorkspaceId{r.Int(i, 1)};
   j.kind = r.Text(i, 2);
-  TREU_ASSIGN_OR_RETURN(j.status, ParseImportJobStatus(r.View(i, 3)));
+  TREU_ASSIGN_OR_RETURN(j.status, ParseJobStatus(r.View(i, 3)));
   j.file_name = r.Text(i, 4);
   j.bytes_total = r.Int(i, 5);
   j.bytes_read = r.Int(i, 6);
@@ -1941,13 +1995,15 @@ class PostgresStore final : public Store {
         .Add(w.created_at.micros)
         .Add(EntityName(Entity::kWorkspace))
         .Add(ChangeOpName(ChangeOp::kInsert))
-        .Add(clock_.Now().micros);
+        .Add(clock_.Now().micros)
+        .Add(PurchaseModelName(w.purchase_model));
     // One statement, so atomic on its own: the workspace and its first change-log row.
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("create workspace",
                             "WITH w AS (INSERT INTO workspaces (name, currency, time_zone, "
-                            "  retention_basis, activity_window_days, created_at) VALUES ($1, "
-                            "  $2, $3, $4, $5::integer, $6::bigint) ON CONFLICT (name) DO "
+                            "  retention_basis, activity_window_days, created_at, "
+                            "  purchase_model) VALUES ($1, $2, $3, $4, $5::integer, "
+                            "  $6::bigint, $10) ON CONFLICT (name) DO "
                             "  NOTHING RETURNING id), "
                             "logged AS (INSERT INTO changes (workspace_id, entity, entity_id, "
                             "  last_entity_id, op, at) SELECT id, $7, id, id, $8, $9::bigint "
@@ -2339,7 +2395,7 @@ class PostgresStore final : public Store {
     Params p;
     p.Add(job.workspace.value)
         .Add(job.kind)
-        .Add(ImportJobStatusName(job.status))
+        .Add(JobStatusName(job.status))
         .Add(job.file_name);
     AddImportJobProgress(p, job);
     p.Add(job.created_at.micros);
@@ -2359,7 +2415,7 @@ class PostgresStore final : public Store {
 
   Status UpdateImportJob(const ImportJob& job) override {
     Params p;
-    p.Add(job.id).Add(job.workspace.value).Add(ImportJobStatusName(job.status));
+    p.Add(job.id).Add(job.workspace.value).Add(JobStatusName(job.status));
     AddImportJobProgress(p, job);
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("update import job",
@@ -2386,17 +2442,105 @@ class PostgresStore final : public Store {
     return std::optional<ImportJob>(std::move(job));
   }
 
+  Status UpdateWorkspace(const Workspace& w) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("update workspace",
+                            "UPDATE workspaces SET retention_basis = $2, activity_window_days = "
+                            "$3::integer, purchase_model = $4 WHERE id = $1::bigint RETURNING id",
+                            Params()
+                                .Add(w.id.value)
+                                .Add(RetentionBasisName(w.retention_basis))
+                                .Add(std::int64_t{w.activity_window_days})
+                                .Add(PurchaseModelName(w.purchase_model))));
+    if (r.size() == 0) return NotFound("workspace " + w.name, "no such workspace");
+    return Ok();
+  }
+
+  Result<ModelRun> CreateModelRun(const ModelRun& run) override {
+    Params p;
+    p.Add(run.workspace.value).Add(run.model);
+    AddModelRunState(p, run);
+    p.Add(run.created_at.micros);
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("create model run",
+                            "INSERT INTO model_runs (workspace_id, model, status, "
+                            "calibration_end, unit_days, params, std_errors, log_likelihood, "
+                            "customers, evaluations, seconds, error, finished_at, created_at) "
+                            "VALUES ($1::bigint, $2, $3, $4, $5::float8, $6, $7, $8::float8, "
+                            "$9::bigint, $10::bigint, $11::float8, $12, $13::bigint, "
+                            "$14::bigint) RETURNING id",
+                            p));
+    ModelRun out = run;
+    out.id = r.Int(0, 0);
+    return out;
+  }
+
+  Status UpdateModelRun(const ModelRun& run) override {
+    Params p;
+    p.Add(run.id).Add(run.workspace.value);
+    AddModelRunState(p, run);
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("update model run",
+                            "UPDATE model_runs SET status = $3, calibration_end = $4, unit_days "
+                            "= $5::float8, params = $6, std_errors = $7, log_likelihood = "
+                            "$8::float8, customers = $9::bigint, evaluations = $10::bigint, "
+                            "seconds = $11::float8, error = $12, finished_at = $13::bigint "
+                            "WHERE id = $1::bigint AND workspace_id = $2::bigint RETURNING id",
+                            p));
+    if (r.size() == 0) return NotFound("model run " + std::to_string(run.id), "no such model run");
+    return Ok();
+  }
+
+  Result<std::vector<ModelRun>> ListModelRuns(WorkspaceId ws, std::string_view model,
+                                              int limit) override {
+    const std::string sql = std::string("SELECT ") + kModelRunColumns +
+                            " FROM model_runs WHERE workspace_id = $1::bigint AND ($2 = '' OR "
+                            "model = $2) ORDER BY id DESC LIMIT $3::bigint";
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list model runs", sql.c_str(),
+                            Params().Add(ws.value).Add(model).Add(std::int64_t{limit})));
+    std::vector<ModelRun> out;
+    for (int i = 0; i < r.size(); ++i) {
+      TREU_ASSIGN_OR_RETURN(ModelRun m, ReadModelRun(r, i));
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
+  Result<std::optional<ModelRun>> FindModelRun(WorkspaceId ws, std::int64_t id) override {
+    const std::string sql = std::string("SELECT ") + kModelRunColumns +
+                            " FROM model_runs WHERE workspace_id = $1::bigint AND id = $2::bigint";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find model run", sql.c_str(), Params().Add(ws.value).Add(id)));
+    if (r.size() == 0) return std::optional<ModelRun>();
+    TREU_ASSIGN_OR_RETURN(ModelRun run, ReadModelRun(r, 0));
+    return std::optional<ModelRun>(std::move(run));
+  }
+
+  Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("fail unfinished model runs",
+                            "UPDATE model_runs SET status = $1, error = $2, finished_at = "
+                            "$3::bigint WHERE status IN ($4, $5) RETURNING id",
+                            Params()
+                                .Add(JobStatusName(JobStatus::kFailed))
+                                .Add(error)
+                                .Add(now.micros)
+                                .Add(JobStatusName(JobStatus::kQueued))
+                                .Add(JobStatusName(JobStatus::kRunning))));
+    return std::int64_t{r.size()};
+  }
+
   Result<std::int64_t> FailUnfinishedImportJobs(std::string_view error, Timestamp now) override {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("fail unfinished import jobs",
                             "UPDATE import_jobs SET status = $1, error = $2, finished_at = "
                             "$3::bigint WHERE status IN ($4, $5) RETURNING id",
                             Params()
-                                .Add(ImportJobStatusName(ImportJobStatus::kFailed))
+                                .Add(JobStatusName(JobStatus::kFailed))
                                 .Add(error)
                                 .Add(now.micros)
-                                .Add(ImportJobStatusName(ImportJobStatus::kQueued))
-                                .Add(ImportJobStatusName(ImportJobStatus::kRunning))));
+                                .Add(JobStatusName(JobStatus::kQueued))
+                                .Add(JobStatusName(JobStatus::kRunning))));
     return std::int64_t{r.size()};
   }
 

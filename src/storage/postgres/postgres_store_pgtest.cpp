@@ -217,6 +217,19 @@ class TestStore final : public Store {
   Result<std::int64_t> FailUnfinishedImportJobs(std::string_view error, Timestamp now) override {
     return store_->FailUnfinishedImportJobs(error, now);
   }
+  Status UpdateWorkspace(const Workspace& w) override { return store_->UpdateWorkspace(w); }
+  Result<ModelRun> CreateModelRun(const ModelRun& run) override { return store_->CreateModelRun(run); }
+  Status UpdateModelRun(const ModelRun& run) override { return store_->UpdateModelRun(run); }
+  Result<std::vector<ModelRun>> ListModelRuns(WorkspaceId ws, std::string_view model,
+                                              int limit) override {
+    return store_->ListModelRuns(ws, model, limit);
+  }
+  Result<std::optional<ModelRun>> FindModelRun(WorkspaceId ws, std::int64_t id) override {
+    return store_->FindModelRun(ws, id);
+  }
+  Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) override {
+    return store_->FailUnfinishedModelRuns(error, now);
+  }
   Result<IdempotencyClaim> ClaimIdempotencyKey(WorkspaceId ws, std::string_view key,
                                                std::string_view hash, Timestamp now,
                                                std::int64_t stale) override {

@@ -53,6 +53,10 @@ class Stmt {
     sqlite3_bind_text(s_, next_++, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  Stmt& Bind(double v) {
+    sqlite3_bind_double(s_, next_++, v);
+    return *this;
+  }
   Stmt& BindNull() {
     sqlite3_bind_null(s_, next_++);
     return *this;
@@ -73,6 +77,7 @@ class Stmt {
   }
 
   std::int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
+  double Double(int col) const { return sqlite3_column_double(s_, col); }
   bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   std::string Text(int col) const { return std::string(View(col)); }
   // Valid until the next Step or Reset.
@@ -183,6 +188,7 @@ Result<Workspace> ReadWorkspace(Stmt& s) {
   TREU_ASSIGN_OR_RETURN(w.retention_basis, ParseRetentionBasis(s.Text(4)));
   w.activity_window_days = static_cast<int>(s.Int(5));
   w.created_at = Timestamp{s.Int(6)};
+  TREU_ASSIGN_OR_RETURN(w.purchase_model, ParsePurchaseModel(s.Text(7)));
   return w;
 }
 
@@ -408,12 +414,36 @@ Result<std::optional<Product>> FindProductIn(Db& db, WorkspaceId ws, std::string
   return std::optional<Product>(std::move(*p));
 }
 
+constexpr const char* kModelRunColumns =
+    "id, workspace_id, model, status, calibration_end, unit_days, params, std_errors, "
+    "log_likelihood, customers, evaluations, seconds, error, created_at, finished_at";
+
+Result<ModelRun> ReadModelRunRow(const Stmt& s) {
+  ModelRun m;
+  m.id = s.Int(0);
+  m.workspace = WorkspaceId{s.Int(1)};
+  m.model = s.Text(2);
+  TREU_ASSIGN_OR_RETURN(m.status, ParseJobStatus(s.Text(3)));
+  TREU_ASSIGN_OR_RETURN(m.calibration_end, ParseDate(s.Text(4)));
+  m.unit_days = s.Double(5);
+  TREU_ASSIGN_OR_RETURN(m.params, DecodeNamedValues(s.Text(6)));
+  TREU_ASSIGN_OR_RETURN(m.std_errors, DecodeNamedValues(s.Text(7)));
+  m.log_likelihood = s.Double(8);
+  m.customers = s.Int(9);
+  m.evaluations = s.Int(10);
+  m.seconds = s.Double(11);
+  m.error = s.Text(12);
+  m.created_at = Timestamp{s.Int(13)};
+  if (!s.IsNull(14)) m.finished_at = Timestamp{s.Int(14)};
+  return m;
+}
+
 Result<ImportJob> ReadImportJobRow(const Stmt& s) {
   ImportJob j;
   j.id = s.Int(0);
   j.workspace = WorkspaceId{s.Int(1)};
   j.kind = s.Text(2);
-  TREU_ASSIGN_OR_RETURN(j.status, ParseImportJobStatus(s.Text(3)));
+  TREU_ASSIGN_OR_RETURN(j.status, ParseJobStatus(s.Text(3)));
   j.file_name = s.Text(4);
   j.bytes_total = s.Int(5);
   j.bytes_read = s.Int(6);
@@ -928,7 +958,7 @@ class SqliteStore final : public Store {
   Result<Workspace> FindWorkspace(std::string_view name) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("SELECT id, name, currency, time_zone, retention_basis, "
-                              "activity_window_days, created_at FROM workspaces WHERE name = ?"));
+                              "activity_window_days, created_at, purchase_model FROM workspaces WHERE name = ?"));
     TREU_ASSIGN_OR_RETURN(bool row, s->Bind(name).Step());
     if (!row) return NotFound("workspace " + std::string(name), "no such workspace");
     auto w = ReadWorkspace(*s);
@@ -943,8 +973,8 @@ class SqliteStore final : public Store {
       return std::unexpected(std::move(e));
     };
     auto ins = db_.Prepare("INSERT INTO workspaces (name, currency, time_zone, retention_basis, "
-                           "activity_window_days, created_at) VALUES (?, ?, ?, ?, ?, ?) ON "
-                           "CONFLICT (name) DO NOTHING");
+                           "activity_window_days, created_at, purchase_model) VALUES (?, ?, ?, "
+                           "?, ?, ?, ?) ON CONFLICT (name) DO NOTHING");
     if (!ins) return rollback(ins.error());
     (*ins)->Bind(w.name);
     if (w.currency) {
@@ -953,7 +983,8 @@ class SqliteStore final : public Store {
       (*ins)->BindNull();
     }
     auto run = (*ins)->Bind(w.time_zone).Bind(RetentionBasisName(w.retention_basis))
-                   .Bind(std::int64_t{w.activity_window_days}).Bind(w.created_at.micros).Run();
+                   .Bind(std::int64_t{w.activity_window_days}).Bind(w.created_at.micros)
+                   .Bind(PurchaseModelName(w.purchase_model)).Run();
     if (!run) return rollback(run.error());
     if (db_.Changes() == 0) {
       return rollback(Error(ErrorCode::kAlreadyExists, "workspace " + w.name, "already exists"));
@@ -975,7 +1006,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Workspace>> ListWorkspaces() override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("SELECT id, name, currency, time_zone, retention_basis, "
-                              "activity_window_days, created_at FROM workspaces ORDER BY id"));
+                              "activity_window_days, created_at, purchase_model FROM workspaces ORDER BY id"));
     std::vector<Workspace> out;
     while (true) {
       TREU_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -1096,7 +1127,7 @@ class SqliteStore final : public Store {
                               "updated, unchanged, error, issues, created_at, finished_at) VALUES "
                               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     TREU_RETURN_IF_ERROR(
-        s->Bind(job.workspace.value).Bind(job.kind).Bind(ImportJobStatusName(job.status))
+        s->Bind(job.workspace.value).Bind(job.kind).Bind(JobStatusName(job.status))
             .Bind(job.file_name).Bind(job.bytes_total).Bind(job.bytes_read).Bind(job.rows)
             .Bind(job.rows_rejected).Bind(job.inserted).Bind(job.updated).Bind(job.unchanged)
             .Bind(job.error).Bind(job.issues).Bind(job.created_at.micros)
@@ -1114,7 +1145,7 @@ class SqliteStore final : public Store {
                               "unchanged = ?, error = ?, issues = ?, finished_at = ? WHERE id = ? "
                               "AND workspace_id = ?"));
     TREU_RETURN_IF_ERROR(
-        s->Bind(ImportJobStatusName(job.status)).Bind(job.bytes_total).Bind(job.bytes_read)
+        s->Bind(JobStatusName(job.status)).Bind(job.bytes_total).Bind(job.bytes_read)
             .Bind(job.rows).Bind(job.rows_rejected).Bind(job.inserted).Bind(job.updated)
             .Bind(job.unchanged).Bind(job.error).Bind(job.issues)
             .Bind(job.finished_at ? std::optional(job.finished_at->micros) : std::nullopt)
@@ -1140,6 +1171,91 @@ class SqliteStore final : public Store {
   Result<std::int64_t> FailUnfinishedImportJobs(std::string_view error, Timestamp now) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("UPDATE import_jobs SET status = 'failed', error = ?, finished_at = "
+                              "? WHERE status IN ('queued', 'running')"));
+    TREU_RETURN_IF_ERROR(s->Bind(error).Bind(now.micros).Run());
+    return std::int64_t{db_.Changes()};
+  }
+
+  Status UpdateWorkspace(const Workspace& w) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("UPDATE workspaces SET retention_basis = ?, activity_window_days = ?, "
+                              "purchase_model = ? WHERE id = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(RetentionBasisName(w.retention_basis))
+                             .Bind(std::int64_t{w.activity_window_days})
+                             .Bind(PurchaseModelName(w.purchase_model)).Bind(w.id.value).Run());
+    if (db_.Changes() == 0) return NotFound("workspace " + w.name, "no such workspace");
+    return Ok();
+  }
+
+  Result<ModelRun> CreateModelRun(const ModelRun& run) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO model_runs (workspace_id, model, status, "
+                              "calibration_end, unit_days, params, std_errors, log_likelihood, "
+                              "customers, evaluations, seconds, error, created_at, finished_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    TREU_RETURN_IF_ERROR(
+        s->Bind(run.workspace.value).Bind(run.model).Bind(JobStatusName(run.status))
+            .Bind(FormatDate(run.calibration_end)).Bind(run.unit_days)
+            .Bind(EncodeNamedValues(run.params)).Bind(EncodeNamedValues(run.std_errors))
+            .Bind(run.log_likelihood).Bind(run.customers).Bind(run.evaluations)
+            .Bind(run.seconds).Bind(run.error).Bind(run.created_at.micros)
+            .Bind(run.finished_at ? std::optional(run.finished_at->micros) : std::nullopt)
+            .Run());
+    ModelRun out = run;
+    out.id = db_.LastRowId();
+    return out;
+  }
+
+  Status UpdateModelRun(const ModelRun& run) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("UPDATE model_runs SET status = ?, calibration_end = ?, unit_days = "
+                              "?, params = ?, std_errors = ?, log_likelihood = ?, customers = ?, "
+                              "evaluations = ?, seconds = ?, error = ?, finished_at = ? WHERE id "
+                              "= ? AND workspace_id = ?"));
+    TREU_RETURN_IF_ERROR(
+        s->Bind(JobStatusName(run.status)).Bind(FormatDate(run.calibration_end))
+            .Bind(run.unit_days).Bind(EncodeNamedValues(run.params))
+            .Bind(EncodeNamedValues(run.std_errors)).Bind(run.log_likelihood)
+            .Bind(run.customers).Bind(run.evaluations).Bind(run.seconds).Bind(run.error)
+            .Bind(run.finished_at ? std::optional(run.finished_at->micros) : std::nullopt)
+            .Bind(run.id).Bind(run.workspace.value).Run());
+    if (db_.Changes() == 0) return NotFound("model run " + std::to_string(run.id), "no such model run");
+    return Ok();
+  }
+
+  Result<std::vector<ModelRun>> ListModelRuns(WorkspaceId ws, std::string_view model,
+                                              int limit) override {
+    // Static: the statement cache is keyed by the text's address.
+    static const std::string sql = std::string("SELECT ") + kModelRunColumns +
+                                   " FROM model_runs WHERE workspace_id = ? AND (? = '' OR model "
+                                   "= ?) ORDER BY id DESC LIMIT ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(sql.c_str()));
+    s->Bind(ws.value).Bind(model).Bind(model).Bind(std::int64_t{limit});
+    std::vector<ModelRun> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      TREU_ASSIGN_OR_RETURN(ModelRun m, ReadModelRunRow(*s));
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
+  Result<std::optional<ModelRun>> FindModelRun(WorkspaceId ws, std::int64_t id) override {
+    static const std::string sql = std::string("SELECT ") + kModelRunColumns +
+                                   " FROM model_runs WHERE workspace_id = ? AND id = ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(sql.c_str()));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(id).Step());
+    if (!row) return std::optional<ModelRun>();
+    auto run = ReadModelRunRow(*s);
+    s->Reset();
+    if (!run) return std::unexpected(run.error());
+    return std::optional<ModelRun>(std::move(*run));
+  }
+
+  Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("UPDATE model_runs SET status = 'failed', error = ?, finished_at = "
                               "? WHERE status IN ('queued', 'running')"));
     TREU_RETURN_IF_ERROR(s->Bind(error).Bind(now.micros).Run());
     return std::int64_t{db_.Changes()};
