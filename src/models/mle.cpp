@@ -1,5 +1,6 @@
 #include "models/mle.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <nlopt.hpp>
 
@@ -38,6 +39,8 @@ bool Invert(std::vector<std::vector<double>>& m) {
 struct Ctx {
   const LogLikelihood* ll;
   int evaluations = 0;
+  std::vector<double> best_log_theta;  // the best point evaluated so far
+  double best = HUGE_VAL;              // its negative log-likelihood
 };
 
 // The negative log-likelihood over log-parameters, for NLopt.
@@ -50,7 +53,12 @@ double Objective(const std::vector<double>& log_theta, std::vector<double>& grad
   const double ll = (*c->ll)(theta, grad.empty() ? nullptr : &g);
   // d/d(ln θ) = θ · d/dθ.
   for (std::size_t i = 0; i < grad.size(); ++i) grad[i] = -g[i] * theta[i];
-  return std::isfinite(ll) ? -ll : HUGE_VAL;
+  const double value = std::isfinite(ll) ? -ll : HUGE_VAL;
+  if (value < c->best) {
+    c->best = value;
+    c->best_log_theta = log_theta;
+  }
+  return value;
 }
 
 }  // namespace
@@ -59,21 +67,45 @@ Result<MleResult> MaximizeLikelihood(const std::string& model, const LogLikeliho
                                      std::vector<double> start) {
   const unsigned n = static_cast<unsigned>(start.size());
   Ctx ctx{&ll, 0};
-  nlopt::opt opt(nlopt::LD_LBFGS, n);
-  opt.set_min_objective(Objective, &ctx);
-  opt.set_lower_bounds(std::vector<double>(n, -20.0));
-  opt.set_upper_bounds(std::vector<double>(n, 20.0));
-  opt.set_ftol_rel(1e-12);
-  opt.set_xtol_rel(1e-10);
-  opt.set_maxeval(5000);
+  // Log-parameters within ±20 (parameters from 2e-9 to 5e8).
+  auto make = [&](nlopt::algorithm algorithm, int max_evaluations) {
+    nlopt::opt o(algorithm, n);
+    o.set_min_objective(Objective, &ctx);
+    o.set_lower_bounds(std::vector<double>(n, -20.0));
+    o.set_upper_bounds(std::vector<double>(n, 20.0));
+    o.set_ftol_rel(1e-12);
+    o.set_xtol_rel(1e-10);
+    o.set_maxeval(max_evaluations);
+    return o;
+  };
+  nlopt::opt opt = make(nlopt::LD_LBFGS, 5000);
   std::vector<double> x(n);
   for (unsigned i = 0; i < n; ++i) x[i] = std::log(start[i]);
   double value = 0;
-  nlopt::result rc;
+  nlopt::result rc = nlopt::FAILURE;
+  std::string failure;
   try {
     rc = opt.optimize(x, value);
   } catch (const std::exception& e) {
-    return FailedPrecondition(model + " fit", std::string("the optimiser failed: ") + e.what());
+    failure = e.what();
+  }
+  if (!failure.empty() && !ctx.best_log_theta.empty()) {
+    // L-BFGS's line search gives up when the likelihood is flat to rounding, e.g. along a ridge
+    // to a boundary (a, b → ∞ together when customers don't differ in their drop-out). Go on
+    // from the best point without derivatives (Subplex), which only compares values.
+    nlopt::opt polish = make(nlopt::LN_SBPLX, 4000);
+    x = ctx.best_log_theta;
+    try {
+      rc = polish.optimize(x, value);
+      failure.clear();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  if (!failure.empty()) {
+    return FailedPrecondition(model + " fit", "the optimiser stopped after " + std::to_string(ctx.evaluations) +
+                                                  " evaluations without reaching a maximum (" + failure +
+                                                  "); the data may be too few or too regular for this model");
   }
   if (rc < 0 || rc == nlopt::MAXEVAL_REACHED || !std::isfinite(value)) {
     return FailedPrecondition(model + " fit",

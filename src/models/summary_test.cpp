@@ -2,40 +2,19 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <fstream>
-#include <map>
-
-#include "models/cdnow_testdata.hpp"
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "models/cdnow_testdata.hpp"
+
 namespace treu {
 namespace {
-
-std::int64_t DayMicros(const std::string& yyyymmdd) {
-  const CivilDate d{std::stoi(yyyymmdd.substr(0, 4)), std::stoi(yyyymmdd.substr(4, 2)),
-                    std::stoi(yyyymmdd.substr(6, 2))};
-  return DaysFromCivil(d) * kMicrosPerDay;
-}
 
 // The CDNOW sample's transactions, summarised with calibration end 1997-09-30 (T = 38.86
 // weeks for a first purchase on 1997-01-01), reproduce the published summary file: x, t_x
 // and T to two decimals, the mean repeat spend zbar to the cent.
 TEST(SummaryTest, ReproducesTheCdnowSampleSummary) {
-  std::ifstream tx(std::string(TREU_CDNOW_DIR) + "/CDNOW_sample.txt");
-  std::map<int, std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>> by_customer;
-  std::string line;
-  while (std::getline(tx, line)) {
-    std::stringstream ss(line);
-    std::string original, id, date, count, amount;
-    ss >> original >> id >> date >> count >> amount;
-    if (id.empty()) continue;
-    auto& [times, values] = by_customer[std::stoi(id)];
-    times.push_back(DayMicros(date));
-    values.push_back(std::llround(std::stod(amount) * 100));
-  }
+  const auto by_customer = testdata::CdnowTransactions();
   const CivilDate end{1997, 9, 30};
   int checked = 0;
   for (const auto& f : testdata::CdnowCsv("cdnow_customers_summary_with_transactions.csv")) {
