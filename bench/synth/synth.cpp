@@ -156,7 +156,7 @@ Status ValidateSynthConfig(const SynthConfig& c) {
   if (auto cur = Currency::FromCode(c.currency); !cur) {
     return bad("currency", cur.error().detail());
   }
-  const PurchaseModel& p = c.purchases;
+  const PurchaseBehaviour& p = c.purchases;
   if (!positive(p.r) || !positive(p.alpha) || !positive(p.a) || !positive(p.b) ||
       !positive(p.max_rate_per_week)) {
     return bad("purchases", "r, alpha, a, b and max_rate_per_week must be positive");
@@ -714,7 +714,7 @@ class Generator {
   }
 
   void GenerateOrders(SynthRng& rng, std::int64_t arrival) {
-    const PurchaseModel& pm = config_.purchases;
+    const PurchaseBehaviour& pm = config_.purchases;
     const SpendModel& sm = config_.spend;
     const double lambda = std::min(rng.Gamma(pm.r) / pm.alpha, pm.max_rate_per_week);
     const double dropout = rng.Beta(pm.a, pm.b);

@@ -72,7 +72,7 @@ std::uint64_t SynthMix(std::uint64_t x);
 // order the customer drops out for good with probability p ~ Beta(a, b). The defaults keep
 // the CDNOW shapes r and a (r = 0.243, a = 0.793) and scale α and b so that a customer
 // arriving in the first two thirds of a two-year window places about ten orders.
-struct PurchaseModel {
+struct PurchaseBehaviour {
   double r = 0.243;
   double alpha = 0.55;  // weeks
   double a = 0.793;
@@ -102,7 +102,7 @@ struct SynthConfig {
   CivilDate start{2024, 1, 1};
   CivilDate end{2025, 12, 31};
   std::string currency = "EUR";  // ISO 4217; amounts are the same numbers in major units
-  PurchaseModel purchases;
+  PurchaseBehaviour purchases;
   SpendModel spend;
   double cancel_share = 0.02;      // share of orders cancelled
   double refund_share = 0.05;      // share of orders with refunds

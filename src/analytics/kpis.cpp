@@ -1,6 +1,7 @@
 #include "analytics/kpis.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <charconv>
 #include <limits>
 #include <map>
@@ -416,7 +417,26 @@ KpiResult Analytics::Derive(const KpiDefinition& def, const Period& p, const Sta
       r.value = KpiNumber::MoneyAverage(aov * freq * lifespan);
     }
   } else if (id == "clv_predicted") {
-    r.null_reason = "no fitted purchase model yet (the predictions are computed by treu models)";
+    // Today's predictions, whatever the period: the models look forward from now.
+    double sum = 0;
+    std::int64_t n = 0;
+    if (o.clv_12m != nullptr) {
+      for (std::size_t c = 0; c < o.clv_12m->size(); ++c) {
+        if (o.customers != nullptr && (c >= o.customers->size() || !(*o.customers)[c])) continue;
+        const double v = (*o.clv_12m)[c];
+        if (std::isnan(v)) continue;
+        sum += v;
+        ++n;
+      }
+    }
+    r.inputs = {{"customers", count(n)}};
+    if (o.clv_12m == nullptr) {
+      r.null_reason = "no fitted models yet: run `treu fit all` (a purchase model and gamma_gamma)";
+    } else if (n == 0) {
+      r.null_reason = "no customer with a purchase history";
+    } else {
+      r.value = KpiNumber::MoneyAverage(sum / static_cast<double>(n));
+    }
   } else if (id == "mrr") {
     r.inputs = {{"mrr_start", money_units(m.mrr_start)}};
     r.value = money_units(m.mrr_end);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +59,9 @@ struct KpiOptions {
   int window_days = kDefaultActivityWindowDays;  // purchase activity window W
   // Restricts every count to these customers (by snapshot index); nullptr: everyone.
   const std::vector<bool>* customers = nullptr;
+  // Each customer's predicted 12-month CLV today (major units, NaN: none) for clv_predicted;
+  // nullptr: no purchase and spend model fitted yet.
+  std::shared_ptr<const std::vector<double>> clv_12m;
 };
 
 // The workspace's basis and window.

@@ -30,7 +30,7 @@ Result<Period> PeriodParam(const RequestContext& ctx, const char* name, bool req
 }
 
 // The workspace's analytics and the options from ?basis= and ?window=.
-Result<std::pair<std::unique_ptr<Analytics>, KpiOptions>> Open(RequestContext& ctx) {
+Result<std::pair<std::unique_ptr<Analytics>, KpiOptions>> Open(RequestContext& ctx, bool predictions = false) {
   // The server's live snapshot (changes applied since the last request), else a fresh build.
   TREU_ASSIGN_OR_RETURN(auto snap, ctx.snapshots != nullptr ? ctx.snapshots->Get(ctx.store, ctx.workspace())
                                                             : BuildSnapshot(ctx.store, ctx.workspace()));
@@ -43,6 +43,9 @@ Result<std::pair<std::unique_ptr<Analytics>, KpiOptions>> Open(RequestContext& c
   }
   if (const std::string* window = ctx.request.Query("window")) {
     TREU_ASSIGN_OR_RETURN(o.window_days, ParseWindowDays(*window));
+  }
+  if (predictions) {
+    TREU_ASSIGN_OR_RETURN(o.clv_12m, CurrentClv(ctx.store, snap, ctx.clock.Now(), ctx.predictions));
   }
   return std::make_pair(std::move(a), o);
 }
@@ -62,7 +65,7 @@ Result<json> KpiJson(RequestContext& ctx, const Analytics& a, const KpiOptions& 
 }
 
 Result<HttpResponse> ListKpis(RequestContext& ctx) {
-  TREU_ASSIGN_OR_RETURN(auto opened, Open(ctx));
+  TREU_ASSIGN_OR_RETURN(auto opened, Open(ctx, true));
   TREU_ASSIGN_OR_RETURN(json out, KpiJson(ctx, *opened.first, opened.second, nullptr));
   return Json({{"data", out}});
 }
@@ -70,7 +73,7 @@ Result<HttpResponse> ListKpis(RequestContext& ctx) {
 Result<HttpResponse> GetKpi(RequestContext& ctx) {
   const std::string& id = ctx.params.at("id");
   if (FindKpi(id) == nullptr) return NotFound("kpi " + id, "no such metric");
-  TREU_ASSIGN_OR_RETURN(auto opened, Open(ctx));
+  TREU_ASSIGN_OR_RETURN(auto opened, Open(ctx, id == "clv_predicted"));
   TREU_ASSIGN_OR_RETURN(json out, KpiJson(ctx, *opened.first, opened.second, &id));
   return Json(out.at(0));
 }

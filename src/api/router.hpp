@@ -15,6 +15,7 @@
 #include "api/metrics.hpp"
 #include "api/rate_limit.hpp"
 #include "core/time.hpp"
+#include "analytics/model_fits.hpp"
 #include "ingest/import_jobs.hpp"
 #include "ingest/tracking.hpp"
 #include "snapshot/snapshot.hpp"
@@ -30,6 +31,8 @@ struct ServerServices {
   ApiKeyCache* keys = nullptr;          // authenticated keys remembered briefly
   ImportJobs* imports = nullptr;        // CSV imports sent over HTTP
   SnapshotCache* snapshots = nullptr;   // live analytics snapshots per workspace
+  ModelFits* fits = nullptr;            // model fits requested over HTTP
+  PredictionCache* predictions = nullptr;  // per-customer predictions while current
 };
 
 // Who may call a route: anyone (public) or a key whose scope allows `scope`.
@@ -51,6 +54,8 @@ struct RequestContext {
   TrackingWriter* tracking = nullptr;  // group commit for tracking calls, if the server has one
   ImportJobs* imports = nullptr;       // background CSV imports, if the server runs them
   SnapshotCache* snapshots = nullptr;  // live analytics snapshots, if the server keeps them
+  ModelFits* fits = nullptr;           // background model fits, if the server runs them
+  PredictionCache* predictions = nullptr;  // cached per-customer predictions, if kept
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }

@@ -6,6 +6,7 @@
 
 #include "api/problem.hpp"
 #include "api/analytics_routes.hpp"
+#include "api/model_routes.hpp"
 #include "api/import_routes.hpp"
 #include "api/tracking_routes.hpp"
 #include "ingest/records.hpp"
@@ -109,6 +110,7 @@ Result<HttpResponse> GetWorkspace(RequestContext& ctx) {
                          {"time_zone", w.time_zone},
                          {"retention_basis", RetentionBasisName(w.retention_basis)},
                          {"activity_window_days", w.activity_window_days},
+                         {"purchase_model", PurchaseModelName(w.purchase_model)},
                          {"created_at", FormatTimestamp(w.created_at)}});
   }
   return NotFound("workspace", "no such workspace");
@@ -631,6 +633,7 @@ json Schemas() {
           {"time_zone", {{"type", "string"}}},
           {"retention_basis", {{"type", "string"}, {"enum", {"purchases", "subscriptions", "both"}}}},
           {"activity_window_days", {{"type", "integer"}}},
+          {"purchase_model", {{"type", "string"}, {"enum", {"bgnbd", "pareto_nbd", "mbgnbd"}}}},
           {"created_at", {{"type", "string"}, {"format", "date-time"}}}}}}},
       {"Customer",
        {{"type", "object"},
@@ -769,6 +772,45 @@ json Schemas() {
                 {"message", {{"type", "string"}}}}}}}}},
           {"created_at", {{"type", "string"}, {"format", "date-time"}}},
           {"finished_at", nullable_string}}}}},
+      {"ModelRun",
+       {{"type", "object"},
+        {"properties",
+         {{"id", {{"type", "integer"}}},
+          {"model", {{"type", "string"}, {"enum", {"bgnbd", "pareto_nbd", "mbgnbd", "gamma_gamma"}}}},
+          {"status", {{"type", "string"}, {"enum", {"queued", "running", "succeeded", "failed"}}}},
+          {"params", {{"type", "object"}, {"description", "name → estimate; gamma_gamma's gamma in major units"}}},
+          {"std_errors", {{"type", "object"}, {"description", "name → standard error (null if not available)"}}},
+          {"log_likelihood", {{"type", json::array({"number", "null"})}}},
+          {"n_customers", {{"type", "integer"}}},
+          {"converged", {{"type", "boolean"}}},
+          {"iterations", {{"type", "integer"}, {"description", "likelihood evaluations"}}},
+          {"calibration_end", {{"type", "string"}, {"format", "date"}}},
+          {"unit", {{"type", "string"}, {"enum", {"week", "day"}}}},
+          {"seconds", {{"type", "number"}}},
+          {"created_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"finished_at", nullable_string},
+          {"error", nullable_string}}}}},
+      {"ModelList",
+       {{"type", "object"},
+        {"properties",
+         {{"purchase_model", {{"type", "string"}}},
+          {"models", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+          {"runs", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/ModelRun"}}}}}}}}},
+      {"CustomerPredictions",
+       {{"type", "object"},
+        {"properties",
+         {{"customer_id", {{"type", "string"}}},
+          {"as_of", {{"type", "string"}, {"format", "date"}}},
+          {"model", {{"type", "string"}}},
+          {"model_run", {{"type", "integer"}}},
+          {"spend_model_run", {{"type", json::array({"integer", "null"})}}},
+          {"p_alive", {{"type", json::array({"number", "null"})}}},
+          {"expected_purchases_90d", {{"type", json::array({"number", "null"})}}},
+          {"expected_value", {{"type", json::array({"number", "null"})}, {"description", "major units"}}},
+          {"clv_12m", {{"type", json::array({"number", "null"})}, {"description", "major units"}}},
+          {"currency", {{"type", "string"}}},
+          {"rfm", {{"type", json::array({"object", "null"})}}},
+          {"summary", {{"type", "string"}}}}}}},
       {"TrackingResult",
        {{"type", "object"},
         {"properties",
@@ -860,6 +902,7 @@ const std::vector<Route>& ApiRoutes() {
   };
   for (Route& r : ImportRoutes()) routes.push_back(std::move(r));
   for (Route& r : AnalyticsRoutes()) routes.push_back(std::move(r));
+  for (Route& r : ModelRoutes()) routes.push_back(std::move(r));
   for (Route& r : TrackingRoutes()) routes.push_back(std::move(r));
   return routes;
   }();

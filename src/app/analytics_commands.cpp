@@ -1,9 +1,11 @@
 #include "app/analytics_commands.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
 #include "analytics/kpis.hpp"
+#include "analytics/model_fits.hpp"
 #include "api/analytics_json.hpp"
 
 namespace treu::app {
@@ -16,6 +18,7 @@ struct AnalyticsFlags {
   std::string window;
   std::string basis;
   bool json = false;
+  bool predictions = false;  // compute today's predictions (for clv_predicted)
 };
 
 void AddCommonFlags(CLI::App& cmd, AnalyticsFlags& f) {
@@ -39,6 +42,9 @@ Result<std::pair<std::unique_ptr<Analytics>, KpiOptions>> Open(Context& ctx, con
   }
   if (!f.basis.empty()) {
     TREU_ASSIGN_OR_RETURN(o.basis, ParseRetentionBasis(f.basis));
+  }
+  if (f.predictions) {
+    TREU_ASSIGN_OR_RETURN(o.clv_12m, CurrentClv(*store, snap, ctx.clock.Now(), nullptr));
   }
   return std::make_pair(std::move(analytics), o);
 }
@@ -88,6 +94,7 @@ std::function<int()> SetupKpi(CLI::App& cmd, Context& ctx) {
         return Fail(InvalidArgument(id, "is not a metric; treu kpi --list shows them").error());
       }
     }
+    f->predictions = ids->empty() || std::find(ids->begin(), ids->end(), "clv_predicted") != ids->end();
     auto opened = Open(ctx, *f);
     if (!opened) return Fail(opened.error());
     const Analytics& a = *opened->first;

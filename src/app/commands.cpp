@@ -7,7 +7,9 @@
 
 #include "app/analytics_commands.hpp"
 #include "app/cli.hpp"
+#include "analytics/kpis.hpp"
 #include "app/demo.hpp"
+#include "app/model_commands.hpp"
 #include "app/progress.hpp"
 #include "app/serve.hpp"
 #include "ingest/csv_import.hpp"
@@ -173,24 +175,69 @@ std::function<int()> SetupBackup(CLI::App& cmd, Context& ctx) {
   };
 }
 
+struct WorkspaceSettings {
+  std::string purchase_model, basis, window;
+};
+
+// Changes the settings given (the others stay) and returns the workspace as stored.
+Result<Workspace> ApplySettings(Store& store, const std::string& name, const WorkspaceSettings& s) {
+  if (s.purchase_model.empty() && s.basis.empty() && s.window.empty()) {
+    return InvalidArgument("workspace set", "give --purchase-model, --retention-basis or --activity-window");
+  }
+  TREU_ASSIGN_OR_RETURN(Workspace w, store.FindWorkspace(name));
+  if (!s.purchase_model.empty()) {
+    TREU_ASSIGN_OR_RETURN(w.purchase_model, ParsePurchaseModel(s.purchase_model));
+  }
+  if (!s.basis.empty()) {
+    TREU_ASSIGN_OR_RETURN(w.retention_basis, ParseRetentionBasis(s.basis));
+  }
+  if (!s.window.empty()) {
+    auto days = ParseWindowDays(s.window);
+    if (!days) return InvalidArgument("--activity-window", days.error().detail());
+    w.activity_window_days = *days;
+  }
+  TREU_RETURN_IF_ERROR(ValidateWorkspace(w));
+  TREU_RETURN_IF_ERROR(store.UpdateWorkspace(w));
+  return w;
+}
+
 std::function<int()> SetupWorkspace(CLI::App& cmd, Context& ctx) {
   auto action = std::make_shared<std::string>();
   auto name = std::make_shared<std::string>();
-  cmd.add_option("ACTION", *action, "create or list")
+  auto settings = std::make_shared<WorkspaceSettings>();
+  cmd.add_option("ACTION", *action, "create, list or set (change the --workspace's settings)")
       ->required()
-      ->check(CLI::IsMember({"create", "list"}));
+      ->check(CLI::IsMember({"create", "list", "set"}));
   cmd.add_option("NAME", *name, "workspace name (create)");
-  return [action, name, &ctx]() -> int {
+  cmd.add_option("--purchase-model", settings->purchase_model,
+                 "set: the model behind p_alive, expected_purchases_90d and clv_12m")
+      ->check(CLI::IsMember({"bgnbd", "pareto_nbd", "mbgnbd"}));
+  cmd.add_option("--retention-basis", settings->basis, "set: purchases, subscriptions or both")
+      ->check(CLI::IsMember({"purchases", "subscriptions", "both"}));
+  cmd.add_option("--activity-window", settings->window, "set: purchase activity window, e.g. 90d, 12w, 1y");
+  return [action, name, settings, &ctx]() -> int {
     auto store = ctx.OpenStore();
     if (!store) return Fail(store.error());
     if (*action == "list") {
       auto all = (*store)->ListWorkspaces();
       if (!all) return Fail(all.error());
-      std::printf("%-24s %-8s %s\n", "NAME", "CURRENCY", "TIME ZONE");
+      std::printf("%-24s %-8s %-20s %-14s %-10s %s\n", "NAME", "CURRENCY", "TIME ZONE", "BASIS", "WINDOW",
+                  "PURCHASE MODEL");
       for (const auto& w : *all) {
-        std::printf("%-24s %-8s %s\n", w.name.c_str(),
-                    w.currency ? std::string(w.currency->code()).c_str() : "-", w.time_zone.c_str());
+        std::printf("%-24s %-8s %-20s %-14s %-10s %s\n", w.name.c_str(),
+                    w.currency ? std::string(w.currency->code()).c_str() : "-", w.time_zone.c_str(),
+                    std::string(RetentionBasisName(w.retention_basis)).c_str(),
+                    (std::to_string(w.activity_window_days) + "d").c_str(),
+                    std::string(PurchaseModelName(w.purchase_model)).c_str());
       }
+      return 0;
+    }
+    if (*action == "set") {
+      auto changed = ApplySettings(**store, ctx.workspace, *settings);
+      if (!changed) return Fail(changed.error());
+      std::printf("workspace %s: retention basis %s, activity window %dd, purchase model %s\n",
+                  changed->name.c_str(), std::string(RetentionBasisName(changed->retention_basis)).c_str(),
+                  changed->activity_window_days, std::string(PurchaseModelName(changed->purchase_model)).c_str());
       return 0;
     }
     if (name->empty()) return Fail(Error(ErrorCode::kInvalidArgument, "workspace create", "NAME is required"));
@@ -219,7 +266,10 @@ const std::vector<Command>& Commands() {
       {"cohorts", "cohort retention matrices (customers or revenue)", SetupCohorts},
       {"mrr", "MRR and its movements over a period", SetupMrr},
       {"key", "create, list or revoke API keys of the workspace", SetupKey},
-      {"workspace", "create or list workspaces", SetupWorkspace},
+      {"fit", "fit a prediction model (BG/NBD, Pareto/NBD, MBG/NBD, Gamma-Gamma)", SetupFit},
+      {"predict", "a customer's predictions: P(alive), expected purchases, CLV, RFM", SetupPredict},
+      {"backtest", "fit a purchase model on the past and compare with what followed", SetupBacktest},
+      {"workspace", "create, list or change workspaces", SetupWorkspace},
       {"migrate", "apply pending schema migrations to the database", SetupMigrate},
       {"backup", "write a consistent copy of the SQLite database while treu runs", SetupBackup},
       {"version", "print the version of treu and its libraries", SetupVersion},

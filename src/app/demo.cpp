@@ -1,5 +1,7 @@
 #include "app/demo.hpp"
 
+#include "analytics/predictions.hpp"
+
 #include <cstdio>
 
 #include "access/keys.hpp"
@@ -100,6 +102,23 @@ int ServeDemo(Context& ctx, Store& store, const std::string& listen, bool serve)
   });
 }
 
+// Fits the prediction models on the demo data, so that predictions and clv_predicted have
+// values from the start. A fit that fails is reported and skipped.
+Status FitDemoModels(Store& store, const Workspace& ws, const Clock& clock) {
+  TREU_ASSIGN_OR_RETURN(auto snap, BuildSnapshot(store, ws.id));
+  for (std::string_view model : kFittableModels) {
+    auto run = FitModel(*snap, {std::string(model), std::nullopt, 7}, clock.Now());
+    if (!run) {
+      std::fprintf(stderr, "treu: demo: %s\n", run.error().WithContext(std::string(model)).ToString().c_str());
+      continue;
+    }
+    TREU_RETURN_IF_ERROR(store.CreateModelRun(*run));
+    std::printf("  fitted %-12s on %s customers (treu predict --customer ID)\n", std::string(model).c_str(),
+                GroupDigits(run->customers).c_str());
+  }
+  return Ok();
+}
+
 std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
   auto size = std::make_shared<std::string>("S");
   auto seed = std::make_shared<std::uint64_t>(42);
@@ -145,6 +164,7 @@ std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
     auto fresh = (*store)->FindWorkspace(ctx.workspace);
     if (!fresh) return Fail(fresh.error());
     if (auto s = PrintSummary(**store, *fresh, ctx.db_url); !s) return Fail(s.error());
+    if (auto s = FitDemoModels(**store, *fresh, ctx.clock); !s) return Fail(s.error());
     return ServeDemo(ctx, **store, *listen, !*no_serve);
   };
 }

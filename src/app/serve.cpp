@@ -77,6 +77,7 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
   static api::Metrics metrics;
   static ApiKeyCache keys;
   static SnapshotCache snapshots;
+  static PredictionCache predictions;
   api::Metrics* metrics_ptr = metrics_on ? &metrics : nullptr;
   api::ServerOptions opts;
   opts.host = addr->first;
@@ -98,21 +99,28 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
                                        ("treu-imports-" + std::to_string(::getpid())));
   if (!imports) return Fail(imports.error());
   ImportJobs* imports_ptr = imports->get();
+  // Model fits requested over HTTP run one at a time on their own thread and connection.
+  auto fit_store = ctx.OpenStore();
+  if (!fit_store) return Fail(fit_store.error());
+  auto fits = ModelFits::Start(std::move(*fit_store), ctx.clock, &snapshots);
+  if (!fits) return Fail(fits.error());
+  ModelFits* fits_ptr = fits->get();
   opts.body_limit = [max = opts.max_body_bytes](std::string_view method, std::string_view target) {
     return method == "POST" && target.starts_with("/api/v1/imports") ? api::kMaxImportBytes : max;
   };
-  api::HttpServer server(opts, [&ctx, metrics_ptr, tracking_ptr, imports_ptr]() -> api::HttpHandler {
+  api::HttpServer server(opts, [&ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr]() -> api::HttpHandler {
     // Each event loop owns its database connection.
     std::shared_ptr<Store> store;
     if (auto s = ctx.OpenStore()) store = std::move(*s);
-    return [store, &ctx, metrics_ptr, tracking_ptr, imports_ptr](api::HttpRequest& req,
-                                                                 api::HttpRespond respond) {
+    return [store, &ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr](api::HttpRequest& req,
+                                                                           api::HttpRespond respond) {
       if (!store) {
         return respond(
             api::ProblemResponse(503, "unavailable", "the database can't be opened", req.path));
       }
       router.Dispatch(req, *store, ctx.clock,
-                      {metrics_ptr, tracking_ptr, &RateLimits(), &keys, imports_ptr, &snapshots},
+                      {metrics_ptr, tracking_ptr, &RateLimits(), &keys, imports_ptr, &snapshots, fits_ptr,
+                       &predictions},
                       std::move(respond));
     };
   });

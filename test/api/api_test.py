@@ -33,6 +33,7 @@ WRITE_BODIES = {
     "/api/v1/orders": {"id": "tenancy-o", "customer_id": "tenancy-1", "placed_at": "2024-01-02T00:00:00Z",
                        "total": 1},
     "/api/v1/customers/{id}": {"name": "Patched"},
+    "/api/v1/models/{model}/fit": {"unit": "week"},
     "/api/v1/products/{id}": {"name": "Patched"},
     # (query, raw body) for routes that take a file
     "/api/v1/imports": ("?kind=customers&file_name=tenancy.csv", b"customer_id,email\ntenancy-imp,ti@a.example\n"),
@@ -41,7 +42,7 @@ WRITE_BODIES = {
 CONCRETE_IDS = {"/api/v1/kpis/{id}": "revenue"}
 # Routes whose {id} names something every workspace has (a metric), not a workspace's resource:
 # another workspace's key gets its own answer, which must not leak workspace a's data.
-SHARED_IDS = {"/api/v1/kpis/{id}"}
+SHARED_IDS = {"/api/v1/kpis/{id}", "/api/v1/models/{model}/fit"}
 # Query parameters a GET route requires.
 QUERIES = {"/api/v1/kpis": "?period=2024-01", "/api/v1/kpis/{id}": "?period=2024-01",
            "/api/v1/mrr": "?period=2024-01"}
@@ -103,6 +104,11 @@ class ApiTest(unittest.TestCase):
             orders = os.path.join(cls.tmp.name, f"{ws}-orders.csv")
             with open(orders, "w") as f:
                 f.write(f"order_id,customer_id,placed_at,total\n{ws}-1,{ws}-1,2024-01-01,9.99\n")
+                if ws == "a":  # 300 buyers with 1 to 5 purchases in 2024, for the model fits
+                    for i in range(300):
+                        for k in range(1 + i % 5):
+                            day = (i * 7 + k * (11 + i % 23)) % 360
+                            f.write(f"a-o{i}-{k},a-c{i},2024-{1 + day // 30:02d}-{1 + day % 28:02d},{5 + i % 40}.50\n")
             cli(cls.db, "workspace", "create", ws, "--currency", "EUR")
             cli(cls.db, "import", "customers", csv, workspace=ws)
             cli(cls.db, "import", "orders", orders, workspace=ws)
@@ -110,6 +116,10 @@ class ApiTest(unittest.TestCase):
             with open(subs, "w") as f:
                 f.write(f"subscription_id,customer_id,amount,started_at\n{ws}-1,{ws}-1,10,2024-01-01\n")
             cli(cls.db, "import", "subscriptions", subs, workspace=ws)
+        # A fitted purchase model in workspace a, for the predictions routes.
+        for model in ("pareto_nbd", "gamma_gamma"):
+            run = json.loads(cli(cls.db, "fit", model, "--calibration-end", "2024-12-31", "--json", workspace="a"))
+        CONCRETE_IDS["/api/v1/models/runs/{id}"] = str(run["id"])
         cls.keys = {(ws, scope): make_key(cls.db, ws, scope)
                     for ws in ("a", "b") for scope in ("tracking", "read", "write", "admin")}
         cls.server = Server(cls.db)
@@ -185,7 +195,7 @@ class ApiTest(unittest.TestCase):
                 continue
             scheme = list(op["security"][0].keys())[0]
             needed = op["description"].split("scope ")[1].split()[0]
-            concrete = path.replace("{id}", CONCRETE_IDS.get(path, "a-1"))
+            concrete = path.replace("{id}", CONCRETE_IDS.get(path, "a-1")).replace("{model}", "bgnbd")
             m = method.upper()
             if m == "GET":
                 concrete += QUERIES.get(path, "")
@@ -499,6 +509,46 @@ class ApiTest(unittest.TestCase):
         self.write("/api/v1/orders", {"id": "k-o1", "customer_id": "k-1", "placed_at": "2023-06-10", "total": "12.34"})
         after = self.read("/api/v1/kpis/revenue?period=2023-06")[1]
         self.assertEqual((before, after["value"], after["inputs"]["order_totals"]), (0, 12.34, 12.34))
+
+    def test_models_fit_in_the_background_and_predict(self):
+        key = self.keys[("a", "write")]
+        status, headers, raw = self.request("POST", "/api/v1/models/bgnbd/fit", key,
+                                            body={"calibration_end": "2024-12-31"})
+        run = json.loads(raw)
+        self.assertEqual((status, run["model"], run["status"]), (202, "bgnbd", "queued"))
+        self.assertEqual(headers["Location"], f"/api/v1/models/runs/{run['id']}")
+        deadline = time.time() + 60
+        while run["status"] in ("queued", "running") and time.time() < deadline:
+            time.sleep(0.2)
+            status, _, run = self.json("GET", headers["Location"], key)
+        self.assertEqual((status, run["status"], run["converged"]), (200, "succeeded", True), run)
+        self.assertEqual(sorted(run["params"]), ["a", "alpha", "b", "r"])
+        self.assertGreaterEqual(run["n_customers"], 301)  # other tests add buyers
+        self.assertEqual(run["calibration_end"], "2024-12-31")
+        self.assertLess(run["log_likelihood"], 0)
+        # Workspace b sees neither the run nor a's customers' predictions.
+        self.assertEqual(self.request("GET", headers["Location"], self.keys[("b", "read")])[0], 404)
+        status, _, listing = self.json("GET", "/api/v1/models", self.keys[("b", "read")])
+        self.assertEqual((status, listing["runs"]), (200, []))
+        status, _, listing = self.json("GET", "/api/v1/models?model=bgnbd", key)
+        self.assertEqual((listing["purchase_model"], [r["model"] for r in listing["runs"]]), ("pareto_nbd", ["bgnbd"]))
+        status, _, p = self.json("GET", "/api/v1/customers/a-c7/predictions", key)
+        self.assertEqual((status, p["model"], p["currency"]), (200, "pareto_nbd", "EUR"), p)
+        self.assertTrue(0 <= p["p_alive"] <= 1, p)
+        self.assertGreater(p["clv_12m"], 0)
+        self.assertIn(p["rfm"]["segment"], ["champions", "loyal", "potential_loyalists", "new", "promising",
+                                            "need_attention", "about_to_sleep", "at_risk", "cannot_lose_them",
+                                            "hibernating", "lost"])
+        self.assertEqual(self.json("GET", "/api/v1/customers/nobody/predictions", key)[0], 404)
+        # Bad requests name the field and start nothing.
+        runs_before = len(self.json("GET", "/api/v1/models", key)[2]["runs"])
+        status, _, problem = self.json("POST", "/api/v1/models/magic/fit", key)
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/model"))
+        status, _, raw = self.request("POST", "/api/v1/models/bgnbd/fit", key, body={"unit": "month"})
+        self.assertEqual((status, json.loads(raw)["errors"][0]["pointer"]), (400, "/unit"))
+        status, _, raw = self.request("POST", "/api/v1/models/bgnbd/fit", key, body={"calibration_end": "31.12.2024"})
+        self.assertEqual((status, json.loads(raw)["errors"][0]["pointer"]), (400, "/calibration_end"))
+        self.assertEqual(len(self.json("GET", "/api/v1/models", key)[2]["runs"]), runs_before)
 
     def test_keys_are_stored_hashed(self):
         query = (["sqlite3", self.db[len("sqlite:"):]] if BACKEND == "sqlite"

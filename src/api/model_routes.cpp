@@ -1,0 +1,140 @@
+#include "api/model_routes.hpp"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "analytics/model_fits.hpp"
+#include "api/models_json.hpp"
+#include "api/problem.hpp"
+
+namespace treu::api {
+namespace {
+
+using nlohmann::json;
+
+HttpResponse Json(const json& body, int status = 200) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+Result<Workspace> TheWorkspace(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(auto all, ctx.store.ListWorkspaces());
+  for (Workspace& w : all) {
+    if (w.id == ctx.workspace()) return std::move(w);
+  }
+  return NotFound("workspace", "no such workspace");
+}
+
+Result<std::shared_ptr<const Snapshot>> SnapshotOf(RequestContext& ctx) {
+  return ctx.snapshots != nullptr ? ctx.snapshots->Get(ctx.store, ctx.workspace())
+                                  : BuildSnapshot(ctx.store, ctx.workspace());
+}
+
+// The body of a fit request: {"calibration_end": "YYYY-MM-DD", "unit": "week"|"day"}, both
+// optional; an empty body takes the defaults.
+Result<FitRequest> ParseFitRequest(RequestContext& ctx) {
+  FitRequest req;
+  req.model = ctx.params.at("model");
+  if (ctx.request.body.empty()) return req;
+  const json j = json::parse(ctx.request.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return InvalidArgument("body", "must be a JSON object");
+  for (const auto& [name, value] : j.items()) {
+    if (name == "calibration_end") {
+      if (!value.is_string()) return InvalidArgument("calibration_end", "must be a date YYYY-MM-DD");
+      auto d = ParseDate(value.get<std::string>());
+      if (!d) return InvalidArgument("calibration_end", d.error().detail());
+      req.calibration_end = *d;
+    } else if (name == "unit") {
+      if (value != "week" && value != "day") return InvalidArgument("unit", "must be week or day");
+      req.unit_days = value == "day" ? 1 : 7;
+    } else {
+      return InvalidArgument(name, "is not a field of a fit request (calibration_end, unit)");
+    }
+  }
+  return req;
+}
+
+Result<HttpResponse> StartFit(RequestContext& ctx) {
+  if (ctx.fits == nullptr) return Unavailable("models", "this server doesn't run model fits");
+  TREU_ASSIGN_OR_RETURN(FitRequest req, ParseFitRequest(ctx));
+  TREU_ASSIGN_OR_RETURN(auto models, ParseModelList("model", req.model));
+  if (models.size() != 1) return InvalidArgument("model", "fit one model at a time");
+  TREU_ASSIGN_OR_RETURN(ModelRun run, ctx.fits->Submit(ctx.store, ctx.workspace(), req));
+  HttpResponse r = Json(ModelRunJson(run), 202);
+  r.headers.emplace_back("Location", "/api/v1/models/runs/" + std::to_string(run.id));
+  return r;
+}
+
+Result<HttpResponse> ListModels(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(Workspace ws, TheWorkspace(ctx));
+  std::string model;
+  if (const std::string* m = ctx.request.Query("model")) {
+    TREU_ASSIGN_OR_RETURN(auto list, ParseModelList("model", *m));
+    if (list.size() != 1) return InvalidArgument("model", "name one model");
+    model = *m;
+  }
+  TREU_ASSIGN_OR_RETURN(auto runs, ctx.store.ListModelRuns(ws.id, model, 50));
+  json data = json::array();
+  for (const ModelRun& r : runs) data.push_back(ModelRunJson(r));
+  json names = json::array();
+  for (std::string_view m : kFittableModels) names.push_back(m);
+  return Json({{"purchase_model", PurchaseModelName(ws.purchase_model)}, {"models", names}, {"runs", data}});
+}
+
+Result<HttpResponse> GetRun(RequestContext& ctx) {
+  const std::string& text = ctx.params.at("id");
+  std::int64_t id = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  std::optional<ModelRun> run;
+  if (ec == std::errc() && p == text.data() + text.size()) {
+    TREU_ASSIGN_OR_RETURN(run, ctx.store.FindModelRun(ctx.workspace(), id));
+  }
+  if (!run) return NotFound("model run " + text, "no such model run in this workspace");
+  return Json(ModelRunJson(*run));
+}
+
+Result<HttpResponse> CustomerPredictions(RequestContext& ctx) {
+  const std::string& id = ctx.params.at("id");
+  TREU_ASSIGN_OR_RETURN(auto customer, ctx.store.FindCustomer(ctx.workspace(), id));
+  if (!customer) return NotFound("customer " + id, "no such customer");
+  TREU_ASSIGN_OR_RETURN(Workspace ws, TheWorkspace(ctx));
+  TREU_ASSIGN_OR_RETURN(PredictionRuns runs, LatestRuns(ctx.store, ws));
+  TREU_ASSIGN_OR_RETURN(auto snap, SnapshotOf(ctx));
+  std::shared_ptr<const treu::CustomerPredictions> p;
+  if (ctx.predictions != nullptr) {
+    TREU_ASSIGN_OR_RETURN(p, ctx.predictions->Get(snap, runs, ctx.clock.Now()));
+  } else {
+    TREU_ASSIGN_OR_RETURN(auto computed, PredictCustomers(*snap, runs.purchase, runs.spend, ctx.clock.Now()));
+    p = std::make_shared<const treu::CustomerPredictions>(std::move(computed));
+  }
+  for (Snapshot::Index c = 0; c < snap->customers(); ++c) {
+    if (snap->customer_id(c) == customer->id) return Json(CustomerPredictionJson(*snap, *p, c));
+  }
+  // Known to the store but not yet to the snapshot: no orders, so nothing to predict.
+  return NotFound("customer " + id, "has no purchase history in the analytics snapshot yet");
+}
+
+}  // namespace
+
+std::vector<Route> ModelRoutes() {
+  return {
+      {"POST", "/api/v1/models/{model}/fit", Access::Requires(Scope::kWrite),
+       "Fit a model (bgnbd, pareto_nbd, mbgnbd, gamma_gamma) on the stored orders in the "
+       "background; body {\"calibration_end\": \"YYYY-MM-DD\", \"unit\": \"week\"|\"day\"}, both "
+       "optional; answers 202 with the run",
+       StartFit, "ModelRun", {}, nullptr, 202},
+      {"GET", "/api/v1/models", Access::Requires(Scope::kRead),
+       "The workspace's purchase model and its newest 50 model runs", ListModels, "ModelList",
+       {{"model", "only the runs of this model"}}},
+      {"GET", "/api/v1/models/runs/{id}", Access::Requires(Scope::kRead),
+       "One model run: status, parameters, standard errors, log-likelihood", GetRun, "ModelRun"},
+      {"GET", "/api/v1/customers/{id}/predictions", Access::Requires(Scope::kRead),
+       "A customer's predictions today: P(alive), expected purchases in 90 days, expected order "
+       "value, 12-month CLV, RFM scores and segment",
+       CustomerPredictions, "CustomerPredictions"},
+  };
+}
+
+}  // namespace treu::api
