@@ -111,7 +111,7 @@ Status FitInto(ModelRun& run, std::span<const PurchaseSummary> rft, std::span<co
     run.evaluations = fit.evaluations;
   } else {
     TREU_ASSIGN_OR_RETURN(PurchaseModel kind, ParsePurchaseModel(run.model));
-    TREU_ASSIGN_OR_RETURN(PurchaseModelFit fit, FitPurchaseModel(kind, CompressSummaries(rft)));
+    TREU_ASSIGN_OR_RETURN(PurchaseModelFit fit, FitPurchaseModel(kind, rft));
     const auto names = PurchaseModelParamNames(kind);
     run.params = Named(names, fit.params.values);
     run.std_errors = Named(names, fit.std_errors);
@@ -196,9 +196,10 @@ Result<CustomerPredictions> PredictCustomers(const Snapshot& s, const ModelRun& 
     const std::uint32_t i = order[k];
     const PurchaseSummary& h = histories[i].rft;
     if (k == 0 || key(order[k - 1]) != key(i)) {
-      alive = PAlive(params, h);
-      e90 = ExpectedPurchases(params, h, 90 / unit);
-      if (gg) discounted = DiscountedPurchases(params, h, clv);
+      const Forecast f = ForecastHistory(params, h, 90 / unit, clv);
+      alive = f.p_alive;
+      e90 = f.expected_purchases;
+      discounted = f.discounted_purchases;
     }
     const Snapshot::Index c = buyers[i];
     out.p_alive[c] = alive;

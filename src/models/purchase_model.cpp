@@ -96,11 +96,13 @@ std::vector<PurchaseSummary> CompressSummaries(std::span<const PurchaseSummary> 
   return out;
 }
 
-void ExpectedPurchasesCurve(const PurchaseModelParams& p, const PurchaseSummary& s,
-                            std::span<const double> horizons, std::span<double> out) {
+namespace {
+
+// ExpectedPurchasesCurve given the history's P(alive), which Pareto/NBD's expectation factors.
+void CurveGivenAlive(const PurchaseModelParams& p, const PurchaseSummary& s, double alive,
+                     std::span<const double> horizons, std::span<double> out) {
   if (p.model == PurchaseModel::kParetoNbd) {
     const ParetoNbdParams q = Pareto(p);
-    const double alive = ParetoNbdPAlive(q, s);
     for (std::size_t i = 0; i < horizons.size(); ++i) {
       out[i] = horizons[i] > 0 ? alive * ParetoNbdExpectedPurchasesIfAlive(q, s, horizons[i]) : 0;
     }
@@ -109,19 +111,53 @@ void ExpectedPurchasesCurve(const PurchaseModelParams& p, const PurchaseSummary&
   for (std::size_t i = 0; i < horizons.size(); ++i) out[i] = ExpectedPurchases(p, s, horizons[i]);
 }
 
-double DiscountedPurchases(const PurchaseModelParams& p, const PurchaseSummary& s, const ClvOptions& o) {
+}  // namespace
+
+void ExpectedPurchasesCurve(const PurchaseModelParams& p, const PurchaseSummary& s,
+                            std::span<const double> horizons, std::span<double> out) {
+  CurveGivenAlive(p, s, p.model == PurchaseModel::kParetoNbd ? PAlive(p, s) : NAN, horizons, out);
+}
+
+namespace {
+
+// Expected purchases at `horizon` and at the end of each of o.months months (in out[1..]).
+void HorizonAndMonths(const PurchaseModelParams& p, const PurchaseSummary& s, double alive, double horizon,
+                      const ClvOptions& o, std::vector<double>& out) {
   const double month = kDaysPerMonth / o.unit_days;
-  std::vector<double> horizons(static_cast<std::size_t>(std::max(o.months, 0)));
-  for (std::size_t i = 0; i < horizons.size(); ++i) horizons[i] = static_cast<double>(i + 1) * month;
-  std::vector<double> upto(horizons.size());
-  ExpectedPurchasesCurve(p, s, horizons, upto);
+  std::vector<double> horizons(1 + static_cast<std::size_t>(std::max(o.months, 0)));
+  horizons[0] = horizon;
+  for (std::size_t i = 1; i < horizons.size(); ++i) horizons[i] = static_cast<double>(i) * month;
+  out.resize(horizons.size());
+  CurveGivenAlive(p, s, alive, horizons, out);
+}
+
+double Discounted(std::span<const double> upto, double monthly_discount) {
   double sum = 0, before = 0, discount = 1;
   for (double u : upto) {
-    discount /= 1 + o.monthly_discount;
+    discount /= 1 + monthly_discount;
     sum += (u - before) * discount;
     before = u;
   }
   return sum;
+}
+
+}  // namespace
+
+double DiscountedPurchases(const PurchaseModelParams& p, const PurchaseSummary& s, const ClvOptions& o) {
+  std::vector<double> upto;
+  HorizonAndMonths(p, s, PAlive(p, s), 0, o, upto);
+  return Discounted(std::span(upto).subspan(1), o.monthly_discount);
+}
+
+Forecast ForecastHistory(const PurchaseModelParams& p, const PurchaseSummary& s, double horizon,
+                         const ClvOptions& o) {
+  Forecast f;
+  f.p_alive = PAlive(p, s);
+  std::vector<double> upto;
+  HorizonAndMonths(p, s, f.p_alive, horizon, o, upto);
+  f.expected_purchases = upto[0];
+  f.discounted_purchases = Discounted(std::span(upto).subspan(1), o.monthly_discount);
+  return f;
 }
 
 double PredictedClv(const PurchaseModelParams& p, const PurchaseSummary& s, double expected_value,

@@ -64,4 +64,12 @@ double PredictedClv(const PurchaseModelParams& p, const PurchaseSummary& s, doub
 // The same per unit of expected value: Σ_{i=1..H} (expected purchases in month i) / (1 + d)^i.
 double DiscountedPurchases(const PurchaseModelParams& p, const PurchaseSummary& s, const ClvOptions& o);
 
+// What the per-customer fields need of one history, sharing the work (one P(alive)):
+// P(alive), expected purchases over `horizon` and DiscountedPurchases.
+struct Forecast {
+  double p_alive = 0, expected_purchases = 0, discounted_purchases = 0;
+};
+Forecast ForecastHistory(const PurchaseModelParams& p, const PurchaseSummary& s, double horizon,
+                         const ClvOptions& o);
+
 }  // namespace treu

@@ -61,6 +61,12 @@ TEST(PurchaseModelTest, TheCurveIsTheExpectationAtEachHorizon) {
       for (std::size_t i = 0; i < horizons.size(); ++i) {
         EXPECT_NEAR(curve[i], ExpectedPurchases(p, s, horizons[i]), 1e-12) << PurchaseModelName(p.model);
       }
+      const ClvOptions clv{12, 0.01, 7};
+      const Forecast f = ForecastHistory(p, s, 13, clv);
+      EXPECT_EQ(f.p_alive, PAlive(p, s));
+      EXPECT_NEAR(f.expected_purchases, ExpectedPurchases(p, s, 13), 1e-12);
+      EXPECT_NEAR(f.discounted_purchases, DiscountedPurchases(p, s, clv), 1e-12);
+      EXPECT_NEAR(PredictedClv(p, s, 40, clv), 40 * f.discounted_purchases, 1e-9);
     }
   }
 }
