@@ -148,6 +148,10 @@ std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
     auto config = SynthSize(*size);
     if (!config) return Fail(config.error());
     config->seed = *seed;
+    // Two years of history up to yesterday, so that today's predictions see active customers.
+    const std::int64_t today = ctx.clock.Now().micros / kMicrosPerDay;
+    config->end = CivilFromDays(today - 1);
+    config->start = CivilFromDays(today - 1 - 730);
     Context c = ctx;
     if (c.currency.empty()) c.currency = config->currency;
     if (c.time_zone.empty()) c.time_zone = "Europe/Berlin";

@@ -12,6 +12,12 @@ orders=$(sqlite3 treu-demo.db 'SELECT count(*) FROM orders')
 [[ $customers -eq 10000 ]] || fail "expected 10,000 customers, got $customers"
 [[ $orders -gt 50000 ]] || fail "expected a realistic number of orders, got $orders"
 expect_eq "$(sqlite3 treu-demo.db 'PRAGMA integrity_check')" ok "integrity"
+# The demo fits the prediction models, so predictions work at once.
+expect_contains "$out" "fitted pareto_nbd" "models fitted"
+expect_contains "$out" "fitted gamma_gamma" "spend model fitted"
+prediction=$("$TREU" --db sqlite:treu-demo.db --workspace demo predict --customer c000005 --json)
+expect_contains "$prediction" '"model": "pareto_nbd"' "prediction"
+expect_contains "$prediction" '"clv_12m": ' "clv"
 again=$("$TREU" demo --no-serve)
 expect_contains "$again" "already holds data" "second run"
 expect_eq "$(sqlite3 treu-demo.db 'SELECT count(*) FROM orders')" "$orders" "orders unchanged"
