@@ -10,6 +10,7 @@
 #include "analytics/kpis.hpp"
 #include "app/demo.hpp"
 #include "app/model_commands.hpp"
+#include "app/segment_commands.hpp"
 #include "app/progress.hpp"
 #include "app/serve.hpp"
 #include "ingest/csv_import.hpp"
@@ -269,6 +270,7 @@ const std::vector<Command>& Commands() {
       {"fit", "fit a prediction model (BG/NBD, Pareto/NBD, MBG/NBD, Gamma-Gamma)", SetupFit},
       {"predict", "a customer's predictions: P(alive), expected purchases, CLV, RFM", SetupPredict},
       {"backtest", "fit a purchase model on the past and compare with what followed", SetupBacktest},
+      {"segment", "evaluate or explain a segment expression; list the fields", SetupSegment},
       {"workspace", "create, list or change workspaces", SetupWorkspace},
       {"migrate", "apply pending schema migrations to the database", SetupMigrate},
       {"backup", "write a consistent copy of the SQLite database while treu runs", SetupBackup},

@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""`treu segment` over imported customers and orders: members, nulls, errors with a caret."""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+TREU = os.environ["TREU"]
+
+
+class SegmentTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        d = cls.tmp.name
+        cls.db = "sqlite:" + os.path.join(d, "seg.db")
+        with open(os.path.join(d, "customers.csv"), "w") as f:
+            f.write("customer_id,email,country,attributes.tier\n"
+                    "anna,anna@shop.example,DE,gold\n"
+                    "ben,ben@mail.example,AT,silver\n"
+                    "cleo,,DE,\n")
+        with open(os.path.join(d, "orders.csv"), "w") as f:
+            f.write("order_id,customer_id,placed_at,total,currency\n"
+                    "o1,anna,2024-01-10,120.00,EUR\n"
+                    "o2,anna,2024-03-01,80.50,EUR\n"
+                    "o3,ben,2023-06-01,15.00,EUR\n")
+        cls.run_treu("import", "customers", os.path.join(d, "customers.csv"))
+        cls.run_treu("import", "orders", os.path.join(d, "orders.csv"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    @classmethod
+    def run_treu(cls, *args, check=True):
+        return subprocess.run([TREU, "--db", cls.db, "--workspace", "shop", "--currency", "EUR", *args],
+                              capture_output=True, text=True, check=check)
+
+    def ids(self, expr):
+        return self.run_treu("segment", "eval", expr, "--ids").stdout.split()
+
+    def test_members(self):
+        self.assertEqual(self.ids('revenue_total > 100'), ["anna"])
+        self.assertEqual(self.ids('orders_count >= 1 and country = "DE"'), ["anna"])
+        self.assertEqual(self.ids('country in ["DE", "AT"] and not (email contains "@shop.")'), ["ben"])
+        self.assertEqual(self.ids('email is null'), ["cleo"])
+        self.assertEqual(self.ids('last_order_at < "2024-01-01"'), ["ben"])
+        self.assertEqual(self.ids('attributes.tier = "gold" or orders_count = 0'), ["anna", "cleo"])
+        out = json.loads(self.run_treu("segment", "eval", "orders_count >= 1", "--json").stdout)
+        self.assertEqual((out["count"], out["customers"], out["expr"]), (2, 3, "orders_count >= 1"))
+        self.assertEqual(self.run_treu("segment", "eval", "orders_count >= 1").stdout.strip(), "2 of 3 customers")
+        csv = self.run_treu("segment", "eval", "revenue_total > 100", "--csv").stdout
+        self.assertEqual(csv, "customer_id,email\nanna,anna@shop.example\n")
+
+    def test_errors_point_at_the_mistake(self):
+        r = self.run_treu("segment", "eval", "last_ordr_at < now() - 90d", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "treu: segment:1:1: unknown field 'last_ordr_at'; did you mean 'last_order_at'?\n"
+                                   "last_ordr_at < now() - 90d\n^\n")
+        r = self.run_treu("segment", "explain", "revenue_total > \"abc\"", check=False)
+        self.assertIn("segment:1:", r.stderr)
+        self.assertIn("^", r.stderr)
+
+    def test_explain_and_fields(self):
+        out = self.run_treu("segment", "explain", 'revenue_total>100 and  (country="DE")')
+        lines = out.stdout.splitlines()
+        self.assertEqual(lines[0], 'revenue_total > 100 and country = "DE"')
+        self.assertEqual(lines[1].split()[:2], ["revenue_total", "money"])
+        fields = self.run_treu("segment", "fields").stdout
+        for name in ("revenue_total", "p_alive", "rfm_segment", "consent.email"):
+            self.assertIn(name, fields)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
