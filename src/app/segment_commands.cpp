@@ -9,6 +9,7 @@
 #include "segments/binder.hpp"
 #include "segments/evaluator.hpp"
 #include "segments/fields.hpp"
+#include "segments/library.hpp"
 
 namespace treu::app {
 namespace {
@@ -16,7 +17,9 @@ namespace {
 using nlohmann::json;
 
 struct SegmentFlags {
-  std::string action, expr;
+  std::string action;
+  std::vector<std::string> args;
+  std::string expr;  // eval, explain: args[0]; save: args[1]
   bool count = false, ids = false, csv = false, json = false;
 };
 
@@ -37,8 +40,16 @@ int ListFields() {
   return 0;
 }
 
-int Explain(const std::string& text) {
-  auto bound = segment::ParseAndBind(text);
+int Explain(Context& ctx, const std::string& text) {
+  segment::BindOptions o;
+  if (auto store = ctx.OpenStore()) {
+    if (auto ws = (*store)->FindWorkspace(ctx.workspace)) {
+      auto lib = segment::SegmentLibrary::Load(**store, ws->id);
+      if (!lib) return Fail(lib.error());
+      o.lookup = lib->Lookup();
+    }
+  }
+  auto bound = segment::ParseAndBind(text, o);
   if (!bound) return Fail(bound.error());
   std::printf("%s\n", segment::PrintSegment(**bound).c_str());
   std::vector<const segment::Expr*> fields;
@@ -50,50 +61,64 @@ int Explain(const std::string& text) {
   return 0;
 }
 
+// The members of a bound expression in the --workspace, with the table they came from.
+struct Evaluated {
+  std::shared_ptr<const Snapshot> snapshot;
+  CustomerTable table;
+  std::vector<Snapshot::Index> members;
+};
+
+Result<Evaluated> EvaluateIn(Store& store, const Workspace& ws, const segment::Expr& bound,
+                             const segment::SegmentLibrary& lib, Timestamp now) {
+  Evaluated out;
+  TREU_ASSIGN_OR_RETURN(out.snapshot, BuildSnapshot(store, ws.id));
+  // Today's predictions when the workspace's purchase model has been fitted.
+  std::optional<CustomerPredictions> predictions;
+  if (auto runs = LatestRuns(store, ws)) {
+    TREU_ASSIGN_OR_RETURN(predictions, PredictCustomers(*out.snapshot, runs->purchase, runs->spend, now));
+  }
+  TREU_ASSIGN_OR_RETURN(out.table, BuildCustomerTable(store, *out.snapshot, predictions ? &*predictions : nullptr, now));
+  TREU_ASSIGN_OR_RETURN(TimeZone zone, TimeZone::Find(ws.time_zone));
+  segment::EvalContext ec{&out.table, now, zone, lib.Resolver()};
+  TREU_ASSIGN_OR_RETURN(std::vector<bool> set, segment::Evaluate(bound, ec));
+  for (Snapshot::Index c = 0; c < set.size(); ++c) {
+    if (set[c]) out.members.push_back(c);
+  }
+  return out;
+}
+
 int Eval(Context& ctx, const SegmentFlags& f) {
-  auto bound = segment::ParseAndBind(f.expr);
-  if (!bound) return Fail(bound.error());
   auto store = ctx.OpenStore();
   if (!store) return Fail(store.error());
   auto ws = (*store)->FindWorkspace(ctx.workspace);
   if (!ws) return Fail(ws.error());
-  auto snap = BuildSnapshot(**store, ws->id);
-  if (!snap) return Fail(snap.error());
-  const Timestamp now = ctx.clock.Now();
-  // Today's predictions when the workspace's purchase model has been fitted.
-  std::optional<CustomerPredictions> predictions;
-  if (auto runs = LatestRuns(**store, *ws)) {
-    auto p = PredictCustomers(**snap, runs->purchase, runs->spend, now);
-    if (!p) return Fail(p.error());
-    predictions = std::move(*p);
-  }
-  auto table = BuildCustomerTable(**store, **snap, predictions ? &*predictions : nullptr, now);
-  if (!table) return Fail(table.error());
-  auto zone = TimeZone::Find(ws->time_zone);
-  if (!zone) return Fail(zone.error());
-  segment::EvalContext ec{&*table, now, *zone, {}};
-  auto members = segment::Evaluate(**bound, ec);
-  if (!members) return Fail(members.error());
-  std::vector<Snapshot::Index> in;
-  for (Snapshot::Index c = 0; c < members->size(); ++c) {
-    if ((*members)[c]) in.push_back(c);
-  }
+  auto lib = segment::SegmentLibrary::Load(**store, ws->id);
+  if (!lib) return Fail(lib.error());
+  segment::BindOptions o;
+  o.lookup = lib->Lookup();
+  auto bound = segment::ParseAndBind(f.expr, o);
+  if (!bound) return Fail(bound.error());
+  auto evaluated = EvaluateIn(**store, *ws, **bound, *lib, ctx.clock.Now());
+  if (!evaluated) return Fail(evaluated.error());
+  const auto& snap = evaluated->snapshot;
+  const CustomerTable* table = &evaluated->table;
+  const std::vector<Snapshot::Index>& in = evaluated->members;
   if (f.json) {
     json out = {{"expr", segment::PrintSegment(**bound)}, {"count", in.size()}, {"customers", table->customers}};
     if (f.ids) {
       json ids = json::array();
-      for (auto c : in) ids.push_back((*snap)->external_id(c));
+      for (auto c : in) ids.push_back(snap->external_id(c));
       out["ids"] = ids;
     }
     std::printf("%s\n", out.dump(2).c_str());
   } else if (f.ids) {
-    for (auto c : in) std::printf("%s\n", (*snap)->external_id(c).c_str());
+    for (auto c : in) std::printf("%s\n", snap->external_id(c).c_str());
   } else if (f.csv) {
     const Column* email = table->Find("email");
     std::printf("customer_id,email\n");
     for (auto c : in) {
       std::string line;
-      AppendCsvField(line, (*snap)->external_id(c));
+      AppendCsvField(line, snap->external_id(c));
       line += ',';
       if (email != nullptr && !email->IsNull(c)) AppendCsvField(line, email->dictionary[static_cast<std::size_t>(email->codes[c])]);
       std::printf("%s\n", line.c_str());
@@ -104,14 +129,84 @@ int Eval(Context& ctx, const SegmentFlags& f) {
   return 0;
 }
 
+int Save(Context& ctx, const std::string& name, const std::string& text) {
+  auto store = ctx.OpenStore();
+  if (!store) return Fail(store.error());
+  auto ws = ctx.EnsureWorkspace(**store);
+  if (!ws) return Fail(ws.error());
+  auto saved = segment::SaveChecked(**store, ws->id, name, text, ctx.clock.Now());
+  if (!saved) return Fail(saved.error());
+  std::printf("saved segment %s: %s\n", saved->name.c_str(), saved->expr.c_str());
+  return 0;
+}
+
+int List(Context& ctx, bool as_json) {
+  auto store = ctx.OpenStore();
+  if (!store) return Fail(store.error());
+  auto ws = (*store)->FindWorkspace(ctx.workspace);
+  if (!ws) return Fail(ws.error());
+  auto all = (*store)->ListSegments(ws->id);
+  if (!all) return Fail(all.error());
+  if (as_json) {
+    json out = json::array();
+    for (const auto& s : *all) {
+      out.push_back({{"name", s.name}, {"expr", s.expr}, {"created_at", FormatTimestamp(s.created_at)},
+                     {"updated_at", FormatTimestamp(s.updated_at)}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  for (const auto& s : *all) std::printf("%-24s %s\n", s.name.c_str(), s.expr.c_str());
+  return 0;
+}
+
+int Show(Context& ctx, const std::string& name, bool as_json) {
+  auto store = ctx.OpenStore();
+  if (!store) return Fail(store.error());
+  auto ws = (*store)->FindWorkspace(ctx.workspace);
+  if (!ws) return Fail(ws.error());
+  auto found = (*store)->FindSegment(ws->id, name);
+  if (!found) return Fail(found.error());
+  if (!*found) return Fail(Error(ErrorCode::kNotFound, "segment " + name, "no such segment"));
+  auto lib = segment::SegmentLibrary::Load(**store, ws->id);
+  if (!lib) return Fail(lib.error());
+  auto bound = lib->Resolver()(name);
+  if (!bound) return Fail(bound.error());
+  auto evaluated = EvaluateIn(**store, *ws, **bound, *lib, ctx.clock.Now());
+  if (!evaluated) return Fail(evaluated.error());
+  if (as_json) {
+    std::printf("%s\n", json({{"name", name}, {"expr", (*found)->expr}, {"count", evaluated->members.size()},
+                               {"customers", evaluated->table.customers}})
+                             .dump(2)
+                             .c_str());
+    return 0;
+  }
+  std::printf("%s: %s\n%zu of %zu customers\n", name.c_str(), (*found)->expr.c_str(), evaluated->members.size(),
+              evaluated->table.customers);
+  return 0;
+}
+
+int Delete(Context& ctx, const std::string& name) {
+  auto store = ctx.OpenStore();
+  if (!store) return Fail(store.error());
+  auto ws = (*store)->FindWorkspace(ctx.workspace);
+  if (!ws) return Fail(ws.error());
+  if (auto s = segment::DeleteChecked(**store, ws->id, name); !s) return Fail(s.error());
+  std::printf("deleted segment %s\n", name.c_str());
+  return 0;
+}
+
 }  // namespace
 
 std::function<int()> SetupSegment(CLI::App& cmd, Context& ctx) {
   auto f = std::make_shared<SegmentFlags>();
-  cmd.add_option("ACTION", f->action, "eval (the customers matching EXPR), explain (how EXPR binds) or fields")
+  cmd.add_option("ACTION", f->action,
+                 "eval EXPR (the customers matching), explain EXPR (how it binds), fields, save NAME EXPR, "
+                 "list, show NAME (expression and size) or delete NAME")
       ->required()
-      ->check(CLI::IsMember({"eval", "explain", "fields"}));
-  cmd.add_option("EXPR", f->expr, "a segment expression (docs/segments.md), e.g. 'revenue_total > 100'");
+      ->check(CLI::IsMember({"eval", "explain", "fields", "save", "list", "show", "delete"}));
+  cmd.add_option("ARGS", f->args, "EXPR, or NAME [EXPR]: a segment expression (docs/segments.md), e.g. "
+                                  "'revenue_total > 100'");
   auto* count = cmd.add_flag("--count", f->count, "eval: print the number of members (default)");
   auto* ids = cmd.add_flag("--ids", f->ids, "eval: print the members' ids, one per line");
   auto* csv = cmd.add_flag("--csv", f->csv, "eval: print the members as CSV (customer_id,email)");
@@ -119,9 +214,19 @@ std::function<int()> SetupSegment(CLI::App& cmd, Context& ctx) {
   count->excludes(ids)->excludes(csv);
   cmd.add_flag("--json", f->json, "eval: print JSON ({\"expr\", \"count\", \"customers\", \"ids\" with --ids})");
   return [f, &ctx]() -> int {
+    const std::size_t want = f->action == "save" ? 2 : f->action == "fields" || f->action == "list" ? 0 : 1;
+    if (f->args.size() != want) {
+      const char* usage = f->action == "save" ? "NAME EXPR" : want == 0 ? "no arguments"
+                          : f->action == "show" || f->action == "delete" ? "NAME" : "EXPR";
+      return Fail(Error(ErrorCode::kInvalidArgument, "segment " + f->action, std::string("takes ") + usage));
+    }
     if (f->action == "fields") return ListFields();
-    if (f->expr.empty()) return Fail(Error(ErrorCode::kInvalidArgument, "segment " + f->action, "EXPR is required"));
-    if (f->action == "explain") return Explain(f->expr);
+    if (f->action == "list") return List(ctx, f->json);
+    if (f->action == "save") return Save(ctx, f->args[0], f->args[1]);
+    if (f->action == "show") return Show(ctx, f->args[0], f->json);
+    if (f->action == "delete") return Delete(ctx, f->args[0]);
+    f->expr = f->args[0];
+    if (f->action == "explain") return Explain(ctx, f->expr);
     return Eval(ctx, *f);
   };
 }

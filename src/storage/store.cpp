@@ -1,5 +1,7 @@
 #include "storage/store.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 
@@ -54,6 +56,15 @@ Result<ChangeOp> ParseChangeOp(std::string_view name) {
     if (n == name) return v;
   }
   return InvalidArgument("change op", "'" + std::string(name) + "' is unknown");
+}
+
+Status ValidateSegmentName(std::string_view name) {
+  const bool ok = !name.empty() && name.size() <= 64 &&
+                  std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                    return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+                  });
+  if (!ok) return InvalidArgument("segment name", "'" + std::string(name) + "' must be 1 to 64 letters, digits, '_', '-' or '.'");
+  return Ok();
 }
 
 std::string EncodeNamedValues(const std::vector<std::pair<std::string, double>>& values) {

@@ -156,6 +156,18 @@ struct ModelRun {
   Timestamp created_at;
   std::optional<Timestamp> finished_at;
 };
+// A saved segment: a name unique in its workspace and an expression of the segment language
+// (stored as the user wrote it; docs/segments.md).
+struct SegmentDefinition {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::string name;  // 1 to 64 letters, digits, '_', '-' or '.'
+  std::string expr;
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+Status ValidateSegmentName(std::string_view name);
+
 // The text form of named values in storage: "name=value;name=value" (values round-trip).
 std::string EncodeNamedValues(const std::vector<std::pair<std::string, double>>& values);
 Result<std::vector<std::pair<std::string, double>>> DecodeNamedValues(std::string_view text);
@@ -304,6 +316,14 @@ class Store {
   virtual Result<std::vector<ModelRun>> ListModelRuns(WorkspaceId ws, std::string_view model,
                                                       int limit) = 0;
   virtual Result<std::optional<ModelRun>> FindModelRun(WorkspaceId ws, std::int64_t id) = 0;
+  // Saved segments. SaveSegment inserts or (same workspace and name) replaces the expression,
+  // keeping id and created_at; it returns the row as stored. ListSegments: by name.
+  // DeleteSegment: NotFound if there is none.
+  virtual Result<SegmentDefinition> SaveSegment(const SegmentDefinition& s) = 0;
+  virtual Result<std::vector<SegmentDefinition>> ListSegments(WorkspaceId ws) = 0;
+  virtual Result<std::optional<SegmentDefinition>> FindSegment(WorkspaceId ws, std::string_view name) = 0;
+  virtual Status DeleteSegment(WorkspaceId ws, std::string_view name) = 0;
+
   // Marks every fit still queued or running as failed (at server start). Returns how many.
   virtual Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) = 0;
 

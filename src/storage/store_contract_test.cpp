@@ -837,6 +837,37 @@ TEST_P(StoreContractTest, WorkspaceSettingsChangeAndModelRunsPersist) {
   EXPECT_EQ(store_->ListModelRuns(w.id, "bgnbd", 10).value()[0].status, JobStatus::kSucceeded);
 }
 
+TEST_P(StoreContractTest, SegmentsAreSavedReplacedListedAndDeleted) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  SegmentDefinition vip{0, w.id, "vip", "revenue_total > 500", clock_.Now(), clock_.Now()};
+  const SegmentDefinition a = store_->SaveSegment(vip).value();
+  EXPECT_GT(a.id, 0);
+  EXPECT_EQ(a.expr, "revenue_total > 500");
+  clock_.Advance(kMicrosPerSecond);
+  vip.expr = "revenue_total > 1000";
+  vip.created_at = vip.updated_at = clock_.Now();
+  const SegmentDefinition b = store_->SaveSegment(vip).value();  // replaces
+  EXPECT_EQ(b.id, a.id);
+  EXPECT_EQ(b.expr, "revenue_total > 1000");
+  EXPECT_EQ(b.created_at, a.created_at);
+  EXPECT_EQ(b.updated_at, clock_.Now());
+  ASSERT_TRUE(store_->SaveSegment({0, w.id, "Active-2", "orders_count >= 1", clock_.Now(), clock_.Now()}));
+  ASSERT_TRUE(store_->SaveSegment({0, other.id, "vip", "mrr > 0", clock_.Now(), clock_.Now()}));
+  const auto list = store_->ListSegments(w.id).value();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].name, "Active-2");  // byte order
+  EXPECT_EQ(list[1].name, "vip");
+  EXPECT_EQ(store_->FindSegment(other.id, "vip").value()->expr, "mrr > 0");
+  EXPECT_FALSE(store_->FindSegment(w.id, "nope").value().has_value());
+  ASSERT_TRUE(store_->DeleteSegment(w.id, "vip"));
+  EXPECT_EQ(store_->DeleteSegment(w.id, "vip").error().code(), ErrorCode::kNotFound);
+  EXPECT_FALSE(store_->FindSegment(w.id, "vip").value().has_value());
+  EXPECT_TRUE(store_->FindSegment(other.id, "vip").value().has_value());
+  EXPECT_EQ(ValidateSegmentName("bad name").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(ValidateSegmentName("at_risk-2.v1"));
+}
+
 TEST_P(StoreContractTest, LeanScansReturnTheFactsInIdRanges) {
   const Workspace w = MakeWorkspace("shop");
   const Workspace other = MakeWorkspace("other");

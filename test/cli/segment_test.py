@@ -62,6 +62,31 @@ class SegmentTest(unittest.TestCase):
         self.assertIn("segment:1:", r.stderr)
         self.assertIn("^", r.stderr)
 
+    def test_saved_segments(self):
+        self.assertIn("saved segment big", self.run_treu("segment", "save", "big", "revenue_total >= 100").stdout)
+        self.run_treu("segment", "save", "big_de", 'in_segment("big") and country = "DE"')
+        self.assertEqual(self.ids('in_segment("big_de")'), ["anna"])
+        self.assertEqual(self.run_treu("segment", "show", "big_de").stdout,
+                         'big_de: in_segment("big") and country = "DE"\n1 of 3 customers\n')
+        listed = json.loads(self.run_treu("segment", "list", "--json").stdout)
+        self.assertEqual([s["name"] for s in listed], ["big", "big_de"])
+        # Changing big changes big_de; a cycle is refused and changes nothing.
+        self.run_treu("segment", "save", "big", "revenue_total >= 10")
+        self.assertEqual(self.ids('in_segment("big_de")'), ["anna"])
+        self.assertEqual(self.ids('in_segment("big")'), ["anna", "ben"])
+        r = self.run_treu("segment", "save", "big", 'in_segment("big_de")', check=False)
+        self.assertEqual(r.stderr.strip(), 'treu: segment: in_segment("big") -> "big_de" -> "big" is a cycle')
+        self.assertEqual(self.ids('in_segment("big")'), ["anna", "ben"])
+        r = self.run_treu("segment", "delete", "big", check=False)
+        self.assertEqual(r.stderr.strip(), "treu: segment big: is used by in_segment in big_de")
+        r = self.run_treu("segment", "save", "bad name", "orders_count > 1", check=False)
+        self.assertIn("must be 1 to 64 letters", r.stderr)
+        r = self.run_treu("segment", "eval", 'in_segment("nope")', check=False)
+        self.assertIn('unknown segment "nope"', r.stderr)
+        self.run_treu("segment", "delete", "big_de")
+        self.run_treu("segment", "delete", "big")
+        self.assertEqual(self.run_treu("segment", "list").stdout, "")
+
     def test_explain_and_fields(self):
         out = self.run_treu("segment", "explain", 'revenue_total>100 and  (country="DE")')
         lines = out.stdout.splitlines()

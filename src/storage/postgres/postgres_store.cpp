@@ -2516,6 +2516,56 @@ class PostgresStore final : public Store {
     return std::optional<ModelRun>(std::move(run));
   }
 
+  Result<SegmentDefinition> SaveSegment(const SegmentDefinition& seg) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("save segment",
+                            "INSERT INTO segments (workspace_id, name, expr, created_at, updated_at) "
+                            "VALUES ($1::bigint, $2, $3, $4::bigint, $5::bigint) ON CONFLICT "
+                            "(workspace_id, name) DO UPDATE SET expr = excluded.expr, updated_at = "
+                            "excluded.updated_at RETURNING id, name, expr, created_at, updated_at",
+                            Params()
+                                .Add(seg.workspace.value)
+                                .Add(seg.name)
+                                .Add(seg.expr)
+                                .Add(seg.created_at.micros)
+                                .Add(seg.updated_at.micros)));
+    return SegmentDefinition{r.Int(0, 0), seg.workspace, r.Text(0, 1), r.Text(0, 2), Timestamp{r.Int(0, 3)},
+                             Timestamp{r.Int(0, 4)}};
+  }
+
+  Result<std::vector<SegmentDefinition>> ListSegments(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list segments",
+                            "SELECT id, name, expr, created_at, updated_at FROM segments WHERE "
+                            "workspace_id = $1::bigint ORDER BY name COLLATE \"C\"",
+                            Params().Add(ws.value)));
+    std::vector<SegmentDefinition> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({r.Int(i, 0), ws, r.Text(i, 1), r.Text(i, 2), Timestamp{r.Int(i, 3)}, Timestamp{r.Int(i, 4)}});
+    }
+    return out;
+  }
+
+  Result<std::optional<SegmentDefinition>> FindSegment(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find segment",
+                            "SELECT id, name, expr, created_at, updated_at FROM segments WHERE "
+                            "workspace_id = $1::bigint AND name = $2",
+                            Params().Add(ws.value).Add(name)));
+    if (r.size() == 0) return std::optional<SegmentDefinition>();
+    return std::optional<SegmentDefinition>(
+        SegmentDefinition{r.Int(0, 0), ws, r.Text(0, 1), r.Text(0, 2), Timestamp{r.Int(0, 3)}, Timestamp{r.Int(0, 4)}});
+  }
+
+  Status DeleteSegment(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("delete segment",
+                            "DELETE FROM segments WHERE workspace_id = $1::bigint AND name = $2 RETURNING id",
+                            Params().Add(ws.value).Add(name)));
+    if (r.size() == 0) return NotFound("segment " + std::string(name), "no such segment");
+    return Ok();
+  }
+
   Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) override {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("fail unfinished model runs",

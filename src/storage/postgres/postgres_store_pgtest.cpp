@@ -227,6 +227,12 @@ class TestStore final : public Store {
   Result<std::optional<ModelRun>> FindModelRun(WorkspaceId ws, std::int64_t id) override {
     return store_->FindModelRun(ws, id);
   }
+  Result<SegmentDefinition> SaveSegment(const SegmentDefinition& s) override { return store_->SaveSegment(s); }
+  Result<std::vector<SegmentDefinition>> ListSegments(WorkspaceId ws) override { return store_->ListSegments(ws); }
+  Result<std::optional<SegmentDefinition>> FindSegment(WorkspaceId ws, std::string_view name) override {
+    return store_->FindSegment(ws, name);
+  }
+  Status DeleteSegment(WorkspaceId ws, std::string_view name) override { return store_->DeleteSegment(ws, name); }
   Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) override {
     return store_->FailUnfinishedModelRuns(error, now);
   }

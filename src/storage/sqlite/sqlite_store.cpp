@@ -1253,6 +1253,50 @@ class SqliteStore final : public Store {
     return std::optional<ModelRun>(std::move(*run));
   }
 
+  Result<SegmentDefinition> SaveSegment(const SegmentDefinition& seg) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO segments (workspace_id, name, expr, created_at, updated_at) "
+                              "VALUES (?, ?, ?, ?, ?) ON CONFLICT (workspace_id, name) DO UPDATE SET "
+                              "expr = excluded.expr, updated_at = excluded.updated_at"));
+    TREU_RETURN_IF_ERROR(s->Bind(seg.workspace.value).Bind(seg.name).Bind(seg.expr)
+                             .Bind(seg.created_at.micros).Bind(seg.updated_at.micros).Run());
+    TREU_ASSIGN_OR_RETURN(auto stored, FindSegment(seg.workspace, seg.name));
+    if (!stored) return Internal("save segment " + seg.name, "not found after saving");
+    return *stored;
+  }
+
+  Result<std::vector<SegmentDefinition>> ListSegments(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, name, expr, created_at, updated_at FROM segments WHERE "
+                              "workspace_id = ? ORDER BY name"));
+    s->Bind(ws.value);
+    std::vector<SegmentDefinition> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({s->Int(0), ws, s->Text(1), s->Text(2), Timestamp{s->Int(3)}, Timestamp{s->Int(4)}});
+    }
+    return out;
+  }
+
+  Result<std::optional<SegmentDefinition>> FindSegment(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, name, expr, created_at, updated_at FROM segments WHERE "
+                              "workspace_id = ? AND name = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(name).Step());
+    if (!row) return std::optional<SegmentDefinition>();
+    SegmentDefinition out{s->Int(0), ws, s->Text(1), s->Text(2), Timestamp{s->Int(3)}, Timestamp{s->Int(4)}};
+    s->Reset();
+    return std::optional<SegmentDefinition>(std::move(out));
+  }
+
+  Status DeleteSegment(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM segments WHERE workspace_id = ? AND name = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(ws.value).Bind(name).Run());
+    if (db_.Changes() == 0) return NotFound("segment " + std::string(name), "no such segment");
+    return Ok();
+  }
+
   Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("UPDATE model_runs SET status = 'failed', error = ?, finished_at = "
