@@ -7,6 +7,7 @@
 #include "analytics/kpis.hpp"
 #include "analytics/model_fits.hpp"
 #include "api/analytics_json.hpp"
+#include "segments/library.hpp"
 
 namespace treu::app {
 namespace {
@@ -17,14 +18,18 @@ struct AnalyticsFlags {
   std::string period;
   std::string window;
   std::string basis;
+  std::string where, segment;  // restrict to these customers
   bool json = false;
   bool predictions = false;  // compute today's predictions (for clv_predicted)
+  mutable std::vector<bool> selected;  // the customers of --where/--segment, once evaluated
 };
 
 void AddCommonFlags(CLI::App& cmd, AnalyticsFlags& f) {
   cmd.add_option("--window", f.window, "purchase activity window, e.g. 90d, 12w, 1y (default: the workspace's)");
   cmd.add_option("--basis", f.basis, "retention basis: purchases, subscriptions or both (default: the workspace's)")
       ->check(CLI::IsMember({"purchases", "subscriptions", "both"}));
+  cmd.add_option("--where", f.where, "only the customers matching this segment expression (docs/segments.md)");
+  cmd.add_option("--segment", f.segment, "only the customers of this saved segment");
   cmd.add_flag("--json", f.json, "print JSON instead of a table");
 }
 
@@ -45,6 +50,10 @@ Result<std::pair<std::unique_ptr<Analytics>, KpiOptions>> Open(Context& ctx, con
   }
   if (f.predictions) {
     TREU_ASSIGN_OR_RETURN(o.clv_12m, CurrentClv(*store, snap, ctx.clock.Now(), nullptr));
+  }
+  if (!f.where.empty() || !f.segment.empty()) {
+    TREU_ASSIGN_OR_RETURN(f.selected, segment::SelectCustomers(*store, ws, *snap, f.where, f.segment, ctx.clock.Now()));
+    o.customers = &f.selected;
   }
   return std::make_pair(std::move(analytics), o);
 }

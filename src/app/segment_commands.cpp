@@ -72,17 +72,10 @@ Result<Evaluated> EvaluateIn(Store& store, const Workspace& ws, const segment::E
                              const segment::SegmentLibrary& lib, Timestamp now) {
   Evaluated out;
   TREU_ASSIGN_OR_RETURN(out.snapshot, BuildSnapshot(store, ws.id));
-  // Today's predictions when the workspace's purchase model has been fitted.
-  std::optional<CustomerPredictions> predictions;
-  if (auto runs = LatestRuns(store, ws)) {
-    TREU_ASSIGN_OR_RETURN(predictions, PredictCustomers(*out.snapshot, runs->purchase, runs->spend, now));
-  }
-  TREU_ASSIGN_OR_RETURN(out.table, BuildCustomerTable(store, *out.snapshot, predictions ? &*predictions : nullptr, now));
-  TREU_ASSIGN_OR_RETURN(TimeZone zone, TimeZone::Find(ws.time_zone));
-  segment::EvalContext ec{&out.table, now, zone, lib.Resolver()};
-  TREU_ASSIGN_OR_RETURN(std::vector<bool> set, segment::Evaluate(bound, ec));
-  for (Snapshot::Index c = 0; c < set.size(); ++c) {
-    if (set[c]) out.members.push_back(c);
+  TREU_ASSIGN_OR_RETURN(segment::Membership m, segment::EvaluateSegment(store, ws, *out.snapshot, bound, lib, now));
+  out.table = std::move(m.table);
+  for (Snapshot::Index c = 0; c < m.members.size(); ++c) {
+    if (m.members[c]) out.members.push_back(c);
   }
   return out;
 }

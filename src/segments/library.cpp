@@ -1,5 +1,7 @@
 #include "segments/library.hpp"
 
+#include "analytics/predictions.hpp"
+#include "segments/evaluator.hpp"
 #include "segments/parser.hpp"
 
 namespace treu::segment {
@@ -76,6 +78,37 @@ Status DeleteChecked(Store& store, WorkspaceId ws, std::string_view name) {
     return FailedPrecondition("segment " + std::string(name), "is used by in_segment in " + list);
   }
   return store.DeleteSegment(ws, name);
+}
+
+Result<Membership> EvaluateSegment(Store& store, const Workspace& ws, const Snapshot& s, const Expr& bound,
+                                   const SegmentLibrary& lib, Timestamp now) {
+  std::optional<CustomerPredictions> predictions;
+  if (auto runs = LatestRuns(store, ws)) {
+    TREU_ASSIGN_OR_RETURN(predictions, PredictCustomers(s, runs->purchase, runs->spend, now));
+  }
+  Membership out;
+  TREU_ASSIGN_OR_RETURN(out.table, BuildCustomerTable(store, s, predictions ? &*predictions : nullptr, now));
+  TREU_ASSIGN_OR_RETURN(TimeZone zone, TimeZone::Find(ws.time_zone));
+  const EvalContext ec{&out.table, now, zone, lib.Resolver()};
+  TREU_ASSIGN_OR_RETURN(out.members, Evaluate(bound, ec));
+  return out;
+}
+
+Result<std::vector<bool>> SelectCustomers(Store& store, const Workspace& ws, const Snapshot& s,
+                                          std::string_view where, std::string_view name, Timestamp now) {
+  TREU_ASSIGN_OR_RETURN(SegmentLibrary lib, SegmentLibrary::Load(store, ws.id));
+  std::string text(where);
+  if (!name.empty()) {
+    if (!lib.Has(name)) return NotFound("segment " + std::string(name), "no such segment");
+    const std::string ref = "in_segment(" + QuoteString(name) + ")";
+    text = text.empty() ? ref : "(" + text + ") and " + ref;
+  }
+  BindOptions o;
+  o.source = text;
+  o.lookup = lib.Lookup();
+  TREU_ASSIGN_OR_RETURN(ExprPtr bound, ParseAndBind(text, o));
+  TREU_ASSIGN_OR_RETURN(Membership m, EvaluateSegment(store, ws, s, *bound, lib, now));
+  return std::move(m.members);
 }
 
 }  // namespace treu::segment

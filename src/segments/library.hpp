@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "analytics/customer_table.hpp"
 #include "segments/binder.hpp"
 #include "storage/store.hpp"
 
@@ -46,5 +47,21 @@ Result<SegmentDefinition> SaveChecked(Store& store, WorkspaceId ws, std::string_
 // Deletes segment `name` of `ws`; FailedPrecondition naming the segments that refer to it,
 // NotFound if there is none.
 Status DeleteChecked(Store& store, WorkspaceId ws, std::string_view name);
+
+// A bound expression evaluated over a snapshot as of `now`: the customer table it ran on (with
+// today's predictions when the workspace's purchase model has been fitted) and, by snapshot
+// index, who is a member.
+struct Membership {
+  CustomerTable table;
+  std::vector<bool> members;
+};
+Result<Membership> EvaluateSegment(Store& store, const Workspace& ws, const Snapshot& s, const Expr& bound,
+                                   const SegmentLibrary& lib, Timestamp now);
+
+// The members of the expression `where` (if not empty) and of the saved segment `name` (if not
+// empty; both: the customers in both), for restricting KPIs and cohorts. Errors of parsing,
+// binding (with position and caret) and evaluation; NotFound for an unknown segment.
+Result<std::vector<bool>> SelectCustomers(Store& store, const Workspace& ws, const Snapshot& s,
+                                          std::string_view where, std::string_view name, Timestamp now);
 
 }  // namespace treu::segment

@@ -87,6 +87,24 @@ class SegmentTest(unittest.TestCase):
         self.run_treu("segment", "delete", "big")
         self.assertEqual(self.run_treu("segment", "list").stdout, "")
 
+    def test_kpis_and_cohorts_of_a_segment(self):
+        def new(*extra):
+            out = self.run_treu("kpi", "customers_new", "--period", "2023-06", "--json", *extra).stdout
+            return json.loads(out)[0]["value"]
+        self.assertEqual(new(), 1)  # ben
+        self.assertEqual(new("--where", 'country = "DE"'), 0)
+        self.assertEqual(new("--where", 'country = "AT"'), 1)
+        self.run_treu("segment", "save", "austria", 'country = "AT"')
+        self.assertEqual(new("--segment", "austria"), 1)
+        self.assertEqual(new("--segment", "austria", "--where", "orders_count > 5"), 0)
+        cohorts = json.loads(self.run_treu("cohorts", "--by", "quarter", "--where", 'country = "DE"', "--json").stdout)
+        self.assertEqual([c["size"] for c in cohorts["cohorts"]], [1])  # anna, 2024-Q1
+        r = self.run_treu("kpi", "--period", "2024-01", "--where", "revnue_total > 1", check=False)
+        self.assertIn("did you mean 'revenue_total'?", r.stderr)
+        r = self.run_treu("kpi", "--period", "2024-01", "--segment", "nope", check=False)
+        self.assertEqual(r.stderr.strip(), "treu: segment nope: no such segment")
+        self.run_treu("segment", "delete", "austria")
+
     def test_explain_and_fields(self):
         out = self.run_treu("segment", "explain", 'revenue_total>100 and  (country="DE")')
         lines = out.stdout.splitlines()
