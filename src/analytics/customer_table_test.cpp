@@ -1,40 +1,21 @@
 #include "analytics/customer_table.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 
-#include "storage/sqlite/sqlite_store.hpp"
+#include "storage/sqlite/temp_store_testing.hpp"
 
 namespace treu {
 namespace {
 
 class CustomerTableTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static int n = 0;
-    path_ = std::filesystem::temp_directory_path() /
-            ("treu-customer-table-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".db");
-    Remove();
-    store = OpenSqliteStore(path_.string(), clock).value();
-    w.name = "shop";
-    w.currency = Currency::FromCode("EUR").value();
-    w = store->CreateWorkspace(w).value();
-  }
-  void TearDown() override {
-    store.reset();
-    Remove();
-  }
-  void Remove() {
-    for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + s);
-  }
   static Timestamp Day(int d) { return Timestamp{(19'000LL + d) * kMicrosPerDay}; }  // 2022-01-08 + d
 
   ManualClock clock{Day(100)};
-  std::filesystem::path path_;
-  std::unique_ptr<Store> store;
-  Workspace w;
+  testing::TempSqliteStore temp{"treu-customer-table", clock};
+  std::unique_ptr<Store>& store = temp.store;
+  Workspace& w = temp.workspace;
 };
 
 TEST_F(CustomerTableTest, HoldsProfileOrdersSubscriptionsAndNulls) {

@@ -108,23 +108,25 @@ Result<std::shared_ptr<const CustomerPredictions>> PredictionCache::Get(const st
   return shared;
 }
 
+Result<std::shared_ptr<const CustomerPredictions>> CurrentPredictions(Store& store,
+                                                                      const std::shared_ptr<const Snapshot>& s,
+                                                                      Timestamp now, PredictionCache* cache) {
+  TREU_ASSIGN_OR_RETURN(Workspace ws, store.FindWorkspace(s->workspace().name));
+  TREU_ASSIGN_OR_RETURN(PredictionRuns runs, LatestRuns(store, ws));
+  if (cache != nullptr) return cache->Get(s, runs, now);
+  TREU_ASSIGN_OR_RETURN(auto computed, PredictCustomers(*s, runs.purchase, runs.spend, now));
+  return std::make_shared<const CustomerPredictions>(std::move(computed));
+}
+
 Result<std::shared_ptr<const std::vector<double>>> CurrentClv(Store& store, const std::shared_ptr<const Snapshot>& s,
                                                               Timestamp now, PredictionCache* cache) {
-  TREU_ASSIGN_OR_RETURN(Workspace ws, store.FindWorkspace(s->workspace().name));
-  auto runs = LatestRuns(store, ws);
-  if (!runs) {
-    if (runs.error().code() == ErrorCode::kFailedPrecondition) return std::shared_ptr<const std::vector<double>>();
-    return std::unexpected(runs.error());
+  auto p = CurrentPredictions(store, s, now, cache);
+  if (!p) {
+    if (p.error().code() == ErrorCode::kFailedPrecondition) return std::shared_ptr<const std::vector<double>>();
+    return std::unexpected(p.error());
   }
-  if (!runs->spend) return std::shared_ptr<const std::vector<double>>();
-  std::shared_ptr<const CustomerPredictions> p;
-  if (cache != nullptr) {
-    TREU_ASSIGN_OR_RETURN(p, cache->Get(s, *runs, now));
-  } else {
-    TREU_ASSIGN_OR_RETURN(auto computed, PredictCustomers(*s, runs->purchase, runs->spend, now));
-    p = std::make_shared<const CustomerPredictions>(std::move(computed));
-  }
-  return std::shared_ptr<const std::vector<double>>(p, &p->clv_12m);  // shares p's lifetime
+  if ((*p)->spend_run == 0) return std::shared_ptr<const std::vector<double>>();  // no spend model
+  return std::shared_ptr<const std::vector<double>>(*p, &(*p)->clv_12m);  // shares p's lifetime
 }
 
 }  // namespace treu

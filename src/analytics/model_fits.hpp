@@ -73,6 +73,13 @@ class PredictionCache {
   std::map<std::int64_t, Entry> entries_;  // by workspace; guarded by mu_
 };
 
+// Today's per-customer predictions of the snapshot's workspace from its newest runs (from
+// `cache` when it has them; `cache` may be null). FailedPrecondition when the workspace's
+// purchase model has never been fitted.
+Result<std::shared_ptr<const CustomerPredictions>> CurrentPredictions(Store& store,
+                                                                      const std::shared_ptr<const Snapshot>& s,
+                                                                      Timestamp now, PredictionCache* cache);
+
 // Today's predicted 12-month CLV per customer (for the clv_predicted KPI): null when the
 // workspace's purchase model or gamma_gamma has not been fitted. `cache` may be null.
 Result<std::shared_ptr<const std::vector<double>>> CurrentClv(Store& store, const std::shared_ptr<const Snapshot>& s,

@@ -99,16 +99,8 @@ Result<HttpResponse> CustomerPredictions(RequestContext& ctx) {
   const std::string& id = ctx.params.at("id");
   TREU_ASSIGN_OR_RETURN(auto customer, ctx.store.FindCustomer(ctx.workspace(), id));
   if (!customer) return NotFound("customer " + id, "no such customer");
-  TREU_ASSIGN_OR_RETURN(Workspace ws, TheWorkspace(ctx));
-  TREU_ASSIGN_OR_RETURN(PredictionRuns runs, LatestRuns(ctx.store, ws));
   TREU_ASSIGN_OR_RETURN(auto snap, SnapshotOf(ctx));
-  std::shared_ptr<const treu::CustomerPredictions> p;
-  if (ctx.predictions != nullptr) {
-    TREU_ASSIGN_OR_RETURN(p, ctx.predictions->Get(snap, runs, ctx.clock.Now()));
-  } else {
-    TREU_ASSIGN_OR_RETURN(auto computed, PredictCustomers(*snap, runs.purchase, runs.spend, ctx.clock.Now()));
-    p = std::make_shared<const treu::CustomerPredictions>(std::move(computed));
-  }
+  TREU_ASSIGN_OR_RETURN(auto p, CurrentPredictions(ctx.store, snap, ctx.clock.Now(), ctx.predictions));
   for (Snapshot::Index c = 0; c < snap->customers(); ++c) {
     if (snap->customer_id(c) == customer->id) return Json(CustomerPredictionJson(*snap, *p, c));
   }

@@ -52,7 +52,7 @@ Result<std::pair<std::unique_ptr<Analytics>, KpiOptions>> Open(Context& ctx, con
     TREU_ASSIGN_OR_RETURN(o.clv_12m, CurrentClv(*store, snap, ctx.clock.Now(), nullptr));
   }
   if (!f.where.empty() || !f.segment.empty()) {
-    TREU_ASSIGN_OR_RETURN(f.selected, segment::SelectCustomers(*store, ws, *snap, f.where, f.segment, ctx.clock.Now()));
+    TREU_ASSIGN_OR_RETURN(f.selected, segment::SelectCustomers(*store, ws, snap, f.where, f.segment, ctx.clock.Now()));
     o.customers = &f.selected;
   }
   return std::make_pair(std::move(analytics), o);

@@ -72,7 +72,7 @@ Result<Evaluated> EvaluateIn(Store& store, const Workspace& ws, const segment::E
                              const segment::SegmentLibrary& lib, Timestamp now) {
   Evaluated out;
   TREU_ASSIGN_OR_RETURN(out.snapshot, BuildSnapshot(store, ws.id));
-  TREU_ASSIGN_OR_RETURN(segment::Membership m, segment::EvaluateSegment(store, ws, *out.snapshot, bound, lib, now));
+  TREU_ASSIGN_OR_RETURN(segment::Membership m, segment::EvaluateSegment(store, ws, out.snapshot, bound, lib, now));
   out.table = std::move(m.table);
   for (Snapshot::Index c = 0; c < m.members.size(); ++c) {
     if (m.members[c]) out.members.push_back(c);

@@ -1,6 +1,6 @@
 #include "segments/library.hpp"
 
-#include "analytics/predictions.hpp"
+#include "analytics/model_fits.hpp"
 #include "segments/evaluator.hpp"
 #include "segments/parser.hpp"
 
@@ -80,21 +80,22 @@ Status DeleteChecked(Store& store, WorkspaceId ws, std::string_view name) {
   return store.DeleteSegment(ws, name);
 }
 
-Result<Membership> EvaluateSegment(Store& store, const Workspace& ws, const Snapshot& s, const Expr& bound,
-                                   const SegmentLibrary& lib, Timestamp now) {
-  std::optional<CustomerPredictions> predictions;
-  if (auto runs = LatestRuns(store, ws)) {
-    TREU_ASSIGN_OR_RETURN(predictions, PredictCustomers(s, runs->purchase, runs->spend, now));
+Result<Membership> EvaluateSegment(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
+                                   const Expr& bound, const SegmentLibrary& lib, Timestamp now) {
+  // Today's predictions when the workspace's purchase model has been fitted.
+  auto predictions = CurrentPredictions(store, s, now, nullptr);
+  if (!predictions && predictions.error().code() != ErrorCode::kFailedPrecondition) {
+    return std::unexpected(predictions.error());
   }
   Membership out;
-  TREU_ASSIGN_OR_RETURN(out.table, BuildCustomerTable(store, s, predictions ? &*predictions : nullptr, now));
+  TREU_ASSIGN_OR_RETURN(out.table, BuildCustomerTable(store, *s, predictions ? predictions->get() : nullptr, now));
   TREU_ASSIGN_OR_RETURN(TimeZone zone, TimeZone::Find(ws.time_zone));
   const EvalContext ec{&out.table, now, zone, lib.Resolver()};
   TREU_ASSIGN_OR_RETURN(out.members, Evaluate(bound, ec));
   return out;
 }
 
-Result<std::vector<bool>> SelectCustomers(Store& store, const Workspace& ws, const Snapshot& s,
+Result<std::vector<bool>> SelectCustomers(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                                           std::string_view where, std::string_view name, Timestamp now) {
   TREU_ASSIGN_OR_RETURN(SegmentLibrary lib, SegmentLibrary::Load(store, ws.id));
   std::string text(where);

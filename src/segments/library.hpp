@@ -55,13 +55,13 @@ struct Membership {
   CustomerTable table;
   std::vector<bool> members;
 };
-Result<Membership> EvaluateSegment(Store& store, const Workspace& ws, const Snapshot& s, const Expr& bound,
-                                   const SegmentLibrary& lib, Timestamp now);
+Result<Membership> EvaluateSegment(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
+                                   const Expr& bound, const SegmentLibrary& lib, Timestamp now);
 
 // The members of the expression `where` (if not empty) and of the saved segment `name` (if not
 // empty; both: the customers in both), for restricting KPIs and cohorts. Errors of parsing,
 // binding (with position and caret) and evaluation; NotFound for an unknown segment.
-Result<std::vector<bool>> SelectCustomers(Store& store, const Workspace& ws, const Snapshot& s,
+Result<std::vector<bool>> SelectCustomers(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                                           std::string_view where, std::string_view name, Timestamp now);
 
 }  // namespace treu::segment

@@ -1,11 +1,9 @@
 #include "snapshot/snapshot.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 
-#include "storage/sqlite/sqlite_store.hpp"
+#include "storage/sqlite/temp_store_testing.hpp"
 
 namespace treu {
 namespace {
@@ -13,28 +11,10 @@ namespace {
 // A fresh SQLite store with one workspace reporting in EUR.
 class SnapshotTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static int n = 0;
-    path_ = std::filesystem::temp_directory_path() /
-            ("treu-snapshot-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".db");
-    Remove();
-    store = OpenSqliteStore(path_.string(), clock).value();
-    w.name = "shop";
-    w.currency = Currency::FromCode("EUR").value();
-    w = store->CreateWorkspace(w).value();
-  }
-  void TearDown() override {
-    store.reset();
-    Remove();
-  }
-  void Remove() {
-    for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + s);
-  }
-
   ManualClock clock{Timestamp::FromSeconds(1'700'000'000)};
-  std::filesystem::path path_;
-  std::unique_ptr<Store> store;
-  Workspace w;
+  testing::TempSqliteStore temp{"treu-snapshot-test", clock};
+  std::unique_ptr<Store>& store = temp.store;
+  Workspace& w = temp.workspace;
 };
 
 TEST_F(SnapshotTest, BuildsColumnsFromTheStore) {
