@@ -165,8 +165,43 @@ struct SegmentDefinition {
   std::string expr;
   Timestamp created_at;
   Timestamp updated_at;
+  bool builtin = false;  // one of treu's built-in segments (docs/segments.md), kept by treu
 };
 Status ValidateSegmentName(std::string_view name);
+
+// A customer who is in a saved segment now, and since when.
+struct SegmentMember {
+  CustomerId customer;
+  std::string external_id;
+  Timestamp since;
+};
+
+// One entry in the membership log: a customer entered or left a saved segment at `at`.
+struct SegmentTransition {
+  std::int64_t id = 0;  // increasing in the order the transitions were recorded
+  std::int64_t segment_id = 0;
+  CustomerId customer;
+  std::string external_id;  // filled in by ListSegmentTransitions
+  bool entered = true;      // false: left
+  Timestamp at;
+};
+
+// A segment's size at one instant.
+struct SegmentSize {
+  Timestamp at;
+  std::int64_t size = 0;
+};
+
+// One re-evaluation of a saved segment: who entered and who left (customer ids, sorted, the
+// two disjoint), the size after it, and whether to record that size in the history.
+struct SegmentRefresh {
+  WorkspaceId workspace;
+  std::int64_t segment_id = 0;
+  Timestamp at;
+  std::vector<CustomerId> entered, left;
+  std::int64_t size = 0;
+  bool record_size = true;
+};
 
 // The text form of named values in storage: "name=value;name=value" (values round-trip).
 std::string EncodeNamedValues(const std::vector<std::pair<std::string, double>>& values);
@@ -323,6 +358,24 @@ class Store {
   virtual Result<std::vector<SegmentDefinition>> ListSegments(WorkspaceId ws) = 0;
   virtual Result<std::optional<SegmentDefinition>> FindSegment(WorkspaceId ws, std::string_view name) = 0;
   virtual Status DeleteSegment(WorkspaceId ws, std::string_view name) = 0;
+  // Renames and/or changes saved segment `s.id` of `s.workspace` (name, expr, updated_at);
+  // NotFound if there is none, AlreadyExists if another segment has the new name.
+  virtual Result<SegmentDefinition> UpdateSegment(const SegmentDefinition& s) = 0;
+  virtual Result<std::optional<SegmentDefinition>> FindSegmentById(WorkspaceId ws, std::int64_t id) = 0;
+
+  // Segment membership (deleted with its segment). ApplySegmentRefresh applies one
+  // re-evaluation atomically: members added and removed, one transition per change, and the
+  // size point. REQUIRES: `entered` are not members and `left` are.
+  virtual Status ApplySegmentRefresh(const SegmentRefresh& r) = 0;
+  // Members by customer id, after `after` (0: from the start), at most `limit` (<= 0: all).
+  virtual Result<std::vector<SegmentMember>> ListSegmentMembers(WorkspaceId ws, std::int64_t segment_id,
+                                                                std::int64_t after, int limit) = 0;
+  // Transitions in the order recorded, after id `after_id`, at most `limit`.
+  virtual Result<std::vector<SegmentTransition>> ListSegmentTransitions(WorkspaceId ws, std::int64_t segment_id,
+                                                                        std::int64_t after_id, int limit) = 0;
+  // The size history from `since` on, oldest first.
+  virtual Result<std::vector<SegmentSize>> ListSegmentSizes(WorkspaceId ws, std::int64_t segment_id,
+                                                            Timestamp since) = 0;
 
   // Marks every fit still queued or running as failed (at server start). Returns how many.
   virtual Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) = 0;

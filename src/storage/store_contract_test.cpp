@@ -868,6 +868,94 @@ TEST_P(StoreContractTest, SegmentsAreSavedReplacedListedAndDeleted) {
   EXPECT_TRUE(ValidateSegmentName("at_risk-2.v1"));
 }
 
+TEST_P(StoreContractTest, SegmentsAreRenamedAndFoundById) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  const SegmentDefinition a = store_->SaveSegment({0, w.id, "vip", "revenue_total > 500", clock_.Now(), clock_.Now()}).value();
+  ASSERT_TRUE(store_->SaveSegment({0, w.id, "new", "orders_count = 1", clock_.Now(), clock_.Now()}));
+  clock_.Advance(kMicrosPerSecond);
+  SegmentDefinition renamed = a;
+  renamed.name = "best";
+  renamed.expr = "revenue_total > 900";
+  renamed.updated_at = clock_.Now();
+  const SegmentDefinition b = store_->UpdateSegment(renamed).value();
+  EXPECT_EQ(b.id, a.id);
+  EXPECT_EQ(b.name, "best");
+  EXPECT_EQ(b.expr, "revenue_total > 900");
+  EXPECT_EQ(b.created_at, a.created_at);
+  EXPECT_EQ(b.updated_at, clock_.Now());
+  EXPECT_EQ(store_->FindSegmentById(w.id, a.id).value()->name, "best");
+  EXPECT_FALSE(store_->FindSegmentById(other.id, a.id).value().has_value());  // another workspace's
+  renamed.name = "new";
+  EXPECT_EQ(store_->UpdateSegment(renamed).error().code(), ErrorCode::kAlreadyExists);
+  renamed.workspace = other.id;
+  renamed.name = "x";
+  EXPECT_EQ(store_->UpdateSegment(renamed).error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->FindSegmentById(w.id, a.id).value()->name, "best");
+}
+
+TEST_P(StoreContractTest, SegmentMembershipKeepsMembersTransitionsAndSizes) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2", "c3"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  const SegmentDefinition seg = store_->SaveSegment({0, w.id, "vip", "orders_count > 1", clock_.Now(), clock_.Now()}).value();
+  const Timestamp t1 = clock_.Now();
+  ASSERT_TRUE(store_->ApplySegmentRefresh({w.id, seg.id, t1, {ids[0], ids[2]}, {}, 2, true}));
+  clock_.Advance(kMicrosPerSecond);
+  const Timestamp t2 = clock_.Now();
+  ASSERT_TRUE(store_->ApplySegmentRefresh({w.id, seg.id, t2, {ids[1]}, {ids[0]}, 2, true}));
+  ASSERT_TRUE(store_->ApplySegmentRefresh({w.id, seg.id, Timestamp{t2.micros + kMicrosPerSecond}, {}, {}, 2, false}));
+
+  const auto members = store_->ListSegmentMembers(w.id, seg.id, 0, 0).value();
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(members[0].external_id, "c2");
+  EXPECT_EQ(members[0].since, t2);
+  EXPECT_EQ(members[1].external_id, "c3");
+  EXPECT_EQ(members[1].since, t1);
+  const auto page = store_->ListSegmentMembers(w.id, seg.id, members[0].customer.value, 1).value();
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].external_id, "c3");
+  EXPECT_TRUE(store_->ListSegmentMembers(other.id, seg.id, 0, 0).value().empty());
+
+  const auto log = store_->ListSegmentTransitions(w.id, seg.id, 0, 100).value();
+  ASSERT_EQ(log.size(), 4u);
+  std::vector<std::string> seen;
+  for (const SegmentTransition& t : log) seen.push_back((t.entered ? "+" : "-") + t.external_id);
+  EXPECT_EQ(seen, (std::vector<std::string>{"+c1", "+c3", "+c2", "-c1"}));
+  EXPECT_EQ(log[3].at, t2);
+  EXPECT_LT(log[0].id, log[3].id);
+  const auto rest = store_->ListSegmentTransitions(w.id, seg.id, log[1].id, 100).value();
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].external_id, "c2");
+  EXPECT_TRUE(store_->ListSegmentTransitions(other.id, seg.id, 0, 100).value().empty());
+
+  const auto sizes = store_->ListSegmentSizes(w.id, seg.id, Timestamp{0}).value();
+  ASSERT_EQ(sizes.size(), 2u);  // the third refresh didn't record its size
+  EXPECT_EQ(sizes[0].at, t1);
+  EXPECT_EQ(sizes[1].at, t2);
+  EXPECT_EQ(sizes[1].size, 2);
+  EXPECT_EQ(store_->ListSegmentSizes(w.id, seg.id, t2).value().size(), 1u);
+
+  // Adding a member twice fails and changes nothing.
+  EXPECT_FALSE(store_->ApplySegmentRefresh({w.id, seg.id, t2, {ids[2], ids[0]}, {}, 3, true}));
+  EXPECT_EQ(store_->ListSegmentMembers(w.id, seg.id, 0, 0).value().size(), 2u);
+  EXPECT_EQ(store_->ListSegmentTransitions(w.id, seg.id, 0, 100).value().size(), 4u);
+  // A refresh of another workspace's segment is refused.
+  EXPECT_EQ(store_->ApplySegmentRefresh({other.id, seg.id, t2, {ids[0]}, {}, 3, true}).error().code(),
+            ErrorCode::kNotFound);
+
+  // Deleting the segment deletes its membership.
+  ASSERT_TRUE(store_->DeleteSegment(w.id, "vip"));
+  EXPECT_TRUE(store_->ListSegmentMembers(w.id, seg.id, 0, 0).value().empty());
+  EXPECT_TRUE(store_->ListSegmentTransitions(w.id, seg.id, 0, 100).value().empty());
+  EXPECT_TRUE(store_->ListSegmentSizes(w.id, seg.id, Timestamp{0}).value().empty());
+}
+
 TEST_P(StoreContractTest, LeanScansReturnTheFactsInIdRanges) {
   const Workspace w = MakeWorkspace("shop");
   const Workspace other = MakeWorkspace("other");

@@ -2516,32 +2516,37 @@ class PostgresStore final : public Store {
     return std::optional<ModelRun>(std::move(run));
   }
 
+  // Row i of "SELECT id, name, expr, created_at, updated_at, builtin FROM segments".
+  static SegmentDefinition ReadSegment(const Rows& r, int i, WorkspaceId ws) {
+    return {r.Int(i, 0), ws, r.Text(i, 1), r.Text(i, 2), Timestamp{r.Int(i, 3)}, Timestamp{r.Int(i, 4)}, r.Int(i, 5) != 0};
+  }
+
   Result<SegmentDefinition> SaveSegment(const SegmentDefinition& seg) override {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("save segment",
-                            "INSERT INTO segments (workspace_id, name, expr, created_at, updated_at) "
-                            "VALUES ($1::bigint, $2, $3, $4::bigint, $5::bigint) ON CONFLICT "
+                            "INSERT INTO segments (workspace_id, name, expr, created_at, updated_at, builtin) "
+                            "VALUES ($1::bigint, $2, $3, $4::bigint, $5::bigint, $6::integer) ON CONFLICT "
                             "(workspace_id, name) DO UPDATE SET expr = excluded.expr, updated_at = "
-                            "excluded.updated_at RETURNING id, name, expr, created_at, updated_at",
+                            "excluded.updated_at RETURNING id, name, expr, created_at, updated_at, builtin",
                             Params()
                                 .Add(seg.workspace.value)
                                 .Add(seg.name)
                                 .Add(seg.expr)
                                 .Add(seg.created_at.micros)
-                                .Add(seg.updated_at.micros)));
-    return SegmentDefinition{r.Int(0, 0), seg.workspace, r.Text(0, 1), r.Text(0, 2), Timestamp{r.Int(0, 3)},
-                             Timestamp{r.Int(0, 4)}};
+                                .Add(seg.updated_at.micros)
+                                .Add(std::int64_t{seg.builtin ? 1 : 0})));
+    return ReadSegment(r, 0, seg.workspace);
   }
 
   Result<std::vector<SegmentDefinition>> ListSegments(WorkspaceId ws) override {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("list segments",
-                            "SELECT id, name, expr, created_at, updated_at FROM segments WHERE "
+                            "SELECT id, name, expr, created_at, updated_at, builtin FROM segments WHERE "
                             "workspace_id = $1::bigint ORDER BY name COLLATE \"C\"",
                             Params().Add(ws.value)));
     std::vector<SegmentDefinition> out;
     for (int i = 0; i < r.size(); ++i) {
-      out.push_back({r.Int(i, 0), ws, r.Text(i, 1), r.Text(i, 2), Timestamp{r.Int(i, 3)}, Timestamp{r.Int(i, 4)}});
+      out.push_back(ReadSegment(r, i, ws));
     }
     return out;
   }
@@ -2549,21 +2554,141 @@ class PostgresStore final : public Store {
   Result<std::optional<SegmentDefinition>> FindSegment(WorkspaceId ws, std::string_view name) override {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("find segment",
-                            "SELECT id, name, expr, created_at, updated_at FROM segments WHERE "
+                            "SELECT id, name, expr, created_at, updated_at, builtin FROM segments WHERE "
                             "workspace_id = $1::bigint AND name = $2",
                             Params().Add(ws.value).Add(name)));
     if (r.size() == 0) return std::optional<SegmentDefinition>();
-    return std::optional<SegmentDefinition>(
-        SegmentDefinition{r.Int(0, 0), ws, r.Text(0, 1), r.Text(0, 2), Timestamp{r.Int(0, 3)}, Timestamp{r.Int(0, 4)}});
+    return std::optional<SegmentDefinition>(ReadSegment(r, 0, ws));
   }
 
   Status DeleteSegment(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(auto found, FindSegment(ws, name));
+    if (!found) return NotFound("segment " + std::string(name), "no such segment");
+    return InTransaction([&]() -> Status {
+      const Params id = Params().Add(found->id);
+      TREU_RETURN_IF_ERROR(conn_.Query("delete segment members", "DELETE FROM segment_members WHERE segment_id = $1::bigint", id));
+      TREU_RETURN_IF_ERROR(conn_.Query("delete segment transitions",
+                                       "DELETE FROM segment_transitions WHERE segment_id = $1::bigint", id));
+      TREU_RETURN_IF_ERROR(conn_.Query("delete segment sizes", "DELETE FROM segment_sizes WHERE segment_id = $1::bigint", id));
+      TREU_RETURN_IF_ERROR(conn_.Query("delete segment",
+                                       "DELETE FROM segments WHERE workspace_id = $1::bigint AND id = $2::bigint",
+                                       Params().Add(ws.value).Add(found->id)));
+      return Ok();
+    });
+  }
+
+  // Runs `body` between BEGIN and COMMIT (ROLLBACK when it fails).
+  Status InTransaction(const std::function<Status()>& body) {
+    TREU_RETURN_IF_ERROR(conn_.Run("begin", "BEGIN"));
+    Status done = body();
+    if (!done) {
+      (void)conn_.Run("rollback", "ROLLBACK");
+      return done;
+    }
+    return conn_.Run("commit", "COMMIT");
+  }
+
+  Result<SegmentDefinition> UpdateSegment(const SegmentDefinition& seg) override {
     TREU_ASSIGN_OR_RETURN(
-        Rows r, conn_.Query("delete segment",
-                            "DELETE FROM segments WHERE workspace_id = $1::bigint AND name = $2 RETURNING id",
-                            Params().Add(ws.value).Add(name)));
-    if (r.size() == 0) return NotFound("segment " + std::string(name), "no such segment");
-    return Ok();
+        Rows r, conn_.Query("update segment " + seg.name,
+                            "UPDATE segments SET name = $1, expr = $2, updated_at = $3::bigint WHERE "
+                            "workspace_id = $4::bigint AND id = $5::bigint RETURNING id, name, expr, "
+                            "created_at, updated_at, builtin",
+                            Params().Add(seg.name).Add(seg.expr).Add(seg.updated_at.micros).Add(seg.workspace.value)
+                                .Add(seg.id)));
+    if (r.size() == 0) return NotFound("segment " + std::to_string(seg.id), "no such segment");
+    return ReadSegment(r, 0, seg.workspace);
+  }
+
+  Result<std::optional<SegmentDefinition>> FindSegmentById(WorkspaceId ws, std::int64_t id) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find segment",
+                            "SELECT id, name, expr, created_at, updated_at, builtin FROM segments WHERE "
+                            "workspace_id = $1::bigint AND id = $2::bigint",
+                            Params().Add(ws.value).Add(id)));
+    if (r.size() == 0) return std::optional<SegmentDefinition>();
+    return std::optional<SegmentDefinition>(ReadSegment(r, 0, ws));
+  }
+
+  Status ApplySegmentRefresh(const SegmentRefresh& r) override {
+    ArrayLiteral entered, left;
+    for (CustomerId c : r.entered) entered.Add(c.value);
+    for (CustomerId c : r.left) left.Add(c.value);
+    return InTransaction([&]() -> Status {
+      TREU_ASSIGN_OR_RETURN(auto seg, FindSegmentById(r.workspace, r.segment_id));
+      if (!seg) return NotFound("segment " + std::to_string(r.segment_id), "no such segment");
+      TREU_RETURN_IF_ERROR(conn_.Query("add segment members",
+                                       "INSERT INTO segment_members (segment_id, customer_id, since) SELECT "
+                                       "$1::bigint, unnest($2::bigint[]), $3::bigint",
+                                       Params().Add(r.segment_id).Add(entered).Add(r.at.micros)));
+      TREU_RETURN_IF_ERROR(conn_.Query("remove segment members",
+                                       "DELETE FROM segment_members WHERE segment_id = $1::bigint AND "
+                                       "customer_id = ANY($2::bigint[])",
+                                       Params().Add(r.segment_id).Add(left)));
+      static constexpr const char* kLog =
+          "INSERT INTO segment_transitions (workspace_id, segment_id, customer_id, kind, at) SELECT "
+          "$1::bigint, $2::bigint, c, $4, $5::bigint FROM unnest($3::bigint[]) WITH ORDINALITY AS u(c, n) "
+          "ORDER BY n";
+      TREU_RETURN_IF_ERROR(conn_.Query("log segment entries", kLog,
+                                       Params().Add(r.workspace.value).Add(r.segment_id).Add(entered)
+                                           .Add(std::string_view("entered")).Add(r.at.micros)));
+      TREU_RETURN_IF_ERROR(conn_.Query("log segment exits", kLog,
+                                       Params().Add(r.workspace.value).Add(r.segment_id).Add(left)
+                                           .Add(std::string_view("left")).Add(r.at.micros)));
+      if (r.record_size) {
+        TREU_RETURN_IF_ERROR(conn_.Query("record segment size",
+                                         "INSERT INTO segment_sizes (segment_id, at, size) VALUES ($1::bigint, "
+                                         "$2::bigint, $3::bigint) ON CONFLICT (segment_id, at) DO UPDATE SET "
+                                         "size = excluded.size",
+                                         Params().Add(r.segment_id).Add(r.at.micros).Add(r.size)));
+      }
+      return Ok();
+    });
+  }
+
+  Result<std::vector<SegmentMember>> ListSegmentMembers(WorkspaceId ws, std::int64_t segment_id,
+                                                        std::int64_t after, int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list segment members",
+                            "SELECT m.customer_id, c.external_id, m.since FROM segment_members m JOIN "
+                            "segments g ON g.id = m.segment_id JOIN customers c ON c.id = m.customer_id "
+                            "WHERE g.workspace_id = $1::bigint AND m.segment_id = $2::bigint AND "
+                            "m.customer_id > $3::bigint ORDER BY m.customer_id LIMIT $4::bigint",
+                            Params().Add(ws.value).Add(segment_id).Add(after)
+                                .Add(std::int64_t{limit <= 0 ? std::numeric_limits<std::int32_t>::max() : limit})));
+    std::vector<SegmentMember> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) out.push_back({CustomerId{r.Int(i, 0)}, r.Text(i, 1), Timestamp{r.Int(i, 2)}});
+    return out;
+  }
+
+  Result<std::vector<SegmentTransition>> ListSegmentTransitions(WorkspaceId ws, std::int64_t segment_id,
+                                                                std::int64_t after_id, int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list segment transitions",
+                            "SELECT t.id, t.customer_id, c.external_id, t.kind, t.at FROM segment_transitions t "
+                            "JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1::bigint AND "
+                            "t.segment_id = $2::bigint AND t.id > $3::bigint ORDER BY t.id LIMIT $4::bigint",
+                            Params().Add(ws.value).Add(segment_id).Add(after_id).Add(std::int64_t{limit})));
+    std::vector<SegmentTransition> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({r.Int(i, 0), segment_id, CustomerId{r.Int(i, 1)}, r.Text(i, 2), r.Text(i, 3) == "entered",
+                     Timestamp{r.Int(i, 4)}});
+    }
+    return out;
+  }
+
+  Result<std::vector<SegmentSize>> ListSegmentSizes(WorkspaceId ws, std::int64_t segment_id,
+                                                    Timestamp since) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list segment sizes",
+                            "SELECT z.at, z.size FROM segment_sizes z JOIN segments g ON g.id = z.segment_id "
+                            "WHERE g.workspace_id = $1::bigint AND z.segment_id = $2::bigint AND z.at >= "
+                            "$3::bigint ORDER BY z.at",
+                            Params().Add(ws.value).Add(segment_id).Add(since.micros)));
+    std::vector<SegmentSize> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back({Timestamp{r.Int(i, 0)}, r.Int(i, 1)});
+    return out;
   }
 
   Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) override {

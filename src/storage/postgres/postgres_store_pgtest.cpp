@@ -233,6 +233,22 @@ class TestStore final : public Store {
     return store_->FindSegment(ws, name);
   }
   Status DeleteSegment(WorkspaceId ws, std::string_view name) override { return store_->DeleteSegment(ws, name); }
+  Result<SegmentDefinition> UpdateSegment(const SegmentDefinition& seg) override { return store_->UpdateSegment(seg); }
+  Result<std::optional<SegmentDefinition>> FindSegmentById(WorkspaceId ws, std::int64_t id) override {
+    return store_->FindSegmentById(ws, id);
+  }
+  Status ApplySegmentRefresh(const SegmentRefresh& r) override { return store_->ApplySegmentRefresh(r); }
+  Result<std::vector<SegmentMember>> ListSegmentMembers(WorkspaceId ws, std::int64_t segment_id, std::int64_t after,
+                                                        int limit) override {
+    return store_->ListSegmentMembers(ws, segment_id, after, limit);
+  }
+  Result<std::vector<SegmentTransition>> ListSegmentTransitions(WorkspaceId ws, std::int64_t segment_id,
+                                                                std::int64_t after_id, int limit) override {
+    return store_->ListSegmentTransitions(ws, segment_id, after_id, limit);
+  }
+  Result<std::vector<SegmentSize>> ListSegmentSizes(WorkspaceId ws, std::int64_t segment_id, Timestamp since) override {
+    return store_->ListSegmentSizes(ws, segment_id, since);
+  }
   Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) override {
     return store_->FailUnfinishedModelRuns(error, now);
   }

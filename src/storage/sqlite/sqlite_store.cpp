@@ -1253,13 +1253,19 @@ class SqliteStore final : public Store {
     return std::optional<ModelRun>(std::move(*run));
   }
 
+  // A row of "SELECT id, name, expr, created_at, updated_at, builtin FROM segments".
+  static SegmentDefinition ReadSegment(const Stmt& s, WorkspaceId ws) {
+    return {s.Int(0), ws, s.Text(1), s.Text(2), Timestamp{s.Int(3)}, Timestamp{s.Int(4)}, s.Int(5) != 0};
+  }
+
   Result<SegmentDefinition> SaveSegment(const SegmentDefinition& seg) override {
     TREU_ASSIGN_OR_RETURN(
-        Stmt * s, db_.Prepare("INSERT INTO segments (workspace_id, name, expr, created_at, updated_at) "
-                              "VALUES (?, ?, ?, ?, ?) ON CONFLICT (workspace_id, name) DO UPDATE SET "
+        Stmt * s, db_.Prepare("INSERT INTO segments (workspace_id, name, expr, created_at, updated_at, builtin) "
+                              "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, name) DO UPDATE SET "
                               "expr = excluded.expr, updated_at = excluded.updated_at"));
     TREU_RETURN_IF_ERROR(s->Bind(seg.workspace.value).Bind(seg.name).Bind(seg.expr)
-                             .Bind(seg.created_at.micros).Bind(seg.updated_at.micros).Run());
+                             .Bind(seg.created_at.micros).Bind(seg.updated_at.micros)
+                             .Bind(std::int64_t{seg.builtin ? 1 : 0}).Run());
     TREU_ASSIGN_OR_RETURN(auto stored, FindSegment(seg.workspace, seg.name));
     if (!stored) return Internal("save segment " + seg.name, "not found after saving");
     return *stored;
@@ -1267,34 +1273,166 @@ class SqliteStore final : public Store {
 
   Result<std::vector<SegmentDefinition>> ListSegments(WorkspaceId ws) override {
     TREU_ASSIGN_OR_RETURN(
-        Stmt * s, db_.Prepare("SELECT id, name, expr, created_at, updated_at FROM segments WHERE "
+        Stmt * s, db_.Prepare("SELECT id, name, expr, created_at, updated_at, builtin FROM segments WHERE "
                               "workspace_id = ? ORDER BY name"));
     s->Bind(ws.value);
     std::vector<SegmentDefinition> out;
     while (true) {
       TREU_ASSIGN_OR_RETURN(bool row, s->Step());
       if (!row) break;
-      out.push_back({s->Int(0), ws, s->Text(1), s->Text(2), Timestamp{s->Int(3)}, Timestamp{s->Int(4)}});
+      out.push_back(ReadSegment(*s, ws));
     }
     return out;
   }
 
   Result<std::optional<SegmentDefinition>> FindSegment(WorkspaceId ws, std::string_view name) override {
     TREU_ASSIGN_OR_RETURN(
-        Stmt * s, db_.Prepare("SELECT id, name, expr, created_at, updated_at FROM segments WHERE "
+        Stmt * s, db_.Prepare("SELECT id, name, expr, created_at, updated_at, builtin FROM segments WHERE "
                               "workspace_id = ? AND name = ?"));
     TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(name).Step());
     if (!row) return std::optional<SegmentDefinition>();
-    SegmentDefinition out{s->Int(0), ws, s->Text(1), s->Text(2), Timestamp{s->Int(3)}, Timestamp{s->Int(4)}};
+    SegmentDefinition out = ReadSegment(*s, ws);
     s->Reset();
     return std::optional<SegmentDefinition>(std::move(out));
   }
 
   Status DeleteSegment(WorkspaceId ws, std::string_view name) override {
-    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM segments WHERE workspace_id = ? AND name = ?"));
-    TREU_RETURN_IF_ERROR(s->Bind(ws.value).Bind(name).Run());
-    if (db_.Changes() == 0) return NotFound("segment " + std::string(name), "no such segment");
+    TREU_ASSIGN_OR_RETURN(auto found, FindSegment(ws, name));
+    if (!found) return NotFound("segment " + std::string(name), "no such segment");
+    TREU_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    Status done = DeleteSegmentLocked(ws, found->id);
+    if (!done) {
+      (void)db_.Exec("ROLLBACK");
+      return done;
+    }
+    return db_.Exec("COMMIT");
+  }
+
+  Status DeleteSegmentLocked(WorkspaceId ws, std::int64_t id) {
+    static constexpr const char* kDeletes[] = {
+        "DELETE FROM segment_members WHERE segment_id = ?",
+        "DELETE FROM segment_transitions WHERE segment_id = ?",
+        "DELETE FROM segment_sizes WHERE segment_id = ?",
+    };
+    for (const char* sql : kDeletes) {
+      TREU_ASSIGN_OR_RETURN(Stmt * d, db_.Prepare(sql));  // static text: cached by address
+      TREU_RETURN_IF_ERROR(d->Bind(id).Run());
+    }
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM segments WHERE workspace_id = ? AND id = ?"));
+    return s->Bind(ws.value).Bind(id).Run();
+  }
+
+  Result<SegmentDefinition> UpdateSegment(const SegmentDefinition& seg) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("UPDATE OR IGNORE segments SET name = ?, expr = ?, updated_at = ? "
+                                                "WHERE workspace_id = ? AND id = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(seg.name).Bind(seg.expr).Bind(seg.updated_at.micros)
+                             .Bind(seg.workspace.value).Bind(seg.id).Run());
+    if (db_.Changes() == 0) {
+      TREU_ASSIGN_OR_RETURN(auto existing, FindSegmentById(seg.workspace, seg.id));
+      if (!existing) return NotFound("segment " + std::to_string(seg.id), "no such segment");
+      return AlreadyExists("segment " + seg.name, "a segment with this name exists");
+    }
+    TREU_ASSIGN_OR_RETURN(auto stored, FindSegmentById(seg.workspace, seg.id));
+    if (!stored) return Internal("update segment " + seg.name, "not found after saving");
+    return *stored;
+  }
+
+  Result<std::optional<SegmentDefinition>> FindSegmentById(WorkspaceId ws, std::int64_t id) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, name, expr, created_at, updated_at, builtin FROM segments WHERE "
+                              "workspace_id = ? AND id = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(id).Step());
+    if (!row) return std::optional<SegmentDefinition>();
+    SegmentDefinition out = ReadSegment(*s, ws);
+    s->Reset();
+    return std::optional<SegmentDefinition>(std::move(out));
+  }
+
+  Status ApplySegmentRefresh(const SegmentRefresh& r) override {
+    TREU_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    Status done = ApplySegmentRefreshLocked(r);
+    if (!done) {
+      (void)db_.Exec("ROLLBACK");
+      return done;
+    }
+    return db_.Exec("COMMIT");
+  }
+
+  Status ApplySegmentRefreshLocked(const SegmentRefresh& r) {
+    TREU_ASSIGN_OR_RETURN(auto seg, FindSegmentById(r.workspace, r.segment_id));
+    if (!seg) return NotFound("segment " + std::to_string(r.segment_id), "no such segment");
+    TREU_ASSIGN_OR_RETURN(Stmt * add, db_.Prepare("INSERT INTO segment_members (segment_id, customer_id, since) "
+                                                  "VALUES (?, ?, ?)"));
+    TREU_ASSIGN_OR_RETURN(Stmt * remove, db_.Prepare("DELETE FROM segment_members WHERE segment_id = ? AND "
+                                                     "customer_id = ?"));
+    TREU_ASSIGN_OR_RETURN(Stmt * log, db_.Prepare("INSERT INTO segment_transitions (workspace_id, segment_id, "
+                                                  "customer_id, kind, at) VALUES (?, ?, ?, ?, ?)"));
+    for (CustomerId c : r.entered) {
+      TREU_RETURN_IF_ERROR(add->Reset().Bind(r.segment_id).Bind(c.value).Bind(r.at.micros).Run());
+      TREU_RETURN_IF_ERROR(log->Reset().Bind(r.workspace.value).Bind(r.segment_id).Bind(c.value).Bind("entered")
+                               .Bind(r.at.micros).Run());
+    }
+    for (CustomerId c : r.left) {
+      TREU_RETURN_IF_ERROR(remove->Reset().Bind(r.segment_id).Bind(c.value).Run());
+      TREU_RETURN_IF_ERROR(log->Reset().Bind(r.workspace.value).Bind(r.segment_id).Bind(c.value).Bind("left")
+                               .Bind(r.at.micros).Run());
+    }
+    if (r.record_size) {
+      TREU_ASSIGN_OR_RETURN(Stmt * size, db_.Prepare("INSERT INTO segment_sizes (segment_id, at, size) VALUES "
+                                                     "(?, ?, ?) ON CONFLICT (segment_id, at) DO UPDATE SET "
+                                                     "size = excluded.size"));
+      TREU_RETURN_IF_ERROR(size->Bind(r.segment_id).Bind(r.at.micros).Bind(r.size).Run());
+    }
     return Ok();
+  }
+
+  Result<std::vector<SegmentMember>> ListSegmentMembers(WorkspaceId ws, std::int64_t segment_id,
+                                                        std::int64_t after, int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT m.customer_id, c.external_id, m.since FROM segment_members m JOIN "
+                              "segments g ON g.id = m.segment_id JOIN customers c ON c.id = m.customer_id "
+                              "WHERE g.workspace_id = ? AND m.segment_id = ? AND m.customer_id > ? "
+                              "ORDER BY m.customer_id LIMIT ?"));
+    s->Bind(ws.value).Bind(segment_id).Bind(after).Bind(std::int64_t{limit <= 0 ? -1 : limit});
+    std::vector<SegmentMember> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({CustomerId{s->Int(0)}, s->Text(1), Timestamp{s->Int(2)}});
+    }
+    return out;
+  }
+
+  Result<std::vector<SegmentTransition>> ListSegmentTransitions(WorkspaceId ws, std::int64_t segment_id,
+                                                                std::int64_t after_id, int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT t.id, t.customer_id, c.external_id, t.kind, t.at FROM "
+                              "segment_transitions t JOIN customers c ON c.id = t.customer_id WHERE "
+                              "t.workspace_id = ? AND t.segment_id = ? AND t.id > ? ORDER BY t.id LIMIT ?"));
+    s->Bind(ws.value).Bind(segment_id).Bind(after_id).Bind(std::int64_t{limit});
+    std::vector<SegmentTransition> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({s->Int(0), segment_id, CustomerId{s->Int(1)}, s->Text(2), s->Text(3) == "entered",
+                     Timestamp{s->Int(4)}});
+    }
+    return out;
+  }
+
+  Result<std::vector<SegmentSize>> ListSegmentSizes(WorkspaceId ws, std::int64_t segment_id,
+                                                    Timestamp since) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT z.at, z.size FROM segment_sizes z JOIN segments g ON g.id = z.segment_id "
+                              "WHERE g.workspace_id = ? AND z.segment_id = ? AND z.at >= ? ORDER BY z.at"));
+    s->Bind(ws.value).Bind(segment_id).Bind(since.micros);
+    std::vector<SegmentSize> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({Timestamp{s->Int(0)}, s->Int(1)});
+    }
+    return out;
   }
 
   Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) override {
