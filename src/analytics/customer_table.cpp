@@ -1,5 +1,6 @@
 #include "analytics/customer_table.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <unordered_map>
 
@@ -74,6 +75,30 @@ const Column* CustomerTable::Find(std::string_view name) const {
   return it == columns.end() ? nullptr : &it->second;
 }
 
+Column ColumnOfValues(std::size_t rows, const std::vector<std::pair<std::uint32_t, AttributeValue>>& values) {
+  if (values.empty()) return Bools(rows);
+  const AttributeType first = TypeOf(values.front().second);
+  const bool mixed = std::any_of(values.begin(), values.end(), [&](const auto& v) { return TypeOf(v.second) != first; });
+  if (mixed || first == AttributeType::kString) {
+    StringColumn col(rows);
+    for (const auto& [c, v] : values) col.Set(c, mixed ? FormatAttributeValue(v) : std::get<std::string>(v));
+    return col.Take();
+  }
+  if (first == AttributeType::kNumber) {
+    Column col = Numbers(rows);
+    for (const auto& [c, v] : values) col.numbers[c] = std::get<double>(v);
+    return col;
+  }
+  if (first == AttributeType::kBool) {
+    Column col = Bools(rows);
+    for (const auto& [c, v] : values) col.bools[c] = std::get<bool>(v) ? 1 : 0;
+    return col;
+  }
+  Column col = Times(rows);
+  for (const auto& [c, v] : values) col.times[c] = std::get<Timestamp>(v).micros;
+  return col;
+}
+
 Result<CustomerTable> BuildCustomerTable(Store& store, const Snapshot& s,
                                          const CustomerPredictions* predictions, Timestamp now) {
   const std::size_t n = s.customers();
@@ -90,7 +115,7 @@ Result<CustomerTable> BuildCustomerTable(Store& store, const Snapshot& s,
   Column created = Times(n);
   std::map<std::string, Column> consent;
   // Attributes: each value with its type, then one column per name.
-  std::map<std::string, std::vector<std::pair<Snapshot::Index, AttributeValue>>> attributes;
+  std::map<std::string, std::vector<std::pair<std::uint32_t, AttributeValue>>> attributes;
   TREU_RETURN_IF_ERROR(store.ScanCustomers(s.workspace().id, [&](const Customer& cu) {
     auto it = by_id.find(cu.id.value);
     if (it == by_id.end()) return;  // newer than the snapshot
@@ -110,27 +135,7 @@ Result<CustomerTable> BuildCustomerTable(Store& store, const Snapshot& s,
   t.columns["locale"] = locale.Take();
   t.columns["created_at"] = std::move(created);
   for (auto& [name, col] : consent) t.columns[name] = std::move(col);
-  for (auto& [name, values] : attributes) {
-    const AttributeType first = TypeOf(values.front().second);
-    const bool mixed = std::any_of(values.begin(), values.end(), [&](const auto& v) { return TypeOf(v.second) != first; });
-    if (mixed || first == AttributeType::kString) {
-      StringColumn col(n);
-      for (const auto& [c, v] : values) col.Set(c, mixed ? FormatAttributeValue(v) : std::get<std::string>(v));
-      t.columns[name] = col.Take();
-    } else if (first == AttributeType::kNumber) {
-      Column col = Numbers(n);
-      for (const auto& [c, v] : values) col.numbers[c] = std::get<double>(v);
-      t.columns[name] = std::move(col);
-    } else if (first == AttributeType::kBool) {
-      Column col = Bools(n);
-      for (const auto& [c, v] : values) col.bools[c] = std::get<bool>(v) ? 1 : 0;
-      t.columns[name] = std::move(col);
-    } else {
-      Column col = Times(n);
-      for (const auto& [c, v] : values) col.times[c] = std::get<Timestamp>(v).micros;
-      t.columns[name] = std::move(col);
-    }
-  }
+  for (auto& [name, values] : attributes) t.columns[name] = ColumnOfValues(n, values);
 
   // Purchase aggregates up to now: completed (and later refunded) orders, net of refunds.
   Column orders = Numbers(n), revenue = Numbers(n, ColumnType::kMoney), aov = Numbers(n, ColumnType::kMoney);
@@ -153,6 +158,21 @@ Result<CustomerTable> BuildCustomerTable(Store& store, const Snapshot& s,
       since.numbers[c] = std::floor(static_cast<double>(now.micros - last.times[c]) / kMicrosPerDay);
     }
   }
+  // Where each buying customer's revenue ranks: the share with strictly less revenue.
+  Column percentile = Numbers(n);
+  {
+    std::vector<double> sorted;
+    for (Snapshot::Index c = 0; c < n; ++c) {
+      if (orders.numbers[c] > 0) sorted.push_back(revenue.numbers[c]);
+    }
+    std::sort(sorted.begin(), sorted.end());
+    for (Snapshot::Index c = 0; c < n; ++c) {
+      if (orders.numbers[c] <= 0) continue;
+      const auto below = std::lower_bound(sorted.begin(), sorted.end(), revenue.numbers[c]) - sorted.begin();
+      percentile.numbers[c] = 100.0 * static_cast<double>(below) / static_cast<double>(sorted.size());
+    }
+  }
+  t.columns["revenue_percentile"] = std::move(percentile);
   t.columns["orders_count"] = std::move(orders);
   t.columns["revenue_total"] = std::move(revenue);
   t.columns["average_order_value"] = std::move(aov);

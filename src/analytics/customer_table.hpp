@@ -41,13 +41,18 @@ struct CustomerTable {
   std::size_t customers = 0;
   Timestamp as_of;
   // By field name: email, country, locale, created_at, attributes.<name>, consent.<channel>,
-  // orders_count, revenue_total, average_order_value, first_order_at, last_order_at,
+  // orders_count, revenue_total, revenue_percentile, average_order_value, first_order_at, last_order_at,
   // days_since_last_order, mrr, plan, subscription_status, tenure_days, and with predictions
   // p_alive, expected_purchases_90d, clv_12m, rfm_r, rfm_f, rfm_m, rfm_segment.
   std::map<std::string, Column, std::less<>> columns;
 
   const Column* Find(std::string_view name) const;
 };
+
+// A column of `rows` rows holding `values` (row, value), the other rows null: typed like the
+// values, or strings of their canonical text (FormatAttributeValue) when they have more than
+// one type. All null (a bool column) when there are no values.
+Column ColumnOfValues(std::size_t rows, const std::vector<std::pair<std::uint32_t, AttributeValue>>& values);
 
 // The table of every customer in `s` as of `now`. `predictions` may be null (then the
 // prediction columns are absent). An attribute whose values have more than one type across

@@ -1,6 +1,7 @@
 #include "segments/binder.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <regex>
 #include <set>
 #include <vector>
@@ -28,6 +29,35 @@ int GroupDepth(std::string_view re) {
     }
   }
   return max_depth;
+}
+
+// libstdc++ reads back-reference numbers and {m,n} counts into a long without an overflow
+// check; numbers of more digits than this are refused before compiling.
+constexpr std::size_t kMaxRegexNumberDigits = 5;
+
+// A back reference (\123) or repetition count ({12,34}) with too many digits: which kind, or
+// nullptr.
+const char* LongRegexNumber(std::string_view re) {
+  bool in_braces = false;
+  for (std::size_t i = 0; i < re.size(); ++i) {
+    const char c = re[i];
+    if (c == '\\') {
+      std::size_t digits = 0;
+      while (i + 1 + digits < re.size() && std::isdigit(static_cast<unsigned char>(re[i + 1 + digits]))) ++digits;
+      if (digits > kMaxRegexNumberDigits) return "back reference";
+      i += std::max<std::size_t>(digits, 1);
+    } else if (c == '{') {
+      in_braces = true;
+    } else if (c == '}') {
+      in_braces = false;
+    } else if (in_braces && std::isdigit(static_cast<unsigned char>(c))) {
+      std::size_t digits = 0;
+      while (i + digits < re.size() && std::isdigit(static_cast<unsigned char>(re[i + digits]))) ++digits;
+      if (digits > kMaxRegexNumberDigits) return "repetition count";
+      i += digits - 1;
+    }
+  }
+  return nullptr;
 }
 
 std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
@@ -308,6 +338,10 @@ class Binder {
     }
     if (GroupDepth(r.text) > kMaxRegexGroupDepth) {
       return Fail(r.pos, "regular expression nested too deeply (more than " + std::to_string(kMaxRegexGroupDepth) + " groups)");
+    }
+    if (const char* what = LongRegexNumber(r.text)) {
+      return Fail(r.pos, "invalid regular expression " + QuoteString(r.text) + ": " + what + " too large (more than " +
+                             std::to_string(kMaxRegexNumberDigits) + " digits)");
     }
     try {
       std::regex re(r.text, std::regex::ECMAScript);

@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <limits>
 #include <regex>
+#include <set>
 #include <unordered_map>
+
+#include <simdjson.h>
 
 namespace treu::segment {
 namespace {
@@ -31,14 +35,6 @@ Truth Or(Truth a, Truth b) {
   return a == kFalse && b == kFalse ? kFalse : kUnknown;
 }
 
-bool ContainsCount(const Expr& e) {
-  if (e.kind == ExprKind::kCount) return true;
-  for (const ExprPtr& c : e.children) {
-    if (ContainsCount(*c)) return true;
-  }
-  return false;
-}
-
 constexpr std::int64_t kMicrosPerHour = 3'600'000'000LL;
 
 class Interpreter {
@@ -46,9 +42,6 @@ class Interpreter {
   explicit Interpreter(const EvalContext& context) : ctx_(context) {}
 
   Result<std::vector<bool>> Run(const Expr& root) {
-    if (ContainsCount(root)) {
-      return FailedPrecondition("segment", "count(event ...) conditions are not evaluated yet");
-    }
     TREU_RETURN_IF_ERROR(Prepare(root));
     std::vector<bool> out(ctx_.table->customers);
     for (std::size_t c = 0; c < out.size(); ++c) out[c] = Eval(root, c) == kTrue;
@@ -68,6 +61,10 @@ class Interpreter {
       TREU_ASSIGN_OR_RETURN(ExprPtr bound, ctx_.segment(e.text));
       Interpreter inner(ctx_);
       TREU_ASSIGN_OR_RETURN(segments_[&e], inner.Run(*bound));
+    }
+    if (e.kind == ExprKind::kCount) {
+      TREU_ASSIGN_OR_RETURN(counts_[&e], CountEvents(e, ctx_));
+      return Ok();  // its where clause is evaluated over the events, by CountEvents
     }
     for (const ExprPtr& c : e.children) TREU_RETURN_IF_ERROR(Prepare(*c));
     return Ok();
@@ -121,6 +118,10 @@ class Interpreter {
       case ExprKind::kNow:
         s.kind = Scalar::kTime;
         s.time = ctx_.now.micros;
+        return s;
+      case ExprKind::kCount:
+        s.kind = Scalar::kNumber;
+        s.number = counts_.at(&e)[c];
         return s;
       case ExprKind::kArith: {
         const Expr& l = *e.children[0];
@@ -227,9 +228,92 @@ class Interpreter {
   std::unordered_map<const Expr*, const Column*> columns_;
   std::unordered_map<const Expr*, std::regex> regexes_;
   std::unordered_map<const Expr*, std::vector<bool>> segments_;
+  std::unordered_map<const Expr*, std::vector<double>> counts_;
 };
 
+void CollectFields(const Expr& e, std::set<std::string>& out) {
+  if (e.kind == ExprKind::kField) out.insert(e.text);
+  for (const ExprPtr& c : e.children) CollectFields(*c, out);
+}
+
+// The value at `path` ("url", "product.sku") in a properties object: strings, numbers and
+// booleans as themselves, objects and arrays as their JSON text; nullopt when absent or null.
+std::optional<AttributeValue> PropertyValue(simdjson::dom::element object, std::string_view path) {
+  simdjson::dom::element v = object;
+  while (!path.empty()) {
+    const std::size_t dot = path.find('.');
+    const std::string_view key = path.substr(0, dot);
+    simdjson::dom::object o;
+    if (v.get_object().get(o) != simdjson::SUCCESS) return std::nullopt;
+    if (o.at_key(key).get(v) != simdjson::SUCCESS) return std::nullopt;
+    path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
+  }
+  switch (v.type()) {
+    case simdjson::dom::element_type::STRING: return AttributeValue{std::string(v.get_string().value_unsafe())};
+    case simdjson::dom::element_type::INT64: return AttributeValue{static_cast<double>(v.get_int64().value_unsafe())};
+    case simdjson::dom::element_type::UINT64: return AttributeValue{static_cast<double>(v.get_uint64().value_unsafe())};
+    case simdjson::dom::element_type::DOUBLE: return AttributeValue{v.get_double().value_unsafe()};
+    case simdjson::dom::element_type::BOOL: return AttributeValue{v.get_bool().value_unsafe()};
+    case simdjson::dom::element_type::NULL_VALUE: return std::nullopt;
+    default: return AttributeValue{simdjson::minify(v)};
+  }
+}
+
 }  // namespace
+
+Result<std::vector<double>> CountEvents(const Expr& count, const EvalContext& context) {
+  if (context.table == nullptr) return InvalidArgument("segment", "no customer table");
+  if (context.events == nullptr) {
+    return FailedPrecondition("segment", "count(event ...) needs the workspace's events, which were not loaded");
+  }
+  std::vector<double> counts(context.table->customers, 0.0);
+  auto it = context.events->by_name.find(count.text);
+  if (it == context.events->by_name.end()) return counts;
+  const EventLog::Stream& stream = it->second;
+  const std::int64_t end = context.now.micros;
+  const std::int64_t begin = count.within ? AddDuration(context.now, *count.within, -1, context.zone).micros
+                                          : std::numeric_limits<std::int64_t>::min();
+  std::vector<std::uint32_t> rows;  // the events in the window
+  for (std::size_t i = 0; i < stream.size(); ++i) {
+    if (stream.at[i] > begin && stream.at[i] <= end && stream.customer[i] < counts.size()) {
+      rows.push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+  if (count.children.empty()) {
+    for (std::uint32_t r : rows) counts[stream.customer[r]] += 1;
+    return counts;
+  }
+  // The where clause runs over a table with one row per event in the window and one column
+  // per property it names, typed like customer attributes.
+  const Expr& where = *count.children[0];
+  std::set<std::string> fields;
+  CollectFields(where, fields);
+  std::map<std::string, std::vector<std::pair<std::uint32_t, AttributeValue>>> values;
+  simdjson::dom::parser parser;
+  for (std::uint32_t k = 0; k < rows.size(); ++k) {
+    simdjson::dom::element doc;
+    // In place when the buffer holds the parser's padding after the document, else copied.
+    const std::string_view text = stream.Properties(rows[k]);
+    const bool in_place = stream.Padded(rows[k]);
+    if (parser.parse(text.data(), text.size(), !in_place).get(doc) != simdjson::SUCCESS) continue;
+    for (const std::string& field : fields) {
+      const std::string_view path = std::string_view(field).substr(field.find('.') + 1);
+      if (auto v = PropertyValue(doc, path)) values[field].emplace_back(k, std::move(*v));
+    }
+  }
+  CustomerTable events;
+  events.customers = rows.size();
+  events.as_of = context.now;
+  for (const std::string& field : fields) events.columns[field] = ColumnOfValues(rows.size(), values[field]);
+  EvalContext inner = context;
+  inner.table = &events;
+  inner.events = nullptr;
+  TREU_ASSIGN_OR_RETURN(std::vector<bool> match, Interpreter(inner).Run(where));
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    if (match[k]) counts[stream.customer[rows[k]]] += 1;
+  }
+  return counts;
+}
 
 Timestamp AddDuration(Timestamp t, const Duration& d, int sign, const TimeZone& zone) {
   const std::int64_t n = sign * d.amount;

@@ -11,6 +11,7 @@
 #include "analytics/customer_table.hpp"
 #include "core/time.hpp"
 #include "segments/ast.hpp"
+#include "segments/events.hpp"
 
 namespace treu::segment {
 
@@ -21,11 +22,19 @@ struct EvalContext {
                                     // of durations are calendar units here
   // The bound tree of a saved segment (for in_segment); NotFound if there is none.
   std::function<Result<ExprPtr>(std::string_view name)> segment;
+  // The tracked events for count(event ...); null: such conditions fail (FailedPrecondition).
+  const EventLog* events = nullptr;
 };
 
-// REQUIRES: `bound` came from Bind(). FailedPrecondition for conditions not evaluated yet
-// (count(event ...)); errors of the segment lookup.
+// REQUIRES: `bound` came from Bind(). FailedPrecondition for count(event ...) without
+// context.events; errors of the segment lookup.
 Result<std::vector<bool>> Evaluate(const Expr& bound, const EvalContext& context);
+
+// The value of a bound count(event "name" within D where ...) node for every customer of the
+// table: how many of the customer's events of that name happened in (now - D, now] (any time
+// up to now without `within`) and satisfy the where clause (three-valued: unknown does not
+// count). Never null: a customer without such events counts 0.
+Result<std::vector<double>> CountEvents(const Expr& count, const EvalContext& context);
 
 // `t` moved by a duration: hours, days and weeks exactly; months and years in calendar terms
 // in `zone` (the same local time of day, the day of month clamped: 31 Jan + 1mo = 28/29 Feb).

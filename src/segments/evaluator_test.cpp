@@ -4,44 +4,12 @@
 
 #include "segments/binder.hpp"
 #include "segments/parser.hpp"
+#include "segments/table_testing.hpp"
 
 namespace treu::segment {
 namespace {
 
-// A hand-made table of four customers: anna, ben, cleo (no data), dora.
-CustomerTable Table(Timestamp now) {
-  CustomerTable t;
-  t.customers = 4;
-  t.as_of = now;
-  Column email;
-  email.type = ColumnType::kString;
-  email.dictionary = {"anna@shop.example", "ben@mail.example", "dora@shop.example"};
-  email.codes = {0, 1, -1, 2};
-  t.columns["email"] = email;
-  Column revenue;
-  revenue.type = ColumnType::kMoney;
-  revenue.numbers = {250.5, 99.99, NAN, 100};
-  t.columns["revenue_total"] = revenue;
-  Column orders;
-  orders.type = ColumnType::kNumber;
-  orders.numbers = {5, 1, 0, 2};
-  t.columns["orders_count"] = orders;
-  Column last;
-  last.type = ColumnType::kTime;
-  const std::int64_t day = kMicrosPerDay;
-  last.times = {now.micros - 10 * day, now.micros - 200 * day, kNullTime, now.micros - 95 * day};
-  t.columns["last_order_at"] = last;
-  Column consent;
-  consent.type = ColumnType::kBool;
-  consent.bools = {1, 0, -1, 1};
-  t.columns["consent.email"] = consent;
-  Column tier;
-  tier.type = ColumnType::kString;
-  tier.dictionary = {"gold", "silver"};
-  tier.codes = {0, 1, -1, 0};
-  t.columns["attributes.tier"] = tier;
-  return t;
-}
+CustomerTable Table(Timestamp now) { return testing::FourCustomers(now); }
 
 std::vector<int> Members(std::string_view text, const CustomerTable& t, Timestamp now,
                          std::function<Result<ExprPtr>(std::string_view)> segments = {},
@@ -111,13 +79,41 @@ TEST(EvaluatorTest, CalendarMonthsClampTheDay) {
   EXPECT_EQ(AddDuration(march, {12, DurationUnit::kWeeks}, 1, berlin).micros, march.micros + 84 * kMicrosPerDay);
 }
 
-TEST(EvaluatorTest, EventConditionsAreRefusedClearly) {
+TEST(EvaluatorTest, EventConditionsWithoutEventsAreRefusedClearly) {
   const CustomerTable t = Table(kNow);
   auto bound = ParseAndBind("count(event \"Page Viewed\" within 7d) >= 2");
   ASSERT_TRUE(bound.has_value()) << bound.error().ToString();
   EvalContext ctx{&t, kNow, TimeZone::Utc(), {}};
   EXPECT_EQ(Evaluate(**bound, ctx).error().ToString(),
-            "segment: count(event ...) conditions are not evaluated yet");
+            "segment: count(event ...) needs the workspace's events, which were not loaded");
+}
+
+TEST(EvaluatorTest, EventCountsFollowTheWindowAndTheWhereClause) {
+  const CustomerTable t = Table(kNow);
+  ASSERT_GE(t.customers, 2u);
+  EventLog log;
+  EventLog::Stream& views = log.by_name["Page Viewed"];
+  const std::int64_t day = kMicrosPerDay;
+  // customer 0: two pricing views inside 7 days, one outside; customer 1: one inside, one
+  // with another url, one in the future.
+  const std::pair<Snapshot::Index, std::int64_t> rows[] = {{0, -1 * day}, {0, -6 * day}, {0, -8 * day},
+                                                           {1, -2 * day}, {1, -3 * day}, {1, 1 * day}};
+  const char* urls[] = {"/pricing", "/pricing?a", "/pricing", "/pricing", "/", "/pricing"};
+  for (int i = 0; i < 6; ++i) {
+    views.Add(rows[i].first, kNow.micros + rows[i].second, std::string("{\"url\":\"") + urls[i] + "\"}");
+  }
+  EvalContext ctx{&t, kNow, TimeZone::Utc(), {}, &log};
+  auto count = [&](const char* text) {
+    auto bound = ParseAndBind(std::string("count(event \"Page Viewed\"") + text + ") >= 0");
+    EXPECT_TRUE(bound.has_value()) << bound.error().ToString();
+    const std::vector<double> n = CountEvents(*(*bound)->children[0], ctx).value();
+    return std::make_pair(n[0], n[1]);
+  };
+  EXPECT_EQ(count(""), std::make_pair(3.0, 2.0));
+  EXPECT_EQ(count(" within 7d"), std::make_pair(2.0, 2.0));
+  EXPECT_EQ(count(" within 7d where properties.url contains \"/pricing\""), std::make_pair(2.0, 1.0));
+  EXPECT_EQ(count(" where properties.url = \"/\""), std::make_pair(0.0, 1.0));
+  EXPECT_EQ(count(" where properties.missing is null"), std::make_pair(3.0, 2.0));
 }
 
 }  // namespace

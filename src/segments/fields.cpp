@@ -20,6 +20,7 @@ const FieldInfo kFields[] = {
     {"created_at", Type::kTime, "profile", "When the customer was created", {}},
     {"orders_count", Type::kNumber, "purchase", "Number of orders", {}},
     {"revenue_total", Type::kMoney, "purchase", "Total revenue (major units)", {}},
+    {"revenue_percentile", Type::kNumber, "purchase", "Share (0..100) of buying customers with less revenue", {}},
     {"average_order_value", Type::kMoney, "purchase", "Revenue per order (major units)", {}},
     {"first_order_at", Type::kTime, "purchase", "Time of the first order", {}},
     {"last_order_at", Type::kTime, "purchase", "Time of the last order", {}},

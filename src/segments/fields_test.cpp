@@ -21,7 +21,7 @@ TEST(FieldsTest, RegistryRows) {
       EXPECT_EQ(f.type, Type::kString) << f.name;
     }
   }
-  EXPECT_EQ(Fields().size(), 28u);
+  EXPECT_EQ(Fields().size(), 29u);
 }
 
 TEST(FieldsTest, Lookup) {
