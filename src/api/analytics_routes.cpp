@@ -6,17 +6,12 @@
 #include "analytics/kpis.hpp"
 #include "api/analytics_json.hpp"
 #include "api/problem.hpp"
+#include "api/route_support.hpp"
 
 namespace treu::api {
 namespace {
 
 using nlohmann::json;
-
-HttpResponse Json(const json& body) {
-  HttpResponse r;
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
 
 Result<Period> PeriodParam(const RequestContext& ctx, const char* name, bool required) {
   const std::string* text = ctx.request.Query(name);
@@ -31,9 +26,7 @@ Result<Period> PeriodParam(const RequestContext& ctx, const char* name, bool req
 
 // The workspace's analytics and the options from ?basis= and ?window=.
 Result<std::pair<std::unique_ptr<Analytics>, KpiOptions>> Open(RequestContext& ctx, bool predictions = false) {
-  // The server's live snapshot (changes applied since the last request), else a fresh build.
-  TREU_ASSIGN_OR_RETURN(auto snap, ctx.snapshots != nullptr ? ctx.snapshots->Get(ctx.store, ctx.workspace())
-                                                            : BuildSnapshot(ctx.store, ctx.workspace()));
+  TREU_ASSIGN_OR_RETURN(auto snap, SnapshotOf(ctx));
   auto a = std::make_unique<Analytics>(snap);
   KpiOptions o = DefaultKpiOptions(*snap);
   if (const std::string* basis = ctx.request.Query("basis")) {
@@ -67,7 +60,7 @@ Result<json> KpiJson(RequestContext& ctx, const Analytics& a, const KpiOptions& 
 Result<HttpResponse> ListKpis(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(auto opened, Open(ctx, true));
   TREU_ASSIGN_OR_RETURN(json out, KpiJson(ctx, *opened.first, opened.second, nullptr));
-  return Json({{"data", out}});
+  return JsonResponse({{"data", out}});
 }
 
 Result<HttpResponse> GetKpi(RequestContext& ctx) {
@@ -75,7 +68,7 @@ Result<HttpResponse> GetKpi(RequestContext& ctx) {
   if (FindKpi(id) == nullptr) return NotFound("kpi " + id, "no such metric");
   TREU_ASSIGN_OR_RETURN(auto opened, Open(ctx, id == "clv_predicted"));
   TREU_ASSIGN_OR_RETURN(json out, KpiJson(ctx, *opened.first, opened.second, &id));
-  return Json(out.at(0));
+  return JsonResponse(out.at(0));
 }
 
 Result<HttpResponse> GetMrr(RequestContext& ctx) {
@@ -83,7 +76,7 @@ Result<HttpResponse> GetMrr(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(auto opened, Open(ctx));
   const Analytics& a = *opened.first;
   const MrrMovements m = a.Movements(period.Start(a.zone()), period.End(a.zone()), opened.second);
-  return Json(MrrJson(period, m, a.snapshot().currency()));
+  return JsonResponse(MrrJson(period, m, a.snapshot().currency()));
 }
 
 Result<HttpResponse> GetCohorts(RequestContext& ctx) {
@@ -106,7 +99,7 @@ Result<HttpResponse> GetCohorts(RequestContext& ctx) {
   }
   TREU_ASSIGN_OR_RETURN(auto opened, Open(ctx));
   TREU_ASSIGN_OR_RETURN(auto rows, Cohorts(*opened.first, c, opened.second));
-  return Json(CohortsJson(rows, c, opened.second));
+  return JsonResponse(CohortsJson(rows, c, opened.second));
 }
 
 }  // namespace

@@ -6,31 +6,12 @@
 #include "analytics/model_fits.hpp"
 #include "api/models_json.hpp"
 #include "api/problem.hpp"
+#include "api/route_support.hpp"
 
 namespace treu::api {
 namespace {
 
 using nlohmann::json;
-
-HttpResponse Json(const json& body, int status = 200) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
-
-Result<Workspace> TheWorkspace(RequestContext& ctx) {
-  TREU_ASSIGN_OR_RETURN(auto all, ctx.store.ListWorkspaces());
-  for (Workspace& w : all) {
-    if (w.id == ctx.workspace()) return std::move(w);
-  }
-  return NotFound("workspace", "no such workspace");
-}
-
-Result<std::shared_ptr<const Snapshot>> SnapshotOf(RequestContext& ctx) {
-  return ctx.snapshots != nullptr ? ctx.snapshots->Get(ctx.store, ctx.workspace())
-                                  : BuildSnapshot(ctx.store, ctx.workspace());
-}
 
 // The body of a fit request: {"calibration_end": "YYYY-MM-DD", "unit": "week"|"day"}, both
 // optional; an empty body takes the defaults.
@@ -62,7 +43,7 @@ Result<HttpResponse> StartFit(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(auto models, ParseModelList("model", req.model));
   if (models.size() != 1) return InvalidArgument("model", "fit one model at a time");
   TREU_ASSIGN_OR_RETURN(ModelRun run, ctx.fits->Submit(ctx.store, ctx.workspace(), req));
-  HttpResponse r = Json(ModelRunJson(run), 202);
+  HttpResponse r = JsonResponse(ModelRunJson(run), 202);
   r.headers.emplace_back("Location", "/api/v1/models/runs/" + std::to_string(run.id));
   return r;
 }
@@ -80,7 +61,7 @@ Result<HttpResponse> ListModels(RequestContext& ctx) {
   for (const ModelRun& r : runs) data.push_back(ModelRunJson(r));
   json names = json::array();
   for (std::string_view m : kFittableModels) names.push_back(m);
-  return Json({{"purchase_model", PurchaseModelName(ws.purchase_model)}, {"models", names}, {"runs", data}});
+  return JsonResponse({{"purchase_model", PurchaseModelName(ws.purchase_model)}, {"models", names}, {"runs", data}});
 }
 
 Result<HttpResponse> GetRun(RequestContext& ctx) {
@@ -92,7 +73,7 @@ Result<HttpResponse> GetRun(RequestContext& ctx) {
     TREU_ASSIGN_OR_RETURN(run, ctx.store.FindModelRun(ctx.workspace(), id));
   }
   if (!run) return NotFound("model run " + text, "no such model run in this workspace");
-  return Json(ModelRunJson(*run));
+  return JsonResponse(ModelRunJson(*run));
 }
 
 Result<HttpResponse> CustomerPredictions(RequestContext& ctx) {
@@ -102,7 +83,7 @@ Result<HttpResponse> CustomerPredictions(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(auto snap, SnapshotOf(ctx));
   TREU_ASSIGN_OR_RETURN(auto p, CurrentPredictions(ctx.store, snap, ctx.clock.Now(), ctx.predictions));
   for (Snapshot::Index c = 0; c < snap->customers(); ++c) {
-    if (snap->customer_id(c) == customer->id) return Json(CustomerPredictionJson(*snap, *p, c));
+    if (snap->customer_id(c) == customer->id) return JsonResponse(CustomerPredictionJson(*snap, *p, c));
   }
   // Known to the store but not yet to the snapshot: no orders, so nothing to predict.
   return NotFound("customer " + id, "has no purchase history in the analytics snapshot yet");

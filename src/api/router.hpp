@@ -18,6 +18,7 @@
 #include "analytics/model_fits.hpp"
 #include "ingest/import_jobs.hpp"
 #include "ingest/tracking.hpp"
+#include "segments/membership.hpp"
 #include "snapshot/snapshot.hpp"
 #include "storage/store.hpp"
 
@@ -33,6 +34,7 @@ struct ServerServices {
   SnapshotCache* snapshots = nullptr;   // live analytics snapshots per workspace
   ModelFits* fits = nullptr;            // model fits requested over HTTP
   PredictionCache* predictions = nullptr;  // per-customer predictions while current
+  segment::SegmentRefresher* segments = nullptr;  // live segment membership
 };
 
 // Who may call a route: anyone (public) or a key whose scope allows `scope`.
@@ -56,6 +58,7 @@ struct RequestContext {
   SnapshotCache* snapshots = nullptr;  // live analytics snapshots, if the server keeps them
   ModelFits* fits = nullptr;           // background model fits, if the server runs them
   PredictionCache* predictions = nullptr;  // cached per-customer predictions, if kept
+  segment::SegmentRefresher* segments = nullptr;  // keeps segment membership current, if run
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }

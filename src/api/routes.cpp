@@ -4,9 +4,11 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "api/route_support.hpp"
 #include "api/problem.hpp"
 #include "api/analytics_routes.hpp"
 #include "api/model_routes.hpp"
+#include "api/segment_routes.hpp"
 #include "api/import_routes.hpp"
 #include "api/tracking_routes.hpp"
 #include "ingest/records.hpp"
@@ -16,15 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kDefaultLimit = 50;
-constexpr int kMaxLimit = 500;
-
-HttpResponse JsonResponse(const json& body, int status = 200) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
 
 json AttributeToJson(const AttributeValue& v) {
   switch (TypeOf(v)) {
@@ -53,30 +46,6 @@ json CustomerToJson(const Customer& c) {
           {"updated_at", FormatTimestamp(c.updated_at)}};
 }
 
-Result<int> ParseLimit(const HttpRequest& req) {
-  const std::string* text = req.Query("limit");
-  if (text == nullptr) return kDefaultLimit;
-  int v = 0;
-  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-  if (ec != std::errc() || p != text->data() + text->size() || v < 1 || v > kMaxLimit) {
-    return InvalidArgument("limit", "must be a whole number from 1 to " + std::to_string(kMaxLimit));
-  }
-  return v;
-}
-
-// Cursors are opaque to clients: "c" followed by the last id of the previous page.
-Result<std::int64_t> ParseCursor(const HttpRequest& req) {
-  const std::string* text = req.Query("cursor");
-  if (text == nullptr || text->empty()) return 0;
-  std::int64_t v = 0;
-  if (text->size() < 2 || (*text)[0] != 'c') return InvalidArgument("cursor", "is not a cursor from this API");
-  auto [p, ec] = std::from_chars(text->data() + 1, text->data() + text->size(), v);
-  if (ec != std::errc() || p != text->data() + text->size() || v < 0) {
-    return InvalidArgument("cursor", "is not a cursor from this API");
-  }
-  return v;
-}
-
 // A list page: `items` holds up to limit + 1 rows (one more tells that another page follows).
 template <typename T, typename ToJson>
 HttpResponse PageResponse(std::vector<T>& items, int limit, ToJson to_json) {
@@ -84,7 +53,7 @@ HttpResponse PageResponse(std::vector<T>& items, int limit, ToJson to_json) {
   if (more) items.resize(static_cast<std::size_t>(limit));
   json data = json::array();
   for (const T& item : items) data.push_back(to_json(item));
-  json next = more ? json("c" + std::to_string(items.back().id.value)) : json(nullptr);
+  json next = more ? json(CursorAfter(items.back().id.value)) : json(nullptr);
   return JsonResponse({{"data", data}, {"next_cursor", next}});
 }
 
@@ -811,6 +780,66 @@ json Schemas() {
           {"currency", {{"type", "string"}}},
           {"rfm", {{"type", json::array({"object", "null"})}}},
           {"summary", {{"type", "string"}}}}}}},
+      {"Segment",
+       {{"type", "object"},
+        {"properties",
+         {{"id", {{"type", "integer"}}},
+          {"name", {{"type", "string"}}},
+          {"expr", {{"type", "string"}, {"description", "the segment language (docs/segments.md)"}}},
+          {"ast", {{"type", json::array({"object", "null"})}, {"description", "the expression's JSON form"}}},
+          {"builtin", {{"type", "boolean"}}},
+          {"size", {{"type", json::array({"integer", "null"})}, {"description", "members at the last re-evaluation"}}},
+          {"size_at", nullable_string},
+          {"history",
+           {{"type", "array"},
+            {"description", "GET /segments/{id} only: size over the last 90 days"},
+            {"items", {{"type", "object"}, {"properties", {{"at", {{"type", "string"}}}, {"size", {{"type", "integer"}}}}}}}}},
+          {"created_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"updated_at", {{"type", "string"}, {"format", "date-time"}}}}}}},
+      {"SegmentList",
+       {{"type", "object"},
+        {"properties", {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Segment"}}}}}}}}},
+      {"SegmentPreview",
+       {{"type", "object"},
+        {"properties",
+         {{"valid", {{"type", "boolean"}}},
+          {"expr", {{"type", "string"}, {"description", "canonical text when valid"}}},
+          {"ast", {{"type", "object"}}},
+          {"count", {{"type", json::array({"integer", "null"})}}},
+          {"customers", {{"type", json::array({"integer", "null"})}}},
+          {"sample",
+           {{"type", "array"},
+            {"items", {{"type", "object"}, {"properties", {{"customer_id", {{"type", "string"}}}, {"email", nullable_string}}}}}}},
+          {"errors",
+           {{"type", "array"},
+            {"items",
+             {{"type", "object"},
+              {"properties",
+               {{"line", {{"type", json::array({"integer", "null"})}}},
+                {"column", {{"type", json::array({"integer", "null"})}}},
+                {"message", {{"type", "string"}}},
+                {"text", {{"type", "string"}, {"description", "the message with the source line and a caret"}}}}}}}}}}}}},
+      {"SegmentMembers",
+       {{"type", "object"},
+        {"properties",
+         {{"data",
+           {{"type", "array"},
+            {"items", {{"type", "object"}, {"properties", {{"customer_id", {{"type", "string"}}}, {"since", {{"type", "string"}}}}}}}}},
+          {"next_cursor", nullable_string}}}}},
+      {"SegmentTransitions",
+       {{"type", "object"},
+        {"properties",
+         {{"data",
+           {{"type", "array"},
+            {"items",
+             {{"type", "object"},
+              {"properties",
+               {{"id", {{"type", "integer"}}},
+                {"customer_id", {{"type", "string"}}},
+                {"kind", {{"type", "string"}, {"enum", {"entered", "left"}}}},
+                {"at", {{"type", "string"}, {"format", "date-time"}}}}}}}}},
+          {"next_cursor", nullable_string},
+          {"poll_cursor", {{"type", "string"}}}}}}},
       {"TrackingResult",
        {{"type", "object"},
         {"properties",
@@ -903,6 +932,7 @@ const std::vector<Route>& ApiRoutes() {
   for (Route& r : ImportRoutes()) routes.push_back(std::move(r));
   for (Route& r : AnalyticsRoutes()) routes.push_back(std::move(r));
   for (Route& r : ModelRoutes()) routes.push_back(std::move(r));
+  for (Route& r : SegmentRoutes()) routes.push_back(std::move(r));
   for (Route& r : TrackingRoutes()) routes.push_back(std::move(r));
   return routes;
   }();

@@ -1,6 +1,7 @@
 #include "app/demo.hpp"
 
 #include "analytics/predictions.hpp"
+#include "segments/membership.hpp"
 
 #include <cstdio>
 
@@ -119,6 +120,14 @@ Status FitDemoModels(Store& store, const Workspace& ws, const Clock& clock) {
   return Ok();
 }
 
+// Evaluates the built-in segments on the demo data, so membership and sizes exist from the start.
+Status RefreshDemoSegments(Store& store, const Workspace& ws, const Clock& clock) {
+  TREU_ASSIGN_OR_RETURN(auto snap, BuildSnapshot(store, ws.id));
+  TREU_ASSIGN_OR_RETURN(segment::RefreshReport report, segment::RefreshSegments(store, ws, snap, clock.Now(), nullptr));
+  std::printf("  segments       %12zu  (built-in; treu segment list)\n", report.segments);
+  return Ok();
+}
+
 std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
   auto size = std::make_shared<std::string>("S");
   auto seed = std::make_shared<std::uint64_t>(42);
@@ -169,6 +178,7 @@ std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
     if (!fresh) return Fail(fresh.error());
     if (auto s = PrintSummary(**store, *fresh, ctx.db_url); !s) return Fail(s.error());
     if (auto s = FitDemoModels(**store, *fresh, ctx.clock); !s) return Fail(s.error());
+    if (auto s = RefreshDemoSegments(**store, *fresh, ctx.clock); !s) return Fail(s.error());
     return ServeDemo(ctx, **store, *listen, !*no_serve);
   };
 }

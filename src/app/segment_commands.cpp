@@ -1,5 +1,6 @@
 #include "app/segment_commands.hpp"
 
+#include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include "segments/evaluator.hpp"
 #include "segments/fields.hpp"
 #include "segments/library.hpp"
+#include "segments/membership.hpp"
 
 namespace treu::app {
 namespace {
@@ -21,6 +23,9 @@ struct SegmentFlags {
   std::vector<std::string> args;
   std::string expr;  // eval, explain: args[0]; save: args[1]
   bool count = false, ids = false, csv = false, json = false;
+  std::string format = "csv";  // export: csv or jsonl
+  std::int64_t after = 0;      // transitions: after this id
+  int limit = 100;             // transitions: at most this many
 };
 
 // Every field node of a bound tree, in order.
@@ -143,13 +148,15 @@ int List(Context& ctx, bool as_json) {
   if (as_json) {
     json out = json::array();
     for (const auto& s : *all) {
-      out.push_back({{"name", s.name}, {"expr", s.expr}, {"created_at", FormatTimestamp(s.created_at)},
-                     {"updated_at", FormatTimestamp(s.updated_at)}});
+      out.push_back({{"id", s.id}, {"name", s.name}, {"expr", s.expr}, {"builtin", s.builtin},
+                     {"created_at", FormatTimestamp(s.created_at)}, {"updated_at", FormatTimestamp(s.updated_at)}});
     }
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
-  for (const auto& s : *all) std::printf("%-24s %s\n", s.name.c_str(), s.expr.c_str());
+  for (const auto& s : *all) {
+    std::printf("%-24s %s%s\n", s.name.c_str(), s.expr.c_str(), s.builtin ? "  (built-in)" : "");
+  }
   return 0;
 }
 
@@ -179,6 +186,135 @@ int Show(Context& ctx, const std::string& name, bool as_json) {
   return 0;
 }
 
+// Opens the store and finds the --workspace's saved segment `name`.
+struct Found {
+  std::unique_ptr<Store> store;
+  Workspace ws;
+  SegmentDefinition segment;
+};
+Result<Found> FindSaved(Context& ctx, const std::string& name) {
+  Found out;
+  TREU_ASSIGN_OR_RETURN(out.store, ctx.OpenStore());
+  TREU_ASSIGN_OR_RETURN(out.ws, out.store->FindWorkspace(ctx.workspace));
+  TREU_ASSIGN_OR_RETURN(auto seg, out.store->FindSegment(out.ws.id, name));
+  if (!seg) return NotFound("segment " + name, "no such segment");
+  out.segment = std::move(*seg);
+  return out;
+}
+
+int Rename(Context& ctx, const std::string& from, const std::string& to) {
+  auto found = FindSaved(ctx, from);
+  if (!found) return Fail(found.error());
+  auto saved = segment::UpdateChecked(*found->store, found->ws.id, found->segment.id, to, std::nullopt, ctx.clock.Now());
+  if (!saved) return Fail(saved.error());
+  std::printf("renamed segment %s to %s\n", from.c_str(), saved->name.c_str());
+  return 0;
+}
+
+int Refresh(Context& ctx, bool as_json) {
+  auto store = ctx.OpenStore();
+  if (!store) return Fail(store.error());
+  auto ws = ctx.EnsureWorkspace(**store);
+  if (!ws) return Fail(ws.error());
+  auto snapshot = BuildSnapshot(**store, ws->id);
+  if (!snapshot) return Fail(snapshot.error());
+  auto report = segment::RefreshSegments(**store, *ws, *snapshot, ctx.clock.Now(), nullptr);
+  if (!report) return Fail(report.error());
+  for (const std::string& f : report->failed) std::fprintf(stderr, "treu: segment %s\n", f.c_str());
+  if (as_json) {
+    std::printf("%s\n", json({{"segments", report->segments}, {"entered", report->entered}, {"left", report->left},
+                               {"failed", report->failed}, {"seconds", report->seconds}})
+                             .dump(2)
+                             .c_str());
+  } else {
+    std::printf("refreshed %zu segments in %.2f s: %lld entered, %lld left\n", report->segments, report->seconds,
+                static_cast<long long>(report->entered), static_cast<long long>(report->left));
+  }
+  return report->failed.empty() ? 0 : 1;
+}
+
+// Streams the current members of saved segment `name` with their main fields, one line each.
+int Export(Context& ctx, const std::string& name, const std::string& format) {
+  auto found = FindSaved(ctx, name);
+  if (!found) return Fail(found.error());
+  auto lib = segment::SegmentLibrary::Load(*found->store, found->ws.id);
+  if (!lib) return Fail(lib.error());
+  auto bound = lib->Resolver()(name);
+  if (!bound) return Fail(bound.error());
+  auto evaluated = EvaluateIn(*found->store, found->ws, **bound, *lib, ctx.clock.Now());
+  if (!evaluated) return Fail(evaluated.error());
+  const CustomerTable& t = evaluated->table;
+  static constexpr const char* kColumns[] = {"email", "orders_count", "revenue_total", "last_order_at"};
+  auto text = [&t](const char* column, std::size_t c) -> std::optional<std::string> {
+    const Column* col = t.Find(column);
+    if (col == nullptr || col->IsNull(c)) return std::nullopt;
+    switch (col->type) {
+      case ColumnType::kString: return col->dictionary[static_cast<std::size_t>(col->codes[c])];
+      case ColumnType::kTime: return FormatTimestamp(Timestamp{col->times[c]});
+      case ColumnType::kBool: return std::string(col->bools[c] == 1 ? "true" : "false");
+      default: {
+        char buf[32];
+        const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, col->numbers[c]);  // shortest form
+        return std::string(buf, end);
+      }
+    }
+  };
+  if (format == "csv") std::printf("customer_id,email,orders_count,revenue_total,last_order_at\n");
+  for (Snapshot::Index c : evaluated->members) {
+    std::string line;
+    if (format == "csv") {
+      AppendCsvField(line, evaluated->snapshot->external_id(c));
+      for (const char* column : kColumns) {
+        line += ',';
+        if (auto v = text(column, c)) AppendCsvField(line, *v);
+      }
+    } else {
+      json row = {{"customer_id", evaluated->snapshot->external_id(c)}};
+      for (const char* column : kColumns) {
+        const Column* col = t.Find(column);
+        auto v = text(column, c);
+        if (!v) {
+          row[column] = nullptr;
+        } else if (col->type == ColumnType::kNumber || col->type == ColumnType::kMoney) {
+          row[column] = col->numbers[c];
+        } else {
+          row[column] = *v;
+        }
+      }
+      line = row.dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    line += '\n';
+    if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size()) {
+      return Fail(Error(ErrorCode::kUnavailable, "segment export", "can't write to standard output"));
+    }
+  }
+  return 0;
+}
+
+int Transitions(Context& ctx, const std::string& name, const SegmentFlags& f) {
+  auto found = FindSaved(ctx, name);
+  if (!found) return Fail(found.error());
+  auto log = found->store->ListSegmentTransitions(found->ws.id, found->segment.id, f.after, f.limit);
+  if (!log) return Fail(log.error());
+  auto sizes = found->store->ListSegmentSizes(found->ws.id, found->segment.id, Timestamp{0});
+  if (!sizes) return Fail(sizes.error());
+  if (f.json) {
+    json out = {{"segment", name}, {"transitions", json::array()}, {"sizes", json::array()}};
+    for (const SegmentTransition& t : *log) {
+      out["transitions"].push_back({{"id", t.id}, {"customer_id", t.external_id}, {"kind", t.entered ? "entered" : "left"},
+                                    {"at", FormatTimestamp(t.at)}});
+    }
+    for (const SegmentSize& z : *sizes) out["sizes"].push_back({{"at", FormatTimestamp(z.at)}, {"size", z.size}});
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  for (const SegmentTransition& t : *log) {
+    std::printf("%lld %s %-7s %s\n", static_cast<long long>(t.id), FormatTimestamp(t.at).c_str(),
+                t.entered ? "entered" : "left", t.external_id.c_str());
+  }
+  return 0;
+}
+
 int Delete(Context& ctx, const std::string& name) {
   auto store = ctx.OpenStore();
   if (!store) return Fail(store.error());
@@ -195,9 +331,12 @@ std::function<int()> SetupSegment(CLI::App& cmd, Context& ctx) {
   auto f = std::make_shared<SegmentFlags>();
   cmd.add_option("ACTION", f->action,
                  "eval EXPR (the customers matching), explain EXPR (how it binds), fields, save NAME EXPR, "
-                 "list, show NAME (expression and size) or delete NAME")
+                 "list, show NAME (expression and size), rename NAME NEW, delete NAME, refresh (re-evaluate "
+                 "the saved segments and record who entered and left), export NAME (the members, streamed) or "
+                 "transitions NAME (who entered and left, and the size history)")
       ->required()
-      ->check(CLI::IsMember({"eval", "explain", "fields", "save", "list", "show", "delete"}));
+      ->check(CLI::IsMember({"eval", "explain", "fields", "save", "list", "show", "rename", "delete", "refresh",
+                             "export", "transitions"}));
   cmd.add_option("ARGS", f->args, "EXPR, or NAME [EXPR]: a segment expression (docs/segments.md), e.g. "
                                   "'revenue_total > 100'");
   auto* count = cmd.add_flag("--count", f->count, "eval: print the number of members (default)");
@@ -205,12 +344,18 @@ std::function<int()> SetupSegment(CLI::App& cmd, Context& ctx) {
   auto* csv = cmd.add_flag("--csv", f->csv, "eval: print the members as CSV (customer_id,email)");
   ids->excludes(csv);
   count->excludes(ids)->excludes(csv);
-  cmd.add_flag("--json", f->json, "eval: print JSON ({\"expr\", \"count\", \"customers\", \"ids\" with --ids})");
+  cmd.add_flag("--json", f->json, "eval: print JSON ({\"expr\", \"count\", \"customers\", \"ids\" with --ids}); "
+                                  "list, show, refresh, transitions: JSON");
+  cmd.add_option("--format", f->format, "export: csv (default) or jsonl (one JSON object per line)")
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+  cmd.add_option("--after", f->after, "transitions: only those after this id (for paging)");
+  cmd.add_option("--limit", f->limit, "transitions: at most this many (default 100)")->check(CLI::Range(1, 100000));
   return [f, &ctx]() -> int {
-    const std::size_t want = f->action == "save" ? 2 : f->action == "fields" || f->action == "list" ? 0 : 1;
+    const std::string& a = f->action;
+    const std::size_t want = a == "save" || a == "rename" ? 2 : a == "fields" || a == "list" || a == "refresh" ? 0 : 1;
     if (f->args.size() != want) {
-      const char* usage = f->action == "save" ? "NAME EXPR" : want == 0 ? "no arguments"
-                          : f->action == "show" || f->action == "delete" ? "NAME" : "EXPR";
+      const char* usage = a == "save" ? "NAME EXPR" : a == "rename" ? "NAME NEW" : want == 0 ? "no arguments"
+                          : a == "eval" || a == "explain" ? "EXPR" : "NAME";
       return Fail(Error(ErrorCode::kInvalidArgument, "segment " + f->action, std::string("takes ") + usage));
     }
     if (f->action == "fields") return ListFields();
@@ -218,6 +363,10 @@ std::function<int()> SetupSegment(CLI::App& cmd, Context& ctx) {
     if (f->action == "save") return Save(ctx, f->args[0], f->args[1]);
     if (f->action == "show") return Show(ctx, f->args[0], f->json);
     if (f->action == "delete") return Delete(ctx, f->args[0]);
+    if (f->action == "rename") return Rename(ctx, f->args[0], f->args[1]);
+    if (f->action == "refresh") return Refresh(ctx, f->json);
+    if (f->action == "export") return Export(ctx, f->args[0], f->format);
+    if (f->action == "transitions") return Transitions(ctx, f->args[0], *f);
     f->expr = f->args[0];
     if (f->action == "explain") return Explain(ctx, f->expr);
     return Eval(ctx, *f);

@@ -105,22 +105,30 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
   auto fits = ModelFits::Start(std::move(*fit_store), ctx.clock, &snapshots);
   if (!fits) return Fail(fits.error());
   ModelFits* fits_ptr = fits->get();
+  // Saved segments are re-evaluated in the background when data changes and as time passes.
+  auto segment_store = ctx.OpenStore();
+  if (!segment_store) return Fail(segment_store.error());
+  auto refresher = segment::SegmentRefresher::Start(std::move(*segment_store), ctx.clock, &snapshots, &predictions,
+                                                    segment::SegmentRefresher::Options{});
+  if (!refresher) return Fail(refresher.error());
+  segment::SegmentRefresher* segments_ptr = refresher->get();
   opts.body_limit = [max = opts.max_body_bytes](std::string_view method, std::string_view target) {
     return method == "POST" && target.starts_with("/api/v1/imports") ? api::kMaxImportBytes : max;
   };
-  api::HttpServer server(opts, [&ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr]() -> api::HttpHandler {
+  api::HttpServer server(opts, [&ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr,
+                                segments_ptr]() -> api::HttpHandler {
     // Each event loop owns its database connection.
     std::shared_ptr<Store> store;
     if (auto s = ctx.OpenStore()) store = std::move(*s);
-    return [store, &ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr](api::HttpRequest& req,
-                                                                           api::HttpRespond respond) {
+    return [store, &ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr, segments_ptr](
+               api::HttpRequest& req, api::HttpRespond respond) {
       if (!store) {
         return respond(
             api::ProblemResponse(503, "unavailable", "the database can't be opened", req.path));
       }
       router.Dispatch(req, *store, ctx.clock,
                       {metrics_ptr, tracking_ptr, &RateLimits(), &keys, imports_ptr, &snapshots, fits_ptr,
-                       &predictions},
+                       &predictions, segments_ptr},
                       std::move(respond));
     };
   });

@@ -3,6 +3,7 @@
 #include "analytics/model_fits.hpp"
 #include "segments/evaluator.hpp"
 #include "segments/parser.hpp"
+#include "segments/vector_evaluator.hpp"
 
 namespace treu::segment {
 namespace {
@@ -59,6 +60,10 @@ std::vector<std::string> SegmentLibrary::ReferencesTo(std::string_view name) con
 Result<SegmentDefinition> SaveChecked(Store& store, WorkspaceId ws, std::string_view name, std::string_view text,
                                       Timestamp now) {
   TREU_RETURN_IF_ERROR(ValidateSegmentName(name));
+  TREU_ASSIGN_OR_RETURN(auto existing, store.FindSegment(ws, name));
+  if (existing && existing->builtin) {
+    return FailedPrecondition("segment " + std::string(name), "is a built-in segment and can't be changed");
+  }
   TREU_ASSIGN_OR_RETURN(SegmentLibrary lib, SegmentLibrary::Load(store, ws));
   BindOptions o;
   o.lookup = lib.Lookup();
@@ -68,9 +73,45 @@ Result<SegmentDefinition> SaveChecked(Store& store, WorkspaceId ws, std::string_
   return store.SaveSegment({0, ws, std::string(name), std::string(text), now, now});
 }
 
-Status DeleteChecked(Store& store, WorkspaceId ws, std::string_view name) {
+Result<SegmentDefinition> UpdateChecked(Store& store, WorkspaceId ws, std::int64_t id,
+                                        std::optional<std::string_view> name, std::optional<std::string_view> text,
+                                        Timestamp now) {
+  TREU_ASSIGN_OR_RETURN(auto found, store.FindSegmentById(ws, id));
+  if (!found) return NotFound("segment " + std::to_string(id), "no such segment");
+  SegmentDefinition seg = std::move(*found);
+  if (seg.builtin) return FailedPrecondition("segment " + seg.name, "is a built-in segment and can't be changed");
   TREU_ASSIGN_OR_RETURN(SegmentLibrary lib, SegmentLibrary::Load(store, ws));
-  if (!lib.Has(name)) return NotFound("segment " + std::string(name), "no such segment");
+  if (name && *name != seg.name) {
+    TREU_RETURN_IF_ERROR(ValidateSegmentName(*name));
+    const auto users = lib.ReferencesTo(seg.name);
+    if (!users.empty()) {
+      std::string list;
+      for (const auto& u : users) list += (list.empty() ? "" : ", ") + u;
+      return FailedPrecondition("segment " + seg.name, "can't be renamed: in_segment in " + list + " refers to it");
+    }
+  }
+  const std::string old_name = seg.name;
+  if (name) seg.name = std::string(*name);
+  if (text) seg.expr = std::string(*text);
+  // Bind under the new name, without the old one (a reference to it would be unknown now).
+  const SegmentLookup all = lib.Lookup();
+  BindOptions o;
+  o.lookup = [&all, &old_name, &seg](std::string_view n) -> std::optional<SavedSegment> {
+    if (n == old_name && old_name != seg.name) return std::nullopt;
+    return all(n);
+  };
+  o.self_name = seg.name;
+  TREU_ASSIGN_OR_RETURN(ExprPtr bound, ParseAndBind(seg.expr, o));
+  (void)bound;
+  seg.updated_at = now;
+  return store.UpdateSegment(seg);
+}
+
+Status DeleteChecked(Store& store, WorkspaceId ws, std::string_view name) {
+  TREU_ASSIGN_OR_RETURN(auto found, store.FindSegment(ws, name));
+  if (!found) return NotFound("segment " + std::string(name), "no such segment");
+  if (found->builtin) return FailedPrecondition("segment " + std::string(name), "is a built-in segment and can't be deleted");
+  TREU_ASSIGN_OR_RETURN(SegmentLibrary lib, SegmentLibrary::Load(store, ws));
   const auto users = lib.ReferencesTo(name);
   if (!users.empty()) {
     std::string list;
@@ -80,18 +121,47 @@ Status DeleteChecked(Store& store, WorkspaceId ws, std::string_view name) {
   return store.DeleteSegment(ws, name);
 }
 
+bool SegmentLibrary::NeedsEvents(const Expr& e, int depth) const {
+  if (e.kind == ExprKind::kCount) return true;
+  if (e.kind == ExprKind::kInSegment && depth < kMaxSegmentReferenceDepth) {
+    auto it = entries_->find(e.text);
+    if (it != entries_->end() && NeedsEvents(*it->second.expr, depth + 1)) return true;
+  }
+  for (const ExprPtr& c : e.children) {
+    if (NeedsEvents(*c, depth)) return true;
+  }
+  return false;
+}
+
+Result<SegmentData> SegmentData::Build(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
+                                       Timestamp now, bool with_events, PredictionCache* predictions) {
+  // Today's predictions when the workspace's purchase model has been fitted.
+  auto current = CurrentPredictions(store, s, now, predictions);
+  if (!current && current.error().code() != ErrorCode::kFailedPrecondition) {
+    return std::unexpected(current.error());
+  }
+  SegmentData out;
+  out.now = now;
+  out.snapshot = s;
+  TREU_ASSIGN_OR_RETURN(out.table, BuildCustomerTable(store, *s, current ? current->get() : nullptr, now));
+  TREU_ASSIGN_OR_RETURN(out.zone, TimeZone::Find(ws.time_zone));
+  if (with_events) {
+    TREU_ASSIGN_OR_RETURN(EventLog log, LoadEventLog(store, *s));
+    out.events = std::make_unique<EventLog>(std::move(log));
+  }
+  return out;
+}
+
+EvalContext SegmentData::Context(const SegmentLibrary& lib) const {
+  return EvalContext{&table, now, zone, lib.Resolver(), events.get()};
+}
+
 Result<Membership> EvaluateSegment(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                                    const Expr& bound, const SegmentLibrary& lib, Timestamp now) {
-  // Today's predictions when the workspace's purchase model has been fitted.
-  auto predictions = CurrentPredictions(store, s, now, nullptr);
-  if (!predictions && predictions.error().code() != ErrorCode::kFailedPrecondition) {
-    return std::unexpected(predictions.error());
-  }
+  TREU_ASSIGN_OR_RETURN(SegmentData data, SegmentData::Build(store, ws, s, now, lib.NeedsEvents(bound), nullptr));
   Membership out;
-  TREU_ASSIGN_OR_RETURN(out.table, BuildCustomerTable(store, *s, predictions ? predictions->get() : nullptr, now));
-  TREU_ASSIGN_OR_RETURN(TimeZone zone, TimeZone::Find(ws.time_zone));
-  const EvalContext ec{&out.table, now, zone, lib.Resolver()};
-  TREU_ASSIGN_OR_RETURN(out.members, Evaluate(bound, ec));
+  TREU_ASSIGN_OR_RETURN(out.members, EvaluateVectorised(bound, data.Context(lib)));
+  out.table = std::move(data.table);
   return out;
 }
 

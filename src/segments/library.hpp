@@ -6,12 +6,15 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "analytics/customer_table.hpp"
+#include "analytics/model_fits.hpp"
 #include "segments/binder.hpp"
+#include "segments/evaluator.hpp"
 #include "storage/store.hpp"
 
 namespace treu::segment {
@@ -28,6 +31,9 @@ class SegmentLibrary {
   // The saved segments whose expression refers to `name` with in_segment, by name.
   std::vector<std::string> ReferencesTo(std::string_view name) const;
   bool Has(std::string_view name) const { return entries_->contains(name); }
+  // Whether evaluating `e` needs the events: it has a count(event ...), itself or through
+  // the saved segments it refers to.
+  bool NeedsEvents(const Expr& e, int depth = 0) const;
 
  private:
   struct Entry {
@@ -44,9 +50,33 @@ class SegmentLibrary {
 Result<SegmentDefinition> SaveChecked(Store& store, WorkspaceId ws, std::string_view name, std::string_view text,
                                       Timestamp now);
 
-// Deletes segment `name` of `ws`; FailedPrecondition naming the segments that refer to it,
-// NotFound if there is none.
+// Renames (`name`) and/or changes (`text`) saved segment `id` of `ws`, with the checks of
+// SaveChecked. FailedPrecondition for a built-in segment and for renaming a segment others
+// refer to (naming them); NotFound; AlreadyExists when another segment has the name.
+Result<SegmentDefinition> UpdateChecked(Store& store, WorkspaceId ws, std::int64_t id,
+                                        std::optional<std::string_view> name, std::optional<std::string_view> text,
+                                        Timestamp now);
+
+// Deletes segment `name` of `ws`; FailedPrecondition naming the segments that refer to it
+// and for a built-in segment, NotFound if there is none.
 Status DeleteChecked(Store& store, WorkspaceId ws, std::string_view name);
+
+// What segments are evaluated over at one instant: the customer table (with today's
+// predictions when the purchase model has been fitted), the workspace's time zone and, when
+// asked for, the events. Build once to evaluate many segments.
+struct SegmentData {
+  Timestamp now;
+  std::shared_ptr<const Snapshot> snapshot;
+  CustomerTable table;
+  TimeZone zone = TimeZone::Utc();
+  std::unique_ptr<EventLog> events;  // null unless built with_events
+
+  // `predictions` may be null.
+  static Result<SegmentData> Build(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
+                                   Timestamp now, bool with_events, PredictionCache* predictions);
+  // An evaluation context over this data (valid while it and `lib` live).
+  EvalContext Context(const SegmentLibrary& lib) const;
+};
 
 // A bound expression evaluated over a snapshot as of `now`: the customer table it ran on (with
 // today's predictions when the workspace's purchase model has been fitted) and, by snapshot

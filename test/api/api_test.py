@@ -35,6 +35,9 @@ WRITE_BODIES = {
     "/api/v1/customers/{id}": {"name": "Patched"},
     "/api/v1/models/{model}/fit": {"unit": "week"},
     "/api/v1/products/{id}": {"name": "Patched"},
+    "/api/v1/segments": {"name": "tenancy-seg", "expr": "orders_count >= 1"},
+    "/api/v1/segments/preview": {"expr": "orders_count >= 1"},
+    "/api/v1/segments/{id}": {"expr": "orders_count >= 2"},
     # (query, raw body) for routes that take a file
     "/api/v1/imports": ("?kind=customers&file_name=tenancy.csv", b"customer_id,email\ntenancy-imp,ti@a.example\n"),
 }
@@ -120,6 +123,11 @@ class ApiTest(unittest.TestCase):
         for model in ("pareto_nbd", "gamma_gamma"):
             run = json.loads(cli(cls.db, "fit", model, "--calibration-end", "2024-12-31", "--json", workspace="a"))
         CONCRETE_IDS["/api/v1/models/runs/{id}"] = str(run["id"])
+        # A saved segment of workspace a, for the tenancy test of /api/v1/segments/{id}...
+        cli(cls.db, "segment", "save", "tenancy", "orders_count >= 1", workspace="a")
+        saved = {s["name"]: s for s in json.loads(cli(cls.db, "segment", "list", "--json", workspace="a"))}
+        for path in ("/api/v1/segments/{id}", "/api/v1/segments/{id}/members", "/api/v1/segments/{id}/transitions"):
+            CONCRETE_IDS[path] = str(saved["tenancy"]["id"])
         cls.keys = {(ws, scope): make_key(cls.db, ws, scope)
                     for ws in ("a", "b") for scope in ("tracking", "read", "write", "admin")}
         cls.server = Server(cls.db)
@@ -160,6 +168,11 @@ class ApiTest(unittest.TestCase):
     def json(self, method, path, key=None):
         status, headers, body = self.request(method, path, key)
         return status, headers.get("Content-Type"), json.loads(body) if body else None
+
+    def call(self, method, path, key, body=None):
+        """(status, headers, parsed JSON body or None)."""
+        status, headers, raw = self.request(method, path, key, body=body)
+        return status, headers, json.loads(raw) if raw else None
 
     def test_health_and_openapi_are_public(self):
         self.assertEqual(self.json("GET", "/healthz")[0], 200)
@@ -549,6 +562,76 @@ class ApiTest(unittest.TestCase):
         status, _, raw = self.request("POST", "/api/v1/models/bgnbd/fit", key, body={"calibration_end": "31.12.2024"})
         self.assertEqual((status, json.loads(raw)["errors"][0]["pointer"]), (400, "/calibration_end"))
         self.assertEqual(len(self.json("GET", "/api/v1/models", key)[2]["runs"]), runs_before)
+
+    def test_segments_are_saved_previewed_and_kept_live(self):
+        read, write = self.keys[("a", "read")], self.keys[("a", "write")]
+        # Preview: count and sample, or errors with positions; nothing is saved.
+        status, _, p = self.call("POST", "/api/v1/segments/preview", read,
+                                 body={"expr": "revenue_total > 40 and orders_count >= 3", "sample": 2})
+        self.assertEqual((status, p["valid"], p["errors"]), (200, True, []), p)
+        self.assertEqual(p["expr"], "revenue_total > 40 and orders_count >= 3")
+        self.assertGreater(p["count"], 0)
+        self.assertEqual(len(p["sample"]), 2)
+        self.assertEqual(p["ast"]["kind"], "and")
+        status, _, p = self.call("POST", "/api/v1/segments/preview", read, body={"expr": "orders_count >= 1 and revenue_totl > 5"})
+        self.assertEqual((status, p["valid"], p["count"]), (200, False, None))
+        self.assertEqual(p["errors"][0]["line"], 1)
+        self.assertEqual(p["errors"][0]["column"], 23)
+        self.assertEqual(p["errors"][0]["message"], "unknown field 'revenue_totl'; did you mean 'revenue_total'?")
+        # The JSON form works as input too, and equals the text.
+        ast = self.call("POST", "/api/v1/segments/preview", read, body={"expr": "orders_count >= 3"})[2]["ast"]
+        by_ast = self.call("POST", "/api/v1/segments/preview", read, body={"ast": ast})[2]
+        by_text = self.call("POST", "/api/v1/segments/preview", read, body={"expr": "orders_count >= 3"})[2]
+        self.assertEqual((by_ast["expr"], by_ast["count"]), (by_text["expr"], by_text["count"]))
+        status, _, problem = self.call("POST", "/api/v1/segments/preview", read, body={"expr": 5})
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/expr"))
+
+        # Create: a bad expression names /expr with its position and saves nothing.
+        before = len(self.call("GET", "/api/v1/segments", read)[2]["data"])
+        status, _, problem = self.call("POST", "/api/v1/segments", write, body={"name": "loyal3", "expr": "orders_count >="})
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/expr"))
+        self.assertIn("segment:1:16: expected a value", problem["errors"][0]["detail"])
+        status, _, problem = self.call("POST", "/api/v1/segments", write, body={"name": "bad name", "expr": "mrr > 0"})
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/name"))
+        self.assertEqual(len(self.call("GET", "/api/v1/segments", read)[2]["data"]), before)
+        status, headers, seg = self.call("POST", "/api/v1/segments", write, body={"name": "loyal3", "expr": "orders_count >= 3"})
+        self.assertEqual((status, seg["name"], seg["builtin"]), (201, "loyal3", False), seg)
+        self.assertEqual(headers["Location"], f"/api/v1/segments/{seg['id']}")
+        self.assertEqual(self.call("POST", "/api/v1/segments", write, body={"name": "loyal3", "expr": "mrr > 0"})[0], 409)
+        # The server re-evaluates it in the background: members and their entries appear.
+        deadline = time.time() + 30
+        members = []
+        while not members and time.time() < deadline:
+            time.sleep(0.3)
+            members = self.call("GET", f"/api/v1/segments/{seg['id']}/members?limit=500", read)[2]["data"]
+        self.assertEqual(len(members), by_text["count"], "members after the refresh")
+        log = self.call("GET", f"/api/v1/segments/{seg['id']}/transitions?limit=500", read)[2]
+        self.assertEqual({(t["customer_id"], t["kind"]) for t in log["data"]}, {(m["customer_id"], "entered") for m in members})
+        got = self.call("GET", f"/api/v1/segments/{seg['id']}", read)[2]
+        self.assertEqual((got["size"], len(got["history"])), (len(members), 1))
+        # Change it: those who no longer match leave, in the log after the poll cursor.
+        status, _, changed = self.call("PATCH", f"/api/v1/segments/{seg['id']}", write, body={"name": "loyal5", "expr": "orders_count >= 5"})
+        self.assertEqual((status, changed["name"], changed["expr"]), (200, "loyal5", "orders_count >= 5"), changed)
+        fives = self.call("POST", "/api/v1/segments/preview", read, body={"expr": "orders_count >= 5"})[2]["count"]
+        left = []
+        deadline = time.time() + 30
+        while len(left) < len(members) - fives and time.time() < deadline:
+            time.sleep(0.3)
+            left = self.call("GET", f"/api/v1/segments/{seg['id']}/transitions?limit=500&cursor={log['poll_cursor']}", read)[2]["data"]
+        self.assertEqual(len(left), len(members) - fives)
+        self.assertTrue(all(t["kind"] == "left" for t in left), left)
+        # Built-in segments exist and can't be changed or deleted.
+        listing = self.call("GET", "/api/v1/segments", read)[2]["data"]
+        builtin = {s["name"]: s for s in listing if s["builtin"]}
+        self.assertIn("at_risk", builtin)
+        self.assertIn("rfm_champions", builtin)
+        self.assertEqual(self.call("PATCH", f"/api/v1/segments/{builtin['new']['id']}", write, body={"expr": "mrr > 0"})[0], 409)
+        self.assertEqual(self.request("DELETE", f"/api/v1/segments/{builtin['new']['id']}", write)[0], 409)
+        # Another workspace sees none of it.
+        self.assertEqual(self.request("GET", f"/api/v1/segments/{seg['id']}/members", self.keys[("b", "read")])[0], 404)
+        self.assertNotIn("loyal5", [s["name"] for s in self.call("GET", "/api/v1/segments", self.keys[("b", "read")])[2]["data"]])
+        self.assertEqual(self.request("DELETE", f"/api/v1/segments/{seg['id']}", write)[0], 204)
+        self.assertEqual(self.request("GET", f"/api/v1/segments/{seg['id']}", read)[0], 404)
 
     def test_keys_are_stored_hashed(self):
         query = (["sqlite3", self.db[len("sqlite:"):]] if BACKEND == "sqlite"

@@ -105,6 +105,49 @@ class SegmentTest(unittest.TestCase):
         self.assertEqual(r.stderr.strip(), "treu: segment nope: no such segment")
         self.run_treu("segment", "delete", "austria")
 
+    def test_membership_refresh_export_and_rename(self):
+        d = self.tmp.name
+        def live(*args, check=True):
+            return subprocess.run([TREU, "--db", self.db, "--workspace", "live", "--currency", "EUR", *args],
+                                  capture_output=True, text=True, check=check)
+        live("import", "customers", os.path.join(d, "customers.csv"))
+        live("import", "orders", os.path.join(d, "orders.csv"))
+        live("segment", "save", "buyers", "orders_count >= 1")
+        report = json.loads(live("segment", "refresh", "--json").stdout)
+        self.assertEqual(report["failed"], [])
+        self.assertEqual(report["left"], 0)
+        listed = {s["name"]: s for s in json.loads(live("segment", "list", "--json").stdout)}
+        self.assertFalse(listed["buyers"]["builtin"])
+        for name in ("at_risk", "new", "dormant", "rfm_champions", "rfm_lost"):
+            self.assertTrue(listed[name]["builtin"], name)
+        self.assertEqual(listed["dormant"]["expr"], "orders_count >= 1 and last_order_at < now() - 365d")
+        log = json.loads(live("segment", "transitions", "buyers", "--json").stdout)
+        self.assertEqual(sorted((t["customer_id"], t["kind"]) for t in log["transitions"]),
+                         [("anna", "entered"), ("ben", "entered")])
+        self.assertEqual([z["size"] for z in log["sizes"]], [2])
+        # A second refresh with nothing changed records nothing new.
+        again = json.loads(live("segment", "refresh", "--json").stdout)
+        self.assertEqual((again["entered"], again["left"]), (0, 0))
+        # Changing the segment moves ben out, logged as left.
+        live("segment", "save", "buyers", "orders_count >= 2")
+        live("segment", "refresh")
+        log = json.loads(live("segment", "transitions", "buyers", "--json").stdout)
+        self.assertEqual([(t["customer_id"], t["kind"]) for t in log["transitions"]][-1], ("ben", "left"))
+        self.assertEqual([z["size"] for z in log["sizes"]][-1], 1)
+        # Export streams the current members with their main fields.
+        self.assertEqual(live("segment", "export", "buyers").stdout,
+                         "customer_id,email,orders_count,revenue_total,last_order_at\n"
+                         "anna,anna@shop.example,2,200.5,2024-03-01T00:00:00Z\n")
+        row = json.loads(live("segment", "export", "buyers", "--format", "jsonl").stdout)
+        self.assertEqual((row["customer_id"], row["orders_count"], row["revenue_total"]), ("anna", 2, 200.5))
+        # Rename keeps the membership; built-in segments can't be changed or deleted.
+        self.assertIn("renamed segment buyers to repeat", live("segment", "rename", "buyers", "repeat").stdout)
+        self.assertEqual(len(json.loads(live("segment", "transitions", "repeat", "--json").stdout)["transitions"]), 3)
+        r = live("segment", "delete", "at_risk", check=False)
+        self.assertEqual(r.stderr.strip(), "treu: segment at_risk: is a built-in segment and can't be deleted")
+        r = live("segment", "save", "new", "orders_count = 1", check=False)
+        self.assertEqual(r.stderr.strip(), "treu: segment new: is a built-in segment and can't be changed")
+
     def test_explain_and_fields(self):
         out = self.run_treu("segment", "explain", 'revenue_total>100 and  (country="DE")')
         lines = out.stdout.splitlines()

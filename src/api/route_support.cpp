@@ -1,0 +1,52 @@
+#include "api/route_support.hpp"
+
+#include <charconv>
+
+namespace treu::api {
+
+Result<int> ParseLimit(const HttpRequest& req) {
+  const std::string* text = req.Query("limit");
+  if (text == nullptr) return kDefaultLimit;
+  int v = 0;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc() || p != text->data() + text->size() || v < 1 || v > kMaxLimit) {
+    return InvalidArgument("limit", "must be a whole number from 1 to " + std::to_string(kMaxLimit));
+  }
+  return v;
+}
+
+Result<std::int64_t> ParseCursor(const HttpRequest& req) {
+  const std::string* text = req.Query("cursor");
+  if (text == nullptr || text->empty()) return 0;
+  std::int64_t v = 0;
+  if (text->size() < 2 || (*text)[0] != 'c') return InvalidArgument("cursor", "is not a cursor from this API");
+  auto [p, ec] = std::from_chars(text->data() + 1, text->data() + text->size(), v);
+  if (ec != std::errc() || p != text->data() + text->size() || v < 0) {
+    return InvalidArgument("cursor", "is not a cursor from this API");
+  }
+  return v;
+}
+
+std::string CursorAfter(std::int64_t last_id) { return "c" + std::to_string(last_id); }
+
+HttpResponse JsonResponse(const nlohmann::json& body, int status) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+Result<Workspace> TheWorkspace(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(auto all, ctx.store.ListWorkspaces());
+  for (Workspace& w : all) {
+    if (w.id == ctx.workspace()) return std::move(w);
+  }
+  return NotFound("workspace", "no such workspace");
+}
+
+Result<std::shared_ptr<const Snapshot>> SnapshotOf(RequestContext& ctx) {
+  return ctx.snapshots != nullptr ? ctx.snapshots->Get(ctx.store, ctx.workspace())
+                                  : BuildSnapshot(ctx.store, ctx.workspace());
+}
+
+}  // namespace treu::api

@@ -1,0 +1,33 @@
+// What route handlers share: JSON responses, the caller's workspace and snapshot, and paging
+// of list routes — `limit` (1..500, default 50) and the opaque `cursor` ("c" followed by the
+// last id of the previous page).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "api/http.hpp"
+#include "api/router.hpp"
+#include "core/status.hpp"
+
+namespace treu::api {
+
+inline constexpr int kDefaultLimit = 50;
+inline constexpr int kMaxLimit = 500;
+
+// The `limit` query parameter; InvalidArgument naming "limit".
+Result<int> ParseLimit(const HttpRequest& req);
+// The id after which the page starts (0 without a cursor); InvalidArgument naming "cursor".
+Result<std::int64_t> ParseCursor(const HttpRequest& req);
+// The cursor for a page that ended at `last_id`.
+std::string CursorAfter(std::int64_t last_id);
+
+// A JSON body with `status`.
+HttpResponse JsonResponse(const nlohmann::json& body, int status = 200);
+// The caller's workspace record. REQUIRES: a non-public route.
+Result<Workspace> TheWorkspace(RequestContext& ctx);
+// The caller's workspace snapshot: the server's live one, or built now without a cache.
+Result<std::shared_ptr<const Snapshot>> SnapshotOf(RequestContext& ctx);
+
+}  // namespace treu::api
