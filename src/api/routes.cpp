@@ -9,6 +9,7 @@
 #include "api/analytics_routes.hpp"
 #include "api/model_routes.hpp"
 #include "api/segment_routes.hpp"
+#include "api/survey_routes.hpp"
 #include "api/import_routes.hpp"
 #include "api/tracking_routes.hpp"
 #include "ingest/records.hpp"
@@ -840,6 +841,28 @@ json Schemas() {
                 {"at", {{"type", "string"}, {"format", "date-time"}}}}}}}}},
           {"next_cursor", nullable_string},
           {"poll_cursor", {{"type", "string"}}}}}}},
+      {"Survey",
+       {{"type", "object"},
+        {"description", "a survey definition (docs/surveys.md) with id, created_at and updated_at"},
+        {"properties",
+         {{"id", {{"type", "integer"}}},
+          {"name", {{"type", "string"}}},
+          {"kind", {{"type", "string"}, {"enum", {"relationship", "transactional"}}}},
+          {"every_days", {{"type", "integer"}}},
+          {"min_gap_days", {{"type", "integer"}}},
+          {"trigger_event", {{"type", "string"}}},
+          {"delay_hours", {{"type", "integer"}}},
+          {"default_locale", {{"type", "string"}}},
+          {"title", {{"type", "object"}, {"description", "locale → text"}}},
+          {"intro", {{"type", "object"}}},
+          {"thanks", {{"type", "object"}}},
+          {"nps_thresholds", {{"description", "\"standard\", \"article\" or {promoter_min, detractor_max}"}}},
+          {"questions", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+          {"created_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"updated_at", {{"type", "string"}, {"format", "date-time"}}}}}}},
+      {"SurveyList",
+       {{"type", "object"},
+        {"properties", {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Survey"}}}}}}}}},
       {"TrackingResult",
        {{"type", "object"},
         {"properties",
@@ -933,6 +956,7 @@ const std::vector<Route>& ApiRoutes() {
   for (Route& r : AnalyticsRoutes()) routes.push_back(std::move(r));
   for (Route& r : ModelRoutes()) routes.push_back(std::move(r));
   for (Route& r : SegmentRoutes()) routes.push_back(std::move(r));
+  for (Route& r : SurveyRoutes()) routes.push_back(std::move(r));
   for (Route& r : TrackingRoutes()) routes.push_back(std::move(r));
   return routes;
   }();

@@ -11,6 +11,7 @@
 #include "app/demo.hpp"
 #include "app/model_commands.hpp"
 #include "app/segment_commands.hpp"
+#include "app/survey_commands.hpp"
 #include "app/progress.hpp"
 #include "app/serve.hpp"
 #include "ingest/csv_import.hpp"
@@ -271,6 +272,7 @@ const std::vector<Command>& Commands() {
       {"predict", "a customer's predictions: P(alive), expected purchases, CLV, RFM", SetupPredict},
       {"backtest", "fit a purchase model on the past and compare with what followed", SetupBacktest},
       {"segment", "evaluate or explain a segment expression; list the fields", SetupSegment},
+      {"survey", "define surveys (NPS, CSAT, CES, choices, text) and list them", SetupSurvey},
       {"workspace", "create, list or change workspaces", SetupWorkspace},
       {"migrate", "apply pending schema migrations to the database", SetupMigrate},
       {"backup", "write a consistent copy of the SQLite database while treu runs", SetupBackup},

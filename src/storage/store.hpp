@@ -169,6 +169,17 @@ struct SegmentDefinition {
 };
 Status ValidateSegmentName(std::string_view name);
 
+// A survey definition as stored: its name (unique in the workspace) and its JSON form
+// (src/api/survey_json.hpp), kept as text.
+struct SurveyRecord {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::string name;
+  std::string definition;
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+
 // A customer who is in a saved segment now, and since when.
 struct SegmentMember {
   CustomerId customer;
@@ -362,6 +373,13 @@ class Store {
   // NotFound if there is none, AlreadyExists if another segment has the new name.
   virtual Result<SegmentDefinition> UpdateSegment(const SegmentDefinition& s) = 0;
   virtual Result<std::optional<SegmentDefinition>> FindSegmentById(WorkspaceId ws, std::int64_t id) = 0;
+
+  // Survey definitions. SaveSurvey inserts or (same workspace and name) replaces the
+  // definition, keeping id and created_at, and returns the row as stored. ListSurveys: by name.
+  virtual Result<SurveyRecord> SaveSurvey(const SurveyRecord& s) = 0;
+  virtual Result<std::vector<SurveyRecord>> ListSurveys(WorkspaceId ws) = 0;
+  virtual Result<std::optional<SurveyRecord>> FindSurvey(WorkspaceId ws, std::string_view name) = 0;
+  virtual Result<std::optional<SurveyRecord>> FindSurveyById(WorkspaceId ws, std::int64_t id) = 0;
 
   // Segment membership (deleted with its segment). ApplySegmentRefresh applies one
   // re-evaluation atomically: members added and removed, one transition per change, and the

@@ -956,6 +956,31 @@ TEST_P(StoreContractTest, SegmentMembershipKeepsMembersTransitionsAndSizes) {
   EXPECT_TRUE(store_->ListSegmentSizes(w.id, seg.id, Timestamp{0}).value().empty());
 }
 
+TEST_P(StoreContractTest, SurveysAreSavedReplacedAndFound) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  SurveyRecord nps{0, w.id, "nps", R"({"name":"nps","v":1})", clock_.Now(), clock_.Now()};
+  const SurveyRecord a = store_->SaveSurvey(nps).value();
+  EXPECT_GT(a.id, 0);
+  clock_.Advance(kMicrosPerSecond);
+  nps.definition = R"({"name":"nps","v":2})";
+  nps.created_at = nps.updated_at = clock_.Now();
+  const SurveyRecord b = store_->SaveSurvey(nps).value();
+  EXPECT_EQ(b.id, a.id);
+  EXPECT_EQ(b.definition, R"({"name":"nps","v":2})");
+  EXPECT_EQ(b.created_at, a.created_at);
+  EXPECT_EQ(b.updated_at, clock_.Now());
+  ASSERT_TRUE(store_->SaveSurvey({0, w.id, "csat", "{}", clock_.Now(), clock_.Now()}));
+  ASSERT_TRUE(store_->SaveSurvey({0, other.id, "nps", "{}", clock_.Now(), clock_.Now()}));
+  const auto list = store_->ListSurveys(w.id).value();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].name, "csat");
+  EXPECT_EQ(store_->FindSurvey(w.id, "nps").value()->id, a.id);
+  EXPECT_EQ(store_->FindSurveyById(w.id, a.id).value()->name, "nps");
+  EXPECT_FALSE(store_->FindSurveyById(other.id, a.id).value().has_value());
+  EXPECT_EQ(store_->FindSurvey(other.id, "nps").value()->definition, "{}");
+}
+
 TEST_P(StoreContractTest, LeanScansReturnTheFactsInIdRanges) {
   const Workspace w = MakeWorkspace("shop");
   const Workspace other = MakeWorkspace("other");

@@ -38,6 +38,10 @@ WRITE_BODIES = {
     "/api/v1/segments": {"name": "tenancy-seg", "expr": "orders_count >= 1"},
     "/api/v1/segments/preview": {"expr": "orders_count >= 1"},
     "/api/v1/segments/{id}": {"expr": "orders_count >= 2"},
+    "/api/v1/surveys": {"name": "tenancy-post", "title": {"en": "T"},
+                        "questions": [{"id": "q", "kind": "csat", "text": {"en": "Happy?"}}]},
+    "/api/v1/surveys/{id}": {"name": "tenancy-survey", "title": {"en": "T2"},
+                             "questions": [{"id": "q", "kind": "ces", "text": {"en": "Easy?"}}]},
     # (query, raw body) for routes that take a file
     "/api/v1/imports": ("?kind=customers&file_name=tenancy.csv", b"customer_id,email\ntenancy-imp,ti@a.example\n"),
 }
@@ -128,6 +132,12 @@ class ApiTest(unittest.TestCase):
         saved = {s["name"]: s for s in json.loads(cli(cls.db, "segment", "list", "--json", workspace="a"))}
         for path in ("/api/v1/segments/{id}", "/api/v1/segments/{id}/members", "/api/v1/segments/{id}/transitions"):
             CONCRETE_IDS[path] = str(saved["tenancy"]["id"])
+        # ... and a survey of workspace a, for /api/v1/surveys/{id}.
+        survey_file = os.path.join(cls.tmp.name, "survey.json")
+        with open(survey_file, "w") as f:
+            json.dump(WRITE_BODIES["/api/v1/surveys/{id}"], f)
+        cli(cls.db, "survey", "create", survey_file, workspace="a")
+        CONCRETE_IDS["/api/v1/surveys/{id}"] = str(json.loads(cli(cls.db, "survey", "list", "--json", workspace="a"))[0]["id"])
         cls.keys = {(ws, scope): make_key(cls.db, ws, scope)
                     for ws in ("a", "b") for scope in ("tracking", "read", "write", "admin")}
         cls.server = Server(cls.db)
@@ -632,6 +642,35 @@ class ApiTest(unittest.TestCase):
         self.assertNotIn("loyal5", [s["name"] for s in self.call("GET", "/api/v1/segments", self.keys[("b", "read")])[2]["data"]])
         self.assertEqual(self.request("DELETE", f"/api/v1/segments/{seg['id']}", write)[0], 204)
         self.assertEqual(self.request("GET", f"/api/v1/segments/{seg['id']}", read)[0], 404)
+
+    def test_surveys_are_defined_checked_and_replaced(self):
+        read, write = self.keys[("a", "read")], self.keys[("a", "write")]
+        nps = {"name": "quarterly", "kind": "relationship", "every_days": 90, "default_locale": "de",
+               "title": {"de": "Ihre Meinung", "en": "Your opinion"}, "nps_thresholds": "article",
+               "questions": [{"id": "nps", "kind": "nps", "required": True,
+                              "text": {"de": "Wie wahrscheinlich …?", "en": "How likely …?"},
+                              "follow_up": {"min": 0, "max": 7, "question": {
+                                  "id": "why", "kind": "text", "text": {"de": "Was fehlt?"}}}}]}
+        status, headers, body = self.call("POST", "/api/v1/surveys", write, body=nps)
+        self.assertEqual((status, body["name"], body["nps_thresholds"]), (201, "quarterly", "article"), body)
+        self.assertEqual(headers["Location"], f"/api/v1/surveys/{body['id']}")
+        self.assertEqual(self.call("POST", "/api/v1/surveys", write, body=nps)[0], 409)
+        bad = json.loads(json.dumps(nps))
+        bad["name"] = "broken"
+        bad["questions"][0]["follow_up"]["max"] = 11
+        status, _, problem = self.call("POST", "/api/v1/surveys", write, body=bad)
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/questions/0/follow_up/max"), problem)
+        bad["questions"][0]["kind"] = "stars"
+        status, _, problem = self.call("POST", "/api/v1/surveys", write, body=bad)
+        self.assertEqual(problem["errors"][0]["pointer"], "/questions/0/kind")
+        self.assertNotIn("broken", [s["name"] for s in self.call("GET", "/api/v1/surveys", read)[2]["data"]])
+        nps["nps_thresholds"] = "standard"
+        status, _, replaced = self.call("PUT", f"/api/v1/surveys/{body['id']}", write, body=nps)
+        self.assertEqual((status, replaced["id"], replaced["nps_thresholds"]), (200, body["id"], "standard"))
+        nps["name"] = "renamed"
+        self.assertEqual(self.call("PUT", f"/api/v1/surveys/{body['id']}", write, body=nps)[0], 400)
+        self.assertEqual(self.call("GET", f"/api/v1/surveys/{body['id']}", read)[2]["nps_thresholds"], "standard")
+        self.assertEqual(self.call("GET", f"/api/v1/surveys/{body['id']}", self.keys[("b", "read")])[0], 404)
 
     def test_keys_are_stored_hashed(self):
         query = (["sqlite3", self.db[len("sqlite:"):]] if BACKEND == "sqlite"

@@ -2516,6 +2516,51 @@ class PostgresStore final : public Store {
     return std::optional<ModelRun>(std::move(run));
   }
 
+  Result<SurveyRecord> SaveSurvey(const SurveyRecord& sv) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("save survey " + sv.name,
+                            "INSERT INTO surveys (workspace_id, name, definition, created_at, updated_at) VALUES "
+                            "($1::bigint, $2, $3, $4::bigint, $5::bigint) ON CONFLICT (workspace_id, name) DO "
+                            "UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at "
+                            "RETURNING id, name, definition, created_at, updated_at",
+                            Params().Add(sv.workspace.value).Add(sv.name).Add(sv.definition)
+                                .Add(sv.created_at.micros).Add(sv.updated_at.micros)));
+    return ReadSurvey(r, 0, sv.workspace);
+  }
+
+  // Row i of "SELECT id, name, definition, created_at, updated_at FROM surveys".
+  static SurveyRecord ReadSurvey(const Rows& r, int i, WorkspaceId ws) {
+    return {r.Int(i, 0), ws, r.Text(i, 1), r.Text(i, 2), Timestamp{r.Int(i, 3)}, Timestamp{r.Int(i, 4)}};
+  }
+
+  Result<std::vector<SurveyRecord>> ListSurveys(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list surveys",
+                                              "SELECT id, name, definition, created_at, updated_at FROM surveys "
+                                              "WHERE workspace_id = $1::bigint ORDER BY name COLLATE \"C\"",
+                                              Params().Add(ws.value)));
+    std::vector<SurveyRecord> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadSurvey(r, i, ws));
+    return out;
+  }
+
+  Result<std::optional<SurveyRecord>> FindSurvey(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find survey",
+                                              "SELECT id, name, definition, created_at, updated_at FROM surveys "
+                                              "WHERE workspace_id = $1::bigint AND name = $2",
+                                              Params().Add(ws.value).Add(name)));
+    if (r.size() == 0) return std::optional<SurveyRecord>();
+    return std::optional<SurveyRecord>(ReadSurvey(r, 0, ws));
+  }
+
+  Result<std::optional<SurveyRecord>> FindSurveyById(WorkspaceId ws, std::int64_t id) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find survey",
+                                              "SELECT id, name, definition, created_at, updated_at FROM surveys "
+                                              "WHERE workspace_id = $1::bigint AND id = $2::bigint",
+                                              Params().Add(ws.value).Add(id)));
+    if (r.size() == 0) return std::optional<SurveyRecord>();
+    return std::optional<SurveyRecord>(ReadSurvey(r, 0, ws));
+  }
+
   // Row i of "SELECT id, name, expr, created_at, updated_at, builtin FROM segments".
   static SegmentDefinition ReadSegment(const Rows& r, int i, WorkspaceId ws) {
     return {r.Int(i, 0), ws, r.Text(i, 1), r.Text(i, 2), Timestamp{r.Int(i, 3)}, Timestamp{r.Int(i, 4)}, r.Int(i, 5) != 0};

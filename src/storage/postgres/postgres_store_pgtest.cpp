@@ -238,6 +238,14 @@ class TestStore final : public Store {
     return store_->FindSegmentById(ws, id);
   }
   Status ApplySegmentRefresh(const SegmentRefresh& r) override { return store_->ApplySegmentRefresh(r); }
+  Result<SurveyRecord> SaveSurvey(const SurveyRecord& sv) override { return store_->SaveSurvey(sv); }
+  Result<std::vector<SurveyRecord>> ListSurveys(WorkspaceId ws) override { return store_->ListSurveys(ws); }
+  Result<std::optional<SurveyRecord>> FindSurvey(WorkspaceId ws, std::string_view name) override {
+    return store_->FindSurvey(ws, name);
+  }
+  Result<std::optional<SurveyRecord>> FindSurveyById(WorkspaceId ws, std::int64_t id) override {
+    return store_->FindSurveyById(ws, id);
+  }
   Result<std::vector<SegmentMember>> ListSegmentMembers(WorkspaceId ws, std::int64_t segment_id, std::int64_t after,
                                                         int limit) override {
     return store_->ListSegmentMembers(ws, segment_id, after, limit);

@@ -1253,6 +1253,56 @@ class SqliteStore final : public Store {
     return std::optional<ModelRun>(std::move(*run));
   }
 
+  Result<SurveyRecord> SaveSurvey(const SurveyRecord& sv) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO surveys (workspace_id, name, definition, created_at, updated_at) VALUES "
+                              "(?, ?, ?, ?, ?) ON CONFLICT (workspace_id, name) DO UPDATE SET definition = "
+                              "excluded.definition, updated_at = excluded.updated_at"));
+    TREU_RETURN_IF_ERROR(s->Bind(sv.workspace.value).Bind(sv.name).Bind(sv.definition).Bind(sv.created_at.micros)
+                             .Bind(sv.updated_at.micros).Run());
+    TREU_ASSIGN_OR_RETURN(auto stored, FindSurvey(sv.workspace, sv.name));
+    if (!stored) return Internal("save survey " + sv.name, "not found after saving");
+    return *stored;
+  }
+
+  // A row of "SELECT id, name, definition, created_at, updated_at FROM surveys".
+  static SurveyRecord ReadSurvey(const Stmt& s, WorkspaceId ws) {
+    return {s.Int(0), ws, s.Text(1), s.Text(2), Timestamp{s.Int(3)}, Timestamp{s.Int(4)}};
+  }
+
+  Result<std::vector<SurveyRecord>> ListSurveys(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT id, name, definition, created_at, updated_at FROM surveys "
+                                                "WHERE workspace_id = ? ORDER BY name"));
+    s->Bind(ws.value);
+    std::vector<SurveyRecord> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(ReadSurvey(*s, ws));
+    }
+    return out;
+  }
+
+  Result<std::optional<SurveyRecord>> FindSurvey(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT id, name, definition, created_at, updated_at FROM surveys "
+                                                "WHERE workspace_id = ? AND name = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(name).Step());
+    if (!row) return std::optional<SurveyRecord>();
+    SurveyRecord out = ReadSurvey(*s, ws);
+    s->Reset();
+    return std::optional<SurveyRecord>(std::move(out));
+  }
+
+  Result<std::optional<SurveyRecord>> FindSurveyById(WorkspaceId ws, std::int64_t id) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT id, name, definition, created_at, updated_at FROM surveys "
+                                                "WHERE workspace_id = ? AND id = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(id).Step());
+    if (!row) return std::optional<SurveyRecord>();
+    SurveyRecord out = ReadSurvey(*s, ws);
+    s->Reset();
+    return std::optional<SurveyRecord>(std::move(out));
+  }
+
   // A row of "SELECT id, name, expr, created_at, updated_at, builtin FROM segments".
   static SegmentDefinition ReadSegment(const Stmt& s, WorkspaceId ws) {
     return {s.Int(0), ws, s.Text(1), s.Text(2), Timestamp{s.Int(3)}, Timestamp{s.Int(4)}, s.Int(5) != 0};

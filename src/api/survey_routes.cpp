@@ -1,0 +1,91 @@
+#include "api/survey_routes.hpp"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "api/problem.hpp"
+#include "api/route_support.hpp"
+#include "api/survey_json.hpp"
+
+namespace treu::api {
+namespace {
+
+using nlohmann::json;
+
+json RecordJson(const SurveyRecord& r) {
+  json out = json::parse(r.definition, nullptr, false);
+  if (out.is_discarded()) out = json::object();
+  out["id"] = r.id;
+  out["created_at"] = FormatTimestamp(r.created_at);
+  out["updated_at"] = FormatTimestamp(r.updated_at);
+  return out;
+}
+
+Result<json> Body(const HttpRequest& req) {
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return InvalidArgument("body", "must be a JSON object (a survey definition)");
+  j.erase("id");  // read-only members a client may send back
+  j.erase("created_at");
+  j.erase("updated_at");
+  return j;
+}
+
+Result<SurveyRecord> SurveyOfPath(RequestContext& ctx) {
+  const std::string& text = ctx.params.at("id");
+  std::int64_t id = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  std::optional<SurveyRecord> found;
+  if (ec == std::errc() && p == text.data() + text.size()) {
+    TREU_ASSIGN_OR_RETURN(found, ctx.store.FindSurveyById(ctx.workspace(), id));
+  }
+  if (!found) return NotFound("survey " + text, "no such survey in this workspace");
+  return std::move(*found);
+}
+
+Result<HttpResponse> ListSurveys(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(auto all, ctx.store.ListSurveys(ctx.workspace()));
+  json data = json::array();
+  for (const SurveyRecord& r : all) data.push_back(RecordJson(r));
+  return JsonResponse({{"data", data}});
+}
+
+Result<HttpResponse> CreateSurvey(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(json body, Body(ctx.request));
+  TREU_ASSIGN_OR_RETURN(SurveyRecord saved,
+                        SaveSurveyDefinition(ctx.store, ctx.workspace(), body, false, ctx.clock.Now()));
+  HttpResponse r = JsonResponse(RecordJson(saved), 201);
+  r.headers.emplace_back("Location", "/api/v1/surveys/" + std::to_string(saved.id));
+  return r;
+}
+
+Result<HttpResponse> GetSurvey(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(SurveyRecord r, SurveyOfPath(ctx));
+  return JsonResponse(RecordJson(r));
+}
+
+Result<HttpResponse> ReplaceSurvey(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(SurveyRecord r, SurveyOfPath(ctx));
+  TREU_ASSIGN_OR_RETURN(json body, Body(ctx.request));
+  if (!body.contains("name") || body["name"] != r.name) {
+    return InvalidArgument("name", "must stay '" + r.name + "' (a survey is replaced under its name)");
+  }
+  TREU_ASSIGN_OR_RETURN(SurveyRecord saved, SaveSurveyDefinition(ctx.store, ctx.workspace(), body, true, ctx.clock.Now()));
+  return JsonResponse(RecordJson(saved));
+}
+
+}  // namespace
+
+std::vector<Route> SurveyRoutes() {
+  return {
+      {"GET", "/api/v1/surveys", Access::Requires(Scope::kRead), "The survey definitions", ListSurveys,
+       "SurveyList"},
+      {"POST", "/api/v1/surveys", Access::Requires(Scope::kWrite),
+       "Define a survey (docs/surveys.md); errors point at the member, e.g. /questions/1/choices", CreateSurvey,
+       "Survey", {}, nullptr, 201},
+      {"GET", "/api/v1/surveys/{id}", Access::Requires(Scope::kRead), "One survey definition", GetSurvey, "Survey"},
+      {"PUT", "/api/v1/surveys/{id}", Access::Requires(Scope::kWrite),
+       "Replace a survey's definition (same name)", ReplaceSurvey, "Survey"},
+  };
+}
+
+}  // namespace treu::api
