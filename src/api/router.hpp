@@ -35,6 +35,7 @@ struct ServerServices {
   ModelFits* fits = nullptr;            // model fits requested over HTTP
   PredictionCache* predictions = nullptr;  // per-customer predictions while current
   segment::SegmentRefresher* segments = nullptr;  // live segment membership
+  const std::vector<std::uint8_t>* signing_secret = nullptr;  // survey links
 };
 
 // Who may call a route: anyone (public) or a key whose scope allows `scope`.
@@ -59,6 +60,7 @@ struct RequestContext {
   ModelFits* fits = nullptr;           // background model fits, if the server runs them
   PredictionCache* predictions = nullptr;  // cached per-customer predictions, if kept
   segment::SegmentRefresher* segments = nullptr;  // keeps segment membership current, if run
+  const std::vector<std::uint8_t>* signing_secret = nullptr;  // signs and checks survey links, if set
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }

@@ -9,6 +9,7 @@
 #include "api/analytics_routes.hpp"
 #include "api/model_routes.hpp"
 #include "api/segment_routes.hpp"
+#include "api/survey_page_routes.hpp"
 #include "api/survey_routes.hpp"
 #include "api/import_routes.hpp"
 #include "api/tracking_routes.hpp"
@@ -957,6 +958,7 @@ const std::vector<Route>& ApiRoutes() {
   for (Route& r : ModelRoutes()) routes.push_back(std::move(r));
   for (Route& r : SegmentRoutes()) routes.push_back(std::move(r));
   for (Route& r : SurveyRoutes()) routes.push_back(std::move(r));
+  for (Route& r : SurveyPageRoutes()) routes.push_back(std::move(r));
   for (Route& r : TrackingRoutes()) routes.push_back(std::move(r));
   return routes;
   }();

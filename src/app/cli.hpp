@@ -30,6 +30,9 @@ struct Context {
   // The --workspace, created on first use with --currency and --timezone; fails when those
   // contradict an existing workspace.
   Result<Workspace> EnsureWorkspace(Store& store) const;
+  // Where the server's signing secret lives: $TREU_SECRET_FILE, else beside an SQLite
+  // database (PATH.secret), else treu.secret in the working directory.
+  std::string SecretPath() const;
 };
 
 struct Command {

@@ -7,6 +7,8 @@
 
 #include "app/analytics_commands.hpp"
 #include "app/cli.hpp"
+
+#include <cstdlib>
 #include "analytics/kpis.hpp"
 #include "app/demo.hpp"
 #include "app/model_commands.hpp"
@@ -26,6 +28,12 @@ int Fail(const Error& e) {
 }
 
 Result<std::unique_ptr<Store>> Context::OpenStore() const { return treu::OpenStore(db_url, clock); }
+
+std::string Context::SecretPath() const {
+  if (const char* env = std::getenv("TREU_SECRET_FILE"); env != nullptr && *env != '\0') return env;
+  if (db_url.starts_with("sqlite:")) return db_url.substr(7) + ".secret";
+  return "treu.secret";
+}
 
 Result<Workspace> Context::EnsureWorkspace(Store& store) const {
   auto found = store.FindWorkspace(workspace);

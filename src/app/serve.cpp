@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "access/keys.hpp"
+#include "access/secrets.hpp"
 #include "api/import_routes.hpp"
 #include "api/problem.hpp"
 #include "api/router.hpp"
@@ -112,6 +113,11 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
                                                     segment::SegmentRefresher::Options{});
   if (!refresher) return Fail(refresher.error());
   segment::SegmentRefresher* segments_ptr = refresher->get();
+  // The secret that signs survey links (created on first use, readable only by this user).
+  static std::vector<std::uint8_t> secret;
+  auto loaded = LoadOrCreateSecret(ctx.SecretPath());
+  if (!loaded) return Fail(loaded.error());
+  secret = std::move(*loaded);
   opts.body_limit = [max = opts.max_body_bytes](std::string_view method, std::string_view target) {
     return method == "POST" && target.starts_with("/api/v1/imports") ? api::kMaxImportBytes : max;
   };
@@ -128,7 +134,7 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
       }
       router.Dispatch(req, *store, ctx.clock,
                       {metrics_ptr, tracking_ptr, &RateLimits(), &keys, imports_ptr, &snapshots, fits_ptr,
-                       &predictions, segments_ptr},
+                       &predictions, segments_ptr, &secret},
                       std::move(respond));
     };
   });

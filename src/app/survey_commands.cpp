@@ -3,9 +3,14 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <limits>
 #include <sstream>
 
+#include "access/secrets.hpp"
 #include "api/survey_json.hpp"
+#include "ingest/csv_reader.hpp"
+#include "segments/library.hpp"
+#include "surveys/tokens.hpp"
 
 namespace treu::app {
 namespace {
@@ -16,7 +21,78 @@ struct SurveyFlags {
   std::string action;
   std::vector<std::string> args;
   bool replace = false, json = false;
+  std::string segment, where;  // links: who is invited
+  int expires_days = 30;
+  std::string base_url = "http://127.0.0.1:8080";
 };
+
+// The store, the --workspace and its survey `name`.
+struct Found {
+  std::unique_ptr<Store> store;
+  Workspace ws;
+  SurveyRecord survey;
+};
+Result<Found> FindSurveyIn(Context& ctx, const std::string& name) {
+  Found out;
+  TREU_ASSIGN_OR_RETURN(out.store, ctx.OpenStore());
+  TREU_ASSIGN_OR_RETURN(out.ws, out.store->FindWorkspace(ctx.workspace));
+  TREU_ASSIGN_OR_RETURN(auto record, out.store->FindSurvey(out.ws.id, name));
+  if (!record) return NotFound("survey " + name, "no such survey");
+  out.survey = std::move(*record);
+  return out;
+}
+
+// `treu survey links NAME --segment S`: one signed, expiring link per member, recorded as an
+// invitation, written as CSV (customer_id,email,link) for any mail tool.
+int Links(Context& ctx, const std::string& name, const SurveyFlags& f) {
+  if (f.segment.empty() && f.where.empty()) {
+    return Fail(Error(ErrorCode::kInvalidArgument, "survey links", "name who is invited: --segment NAME or --where EXPR"));
+  }
+  auto secret = LoadOrCreateSecret(ctx.SecretPath());
+  if (!secret) return Fail(secret.error());
+  auto found = FindSurveyIn(ctx, name);
+  if (!found) return Fail(found.error());
+  Store* store = found->store.get();
+  const Workspace* ws = &found->ws;
+  auto snap = BuildSnapshot(*store, ws->id);
+  if (!snap) return Fail(snap.error());
+  const Timestamp now = ctx.clock.Now();
+  auto members = segment::SelectCustomers(*store, *ws, *snap, f.where, f.segment, now);
+  if (!members) return Fail(members.error());
+  std::vector<SurveyInvitation> invitations;
+  std::vector<std::string> links;
+  const Timestamp expires{now.micros + std::int64_t{f.expires_days} * kMicrosPerDay};
+  for (Snapshot::Index c = 0; c < members->size(); ++c) {
+    if (!(*members)[c]) continue;
+    std::int64_t nonce = 0;
+    auto bytes = survey::NewSecret();
+    if (!bytes) return Fail(bytes.error());
+    for (int i = 0; i < 8; ++i) nonce = (nonce << 8) | (*bytes)[static_cast<std::size_t>(i)];
+    nonce &= std::numeric_limits<std::int64_t>::max();
+    const SurveyInvitation inv{0, ws->id, found->survey.id, (*snap)->customer_id(c), nonce, now, expires};
+    invitations.push_back(inv);
+    const std::string token =
+        survey::SignInvitation({ws->id, inv.survey_id, inv.customer, inv.nonce, inv.expires_at}, *secret);
+    links.push_back(f.base_url + "/s/" + token);
+  }
+  if (auto s = store->CreateSurveyInvitations(invitations); !s) return Fail(s.error());
+  std::printf("customer_id,email,link\n");
+  std::size_t k = 0;
+  for (Snapshot::Index c = 0; c < members->size(); ++c) {
+    if (!(*members)[c]) continue;
+    auto customer = store->FindCustomer(ws->id, (*snap)->external_id(c));
+    std::string line;
+    AppendCsvField(line, (*snap)->external_id(c));
+    line += ',';
+    if (customer && *customer) AppendCsvField(line, (*customer)->email);
+    line += ',';
+    AppendCsvField(line, links[k++]);
+    std::printf("%s\n", line.c_str());
+  }
+  std::fprintf(stderr, "treu: %zu invitations to %s, valid for %d days\n", invitations.size(), name.c_str(),
+               f.expires_days);
+  return 0;
+}
 
 int Create(Context& ctx, const std::string& file, bool replace) {
   std::ifstream in(file);
@@ -67,17 +143,12 @@ int List(Context& ctx, bool as_json) {
 }
 
 int Show(Context& ctx, const std::string& name) {
-  auto store = ctx.OpenStore();
-  if (!store) return Fail(store.error());
-  auto ws = (*store)->FindWorkspace(ctx.workspace);
-  if (!ws) return Fail(ws.error());
-  auto found = (*store)->FindSurvey(ws->id, name);
+  auto found = FindSurveyIn(ctx, name);
   if (!found) return Fail(found.error());
-  if (!*found) return Fail(Error(ErrorCode::kNotFound, "survey " + name, "no such survey"));
-  auto s = SurveyOf(**found);
+  auto s = SurveyOf(found->survey);
   if (!s) return Fail(s.error());
   json j = SurveyToJson(*s);
-  j["id"] = (*found)->id;
+  j["id"] = found->survey.id;
   std::printf("%s\n", j.dump(2).c_str());
   return 0;
 }
@@ -86,12 +157,18 @@ int Show(Context& ctx, const std::string& name) {
 
 std::function<int()> SetupSurvey(CLI::App& cmd, Context& ctx) {
   auto f = std::make_shared<SurveyFlags>();
-  cmd.add_option("ACTION", f->action, "create FILE (a survey definition in JSON, docs/surveys.md), list, show NAME")
+  cmd.add_option("ACTION", f->action,
+                 "create FILE (a survey definition in JSON, docs/surveys.md), list, show NAME, links NAME (signed "
+                 "invitation links as CSV)")
       ->required()
-      ->check(CLI::IsMember({"create", "list", "show"}));
+      ->check(CLI::IsMember({"create", "list", "show", "links"}));
   cmd.add_option("ARGS", f->args, "FILE or NAME");
   cmd.add_flag("--replace", f->replace, "create: replace the survey of the same name");
   cmd.add_flag("--json", f->json, "list: JSON");
+  cmd.add_option("--segment", f->segment, "links: invite the members of this saved segment");
+  cmd.add_option("--where", f->where, "links: invite the customers matching this segment expression");
+  cmd.add_option("--expires-days", f->expires_days, "links: days a link works (default 30)")->check(CLI::Range(1, 365));
+  cmd.add_option("--base-url", f->base_url, "links: the address customers reach treu at (default http://127.0.0.1:8080)");
   return [f, &ctx]() -> int {
     const std::size_t want = f->action == "list" ? 0 : 1;
     if (f->args.size() != want) {
@@ -100,6 +177,7 @@ std::function<int()> SetupSurvey(CLI::App& cmd, Context& ctx) {
     }
     if (f->action == "create") return Create(ctx, f->args[0], f->replace);
     if (f->action == "list") return List(ctx, f->json);
+    if (f->action == "links") return Links(ctx, f->args[0], *f);
     return Show(ctx, f->args[0]);
   };
 }

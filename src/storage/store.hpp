@@ -180,6 +180,30 @@ struct SurveyRecord {
   Timestamp updated_at;
 };
 
+// One invitation to a survey: the signed link's nonce for one customer, and until when it works.
+struct SurveyInvitation {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::int64_t survey_id = 0;
+  CustomerId customer;
+  std::int64_t nonce = 0;  // unique per survey
+  Timestamp created_at;
+  Timestamp expires_at;
+};
+
+// The answers given through one invitation: a JSON object of question id → answer (a score,
+// a choice id, a list of choice ids or a text), replaced when the customer answers again.
+struct SurveyResponse {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::int64_t survey_id = 0;
+  CustomerId customer;
+  std::int64_t nonce = 0;
+  std::string answers;
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+
 // A customer who is in a saved segment now, and since when.
 struct SegmentMember {
   CustomerId customer;
@@ -308,6 +332,8 @@ class Store {
   virtual Result<EntityCounts> Counts(WorkspaceId ws) = 0;
   virtual Result<std::optional<Customer>> FindCustomer(WorkspaceId ws,
                                                        std::string_view external_id) = 0;
+  // The external id of customer `id` of `ws`, if there is one.
+  virtual Result<std::optional<std::string>> CustomerExternalId(WorkspaceId ws, CustomerId id) = 0;
   virtual Result<std::optional<Order>> FindOrder(WorkspaceId ws, std::string_view external_id) = 0;
   virtual Result<std::optional<Subscription>> FindSubscription(WorkspaceId ws,
                                                                std::string_view external_id) = 0;
@@ -380,6 +406,18 @@ class Store {
   virtual Result<std::vector<SurveyRecord>> ListSurveys(WorkspaceId ws) = 0;
   virtual Result<std::optional<SurveyRecord>> FindSurvey(WorkspaceId ws, std::string_view name) = 0;
   virtual Result<std::optional<SurveyRecord>> FindSurveyById(WorkspaceId ws, std::int64_t id) = 0;
+
+  // Survey invitations and responses. CreateSurveyInvitations stores all or none.
+  // SaveSurveyResponse inserts or (same survey and nonce) replaces the answers, keeping id and
+  // created_at. Responses are listed by id.
+  virtual Status CreateSurveyInvitations(std::span<const SurveyInvitation> invitations) = 0;
+  virtual Result<std::optional<SurveyInvitation>> FindSurveyInvitation(WorkspaceId ws, std::int64_t survey_id,
+                                                                       std::int64_t nonce) = 0;
+  virtual Result<SurveyResponse> SaveSurveyResponse(const SurveyResponse& r) = 0;
+  virtual Result<std::optional<SurveyResponse>> FindSurveyResponse(WorkspaceId ws, std::int64_t survey_id,
+                                                                   std::int64_t nonce) = 0;
+  virtual Result<std::vector<SurveyResponse>> ListSurveyResponses(WorkspaceId ws, std::int64_t survey_id,
+                                                                  std::int64_t after_id, int limit) = 0;
 
   // Segment membership (deleted with its segment). ApplySegmentRefresh applies one
   // re-evaluation atomically: members added and removed, one transition per change, and the

@@ -981,6 +981,48 @@ TEST_P(StoreContractTest, SurveysAreSavedReplacedAndFound) {
   EXPECT_EQ(store_->FindSurvey(other.id, "nps").value()->definition, "{}");
 }
 
+TEST_P(StoreContractTest, SurveyInvitationsAndResponses) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  const SurveyRecord s = store_->SaveSurvey({0, w.id, "nps", "{}", clock_.Now(), clock_.Now()}).value();
+  const Timestamp now = clock_.Now(), later{clock_.Now().micros + kMicrosPerDay};
+  const std::vector<SurveyInvitation> invites{{0, w.id, s.id, ids[0], 11, now, later}, {0, w.id, s.id, ids[1], 12, now, later}};
+  ASSERT_TRUE(store_->CreateSurveyInvitations(invites));
+  // A repeated nonce fails and stores none of its batch.
+  const std::vector<SurveyInvitation> again{{0, w.id, s.id, ids[0], 13, now, later}, {0, w.id, s.id, ids[1], 12, now, later}};
+  EXPECT_FALSE(store_->CreateSurveyInvitations(again));
+  EXPECT_FALSE(store_->FindSurveyInvitation(w.id, s.id, 13).value().has_value());
+  const auto found = store_->FindSurveyInvitation(w.id, s.id, 12).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->customer, ids[1]);
+  EXPECT_EQ(found->expires_at, later);
+  EXPECT_FALSE(store_->FindSurveyInvitation(other.id, s.id, 12).value().has_value());
+  EXPECT_EQ(store_->CustomerExternalId(w.id, ids[1]).value(), std::optional<std::string>("c2"));
+  EXPECT_FALSE(store_->CustomerExternalId(other.id, ids[1]).value().has_value());
+
+  const SurveyResponse first = store_->SaveSurveyResponse({0, w.id, s.id, ids[1], 12, R"({"nps":3})", now, now}).value();
+  clock_.Advance(kMicrosPerSecond);
+  const SurveyResponse second =
+      store_->SaveSurveyResponse({0, w.id, s.id, ids[1], 12, R"({"nps":9})", clock_.Now(), clock_.Now()}).value();
+  EXPECT_EQ(second.id, first.id);
+  EXPECT_EQ(second.answers, R"({"nps":9})");
+  EXPECT_EQ(second.created_at, now);
+  EXPECT_EQ(second.updated_at, clock_.Now());
+  ASSERT_TRUE(store_->SaveSurveyResponse({0, w.id, s.id, ids[0], 11, R"({"nps":10})", now, now}));
+  const auto list = store_->ListSurveyResponses(w.id, s.id, 0, 10).value();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].nonce, 12);
+  EXPECT_EQ(store_->ListSurveyResponses(w.id, s.id, list[0].id, 10).value().size(), 1u);
+  EXPECT_TRUE(store_->ListSurveyResponses(other.id, s.id, 0, 10).value().empty());
+  EXPECT_FALSE(store_->FindSurveyResponse(other.id, s.id, 12).value().has_value());
+}
+
 TEST_P(StoreContractTest, LeanScansReturnTheFactsInIdRanges) {
   const Workspace w = MakeWorkspace("shop");
   const Workspace other = MakeWorkspace("other");

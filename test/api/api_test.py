@@ -20,6 +20,7 @@ import tempfile
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -103,6 +104,8 @@ class ApiTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.db = fresh_db(cls.tmp.name)
+        # The signing secret shared by the CLI (survey links) and the server.
+        os.environ["TREU_SECRET_FILE"] = os.path.join(cls.tmp.name, "treu.secret")
         for ws in ("a", "b"):
             csv = os.path.join(cls.tmp.name, f"{ws}.csv")
             with open(csv, "w") as f:
@@ -671,6 +674,69 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(self.call("PUT", f"/api/v1/surveys/{body['id']}", write, body=nps)[0], 400)
         self.assertEqual(self.call("GET", f"/api/v1/surveys/{body['id']}", read)[2]["nps_thresholds"], "standard")
         self.assertEqual(self.call("GET", f"/api/v1/surveys/{body['id']}", self.keys[("b", "read")])[0], 404)
+
+    def test_survey_links_open_a_page_that_records_answers(self):
+        survey = {"name": "page-nps", "default_locale": "en", "title": {"en": "Your opinion", "de": "Ihre Meinung"},
+                  "questions": [{"id": "nps", "kind": "nps", "required": True, "text": {"en": "Recommend us?"},
+                                 "follow_up": {"min": 0, "max": 6, "question": {
+                                     "id": "why", "kind": "text", "text": {"en": "What went wrong?"}}}}]}
+        self.assertEqual(self.call("POST", "/api/v1/surveys", self.keys[("a", "write")], body=survey)[0], 201)
+        out = cli(self.db, "survey", "links", "page-nps", "--where", 'email = "one@a.example"',
+                  "--base-url", self.base, workspace="a")
+        lines = out.strip().split("\n")
+        self.assertEqual(lines[0], "customer_id,email,link")
+        self.assertEqual(len(lines), 2)
+        customer, email, link = lines[1].split(",")
+        self.assertEqual((customer, email), ("a-1", "one@a.example"))
+        path = link[len(self.base):]
+        self.assertTrue(path.startswith("/s/"))
+
+        def page(method, target, form=None):
+            data = None if form is None else urllib.parse.urlencode(form).encode()
+            req = urllib.request.Request(self.base + target, method=method, data=data)
+            if data is not None:
+                req.add_header("Content-Type", "application/x-www-form-urlencoded")
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status, dict(r.headers), r.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, dict(e.headers), e.read().decode()
+
+        status, headers, html = page("GET", path)
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/html"))
+        self.assertIn("default-src 'none'", headers["Content-Security-Policy"])
+        self.assertIn("Recommend us?", html)
+        self.assertEqual(html.count('type="radio"'), 11)
+        self.assertNotIn("What went wrong?", html)
+        self.assertNotIn("<script", html)
+        # One click from the email records the score and asks the follow-up.
+        status, _, html = page("GET", path + "?score=3")
+        self.assertEqual(status, 200)
+        self.assertIn("What went wrong?", html)
+        # Out of range: the page says so and nothing changes.
+        status, _, html = page("POST", path, {"nps": "11", "why": "x"})
+        self.assertEqual(status, 422)
+        self.assertIn('role="alert"', html)
+        self.assertIn("must be a whole number from 0 to 10", html)
+        # The answer with a comment that tries to inject markup is stored as given, shown escaped.
+        payload = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+        status, _, html = page("POST", path, {"nps": "4", "why": payload})
+        self.assertEqual(status, 200)
+        status, _, html = page("GET", path)
+        self.assertNotIn("<script>alert", html)
+        self.assertNotIn("<img src=x", html)
+        self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", html)
+        # A tampered or foreign link shows a page and records nothing.
+        tampered = path[:-1] + ("A" if path[-1] != "A" else "B")
+        self.assertEqual(page("GET", tampered)[0], 404)
+        self.assertEqual(page("POST", tampered, {"nps": "10"})[0], 404)
+        self.assertEqual(page("GET", "/s/not-a-token")[0], 404)
+        # The answer became an event of the customer.
+        status, _, events = self.call("GET", "/api/v1/events?user_id=a-1", self.keys[("a", "read")])
+        answered = [e for e in events["data"] if e.get("event", e.get("name")) == "Survey Answered"]
+        self.assertEqual(len(answered), 1, events)
+        self.assertEqual(answered[0]["properties"]["category"], "detractor")
 
     def test_keys_are_stored_hashed(self):
         query = (["sqlite3", self.db[len("sqlite:"):]] if BACKEND == "sqlite"

@@ -27,7 +27,8 @@ class SurveyTest(unittest.TestCase):
 
     def treu(self, *args, check=True):
         return subprocess.run([TREU, "--db", self.db, "--workspace", "shop", "--currency", "EUR", *args],
-                              capture_output=True, text=True, check=check)
+                              capture_output=True, text=True, check=check,
+                              env=dict(os.environ, TREU_SECRET_FILE=os.path.join(self.tmp.name, "signing.secret")))
 
     def write(self, name, definition):
         path = os.path.join(self.tmp.name, name)
@@ -66,6 +67,32 @@ class SurveyTest(unittest.TestCase):
         self.assertEqual(self.treu("survey", "list").stdout, "")
         r = self.treu("survey", "show", "nope", check=False)
         self.assertEqual(r.stderr.strip(), "treu: survey nope: no such survey")
+
+
+    def test_links_for_a_segment(self):
+        self.treu("survey", "create", self.write("nps.json", NPS))
+        with open(os.path.join(self.tmp.name, "c.csv"), "w") as f:
+            f.write("customer_id,email\nanna,anna@shop.example\nben,ben@mail.example\n")
+        self.treu("import", "customers", os.path.join(self.tmp.name, "c.csv"))
+        r = self.treu("survey", "links", "quarterly-nps", "--where", 'email contains "@shop."',
+                      "--base-url", "https://feedback.example")
+        rows = r.stdout.strip().split("\n")
+        self.assertEqual(rows[0], "customer_id,email,link")
+        self.assertEqual(len(rows), 2)
+        customer, email, link = rows[1].split(",")
+        self.assertEqual((customer, email), ("anna", "anna@shop.example"))
+        self.assertRegex(link, r"^https://feedback\.example/s/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+        self.assertIn("1 invitations to quarterly-nps, valid for 30 days", r.stderr)
+        secret = os.path.join(self.tmp.name, "signing.secret")
+        self.assertEqual(os.stat(secret).st_mode & 0o777, 0o600)
+        # Every run makes new links; a secret file others can read is refused.
+        again = self.treu("survey", "links", "quarterly-nps", "--where", 'email contains "@shop."').stdout
+        self.assertNotEqual(again.split("\n")[1].split(",")[2].split("/s/")[1], link.split("/s/")[1])
+        os.chmod(secret, 0o644)
+        r = self.treu("survey", "links", "quarterly-nps", "--where", "orders_count = 0", check=False)
+        self.assertIn("run chmod 600", r.stderr)
+        r = self.treu("survey", "links", "quarterly-nps", check=False)
+        self.assertIn("--segment NAME or --where EXPR", r.stderr)
 
 
 if __name__ == "__main__":

@@ -2516,6 +2516,15 @@ class PostgresStore final : public Store {
     return std::optional<ModelRun>(std::move(run));
   }
 
+  Result<std::optional<std::string>> CustomerExternalId(WorkspaceId ws, CustomerId id) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("customer external id",
+                                              "SELECT external_id FROM customers WHERE workspace_id = $1::bigint AND "
+                                              "id = $2::bigint",
+                                              Params().Add(ws.value).Add(id.value)));
+    if (r.size() == 0) return std::optional<std::string>();
+    return std::optional<std::string>(r.Text(0, 0));
+  }
+
   Result<SurveyRecord> SaveSurvey(const SurveyRecord& sv) override {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("save survey " + sv.name,
@@ -2559,6 +2568,83 @@ class PostgresStore final : public Store {
                                               Params().Add(ws.value).Add(id)));
     if (r.size() == 0) return std::optional<SurveyRecord>();
     return std::optional<SurveyRecord>(ReadSurvey(r, 0, ws));
+  }
+
+  Status CreateSurveyInvitations(std::span<const SurveyInvitation> invitations) override {
+    if (invitations.empty()) return Ok();
+    ArrayLiteral customers, nonces, created, expires;
+    for (const SurveyInvitation& i : invitations) {
+      if (i.workspace != invitations[0].workspace || i.survey_id != invitations[0].survey_id) {
+        return InvalidArgument("survey invitations", "must all be of one survey");
+      }
+      customers.Add(i.customer.value);
+      nonces.Add(i.nonce);
+      created.Add(i.created_at.micros);
+      expires.Add(i.expires_at.micros);
+    }
+    TREU_RETURN_IF_ERROR(conn_.Query(
+        "create survey invitations",
+        "INSERT INTO survey_invitations (workspace_id, survey_id, customer_id, nonce, created_at, expires_at) "
+        "SELECT $1::bigint, $2::bigint, c, n, a, e FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], "
+        "$6::bigint[]) AS u(c, n, a, e)",
+        Params().Add(invitations[0].workspace.value).Add(invitations[0].survey_id).Add(customers).Add(nonces)
+            .Add(created).Add(expires)));
+    return Ok();
+  }
+
+  Result<std::optional<SurveyInvitation>> FindSurveyInvitation(WorkspaceId ws, std::int64_t survey_id,
+                                                               std::int64_t nonce) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find survey invitation",
+                                              "SELECT id, customer_id, created_at, expires_at FROM survey_invitations "
+                                              "WHERE workspace_id = $1::bigint AND survey_id = $2::bigint AND nonce = "
+                                              "$3::bigint",
+                                              Params().Add(ws.value).Add(survey_id).Add(nonce)));
+    if (r.size() == 0) return std::optional<SurveyInvitation>();
+    return std::optional<SurveyInvitation>(SurveyInvitation{r.Int(0, 0), ws, survey_id, CustomerId{r.Int(0, 1)}, nonce,
+                                                            Timestamp{r.Int(0, 2)}, Timestamp{r.Int(0, 3)}});
+  }
+
+  // Row i of "SELECT id, survey_id, customer_id, nonce, answers, created_at, updated_at FROM survey_responses".
+  static SurveyResponse ReadResponse(const Rows& r, int i, WorkspaceId ws) {
+    return {r.Int(i, 0), ws, r.Int(i, 1), CustomerId{r.Int(i, 2)}, r.Int(i, 3), r.Text(i, 4), Timestamp{r.Int(i, 5)},
+            Timestamp{r.Int(i, 6)}};
+  }
+
+  Result<SurveyResponse> SaveSurveyResponse(const SurveyResponse& sr) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("save survey response",
+                            "INSERT INTO survey_responses (workspace_id, survey_id, customer_id, nonce, answers, "
+                            "created_at, updated_at) VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint, $5, "
+                            "$6::bigint, $7::bigint) ON CONFLICT (survey_id, nonce) DO UPDATE SET answers = "
+                            "excluded.answers, updated_at = excluded.updated_at RETURNING id, survey_id, "
+                            "customer_id, nonce, answers, created_at, updated_at",
+                            Params().Add(sr.workspace.value).Add(sr.survey_id).Add(sr.customer.value).Add(sr.nonce)
+                                .Add(sr.answers).Add(sr.created_at.micros).Add(sr.updated_at.micros)));
+    return ReadResponse(r, 0, sr.workspace);
+  }
+
+  Result<std::optional<SurveyResponse>> FindSurveyResponse(WorkspaceId ws, std::int64_t survey_id,
+                                                           std::int64_t nonce) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find survey response",
+                                              "SELECT id, survey_id, customer_id, nonce, answers, created_at, "
+                                              "updated_at FROM survey_responses WHERE workspace_id = $1::bigint AND "
+                                              "survey_id = $2::bigint AND nonce = $3::bigint",
+                                              Params().Add(ws.value).Add(survey_id).Add(nonce)));
+    if (r.size() == 0) return std::optional<SurveyResponse>();
+    return std::optional<SurveyResponse>(ReadResponse(r, 0, ws));
+  }
+
+  Result<std::vector<SurveyResponse>> ListSurveyResponses(WorkspaceId ws, std::int64_t survey_id,
+                                                          std::int64_t after_id, int limit) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list survey responses",
+                                              "SELECT id, survey_id, customer_id, nonce, answers, created_at, "
+                                              "updated_at FROM survey_responses WHERE workspace_id = $1::bigint AND "
+                                              "survey_id = $2::bigint AND id > $3::bigint ORDER BY id LIMIT $4::bigint",
+                                              Params().Add(ws.value).Add(survey_id).Add(after_id)
+                                                  .Add(std::int64_t{limit})));
+    std::vector<SurveyResponse> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadResponse(r, i, ws));
+    return out;
   }
 
   // Row i of "SELECT id, name, expr, created_at, updated_at, builtin FROM segments".

@@ -239,6 +239,25 @@ class TestStore final : public Store {
   }
   Status ApplySegmentRefresh(const SegmentRefresh& r) override { return store_->ApplySegmentRefresh(r); }
   Result<SurveyRecord> SaveSurvey(const SurveyRecord& sv) override { return store_->SaveSurvey(sv); }
+  Result<std::optional<std::string>> CustomerExternalId(WorkspaceId ws, CustomerId id) override {
+    return store_->CustomerExternalId(ws, id);
+  }
+  Status CreateSurveyInvitations(std::span<const SurveyInvitation> i) override {
+    return store_->CreateSurveyInvitations(i);
+  }
+  Result<std::optional<SurveyInvitation>> FindSurveyInvitation(WorkspaceId ws, std::int64_t survey,
+                                                               std::int64_t nonce) override {
+    return store_->FindSurveyInvitation(ws, survey, nonce);
+  }
+  Result<SurveyResponse> SaveSurveyResponse(const SurveyResponse& r) override { return store_->SaveSurveyResponse(r); }
+  Result<std::optional<SurveyResponse>> FindSurveyResponse(WorkspaceId ws, std::int64_t survey,
+                                                           std::int64_t nonce) override {
+    return store_->FindSurveyResponse(ws, survey, nonce);
+  }
+  Result<std::vector<SurveyResponse>> ListSurveyResponses(WorkspaceId ws, std::int64_t survey, std::int64_t after,
+                                                          int limit) override {
+    return store_->ListSurveyResponses(ws, survey, after, limit);
+  }
   Result<std::vector<SurveyRecord>> ListSurveys(WorkspaceId ws) override { return store_->ListSurveys(ws); }
   Result<std::optional<SurveyRecord>> FindSurvey(WorkspaceId ws, std::string_view name) override {
     return store_->FindSurvey(ws, name);

@@ -1253,6 +1253,15 @@ class SqliteStore final : public Store {
     return std::optional<ModelRun>(std::move(*run));
   }
 
+  Result<std::optional<std::string>> CustomerExternalId(WorkspaceId ws, CustomerId id) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT external_id FROM customers WHERE workspace_id = ? AND id = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(id.value).Step());
+    if (!row) return std::optional<std::string>();
+    std::string out = s->Text(0);
+    s->Reset();
+    return std::optional<std::string>(std::move(out));
+  }
+
   Result<SurveyRecord> SaveSurvey(const SurveyRecord& sv) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("INSERT INTO surveys (workspace_id, name, definition, created_at, updated_at) VALUES "
@@ -1301,6 +1310,80 @@ class SqliteStore final : public Store {
     SurveyRecord out = ReadSurvey(*s, ws);
     s->Reset();
     return std::optional<SurveyRecord>(std::move(out));
+  }
+
+  Status CreateSurveyInvitations(std::span<const SurveyInvitation> invitations) override {
+    TREU_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    Status done = [&]() -> Status {
+      TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("INSERT INTO survey_invitations (workspace_id, survey_id, "
+                                                  "customer_id, nonce, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"));
+      for (const SurveyInvitation& i : invitations) {
+        TREU_RETURN_IF_ERROR(s->Reset().Bind(i.workspace.value).Bind(i.survey_id).Bind(i.customer.value).Bind(i.nonce)
+                                 .Bind(i.created_at.micros).Bind(i.expires_at.micros).Run());
+      }
+      return Ok();
+    }();
+    if (!done) {
+      (void)db_.Exec("ROLLBACK");
+      return done;
+    }
+    return db_.Exec("COMMIT");
+  }
+
+  Result<std::optional<SurveyInvitation>> FindSurveyInvitation(WorkspaceId ws, std::int64_t survey_id,
+                                                               std::int64_t nonce) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT id, customer_id, created_at, expires_at FROM "
+                                                "survey_invitations WHERE workspace_id = ? AND survey_id = ? AND "
+                                                "nonce = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(survey_id).Bind(nonce).Step());
+    if (!row) return std::optional<SurveyInvitation>();
+    SurveyInvitation out{s->Int(0), ws, survey_id, CustomerId{s->Int(1)}, nonce, Timestamp{s->Int(2)}, Timestamp{s->Int(3)}};
+    s->Reset();
+    return std::optional<SurveyInvitation>(out);
+  }
+
+  Result<SurveyResponse> SaveSurveyResponse(const SurveyResponse& r) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO survey_responses (workspace_id, survey_id, customer_id, nonce, answers, "
+                              "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (survey_id, nonce) "
+                              "DO UPDATE SET answers = excluded.answers, updated_at = excluded.updated_at"));
+    TREU_RETURN_IF_ERROR(s->Bind(r.workspace.value).Bind(r.survey_id).Bind(r.customer.value).Bind(r.nonce)
+                             .Bind(r.answers).Bind(r.created_at.micros).Bind(r.updated_at.micros).Run());
+    TREU_ASSIGN_OR_RETURN(auto stored, FindSurveyResponse(r.workspace, r.survey_id, r.nonce));
+    if (!stored) return Internal("survey response", "not found after saving");
+    return *stored;
+  }
+
+  // A row of "SELECT id, survey_id, customer_id, nonce, answers, created_at, updated_at FROM survey_responses".
+  static SurveyResponse ReadResponse(const Stmt& s, WorkspaceId ws) {
+    return {s.Int(0), ws, s.Int(1), CustomerId{s.Int(2)}, s.Int(3), s.Text(4), Timestamp{s.Int(5)}, Timestamp{s.Int(6)}};
+  }
+
+  Result<std::optional<SurveyResponse>> FindSurveyResponse(WorkspaceId ws, std::int64_t survey_id,
+                                                           std::int64_t nonce) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT id, survey_id, customer_id, nonce, answers, created_at, "
+                                                "updated_at FROM survey_responses WHERE workspace_id = ? AND "
+                                                "survey_id = ? AND nonce = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(survey_id).Bind(nonce).Step());
+    if (!row) return std::optional<SurveyResponse>();
+    SurveyResponse out = ReadResponse(*s, ws);
+    s->Reset();
+    return std::optional<SurveyResponse>(std::move(out));
+  }
+
+  Result<std::vector<SurveyResponse>> ListSurveyResponses(WorkspaceId ws, std::int64_t survey_id,
+                                                          std::int64_t after_id, int limit) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT id, survey_id, customer_id, nonce, answers, created_at, "
+                                                "updated_at FROM survey_responses WHERE workspace_id = ? AND "
+                                                "survey_id = ? AND id > ? ORDER BY id LIMIT ?"));
+    s->Bind(ws.value).Bind(survey_id).Bind(after_id).Bind(std::int64_t{limit});
+    std::vector<SurveyResponse> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(ReadResponse(*s, ws));
+    }
+    return out;
   }
 
   // A row of "SELECT id, name, expr, created_at, updated_at, builtin FROM segments".

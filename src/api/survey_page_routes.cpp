@@ -1,0 +1,151 @@
+#include "api/survey_page_routes.hpp"
+
+#include <algorithm>
+
+#include "api/survey_json.hpp"
+#include "surveys/answers.hpp"
+#include "surveys/page.hpp"
+
+namespace treu::api {
+namespace {
+
+using survey::UiKey;
+using survey::UiText;
+
+// Pages hold no scripts and load nothing; styles are inline <style> elements.
+constexpr const char* kPageSecurityPolicy =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+HttpResponse Html(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::move(body);
+  r.headers.emplace_back("Content-Security-Policy", kPageSecurityPolicy);
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+// The page for a link that can't be used: expired, or not valid (malformed, tampered,
+// foreign, or its invitation is gone). Nothing is recorded.
+HttpResponse LinkProblem(const RequestContext& ctx, const Error& e) {
+  const std::string locale(ctx.request.Header("accept-language").substr(0, 2));
+  const bool expired = e.code() == ErrorCode::kFailedPrecondition && e.detail() == "expired";
+  const std::string_view lang = survey::PageLanguage(locale);
+  return Html(expired ? 410 : 404,
+              survey::RenderMessagePage(lang, "", "", UiText(lang, expired ? UiKey::kExpiredTitle : UiKey::kInvalidTitle),
+                                        UiText(lang, expired ? UiKey::kExpiredMessage : UiKey::kInvalidMessage)));
+}
+
+survey::SurveyPage PageOf(const survey::OpenedInvitation& o, const std::string& token,
+                          const std::vector<survey::AnswerError>& errors) {
+  const survey::Survey& s = o.survey;
+  survey::SurveyPage page;
+  page.locale = std::string(survey::PageLanguage(o.locale));
+  auto text = [&](const survey::LocalizedText& t) { return std::string(t.Resolve(o.locale, s.default_locale)); };
+  page.workspace_name = o.workspace.name;
+  page.title = text(s.title);
+  page.intro = text(s.intro);
+  page.csrf_or_token_field = token;
+  auto answer = [&](const std::string& id) {
+    auto it = o.answers.find(id);
+    return it == o.answers.end() ? std::vector<std::string>{} : it->second;
+  };
+  for (const survey::Question* q : survey::VisibleQuestions(s, o.answers)) {
+    const std::vector<std::string> given = answer(q->id);
+    if (auto range = survey::ScoreRangeOf(q->kind)) {
+      survey::ScaleQuestion scale{q->id, text(q->text), range->min, range->max, "", "", std::nullopt, q->required};
+      if (!given.empty()) scale.selected = std::stoi(given[0]);
+      page.questions.push_back(scale);
+    } else if (survey::IsChoiceKind(q->kind)) {
+      survey::ChoiceQuestion choice{q->id, text(q->text), q->kind == survey::QuestionKind::kMultipleChoice, {}, given,
+                                    q->required};
+      for (const survey::Choice& c : q->choices) choice.choices.emplace_back(c.id, text(c.label));
+      page.questions.push_back(choice);
+    } else {
+      page.questions.push_back(survey::TextQuestion{q->id, text(q->text), given.empty() ? "" : given[0], q->required});
+    }
+  }
+  for (const survey::AnswerError& e : errors) page.errors.push_back({e.question_id, e.message});
+  return page;
+}
+
+Result<survey::OpenedInvitation> Open(RequestContext& ctx) {
+  if (ctx.signing_secret == nullptr) return Unavailable("surveys", "this server has no signing secret");
+  return survey::OpenInvitation(ctx.store, ctx.params.at("token"), *ctx.signing_secret, ctx.clock.Now(), SurveyOf);
+}
+
+Result<HttpResponse> ShowSurvey(RequestContext& ctx) {
+  auto opened = Open(ctx);
+  if (!opened) {
+    if (opened.error().code() == ErrorCode::kUnavailable || opened.error().code() == ErrorCode::kInternal) {
+      return std::unexpected(opened.error());
+    }
+    return LinkProblem(ctx, opened.error());
+  }
+  std::vector<survey::AnswerError> errors;
+  // One click from the email: the score of the first score question.
+  if (const std::string* score = ctx.request.Query("score")) {
+    for (const survey::Question& q : opened->survey.questions) {
+      if (!survey::IsScoreKind(q.kind)) continue;
+      TREU_ASSIGN_OR_RETURN(errors, survey::RecordAnswers(ctx.store, *opened, {{q.id, {*score}}}, true, ctx.clock.Now()));
+      break;
+    }
+  }
+  return Html(errors.empty() ? 200 : 422, survey::RenderSurveyPage(PageOf(*opened, ctx.params.at("token"), errors)));
+}
+
+Result<HttpResponse> SubmitSurvey(RequestContext& ctx) {
+  auto opened = Open(ctx);
+  if (!opened) {
+    if (opened.error().code() == ErrorCode::kUnavailable || opened.error().code() == ErrorCode::kInternal) {
+      return std::unexpected(opened.error());
+    }
+    return LinkProblem(ctx, opened.error());
+  }
+  // application/x-www-form-urlencoded: '+' is a space, the rest is percent-encoding.
+  std::string body = ctx.request.body;
+  std::string encoded;
+  for (char c : body) encoded += c == '+' ? std::string("%20") : std::string(1, c);
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (!ParseTarget("/?" + encoded, path, fields)) return InvalidArgument("body", "is not a valid form submission");
+  std::map<std::string, std::vector<std::string>> submitted;
+  for (const survey::Question* q : survey::VisibleQuestions(opened->survey, opened->answers)) submitted[q->id];
+  for (auto& [name, value] : fields) {
+    if (name == survey::kTokenFieldName) continue;
+    submitted[name].push_back(std::move(value));
+  }
+  const bool had_follow_up = submitted.size() > survey::VisibleQuestions(opened->survey, {}).size();
+  TREU_ASSIGN_OR_RETURN(auto errors, survey::RecordAnswers(ctx.store, *opened, submitted, false, ctx.clock.Now()));
+  if (!errors.empty()) {
+    return Html(422, survey::RenderSurveyPage(PageOf(*opened, ctx.params.at("token"), errors)));
+  }
+  // A score that opens a follow-up question not shown yet: ask it before thanking.
+  const auto visible = survey::VisibleQuestions(opened->survey, opened->answers);
+  const bool new_follow_up = std::any_of(visible.begin(), visible.end(), [&](const survey::Question* q) {
+    return !submitted.contains(q->id);
+  });
+  if (new_follow_up && !had_follow_up) {
+    return Html(200, survey::RenderSurveyPage(PageOf(*opened, ctx.params.at("token"), {})));
+  }
+  const std::string_view lang = survey::PageLanguage(opened->locale);
+  const std::string thanks(opened->survey.thanks.Resolve(opened->locale, opened->survey.default_locale));
+  return Html(200, survey::RenderMessagePage(lang, opened->workspace.name, "", UiText(lang, UiKey::kThankYouTitle),
+                                             thanks.empty() ? UiText(lang, UiKey::kThankYouMessage) : thanks));
+}
+
+}  // namespace
+
+std::vector<Route> SurveyPageRoutes() {
+  return {
+      {"GET", "/s/{token}", Access::Public(),
+       "The survey page of an invitation link (HTML); ?score=N records the first score question in one click",
+       ShowSurvey},
+      {"POST", "/s/{token}", Access::Public(),
+       "Answers from the survey page's form (application/x-www-form-urlencoded); HTML", SubmitSurvey},
+  };
+}
+
+}  // namespace treu::api

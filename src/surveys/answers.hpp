@@ -1,0 +1,61 @@
+// Answering a survey through an invitation link: opening the link (checking its signature,
+// expiry and the recorded invitation), and recording the answers — one response per
+// invitation, replaced when the customer answers again — with a `Survey Answered` event for
+// segments and journeys.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "storage/store.hpp"
+#include "surveys/survey.hpp"
+
+namespace treu::survey {
+
+// An invitation link that checked out, with what the page needs.
+struct OpenedInvitation {
+  Workspace workspace;
+  Survey survey;
+  SurveyInvitation invitation;
+  std::string customer;  // external id
+  std::string locale;    // the customer's, else the survey's default
+  // The answers given so far: question id → values (one for scores, texts and single
+  // choices; any number for multiple choices).
+  std::map<std::string, std::vector<std::string>> answers;
+};
+
+// Reads a stored survey definition (the JSON form lives at the API edge, api/survey_json.hpp).
+using SurveyReader = std::function<Result<Survey>(const SurveyRecord&)>;
+
+// Opens `token`. Errors: InvalidArgument or PermissionDenied for a malformed, tampered or
+// foreign token and for one whose invitation or survey no longer exists (the page says "not
+// valid"); FailedPrecondition "expired" for an expired one. Reads only.
+Result<OpenedInvitation> OpenInvitation(Store& store, std::string_view token, std::span<const std::uint8_t> secret,
+                                        Timestamp now, const SurveyReader& read);
+
+// A problem with one submitted answer.
+struct AnswerError {
+  std::string question_id;
+  std::string message;
+};
+
+// Checks `submitted` (question id → values) against the survey and, when it is all valid,
+// stores it merged over the earlier answers (a question submitted again is replaced; with
+// `partial` false, a question left out is cleared) and records the first answer as a
+// `Survey Answered` event with the survey and, for its first score question, score and NPS
+// category. Returns the problems (nothing is stored then), or none. Unknown question ids,
+// scores out of range, unknown choices, several values for a single choice and missing
+// required answers (unless `partial`) are problems.
+Result<std::vector<AnswerError>> RecordAnswers(Store& store, OpenedInvitation& opened,
+                                               const std::map<std::string, std::vector<std::string>>& submitted,
+                                               bool partial, Timestamp now);
+
+// The questions shown for `answers`: every top-level question, and each follow-up whose
+// parent's score lies in its range.
+std::vector<const Question*> VisibleQuestions(const Survey& s, const std::map<std::string, std::vector<std::string>>& answers);
+
+}  // namespace treu::survey
