@@ -579,6 +579,13 @@ json ListOf(const std::string& item) {
 
 json Schemas() {
   const json nullable_string = {{"type", json::array({"string", "null"})}};
+  // A list page ({"data": [...], "next_cursor"}) of objects with `properties`.
+  auto page = [&nullable_string](json properties) {
+    return json{{"type", "object"},
+                {"properties",
+                 {{"data", {{"type", "array"}, {"items", {{"type", "object"}, {"properties", std::move(properties)}}}}},
+                  {"next_cursor", nullable_string}}}};
+  };
   return {
       {"Problem",
        {{"type", "object"},
@@ -821,27 +828,16 @@ json Schemas() {
                 {"column", {{"type", json::array({"integer", "null"})}}},
                 {"message", {{"type", "string"}}},
                 {"text", {{"type", "string"}, {"description", "the message with the source line and a caret"}}}}}}}}}}}}},
-      {"SegmentMembers",
-       {{"type", "object"},
-        {"properties",
-         {{"data",
-           {{"type", "array"},
-            {"items", {{"type", "object"}, {"properties", {{"customer_id", {{"type", "string"}}}, {"since", {{"type", "string"}}}}}}}}},
-          {"next_cursor", nullable_string}}}}},
+      {"SegmentMembers", page({{"customer_id", {{"type", "string"}}}, {"since", {{"type", "string"}}}})},
       {"SegmentTransitions",
-       {{"type", "object"},
-        {"properties",
-         {{"data",
-           {{"type", "array"},
-            {"items",
-             {{"type", "object"},
-              {"properties",
-               {{"id", {{"type", "integer"}}},
-                {"customer_id", {{"type", "string"}}},
-                {"kind", {{"type", "string"}, {"enum", {"entered", "left"}}}},
-                {"at", {{"type", "string"}, {"format", "date-time"}}}}}}}}},
-          {"next_cursor", nullable_string},
-          {"poll_cursor", {{"type", "string"}}}}}}},
+       [&] {
+         json p = page({{"id", {{"type", "integer"}}},
+                        {"customer_id", {{"type", "string"}}},
+                        {"kind", {{"type", "string"}, {"enum", {"entered", "left"}}}},
+                        {"at", {{"type", "string"}, {"format", "date-time"}}}});
+         p["properties"]["poll_cursor"] = {{"type", "string"}};
+         return p;
+       }()},
       {"Survey",
        {{"type", "object"},
         {"description", "a survey definition (docs/surveys.md) with id, created_at and updated_at"},
@@ -864,6 +860,25 @@ json Schemas() {
       {"SurveyList",
        {{"type", "object"},
         {"properties", {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Survey"}}}}}}}}},
+      {"SurveyResponses",
+       page({{"id", {{"type", "integer"}}},
+             {"customer_id", {{"type", "string"}}},
+             {"answers", {{"type", "object"}, {"description", "question id → score, choice id(s) or text"}}},
+             {"created_at", {{"type", "string"}}},
+             {"updated_at", {{"type", "string"}}}})},
+      {"SurveyResults",
+       {{"type", "object"},
+        {"properties",
+         {{"survey", {{"type", "string"}}},
+          {"invited", {{"type", "integer"}}},
+          {"responses", {{"type", "integer"}}},
+          {"response_rate", {{"type", json::array({"number", "null"})}, {"description", "percent"}}},
+          {"nps", {{"type", "object"}, {"description", "value, answers, promoters, passives, detractors, distribution"}}},
+          {"csat", {{"type", "object"}, {"description", "value, good_bad_ratio, answers, distribution"}}},
+          {"ces", {{"type", "object"}, {"description", "value, answers, distribution"}}},
+          {"verbatims", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+          {"verbatims_total", {{"type", "integer"}}},
+          {"detractor_themes", {{"type", "array"}, {"items", {{"type", "object"}}}}}}}}},
       {"TrackingResult",
        {{"type", "object"},
         {"properties",

@@ -6,6 +6,9 @@
 #include "api/problem.hpp"
 #include "api/route_support.hpp"
 #include "api/survey_json.hpp"
+#include "api/survey_results_json.hpp"
+#include "core/period.hpp"
+#include "surveys/results.hpp"
 
 namespace treu::api {
 namespace {
@@ -73,6 +76,47 @@ Result<HttpResponse> ReplaceSurvey(RequestContext& ctx) {
   return JsonResponse(RecordJson(saved));
 }
 
+Result<HttpResponse> Results(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(SurveyRecord r, SurveyOfPath(ctx));
+  TREU_ASSIGN_OR_RETURN(survey::Survey s, SurveyOf(r));
+  survey::ResultsOptions o;
+  if (const std::string* p = ctx.request.Query("period")) {
+    auto period = Period::Parse(*p);
+    if (!period) return InvalidArgument("period", period.error().detail());
+    TREU_ASSIGN_OR_RETURN(Workspace ws, TheWorkspace(ctx));
+    TREU_ASSIGN_OR_RETURN(TimeZone zone, TimeZone::Find(ws.time_zone));
+    o.from = period->Start(zone);
+    o.to = period->End(zone);
+  }
+  if (const std::string* latest = ctx.request.Query("latest_only")) {
+    if (*latest != "true" && *latest != "false") return InvalidArgument("latest_only", "must be true or false");
+    o.latest_only = *latest == "true";
+  }
+  if (const std::string* search = ctx.request.Query("search")) o.search = *search;
+  TREU_ASSIGN_OR_RETURN(survey::SurveyResults results, survey::ComputeResults(ctx.store, ctx.workspace(), s, o));
+  return JsonResponse(SurveyResultsJson(s, results, 100));
+}
+
+Result<HttpResponse> Responses(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(SurveyRecord r, SurveyOfPath(ctx));
+  TREU_ASSIGN_OR_RETURN(int limit, ParseLimit(ctx.request));
+  TREU_ASSIGN_OR_RETURN(std::int64_t after, ParseCursor(ctx.request));
+  TREU_ASSIGN_OR_RETURN(auto page, ctx.store.ListSurveyResponses(ctx.workspace(), r.id, after, limit + 1));
+  const bool more = static_cast<int>(page.size()) > limit;
+  if (more) page.resize(static_cast<std::size_t>(limit));
+  json data = json::array();
+  for (const SurveyResponse& resp : page) {
+    TREU_ASSIGN_OR_RETURN(auto customer, ctx.store.CustomerExternalId(ctx.workspace(), resp.customer));
+    json answers = json::parse(resp.answers, nullptr, false);
+    data.push_back({{"id", resp.id},
+                    {"customer_id", customer.value_or("")},
+                    {"answers", answers.is_discarded() ? json::object() : answers},
+                    {"created_at", FormatTimestamp(resp.created_at)},
+                    {"updated_at", FormatTimestamp(resp.updated_at)}});
+  }
+  return JsonResponse({{"data", data}, {"next_cursor", more ? json(CursorAfter(page.back().id)) : json(nullptr)}});
+}
+
 }  // namespace
 
 std::vector<Route> SurveyRoutes() {
@@ -85,6 +129,16 @@ std::vector<Route> SurveyRoutes() {
       {"GET", "/api/v1/surveys/{id}", Access::Requires(Scope::kRead), "One survey definition", GetSurvey, "Survey"},
       {"PUT", "/api/v1/surveys/{id}", Access::Requires(Scope::kWrite),
        "Replace a survey's definition (same name)", ReplaceSurvey, "Survey"},
+      {"GET", "/api/v1/surveys/{id}/responses", Access::Requires(Scope::kRead),
+       "The answers given through the survey's invitations, one response per invitation", Responses,
+       "SurveyResponses", {{"limit", "page size, 1 to 500 (default 50)"}, {"cursor", "next_cursor of the previous page"}}},
+      {"GET", "/api/v1/surveys/{id}/results", Access::Requires(Scope::kRead),
+       "NPS, CSAT and CES with distributions, response rate, the newest 100 comments and the themes of "
+       "detractors' comments",
+       Results, "SurveyResults",
+       {{"period", "only answers last changed in this period (2024-03, 2024-Q1, ...)"},
+        {"latest_only", "true: each customer's latest answer only"},
+        {"search", "only comments containing this text"}}},
   };
 }
 

@@ -2,14 +2,17 @@
 
 #include <cstdio>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "access/secrets.hpp"
 #include "api/survey_json.hpp"
+#include "api/survey_results_json.hpp"
+#include "core/period.hpp"
 #include "ingest/csv_reader.hpp"
 #include "segments/library.hpp"
+#include "surveys/results.hpp"
 #include "surveys/tokens.hpp"
 
 namespace treu::app {
@@ -24,6 +27,8 @@ struct SurveyFlags {
   std::string segment, where;  // links: who is invited
   int expires_days = 30;
   std::string base_url = "http://127.0.0.1:8080";
+  std::string period, search;  // results
+  bool latest_only = false;
 };
 
 // The store, the --workspace and its survey `name`.
@@ -142,6 +147,66 @@ int List(Context& ctx, bool as_json) {
   return 0;
 }
 
+// `treu survey results NAME`: the metrics, response rate, comments and themes.
+int Results(Context& ctx, const std::string& name, const SurveyFlags& f) {
+  auto found = FindSurveyIn(ctx, name);
+  if (!found) return Fail(found.error());
+  auto s = SurveyOf(found->survey);
+  if (!s) return Fail(s.error());
+  survey::ResultsOptions o;
+  o.latest_only = f.latest_only;
+  o.search = f.search;
+  if (!f.period.empty()) {
+    auto period = Period::Parse(f.period);
+    if (!period) return Fail(Error(ErrorCode::kInvalidArgument, "--period", period.error().detail()));
+    auto zone = TimeZone::Find(found->ws.time_zone);
+    if (!zone) return Fail(zone.error());
+    o.from = period->Start(*zone);
+    o.to = period->End(*zone);
+  }
+  auto r = survey::ComputeResults(*found->store, found->ws.id, *s, o);
+  if (!r) return Fail(r.error());
+  if (f.json) {
+    std::printf("%s\n", SurveyResultsJson(*s, *r, r->verbatims.size()).dump(2).c_str());
+    return 0;
+  }
+  const survey::FeedbackResult& fb = r->feedback;
+  std::printf("%s: %lld invited, %lld answered", name.c_str(), static_cast<long long>(r->invited),
+              static_cast<long long>(r->responses));
+  if (r->response_rate) std::printf(" (%.1f %%)", *r->response_rate);
+  std::printf("\n");
+  auto distribution = [](const survey::ScoreDistribution& d) {
+    std::string out;
+    for (const auto& [score, count] : d) out += " " + std::to_string(score) + ":" + std::to_string(count);
+    return out;
+  };
+  if (fb.nps) {
+    std::printf("NPS   %+.1f  (%lld answers: %lld promoters, %lld passives, %lld detractors)\n       scores%s\n", *fb.nps,
+                static_cast<long long>(fb.nps_answers), static_cast<long long>(fb.promoters),
+                static_cast<long long>(fb.passives), static_cast<long long>(fb.detractors),
+                distribution(fb.nps_distribution).c_str());
+  }
+  if (fb.csat) {
+    std::printf("CSAT  %.1f %%  (%lld answers)\n       scores%s\n", *fb.csat, static_cast<long long>(fb.csat_answers),
+                distribution(fb.csat_distribution).c_str());
+  }
+  if (fb.ces) {
+    std::printf("CES   %.2f  (%lld answers)\n       scores%s\n", *fb.ces, static_cast<long long>(fb.ces_answers),
+                distribution(fb.ces_distribution).c_str());
+  }
+  if (!r->detractor_themes.empty()) {
+    std::printf("what detractors write about:");
+    for (const survey::Theme& t : r->detractor_themes) std::printf(" %s (%d)", t.text.c_str(), t.count);
+    std::printf("\n");
+  }
+  if (!r->verbatims.empty()) std::printf("comments, newest first:\n");
+  for (const survey::Verbatim& v : r->verbatims) {
+    std::printf("  %s  %-12s %-8s %s\n", FormatTimestamp(v.at).substr(0, 10).c_str(), v.customer.c_str(),
+                v.score ? ("score " + std::to_string(*v.score)).c_str() : "", v.text.c_str());
+  }
+  return 0;
+}
+
 int Show(Context& ctx, const std::string& name) {
   auto found = FindSurveyIn(ctx, name);
   if (!found) return Fail(found.error());
@@ -159,12 +224,15 @@ std::function<int()> SetupSurvey(CLI::App& cmd, Context& ctx) {
   auto f = std::make_shared<SurveyFlags>();
   cmd.add_option("ACTION", f->action,
                  "create FILE (a survey definition in JSON, docs/surveys.md), list, show NAME, links NAME (signed "
-                 "invitation links as CSV)")
+                 "invitation links as CSV), results NAME (NPS, CSAT, CES, response rate, comments, themes)")
       ->required()
-      ->check(CLI::IsMember({"create", "list", "show", "links"}));
+      ->check(CLI::IsMember({"create", "list", "show", "links", "results"}));
   cmd.add_option("ARGS", f->args, "FILE or NAME");
   cmd.add_flag("--replace", f->replace, "create: replace the survey of the same name");
-  cmd.add_flag("--json", f->json, "list: JSON");
+  cmd.add_flag("--json", f->json, "list, results: JSON");
+  cmd.add_option("--period", f->period, "results: only answers last changed in this period (2024-03, 2024-Q1, ...)");
+  cmd.add_flag("--latest-only", f->latest_only, "results: each customer's latest answer only");
+  cmd.add_option("--search", f->search, "results: only comments containing this text");
   cmd.add_option("--segment", f->segment, "links: invite the members of this saved segment");
   cmd.add_option("--where", f->where, "links: invite the customers matching this segment expression");
   cmd.add_option("--expires-days", f->expires_days, "links: days a link works (default 30)")->check(CLI::Range(1, 365));
@@ -178,6 +246,7 @@ std::function<int()> SetupSurvey(CLI::App& cmd, Context& ctx) {
     if (f->action == "create") return Create(ctx, f->args[0], f->replace);
     if (f->action == "list") return List(ctx, f->json);
     if (f->action == "links") return Links(ctx, f->args[0], *f);
+    if (f->action == "results") return Results(ctx, f->args[0], *f);
     return Show(ctx, f->args[0]);
   };
 }

@@ -413,6 +413,7 @@ class Store {
   virtual Status CreateSurveyInvitations(std::span<const SurveyInvitation> invitations) = 0;
   virtual Result<std::optional<SurveyInvitation>> FindSurveyInvitation(WorkspaceId ws, std::int64_t survey_id,
                                                                        std::int64_t nonce) = 0;
+  virtual Result<std::int64_t> CountSurveyInvitations(WorkspaceId ws, std::int64_t survey_id) = 0;
   virtual Result<SurveyResponse> SaveSurveyResponse(const SurveyResponse& r) = 0;
   virtual Result<std::optional<SurveyResponse>> FindSurveyResponse(WorkspaceId ws, std::int64_t survey_id,
                                                                    std::int64_t nonce) = 0;

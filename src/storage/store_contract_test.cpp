@@ -1004,6 +1004,8 @@ TEST_P(StoreContractTest, SurveyInvitationsAndResponses) {
   EXPECT_EQ(found->expires_at, later);
   EXPECT_FALSE(store_->FindSurveyInvitation(other.id, s.id, 12).value().has_value());
   EXPECT_EQ(store_->CustomerExternalId(w.id, ids[1]).value(), std::optional<std::string>("c2"));
+  EXPECT_EQ(store_->CountSurveyInvitations(w.id, s.id).value(), 2);
+  EXPECT_EQ(store_->CountSurveyInvitations(other.id, s.id).value(), 0);
   EXPECT_FALSE(store_->CustomerExternalId(other.id, ids[1]).value().has_value());
 
   const SurveyResponse first = store_->SaveSurveyResponse({0, w.id, s.id, ids[1], 12, R"({"nps":3})", now, now}).value();

@@ -140,7 +140,9 @@ class ApiTest(unittest.TestCase):
         with open(survey_file, "w") as f:
             json.dump(WRITE_BODIES["/api/v1/surveys/{id}"], f)
         cli(cls.db, "survey", "create", survey_file, workspace="a")
-        CONCRETE_IDS["/api/v1/surveys/{id}"] = str(json.loads(cli(cls.db, "survey", "list", "--json", workspace="a"))[0]["id"])
+        survey_id = str(json.loads(cli(cls.db, "survey", "list", "--json", workspace="a"))[0]["id"])
+        for path in ("/api/v1/surveys/{id}", "/api/v1/surveys/{id}/responses", "/api/v1/surveys/{id}/results"):
+            CONCRETE_IDS[path] = survey_id
         cls.keys = {(ws, scope): make_key(cls.db, ws, scope)
                     for ws in ("a", "b") for scope in ("tracking", "read", "write", "admin")}
         cls.server = Server(cls.db)
@@ -732,6 +734,25 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(page("GET", tampered)[0], 404)
         self.assertEqual(page("POST", tampered, {"nps": "10"})[0], 404)
         self.assertEqual(page("GET", "/s/not-a-token")[0], 404)
+        # Results: the metrics, the response rate and the comment.
+        survey_id = self.call("GET", "/api/v1/surveys", self.keys[("a", "read")])[2]["data"]
+        survey_id = [x["id"] for x in survey_id if x["name"] == "page-nps"][0]
+        status, _, results = self.call("GET", f"/api/v1/surveys/{survey_id}/results", self.keys[("a", "read")])
+        self.assertEqual(status, 200, results)
+        self.assertEqual((results["invited"], results["responses"], results["response_rate"]), (1, 1, 100.0))
+        self.assertEqual((results["nps"]["value"], results["nps"]["detractors"]), (-100.0, 1))
+        self.assertEqual(results["nps"]["distribution"]["4"], 1)
+        self.assertEqual([v["text"] for v in results["verbatims"]], [payload])
+        self.assertEqual(results["verbatims"][0]["category"], "detractor")
+        self.assertIn("alert", [t["text"] for t in results["detractor_themes"]])
+        status, _, none = self.call("GET", f"/api/v1/surveys/{survey_id}/results?search=nothing-like-this",
+                                    self.keys[("a", "read")])
+        self.assertEqual(none["verbatims"], [])
+        self.assertEqual(self.call("GET", f"/api/v1/surveys/{survey_id}/results?period=2024-13",
+                                   self.keys[("a", "read")])[0], 400)
+        status, _, responses = self.call("GET", f"/api/v1/surveys/{survey_id}/responses", self.keys[("a", "read")])
+        self.assertEqual([(r["customer_id"], r["answers"]["nps"]) for r in responses["data"]], [("a-1", 4)])
+        self.assertEqual(self.call("GET", f"/api/v1/surveys/{survey_id}/results", self.keys[("b", "read")])[0], 404)
         # The answer became an event of the customer.
         status, _, events = self.call("GET", "/api/v1/events?user_id=a-1", self.keys[("a", "read")])
         answered = [e for e in events["data"] if e.get("event", e.get("name")) == "Survey Answered"]

@@ -88,6 +88,10 @@ class SurveyTest(unittest.TestCase):
         # Every run makes new links; a secret file others can read is refused.
         again = self.treu("survey", "links", "quarterly-nps", "--where", 'email contains "@shop."').stdout
         self.assertNotEqual(again.split("\n")[1].split(",")[2].split("/s/")[1], link.split("/s/")[1])
+        r = self.treu("survey", "results", "quarterly-nps")
+        self.assertEqual(r.stdout, "quarterly-nps: 2 invited, 0 answered (0.0 %)\n")
+        results = json.loads(self.treu("survey", "results", "quarterly-nps", "--json").stdout)
+        self.assertEqual((results["invited"], results["nps"]["value"]), (2, None))
         os.chmod(secret, 0o644)
         r = self.treu("survey", "links", "quarterly-nps", "--where", "orders_count = 0", check=False)
         self.assertIn("run chmod 600", r.stderr)

@@ -2604,6 +2604,14 @@ class PostgresStore final : public Store {
                                                             Timestamp{r.Int(0, 2)}, Timestamp{r.Int(0, 3)}});
   }
 
+  Result<std::int64_t> CountSurveyInvitations(WorkspaceId ws, std::int64_t survey_id) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("count survey invitations",
+                                              "SELECT count(*) FROM survey_invitations WHERE workspace_id = "
+                                              "$1::bigint AND survey_id = $2::bigint",
+                                              Params().Add(ws.value).Add(survey_id)));
+    return r.Int(0, 0);
+  }
+
   // Row i of "SELECT id, survey_id, customer_id, nonce, answers, created_at, updated_at FROM survey_responses".
   static SurveyResponse ReadResponse(const Rows& r, int i, WorkspaceId ws) {
     return {r.Int(i, 0), ws, r.Int(i, 1), CustomerId{r.Int(i, 2)}, r.Int(i, 3), r.Text(i, 4), Timestamp{r.Int(i, 5)},

@@ -249,6 +249,9 @@ class TestStore final : public Store {
                                                                std::int64_t nonce) override {
     return store_->FindSurveyInvitation(ws, survey, nonce);
   }
+  Result<std::int64_t> CountSurveyInvitations(WorkspaceId ws, std::int64_t survey) override {
+    return store_->CountSurveyInvitations(ws, survey);
+  }
   Result<SurveyResponse> SaveSurveyResponse(const SurveyResponse& r) override { return store_->SaveSurveyResponse(r); }
   Result<std::optional<SurveyResponse>> FindSurveyResponse(WorkspaceId ws, std::int64_t survey,
                                                            std::int64_t nonce) override {

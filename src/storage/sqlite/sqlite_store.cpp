@@ -1342,6 +1342,15 @@ class SqliteStore final : public Store {
     return std::optional<SurveyInvitation>(out);
   }
 
+  Result<std::int64_t> CountSurveyInvitations(WorkspaceId ws, std::int64_t survey_id) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT count(*) FROM survey_invitations WHERE workspace_id = ? AND "
+                                                "survey_id = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(survey_id).Step());
+    const std::int64_t n = row ? s->Int(0) : 0;
+    s->Reset();
+    return n;
+  }
+
   Result<SurveyResponse> SaveSurveyResponse(const SurveyResponse& r) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("INSERT INTO survey_responses (workspace_id, survey_id, customer_id, nonce, answers, "
