@@ -12,6 +12,7 @@
 #include "core/period.hpp"
 #include "ingest/csv_reader.hpp"
 #include "segments/library.hpp"
+#include "surveys/page.hpp"
 #include "surveys/results.hpp"
 #include "surveys/tokens.hpp"
 
@@ -29,6 +30,7 @@ struct SurveyFlags {
   std::string base_url = "http://127.0.0.1:8080";
   std::string period, search;  // results
   bool latest_only = false;
+  bool snippet = false;  // links: add the email scale
 };
 
 // The store, the --workspace and its survey `name`.
@@ -81,17 +83,45 @@ int Links(Context& ctx, const std::string& name, const SurveyFlags& f) {
     links.push_back(f.base_url + "/s/" + token);
   }
   if (auto s = store->CreateSurveyInvitations(invitations); !s) return Fail(s.error());
-  std::printf("customer_id,email,link\n");
+  // The email scale answers the survey's first score question.
+  auto definition = SurveyOf(found->survey);
+  if (!definition) return Fail(definition.error());
+  const survey::Question* scored = nullptr;
+  for (const survey::Question& q : definition->questions) {
+    if (survey::IsScoreKind(q.kind)) {
+      scored = &q;
+      break;
+    }
+  }
+  if (f.snippet && scored == nullptr) {
+    return Fail(Error(ErrorCode::kInvalidArgument, "--snippet", "survey " + name + " has no score question"));
+  }
+  std::printf(f.snippet ? "customer_id,email,link,email_html,email_text\n" : "customer_id,email,link\n");
   std::size_t k = 0;
   for (Snapshot::Index c = 0; c < members->size(); ++c) {
     if (!(*members)[c]) continue;
     auto customer = store->FindCustomer(ws->id, (*snap)->external_id(c));
+    const bool known = customer && *customer;
     std::string line;
     AppendCsvField(line, (*snap)->external_id(c));
     line += ',';
-    if (customer && *customer) AppendCsvField(line, (*customer)->email);
+    if (known) AppendCsvField(line, (*customer)->email);
     line += ',';
-    AppendCsvField(line, links[k++]);
+    const std::string link = links[k++];
+    AppendCsvField(line, link);
+    if (f.snippet) {
+      const std::string locale = known && !(*customer)->locale.empty() ? (*customer)->locale : definition->default_locale;
+      const auto range = *survey::ScoreRangeOf(scored->kind);
+      survey::EmailScale scale;
+      scale.question = std::string(scored->text.Resolve(locale, definition->default_locale));
+      scale.min = range.min;
+      scale.max = range.max;
+      scale.link_for = [&link](int score) { return link + "?score=" + std::to_string(score); };
+      line += ',';
+      AppendCsvField(line, survey::RenderEmailScale(scale));
+      line += ',';
+      AppendCsvField(line, survey::RenderEmailScaleText(scale));
+    }
     std::printf("%s\n", line.c_str());
   }
   std::fprintf(stderr, "treu: %zu invitations to %s, valid for %d days\n", invitations.size(), name.c_str(),
@@ -236,6 +266,9 @@ std::function<int()> SetupSurvey(CLI::App& cmd, Context& ctx) {
   cmd.add_option("--segment", f->segment, "links: invite the members of this saved segment");
   cmd.add_option("--where", f->where, "links: invite the customers matching this segment expression");
   cmd.add_option("--expires-days", f->expires_days, "links: days a link works (default 30)")->check(CLI::Range(1, 365));
+  cmd.add_flag("--snippet", f->snippet,
+               "links: add email_html and email_text columns: the first score question as one link per score, "
+               "answered in one click from the email");
   cmd.add_option("--base-url", f->base_url, "links: the address customers reach treu at (default http://127.0.0.1:8080)");
   return [f, &ctx]() -> int {
     const std::size_t want = f->action == "list" ? 0 : 1;

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """`treu survey create|list|show`: definitions from JSON files, errors naming the member."""
+import csv
+import io
 import json
 import os
+import re
 import subprocess
 import tempfile
 import unittest
@@ -88,10 +91,20 @@ class SurveyTest(unittest.TestCase):
         # Every run makes new links; a secret file others can read is refused.
         again = self.treu("survey", "links", "quarterly-nps", "--where", 'email contains "@shop."').stdout
         self.assertNotEqual(again.split("\n")[1].split(",")[2].split("/s/")[1], link.split("/s/")[1])
+        # --snippet adds the eleven-link scale for answering inside the email.
+        out = self.treu("survey", "links", "quarterly-nps", "--where", 'email contains "@shop."', "--snippet",
+                        "--base-url", "https://feedback.example").stdout
+        row = list(csv.DictReader(io.StringIO(out)))[0]
+        hrefs = re.findall(r'href="([^"]+)"', row["email_html"])
+        self.assertEqual(len(hrefs), 11)
+        self.assertEqual([h.rsplit("?score=", 1)[1] for h in hrefs], [str(n) for n in range(11)])
+        self.assertTrue(all(h.startswith(row["link"] + "?score=") for h in hrefs))
+        self.assertIn("Wie wahrscheinlich", row["email_html"])  # the survey's default locale
+        self.assertEqual(row["email_text"].count("?score="), 11)
         r = self.treu("survey", "results", "quarterly-nps")
-        self.assertEqual(r.stdout, "quarterly-nps: 2 invited, 0 answered (0.0 %)\n")
+        self.assertEqual(r.stdout, "quarterly-nps: 3 invited, 0 answered (0.0 %)\n")
         results = json.loads(self.treu("survey", "results", "quarterly-nps", "--json").stdout)
-        self.assertEqual((results["invited"], results["nps"]["value"]), (2, None))
+        self.assertEqual((results["invited"], results["nps"]["value"]), (3, None))
         os.chmod(secret, 0o644)
         r = self.treu("survey", "links", "quarterly-nps", "--where", "orders_count = 0", check=False)
         self.assertIn("run chmod 600", r.stderr)
