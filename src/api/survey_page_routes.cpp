@@ -1,7 +1,5 @@
 #include "api/survey_page_routes.hpp"
 
-#include <algorithm>
-
 #include "api/survey_json.hpp"
 #include "surveys/answers.hpp"
 #include "surveys/page.hpp"
@@ -76,58 +74,37 @@ Result<survey::OpenedInvitation> Open(RequestContext& ctx) {
   return survey::OpenInvitation(ctx.store, ctx.params.at("token"), *ctx.signing_secret, ctx.clock.Now(), SurveyOf);
 }
 
+// The answer to a link that can't be opened: the link's problem page, or the server error.
+Result<HttpResponse> Refusal(const RequestContext& ctx, const Error& e) {
+  if (e.code() == ErrorCode::kUnavailable || e.code() == ErrorCode::kInternal) return std::unexpected(e);
+  return LinkProblem(ctx, e);
+}
+
 Result<HttpResponse> ShowSurvey(RequestContext& ctx) {
   auto opened = Open(ctx);
-  if (!opened) {
-    if (opened.error().code() == ErrorCode::kUnavailable || opened.error().code() == ErrorCode::kInternal) {
-      return std::unexpected(opened.error());
-    }
-    return LinkProblem(ctx, opened.error());
-  }
+  if (!opened) return Refusal(ctx, opened.error());
   std::vector<survey::AnswerError> errors;
-  // One click from the email: the score of the first score question.
-  if (const std::string* score = ctx.request.Query("score")) {
-    for (const survey::Question& q : opened->survey.questions) {
-      if (!survey::IsScoreKind(q.kind)) continue;
-      TREU_ASSIGN_OR_RETURN(errors, survey::RecordAnswers(ctx.store, *opened, {{q.id, {*score}}}, true, ctx.clock.Now()));
-      break;
-    }
+  if (const std::string* score = ctx.request.Query("score")) {  // one click from the email
+    TREU_ASSIGN_OR_RETURN(errors, survey::RecordScoreClick(ctx.store, *opened, *score, ctx.clock.Now()));
   }
   return Html(errors.empty() ? 200 : 422, survey::RenderSurveyPage(PageOf(*opened, ctx.params.at("token"), errors)));
 }
 
 Result<HttpResponse> SubmitSurvey(RequestContext& ctx) {
   auto opened = Open(ctx);
-  if (!opened) {
-    if (opened.error().code() == ErrorCode::kUnavailable || opened.error().code() == ErrorCode::kInternal) {
-      return std::unexpected(opened.error());
-    }
-    return LinkProblem(ctx, opened.error());
-  }
+  if (!opened) return Refusal(ctx, opened.error());
   // application/x-www-form-urlencoded: '+' is a space, the rest is percent-encoding.
-  std::string body = ctx.request.body;
   std::string encoded;
-  for (char c : body) encoded += c == '+' ? std::string("%20") : std::string(1, c);
+  for (char c : ctx.request.body) encoded += c == '+' ? std::string("%20") : std::string(1, c);
   std::string path;
   std::vector<std::pair<std::string, std::string>> fields;
   if (!ParseTarget("/?" + encoded, path, fields)) return InvalidArgument("body", "is not a valid form submission");
-  std::map<std::string, std::vector<std::string>> submitted;
-  for (const survey::Question* q : survey::VisibleQuestions(opened->survey, opened->answers)) submitted[q->id];
-  for (auto& [name, value] : fields) {
-    if (name == survey::kTokenFieldName) continue;
-    submitted[name].push_back(std::move(value));
+  TREU_ASSIGN_OR_RETURN(survey::FormOutcome outcome,
+                        survey::SubmitForm(ctx.store, *opened, fields, survey::kTokenFieldName, ctx.clock.Now()));
+  if (!outcome.errors.empty()) {
+    return Html(422, survey::RenderSurveyPage(PageOf(*opened, ctx.params.at("token"), outcome.errors)));
   }
-  const bool had_follow_up = submitted.size() > survey::VisibleQuestions(opened->survey, {}).size();
-  TREU_ASSIGN_OR_RETURN(auto errors, survey::RecordAnswers(ctx.store, *opened, submitted, false, ctx.clock.Now()));
-  if (!errors.empty()) {
-    return Html(422, survey::RenderSurveyPage(PageOf(*opened, ctx.params.at("token"), errors)));
-  }
-  // A score that opens a follow-up question not shown yet: ask it before thanking.
-  const auto visible = survey::VisibleQuestions(opened->survey, opened->answers);
-  const bool new_follow_up = std::any_of(visible.begin(), visible.end(), [&](const survey::Question* q) {
-    return !submitted.contains(q->id);
-  });
-  if (new_follow_up && !had_follow_up) {
+  if (outcome.follow_up) {  // ask the follow-up the score opened before thanking
     return Html(200, survey::RenderSurveyPage(PageOf(*opened, ctx.params.at("token"), {})));
   }
   const std::string_view lang = survey::PageLanguage(opened->locale);

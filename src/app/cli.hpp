@@ -16,6 +16,12 @@
 namespace treu::app {
 
 // Options every command shares, and the objects they open. Built once in main().
+// An open store and the --workspace in it.
+struct OpenedWorkspace {
+  std::unique_ptr<Store> store;
+  Workspace ws;
+};
+
 struct Context {
   std::string db_url = "sqlite:treu.db";
   bool db_given = false;  // --db was on the command line
@@ -30,6 +36,8 @@ struct Context {
   // The --workspace, created on first use with --currency and --timezone; fails when those
   // contradict an existing workspace.
   Result<Workspace> EnsureWorkspace(Store& store) const;
+  // Opens the store and finds the existing --workspace (NotFound when there is none).
+  Result<OpenedWorkspace> OpenWorkspace() const;
   // Where the server's signing secret lives: $TREU_SECRET_FILE, else beside an SQLite
   // database (PATH.secret), else treu.secret in the working directory.
   std::string SecretPath() const;

@@ -29,6 +29,13 @@ int Fail(const Error& e) {
 
 Result<std::unique_ptr<Store>> Context::OpenStore() const { return treu::OpenStore(db_url, clock); }
 
+Result<OpenedWorkspace> Context::OpenWorkspace() const {
+  OpenedWorkspace out;
+  TREU_ASSIGN_OR_RETURN(out.store, OpenStore());
+  TREU_ASSIGN_OR_RETURN(out.ws, out.store->FindWorkspace(workspace));
+  return out;
+}
+
 std::string Context::SecretPath() const {
   if (const char* env = std::getenv("TREU_SECRET_FILE"); env != nullptr && *env != '\0') return env;
   if (db_url.starts_with("sqlite:")) return db_url.substr(7) + ".secret";

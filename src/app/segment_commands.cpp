@@ -187,15 +187,12 @@ int Show(Context& ctx, const std::string& name, bool as_json) {
 }
 
 // Opens the store and finds the --workspace's saved segment `name`.
-struct Found {
-  std::unique_ptr<Store> store;
-  Workspace ws;
+struct Found : OpenedWorkspace {
   SegmentDefinition segment;
 };
 Result<Found> FindSaved(Context& ctx, const std::string& name) {
   Found out;
-  TREU_ASSIGN_OR_RETURN(out.store, ctx.OpenStore());
-  TREU_ASSIGN_OR_RETURN(out.ws, out.store->FindWorkspace(ctx.workspace));
+  TREU_ASSIGN_OR_RETURN(static_cast<OpenedWorkspace&>(out), ctx.OpenWorkspace());
   TREU_ASSIGN_OR_RETURN(auto seg, out.store->FindSegment(out.ws.id, name));
   if (!seg) return NotFound("segment " + name, "no such segment");
   out.segment = std::move(*seg);

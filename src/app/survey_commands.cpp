@@ -34,15 +34,12 @@ struct SurveyFlags {
 };
 
 // The store, the --workspace and its survey `name`.
-struct Found {
-  std::unique_ptr<Store> store;
-  Workspace ws;
+struct Found : OpenedWorkspace {
   SurveyRecord survey;
 };
 Result<Found> FindSurveyIn(Context& ctx, const std::string& name) {
   Found out;
-  TREU_ASSIGN_OR_RETURN(out.store, ctx.OpenStore());
-  TREU_ASSIGN_OR_RETURN(out.ws, out.store->FindWorkspace(ctx.workspace));
+  TREU_ASSIGN_OR_RETURN(static_cast<OpenedWorkspace&>(out), ctx.OpenWorkspace());
   TREU_ASSIGN_OR_RETURN(auto record, out.store->FindSurvey(out.ws.id, name));
   if (!record) return NotFound("survey " + name, "no such survey");
   out.survey = std::move(*record);
@@ -153,11 +150,9 @@ int Create(Context& ctx, const std::string& file, bool replace) {
 }
 
 int List(Context& ctx, bool as_json) {
-  auto store = ctx.OpenStore();
-  if (!store) return Fail(store.error());
-  auto ws = (*store)->FindWorkspace(ctx.workspace);
-  if (!ws) return Fail(ws.error());
-  auto all = (*store)->ListSurveys(ws->id);
+  auto opened = ctx.OpenWorkspace();
+  if (!opened) return Fail(opened.error());
+  auto all = opened->store->ListSurveys(opened->ws.id);
   if (!all) return Fail(all.error());
   json out = json::array();
   for (const SurveyRecord& r : *all) {

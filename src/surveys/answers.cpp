@@ -186,4 +186,31 @@ Result<std::vector<AnswerError>> RecordAnswers(Store& store, OpenedInvitation& o
   return errors;
 }
 
+Result<std::vector<AnswerError>> RecordScoreClick(Store& store, OpenedInvitation& opened, std::string_view score,
+                                                  Timestamp now) {
+  for (const Question& q : opened.survey.questions) {
+    if (IsScoreKind(q.kind)) return RecordAnswers(store, opened, {{q.id, {std::string(score)}}}, true, now);
+  }
+  return std::vector<AnswerError>{};
+}
+
+Result<FormOutcome> SubmitForm(Store& store, OpenedInvitation& opened,
+                               const std::vector<std::pair<std::string, std::string>>& fields,
+                               std::string_view token_field, Timestamp now) {
+  const std::vector<const Question*> shown = VisibleQuestions(opened.survey, opened.answers);
+  std::map<std::string, std::vector<std::string>> submitted;
+  for (const Question* q : shown) submitted[q->id];
+  for (const auto& [name, value] : fields) {
+    if (name != token_field) submitted[name].push_back(value);
+  }
+  FormOutcome out;
+  TREU_ASSIGN_OR_RETURN(out.errors, RecordAnswers(store, opened, submitted, false, now));
+  if (out.errors.empty()) {
+    for (const Question* q : VisibleQuestions(opened.survey, opened.answers)) {
+      if (std::find(shown.begin(), shown.end(), q) == shown.end()) out.follow_up = true;
+    }
+  }
+  return out;
+}
+
 }  // namespace treu::survey

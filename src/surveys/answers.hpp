@@ -54,6 +54,25 @@ Result<std::vector<AnswerError>> RecordAnswers(Store& store, OpenedInvitation& o
                                                const std::map<std::string, std::vector<std::string>>& submitted,
                                                bool partial, Timestamp now);
 
+// One click on a score link of the email scale: `score` (as sent) for the survey's first score
+// question, stored like RecordAnswers(partial = true). Problems as RecordAnswers; a survey
+// without a score question has none and stores nothing.
+Result<std::vector<AnswerError>> RecordScoreClick(Store& store, OpenedInvitation& opened, std::string_view score,
+                                                  Timestamp now);
+
+// What submitting the survey form led to.
+struct FormOutcome {
+  std::vector<AnswerError> errors;  // nothing was stored when not empty
+  bool follow_up = false;           // stored, and a follow-up question the form didn't show applies now
+};
+
+// The survey form, as posted: `fields` (name, value) in order, the token field ignored. The
+// form showed VisibleQuestions of the earlier answers; a shown question left out is cleared
+// (RecordAnswers with partial = false).
+Result<FormOutcome> SubmitForm(Store& store, OpenedInvitation& opened,
+                               const std::vector<std::pair<std::string, std::string>>& fields,
+                               std::string_view token_field, Timestamp now);
+
 // The questions shown for `answers`: every top-level question, and each follow-up whose
 // parent's score lies in its range.
 std::vector<const Question*> VisibleQuestions(const Survey& s, const std::map<std::string, std::vector<std::string>>& answers);

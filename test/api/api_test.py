@@ -729,6 +729,17 @@ class ApiTest(unittest.TestCase):
         self.assertNotIn("<script>alert", html)
         self.assertNotIn("<img src=x", html)
         self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", html)
+        # A low score posted from the form first asks the follow-up it opens, then thanks.
+        out = cli(self.db, "survey", "links", "page-nps", "--where", 'email = "two@a.example"',
+                  "--base-url", self.base, workspace="a")
+        second = out.strip().split("\n")[1].split(",")[2][len(self.base):]
+        status, _, html = page("POST", second, {"nps": "2"})
+        self.assertEqual(status, 200)
+        self.assertIn("What went wrong?", html)
+        status, _, html = page("POST", second, {"nps": "2", "why": "late"})
+        self.assertEqual(status, 200)
+        self.assertNotIn("What went wrong?", html)
+        self.assertNotIn("<form", html)
         # A tampered or foreign link shows a page and records nothing.
         tampered = path[:-1] + ("A" if path[-1] != "A" else "B")
         self.assertEqual(page("GET", tampered)[0], 404)
@@ -739,10 +750,10 @@ class ApiTest(unittest.TestCase):
         survey_id = [x["id"] for x in survey_id if x["name"] == "page-nps"][0]
         status, _, results = self.call("GET", f"/api/v1/surveys/{survey_id}/results", self.keys[("a", "read")])
         self.assertEqual(status, 200, results)
-        self.assertEqual((results["invited"], results["responses"], results["response_rate"]), (1, 1, 100.0))
-        self.assertEqual((results["nps"]["value"], results["nps"]["detractors"]), (-100.0, 1))
+        self.assertEqual((results["invited"], results["responses"], results["response_rate"]), (2, 2, 100.0))
+        self.assertEqual((results["nps"]["value"], results["nps"]["detractors"]), (-100.0, 2))
         self.assertEqual(results["nps"]["distribution"]["4"], 1)
-        self.assertEqual([v["text"] for v in results["verbatims"]], [payload])
+        self.assertEqual(sorted(v["text"] for v in results["verbatims"]), sorted([payload, "late"]))
         self.assertEqual(results["verbatims"][0]["category"], "detractor")
         self.assertIn("alert", [t["text"] for t in results["detractor_themes"]])
         status, _, none = self.call("GET", f"/api/v1/surveys/{survey_id}/results?search=nothing-like-this",
@@ -751,7 +762,7 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(self.call("GET", f"/api/v1/surveys/{survey_id}/results?period=2024-13",
                                    self.keys[("a", "read")])[0], 400)
         status, _, responses = self.call("GET", f"/api/v1/surveys/{survey_id}/responses", self.keys[("a", "read")])
-        self.assertEqual([(r["customer_id"], r["answers"]["nps"]) for r in responses["data"]], [("a-1", 4)])
+        self.assertEqual(sorted((r["customer_id"], r["answers"]["nps"]) for r in responses["data"]), [("a-1", 4), ("a-2", 2)])
         self.assertEqual(self.call("GET", f"/api/v1/surveys/{survey_id}/results", self.keys[("b", "read")])[0], 404)
         # The answer became an event of the customer.
         status, _, events = self.call("GET", "/api/v1/events?user_id=a-1", self.keys[("a", "read")])
