@@ -1,5 +1,6 @@
 #include "api/route_support.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace treu::api {
@@ -47,6 +48,19 @@ Result<Workspace> TheWorkspace(RequestContext& ctx) {
 Result<std::shared_ptr<const Snapshot>> SnapshotOf(RequestContext& ctx) {
   return ctx.snapshots != nullptr ? ctx.snapshots->Get(ctx.store, ctx.workspace())
                                   : BuildSnapshot(ctx.store, ctx.workspace());
+}
+
+Result<nlohmann::json> BodyObject(const HttpRequest& req, std::initializer_list<std::string_view> allowed) {
+  const nlohmann::json j = nlohmann::json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return InvalidArgument("body", "must be a JSON object");
+  for (const auto& [name, value] : j.items()) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      std::string list;
+      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return InvalidArgument(name, "is not a field here (" + list + ")");
+    }
+  }
+  return j;
 }
 
 }  // namespace treu::api

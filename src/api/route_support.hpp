@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <string_view>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +24,10 @@ Result<int> ParseLimit(const HttpRequest& req);
 Result<std::int64_t> ParseCursor(const HttpRequest& req);
 // The cursor for a page that ended at `last_id`.
 std::string CursorAfter(std::int64_t last_id);
+
+// The request body as a JSON object whose members are all among `allowed`; InvalidArgument
+// naming "body" or the unknown member.
+Result<nlohmann::json> BodyObject(const HttpRequest& req, std::initializer_list<std::string_view> allowed);
 
 // A JSON body with `status`.
 HttpResponse JsonResponse(const nlohmann::json& body, int status = 200);

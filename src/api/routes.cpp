@@ -10,6 +10,7 @@
 #include "api/model_routes.hpp"
 #include "api/segment_routes.hpp"
 #include "api/survey_page_routes.hpp"
+#include "api/followup_routes.hpp"
 #include "api/survey_routes.hpp"
 #include "api/import_routes.hpp"
 #include "api/tracking_routes.hpp"
@@ -879,6 +880,43 @@ json Schemas() {
           {"verbatims", {{"type", "array"}, {"items", {{"type", "object"}}}}},
           {"verbatims_total", {{"type", "integer"}}},
           {"detractor_themes", {{"type", "array"}, {"items", {{"type", "object"}}}}}}}}},
+      {"SurveyLinks",
+       {{"type", "object"},
+        {"properties",
+         {{"data",
+           {{"type", "array"},
+            {"items",
+             {{"type", "object"},
+              {"properties",
+               {{"customer_id", {{"type", "string"}}},
+                {"email", {{"type", "string"}}},
+                {"link", {{"type", "string"}}},
+                {"email_html", {{"type", "string"}}},
+                {"email_text", {{"type", "string"}}}}}}}}},
+          {"expires_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"skipped", {{"type", "object"}, {"description", "reason (min_gap, asked_recently, no_trigger, too_soon, "
+                                                           "already_asked) → customers not invited for it"}}}}}}},
+      {"FollowUp",
+       {{"type", "object"},
+        {"properties",
+         {{"id", {{"type", "integer"}}},
+          {"survey_id", {{"type", "integer"}}},
+          {"survey", {{"type", "string"}}},
+          {"customer_id", {{"type", "string"}}},
+          {"score", {{"type", "integer"}}},
+          {"status", {{"type", "string"}, {"enum", {"open", "assigned", "done"}}}},
+          {"assignee", {{"type", "string"}}},
+          {"note", {{"type", "string"}}},
+          {"created_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"updated_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"notification",
+           {{"type", "object"},
+            {"description", "the webhook notification: state (pending, sent, failed), attempts, error"}}}}}}},
+      {"FollowUpList",
+       {{"type", "object"},
+        {"properties",
+         {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/FollowUp"}}}}},
+          {"next_cursor", {{"type", json::array({"string", "null"})}}}}}}},
       {"TrackingResult",
        {{"type", "object"},
         {"properties",
@@ -973,6 +1011,7 @@ const std::vector<Route>& ApiRoutes() {
   for (Route& r : ModelRoutes()) routes.push_back(std::move(r));
   for (Route& r : SegmentRoutes()) routes.push_back(std::move(r));
   for (Route& r : SurveyRoutes()) routes.push_back(std::move(r));
+  for (Route& r : FollowUpRoutes()) routes.push_back(std::move(r));
   for (Route& r : SurveyPageRoutes()) routes.push_back(std::move(r));
   for (Route& r : TrackingRoutes()) routes.push_back(std::move(r));
   return routes;

@@ -56,19 +56,6 @@ Result<std::optional<std::string>> ExprOf(const json& body) {
   return std::optional<std::string>();
 }
 
-Result<json> BodyObject(const HttpRequest& req, std::initializer_list<std::string_view> allowed) {
-  const json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return InvalidArgument("body", "must be a JSON object");
-  for (const auto& [name, value] : j.items()) {
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      std::string list;
-      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      return InvalidArgument(name, "is not a field here (" + list + ")");
-    }
-  }
-  return j;
-}
-
 // The newest recorded size of a segment, if any.
 Result<std::optional<SegmentSize>> LatestSize(RequestContext& ctx, std::int64_t id, Timestamp since) {
   TREU_ASSIGN_OR_RETURN(auto sizes, ctx.store.ListSegmentSizes(ctx.workspace(), id, since));

@@ -160,6 +160,7 @@ json SurveyToJson(const Survey& s) {
     out["delay_hours"] = s.delay_hours;
   }
   out["min_gap_days"] = s.min_gap_days;
+  if (!s.followup_webhook.empty()) out["followup_webhook"] = s.followup_webhook;
   if (!s.intro.empty()) out["intro"] = TextJson(s.intro);
   if (!s.thanks.empty()) out["thanks"] = TextJson(s.thanks);
   if (s.nps == NpsThresholds::Standard()) {
@@ -178,7 +179,7 @@ json SurveyToJson(const Survey& s) {
 Result<Survey> SurveyFromJson(const json& j) {
   TREU_RETURN_IF_ERROR(OnlyMembers(j, "", {"id", "name", "kind", "every_days", "min_gap_days", "trigger_event",
                                            "delay_hours", "default_locale", "title", "intro", "thanks",
-                                           "nps_thresholds", "questions"}));
+                                           "nps_thresholds", "questions", "followup_webhook"}));
   Survey s;
   if (!j.contains("name")) return std::unexpected(At("/name", "is required"));
   TREU_ASSIGN_OR_RETURN(s.name, String(j["name"], "/name"));
@@ -199,6 +200,9 @@ Result<Survey> SurveyFromJson(const json& j) {
   }
   if (j.contains("delay_hours")) {
     TREU_ASSIGN_OR_RETURN(s.delay_hours, Int(j["delay_hours"], "/delay_hours"));
+  }
+  if (j.contains("followup_webhook")) {
+    TREU_ASSIGN_OR_RETURN(s.followup_webhook, String(j["followup_webhook"], "/followup_webhook"));
   }
   if (j.contains("default_locale")) {
     TREU_ASSIGN_OR_RETURN(s.default_locale, String(j["default_locale"], "/default_locale"));

@@ -13,6 +13,12 @@ json Distribution(const survey::ScoreDistribution& d) {
   return out;
 }
 
+json Themes(const std::vector<survey::Theme>& themes) {
+  json out = json::array();
+  for (const survey::Theme& t : themes) out.push_back({{"text", t.text}, {"count", t.count}});
+  return out;
+}
+
 }  // namespace
 
 json SurveyResultsJson(const survey::Survey& s, const survey::SurveyResults& r, std::size_t max_verbatims) {
@@ -27,9 +33,18 @@ json SurveyResultsJson(const survey::Survey& s, const survey::SurveyResults& r, 
                          {"category", v.category ? json(survey::NpsCategoryName(*v.category)) : json(nullptr)},
                          {"at", FormatTimestamp(v.at)}});
   }
-  json themes = json::array();
-  for (const survey::Theme& t : r.detractor_themes) themes.push_back({{"text", t.text}, {"count", t.count}});
-  return {{"survey", s.name},
+  json trend = json::array();
+  for (const survey::TrendPoint& p : r.trend) {
+    trend.push_back({{"period", p.period.Label()},
+                     {"responses", p.responses},
+                     {"nps", Optional(p.feedback.nps)},
+                     {"nps_answers", p.feedback.nps_answers},
+                     {"csat", Optional(p.feedback.csat)},
+                     {"csat_answers", p.feedback.csat_answers},
+                     {"ces", Optional(p.feedback.ces)},
+                     {"ces_answers", p.feedback.ces_answers}});
+  }
+  json out = {{"survey", s.name},
           {"survey_id", s.id},
           {"invited", r.invited},
           {"responses", r.responses},
@@ -49,7 +64,11 @@ json SurveyResultsJson(const survey::Survey& s, const survey::SurveyResults& r, 
           {"ces", {{"value", Optional(f.ces)}, {"answers", f.ces_answers}, {"distribution", Distribution(f.ces_distribution)}}},
           {"verbatims", verbatims},
           {"verbatims_total", r.verbatims.size()},
-          {"detractor_themes", themes}};
+          {"detractor_themes", Themes(r.detractor_themes)},
+          {"passive_themes", Themes(r.passive_themes)},
+          {"promoter_themes", Themes(r.promoter_themes)}};
+  if (!r.trend.empty()) out["trend"] = trend;
+  return out;
 }
 
 }  // namespace treu

@@ -8,6 +8,7 @@
 #include "api/survey_json.hpp"
 #include "api/survey_results_json.hpp"
 #include "core/period.hpp"
+#include "surveys/invitations.hpp"
 #include "surveys/results.hpp"
 
 namespace treu::api {
@@ -93,6 +94,23 @@ Result<HttpResponse> Results(RequestContext& ctx) {
     o.latest_only = *latest == "true";
   }
   if (const std::string* search = ctx.request.Query("search")) o.search = *search;
+  const std::string* segment = ctx.request.Query("segment");
+  const std::string* by = ctx.request.Query("by");
+  if (segment != nullptr || by != nullptr) {
+    TREU_ASSIGN_OR_RETURN(Workspace ws, TheWorkspace(ctx));
+    TREU_ASSIGN_OR_RETURN(o.zone, TimeZone::Find(ws.time_zone));
+    if (by != nullptr) {
+      auto kind = ParsePeriodKind(*by);
+      if (!kind) return InvalidArgument("by", kind.error().detail());
+      o.trend = *kind;
+    }
+    if (segment != nullptr) {
+      auto members = survey::SelectCandidates(ctx.store, ws, *segment, "", ctx.clock.Now());
+      if (!members) return std::unexpected(Error(members.error().code(), "segment", members.error().detail()));
+      o.customers.emplace();
+      for (const survey::Candidate& c : *members) o.customers->insert(c.id.value);
+    }
+  }
   TREU_ASSIGN_OR_RETURN(survey::SurveyResults results, survey::ComputeResults(ctx.store, ctx.workspace(), s, o));
   return JsonResponse(SurveyResultsJson(s, results, 100));
 }
@@ -117,6 +135,58 @@ Result<HttpResponse> Responses(RequestContext& ctx) {
   return JsonResponse({{"data", data}, {"next_cursor", more ? json(CursorAfter(page.back().id)) : json(nullptr)}});
 }
 
+// POST /api/v1/surveys/{id}/links: invites the due members of a segment (docs/surveys.md).
+Result<HttpResponse> Links(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(SurveyRecord r, SurveyOfPath(ctx));
+  TREU_ASSIGN_OR_RETURN(survey::Survey s, SurveyOf(r));
+  TREU_ASSIGN_OR_RETURN(json body, BodyObject(ctx.request, {"segment", "where", "expires_days", "base_url", "snippet",
+                                                           "ignore_schedule"}));
+  std::string segment, where;
+  survey::InviteOptions options;
+  const std::string_view host = ctx.request.Header("host");
+  options.base_url = "http://" + std::string(host.empty() ? "127.0.0.1" : host);
+  for (const char* member : {"segment", "where", "base_url"}) {
+    if (!body.contains(member)) continue;
+    if (!body[member].is_string()) return InvalidArgument(member, "must be a string");
+    const std::string value = body[member].get<std::string>();
+    (member[0] == 's' ? segment : member[0] == 'w' ? where : options.base_url) = value;
+  }
+  if (segment.empty() && where.empty()) return InvalidArgument("segment", "name who is invited: segment or where");
+  if (body.contains("expires_days")) {
+    if (!body["expires_days"].is_number_integer()) return InvalidArgument("expires_days", "must be a whole number");
+    options.expires_days = body["expires_days"].get<int>();
+  }
+  for (const char* member : {"snippet", "ignore_schedule"}) {
+    if (!body.contains(member)) continue;
+    if (!body[member].is_boolean()) return InvalidArgument(member, "must be true or false");
+    (member[0] == 's' ? options.snippet : options.ignore_schedule) = body[member].get<bool>();
+  }
+  if (ctx.signing_secret == nullptr) return Unavailable("surveys", "this server has no signing secret");
+  TREU_ASSIGN_OR_RETURN(Workspace ws, TheWorkspace(ctx));
+  const Timestamp now = ctx.clock.Now();
+  auto candidates = survey::SelectCandidates(ctx.store, ws, segment, where, now);
+  if (!candidates) {
+    const Error& e = candidates.error();
+    if (e.code() == ErrorCode::kNotFound) return std::unexpected(Error(e.code(), "segment", e.detail()));
+    return std::unexpected(Error(e.code(), segment.empty() ? "where" : "segment", e.detail()));
+  }
+  TREU_ASSIGN_OR_RETURN(survey::Invited invited,
+                        survey::Invite(ctx.store, ws, s, *candidates, options, *ctx.signing_secret, now));
+  json data = json::array();
+  for (const survey::IssuedLink& l : invited.links) {
+    json item = {{"customer_id", l.customer}, {"email", l.email}, {"link", l.link}};
+    if (options.snippet) {
+      item["email_html"] = l.email_html;
+      item["email_text"] = l.email_text;
+    }
+    data.push_back(std::move(item));
+  }
+  return JsonResponse({{"data", data},
+                       {"expires_at", FormatTimestamp(Timestamp{now.micros + options.expires_days * kMicrosPerDay})},
+                       {"skipped", invited.skipped}},
+                      201);
+}
+
 }  // namespace
 
 std::vector<Route> SurveyRoutes() {
@@ -132,13 +202,20 @@ std::vector<Route> SurveyRoutes() {
       {"GET", "/api/v1/surveys/{id}/responses", Access::Requires(Scope::kRead),
        "The answers given through the survey's invitations, one response per invitation", Responses,
        "SurveyResponses", {{"limit", "page size, 1 to 500 (default 50)"}, {"cursor", "next_cursor of the previous page"}}},
+      {"POST", "/api/v1/surveys/{id}/links", Access::Requires(Scope::kWrite),
+       "Invite a segment: {\"segment\" and/or \"where\", \"expires_days\" (default 30), \"base_url\" (default "
+       "http://<Host>), \"snippet\", \"ignore_schedule\"}; one signed link per customer due under the survey's "
+       "schedule, recorded as an invitation; \"skipped\" counts the others by reason",
+       Links, "SurveyLinks", {}, nullptr, 201},
       {"GET", "/api/v1/surveys/{id}/results", Access::Requires(Scope::kRead),
        "NPS, CSAT and CES with distributions, response rate, the newest 100 comments and the themes of "
        "detractors' comments",
        Results, "SurveyResults",
        {{"period", "only answers last changed in this period (2024-03, 2024-Q1, ...)"},
         {"latest_only", "true: each customer's latest answer only"},
-        {"search", "only comments containing this text"}}},
+        {"search", "only comments containing this text"},
+        {"segment", "only the invitations and answers of this saved segment's members"},
+        {"by", "also a trend: the metrics per day, week, month, quarter or year (in the workspace's time zone)"}}},
   };
 }
 

@@ -19,6 +19,8 @@
 #include "ingest/csv_import.hpp"
 #include "storage/open.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "access/secrets.hpp"
+#include "surveys/followups.hpp"
 
 namespace treu::app {
 
@@ -193,13 +195,14 @@ std::function<int()> SetupBackup(CLI::App& cmd, Context& ctx) {
 }
 
 struct WorkspaceSettings {
-  std::string purchase_model, basis, window;
+  std::string purchase_model, basis, window, private_webhooks;
 };
 
 // Changes the settings given (the others stay) and returns the workspace as stored.
 Result<Workspace> ApplySettings(Store& store, const std::string& name, const WorkspaceSettings& s) {
-  if (s.purchase_model.empty() && s.basis.empty() && s.window.empty()) {
-    return InvalidArgument("workspace set", "give --purchase-model, --retention-basis or --activity-window");
+  if (s.purchase_model.empty() && s.basis.empty() && s.window.empty() && s.private_webhooks.empty()) {
+    return InvalidArgument("workspace set",
+                           "give --purchase-model, --retention-basis, --activity-window or --private-webhooks");
   }
   TREU_ASSIGN_OR_RETURN(Workspace w, store.FindWorkspace(name));
   if (!s.purchase_model.empty()) {
@@ -213,6 +216,7 @@ Result<Workspace> ApplySettings(Store& store, const std::string& name, const Wor
     if (!days) return InvalidArgument("--activity-window", days.error().detail());
     w.activity_window_days = *days;
   }
+  if (!s.private_webhooks.empty()) w.allow_private_webhooks = s.private_webhooks == "allow";
   TREU_RETURN_IF_ERROR(ValidateWorkspace(w));
   TREU_RETURN_IF_ERROR(store.UpdateWorkspace(w));
   return w;
@@ -222,9 +226,11 @@ std::function<int()> SetupWorkspace(CLI::App& cmd, Context& ctx) {
   auto action = std::make_shared<std::string>();
   auto name = std::make_shared<std::string>();
   auto settings = std::make_shared<WorkspaceSettings>();
-  cmd.add_option("ACTION", *action, "create, list or set (change the --workspace's settings)")
+  cmd.add_option("ACTION", *action,
+                 "create, list, set (change the --workspace's settings) or webhook-key (print the key that signs "
+                 "the --workspace's webhook requests, docs/surveys.md)")
       ->required()
-      ->check(CLI::IsMember({"create", "list", "set"}));
+      ->check(CLI::IsMember({"create", "list", "set", "webhook-key"}));
   cmd.add_option("NAME", *name, "workspace name (create)");
   cmd.add_option("--purchase-model", settings->purchase_model,
                  "set: the model behind p_alive, expected_purchases_90d and clv_12m")
@@ -232,6 +238,9 @@ std::function<int()> SetupWorkspace(CLI::App& cmd, Context& ctx) {
   cmd.add_option("--retention-basis", settings->basis, "set: purchases, subscriptions or both")
       ->check(CLI::IsMember({"purchases", "subscriptions", "both"}));
   cmd.add_option("--activity-window", settings->window, "set: purchase activity window, e.g. 90d, 12w, 1y");
+  cmd.add_option("--private-webhooks", settings->private_webhooks,
+                 "set: allow or refuse (the default) webhooks to private, loopback and link-local addresses")
+      ->check(CLI::IsMember({"allow", "refuse"}));
   return [action, name, settings, &ctx]() -> int {
     auto store = ctx.OpenStore();
     if (!store) return Fail(store.error());
@@ -252,9 +261,18 @@ std::function<int()> SetupWorkspace(CLI::App& cmd, Context& ctx) {
     if (*action == "set") {
       auto changed = ApplySettings(**store, ctx.workspace, *settings);
       if (!changed) return Fail(changed.error());
-      std::printf("workspace %s: retention basis %s, activity window %dd, purchase model %s\n",
+      std::printf("workspace %s: retention basis %s, activity window %dd, purchase model %s, private webhooks %s\n",
                   changed->name.c_str(), std::string(RetentionBasisName(changed->retention_basis)).c_str(),
-                  changed->activity_window_days, std::string(PurchaseModelName(changed->purchase_model)).c_str());
+                  changed->activity_window_days, std::string(PurchaseModelName(changed->purchase_model)).c_str(),
+                  changed->allow_private_webhooks ? "allowed" : "refused");
+      return 0;
+    }
+    if (*action == "webhook-key") {
+      auto ws = (*store)->FindWorkspace(ctx.workspace);
+      if (!ws) return Fail(ws.error());
+      auto secret = LoadOrCreateSecret(ctx.SecretPath());
+      if (!secret) return Fail(secret.error());
+      std::printf("%s\n", survey::WebhookSigningKey(*secret, ws->id).c_str());
       return 0;
     }
     if (name->empty()) return Fail(Error(ErrorCode::kInvalidArgument, "workspace create", "NAME is required"));

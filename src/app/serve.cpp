@@ -18,7 +18,9 @@
 #include "api/router.hpp"
 #include "api/routes.hpp"
 #include "api/server.hpp"
+#include "api/survey_json.hpp"
 #include "ingest/import_jobs.hpp"
+#include "surveys/followup_notifier.hpp"
 
 namespace treu::app {
 namespace {
@@ -118,6 +120,12 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
   auto loaded = LoadOrCreateSecret(ctx.SecretPath());
   if (!loaded) return Fail(loaded.error());
   secret = std::move(*loaded);
+  // Detractors' follow-up items are announced to their survey's webhook in the background.
+  auto notifier_store = ctx.OpenStore();
+  if (!notifier_store) return Fail(notifier_store.error());
+  auto notifier = survey::FollowUpNotifier::Start(std::move(*notifier_store), ctx.clock, secret, SurveyOf,
+                                                  survey::FollowUpNotifier::Options{});
+  if (!notifier) return Fail(notifier.error());
   opts.body_limit = [max = opts.max_body_bytes](std::string_view method, std::string_view target) {
     return method == "POST" && target.starts_with("/api/v1/imports") ? api::kMaxImportBytes : max;
   };

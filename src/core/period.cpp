@@ -70,6 +70,25 @@ Period Period::Containing(PeriodKind kind, CivilDate d) {
   return Day(d);
 }
 
+std::string_view PeriodKindName(PeriodKind kind) {
+  switch (kind) {
+    case PeriodKind::kDay: return "day";
+    case PeriodKind::kWeek: return "week";
+    case PeriodKind::kMonth: return "month";
+    case PeriodKind::kQuarter: return "quarter";
+    case PeriodKind::kYear: return "year";
+    case PeriodKind::kRange: return "range";
+  }
+  return "range";
+}
+
+Result<PeriodKind> ParsePeriodKind(std::string_view name) {
+  for (PeriodKind k : {PeriodKind::kDay, PeriodKind::kWeek, PeriodKind::kMonth, PeriodKind::kQuarter, PeriodKind::kYear}) {
+    if (PeriodKindName(k) == name) return k;
+  }
+  return InvalidArgument("period kind", "must be day, week, month, quarter or year");
+}
+
 Result<Period> Period::Parse(std::string_view text) {
   int y = 0, n = 0;
   if (const auto dots = text.find(".."); dots != std::string_view::npos) {

@@ -11,6 +11,12 @@ namespace treu {
 
 enum class PeriodKind { kDay, kWeek, kMonth, kQuarter, kYear, kRange };
 
+// "day", "week", "month", "quarter", "year" or "range".
+std::string_view PeriodKindName(PeriodKind kind);
+// The kind named "day", "week", "month", "quarter" or "year" (not "range"); InvalidArgument
+// (context "period kind") naming them otherwise.
+Result<PeriodKind> ParsePeriodKind(std::string_view name);
+
 // A calendar period by its civil dates: [first, last] both included. Independent of any
 // time zone until Start/End are asked for one.
 class Period {

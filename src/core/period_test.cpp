@@ -71,5 +71,14 @@ TEST(PeriodTest, ContainingFindsTheCalendarPeriodOfADay) {
   EXPECT_EQ(Period::Containing(PeriodKind::kDay, {2024, 3, 31}).Label(), "2024-03-31");
 }
 
+TEST(PeriodKindTest, NamesRoundTripAndRangeIsNotParsed) {
+  for (PeriodKind k : {PeriodKind::kDay, PeriodKind::kWeek, PeriodKind::kMonth, PeriodKind::kQuarter, PeriodKind::kYear}) {
+    EXPECT_EQ(ParsePeriodKind(PeriodKindName(k)).value(), k);
+  }
+  EXPECT_FALSE(ParsePeriodKind("range"));
+  EXPECT_FALSE(ParsePeriodKind("Month"));
+  EXPECT_EQ(ParsePeriodKind("fortnight").error().code(), ErrorCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace treu

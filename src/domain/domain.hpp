@@ -40,6 +40,8 @@ struct Workspace {
   RetentionBasis retention_basis = RetentionBasis::kPurchases;
   int activity_window_days = kDefaultActivityWindowDays;  // 1..3650
   PurchaseModel purchase_model = PurchaseModel::kParetoNbd;
+  // Outgoing webhooks may reach private, loopback and link-local addresses (off by default).
+  bool allow_private_webhooks = false;
   Timestamp created_at;
 };
 Status ValidateWorkspace(const Workspace& w);

@@ -21,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.hpp"
@@ -204,6 +205,27 @@ struct SurveyResponse {
   Timestamp updated_at;
 };
 
+// A follow-up item of the closed feedback loop: a detractor's response to work through
+// (open → assigned → done, with a note), and the state of its webhook notification.
+struct FollowUpItem {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::int64_t survey_id = 0;
+  CustomerId customer;
+  std::int64_t nonce = 0;  // of the invitation answered: one item per response
+  int score = 0;
+  std::string status = "open";  // "open", "assigned" or "done"
+  std::string assignee;
+  std::string note;
+  Timestamp created_at;
+  Timestamp updated_at;
+  std::string webhook_url;             // empty: no notification
+  std::string notify_state = "none";   // "none", "pending", "sent" or "failed" (gave up)
+  int notify_attempts = 0;
+  Timestamp notify_next_at;            // when a pending notification is due
+  std::string notify_error;            // the last attempt's error
+};
+
 // A customer who is in a saved segment now, and since when.
 struct SegmentMember {
   CustomerId customer;
@@ -377,7 +399,8 @@ class Store {
   virtual Result<std::int64_t> FailUnfinishedImportJobs(std::string_view error, Timestamp now) = 0;
 
   // Sets the workspace's settings that may change after creation: retention basis, activity
-  // window and purchase model (name, currency and time zone stay). NotFound if it's gone.
+  // window, purchase model and allow_private_webhooks (name, currency and time zone stay;
+  // CreateWorkspace starts with private webhooks refused). NotFound if it's gone.
   // REQUIRES: ValidateWorkspace(w).
   virtual Status UpdateWorkspace(const Workspace& w) = 0;
 
@@ -407,7 +430,8 @@ class Store {
   virtual Result<std::optional<SurveyRecord>> FindSurvey(WorkspaceId ws, std::string_view name) = 0;
   virtual Result<std::optional<SurveyRecord>> FindSurveyById(WorkspaceId ws, std::int64_t id) = 0;
 
-  // Survey invitations and responses. CreateSurveyInvitations stores all or none.
+  // Survey invitations and responses. CreateSurveyInvitations stores all or none, all of one
+  // survey.
   // SaveSurveyResponse inserts or (same survey and nonce) replaces the answers, keeping id and
   // created_at. Responses are listed by id.
   virtual Status CreateSurveyInvitations(std::span<const SurveyInvitation> invitations) = 0;
@@ -419,6 +443,28 @@ class Store {
                                                                    std::int64_t nonce) = 0;
   virtual Result<std::vector<SurveyResponse>> ListSurveyResponses(WorkspaceId ws, std::int64_t survey_id,
                                                                   std::int64_t after_id, int limit) = 0;
+
+  // Every invitation of `ws` (all surveys): survey, customer and when it was made, in id order.
+  virtual Status ScanSurveyInvitations(WorkspaceId ws,
+                                       const std::function<void(std::int64_t survey_id, CustomerId customer,
+                                                                Timestamp created_at)>& f) = 0;
+  // Each identified customer's latest event named `name`, in customer id order.
+  virtual Result<std::vector<std::pair<CustomerId, Timestamp>>> LatestEvents(WorkspaceId ws, std::string_view name) = 0;
+
+  // Follow-up items. CreateFollowUp inserts `f` (id ignored) unless its response (survey and
+  // nonce) has one already; returns the stored item and whether it is new. ListFollowUps: by id
+  // after `after_id`, only `status` unless empty. UpdateFollowUp writes status, assignee, note
+  // and updated_at; NotFound if there is none.
+  virtual Result<std::pair<FollowUpItem, bool>> CreateFollowUp(const FollowUpItem& f) = 0;
+  virtual Result<std::optional<FollowUpItem>> FindFollowUp(WorkspaceId ws, std::int64_t id) = 0;
+  virtual Result<std::vector<FollowUpItem>> ListFollowUps(WorkspaceId ws, std::string_view status,
+                                                          std::int64_t after_id, int limit) = 0;
+  virtual Status UpdateFollowUp(const FollowUpItem& f) = 0;
+  // Notifications: the pending ones due at `now`, of every workspace, oldest due first, at most
+  // `limit`; and recording an attempt (state, attempts, next due time, error) of item `id`.
+  virtual Result<std::vector<FollowUpItem>> DueFollowUpNotifications(Timestamp now, int limit) = 0;
+  virtual Status RecordFollowUpNotification(std::int64_t id, std::string_view state, int attempts,
+                                            Timestamp next_at, std::string_view error) = 0;
 
   // Segment membership (deleted with its segment). ApplySegmentRefresh applies one
   // re-evaluation atomically: members added and removed, one transition per change, and the

@@ -1,6 +1,7 @@
 #include "storage/store_contract_test.hpp"
 
 #include <limits>
+#include <tuple>
 #include <set>
 
 namespace treu::testing_contract {
@@ -772,8 +773,12 @@ TEST_P(StoreContractTest, WorkspaceSettingsChangeAndModelRunsPersist) {
   w.purchase_model = PurchaseModel::kBgNbd;
   w.activity_window_days = 90;
   w.retention_basis = RetentionBasis::kBoth;
+  EXPECT_FALSE(w.allow_private_webhooks);
+  w.allow_private_webhooks = true;
   ASSERT_TRUE(store_->UpdateWorkspace(w));
   const Workspace read = store_->FindWorkspace("shop").value();
+  EXPECT_TRUE(read.allow_private_webhooks);
+  EXPECT_FALSE(store_->FindWorkspace("other").value().allow_private_webhooks);
   EXPECT_EQ(read.purchase_model, PurchaseModel::kBgNbd);
   EXPECT_EQ(read.activity_window_days, 90);
   EXPECT_EQ(read.retention_basis, RetentionBasis::kBoth);
@@ -1023,6 +1028,149 @@ TEST_P(StoreContractTest, SurveyInvitationsAndResponses) {
   EXPECT_EQ(store_->ListSurveyResponses(w.id, s.id, list[0].id, 10).value().size(), 1u);
   EXPECT_TRUE(store_->ListSurveyResponses(other.id, s.id, 0, 10).value().empty());
   EXPECT_FALSE(store_->FindSurveyResponse(other.id, s.id, 12).value().has_value());
+}
+
+TEST_P(StoreContractTest, InvitationHistoryAndLatestEvents) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    std::vector<Event> events;
+    auto add = [&](const std::string& mid, const std::string& name, int customer, std::int64_t seconds) {
+      Event e;
+      e.name = name;
+      e.message_id = mid;
+      e.user_id = customer == 0 ? "c1" : "c2";
+      e.customer = ids[static_cast<std::size_t>(customer)];
+      e.timestamp = e.received_at = Timestamp::FromSeconds(seconds);
+      e.properties_json = "{}";
+      events.push_back(e);
+    };
+    add("m1", "Order Completed", 0, 100);
+    add("m2", "Order Completed", 0, 300);
+    add("m3", "Order Completed", 1, 200);
+    add("m4", "Page Viewed", 1, 900);
+    ASSERT_TRUE(tx->InsertEvents(events));
+    ASSERT_TRUE(tx->Commit());
+  }
+  const auto latest = store_->LatestEvents(w.id, "Order Completed").value();
+  ASSERT_EQ(latest.size(), 2u);
+  const CustomerId c1 = store_->FindCustomer(w.id, "c1").value()->id;
+  const auto at = [&](CustomerId c) {
+    for (const auto& [id, t] : latest) {
+      if (id == c) return t;
+    }
+    return Timestamp{};
+  };
+  EXPECT_EQ(at(c1), Timestamp::FromSeconds(300));
+  EXPECT_EQ(at(store_->FindCustomer(w.id, "c2").value()->id), Timestamp::FromSeconds(200));
+  EXPECT_TRUE(store_->LatestEvents(other.id, "Order Completed").value().empty());
+  EXPECT_TRUE(store_->LatestEvents(w.id, "Nothing").value().empty());
+
+  const SurveyRecord a = store_->SaveSurvey({0, w.id, "a", "{}", clock_.Now(), clock_.Now()}).value();
+  const SurveyRecord b = store_->SaveSurvey({0, w.id, "b", "{}", clock_.Now(), clock_.Now()}).value();
+  const Timestamp t1 = Timestamp::FromSeconds(1000), t2 = Timestamp::FromSeconds(2000);
+  const std::vector<SurveyInvitation> first{{0, w.id, a.id, ids[0], 1, t1, t2}};
+  const std::vector<SurveyInvitation> second{{0, w.id, b.id, ids[0], 2, t2, t2}};
+  const std::vector<SurveyInvitation> third{{0, w.id, a.id, ids[1], 3, t2, t2}};
+  ASSERT_TRUE(store_->CreateSurveyInvitations(first));
+  ASSERT_TRUE(store_->CreateSurveyInvitations(second));
+  ASSERT_TRUE(store_->CreateSurveyInvitations(third));
+  std::vector<std::tuple<std::int64_t, CustomerId, Timestamp>> seen;
+  ASSERT_TRUE(store_->ScanSurveyInvitations(w.id, [&](std::int64_t s, CustomerId c, Timestamp t) {
+    seen.emplace_back(s, c, t);
+  }));
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], std::make_tuple(a.id, ids[0], t1));
+  EXPECT_EQ(seen[1], std::make_tuple(b.id, ids[0], t2));
+  int others = 0;
+  ASSERT_TRUE(store_->ScanSurveyInvitations(other.id, [&](std::int64_t, CustomerId, Timestamp) { ++others; }));
+  EXPECT_EQ(others, 0);
+}
+
+TEST_P(StoreContractTest, FollowUpsAreCreatedOncePerResponseAndWorkedThrough) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  const SurveyRecord s = store_->SaveSurvey({0, w.id, "nps", "{}", clock_.Now(), clock_.Now()}).value();
+  const Timestamp now = clock_.Now();
+  FollowUpItem f;
+  f.workspace = w.id;
+  f.survey_id = s.id;
+  f.customer = ids[0];
+  f.nonce = 7;
+  f.score = 3;
+  f.created_at = f.updated_at = now;
+  f.webhook_url = "https://hooks.example.com/x";
+  f.notify_state = "pending";
+  f.notify_next_at = Timestamp{now.micros + (60 * kMicrosPerSecond)};
+  const auto [made, created] = store_->CreateFollowUp(f).value();
+  EXPECT_TRUE(created);
+  EXPECT_GT(made.id, 0);
+  EXPECT_EQ(made.status, "open");
+  EXPECT_EQ(made.score, 3);
+  EXPECT_EQ(made.webhook_url, f.webhook_url);
+  // The same response again: the stored item, unchanged.
+  FollowUpItem again = f;
+  again.score = 1;
+  const auto [same, created_again] = store_->CreateFollowUp(again).value();
+  EXPECT_FALSE(created_again);
+  EXPECT_EQ(same.id, made.id);
+  EXPECT_EQ(same.score, 3);
+
+  FollowUpItem second = f;
+  second.customer = ids[1];
+  second.nonce = 8;
+  second.notify_state = "none";
+  second.webhook_url = "";
+  const FollowUpItem other_item = store_->CreateFollowUp(second).value().first;
+
+  FollowUpItem changed = made;
+  changed.status = "assigned";
+  changed.assignee = "anna@shop.example";
+  changed.note = "called, sending a voucher";
+  changed.updated_at = Timestamp{now.micros + kMicrosPerSecond};
+  ASSERT_TRUE(store_->UpdateFollowUp(changed));
+  const FollowUpItem read = store_->FindFollowUp(w.id, made.id).value().value();
+  EXPECT_EQ(read.status, "assigned");
+  EXPECT_EQ(read.assignee, "anna@shop.example");
+  EXPECT_EQ(read.note, "called, sending a voucher");
+  EXPECT_EQ(read.updated_at, changed.updated_at);
+  EXPECT_EQ(read.created_at, now);
+  FollowUpItem foreign = changed;
+  foreign.workspace = other.id;
+  EXPECT_EQ(store_->UpdateFollowUp(foreign).error().code(), ErrorCode::kNotFound);
+  EXPECT_FALSE(store_->FindFollowUp(other.id, made.id).value().has_value());
+
+  EXPECT_EQ(store_->ListFollowUps(w.id, "", 0, 10).value().size(), 2u);
+  const auto assigned = store_->ListFollowUps(w.id, "assigned", 0, 10).value();
+  ASSERT_EQ(assigned.size(), 1u);
+  EXPECT_EQ(assigned[0].id, made.id);
+  EXPECT_EQ(store_->ListFollowUps(w.id, "", made.id, 10).value().at(0).id, other_item.id);
+  EXPECT_TRUE(store_->ListFollowUps(other.id, "", 0, 10).value().empty());
+
+  // Notifications: due only once their time has come, and only while pending.
+  EXPECT_TRUE(store_->DueFollowUpNotifications(now, 10).value().empty());
+  const Timestamp later{now.micros + 2 * (60 * kMicrosPerSecond)};
+  const auto due = store_->DueFollowUpNotifications(later, 10).value();
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].id, made.id);
+  ASSERT_TRUE(store_->RecordFollowUpNotification(made.id, "pending", 1, Timestamp{later.micros + (60 * kMicrosPerSecond)},
+                                                 "HTTP 500"));
+  EXPECT_TRUE(store_->DueFollowUpNotifications(later, 10).value().empty());
+  ASSERT_TRUE(store_->RecordFollowUpNotification(made.id, "sent", 2, later, ""));
+  EXPECT_TRUE(store_->DueFollowUpNotifications(Timestamp{later.micros + kMicrosPerDay}, 10).value().empty());
+  const FollowUpItem sent = store_->FindFollowUp(w.id, made.id).value().value();
+  EXPECT_EQ(sent.notify_state, "sent");
+  EXPECT_EQ(sent.notify_attempts, 2);
+  EXPECT_EQ(store_->RecordFollowUpNotification(999999, "sent", 1, later, "").error().code(), ErrorCode::kNotFound);
 }
 
 TEST_P(StoreContractTest, LeanScansReturnTheFactsInIdRanges) {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "surveys/followups.hpp"
 #include "surveys/tokens.hpp"
 
 namespace treu::survey {
@@ -21,9 +22,8 @@ std::optional<int> ScoreOf(const std::vector<std::string>& values) {
 }
 
 const Question* FindQuestion(const Survey& s, std::string_view id) {
-  for (const Question& q : s.questions) {
-    if (q.id == id) return &q;
-    if (q.follow_up && q.follow_up->question().id == id) return &q.follow_up->question();
+  for (const Question* q : AllQuestions(s)) {
+    if (q->id == id) return q;
   }
   return nullptr;
 }
@@ -44,6 +44,8 @@ std::map<std::string, std::vector<std::string>> DecodeAnswers(const std::string&
   return out;
 }
 
+}  // namespace
+
 std::string EncodeAnswers(const Survey& s, const std::map<std::string, std::vector<std::string>>& answers) {
   json out = json::object();
   for (const auto& [id, values] : answers) {
@@ -59,8 +61,6 @@ std::string EncodeAnswers(const Survey& s, const std::map<std::string, std::vect
   }
   return out.dump();
 }
-
-}  // namespace
 
 std::vector<const Question*> VisibleQuestions(const Survey& s,
                                               const std::map<std::string, std::vector<std::string>>& answers) {
@@ -106,12 +106,10 @@ Result<OpenedInvitation> OpenInvitation(Store& store, std::string_view token, st
   return out;
 }
 
-Result<std::vector<AnswerError>> RecordAnswers(Store& store, OpenedInvitation& opened,
-                                               const std::map<std::string, std::vector<std::string>>& submitted,
-                                               bool partial, Timestamp now) {
-  const Survey& s = opened.survey;
+std::vector<AnswerError> MergeAnswers(const Survey& s, const std::map<std::string, std::vector<std::string>>& submitted,
+                                      bool partial, std::map<std::string, std::vector<std::string>>& merged) {
   std::vector<AnswerError> errors;
-  std::map<std::string, std::vector<std::string>> merged = partial ? opened.answers : std::map<std::string, std::vector<std::string>>{};
+  if (!partial) merged.clear();
   for (const auto& [id, values] : submitted) {
     const Question* q = FindQuestion(s, id);
     if (q == nullptr) {
@@ -120,7 +118,13 @@ Result<std::vector<AnswerError>> RecordAnswers(Store& store, OpenedInvitation& o
     }
     std::vector<std::string> kept;
     for (const std::string& v : values) {
-      if (!v.empty()) kept.push_back(v);
+      if (v.empty()) continue;
+      // Browsers send a text area's line breaks as CR LF; they are kept as LF.
+      std::string text;
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (!(v[i] == '\r' && i + 1 < v.size() && v[i + 1] == '\n')) text += v[i];
+      }
+      kept.push_back(std::move(text));
     }
     if (kept.empty()) {
       merged.erase(id);
@@ -153,32 +157,52 @@ Result<std::vector<AnswerError>> RecordAnswers(Store& store, OpenedInvitation& o
       if (q->required && !merged.contains(q->id)) errors.push_back({q->id, "is required"});
     }
   }
+  return errors;
+}
+
+Event AnsweredEvent(const Survey& s, const std::map<std::string, std::vector<std::string>>& answers,
+                    const std::string& user_id, CustomerId customer, std::int64_t nonce, Timestamp at) {
+  json properties = {{"survey", s.name}, {"survey_id", s.id}};
+  for (const Question& q : s.questions) {
+    if (!IsScoreKind(q.kind)) continue;
+    auto it = answers.find(q.id);
+    if (it == answers.end()) break;
+    const int score = *ScoreOf(it->second);
+    properties["question"] = q.id;
+    properties["kind"] = QuestionKindName(q.kind);
+    properties["score"] = score;
+    if (q.kind == QuestionKind::kNps) properties["category"] = NpsCategoryName(s.nps.Classify(score));
+    break;
+  }
+  Event e;
+  e.name = "Survey Answered";
+  e.message_id = "survey-" + std::to_string(s.id) + "-" + std::to_string(nonce);
+  e.user_id = user_id;
+  e.customer = customer;
+  e.timestamp = e.received_at = at;
+  e.properties_json = properties.dump();
+  return e;
+}
+
+Result<std::vector<AnswerError>> RecordAnswers(Store& store, OpenedInvitation& opened,
+                                               const std::map<std::string, std::vector<std::string>>& submitted,
+                                               bool partial, Timestamp now) {
+  const Survey& s = opened.survey;
+  std::map<std::string, std::vector<std::string>> merged = opened.answers;
+  std::vector<AnswerError> errors = MergeAnswers(s, submitted, partial, merged);
   if (!errors.empty()) return errors;
   TREU_ASSIGN_OR_RETURN(auto earlier, store.FindSurveyResponse(opened.workspace.id, s.id, opened.invitation.nonce));
   const bool first = !earlier.has_value();
-  TREU_RETURN_IF_ERROR(store.SaveSurveyResponse({0, opened.workspace.id, s.id, opened.invitation.customer,
-                                                 opened.invitation.nonce, EncodeAnswers(s, merged), now, now}));
+  TREU_ASSIGN_OR_RETURN(const SurveyResponse stored,
+                        store.SaveSurveyResponse({0, opened.workspace.id, s.id, opened.invitation.customer,
+                                                  opened.invitation.nonce, EncodeAnswers(s, merged), now, now}));
   opened.answers = merged;
+  // Finished: a full form whose every question is now shown was on it (no follow-up opened).
+  bool finished = !partial;
+  for (const Question* q : VisibleQuestions(s, merged)) finished = finished && submitted.contains(q->id);
+  TREU_RETURN_IF_ERROR(OpenFollowUpFor(store, s, stored, finished, now));
   if (first) {
-    json properties = {{"survey", s.name}, {"survey_id", s.id}};
-    for (const Question& q : s.questions) {
-      if (!IsScoreKind(q.kind)) continue;
-      auto it = merged.find(q.id);
-      if (it == merged.end()) break;
-      const int score = *ScoreOf(it->second);
-      properties["question"] = q.id;
-      properties["kind"] = QuestionKindName(q.kind);
-      properties["score"] = score;
-      if (q.kind == QuestionKind::kNps) properties["category"] = NpsCategoryName(s.nps.Classify(score));
-      break;
-    }
-    Event e;
-    e.name = "Survey Answered";
-    e.message_id = "survey-" + std::to_string(s.id) + "-" + std::to_string(opened.invitation.nonce);
-    e.user_id = opened.customer;
-    e.customer = opened.invitation.customer;
-    e.timestamp = e.received_at = now;
-    e.properties_json = properties.dump();
+    const Event e = AnsweredEvent(s, merged, opened.customer, opened.invitation.customer, opened.invitation.nonce, now);
     TREU_ASSIGN_OR_RETURN(auto tx, store.BeginWrite(opened.workspace.id));
     TREU_RETURN_IF_ERROR(tx->InsertEvents(std::span<const Event>(&e, 1)));
     TREU_RETURN_IF_ERROR(tx->Commit());

@@ -47,12 +47,29 @@ struct AnswerError {
 // stores it merged over the earlier answers (a question submitted again is replaced; with
 // `partial` false, a question left out is cleared) and records the first answer as a
 // `Survey Answered` event with the survey and, for its first score question, score and NPS
-// category. Returns the problems (nothing is stored then), or none. Unknown question ids,
+// category. A detractor's response opens its follow-up item (surveys/followups.hpp). Returns the problems (nothing is stored then), or none. Unknown question ids,
 // scores out of range, unknown choices, several values for a single choice and missing
 // required answers (unless `partial`) are problems.
 Result<std::vector<AnswerError>> RecordAnswers(Store& store, OpenedInvitation& opened,
                                                const std::map<std::string, std::vector<std::string>>& submitted,
                                                bool partial, Timestamp now);
+
+// Checks `submitted` against survey `s` and merges it into `merged` (with `partial` false,
+// `merged` is cleared first), as RecordAnswers describes. Returns the problems; `merged` is
+// meaningful only without any.
+std::vector<AnswerError> MergeAnswers(const Survey& s, const std::map<std::string, std::vector<std::string>>& submitted,
+                                      bool partial, std::map<std::string, std::vector<std::string>>& merged);
+
+// The stored JSON form of valid answers: scores as numbers, multiple choices as arrays, other
+// answers as strings.
+std::string EncodeAnswers(const Survey& s, const std::map<std::string, std::vector<std::string>>& answers);
+
+// The `Survey Answered` event of a response with `answers` given through invitation `nonce` by
+// `customer` (whose external id is `user_id`) at `at`: survey name and id and, for the first
+// score question, question, kind, score and NPS category. Its message id derives from the
+// survey and nonce, so one response makes one event however often it is recorded.
+Event AnsweredEvent(const Survey& s, const std::map<std::string, std::vector<std::string>>& answers,
+                    const std::string& user_id, CustomerId customer, std::int64_t nonce, Timestamp at);
 
 // One click on a score link of the email scale: `score` (as sent) for the survey's first score
 // question, stored like RecordAnswers(partial = true). Problems as RecordAnswers; a survey

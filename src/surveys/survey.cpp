@@ -1,5 +1,6 @@
 #include "surveys/survey.hpp"
 
+#include <algorithm>
 #include <array>
 #include <set>
 
@@ -129,6 +130,7 @@ class Validator {
   Status Run() {
     TREU_RETURN_IF_ERROR(CheckHeader());
     TREU_RETURN_IF_ERROR(CheckSchedule());
+    TREU_RETURN_IF_ERROR(CheckWebhook());
     TREU_RETURN_IF_ERROR(CheckThresholds());
     if (survey_.questions.empty()) {
       return InvalidArgument("questions", "a survey needs at least one question");
@@ -158,6 +160,20 @@ class Validator {
     TREU_RETURN_IF_ERROR(CheckRequiredText(survey_.title, "title", survey_.default_locale));
     TREU_RETURN_IF_ERROR(CheckOptionalText(survey_.intro, "intro", survey_.default_locale));
     TREU_RETURN_IF_ERROR(CheckOptionalText(survey_.thanks, "thanks", survey_.default_locale));
+    return Ok();
+  }
+
+  Status CheckWebhook() {
+    const std::string& url = survey_.followup_webhook;
+    if (url.empty()) return Ok();
+    const bool http = url.starts_with("http://") || url.starts_with("https://");
+    const bool clean = std::none_of(url.begin(), url.end(), [](char c) {
+      return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+    });
+    if (!http || !clean || url.size() > kMaxWebhookUrlChars || url.find("://") + 3 == url.size()) {
+      return InvalidArgument("followup_webhook", "must be an http:// or https:// URL of at most " +
+                                                     std::to_string(kMaxWebhookUrlChars) + " characters, without spaces");
+    }
     return Ok();
   }
 
@@ -393,6 +409,15 @@ Result<SurveyKind> ParseSurveyKind(std::string_view name) {
   if (name == "transactional") return SurveyKind::kTransactional;
   return InvalidArgument("survey kind",
                          "\"" + std::string(name) + "\" is not one of relationship, transactional");
+}
+
+std::vector<const Question*> AllQuestions(const Survey& s) {
+  std::vector<const Question*> out;
+  for (const Question& q : s.questions) {
+    out.push_back(&q);
+    if (q.follow_up) out.push_back(&q.follow_up->question());
+  }
+  return out;
 }
 
 Status ValidateSurvey(const Survey& survey) { return Validator(survey).Run(); }

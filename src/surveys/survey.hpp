@@ -186,15 +186,22 @@ struct Survey {
   LocalizedText thanks;  // optional; if set, needs the default locale
   std::vector<Question> questions;
   NpsThresholds nps;
+  // Optional http(s) URL told of each detractor's follow-up item (docs/surveys.md).
+  std::string followup_webhook;
 
   bool operator==(const Survey&) const = default;
 };
+
+// Every question of `s`: each top-level one followed by its follow-up, if any. The pointers
+// live as long as `s` is unchanged.
+std::vector<const Question*> AllQuestions(const Survey& s);
 
 inline constexpr std::size_t kMaxSurveyNameChars = 100;
 inline constexpr std::size_t kMaxQuestionIdChars = 64;
 inline constexpr std::size_t kMinChoices = 2;
 inline constexpr std::size_t kMaxChoices = 20;
 inline constexpr int kMaxDelayHours = 8760;  // one year
+inline constexpr std::size_t kMaxWebhookUrlChars = 2000;
 
 // Checks a survey definition. Returns the first problem found as InvalidArgument whose
 // context is the path of the offending field ("name", "questions[1].choices",

@@ -10,6 +10,9 @@ DELETE, checked before the owner's call, so another workspace can't change or de
 route the test can't exercise this way fails the test, so new routes can't skip the check.
 """
 import base64
+import hashlib
+import hmac
+import http.server
 import json
 import os
 import signal
@@ -17,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -43,6 +47,8 @@ WRITE_BODIES = {
                         "questions": [{"id": "q", "kind": "csat", "text": {"en": "Happy?"}}]},
     "/api/v1/surveys/{id}": {"name": "tenancy-survey", "title": {"en": "T2"},
                              "questions": [{"id": "q", "kind": "ces", "text": {"en": "Easy?"}}]},
+    "/api/v1/surveys/{id}/links": {"where": 'email = "two@a.example"', "ignore_schedule": True},
+    "/api/v1/followups/{id}": {"note": "called back"},
     # (query, raw body) for routes that take a file
     "/api/v1/imports": ("?kind=customers&file_name=tenancy.csv", b"customer_id,email\ntenancy-imp,ti@a.example\n"),
 }
@@ -141,8 +147,21 @@ class ApiTest(unittest.TestCase):
             json.dump(WRITE_BODIES["/api/v1/surveys/{id}"], f)
         cli(cls.db, "survey", "create", survey_file, workspace="a")
         survey_id = str(json.loads(cli(cls.db, "survey", "list", "--json", workspace="a"))[0]["id"])
-        for path in ("/api/v1/surveys/{id}", "/api/v1/surveys/{id}/responses", "/api/v1/surveys/{id}/results"):
+        for path in ("/api/v1/surveys/{id}", "/api/v1/surveys/{id}/responses", "/api/v1/surveys/{id}/results",
+                     "/api/v1/surveys/{id}/links"):
             CONCRETE_IDS[path] = survey_id
+        # ... and an NPS survey with a link for a customer of its own, answered below with a detractor's
+        # score, for /api/v1/followups/{id}.
+        with open(survey_file, "w") as f:
+            json.dump({"name": "tenancy-nps", "title": {"en": "T3"},
+                       "questions": [{"id": "nps", "kind": "nps", "text": {"en": "Recommend us?"}}]}, f)
+        cli(cls.db, "survey", "create", survey_file, workspace="a")
+        fu_csv = os.path.join(cls.tmp.name, "fu.csv")
+        with open(fu_csv, "w") as f:
+            f.write("customer_id,email\na-fu,fu@a.example\n")
+        cli(cls.db, "import", "customers", fu_csv, workspace="a")
+        fu_link = cli(cls.db, "survey", "links", "tenancy-nps", "--where", 'email = "fu@a.example"',
+                      workspace="a").strip().split("\n")[1].split(",")[2]
         cls.keys = {(ws, scope): make_key(cls.db, ws, scope)
                     for ws in ("a", "b") for scope in ("tracking", "read", "write", "admin")}
         cls.server = Server(cls.db)
@@ -158,6 +177,11 @@ class ApiTest(unittest.TestCase):
         req.add_header("Authorization", "Bearer " + cls.keys[("a", "write")])
         req.add_header("Content-Type", "text/csv")
         CONCRETE_IDS["/api/v1/imports/{id}"] = str(json.loads(urllib.request.urlopen(req, timeout=10).read())["id"])
+        urllib.request.urlopen(cls.base + fu_link[fu_link.index("/s/"):] + "?score=2", timeout=10).read()
+        req = urllib.request.Request(cls.base + "/api/v1/followups")
+        req.add_header("Authorization", "Bearer " + cls.keys[("a", "read")])
+        CONCRETE_IDS["/api/v1/followups/{id}"] = str(json.loads(urllib.request.urlopen(req, timeout=10).read())
+                                                     ["data"][0]["id"])
 
     @classmethod
     def tearDownClass(cls):
@@ -677,8 +701,131 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(self.call("GET", f"/api/v1/surveys/{body['id']}", read)[2]["nps_thresholds"], "standard")
         self.assertEqual(self.call("GET", f"/api/v1/surveys/{body['id']}", self.keys[("b", "read")])[0], 404)
 
+    def test_detractors_open_followups_announced_to_a_webhook(self):
+        received = []
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((self.path, dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=hook.serve_forever, daemon=True).start()
+        self.addCleanup(hook.server_close)
+        self.addCleanup(hook.shutdown)
+        url = f"http://127.0.0.1:{hook.server_address[1]}/hooks/treu"
+        survey = {"name": "loop-nps", "title": {"en": "Loop"}, "followup_webhook": url, "min_gap_days": 0,
+                  "questions": [{"id": "nps", "kind": "nps", "required": True, "text": {"en": "Recommend us?"},
+                                 "follow_up": {"min": 0, "max": 6, "question": {
+                                     "id": "why", "kind": "text", "text": {"en": "Why?"}}}}]}
+        write = self.keys[("a", "write")]
+        status, _, made = self.call("POST", "/api/v1/surveys", write, body=survey)
+        self.assertEqual(status, 201, made)
+        self.assertEqual(made["followup_webhook"], url)
+        bad = dict(survey, name="loop-bad", followup_webhook="ftp://x")
+        status, _, problem = self.call("POST", "/api/v1/surveys", write, body=bad)
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/followup_webhook"))
+        # Links over REST, under the survey's schedule.
+        links_path = f"/api/v1/surveys/{made['id']}/links"
+        status, _, links = self.call("POST", links_path, write,
+                                     body={"where": 'email contains "@a.example"', "base_url": self.base})
+        self.assertEqual(status, 201, links)
+        by_customer = {l["customer_id"]: l["link"] for l in links["data"]}
+        self.assertIn("a-2", by_customer)
+        status, _, again = self.call("POST", links_path, write, body={"where": 'email contains "@a.example"'})
+        self.assertEqual((status, again["data"]), (201, []))
+        self.assertEqual(again["skipped"], {"asked_recently": len(links["data"])})
+        for body, pointer in (({"where": 'email = "x"', "expires_days": 0}, "/expires_days"),
+                              ({"segment": 5}, "/segment"), ({}, "/segment"),
+                              ({"where": 'email = "x"', "snippet": "yes"}, "/snippet"),
+                              ({"where": "emial = 1"}, "/where"), ({"segment": "no-such"}, "/segment")):
+            status, _, problem = self.call("POST", links_path, write, body=body)
+            self.assertIn(status, (400, 404), body)
+            self.assertEqual(problem["errors"][0]["pointer"], pointer, problem)
+
+        def answer(link, form):
+            req = urllib.request.Request(link, method="POST", data=urllib.parse.urlencode(form).encode())
+            req.add_header("Content-Type", "application/x-www-form-urlencoded")
+            urllib.request.urlopen(req, timeout=10).read()
+
+        def followup_of(customer):
+            for _ in range(100):
+                items = self.call("GET", "/api/v1/followups", self.keys[("a", "read")])[2]["data"]
+                mine = [i for i in items if i["customer_id"] == customer and i["survey"] == "loop-nps"]
+                if mine and mine[0]["notification"]["state"] != "pending":
+                    return mine[0]
+                time.sleep(0.2)
+            self.fail(f"no settled follow-up for {customer}: {items}")
+
+        # Workspace a refuses webhooks to private addresses: the notification fails and says why.
+        answer(by_customer["a-2"], {"nps": "3"})
+        answer(by_customer["a-2"], {"nps": "3", "why": "too slow"})
+        item = followup_of("a-2")
+        self.assertEqual((item["status"], item["score"], item["notification"]["state"]), ("open", 3, "failed"))
+        self.assertIn("127.0.0.1, a loopback address", item["notification"]["error"])
+        self.assertEqual(received, [])
+        # A promoter opens nothing; answering again keeps one item per response.
+        answer(by_customer["a-1"], {"nps": "10"})
+        answer(by_customer["a-2"], {"nps": "1", "why": "worse"})
+        # Allowed: the next detractor is announced, signed with the workspace's webhook key.
+        cli(self.db, "workspace", "set", "--private-webhooks", "allow", workspace="a")
+        self.addCleanup(cli, self.db, "workspace", "set", "--private-webhooks", "refuse", workspace="a")
+        answer(by_customer["a-fu"], {"nps": "0"})
+        answer(by_customer["a-fu"], {"nps": "0", "why": "broken on arrival"})
+        item = followup_of("a-fu")
+        self.assertEqual(item["notification"]["state"], "sent")
+        self.assertEqual(len(received), 1)
+        path, headers, body = received[0]
+        self.assertEqual(path, "/hooks/treu")
+        payload = json.loads(body)
+        self.assertEqual(payload["type"], "followup.created")
+        self.assertEqual((payload["followup"]["id"], payload["customer"]["id"], payload["score"],
+                          payload["category"]), (item["id"], "a-fu", 0, "detractor"))
+        self.assertEqual(payload["answers"], {"nps": 0, "why": "broken on arrival"})
+        key = cli(self.db, "workspace", "webhook-key", workspace="a").strip()
+        t, v1 = [part.split("=", 1)[1] for part in headers["Treu-Signature"].split(",")]
+        self.assertLess(abs(int(t) - time.time()), 300)
+        self.assertEqual(v1, hmac.new(key.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest())
+        items = self.call("GET", "/api/v1/followups", self.keys[("a", "read")])[2]["data"]
+        self.assertEqual(sorted(i["customer_id"] for i in items if i["survey"] == "loop-nps"), ["a-2", "a-fu"])
+        # Working through an item: assigning opens → assigned; done; a note; bad values name the field.
+        fid = item["id"]
+        status, _, changed = self.call("PATCH", f"/api/v1/followups/{fid}", write, body={"assignee": "anna"})
+        self.assertEqual((status, changed["status"], changed["assignee"]), (200, "assigned", "anna"))
+        status, _, changed = self.call("PATCH", f"/api/v1/followups/{fid}", write,
+                                       body={"status": "done", "note": "refunded"})
+        self.assertEqual((changed["status"], changed["note"]), ("done", "refunded"))
+        for body, pointer in (({"status": "closed"}, "/status"), ({"note": 5}, "/note"),
+                              ({"colour": "red"}, "/colour"), ({"assignee": "x" * 201}, "/assignee")):
+            status, _, problem = self.call("PATCH", f"/api/v1/followups/{fid}", write, body=body)
+            self.assertEqual((status, problem["errors"][0]["pointer"]), (400, pointer), body)
+        self.assertEqual(self.call("GET", f"/api/v1/followups/{fid}", self.keys[("a", "read")])[2]["note"], "refunded")
+        done = self.call("GET", "/api/v1/followups?status=done", self.keys[("a", "read")])[2]["data"]
+        self.assertEqual([i["id"] for i in done], [fid])
+        self.assertEqual(self.call("GET", "/api/v1/followups?status=closed", self.keys[("a", "read")])[0], 400)
+        # The CLI works on the same items.
+        cli(self.db, "survey", "followup", str(fid), "--status", "open", "--assignee", "", workspace="a")
+        listed = json.loads(cli(self.db, "survey", "followups", "--status", "open", "--json", workspace="a"))
+        self.assertIn(fid, [i["id"] for i in listed])
+        # Results by segment and as a trend.
+        status, _, results = self.call("GET", f"/api/v1/surveys/{made['id']}/results?by=week",
+                                       self.keys[("a", "read")])
+        self.assertEqual(status, 200, results)
+        self.assertEqual(sum(p["responses"] for p in results["trend"]), 3)
+        self.assertEqual(self.call("GET", f"/api/v1/surveys/{made['id']}/results?by=fortnight",
+                                   self.keys[("a", "read")])[2]["errors"][0]["pointer"], "/by")
+        cli(self.db, "segment", "save", "loop-buyers", "orders_count >= 1", workspace="a")
+        status, _, results = self.call("GET", f"/api/v1/surveys/{made['id']}/results?segment=loop-buyers",
+                                       self.keys[("a", "read")])
+        self.assertEqual((status, results["responses"], results["nps"]["value"]), (200, 1, 100.0))  # a-1 only
+
     def test_survey_links_open_a_page_that_records_answers(self):
-        survey = {"name": "page-nps", "default_locale": "en", "title": {"en": "Your opinion", "de": "Ihre Meinung"},
+        survey = {"name": "page-nps", "default_locale": "en", "min_gap_days": 0, "title": {"en": "Your opinion", "de": "Ihre Meinung"},
                   "questions": [{"id": "nps", "kind": "nps", "required": True, "text": {"en": "Recommend us?"},
                                  "follow_up": {"min": 0, "max": 6, "question": {
                                      "id": "why", "kind": "text", "text": {"en": "What went wrong?"}}}}]}
@@ -766,7 +913,8 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(self.call("GET", f"/api/v1/surveys/{survey_id}/results", self.keys[("b", "read")])[0], 404)
         # The answer became an event of the customer.
         status, _, events = self.call("GET", "/api/v1/events?user_id=a-1", self.keys[("a", "read")])
-        answered = [e for e in events["data"] if e.get("event", e.get("name")) == "Survey Answered"]
+        answered = [e for e in events["data"] if e.get("event", e.get("name")) == "Survey Answered"
+                    and e["properties"]["survey"] == "page-nps"]
         self.assertEqual(len(answered), 1, events)
         self.assertEqual(answered[0]["properties"]["category"], "detractor")
 

@@ -88,12 +88,17 @@ class SurveyTest(unittest.TestCase):
         self.assertIn("1 invitations to quarterly-nps, valid for 30 days", r.stderr)
         secret = os.path.join(self.tmp.name, "signing.secret")
         self.assertEqual(os.stat(secret).st_mode & 0o777, 0o600)
+        # Anna was just asked: the schedule (every 90 days) skips her until --ignore-schedule.
+        skipped = self.treu("survey", "links", "quarterly-nps", "--where", 'email contains "@shop."')
+        self.assertEqual(skipped.stdout, "customer_id,email,link\n")
+        self.assertIn("0 invitations to quarterly-nps, valid for 30 days; not due: 1 asked_recently", skipped.stderr)
         # Every run makes new links; a secret file others can read is refused.
-        again = self.treu("survey", "links", "quarterly-nps", "--where", 'email contains "@shop."').stdout
+        again = self.treu("survey", "links", "quarterly-nps", "--where", 'email contains "@shop."',
+                          "--ignore-schedule").stdout
         self.assertNotEqual(again.split("\n")[1].split(",")[2].split("/s/")[1], link.split("/s/")[1])
         # --snippet adds the eleven-link scale for answering inside the email.
         out = self.treu("survey", "links", "quarterly-nps", "--where", 'email contains "@shop."', "--snippet",
-                        "--base-url", "https://feedback.example").stdout
+                        "--ignore-schedule", "--base-url", "https://feedback.example").stdout
         row = list(csv.DictReader(io.StringIO(out)))[0]
         hrefs = re.findall(r'href="([^"]+)"', row["email_html"])
         self.assertEqual(len(hrefs), 11)
@@ -110,6 +115,76 @@ class SurveyTest(unittest.TestCase):
         self.assertIn("run chmod 600", r.stderr)
         r = self.treu("survey", "links", "quarterly-nps", check=False)
         self.assertIn("--segment NAME or --where EXPR", r.stderr)
+
+    def test_import_answers_from_another_tool(self):
+        self.treu("survey", "create", self.write("nps.json", NPS))
+        with open(os.path.join(self.tmp.name, "c.csv"), "w") as f:
+            f.write("customer_id,email\nanna,anna@shop.example\nben,ben@mail.example\n")
+        self.treu("import", "customers", os.path.join(self.tmp.name, "c.csv"))
+        answers = os.path.join(self.tmp.name, "answers.csv")
+        with open(answers, "w") as f:
+            f.write("customer_id,answered_at,response_id,nps,improve\n"
+                    "anna,2024-01-15T10:00:00Z,r1,3,Zu teuer und zu langsam\n"
+                    "ben,2024-02-03,r2,10,\n"
+                    "anna,2024-02-20,r3,9,\n")
+        r = self.treu("survey", "import", "quarterly-nps", answers)
+        self.assertEqual(r.stdout, "imported 3 responses to quarterly-nps, replaced 0 imported before\n")
+        # The same file again replaces the same responses.
+        r = self.treu("survey", "import", "quarterly-nps", answers)
+        self.assertEqual(r.stdout, "imported 0 responses to quarterly-nps, replaced 3 imported before\n")
+        results = json.loads(self.treu("survey", "results", "quarterly-nps", "--by", "month", "--json").stdout)
+        self.assertEqual(results["responses"], 3)
+        self.assertAlmostEqual(results["nps"]["value"], 100 * (2 - 1) / 3)
+        self.assertEqual([(p["period"], p["responses"], p["nps"]) for p in results["trend"]],
+                         [("2024-01", 1, -100.0), ("2024-02", 2, 100.0)])
+        self.assertEqual(results["verbatims"][0]["text"], "Zu teuer und zu langsam")
+        self.assertEqual(sorted(t["text"] for t in results["detractor_themes"])[:2], ["langsam", "teuer"])
+        # By segment: only ben's answer.
+        results = json.loads(self.treu("survey", "results", "quarterly-nps", "--where", 'email contains "@mail."',
+                                       "--json").stdout)
+        self.assertEqual((results["responses"], results["nps"]["value"]), (1, 100.0))
+        text = self.treu("survey", "results", "quarterly-nps", "--by", "month").stdout
+        self.assertRegex(text, r"2024-01 +1 +-100\.0")
+        # Imported answers became Survey Answered events at their own time, usable in segments.
+        members = self.treu("segment", "eval",
+                            'count(event "Survey Answered" where properties.category = "detractor") >= 1',
+                            "--ids").stdout
+        self.assertEqual(members.split(), ["anna"])
+        # Imported detractors open no follow-up item.
+        self.assertEqual(json.loads(self.treu("survey", "followups", "--json").stdout), [])
+        # A bad file names each problem with its line and stores nothing.
+        with open(answers, "w") as f:
+            f.write("customer_id,answered_at,nps\nzoe,2024-03-01,5\nanna,2024-03-02,11\nben,2024-03-03,7\n")
+        r = self.treu("survey", "import", "quarterly-nps", answers, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"{answers}:2: customer_id: no customer 'zoe' in this workspace", r.stderr)
+        self.assertIn(f"{answers}:3: nps: must be a whole number from 0 to 10", r.stderr)
+        self.assertIn("nothing imported", r.stderr)
+        self.assertEqual(json.loads(self.treu("survey", "results", "quarterly-nps", "--json").stdout)["responses"], 3)
+        with open(answers, "w") as f:
+            f.write("customer_id,answered_at,stars\nanna,2024-03-01,5\n")
+        r = self.treu("survey", "import", "quarterly-nps", answers, check=False)
+        self.assertIn("column 'stars' is neither customer_id, answered_at, response_id nor a question", r.stderr)
+        r = self.treu("survey", "followup", "99", "--status", "done", check=False)
+        self.assertEqual(r.stderr.strip(), "treu: follow-up 99: no such follow-up in this workspace")
+
+    def test_transactional_schedule(self):
+        survey = {"name": "after-order", "kind": "transactional", "trigger_event": "Order Completed",
+                  "delay_hours": 24, "min_gap_days": 0, "title": {"en": "Your order"},
+                  "questions": [{"id": "csat", "kind": "csat", "text": {"en": "How satisfied are you?"}}]}
+        self.treu("survey", "create", self.write("t.json", survey))
+        with open(os.path.join(self.tmp.name, "c.csv"), "w") as f:
+            f.write("customer_id,email\nanna,anna@shop.example\nben,ben@shop.example\n")
+        self.treu("import", "customers", os.path.join(self.tmp.name, "c.csv"))
+        with open(os.path.join(self.tmp.name, "o.csv"), "w") as f:
+            f.write("order_id,customer_id,placed_at,total\no1,anna,2024-01-10,20\n")
+        self.treu("import", "orders", os.path.join(self.tmp.name, "o.csv"))
+        r = self.treu("survey", "links", "after-order", "--where", 'email contains "@"')
+        self.assertEqual([row["customer_id"] for row in csv.DictReader(io.StringIO(r.stdout))], ["anna"])
+        self.assertIn("1 invitations to after-order, valid for 30 days; not due: 1 no_trigger", r.stderr)
+        r = self.treu("survey", "links", "after-order", "--where", 'email contains "@"')
+        self.assertIn("0 invitations to after-order, valid for 30 days; not due: 1 already_asked, 1 no_trigger",
+                      r.stderr)
 
 
 if __name__ == "__main__":

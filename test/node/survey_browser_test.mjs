@@ -127,8 +127,9 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   links = Object.fromEntries(parseCsv(cli('survey', 'links', SURVEY.name, '--where', 'email contains "@shop.example"',
     '--base-url', base)).map((r) => [r.customer_id, r.link]));
+  // Carla was just invited: her second link (with the email scale) needs --ignore-schedule.
   [snippet] = parseCsv(cli('survey', 'links', SURVEY.name, '--where', 'email = "carla@shop.example"',
-    '--base-url', base, '--snippet'));
+    '--base-url', base, '--snippet', '--ignore-schedule'));
 
   server = spawn(TREU, ['--db', db, 'serve', '--listen', `127.0.0.1:${port}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   server.stderr.on('data', (d) => { serverLog = (serverLog + d).slice(-4000); });

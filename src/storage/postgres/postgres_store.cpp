@@ -475,7 +475,7 @@ Status Migrate(Conn& conn, const Clock& clock) {
 
 constexpr const char* kWorkspaceColumns =
     "id, name, currency, time_zone, retention_basis, activity_window_days, created_at, "
-    "purchase_model";
+    "purchase_model, allow_private_webhooks";
 
 Result<Workspace> ReadWorkspace(const Rows& r, int i) {
   Workspace w;
@@ -489,6 +489,7 @@ Result<Workspace> ReadWorkspace(const Rows& r, int i) {
   w.activity_window_days = static_cast<int>(r.Int(i, 5));
   w.created_at = Timestamp{r.Int(i, 6)};
   TREU_ASSIGN_OR_RETURN(w.purchase_model, ParsePurchaseModel(r.View(i, 7)));
+  w.allow_private_webhooks = r.Int(i, 8) != 0;
   return w;
 }
 
@@ -2013,6 +2014,7 @@ class PostgresStore final : public Store {
     if (r.size() == 0) return AlreadyExists("workspace " + w.name, "already exists");
     Workspace out = w;
     out.id = WorkspaceId{r.Int(0, 0)};
+    out.allow_private_webhooks = false;
     return out;
   }
 
@@ -2446,12 +2448,14 @@ class PostgresStore final : public Store {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("update workspace",
                             "UPDATE workspaces SET retention_basis = $2, activity_window_days = "
-                            "$3::integer, purchase_model = $4 WHERE id = $1::bigint RETURNING id",
+                            "$3::integer, purchase_model = $4, allow_private_webhooks = $5::integer WHERE id = "
+                            "$1::bigint RETURNING id",
                             Params()
                                 .Add(w.id.value)
                                 .Add(RetentionBasisName(w.retention_basis))
                                 .Add(std::int64_t{w.activity_window_days})
-                                .Add(PurchaseModelName(w.purchase_model))));
+                                .Add(PurchaseModelName(w.purchase_model))
+                                .Add(std::int64_t{w.allow_private_webhooks ? 1 : 0})));
     if (r.size() == 0) return NotFound("workspace " + w.name, "no such workspace");
     return Ok();
   }
@@ -2653,6 +2657,114 @@ class PostgresStore final : public Store {
     std::vector<SurveyResponse> out;
     for (int i = 0; i < r.size(); ++i) out.push_back(ReadResponse(r, i, ws));
     return out;
+  }
+
+  Status ScanSurveyInvitations(WorkspaceId ws,
+                               const std::function<void(std::int64_t, CustomerId, Timestamp)>& f) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("scan survey invitations",
+                                              "SELECT survey_id, customer_id, created_at FROM survey_invitations "
+                                              "WHERE workspace_id = $1::bigint ORDER BY id",
+                                              Params().Add(ws.value)));
+    for (int i = 0; i < r.size(); ++i) f(r.Int(i, 0), CustomerId{r.Int(i, 1)}, Timestamp{r.Int(i, 2)});
+    return Ok();
+  }
+
+  Result<std::vector<std::pair<CustomerId, Timestamp>>> LatestEvents(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("latest events",
+                                              "SELECT customer_id, max(\"timestamp\") FROM events WHERE workspace_id = "
+                                              "$1::bigint AND name = $2 AND customer_id IS NOT NULL GROUP BY "
+                                              "customer_id ORDER BY customer_id",
+                                              Params().Add(ws.value).Add(std::string(name))));
+    std::vector<std::pair<CustomerId, Timestamp>> out;
+    for (int i = 0; i < r.size(); ++i) out.emplace_back(CustomerId{r.Int(i, 0)}, Timestamp{r.Int(i, 1)});
+    return out;
+  }
+
+  static constexpr const char* kFollowUpColumns =
+      "id, workspace_id, survey_id, customer_id, nonce, score, status, assignee, note, created_at, updated_at, "
+      "webhook_url, notify_state, notify_attempts, notify_next_at, notify_error";
+  // Row i of "SELECT <kFollowUpColumns> FROM followups".
+  static FollowUpItem ReadFollowUp(const Rows& r, int i) {
+    return {r.Int(i, 0),  WorkspaceId{r.Int(i, 1)}, r.Int(i, 2), CustomerId{r.Int(i, 3)}, r.Int(i, 4),
+            static_cast<int>(r.Int(i, 5)), r.Text(i, 6), r.Text(i, 7), r.Text(i, 8), Timestamp{r.Int(i, 9)},
+            Timestamp{r.Int(i, 10)}, r.Text(i, 11), r.Text(i, 12), static_cast<int>(r.Int(i, 13)),
+            Timestamp{r.Int(i, 14)}, r.Text(i, 15)};
+  }
+
+  Result<std::pair<FollowUpItem, bool>> CreateFollowUp(const FollowUpItem& f) override {
+    static const std::string kSql =
+        std::string("WITH ins AS (INSERT INTO followups (workspace_id, survey_id, customer_id, nonce, score, status, "
+                    "assignee, note, created_at, updated_at, webhook_url, notify_state, notify_attempts, "
+                    "notify_next_at, notify_error) VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint, "
+                    "$5::integer, $6, $7, $8, $9::bigint, $10::bigint, $11, $12, $13::integer, $14::bigint, $15) "
+                    "ON CONFLICT (survey_id, nonce) DO NOTHING RETURNING ") +
+        kFollowUpColumns + ") SELECT " + kFollowUpColumns + ", true FROM ins UNION ALL SELECT " + kFollowUpColumns +
+        ", false FROM followups WHERE workspace_id = $1::bigint AND survey_id = $2::bigint AND nonce = $4::bigint "
+        "AND NOT EXISTS (SELECT 1 FROM ins)";
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("create follow-up", kSql.c_str(),
+                            Params().Add(f.workspace.value).Add(f.survey_id).Add(f.customer.value).Add(f.nonce)
+                                .Add(std::int64_t{f.score}).Add(f.status).Add(f.assignee).Add(f.note)
+                                .Add(f.created_at.micros).Add(f.updated_at.micros).Add(f.webhook_url)
+                                .Add(f.notify_state).Add(std::int64_t{f.notify_attempts}).Add(f.notify_next_at.micros)
+                                .Add(f.notify_error)));
+    if (r.size() == 0) return Internal("follow-up", "not found after saving");
+    return std::pair<FollowUpItem, bool>(ReadFollowUp(r, 0), r.Bool(0, 16));
+  }
+
+  Result<std::optional<FollowUpItem>> FindFollowUp(WorkspaceId ws, std::int64_t id) override {
+    static const std::string kSql = std::string("SELECT ") + kFollowUpColumns +
+                                    " FROM followups WHERE workspace_id = $1::bigint AND id = $2::bigint";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find follow-up", kSql.c_str(), Params().Add(ws.value).Add(id)));
+    if (r.size() == 0) return std::optional<FollowUpItem>();
+    return std::optional<FollowUpItem>(ReadFollowUp(r, 0));
+  }
+
+  Result<std::vector<FollowUpItem>> ListFollowUps(WorkspaceId ws, std::string_view status, std::int64_t after_id,
+                                                  int limit) override {
+    static const std::string kSql = std::string("SELECT ") + kFollowUpColumns +
+                                    " FROM followups WHERE workspace_id = $1::bigint AND ($2 = '' OR status = $2) AND "
+                                    "id > $3::bigint ORDER BY id LIMIT $4::bigint";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list follow-ups", kSql.c_str(),
+                                              Params().Add(ws.value).Add(std::string(status)).Add(after_id)
+                                                  .Add(std::int64_t{limit})));
+    std::vector<FollowUpItem> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadFollowUp(r, i));
+    return out;
+  }
+
+  Status UpdateFollowUp(const FollowUpItem& f) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("update follow-up",
+                                              "UPDATE followups SET status = $3, assignee = $4, note = $5, updated_at = "
+                                              "$6::bigint WHERE workspace_id = $1::bigint AND id = $2::bigint "
+                                              "RETURNING id",
+                                              Params().Add(f.workspace.value).Add(f.id).Add(f.status).Add(f.assignee)
+                                                  .Add(f.note).Add(f.updated_at.micros)));
+    if (r.size() == 0) return NotFound("follow-up " + std::to_string(f.id), "no such follow-up in this workspace");
+    return Ok();
+  }
+
+  Result<std::vector<FollowUpItem>> DueFollowUpNotifications(Timestamp now, int limit) override {
+    static const std::string kSql = std::string("SELECT ") + kFollowUpColumns +
+                                    " FROM followups WHERE notify_state = 'pending' AND notify_next_at <= $1::bigint "
+                                    "ORDER BY notify_next_at, id LIMIT $2::bigint";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("due follow-up notifications", kSql.c_str(),
+                                              Params().Add(now.micros).Add(std::int64_t{limit})));
+    std::vector<FollowUpItem> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadFollowUp(r, i));
+    return out;
+  }
+
+  Status RecordFollowUpNotification(std::int64_t id, std::string_view state, int attempts, Timestamp next_at,
+                                    std::string_view error) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("record follow-up notification",
+                                              "UPDATE followups SET notify_state = $2, notify_attempts = $3::integer, "
+                                              "notify_next_at = $4::bigint, notify_error = $5 WHERE id = $1::bigint "
+                                              "RETURNING id",
+                                              Params().Add(id).Add(std::string(state)).Add(std::int64_t{attempts})
+                                                  .Add(next_at.micros).Add(std::string(error))));
+    if (r.size() == 0) return NotFound("follow-up " + std::to_string(id), "no such follow-up");
+    return Ok();
   }
 
   // Row i of "SELECT id, name, expr, created_at, updated_at, builtin FROM segments".

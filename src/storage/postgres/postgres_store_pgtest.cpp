@@ -261,6 +261,31 @@ class TestStore final : public Store {
                                                           int limit) override {
     return store_->ListSurveyResponses(ws, survey, after, limit);
   }
+  Status ScanSurveyInvitations(WorkspaceId ws,
+                               const std::function<void(std::int64_t, CustomerId, Timestamp)>& f) override {
+    return store_->ScanSurveyInvitations(ws, f);
+  }
+  Result<std::vector<std::pair<CustomerId, Timestamp>>> LatestEvents(WorkspaceId ws, std::string_view name) override {
+    return store_->LatestEvents(ws, name);
+  }
+  Result<std::pair<FollowUpItem, bool>> CreateFollowUp(const FollowUpItem& f) override {
+    return store_->CreateFollowUp(f);
+  }
+  Result<std::optional<FollowUpItem>> FindFollowUp(WorkspaceId ws, std::int64_t id) override {
+    return store_->FindFollowUp(ws, id);
+  }
+  Result<std::vector<FollowUpItem>> ListFollowUps(WorkspaceId ws, std::string_view status, std::int64_t after,
+                                                  int limit) override {
+    return store_->ListFollowUps(ws, status, after, limit);
+  }
+  Status UpdateFollowUp(const FollowUpItem& f) override { return store_->UpdateFollowUp(f); }
+  Result<std::vector<FollowUpItem>> DueFollowUpNotifications(Timestamp now, int limit) override {
+    return store_->DueFollowUpNotifications(now, limit);
+  }
+  Status RecordFollowUpNotification(std::int64_t id, std::string_view state, int attempts, Timestamp next_at,
+                                    std::string_view error) override {
+    return store_->RecordFollowUpNotification(id, state, attempts, next_at, error);
+  }
   Result<std::vector<SurveyRecord>> ListSurveys(WorkspaceId ws) override { return store_->ListSurveys(ws); }
   Result<std::optional<SurveyRecord>> FindSurvey(WorkspaceId ws, std::string_view name) override {
     return store_->FindSurvey(ws, name);

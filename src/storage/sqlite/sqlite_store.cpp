@@ -189,6 +189,7 @@ Result<Workspace> ReadWorkspace(Stmt& s) {
   w.activity_window_days = static_cast<int>(s.Int(5));
   w.created_at = Timestamp{s.Int(6)};
   TREU_ASSIGN_OR_RETURN(w.purchase_model, ParsePurchaseModel(s.Text(7)));
+  w.allow_private_webhooks = s.Int(8) != 0;
   return w;
 }
 
@@ -958,7 +959,7 @@ class SqliteStore final : public Store {
   Result<Workspace> FindWorkspace(std::string_view name) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("SELECT id, name, currency, time_zone, retention_basis, "
-                              "activity_window_days, created_at, purchase_model FROM workspaces WHERE name = ?"));
+                              "activity_window_days, created_at, purchase_model, allow_private_webhooks FROM workspaces WHERE name = ?"));
     TREU_ASSIGN_OR_RETURN(bool row, s->Bind(name).Step());
     if (!row) return NotFound("workspace " + std::string(name), "no such workspace");
     auto w = ReadWorkspace(*s);
@@ -991,6 +992,7 @@ class SqliteStore final : public Store {
     }
     Workspace out = w;
     out.id = WorkspaceId{db_.LastRowId()};
+    out.allow_private_webhooks = false;
     auto log = db_.Prepare("INSERT INTO changes (workspace_id, entity, entity_id, "
                            "last_entity_id, op, at) VALUES (?, 'workspace', ?, ?, 'insert', ?)");
     if (!log) return rollback(log.error());
@@ -1006,7 +1008,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Workspace>> ListWorkspaces() override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("SELECT id, name, currency, time_zone, retention_basis, "
-                              "activity_window_days, created_at, purchase_model FROM workspaces ORDER BY id"));
+                              "activity_window_days, created_at, purchase_model, allow_private_webhooks FROM workspaces ORDER BY id"));
     std::vector<Workspace> out;
     while (true) {
       TREU_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -1179,10 +1181,11 @@ class SqliteStore final : public Store {
   Status UpdateWorkspace(const Workspace& w) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("UPDATE workspaces SET retention_basis = ?, activity_window_days = ?, "
-                              "purchase_model = ? WHERE id = ?"));
+                              "purchase_model = ?, allow_private_webhooks = ? WHERE id = ?"));
     TREU_RETURN_IF_ERROR(s->Bind(RetentionBasisName(w.retention_basis))
                              .Bind(std::int64_t{w.activity_window_days})
-                             .Bind(PurchaseModelName(w.purchase_model)).Bind(w.id.value).Run());
+                             .Bind(PurchaseModelName(w.purchase_model))
+                             .Bind(std::int64_t{w.allow_private_webhooks ? 1 : 0}).Bind(w.id.value).Run());
     if (db_.Changes() == 0) return NotFound("workspace " + w.name, "no such workspace");
     return Ok();
   }
@@ -1393,6 +1396,126 @@ class SqliteStore final : public Store {
       out.push_back(ReadResponse(*s, ws));
     }
     return out;
+  }
+
+  Status ScanSurveyInvitations(WorkspaceId ws,
+                               const std::function<void(std::int64_t, CustomerId, Timestamp)>& f) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT survey_id, customer_id, created_at FROM survey_invitations "
+                                                "WHERE workspace_id = ? ORDER BY id"));
+    s->Bind(ws.value);
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      f(s->Int(0), CustomerId{s->Int(1)}, Timestamp{s->Int(2)});
+    }
+    return Ok();
+  }
+
+  Result<std::vector<std::pair<CustomerId, Timestamp>>> LatestEvents(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT customer_id, max(timestamp) FROM events WHERE workspace_id = ? "
+                                                "AND name = ? AND customer_id IS NOT NULL GROUP BY customer_id "
+                                                "ORDER BY customer_id"));
+    s->Bind(ws.value).Bind(name);
+    std::vector<std::pair<CustomerId, Timestamp>> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.emplace_back(CustomerId{s->Int(0)}, Timestamp{s->Int(1)});
+    }
+    return out;
+  }
+
+  static constexpr const char* kFollowUpColumns =
+      "id, workspace_id, survey_id, customer_id, nonce, score, status, assignee, note, created_at, updated_at, "
+      "webhook_url, notify_state, notify_attempts, notify_next_at, notify_error";
+  // A row of "SELECT <kFollowUpColumns> FROM followups".
+  static FollowUpItem ReadFollowUp(const Stmt& s) {
+    return {s.Int(0),     WorkspaceId{s.Int(1)}, s.Int(2),  CustomerId{s.Int(3)}, s.Int(4),
+            static_cast<int>(s.Int(5)), s.Text(6), s.Text(7), s.Text(8), Timestamp{s.Int(9)},
+            Timestamp{s.Int(10)}, s.Text(11), s.Text(12), static_cast<int>(s.Int(13)), Timestamp{s.Int(14)},
+            s.Text(15)};
+  }
+
+  Result<std::pair<FollowUpItem, bool>> CreateFollowUp(const FollowUpItem& f) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * ins, db_.Prepare("INSERT INTO followups (workspace_id, survey_id, customer_id, nonce, score, status, "
+                                "assignee, note, created_at, updated_at, webhook_url, notify_state, notify_attempts, "
+                                "notify_next_at, notify_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                "ON CONFLICT (survey_id, nonce) DO NOTHING"));
+    TREU_RETURN_IF_ERROR(ins->Bind(f.workspace.value).Bind(f.survey_id).Bind(f.customer.value).Bind(f.nonce)
+                             .Bind(std::int64_t{f.score}).Bind(f.status).Bind(f.assignee).Bind(f.note)
+                             .Bind(f.created_at.micros).Bind(f.updated_at.micros).Bind(f.webhook_url)
+                             .Bind(f.notify_state).Bind(std::int64_t{f.notify_attempts}).Bind(f.notify_next_at.micros)
+                             .Bind(f.notify_error).Run());
+    const bool created = db_.Changes() > 0;
+    static const std::string kFind = std::string("SELECT ") + kFollowUpColumns +
+                                     " FROM followups WHERE workspace_id = ? AND survey_id = ? AND nonce = ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kFind.c_str()));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(f.workspace.value).Bind(f.survey_id).Bind(f.nonce).Step());
+    if (!row) return Internal("follow-up", "not found after saving");
+    FollowUpItem out = ReadFollowUp(*s);
+    s->Reset();
+    return std::pair<FollowUpItem, bool>(std::move(out), created);
+  }
+
+  Result<std::optional<FollowUpItem>> FindFollowUp(WorkspaceId ws, std::int64_t id) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kFollowUpColumns + " FROM followups WHERE workspace_id = ? AND id = ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(id).Step());
+    if (!row) return std::optional<FollowUpItem>();
+    FollowUpItem out = ReadFollowUp(*s);
+    s->Reset();
+    return std::optional<FollowUpItem>(std::move(out));
+  }
+
+  Result<std::vector<FollowUpItem>> ListFollowUps(WorkspaceId ws, std::string_view status, std::int64_t after_id,
+                                                  int limit) override {
+    static const std::string kSql = std::string("SELECT ") + kFollowUpColumns +
+                                    " FROM followups WHERE workspace_id = ? AND (? = '' OR status = ?) AND id > ? "
+                                    "ORDER BY id LIMIT ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    s->Bind(ws.value).Bind(status).Bind(status).Bind(after_id).Bind(std::int64_t{limit});
+    std::vector<FollowUpItem> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(ReadFollowUp(*s));
+    }
+    return out;
+  }
+
+  Status UpdateFollowUp(const FollowUpItem& f) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("UPDATE followups SET status = ?, assignee = ?, note = ?, "
+                                                "updated_at = ? WHERE workspace_id = ? AND id = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(f.status).Bind(f.assignee).Bind(f.note).Bind(f.updated_at.micros)
+                             .Bind(f.workspace.value).Bind(f.id).Run());
+    if (db_.Changes() == 0) return NotFound("follow-up " + std::to_string(f.id), "no such follow-up in this workspace");
+    return Ok();
+  }
+
+  Result<std::vector<FollowUpItem>> DueFollowUpNotifications(Timestamp now, int limit) override {
+    static const std::string kSql = std::string("SELECT ") + kFollowUpColumns +
+                                    " FROM followups WHERE notify_state = 'pending' AND notify_next_at <= ? "
+                                    "ORDER BY notify_next_at, id LIMIT ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    s->Bind(now.micros).Bind(std::int64_t{limit});
+    std::vector<FollowUpItem> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(ReadFollowUp(*s));
+    }
+    return out;
+  }
+
+  Status RecordFollowUpNotification(std::int64_t id, std::string_view state, int attempts, Timestamp next_at,
+                                    std::string_view error) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("UPDATE followups SET notify_state = ?, notify_attempts = ?, "
+                                                "notify_next_at = ?, notify_error = ? WHERE id = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(state).Bind(std::int64_t{attempts}).Bind(next_at.micros).Bind(error).Bind(id).Run());
+    if (db_.Changes() == 0) return NotFound("follow-up " + std::to_string(id), "no such follow-up");
+    return Ok();
   }
 
   // A row of "SELECT id, name, expr, created_at, updated_at, builtin FROM segments".

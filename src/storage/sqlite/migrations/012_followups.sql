@@ -1,0 +1,25 @@
+-- The closed loop of surveys (docs/surveys.md, "Follow-ups"): one follow-up item per detractor
+-- response, worked through open → assigned → done, and its webhook notification, retried
+-- until delivered. Workspaces may allow webhooks to private addresses.
+ALTER TABLE workspaces ADD COLUMN allow_private_webhooks INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE followups (
+  id               INTEGER PRIMARY KEY,
+  workspace_id     INTEGER NOT NULL REFERENCES workspaces(id),
+  survey_id        INTEGER NOT NULL REFERENCES surveys(id),
+  customer_id      INTEGER NOT NULL REFERENCES customers(id),
+  nonce            INTEGER NOT NULL,
+  score            INTEGER NOT NULL,
+  status           TEXT NOT NULL CHECK (status IN ('open', 'assigned', 'done')),
+  assignee         TEXT NOT NULL,
+  note             TEXT NOT NULL,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  webhook_url      TEXT NOT NULL,
+  notify_state     TEXT NOT NULL CHECK (notify_state IN ('none', 'pending', 'sent', 'failed')),
+  notify_attempts  INTEGER NOT NULL,
+  notify_next_at   INTEGER NOT NULL,
+  notify_error     TEXT NOT NULL,
+  UNIQUE (survey_id, nonce)
+);
+CREATE INDEX followups_by_status ON followups (workspace_id, status, id);
+CREATE INDEX followups_to_notify ON followups (notify_state, notify_next_at);
