@@ -468,8 +468,26 @@ KpiResult Analytics::Derive(const KpiDefinition& def, const Period& p, const Sta
     if (id == "revenue_growth_rate") num = static_cast<double>(m.mrr_end - m.mrr_start);
     ratio(Ratio(num, s0), no_mrr);
   } else if (id == "nps" || id == "csat" || id == "csat_good_bad_ratio" || id == "ces") {
-    r.inputs = {{"answers", count(0)}};
-    r.null_reason = "no survey answers in the period";
+    const FeedbackSums f = o.feedback != nullptr ? o.feedback->Sum(st.start, st.end, o.customers) : FeedbackSums{};
+    auto percent = [&](double num, std::int64_t den, std::string reason) {
+      ratio(den > 0 ? std::optional<double>(100.0 * num / static_cast<double>(den)) : std::nullopt, std::move(reason));
+    };
+    if (id == "nps") {
+      r.inputs = {{"promoters", count(f.promoters)}, {"detractors", count(f.detractors)},
+                  {"answers", count(f.nps_answers)}};
+      percent(static_cast<double>(f.promoters - f.detractors), f.nps_answers, "no NPS answers in the period");
+    } else if (id == "csat") {
+      r.inputs = {{"good", count(f.csat_good)}, {"answers", count(f.csat_answers)}};
+      percent(static_cast<double>(f.csat_good), f.csat_answers, "no CSAT answers in the period");
+    } else if (id == "csat_good_bad_ratio") {
+      r.inputs = {{"good", count(f.csat_good)}, {"bad", count(f.csat_bad)}};
+      percent(static_cast<double>(f.csat_good), f.csat_bad,
+              f.csat_answers > 0 ? "no bad CSAT answers (1-2) in the period" : "no CSAT answers in the period");
+    } else {
+      r.inputs = {{"answers", count(f.ces_answers)}};
+      ratio(f.ces_answers > 0 ? std::optional<double>(f.ces_total / static_cast<double>(f.ces_answers)) : std::nullopt,
+            "no CES answers in the period");
+    }
   }
   return r;
 }

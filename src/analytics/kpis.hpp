@@ -54,6 +54,23 @@ struct KpiResult {
   std::vector<std::pair<std::string, KpiNumber>> inputs;  // what the formula used
 };
 
+// What the feedback metrics (nps, csat, csat_good_bad_ratio, ces) are computed from: the survey
+// answers in a period, counted by whoever keeps them (surveys/kpi_feedback.hpp), so analytics
+// needs no survey types.
+struct FeedbackSums {
+  std::int64_t nps_answers = 0, promoters = 0, detractors = 0;
+  std::int64_t csat_answers = 0, csat_good = 0, csat_bad = 0;
+  std::int64_t ces_answers = 0;
+  double ces_total = 0;
+};
+class FeedbackSource {
+ public:
+  virtual ~FeedbackSource() = default;
+  // The answers given in [start, end), of the customers in `customers` (by snapshot index;
+  // nullptr: everyone). Thread-safe.
+  virtual FeedbackSums Sum(Timestamp start, Timestamp end, const std::vector<bool>* customers) const = 0;
+};
+
 struct KpiOptions {
   RetentionBasis basis = RetentionBasis::kPurchases;
   int window_days = kDefaultActivityWindowDays;  // purchase activity window W
@@ -62,6 +79,8 @@ struct KpiOptions {
   // Each customer's predicted 12-month CLV today (major units, NaN: none) for clv_predicted;
   // nullptr: no purchase and spend model fitted yet.
   std::shared_ptr<const std::vector<double>> clv_12m;
+  // The survey answers for the feedback metrics; nullptr: they are null ("no survey answers").
+  std::shared_ptr<const FeedbackSource> feedback;
 };
 
 // The workspace's basis and window.

@@ -7,6 +7,8 @@
 #include "api/analytics_json.hpp"
 #include "api/problem.hpp"
 #include "api/route_support.hpp"
+#include "api/survey_json.hpp"
+#include "surveys/kpi_feedback.hpp"
 
 namespace treu::api {
 namespace {
@@ -54,7 +56,10 @@ Result<json> KpiJson(RequestContext& ctx, const Analytics& a, const KpiOptions& 
   }
   std::vector<std::string> ids;
   if (only != nullptr) ids.push_back(*only);
-  return KpisJson(a, period, series, o, ids);
+  KpiOptions with_feedback = o;
+  TREU_ASSIGN_OR_RETURN(with_feedback.feedback,
+                        survey::SurveyFeedback::Load(ctx.store, ctx.workspace(), a.snapshot(), SurveyOf));
+  return KpisJson(a, period, series, with_feedback, ids);
 }
 
 Result<HttpResponse> ListKpis(RequestContext& ctx) {

@@ -43,6 +43,7 @@ survey::SurveyPage PageOf(const survey::OpenedInvitation& o, const std::string& 
   page.locale = std::string(survey::PageLanguage(o.locale));
   auto text = [&](const survey::LocalizedText& t) { return std::string(t.Resolve(o.locale, s.default_locale)); };
   page.workspace_name = o.workspace.name;
+  if (!o.workspace.brand_colour.empty()) page.brand_colour = o.workspace.brand_colour;
   page.title = text(s.title);
   page.intro = text(s.intro);
   page.csrf_or_token_field = token;
@@ -53,7 +54,9 @@ survey::SurveyPage PageOf(const survey::OpenedInvitation& o, const std::string& 
   for (const survey::Question* q : survey::VisibleQuestions(s, o.answers)) {
     const std::vector<std::string> given = answer(q->id);
     if (auto range = survey::ScoreRangeOf(q->kind)) {
-      survey::ScaleQuestion scale{q->id, text(q->text), range->min, range->max, "", "", std::nullopt, q->required};
+      const auto [low, high] = survey::ScaleEndLabels(page.locale, q->kind);
+      survey::ScaleQuestion scale{q->id,        text(q->text), range->min, range->max, std::string(low),
+                                  std::string(high), std::nullopt,  q->required};
       if (!given.empty()) scale.selected = std::stoi(given[0]);
       page.questions.push_back(scale);
     } else if (survey::IsChoiceKind(q->kind)) {
@@ -84,10 +87,13 @@ Result<HttpResponse> ShowSurvey(RequestContext& ctx) {
   auto opened = Open(ctx);
   if (!opened) return Refusal(ctx, opened.error());
   std::vector<survey::AnswerError> errors;
-  if (const std::string* score = ctx.request.Query("score")) {  // one click from the email
+  const std::string* score = ctx.request.Query("score");
+  if (score != nullptr) {  // one click from the email
     TREU_ASSIGN_OR_RETURN(errors, survey::RecordScoreClick(ctx.store, *opened, *score, ctx.clock.Now()));
   }
-  return Html(errors.empty() ? 200 : 422, survey::RenderSurveyPage(PageOf(*opened, ctx.params.at("token"), errors)));
+  survey::SurveyPage page = PageOf(*opened, ctx.params.at("token"), errors);
+  if (score != nullptr && errors.empty()) page.notice = UiText(page.locale, survey::UiKey::kScoreSaved);
+  return Html(errors.empty() ? 200 : 422, survey::RenderSurveyPage(page));
 }
 
 Result<HttpResponse> SubmitSurvey(RequestContext& ctx) {
@@ -105,11 +111,14 @@ Result<HttpResponse> SubmitSurvey(RequestContext& ctx) {
     return Html(422, survey::RenderSurveyPage(PageOf(*opened, ctx.params.at("token"), outcome.errors)));
   }
   if (outcome.follow_up) {  // ask the follow-up the score opened before thanking
-    return Html(200, survey::RenderSurveyPage(PageOf(*opened, ctx.params.at("token"), {})));
+    survey::SurveyPage page = PageOf(*opened, ctx.params.at("token"), {});
+    page.notice = UiText(page.locale, survey::UiKey::kFollowUpIntro);
+    return Html(200, survey::RenderSurveyPage(page));
   }
   const std::string_view lang = survey::PageLanguage(opened->locale);
   const std::string thanks(opened->survey.thanks.Resolve(opened->locale, opened->survey.default_locale));
-  return Html(200, survey::RenderMessagePage(lang, opened->workspace.name, "", UiText(lang, UiKey::kThankYouTitle),
+  return Html(200, survey::RenderMessagePage(lang, opened->workspace.name, opened->workspace.brand_colour,
+                                             UiText(lang, UiKey::kThankYouTitle),
                                              thanks.empty() ? UiText(lang, UiKey::kThankYouMessage) : thanks));
 }
 

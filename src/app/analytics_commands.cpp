@@ -7,7 +7,9 @@
 #include "analytics/kpis.hpp"
 #include "analytics/model_fits.hpp"
 #include "api/analytics_json.hpp"
+#include "api/survey_json.hpp"
 #include "segments/library.hpp"
+#include "surveys/kpi_feedback.hpp"
 
 namespace treu::app {
 namespace {
@@ -51,6 +53,7 @@ Result<std::pair<std::unique_ptr<Analytics>, KpiOptions>> Open(Context& ctx, con
   if (f.predictions) {
     TREU_ASSIGN_OR_RETURN(o.clv_12m, CurrentClv(*store, snap, ctx.clock.Now(), nullptr));
   }
+  TREU_ASSIGN_OR_RETURN(o.feedback, survey::SurveyFeedback::Load(*store, ws.id, *snap, SurveyOf));
   if (!f.where.empty() || !f.segment.empty()) {
     TREU_ASSIGN_OR_RETURN(f.selected, segment::SelectCustomers(*store, ws, snap, f.where, f.segment, ctx.clock.Now()));
     o.customers = &f.selected;

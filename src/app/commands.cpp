@@ -195,14 +195,15 @@ std::function<int()> SetupBackup(CLI::App& cmd, Context& ctx) {
 }
 
 struct WorkspaceSettings {
-  std::string purchase_model, basis, window, private_webhooks;
+  std::string purchase_model, basis, window, private_webhooks, brand_colour;
 };
 
 // Changes the settings given (the others stay) and returns the workspace as stored.
 Result<Workspace> ApplySettings(Store& store, const std::string& name, const WorkspaceSettings& s) {
-  if (s.purchase_model.empty() && s.basis.empty() && s.window.empty() && s.private_webhooks.empty()) {
-    return InvalidArgument("workspace set",
-                           "give --purchase-model, --retention-basis, --activity-window or --private-webhooks");
+  if (s.purchase_model.empty() && s.basis.empty() && s.window.empty() && s.private_webhooks.empty() &&
+      s.brand_colour.empty()) {
+    return InvalidArgument("workspace set", "give --purchase-model, --retention-basis, --activity-window, "
+                                            "--private-webhooks or --brand-colour");
   }
   TREU_ASSIGN_OR_RETURN(Workspace w, store.FindWorkspace(name));
   if (!s.purchase_model.empty()) {
@@ -217,6 +218,7 @@ Result<Workspace> ApplySettings(Store& store, const std::string& name, const Wor
     w.activity_window_days = *days;
   }
   if (!s.private_webhooks.empty()) w.allow_private_webhooks = s.private_webhooks == "allow";
+  if (!s.brand_colour.empty()) w.brand_colour = s.brand_colour == "default" ? "" : s.brand_colour;
   TREU_RETURN_IF_ERROR(ValidateWorkspace(w));
   TREU_RETURN_IF_ERROR(store.UpdateWorkspace(w));
   return w;
@@ -241,6 +243,8 @@ std::function<int()> SetupWorkspace(CLI::App& cmd, Context& ctx) {
   cmd.add_option("--private-webhooks", settings->private_webhooks,
                  "set: allow or refuse (the default) webhooks to private, loopback and link-local addresses")
       ->check(CLI::IsMember({"allow", "refuse"}));
+  cmd.add_option("--brand-colour", settings->brand_colour,
+                 "set: the colour of survey pages and email scales, #RRGGBB (\"default\": treu's own)");
   return [action, name, settings, &ctx]() -> int {
     auto store = ctx.OpenStore();
     if (!store) return Fail(store.error());

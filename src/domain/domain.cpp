@@ -156,6 +156,11 @@ Status ValidateWorkspace(const Workspace& w) {
   if (w.activity_window_days < 1 || w.activity_window_days > 3650) {
     return InvalidArgument("activity window", "must be between 1 and 3650 days");
   }
+  const std::string& c = w.brand_colour;
+  if (!c.empty() && (c.size() != 7 || c[0] != '#' ||
+                     !std::all_of(c.begin() + 1, c.end(), [](unsigned char h) { return std::isxdigit(h); }))) {
+    return InvalidArgument("brand colour", "'" + c + "' must be #RRGGBB, e.g. #0a7f5a");
+  }
   return Ok();
 }
 

@@ -42,6 +42,9 @@ struct Workspace {
   PurchaseModel purchase_model = PurchaseModel::kParetoNbd;
   // Outgoing webhooks may reach private, loopback and link-local addresses (off by default).
   bool allow_private_webhooks = false;
+  // The colour of survey pages and email scales, "#RRGGBB" (lower or upper case hex); "" for
+  // treu's default.
+  std::string brand_colour;
   Timestamp created_at;
 };
 Status ValidateWorkspace(const Workspace& w);

@@ -399,8 +399,8 @@ class Store {
   virtual Result<std::int64_t> FailUnfinishedImportJobs(std::string_view error, Timestamp now) = 0;
 
   // Sets the workspace's settings that may change after creation: retention basis, activity
-  // window, purchase model and allow_private_webhooks (name, currency and time zone stay;
-  // CreateWorkspace starts with private webhooks refused). NotFound if it's gone.
+  // window, purchase model, allow_private_webhooks and brand_colour (name, currency and time
+  // zone stay; CreateWorkspace starts with private webhooks refused and no brand colour). NotFound if it's gone.
   // REQUIRES: ValidateWorkspace(w).
   virtual Status UpdateWorkspace(const Workspace& w) = 0;
 

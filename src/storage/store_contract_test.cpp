@@ -775,9 +775,12 @@ TEST_P(StoreContractTest, WorkspaceSettingsChangeAndModelRunsPersist) {
   w.retention_basis = RetentionBasis::kBoth;
   EXPECT_FALSE(w.allow_private_webhooks);
   w.allow_private_webhooks = true;
+  w.brand_colour = "#0a7f5a";
   ASSERT_TRUE(store_->UpdateWorkspace(w));
   const Workspace read = store_->FindWorkspace("shop").value();
   EXPECT_TRUE(read.allow_private_webhooks);
+  EXPECT_EQ(read.brand_colour, "#0a7f5a");
+  EXPECT_EQ(store_->FindWorkspace("other").value().brand_colour, "");
   EXPECT_FALSE(store_->FindWorkspace("other").value().allow_private_webhooks);
   EXPECT_EQ(read.purchase_model, PurchaseModel::kBgNbd);
   EXPECT_EQ(read.activity_window_days, 90);

@@ -139,6 +139,10 @@ Result<Invited> Invite(Store& store, const Workspace& ws, const Survey& s, std::
       scale.question = std::string(scored->text.Resolve(locale, s.default_locale));
       scale.min = range.min;
       scale.max = range.max;
+      const auto [low, high] = ScaleEndLabels(locale, scored->kind);
+      scale.low_label = low;
+      scale.high_label = high;
+      scale.brand_colour = ws.brand_colour;
       const std::string& url = link.link;
       scale.link_for = [&url](int score) { return url + "?score=" + std::to_string(score); };
       link.email_html = RenderEmailScale(scale);

@@ -51,6 +51,15 @@ constexpr std::array kUiTable = {
     UiRow{UiKey::kInvalidTitle, "This link is not valid", "Dieser Link ist ungültig"},
     UiRow{UiKey::kInvalidMessage, "No answer was recorded. Please check the link you followed.",
           "Es wurde keine Antwort gespeichert. Bitte prüfen Sie den aufgerufenen Link."},
+    UiRow{UiKey::kNpsLow, "Not at all likely", "Sehr unwahrscheinlich"},
+    UiRow{UiKey::kNpsHigh, "Extremely likely", "Sehr wahrscheinlich"},
+    UiRow{UiKey::kCsatLow, "Very dissatisfied", "Sehr unzufrieden"},
+    UiRow{UiKey::kCsatHigh, "Very satisfied", "Sehr zufrieden"},
+    UiRow{UiKey::kCesLow, "Very difficult", "Sehr schwierig"},
+    UiRow{UiKey::kCesHigh, "Very easy", "Sehr einfach"},
+    UiRow{UiKey::kScoreSaved, "Thank you, your rating has been saved. You can change it below.",
+          "Danke, Ihre Bewertung ist gespeichert. Sie können sie unten noch ändern."},
+    UiRow{UiKey::kFollowUpIntro, "Thank you. One more question:", "Danke. Noch eine Frage:"},
 };
 
 constexpr bool UiTableIsInKeyOrder() {
@@ -60,7 +69,7 @@ constexpr bool UiTableIsInKeyOrder() {
   return true;
 }
 static_assert(UiTableIsInKeyOrder(), "kUiTable rows must be in UiKey order, one per key");
-static_assert(kUiTable.size() == static_cast<std::size_t>(UiKey::kInvalidMessage) + 1,
+static_assert(kUiTable.size() == static_cast<std::size_t>(UiKey::kFollowUpIntro) + 1,
               "every UiKey needs a row in kUiTable");
 
 // ---- CSS -----------------------------------------------------------------------------------
@@ -75,6 +84,7 @@ constexpr char kSurveyPageCss[] =
     "main{display:block;max-width:40rem;margin:0 auto;padding:1.5rem 1rem 3rem}"
     "h1{font-size:1.5rem;line-height:1.25;margin:0 0 1rem}"
     ".intro,.message{white-space:pre-line;margin:0 0 1.5rem}"
+    ".notice{border-left:4px solid currentColor;padding:.5rem .75rem;margin:0 0 1.5rem}"
     ".visually-hidden{position:absolute;width:1px;height:1px;margin:-1px;padding:0;"
     "overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}"
     ".error-summary{border:3px solid #b91c1c;background:#fff;padding:1rem;margin:0 0 1.5rem}"
@@ -396,6 +406,15 @@ std::string_view PageLanguage(std::string_view locale) {
   return "en";
 }
 
+std::pair<std::string_view, std::string_view> ScaleEndLabels(std::string_view locale, QuestionKind kind) {
+  switch (kind) {
+    case QuestionKind::kNps: return {UiText(locale, UiKey::kNpsLow), UiText(locale, UiKey::kNpsHigh)};
+    case QuestionKind::kCsat: return {UiText(locale, UiKey::kCsatLow), UiText(locale, UiKey::kCsatHigh)};
+    case QuestionKind::kCes: return {UiText(locale, UiKey::kCesLow), UiText(locale, UiKey::kCesHigh)};
+    default: return {};
+  }
+}
+
 std::string_view UiText(std::string_view locale, UiKey key) {
   const UiRow& row = kUiTable[static_cast<std::size_t>(key)];
   if (PageLanguage(locale) == "de" && !row.de.empty()) return row.de;
@@ -508,6 +527,9 @@ std::string RenderSurveyPage(const SurveyPage& page) {
 
   h.Open("h1").Text(page.title).Close("h1").Raw("\n");
   if (!page.intro.empty()) h.Open("p").Attr("class", "intro").Text(page.intro).Close("p").Raw("\n");
+  if (!page.notice.empty()) {
+    h.Open("p").Attr("class", "notice").Attr("role", "status").Text(page.notice).Close("p").Raw("\n");
+  }
 
   h.Open("form").Attr("method", "post");
   if (!page.action_url.empty()) h.UrlAttr("action", page.action_url);

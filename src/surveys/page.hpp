@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/status.hpp"
+#include "surveys/survey.hpp"
 
 namespace treu::survey {
 
@@ -71,6 +72,14 @@ enum class UiKey {
   kExpiredMessage,
   kInvalidTitle,  // "This link is not valid"
   kInvalidMessage,
+  kNpsLow,   // the ends of the scales
+  kNpsHigh,
+  kCsatLow,
+  kCsatHigh,
+  kCesLow,
+  kCesHigh,
+  kScoreSaved,     // after a one-click score from an email
+  kFollowUpIntro,  // above a follow-up question the last answer opened
 };
 
 // The language a page is rendered in: "de" for a locale whose language is German ("de",
@@ -80,6 +89,10 @@ std::string_view PageLanguage(std::string_view locale);
 // The text for `key` in the language of `locale` (see PageLanguage); English for any locale
 // that is not German. The returned view refers to static storage.
 std::string_view UiText(std::string_view locale, UiKey key);
+
+// What the lowest and highest score of a NPS, CSAT or CES scale mean ("Not at all likely",
+// "Extremely likely"), in the language of `locale`; empty for other kinds.
+std::pair<std::string_view, std::string_view> ScaleEndLabels(std::string_view locale, QuestionKind kind);
 
 // ---- The survey page -----------------------------------------------------------------------
 
@@ -130,6 +143,7 @@ struct SurveyPage {
   std::string brand_colour = std::string(kDefaultBrandColour);  // "#RRGGBB"
   std::string title;
   std::string intro;
+  std::string notice;  // a confirmation shown above the form (role="status"), e.g. UiKey::kScoreSaved
   std::vector<PageQuestion> questions;
   std::string action_url;           // the form POSTs here; empty posts to the page's own URL
   std::string csrf_or_token_field;  // value of the hidden field kTokenFieldName

@@ -863,6 +863,9 @@ class ApiTest(unittest.TestCase):
         status, _, html = page("GET", path + "?score=3")
         self.assertEqual(status, 200)
         self.assertIn("What went wrong?", html)
+        self.assertIn('role="status"', html)
+        self.assertIn("your rating has been saved", html)
+        self.assertIn("Not at all likely", html)
         # Out of range: the page says so and nothing changes.
         status, _, html = page("POST", path, {"nps": "11", "why": "x"})
         self.assertEqual(status, 422)

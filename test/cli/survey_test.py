@@ -106,10 +106,18 @@ class SurveyTest(unittest.TestCase):
         self.assertTrue(all(h.startswith(row["link"] + "?score=") for h in hrefs))
         self.assertIn("Wie wahrscheinlich", row["email_html"])  # the survey's default locale
         self.assertEqual(row["email_text"].count("?score="), 11)
+        self.assertIn("Sehr unwahrscheinlich", row["email_html"])  # what the ends of the scale mean
+        # The workspace's brand colour colours the scale; a bad one is refused.
+        r = self.treu("workspace", "set", "--brand-colour", "teal", check=False)
+        self.assertIn("'teal' must be #RRGGBB", r.stderr)
+        self.treu("workspace", "set", "--brand-colour", "#0a7f5a")
+        out = self.treu("survey", "links", "quarterly-nps", "--where", 'email contains "@shop."', "--snippet",
+                        "--ignore-schedule").stdout
+        self.assertIn("#0a7f5a", list(csv.DictReader(io.StringIO(out)))[0]["email_html"])
         r = self.treu("survey", "results", "quarterly-nps")
-        self.assertEqual(r.stdout, "quarterly-nps: 3 invited, 0 answered (0.0 %)\n")
+        self.assertEqual(r.stdout, "quarterly-nps: 4 invited, 0 answered (0.0 %)\n")
         results = json.loads(self.treu("survey", "results", "quarterly-nps", "--json").stdout)
-        self.assertEqual((results["invited"], results["nps"]["value"]), (3, None))
+        self.assertEqual((results["invited"], results["nps"]["value"]), (4, None))
         os.chmod(secret, 0o644)
         r = self.treu("survey", "links", "quarterly-nps", "--where", "orders_count = 0", check=False)
         self.assertIn("run chmod 600", r.stderr)
@@ -139,6 +147,17 @@ class SurveyTest(unittest.TestCase):
                          [("2024-01", 1, -100.0), ("2024-02", 2, 100.0)])
         self.assertEqual(results["verbatims"][0]["text"], "Zu teuer und zu langsam")
         self.assertEqual(sorted(t["text"] for t in results["detractor_themes"])[:2], ["langsam", "teuer"])
+        # The feedback metrics of treu kpi count the answers of every survey in the period.
+        kpis = {k["id"]: k for k in json.loads(self.treu("kpi", "--period", "2024-02", "--json").stdout)}
+        self.assertEqual(kpis["nps"]["value"], 100.0)
+        self.assertEqual(kpis["nps"]["inputs"]["answers"], 2)
+        kpis = {k["id"]: k for k in json.loads(self.treu("kpi", "--period", "2024-01", "--json").stdout)}
+        self.assertEqual(kpis["nps"]["value"], -100.0)
+        self.assertIsNone(kpis["csat"]["value"])
+        self.assertEqual(kpis["csat"]["null_reason"], "no CSAT answers in the period")
+        kpis = {k["id"]: k for k in json.loads(self.treu("kpi", "--period", "2024-02", "--where",
+                                                         'email contains "@shop."', "--json").stdout)}
+        self.assertEqual(kpis["nps"]["value"], 100.0)  # anna's 9 only
         # By segment: only ben's answer.
         results = json.loads(self.treu("survey", "results", "quarterly-nps", "--where", 'email contains "@mail."',
                                        "--json").stdout)

@@ -475,7 +475,7 @@ Status Migrate(Conn& conn, const Clock& clock) {
 
 constexpr const char* kWorkspaceColumns =
     "id, name, currency, time_zone, retention_basis, activity_window_days, created_at, "
-    "purchase_model, allow_private_webhooks";
+    "purchase_model, allow_private_webhooks, brand_colour";
 
 Result<Workspace> ReadWorkspace(const Rows& r, int i) {
   Workspace w;
@@ -490,6 +490,7 @@ Result<Workspace> ReadWorkspace(const Rows& r, int i) {
   w.created_at = Timestamp{r.Int(i, 6)};
   TREU_ASSIGN_OR_RETURN(w.purchase_model, ParsePurchaseModel(r.View(i, 7)));
   w.allow_private_webhooks = r.Int(i, 8) != 0;
+  w.brand_colour = r.Text(i, 9);
   return w;
 }
 
@@ -2015,6 +2016,7 @@ class PostgresStore final : public Store {
     Workspace out = w;
     out.id = WorkspaceId{r.Int(0, 0)};
     out.allow_private_webhooks = false;
+    out.brand_colour.clear();
     return out;
   }
 
@@ -2448,14 +2450,16 @@ class PostgresStore final : public Store {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("update workspace",
                             "UPDATE workspaces SET retention_basis = $2, activity_window_days = "
-                            "$3::integer, purchase_model = $4, allow_private_webhooks = $5::integer WHERE id = "
+                            "$3::integer, purchase_model = $4, allow_private_webhooks = $5::integer, brand_colour = $6 "
+                            "WHERE id = "
                             "$1::bigint RETURNING id",
                             Params()
                                 .Add(w.id.value)
                                 .Add(RetentionBasisName(w.retention_basis))
                                 .Add(std::int64_t{w.activity_window_days})
                                 .Add(PurchaseModelName(w.purchase_model))
-                                .Add(std::int64_t{w.allow_private_webhooks ? 1 : 0})));
+                                .Add(std::int64_t{w.allow_private_webhooks ? 1 : 0})
+                                .Add(w.brand_colour)));
     if (r.size() == 0) return NotFound("workspace " + w.name, "no such workspace");
     return Ok();
   }

@@ -190,6 +190,7 @@ Result<Workspace> ReadWorkspace(Stmt& s) {
   w.created_at = Timestamp{s.Int(6)};
   TREU_ASSIGN_OR_RETURN(w.purchase_model, ParsePurchaseModel(s.Text(7)));
   w.allow_private_webhooks = s.Int(8) != 0;
+  w.brand_colour = s.Text(9);
   return w;
 }
 
@@ -959,7 +960,7 @@ class SqliteStore final : public Store {
   Result<Workspace> FindWorkspace(std::string_view name) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("SELECT id, name, currency, time_zone, retention_basis, "
-                              "activity_window_days, created_at, purchase_model, allow_private_webhooks FROM workspaces WHERE name = ?"));
+                              "activity_window_days, created_at, purchase_model, allow_private_webhooks, brand_colour FROM workspaces WHERE name = ?"));
     TREU_ASSIGN_OR_RETURN(bool row, s->Bind(name).Step());
     if (!row) return NotFound("workspace " + std::string(name), "no such workspace");
     auto w = ReadWorkspace(*s);
@@ -993,6 +994,7 @@ class SqliteStore final : public Store {
     Workspace out = w;
     out.id = WorkspaceId{db_.LastRowId()};
     out.allow_private_webhooks = false;
+    out.brand_colour.clear();
     auto log = db_.Prepare("INSERT INTO changes (workspace_id, entity, entity_id, "
                            "last_entity_id, op, at) VALUES (?, 'workspace', ?, ?, 'insert', ?)");
     if (!log) return rollback(log.error());
@@ -1008,7 +1010,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Workspace>> ListWorkspaces() override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("SELECT id, name, currency, time_zone, retention_basis, "
-                              "activity_window_days, created_at, purchase_model, allow_private_webhooks FROM workspaces ORDER BY id"));
+                              "activity_window_days, created_at, purchase_model, allow_private_webhooks, brand_colour FROM workspaces ORDER BY id"));
     std::vector<Workspace> out;
     while (true) {
       TREU_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -1181,11 +1183,12 @@ class SqliteStore final : public Store {
   Status UpdateWorkspace(const Workspace& w) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("UPDATE workspaces SET retention_basis = ?, activity_window_days = ?, "
-                              "purchase_model = ?, allow_private_webhooks = ? WHERE id = ?"));
+                              "purchase_model = ?, allow_private_webhooks = ?, brand_colour = ? WHERE id = ?"));
     TREU_RETURN_IF_ERROR(s->Bind(RetentionBasisName(w.retention_basis))
                              .Bind(std::int64_t{w.activity_window_days})
                              .Bind(PurchaseModelName(w.purchase_model))
-                             .Bind(std::int64_t{w.allow_private_webhooks ? 1 : 0}).Bind(w.id.value).Run());
+                             .Bind(std::int64_t{w.allow_private_webhooks ? 1 : 0}).Bind(w.brand_colour)
+                             .Bind(w.id.value).Run());
     if (db_.Changes() == 0) return NotFound("workspace " + w.name, "no such workspace");
     return Ok();
   }

@@ -1,7 +1,9 @@
 -- The closed loop of surveys (docs/surveys.md, "Follow-ups"): one follow-up item per detractor
 -- response, worked through open → assigned → done, and its webhook notification, retried
--- until delivered. Workspaces may allow webhooks to private addresses.
+-- until delivered. Workspaces may allow webhooks to private addresses and set a brand colour.
 ALTER TABLE workspaces ADD COLUMN allow_private_webhooks INTEGER NOT NULL DEFAULT 0;
+-- The colour of the workspace's survey pages and email scales, "#RRGGBB"; '' for treu's own.
+ALTER TABLE workspaces ADD COLUMN brand_colour TEXT NOT NULL DEFAULT '';
 CREATE TABLE followups (
   id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   workspace_id     BIGINT NOT NULL REFERENCES workspaces(id),
