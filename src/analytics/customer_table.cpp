@@ -211,6 +211,19 @@ Result<CustomerTable> BuildCustomerTable(Store& store, const Snapshot& s,
   t.columns["plan"] = plan.Take();
   t.columns["subscription_status"] = status.Take();
 
+  // Feedback: each customer's latest NPS answer (of any survey) up to now.
+  Column nps_score = Numbers(n);
+  StringColumn nps_category(n);
+  TREU_ASSIGN_OR_RETURN(const std::vector<NpsScore> nps, store.LatestNpsScores(s.workspace().id, now));
+  for (const NpsScore& a : nps) {
+    auto it = by_id.find(a.customer.value);
+    if (it == by_id.end()) continue;
+    nps_score.numbers[it->second] = a.score;
+    nps_category.Set(it->second, a.category);
+  }
+  t.columns["nps_last_score"] = std::move(nps_score);
+  t.columns["nps_category"] = nps_category.Take();
+
   if (predictions != nullptr) {
     Column alive = Numbers(n), e90 = Numbers(n), clv = Numbers(n, ColumnType::kMoney);
     Column r = Numbers(n), f = Numbers(n), m = Numbers(n);

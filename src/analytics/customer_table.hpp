@@ -42,7 +42,8 @@ struct CustomerTable {
   Timestamp as_of;
   // By field name: email, country, locale, created_at, attributes.<name>, consent.<channel>,
   // orders_count, revenue_total, revenue_percentile, average_order_value, first_order_at, last_order_at,
-  // days_since_last_order, mrr, plan, subscription_status, tenure_days, and with predictions
+  // days_since_last_order, mrr, plan, subscription_status, tenure_days, nps_last_score,
+  // nps_category, and with predictions
   // p_alive, expected_purchases_90d, clv_12m, rfm_r, rfm_f, rfm_m, rfm_segment.
   std::map<std::string, Column, std::less<>> columns;
 

@@ -203,6 +203,18 @@ struct SurveyResponse {
   std::string answers;
   Timestamp created_at;
   Timestamp updated_at;
+  // The answer to the survey's first NPS question and its category ("promoter", "passive",
+  // "detractor"), if given; written by SaveSurveyResponse, read by LatestNpsScores.
+  std::optional<int> nps_score;
+  std::string nps_category;
+};
+
+// A customer's latest NPS answer (of any survey).
+struct NpsScore {
+  CustomerId customer;
+  int score = 0;
+  std::string category;
+  Timestamp at;  // when the response was last changed
 };
 
 // A follow-up item of the closed feedback loop: a detractor's response to work through
@@ -441,6 +453,9 @@ class Store {
   virtual Result<SurveyResponse> SaveSurveyResponse(const SurveyResponse& r) = 0;
   virtual Result<std::optional<SurveyResponse>> FindSurveyResponse(WorkspaceId ws, std::int64_t survey_id,
                                                                    std::int64_t nonce) = 0;
+  // Each customer's latest response with an NPS score (by updated_at, then id), at or before
+  // `now`, in customer id order.
+  virtual Result<std::vector<NpsScore>> LatestNpsScores(WorkspaceId ws, Timestamp now) = 0;
   virtual Result<std::vector<SurveyResponse>> ListSurveyResponses(WorkspaceId ws, std::int64_t survey_id,
                                                                   std::int64_t after_id, int limit) = 0;
 

@@ -1031,6 +1031,29 @@ TEST_P(StoreContractTest, SurveyInvitationsAndResponses) {
   EXPECT_EQ(store_->ListSurveyResponses(w.id, s.id, list[0].id, 10).value().size(), 1u);
   EXPECT_TRUE(store_->ListSurveyResponses(other.id, s.id, 0, 10).value().empty());
   EXPECT_FALSE(store_->FindSurveyResponse(other.id, s.id, 12).value().has_value());
+
+  // The latest NPS answer per customer, as of a time.
+  EXPECT_TRUE(store_->LatestNpsScores(w.id, clock_.Now()).value().empty());  // none had a score set
+  SurveyResponse scored{0, w.id, s.id, ids[1], 12, R"({"nps":2})", now, Timestamp{now.micros + 10}};
+  scored.nps_score = 2;
+  scored.nps_category = "detractor";
+  EXPECT_EQ(store_->SaveSurveyResponse(scored).value().nps_score, 2);
+  SurveyResponse newer = scored;
+  newer.nonce = 14;
+  newer.answers = R"({"nps":9})";
+  newer.nps_score = 9;
+  newer.nps_category = "promoter";
+  newer.updated_at = Timestamp{now.micros + 20};
+  ASSERT_TRUE(store_->CreateSurveyInvitations(std::vector<SurveyInvitation>{{0, w.id, s.id, ids[1], 14, now, now}}));
+  ASSERT_TRUE(store_->SaveSurveyResponse(newer));
+  const auto latest = store_->LatestNpsScores(w.id, Timestamp{now.micros + 30}).value();
+  ASSERT_EQ(latest.size(), 1u);
+  EXPECT_EQ((std::tuple{latest[0].customer, latest[0].score, latest[0].category}),
+            (std::tuple{ids[1], 9, std::string("promoter")}));
+  const auto before = store_->LatestNpsScores(w.id, Timestamp{now.micros + 15}).value();
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].score, 2);
+  EXPECT_TRUE(store_->LatestNpsScores(other.id, Timestamp{now.micros + 30}).value().empty());
 }
 
 TEST_P(StoreContractTest, InvitationHistoryAndLatestEvents) {

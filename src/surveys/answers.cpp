@@ -194,8 +194,9 @@ Result<std::vector<AnswerError>> RecordAnswers(Store& store, OpenedInvitation& o
   TREU_ASSIGN_OR_RETURN(auto earlier, store.FindSurveyResponse(opened.workspace.id, s.id, opened.invitation.nonce));
   const bool first = !earlier.has_value();
   TREU_ASSIGN_OR_RETURN(const SurveyResponse stored,
-                        store.SaveSurveyResponse({0, opened.workspace.id, s.id, opened.invitation.customer,
-                                                  opened.invitation.nonce, EncodeAnswers(s, merged), now, now}));
+                        store.SaveSurveyResponse(WithNps(s, {0, opened.workspace.id, s.id, opened.invitation.customer,
+                                                             opened.invitation.nonce, EncodeAnswers(s, merged), now,
+                                                             now})));
   opened.answers = merged;
   // Finished: a full form whose every question is now shown was on it (no follow-up opened).
   bool finished = !partial;

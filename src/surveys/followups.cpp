@@ -21,6 +21,12 @@ std::optional<int> NpsScoreOf(const Survey& s, const std::string& answers_json) 
   return std::nullopt;
 }
 
+SurveyResponse WithNps(const Survey& s, SurveyResponse r) {
+  r.nps_score = NpsScoreOf(s, r.answers);
+  r.nps_category = r.nps_score ? std::string(NpsCategoryName(s.nps.Classify(*r.nps_score))) : "";
+  return r;
+}
+
 Result<std::optional<FollowUpItem>> OpenFollowUpFor(Store& store, const Survey& s, const SurveyResponse& response,
                                                     bool finished, Timestamp now) {
   const std::optional<int> score = NpsScoreOf(s, response.answers);

@@ -26,6 +26,9 @@ inline constexpr std::size_t kMaxNoteBytes = 10'000;
 // NPS question, if given.
 std::optional<int> NpsScoreOf(const Survey& s, const std::string& answers_json);
 
+// `r` with its nps_score and nps_category set from its answers (see NpsScoreOf).
+SurveyResponse WithNps(const Survey& s, SurveyResponse r);
+
 // Opens the follow-up item of a stored response (`response` as saved) when its NPS score is a
 // detractor's under the survey's thresholds; at most one per response, however often it is
 // answered again. With a webhook in the survey, the item's notification is due at `now` when

@@ -4,6 +4,8 @@
 
 #include <limits>
 
+#include "surveys/followups.hpp"
+
 namespace treu::survey {
 namespace {
 
@@ -75,8 +77,9 @@ Result<ImportOutcome> ImportResponses(Store& store, const Workspace& ws, const S
   TREU_RETURN_IF_ERROR(store.CreateSurveyInvitations(invitations));
   std::vector<Event> events;
   for (const Ready& r : ready) {
-    TREU_RETURN_IF_ERROR(store.SaveSurveyResponse({0, ws.id, s.id, r.customer, r.nonce, EncodeAnswers(s, r.answers),
-                                                   r.row->answered_at, r.row->answered_at}));
+    TREU_RETURN_IF_ERROR(store.SaveSurveyResponse(WithNps(s, {0, ws.id, s.id, r.customer, r.nonce,
+                                                              EncodeAnswers(s, r.answers), r.row->answered_at,
+                                                              r.row->answered_at})));
     Event e = AnsweredEvent(s, r.answers, r.row->customer, r.customer, r.nonce, r.row->answered_at);
     e.received_at = now;
     events.push_back(std::move(e));

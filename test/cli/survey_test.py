@@ -169,6 +169,10 @@ class SurveyTest(unittest.TestCase):
                             'count(event "Survey Answered" where properties.category = "detractor") >= 1',
                             "--ids").stdout
         self.assertEqual(members.split(), ["anna"])
+        # ... and each customer's latest NPS answer is a segment field: anna's 9 replaced her 3.
+        self.assertEqual(self.treu("segment", "eval", 'nps_category = "promoter"', "--ids").stdout.split(),
+                         ["anna", "ben"])
+        self.assertEqual(self.treu("segment", "eval", "nps_last_score >= 10", "--ids").stdout.split(), ["ben"])
         # Imported detractors open no follow-up item.
         self.assertEqual(json.loads(self.treu("survey", "followups", "--json").stdout), [])
         # A bad file names each problem with its line and stores nothing.

@@ -2630,13 +2630,44 @@ class PostgresStore final : public Store {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("save survey response",
                             "INSERT INTO survey_responses (workspace_id, survey_id, customer_id, nonce, answers, "
-                            "created_at, updated_at) VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint, $5, "
-                            "$6::bigint, $7::bigint) ON CONFLICT (survey_id, nonce) DO UPDATE SET answers = "
-                            "excluded.answers, updated_at = excluded.updated_at RETURNING id, survey_id, "
-                            "customer_id, nonce, answers, created_at, updated_at",
-                            Params().Add(sr.workspace.value).Add(sr.survey_id).Add(sr.customer.value).Add(sr.nonce)
-                                .Add(sr.answers).Add(sr.created_at.micros).Add(sr.updated_at.micros)));
-    return ReadResponse(r, 0, sr.workspace);
+                            "created_at, updated_at, nps_score, nps_category) VALUES ($1::bigint, $2::bigint, "
+                            "$3::bigint, $4::bigint, $5, $6::bigint, $7::bigint, $8::integer, $9) ON CONFLICT "
+                            "(survey_id, nonce) DO UPDATE SET answers = excluded.answers, updated_at = "
+                            "excluded.updated_at, nps_score = excluded.nps_score, nps_category = "
+                            "excluded.nps_category RETURNING id, survey_id, customer_id, nonce, answers, "
+                            "created_at, updated_at",
+                            NpsParams(Params().Add(sr.workspace.value).Add(sr.survey_id).Add(sr.customer.value)
+                                          .Add(sr.nonce).Add(sr.answers).Add(sr.created_at.micros)
+                                          .Add(sr.updated_at.micros), sr)));
+    SurveyResponse out = ReadResponse(r, 0, sr.workspace);
+    out.nps_score = sr.nps_score;
+    out.nps_category = sr.nps_category;
+    return out;
+  }
+
+  // `p` with the response's NPS score (or NULL) and category appended.
+  static Params NpsParams(Params p, const SurveyResponse& sr) {
+    if (sr.nps_score) {
+      p.Add(std::int64_t{*sr.nps_score});
+    } else {
+      p.AddNull();
+    }
+    p.Add(sr.nps_category);
+    return p;
+  }
+
+  Result<std::vector<NpsScore>> LatestNpsScores(WorkspaceId ws, Timestamp now) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("latest nps scores",
+                                              "SELECT DISTINCT ON (customer_id) customer_id, nps_score, nps_category, "
+                                              "updated_at FROM survey_responses WHERE workspace_id = $1::bigint AND "
+                                              "nps_score IS NOT NULL AND updated_at <= $2::bigint ORDER BY "
+                                              "customer_id, updated_at DESC, id DESC",
+                                              Params().Add(ws.value).Add(now.micros)));
+    std::vector<NpsScore> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({CustomerId{r.Int(i, 0)}, static_cast<int>(r.Int(i, 1)), r.Text(i, 2), Timestamp{r.Int(i, 3)}});
+    }
+    return out;
   }
 
   Result<std::optional<SurveyResponse>> FindSurveyResponse(WorkspaceId ws, std::int64_t survey_id,

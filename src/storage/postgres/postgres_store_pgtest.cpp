@@ -286,6 +286,9 @@ class TestStore final : public Store {
                                     std::string_view error) override {
     return store_->RecordFollowUpNotification(id, state, attempts, next_at, error);
   }
+  Result<std::vector<NpsScore>> LatestNpsScores(WorkspaceId ws, Timestamp now) override {
+    return store_->LatestNpsScores(ws, now);
+  }
   Result<std::vector<SurveyRecord>> ListSurveys(WorkspaceId ws) override { return store_->ListSurveys(ws); }
   Result<std::optional<SurveyRecord>> FindSurvey(WorkspaceId ws, std::string_view name) override {
     return store_->FindSurvey(ws, name);

@@ -1360,12 +1360,22 @@ class SqliteStore final : public Store {
   Result<SurveyResponse> SaveSurveyResponse(const SurveyResponse& r) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("INSERT INTO survey_responses (workspace_id, survey_id, customer_id, nonce, answers, "
-                              "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (survey_id, nonce) "
-                              "DO UPDATE SET answers = excluded.answers, updated_at = excluded.updated_at"));
-    TREU_RETURN_IF_ERROR(s->Bind(r.workspace.value).Bind(r.survey_id).Bind(r.customer.value).Bind(r.nonce)
-                             .Bind(r.answers).Bind(r.created_at.micros).Bind(r.updated_at.micros).Run());
+                              "created_at, updated_at, nps_score, nps_category) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                              "ON CONFLICT (survey_id, nonce) DO UPDATE SET answers = excluded.answers, updated_at = "
+                              "excluded.updated_at, nps_score = excluded.nps_score, nps_category = "
+                              "excluded.nps_category"));
+    s->Bind(r.workspace.value).Bind(r.survey_id).Bind(r.customer.value).Bind(r.nonce).Bind(r.answers)
+        .Bind(r.created_at.micros).Bind(r.updated_at.micros);
+    if (r.nps_score) {
+      s->Bind(std::int64_t{*r.nps_score});
+    } else {
+      s->BindNull();
+    }
+    TREU_RETURN_IF_ERROR(s->Bind(r.nps_category).Run());
     TREU_ASSIGN_OR_RETURN(auto stored, FindSurveyResponse(r.workspace, r.survey_id, r.nonce));
     if (!stored) return Internal("survey response", "not found after saving");
+    stored->nps_score = r.nps_score;
+    stored->nps_category = r.nps_category;
     return *stored;
   }
 
@@ -1384,6 +1394,22 @@ class SqliteStore final : public Store {
     SurveyResponse out = ReadResponse(*s, ws);
     s->Reset();
     return std::optional<SurveyResponse>(std::move(out));
+  }
+
+  Result<std::vector<NpsScore>> LatestNpsScores(WorkspaceId ws, Timestamp now) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT customer_id, nps_score, nps_category, updated_at FROM "
+                                                "survey_responses WHERE workspace_id = ? AND nps_score IS NOT NULL "
+                                                "AND updated_at <= ? ORDER BY customer_id, updated_at, id"));
+    s->Bind(ws.value).Bind(now.micros);
+    std::vector<NpsScore> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      NpsScore n{CustomerId{s->Int(0)}, static_cast<int>(s->Int(1)), s->Text(2), Timestamp{s->Int(3)}};
+      if (!out.empty() && out.back().customer == n.customer) out.pop_back();
+      out.push_back(std::move(n));
+    }
+    return out;
   }
 
   Result<std::vector<SurveyResponse>> ListSurveyResponses(WorkspaceId ws, std::int64_t survey_id,

@@ -4,6 +4,10 @@
 ALTER TABLE workspaces ADD COLUMN allow_private_webhooks INTEGER NOT NULL DEFAULT 0;
 -- The colour of the workspace's survey pages and email scales, "#RRGGBB"; '' for treu's own.
 ALTER TABLE workspaces ADD COLUMN brand_colour TEXT NOT NULL DEFAULT '';
+-- Each response's NPS score and category (by its survey's thresholds), for the segment fields
+-- nps_last_score and nps_category.
+ALTER TABLE survey_responses ADD COLUMN nps_score INTEGER;
+ALTER TABLE survey_responses ADD COLUMN nps_category TEXT NOT NULL DEFAULT '';
 CREATE TABLE followups (
   id               INTEGER PRIMARY KEY,
   workspace_id     INTEGER NOT NULL REFERENCES workspaces(id),
