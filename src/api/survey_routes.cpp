@@ -213,7 +213,7 @@ std::vector<Route> SurveyRoutes() {
        Results, "SurveyResults",
        {{"period", "only answers last changed in this period (2024-03, 2024-Q1, ...)"},
         {"latest_only", "true: each customer's latest answer only"},
-        {"search", "only comments containing this text"},
+        {"search", "only comments matching this full-text query (every word begins a word of the comment)"},
         {"segment", "only the invitations and answers of this saved segment's members"},
         {"by", "also a trend: the metrics per day, week, month, quarter or year (in the workspace's time zone)"}}},
   };

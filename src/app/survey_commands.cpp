@@ -394,7 +394,7 @@ std::function<int()> SetupSurvey(CLI::App& cmd, Context& ctx) {
   cmd.add_flag("--json", f->json, "list, results: JSON");
   cmd.add_option("--period", f->period, "results: only answers last changed in this period (2024-03, 2024-Q1, ...)");
   cmd.add_flag("--latest-only", f->latest_only, "results: each customer's latest answer only");
-  cmd.add_option("--search", f->search, "results: only comments containing this text");
+  cmd.add_option("--search", f->search, "results: only comments matching this full-text query (every word begins a word of the comment)");
   cmd.add_option("--segment", f->segment,
                  "links: invite the members of this saved segment; results: only their invitations and answers");
   cmd.add_option("--where", f->where, "links, results: the customers matching this segment expression");

@@ -2,22 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <nlohmann/json.hpp>
 
 namespace treu::survey {
-namespace {
 
 using nlohmann::json;
-
-bool ContainsFolded(std::string_view text, std::string_view needle) {
-  if (needle.empty()) return true;
-  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
-  return std::search(text.begin(), text.end(), needle.begin(), needle.end(),
-                     [&](char a, char b) { return lower(a) == lower(b); }) != text.end();
-}
-
-}  // namespace
 
 Result<SurveyResults> ComputeResults(Store& store, WorkspaceId ws, const Survey& s, const ResultsOptions& options) {
   SurveyResults out;
@@ -40,6 +29,7 @@ Result<SurveyResults> ComputeResults(Store& store, WorkspaceId ws, const Survey&
   std::array<std::vector<std::string>, 3> comments;
   std::map<std::int64_t, std::string> external_ids;
   std::vector<Timestamp> response_times;
+  CommentSearch search(options.search);
   std::int64_t after = 0;
   while (true) {
     TREU_ASSIGN_OR_RETURN(auto page, store.ListSurveyResponses(ws, s.id, after, 1000));
@@ -81,7 +71,7 @@ Result<SurveyResults> ComputeResults(Store& store, WorkspaceId ws, const Survey&
         if (!is_text) continue;
         const std::string text = value.get<std::string>();
         if (mood >= 0) comments[static_cast<std::size_t>(mood)].push_back(text);
-        if (!ContainsFolded(text, options.search)) continue;
+        if (!search.Matches(text)) continue;
         auto [it, added] = external_ids.try_emplace(r.customer.value);
         if (added) {
           TREU_ASSIGN_OR_RETURN(auto ext, store.CustomerExternalId(ws, r.customer));

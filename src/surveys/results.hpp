@@ -20,7 +20,7 @@ struct ResultsOptions {
   Timestamp from{std::numeric_limits<std::int64_t>::min()};  // answers last changed in [from, to)
   Timestamp to{std::numeric_limits<std::int64_t>::max()};
   bool latest_only = false;  // each customer's latest answer only
-  std::string search;        // only comments containing this text (case-insensitive, ASCII)
+  std::string search;        // only comments matching this full-text query (CommentSearch)
   std::size_t themes = 10;   // how many themes per category
   // Only the invitations and answers of these customers (by id), e.g. a segment's members.
   std::optional<std::set<std::int64_t>> customers;

@@ -97,6 +97,24 @@ class Tokenizer {
         words_(icu::BreakIterator::createWordInstance(
             language == "de" ? icu::Locale::getGerman() : icu::Locale::getEnglish(), status)) {}
 
+  // Every word and number of `text`, NFC-normalised and case-folded ("Straße" → "strasse").
+  std::vector<std::string> Words(std::string_view input) {
+    std::vector<std::string> out;
+    UErrorCode status = U_ZERO_ERROR;
+    icu::UnicodeString text = nfc_->normalize(icu::UnicodeString::fromUTF8(input), status);
+    if (U_FAILURE(status)) return out;
+    text.foldCase();
+    words_->setText(text);
+    int32_t start = words_->first();
+    for (int32_t end = words_->next(); end != icu::BreakIterator::DONE; start = end, end = words_->next()) {
+      if (words_->getRuleStatus() < UBRK_WORD_NUMBER) continue;
+      std::string word;
+      text.tempSubStringBetween(start, end).toUTF8String(word);
+      out.push_back(std::move(word));
+    }
+    return out;
+  }
+
   // The themes of one comment, each once.
   std::set<std::string> Themes(const std::string& comment, std::string_view language) {
     std::set<std::string> themes;
@@ -138,6 +156,27 @@ class Tokenizer {
 };
 
 }  // namespace
+
+struct CommentSearch::State {
+  UErrorCode status = U_ZERO_ERROR;
+  Tokenizer tokenizer{"", status};
+  std::vector<std::string> query;
+};
+
+CommentSearch::CommentSearch(std::string_view query) : state_(std::make_unique<State>()) {
+  if (U_SUCCESS(state_->status)) state_->query = state_->tokenizer.Words(query);
+}
+
+CommentSearch::~CommentSearch() = default;
+
+bool CommentSearch::Matches(std::string_view text) {
+  if (state_->query.empty()) return true;
+  if (U_FAILURE(state_->status)) return false;
+  const std::vector<std::string> words = state_->tokenizer.Words(text);
+  return std::all_of(state_->query.begin(), state_->query.end(), [&](const std::string& q) {
+    return std::any_of(words.begin(), words.end(), [&](const std::string& w) { return w.starts_with(q); });
+  });
+}
 
 bool IsStopWord(std::string_view word, std::string_view language) {
   const bool de = language != "en";

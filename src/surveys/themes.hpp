@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,5 +31,24 @@ bool IsStopWord(std::string_view word, std::string_view language);
 // comment. Returns an empty list when ICU's word-break data can't be loaded. Thread-safe.
 std::vector<Theme> TopThemes(std::span<const std::string> comments, std::string_view language,
                              std::size_t limit);
+
+// Full-text search over comments: a comment matches when every word of the query begins one of
+// its words, both NFC-normalised and case-folded with ICU's word boundaries — "liefer" finds
+// "Lieferung" and "Lieferzeit", "STRASSE" finds "Straße", "langsam lieferung" finds "Die
+// Lieferung war langsam". A query without words matches every comment. Not thread-safe: one
+// per thread.
+class CommentSearch {
+ public:
+  explicit CommentSearch(std::string_view query);
+  ~CommentSearch();
+  CommentSearch(const CommentSearch&) = delete;
+  CommentSearch& operator=(const CommentSearch&) = delete;
+
+  bool Matches(std::string_view text);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace treu::survey

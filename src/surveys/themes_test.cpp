@@ -119,5 +119,25 @@ TEST(TopThemesTest, InvalidUtf8DoesNotCrash) {
   EXPECT_FALSE(themes.empty());
 }
 
+TEST(CommentSearchTest, EveryQueryWordBeginsAWordOfTheComment) {
+  CommentSearch liefer("liefer");
+  EXPECT_TRUE(liefer.Matches("Die Lieferung war langsam"));
+  EXPECT_TRUE(liefer.Matches("LIEFERZEIT zu lang!"));
+  EXPECT_FALSE(liefer.Matches("Auslieferung"));  // inside a word: not a word start
+  CommentSearch two("langsam lieferung");
+  EXPECT_TRUE(two.Matches("Die Lieferung war langsam."));
+  EXPECT_FALSE(two.Matches("Die Lieferung war schnell."));
+  // Case folding and normalisation: ß matches ss, a decomposed umlaut the composed one.
+  CommentSearch strasse("STRASSE");
+  EXPECT_TRUE(strasse.Matches("Falsche Straße angegeben"));
+  CommentSearch uber("u\u0308ber");
+  EXPECT_TRUE(uber.Matches("\u00dcberhaupt nicht"));
+  CommentSearch any("  ,. ");
+  EXPECT_TRUE(any.Matches("anything"));
+  CommentSearch number("404");
+  EXPECT_TRUE(number.Matches("error 404 on checkout"));
+  EXPECT_FALSE(number.Matches("error 500"));
+}
+
 }  // namespace
 }  // namespace treu::survey

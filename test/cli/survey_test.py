@@ -146,6 +146,9 @@ class SurveyTest(unittest.TestCase):
         self.assertEqual([(p["period"], p["responses"], p["nps"]) for p in results["trend"]],
                          [("2024-01", 1, -100.0), ("2024-02", 2, 100.0)])
         self.assertEqual(results["verbatims"][0]["text"], "Zu teuer und zu langsam")
+        for query, found in (("LANGSAM", 1), ("langs teu", 1), ("schnell", 0), ("angsam", 0)):
+            out = json.loads(self.treu("survey", "results", "quarterly-nps", "--search", query, "--json").stdout)
+            self.assertEqual(len(out["verbatims"]), found, query)
         self.assertEqual(sorted(t["text"] for t in results["detractor_themes"])[:2], ["langsam", "teuer"])
         # The feedback metrics of treu kpi count the answers of every survey in the period.
         kpis = {k["id"]: k for k in json.loads(self.treu("kpi", "--period", "2024-02", "--json").stdout)}
