@@ -1,12 +1,15 @@
-// Declarative KPI scenarios: test/logic/kpis/*.json each hold a workspace, its orders and
-// subscriptions, and checks with hand-computed expectations (see their "description").
+// Declarative KPI scenarios: test/logic/kpis/*.json each hold a workspace, its orders,
+// subscriptions and survey answers, and checks with hand-computed expectations (see their
+// "description").
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "analytics/kpis.hpp"
 #include "api/analytics_json.hpp"
+#include "surveys/kpi_feedback.hpp"
 
 namespace treu {
 namespace {
@@ -77,16 +80,45 @@ void ExpectSubset(const json& expected, const json& actual, const std::string& w
   }
 }
 
+// The scenario's survey answers ("surveys": [{"nps_thresholds", "answers": [{"customer", "at",
+// "kind", "score"}]}]) as the feedback metrics' source.
+std::shared_ptr<const FeedbackSource> Feedback(const json& doc, const Snapshot& snap, bool latest_only) {
+  std::map<std::string, std::int64_t> index_of;
+  for (Snapshot::Index c = 0; c < snap.customers(); ++c) index_of[snap.external_id(c)] = c;
+  std::map<std::string, CustomerId> ids;  // customers without orders get ids of their own
+  std::vector<survey::Answer> answers;
+  std::vector<std::int64_t> index;
+  for (const json& s : doc.value("surveys", json::array())) {
+    const survey::NpsThresholds t = s.value("nps_thresholds", "standard") == "article"
+                                        ? survey::NpsThresholds::Article()
+                                        : survey::NpsThresholds::Standard();
+    for (const json& a : s.at("answers")) {
+      const std::string customer = a.at("customer");
+      auto found = index_of.find(customer);
+      const CustomerId id = ids.try_emplace(customer, CustomerId{-1 - static_cast<std::int64_t>(ids.size())}).first->second;
+      // (A snapshot built without a store has no store ids: customers are told apart by index.)
+      answers.push_back({found != index_of.end() ? CustomerId{found->second + 1} : id,
+                         Time(a.at("at")), survey::ParseQuestionKind(a.at("kind").get<std::string>()).value(),
+                         a.at("score").get<int>(), t});
+      index.push_back(found != index_of.end() ? found->second : -1);
+    }
+  }
+  return std::make_shared<survey::SurveyFeedback>(std::move(answers), std::move(index), latest_only);
+}
+
 void RunScenario(const std::filesystem::path& file) {
   std::ifstream in(file);
   const json doc = json::parse(in);
   const auto snap = Load(doc);
   const Analytics a(snap);
+  const auto feedback = Feedback(doc, *snap, false), latest_feedback = Feedback(doc, *snap, true);
   int n = 0;
   for (const json& check : doc.at("checks")) {
     const std::string where = file.filename().string() + " check " + std::to_string(n++) + " " + check.dump();
     KpiOptions o = DefaultKpiOptions(*snap);
+    o.feedback = feedback;
     if (check.contains("options")) {
+      if (check["options"].value("latest_only", false)) o.feedback = latest_feedback;
       o.window_days = check["options"].value("window_days", o.window_days);
       if (check["options"].contains("basis")) o.basis = ParseRetentionBasis(check["options"]["basis"].get<std::string>()).value();
     }

@@ -22,6 +22,12 @@ class SurveyFeedback final : public FeedbackSource {
   static Result<std::shared_ptr<const SurveyFeedback>> Load(Store& store, WorkspaceId ws, const Snapshot& snapshot,
                                                             const SurveyReader& read, bool latest_only = false);
 
+  // Over given answers; `index[i]` is the snapshot index of answers[i]'s customer (-1: none).
+  // REQUIRES: index.size() == answers.size().
+  SurveyFeedback(std::vector<Answer> answers, std::vector<std::int64_t> index, bool latest_only)
+      : answers_(std::move(answers)), index_(std::move(index)), latest_only_(latest_only) {}
+  SurveyFeedback() = default;
+
   FeedbackSums Sum(Timestamp start, Timestamp end, const std::vector<bool>* customers) const override;
 
  private:
