@@ -907,16 +907,19 @@ Result<std::vector<Posting>> Ledger::ExpireDue(Timestamp now) {
   std::vector<Posting> postings;
   for (const std::size_t i : due) {
     const Lot& lot = lots_[i].lot;
-    TREU_ASSIGN_OR_RETURN(Posting p,
-                          Apply(Transfer{.id = ExpiryId(lots_[i]),
-                                         .kind = TransferKind::kExpire,
-                                         .from = Account::Wallet(lot.customer),
-                                         .to = Account::Expiry(),
-                                         .points = lot.remaining,
-                                         .reason = "points expired",
-                                         .source = {SourceKind::kExpiry, lot.id, std::nullopt},
-                                         .at = now,
-                                         .refers_to = lot.id}));
+    // Built member by member: GCC 12 at -O3 misreads the designated initializer's temporary
+    // source as maybe uninitialized here.
+    Transfer t;
+    t.id = ExpiryId(lots_[i]);
+    t.kind = TransferKind::kExpire;
+    t.from = Account::Wallet(lot.customer);
+    t.to = Account::Expiry();
+    t.points = lot.remaining;
+    t.reason = "points expired";
+    t.source = Source{SourceKind::kExpiry, lot.id, std::nullopt};
+    t.at = now;
+    t.refers_to = lot.id;
+    TREU_ASSIGN_OR_RETURN(Posting p, Apply(t));
     postings.push_back(std::move(p));
   }
   return postings;
