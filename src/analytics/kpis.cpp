@@ -142,6 +142,7 @@ struct Analytics::Stats {
   std::int64_t buyers = 0, repeat_buyers = 0, orders = 0;
   std::int64_t order_total = 0, refunds = 0;  // minor units
   MrrMovements mrr;
+  FeedbackSums feedback;  // the survey answers in [start, end), when the options have a source
   const Stats* year = nullptr;  // the 12 months ending with the period, when gathered with it
   std::int64_t revenue() const { return order_total - refunds; }
 };
@@ -325,6 +326,7 @@ std::vector<std::vector<KpiResult>> Analytics::ComputeSeries(const Period& last,
   std::vector<std::vector<KpiResult>> out;
   for (std::size_t i = 0; i < periods.size(); ++i) {
     stats[i].year = &stats[periods.size() + i];
+    if (o.feedback != nullptr) stats[i].feedback = o.feedback->Sum(stats[i].start, stats[i].end, o.customers);
     std::vector<KpiResult> row;
     for (const auto& def : kRegistry) row.push_back(Derive(def, periods[i], stats[i], o));
     out.push_back(std::move(row));
@@ -335,7 +337,9 @@ std::vector<std::vector<KpiResult>> Analytics::ComputeSeries(const Period& last,
 Result<KpiResult> Analytics::Compute(std::string_view id, const Period& p, const KpiOptions& o) const {
   const KpiDefinition* def = FindKpi(id);
   if (def == nullptr) return InvalidArgument("kpi", "'" + std::string(id) + "' is not a metric; see treu kpi --list");
-  return Derive(*def, p, Gather(p.Start(zone_), p.End(zone_), o), o);
+  Stats st = Gather(p.Start(zone_), p.End(zone_), o);
+  if (o.feedback != nullptr) st.feedback = o.feedback->Sum(st.start, st.end, o.customers);
+  return Derive(*def, p, st, o);
 }
 
 std::vector<KpiResult> Analytics::ComputeAll(const Period& p, const KpiOptions& o) const {
@@ -468,7 +472,7 @@ KpiResult Analytics::Derive(const KpiDefinition& def, const Period& p, const Sta
     if (id == "revenue_growth_rate") num = static_cast<double>(m.mrr_end - m.mrr_start);
     ratio(Ratio(num, s0), no_mrr);
   } else if (id == "nps" || id == "csat" || id == "csat_good_bad_ratio" || id == "ces") {
-    const FeedbackSums f = o.feedback != nullptr ? o.feedback->Sum(st.start, st.end, o.customers) : FeedbackSums{};
+    const FeedbackSums& f = st.feedback;
     auto percent = [&](double num, std::int64_t den, std::string reason) {
       ratio(den > 0 ? std::optional<double>(100.0 * num / static_cast<double>(den)) : std::nullopt, std::move(reason));
     };

@@ -85,7 +85,7 @@ void ExpectSubset(const json& expected, const json& actual, const std::string& w
 std::shared_ptr<const FeedbackSource> Feedback(const json& doc, const Snapshot& snap, bool latest_only) {
   std::map<std::string, std::int64_t> index_of;
   for (Snapshot::Index c = 0; c < snap.customers(); ++c) index_of[snap.external_id(c)] = c;
-  std::map<std::string, CustomerId> ids;  // customers without orders get ids of their own
+  std::map<std::string, CustomerId> ids;
   std::vector<survey::Answer> answers;
   std::vector<std::int64_t> index;
   for (const json& s : doc.value("surveys", json::array())) {
@@ -95,10 +95,9 @@ std::shared_ptr<const FeedbackSource> Feedback(const json& doc, const Snapshot& 
     for (const json& a : s.at("answers")) {
       const std::string customer = a.at("customer");
       auto found = index_of.find(customer);
-      const CustomerId id = ids.try_emplace(customer, CustomerId{-1 - static_cast<std::int64_t>(ids.size())}).first->second;
-      // (A snapshot built without a store has no store ids: customers are told apart by index.)
-      answers.push_back({found != index_of.end() ? CustomerId{found->second + 1} : id,
-                         Time(a.at("at")), survey::ParseQuestionKind(a.at("kind").get<std::string>()).value(),
+      // A snapshot built without a store has no store ids: each external id gets one here.
+      const CustomerId id = ids.try_emplace(customer, CustomerId{static_cast<std::int64_t>(ids.size()) + 1}).first->second;
+      answers.push_back({id, Time(a.at("at")), survey::ParseQuestionKind(a.at("kind").get<std::string>()).value(),
                          a.at("score").get<int>(), t});
       index.push_back(found != index_of.end() ? found->second : -1);
     }

@@ -49,7 +49,7 @@ Result<std::int64_t> IdOfPath(RequestContext& ctx) {
 Result<HttpResponse> ListFollowUps(RequestContext& ctx) {
   std::string status;
   if (const std::string* s = ctx.request.Query("status")) {
-    if (*s != "open" && *s != "assigned" && *s != "done") return InvalidArgument("status", "must be open, assigned or done");
+    if (!survey::IsFollowUpStatus(*s)) return InvalidArgument("status", "must be open, assigned or done");
     status = *s;
   }
   TREU_ASSIGN_OR_RETURN(int limit, ParseLimit(ctx.request));

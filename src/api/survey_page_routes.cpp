@@ -55,8 +55,8 @@ survey::SurveyPage PageOf(const survey::OpenedInvitation& o, const std::string& 
     const std::vector<std::string> given = answer(q->id);
     if (auto range = survey::ScoreRangeOf(q->kind)) {
       const auto [low, high] = survey::ScaleEndLabels(page.locale, q->kind);
-      survey::ScaleQuestion scale{q->id,        text(q->text), range->min, range->max, std::string(low),
-                                  std::string(high), std::nullopt,  q->required};
+      survey::ScaleQuestion scale{q->id, text(q->text), range->min, range->max, std::string(low), std::string(high),
+                                  std::nullopt, q->required};
       if (!given.empty()) scale.selected = std::stoi(given[0]);
       page.questions.push_back(scale);
     } else if (survey::IsChoiceKind(q->kind)) {

@@ -23,6 +23,7 @@ struct AnalyticsFlags {
   std::string where, segment;  // restrict to these customers
   bool json = false;
   bool predictions = false;  // compute today's predictions (for clv_predicted)
+  bool feedback = false;     // read the survey answers (for nps, csat, csat_good_bad_ratio, ces)
   mutable std::vector<bool> selected;  // the customers of --where/--segment, once evaluated
 };
 
@@ -53,7 +54,9 @@ Result<std::pair<std::unique_ptr<Analytics>, KpiOptions>> Open(Context& ctx, con
   if (f.predictions) {
     TREU_ASSIGN_OR_RETURN(o.clv_12m, CurrentClv(*store, snap, ctx.clock.Now(), nullptr));
   }
-  TREU_ASSIGN_OR_RETURN(o.feedback, survey::SurveyFeedback::Load(*store, ws.id, *snap, SurveyOf));
+  if (f.feedback) {
+    TREU_ASSIGN_OR_RETURN(o.feedback, survey::SurveyFeedback::Load(*store, ws.id, *snap, SurveyOf));
+  }
   if (!f.where.empty() || !f.segment.empty()) {
     TREU_ASSIGN_OR_RETURN(f.selected, segment::SelectCustomers(*store, ws, snap, f.where, f.segment, ctx.clock.Now()));
     o.customers = &f.selected;
@@ -107,6 +110,7 @@ std::function<int()> SetupKpi(CLI::App& cmd, Context& ctx) {
       }
     }
     f->predictions = ids->empty() || std::find(ids->begin(), ids->end(), "clv_predicted") != ids->end();
+    f->feedback = true;
     auto opened = Open(ctx, *f);
     if (!opened) return Fail(opened.error());
     const Analytics& a = *opened->first;

@@ -52,10 +52,13 @@ Result<std::optional<FollowUpItem>> OpenFollowUpFor(Store& store, const Survey& 
   return std::optional<FollowUpItem>(std::move(stored.first));
 }
 
+bool IsFollowUpStatus(std::string_view status) {
+  return status == "open" || status == "assigned" || status == "done";
+}
+
 Result<FollowUpItem> ChangeFollowUp(Store& store, WorkspaceId ws, std::int64_t id, const FollowUpChange& change,
                                     Timestamp now) {
-  static constexpr std::array<std::string_view, 3> kStatuses = {"open", "assigned", "done"};
-  if (change.status && std::find(kStatuses.begin(), kStatuses.end(), *change.status) == kStatuses.end()) {
+  if (change.status && !IsFollowUpStatus(*change.status)) {
     return InvalidArgument("status", "must be open, assigned or done");
   }
   if (change.assignee) {

@@ -38,6 +38,9 @@ SurveyResponse WithNps(const Survey& s, SurveyResponse r);
 Result<std::optional<FollowUpItem>> OpenFollowUpFor(Store& store, const Survey& s, const SurveyResponse& response,
                                                     bool finished, Timestamp now);
 
+// True for "open", "assigned" and "done".
+bool IsFollowUpStatus(std::string_view status);
+
 // A change to a follow-up item; members left empty stay.
 struct FollowUpChange {
   std::optional<std::string> status;    // "open", "assigned" or "done"
