@@ -77,6 +77,13 @@ inline std::unexpected<Error> Internal(std::string context, std::string detail) 
 
 inline Status Ok() { return {}; }
 
+// The status of a result, its value dropped.
+template <typename T>
+Status StatusOf(const Result<T>& r) {
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
 }  // namespace treu
 
 // Evaluates `expr` (a Status or Result); on failure returns its error from the enclosing

@@ -58,6 +58,34 @@ Result<ChangeOp> ParseChangeOp(std::string_view name) {
   return InvalidArgument("change op", "'" + std::string(name) + "' is unknown");
 }
 
+std::string EncodeTierList(const std::vector<std::string>& tiers) {
+  std::string out;
+  for (std::size_t i = 0; i < tiers.size(); ++i) {
+    if (i > 0) out += ',';
+    for (const char c : tiers[i]) {
+      if (c == ',' || c == '\\') out += '\\';
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> DecodeTierList(std::string_view text) {
+  std::vector<std::string> out;
+  if (text.empty()) return out;
+  out.emplace_back();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size()) {
+      out.back() += text[++i];
+    } else if (text[i] == ',') {
+      out.emplace_back();
+    } else {
+      out.back() += text[i];
+    }
+  }
+  return out;
+}
+
 Status ValidateSegmentName(std::string_view name) {
   const bool ok = !name.empty() && name.size() <= 64 &&
                   std::all_of(name.begin(), name.end(), [](unsigned char c) {

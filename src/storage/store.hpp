@@ -272,6 +272,110 @@ struct SegmentRefresh {
   bool record_size = true;
 };
 
+// ---- Loyalty (src/loyalty, docs/loyalty.md) ----
+// The program of a workspace: its definition as JSON text (src/api/loyalty_json.hpp) and how
+// far the change log has been read for earning from orders and events.
+struct LoyaltyProgramRecord {
+  WorkspaceId workspace;
+  std::string definition;
+  std::int64_t processed_seq = 0;  // change-log rows up to this seq have been earned on
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+
+// One transfer of the points ledger as stored (loyalty::Transfer with its kinds and accounts by
+// name). Append-only: never updated or deleted.
+struct LoyaltyTransferRecord {
+  std::int64_t seq = 0;  // position in the workspace's ledger; filled in when appended
+  WorkspaceId workspace;
+  CustomerId customer;   // the customer whose accounts it touches
+  std::string id;        // unique in the workspace
+  std::string kind;      // "earn", "hold", ...
+  std::string from_account, to_account;  // "issuance", "wallet:42", ...
+  std::int64_t points = 0;
+  std::int64_t requested = 0;
+  std::string reason;
+  std::string source_kind;  // "order", "event", "rule", "admin", ...
+  std::string source_ref;
+  std::optional<std::int64_t> admin_user_id;
+  Timestamp at;
+  std::string refers_to;
+  std::optional<Timestamp> expires_at;
+  std::optional<Timestamp> pending_until;
+};
+
+// A customer's loyalty state, kept current with every transfer written for them: the balances
+// the ledger derives, the tier, and when the customer next needs attention (a lot expiring, a
+// pending earn settling, a hold lapsing, a tier review).
+struct LoyaltyMember {
+  WorkspaceId workspace;
+  CustomerId customer;
+  std::int64_t available = 0;
+  std::int64_t pending = 0;
+  std::int64_t held = 0;
+  std::int64_t earned = 0;     // lifetime points earned, net of reversals
+  std::int64_t redeemed = 0;   // lifetime points redeemed, net of reversals
+  std::int64_t transfers = 0;  // transfers touching the customer: grows with every write
+  std::string tier;            // "" when the program has no tiers
+  Timestamp tier_since;
+  std::optional<Timestamp> tier_review_at;  // when the tier is next reviewed (downgrade)
+  std::optional<Timestamp> next_due_at;     // none: nothing scheduled
+  std::string referral_code;                // unique in the workspace; "" until asked for
+  CustomerId referred_by;                   // invalid: not referred
+  Timestamp enrolled_at;
+  Timestamp updated_at;
+};
+
+// A change of a member's tier.
+struct LoyaltyTierChange {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  CustomerId customer;
+  std::string from_tier;
+  std::string to_tier;
+  Timestamp at;
+  std::string reason;  // "upgrade" or "review"
+};
+
+// A reward of the catalogue. Stock (when limited) counts what is left; holds take from it and
+// releases give back. Rewards of kind "voucher" hand out one code of their pool each.
+struct LoyaltyReward {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::string name;   // unique in the workspace, as segment names
+  std::string kind;   // "discount", "free_product", "voucher", "experience"
+  std::string title;
+  std::int64_t points = 0;               // cost
+  std::optional<std::int64_t> stock;     // none: unlimited
+  std::vector<std::string> tiers;        // eligible tiers; empty: all
+  std::string segment;                   // eligible segment's name; "": everyone
+  std::string details;                   // JSON text (discount value, product id, ...)
+  bool active = true;
+  std::int64_t redeemed = 0;             // confirmed redemptions
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+
+// A redemption of a reward: a points hold, confirmed or released (its id is the hold's).
+struct LoyaltyRedemption {
+  std::int64_t row = 0;  // order of creation in the store; filled in when stored
+  std::string id;
+  WorkspaceId workspace;
+  CustomerId customer;
+  std::int64_t reward_id = 0;
+  std::int64_t points = 0;
+  std::string state = "held";  // "held", "confirmed" or "released"
+  std::string code;            // the voucher code, for voucher rewards
+  Timestamp created_at;
+  Timestamp expires_at;        // a held redemption lapses then
+  std::optional<Timestamp> closed_at;
+};
+
+// Reward tiers as stored: comma-separated, ',' and '\' escaped by '\'; no tiers is "".
+// REQUIRES: no name is empty (SaveLoyaltyReward checks).
+std::string EncodeTierList(const std::vector<std::string>& tiers);
+std::vector<std::string> DecodeTierList(std::string_view text);
+
 // The text form of named values in storage: "name=value;name=value" (values round-trip).
 std::string EncodeNamedValues(const std::vector<std::pair<std::string, double>>& values);
 Result<std::vector<std::pair<std::string, double>>> DecodeNamedValues(std::string_view text);
@@ -339,6 +443,35 @@ class WriteTransaction {
   // aggregate revenue and retention figures don't change. Logs a customer update and event
   // deletes. False when there is no such customer.
   virtual Result<bool> EraseCustomer(std::string_view external_id, Timestamp now) = 0;
+
+  // ---- Loyalty, under the workspace's write lock ----
+  // A member's row, and writing it back (inserted or replaced, by customer).
+  virtual Result<std::optional<LoyaltyMember>> FindLoyaltyMember(CustomerId customer) = 0;
+  virtual Status SaveLoyaltyMember(const LoyaltyMember& m) = 0;
+  // The member with this referral code, if any.
+  virtual Result<std::optional<LoyaltyMember>> FindLoyaltyMemberByReferralCode(std::string_view code) = 0;
+  // Every transfer touching the customer, in seq order.
+  virtual Result<std::vector<LoyaltyTransferRecord>> LoyaltyTransfers(CustomerId customer) = 0;
+  // Appends transfers in the order given, assigning increasing seqs. AlreadyExists when an id is
+  // taken (nothing of the call is then written, the transaction stays usable).
+  virtual Status AppendLoyaltyTransfers(std::span<const LoyaltyTransferRecord> transfers) = 0;
+  virtual Status AddLoyaltyTierChange(const LoyaltyTierChange& c) = 0;
+  // Moves the program's change-log cursor. NotFound when the workspace has no program.
+  virtual Status SetLoyaltyProcessedSeq(std::int64_t seq) = 0;
+  // A reward by id, read under the lock.
+  virtual Result<std::optional<LoyaltyReward>> FindLoyaltyRewardById(std::int64_t id) = 0;
+  // Adds `stock_delta` to a limited reward's stock (unlimited: unchanged) and `redeemed_delta`
+  // to its redeemed count. FailedPrecondition "out of stock" when the stock would fall below 0.
+  virtual Status ChangeLoyaltyRewardStock(std::int64_t reward_id, std::int64_t stock_delta,
+                                          std::int64_t redeemed_delta) = 0;
+  // Gives one unused code of a voucher reward's pool to a redemption (the oldest added first);
+  // nullopt when the pool is empty. ReturnLoyaltyRewardCode puts it back (a released hold).
+  virtual Result<std::optional<std::string>> ClaimLoyaltyRewardCode(std::int64_t reward_id,
+                                                                    std::string_view redemption_id) = 0;
+  virtual Status ReturnLoyaltyRewardCode(std::int64_t reward_id, std::string_view code) = 0;
+  // Redemptions: inserted or replaced by id.
+  virtual Status SaveLoyaltyRedemption(const LoyaltyRedemption& r) = 0;
+  virtual Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemption(std::string_view id) = 0;
 
   // Makes everything durable. After a failed commit the transaction is rolled back.
   virtual Status Commit() = 0;
@@ -543,6 +676,40 @@ class Store {
   // request may be retried.
   virtual Status CompleteIdempotencyKey(WorkspaceId ws, std::string_view key, int status,
                                         std::string_view response) = 0;
+
+  // ---- Loyalty (reads, and what needs no ledger lock) ----
+  // The workspace's program; SaveLoyaltyProgram inserts or replaces the definition (keeping
+  // created_at and processed_seq) and returns the row as stored.
+  virtual Result<std::optional<LoyaltyProgramRecord>> FindLoyaltyProgram(WorkspaceId ws) = 0;
+  virtual Result<LoyaltyProgramRecord> SaveLoyaltyProgram(const LoyaltyProgramRecord& p) = 0;
+  virtual Result<std::optional<LoyaltyMember>> FindLoyaltyMember(WorkspaceId ws, CustomerId customer) = 0;
+  // Members in customer id order after `after` (0: from the start), at most `limit`.
+  virtual Result<std::vector<LoyaltyMember>> ListLoyaltyMembers(WorkspaceId ws, std::int64_t after, int limit) = 0;
+  // The customers whose next_due_at <= now, earliest first, at most `limit`.
+  virtual Result<std::vector<CustomerId>> DueLoyaltyMembers(WorkspaceId ws, Timestamp now, int limit) = 0;
+  // Transfers in seq order after `after_seq`, at most `limit`; only the customer's when
+  // `customer` is valid.
+  virtual Result<std::vector<LoyaltyTransferRecord>> ListLoyaltyTransfers(WorkspaceId ws, CustomerId customer,
+                                                                          std::int64_t after_seq, int limit) = 0;
+  // Every transfer with from <= at < to, in seq order. The visitor may not call back into the Store.
+  virtual Status ScanLoyaltyTransfers(WorkspaceId ws, Timestamp from, Timestamp to,
+                                      const std::function<void(const LoyaltyTransferRecord&)>& f) = 0;
+  // A customer's tier changes, oldest first (all customers' when `customer` is invalid).
+  virtual Result<std::vector<LoyaltyTierChange>> ListLoyaltyTierChanges(WorkspaceId ws, CustomerId customer) = 0;
+  // Rewards: SaveLoyaltyReward inserts or (same name) replaces everything but id, created_at
+  // and redeemed, and returns the row as stored. Listed by name.
+  virtual Result<LoyaltyReward> SaveLoyaltyReward(const LoyaltyReward& r) = 0;
+  virtual Result<std::vector<LoyaltyReward>> ListLoyaltyRewards(WorkspaceId ws) = 0;
+  virtual Result<std::optional<LoyaltyReward>> FindLoyaltyReward(WorkspaceId ws, std::string_view name) = 0;
+  // Adds codes to a voucher reward's pool (codes already in the workspace are skipped) and
+  // raises a limited stock by the number added; returns that number.
+  virtual Result<std::int64_t> AddLoyaltyRewardCodes(WorkspaceId ws, std::int64_t reward_id,
+                                                     std::span<const std::string> codes) = 0;
+  // Redemptions in row order after row `after_row` (0: from the first), at most `limit`; only
+  // the customer's when `customer` is valid.
+  virtual Result<std::vector<LoyaltyRedemption>> ListLoyaltyRedemptions(WorkspaceId ws, CustomerId customer,
+                                                                        std::int64_t after_row, int limit) = 0;
+  virtual Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemption(WorkspaceId ws, std::string_view id) = 0;
 
   // Change-log rows with seq > after_seq, oldest first, at most `limit`.
   virtual Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,

@@ -1283,4 +1283,716 @@ TEST_P(StoreContractTest, LeanScansReturnTheFactsInIdRanges) {
   EXPECT_EQ(n, 1);
 }
 
+// ---- Loyalty
+
+namespace {
+
+// A transfer of `points` to customer `c`'s wallet at `at_s` seconds, optional fields unset.
+LoyaltyTransferRecord Earn(CustomerId c, std::string id, std::int64_t points, std::int64_t at_s) {
+  LoyaltyTransferRecord t;
+  t.customer = c;
+  t.id = std::move(id);
+  t.kind = "earn";
+  t.from_account = "issuance";
+  t.to_account = "wallet:" + std::to_string(c.value);
+  t.points = points;
+  t.reason = "order";
+  t.source_kind = "order";
+  t.source_ref = "o-" + t.id;
+  t.at = Timestamp::FromSeconds(at_s);
+  return t;
+}
+
+// A transfer with every field set, optionals included.
+LoyaltyTransferRecord FullTransfer(CustomerId c, std::string id) {
+  LoyaltyTransferRecord t = Earn(c, std::move(id), 250, 1'000);
+  t.kind = "reverse_earn";
+  t.from_account = "pending:" + std::to_string(c.value);
+  t.to_account = "issuance";
+  t.requested = 300;
+  t.reason = "refund of order 17, \"partial\"";
+  t.source_kind = "admin";
+  t.source_ref = "ticket-9";
+  t.admin_user_id = 7;
+  t.refers_to = "earn:order:17";
+  t.expires_at = Timestamp::FromSeconds(9'000);
+  t.pending_until = Timestamp::FromSeconds(2'000);
+  return t;
+}
+
+void ExpectSameTransfer(const LoyaltyTransferRecord& got, const LoyaltyTransferRecord& want) {
+  EXPECT_EQ(got.customer, want.customer);
+  EXPECT_EQ(got.id, want.id);
+  EXPECT_EQ(got.kind, want.kind);
+  EXPECT_EQ(got.from_account, want.from_account);
+  EXPECT_EQ(got.to_account, want.to_account);
+  EXPECT_EQ(got.points, want.points);
+  EXPECT_EQ(got.requested, want.requested);
+  EXPECT_EQ(got.reason, want.reason);
+  EXPECT_EQ(got.source_kind, want.source_kind);
+  EXPECT_EQ(got.source_ref, want.source_ref);
+  EXPECT_EQ(got.admin_user_id, want.admin_user_id);
+  EXPECT_EQ(got.at, want.at);
+  EXPECT_EQ(got.refers_to, want.refers_to);
+  EXPECT_EQ(got.expires_at, want.expires_at);
+  EXPECT_EQ(got.pending_until, want.pending_until);
+}
+
+std::vector<std::string> TransferIds(const std::vector<LoyaltyTransferRecord>& ts) {
+  std::vector<std::string> ids;
+  for (const auto& t : ts) ids.push_back(t.id);
+  return ids;
+}
+
+LoyaltyMember Member(CustomerId c, std::int64_t available, std::optional<std::int64_t> due_s) {
+  LoyaltyMember m;
+  m.customer = c;
+  m.available = available;
+  m.earned = available;
+  m.transfers = 1;
+  m.tier_since = Timestamp::FromSeconds(100);
+  if (due_s) m.next_due_at = Timestamp::FromSeconds(*due_s);
+  m.enrolled_at = Timestamp::FromSeconds(100);
+  m.updated_at = Timestamp::FromSeconds(200);
+  return m;
+}
+
+void ExpectSameMember(const LoyaltyMember& got, const LoyaltyMember& want) {
+  EXPECT_EQ(got.customer, want.customer);
+  EXPECT_EQ(got.available, want.available);
+  EXPECT_EQ(got.pending, want.pending);
+  EXPECT_EQ(got.held, want.held);
+  EXPECT_EQ(got.earned, want.earned);
+  EXPECT_EQ(got.redeemed, want.redeemed);
+  EXPECT_EQ(got.transfers, want.transfers);
+  EXPECT_EQ(got.tier, want.tier);
+  EXPECT_EQ(got.tier_since, want.tier_since);
+  EXPECT_EQ(got.tier_review_at, want.tier_review_at);
+  EXPECT_EQ(got.next_due_at, want.next_due_at);
+  EXPECT_EQ(got.referral_code, want.referral_code);
+  EXPECT_EQ(got.referred_by, want.referred_by);
+  EXPECT_EQ(got.enrolled_at, want.enrolled_at);
+  EXPECT_EQ(got.updated_at, want.updated_at);
+}
+
+LoyaltyReward Reward(WorkspaceId ws, std::string name, std::optional<std::int64_t> stock) {
+  LoyaltyReward r;
+  r.workspace = ws;
+  r.name = std::move(name);
+  r.kind = "voucher";
+  r.title = "A reward";
+  r.points = 500;
+  r.stock = stock;
+  r.details = "{}";
+  r.created_at = r.updated_at = Timestamp::FromSeconds(100);
+  return r;
+}
+
+void ExpectSameRedemption(const LoyaltyRedemption& got, const LoyaltyRedemption& want) {
+  EXPECT_EQ(got.id, want.id);
+  EXPECT_EQ(got.customer, want.customer);
+  EXPECT_EQ(got.reward_id, want.reward_id);
+  EXPECT_EQ(got.points, want.points);
+  EXPECT_EQ(got.state, want.state);
+  EXPECT_EQ(got.code, want.code);
+  EXPECT_EQ(got.created_at, want.created_at);
+  EXPECT_EQ(got.expires_at, want.expires_at);
+  EXPECT_EQ(got.closed_at, want.closed_at);
+}
+
+}  // namespace
+
+TEST_P(StoreContractTest, LoyaltyProgramIsSavedKeepingCreationAndCursor) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  EXPECT_FALSE(store_->FindLoyaltyProgram(w.id).value().has_value());
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    EXPECT_EQ(tx->SetLoyaltyProcessedSeq(5).error().code(), ErrorCode::kNotFound);
+    ASSERT_TRUE(tx->Commit());
+  }
+  const Timestamp t1 = Timestamp::FromSeconds(1000), t2 = Timestamp::FromSeconds(2000);
+  const LoyaltyProgramRecord first =
+      store_->SaveLoyaltyProgram({w.id, R"({"name":"Club"})", 3, t1, t1}).value();
+  EXPECT_EQ(first.workspace, w.id);
+  EXPECT_EQ(first.definition, R"({"name":"Club"})");
+  EXPECT_EQ(first.processed_seq, 3);
+  EXPECT_EQ(first.created_at, t1);
+  EXPECT_EQ(first.updated_at, t1);
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ASSERT_TRUE(tx->SetLoyaltyProcessedSeq(42));
+    ASSERT_TRUE(tx->Commit());
+  }
+  // Saving again replaces the definition only.
+  const LoyaltyProgramRecord second =
+      store_->SaveLoyaltyProgram({w.id, R"({"name":"Club 2"})", 0, t2, t2}).value();
+  EXPECT_EQ(second.definition, R"({"name":"Club 2"})");
+  EXPECT_EQ(second.processed_seq, 42);
+  EXPECT_EQ(second.created_at, t1);
+  EXPECT_EQ(second.updated_at, t2);
+  const LoyaltyProgramRecord found = store_->FindLoyaltyProgram(w.id).value().value();
+  EXPECT_EQ(found.definition, second.definition);
+  EXPECT_EQ(found.processed_seq, 42);
+  EXPECT_EQ(found.created_at, t1);
+  EXPECT_EQ(found.updated_at, t2);
+  EXPECT_FALSE(store_->FindLoyaltyProgram(other.id).value().has_value());
+  auto tx = store_->BeginWrite(other.id).value();
+  EXPECT_EQ(tx->SetLoyaltyProcessedSeq(1).error().code(), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, LoyaltyTransfersAppendInOrderAndRoundTrip) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  const std::vector<LoyaltyTransferRecord> batch = [&] {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    std::vector<LoyaltyTransferRecord> b{FullTransfer(ids[0], "t1"), Earn(ids[1], "t2", 10, 500),
+                                         Earn(ids[0], "t3", 20, 400)};
+    EXPECT_TRUE(tx->AppendLoyaltyTransfers(b));
+    // Read back under the lock, before commit.
+    const auto mine = tx->LoyaltyTransfers(ids[0]).value();
+    EXPECT_EQ(TransferIds(mine), (std::vector<std::string>{"t1", "t3"}));
+    EXPECT_TRUE(tx->Commit());
+    return b;
+  }();
+  const auto all = store_->ListLoyaltyTransfers(w.id, CustomerId{}, 0, 10).value();
+  ASSERT_EQ(all.size(), 3u);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    ExpectSameTransfer(all[i], batch[i]);
+    EXPECT_EQ(all[i].workspace, w.id);
+    EXPECT_GT(all[i].seq, 0);
+    if (i > 0) {
+      EXPECT_GT(all[i].seq, all[i - 1].seq);
+    }
+  }
+  // A later call's seqs come after.
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    std::vector<LoyaltyTransferRecord> more{Earn(ids[1], "t4", 5, 100)};
+    ASSERT_TRUE(tx->AppendLoyaltyTransfers(more));
+    ASSERT_TRUE(tx->AppendLoyaltyTransfers(std::span<const LoyaltyTransferRecord>()));  // nothing
+    ASSERT_TRUE(tx->Commit());
+  }
+  const auto after = store_->ListLoyaltyTransfers(w.id, CustomerId{}, all[2].seq, 10).value();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].id, "t4");
+  EXPECT_GT(after[0].seq, all[2].seq);
+  // Paging and the customer filter.
+  EXPECT_EQ(TransferIds(store_->ListLoyaltyTransfers(w.id, CustomerId{}, all[0].seq, 2).value()),
+            (std::vector<std::string>{"t2", "t3"}));
+  EXPECT_EQ(TransferIds(store_->ListLoyaltyTransfers(w.id, ids[0], 0, 10).value()),
+            (std::vector<std::string>{"t1", "t3"}));
+  EXPECT_EQ(TransferIds(store_->ListLoyaltyTransfers(w.id, ids[1], 0, 1).value()),
+            (std::vector<std::string>{"t2"}));
+  EXPECT_EQ(TransferIds(store_->ListLoyaltyTransfers(w.id, ids[1], all[1].seq, 10).value()),
+            (std::vector<std::string>{"t4"}));
+  const auto full = store_->ListLoyaltyTransfers(w.id, ids[0], 0, 1).value();
+  ASSERT_EQ(full.size(), 1u);
+  ExpectSameTransfer(full[0], batch[0]);
+  // Another workspace sees none of it.
+  EXPECT_TRUE(store_->ListLoyaltyTransfers(other.id, CustomerId{}, 0, 10).value().empty());
+  EXPECT_TRUE(store_->ListLoyaltyTransfers(other.id, ids[0], 0, 10).value().empty());
+  auto tx = store_->BeginWrite(other.id).value();
+  EXPECT_TRUE(tx->LoyaltyTransfers(ids[0]).value().empty());
+}
+
+TEST_P(StoreContractTest, DuplicateLoyaltyTransferIdWritesNothingOfTheCall) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  CustomerId c;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    c = Resolve(*tx, {"c1"}, clock_.Now())[0];
+    const std::vector<LoyaltyTransferRecord> first{Earn(c, "a", 10, 100)};
+    ASSERT_TRUE(tx->AppendLoyaltyTransfers(first));
+    // "a" is taken: "b" before it is not written either.
+    const std::vector<LoyaltyTransferRecord> again{Earn(c, "b", 20, 200), Earn(c, "a", 10, 100)};
+    auto dup = tx->AppendLoyaltyTransfers(again);
+    ASSERT_FALSE(dup.has_value());
+    EXPECT_EQ(dup.error().code(), ErrorCode::kAlreadyExists) << dup.error().ToString();
+    // The same id twice in one call.
+    const std::vector<LoyaltyTransferRecord> twice{Earn(c, "c", 1, 300), Earn(c, "c", 1, 300)};
+    EXPECT_EQ(tx->AppendLoyaltyTransfers(twice).error().code(), ErrorCode::kAlreadyExists);
+    // Any other failure also undoes only its call: here a transfer of no points, which the
+    // schema refuses.
+    const std::vector<LoyaltyTransferRecord> refused{Earn(c, "d", 5, 300), Earn(c, "e", 0, 300)};
+    EXPECT_FALSE(tx->AppendLoyaltyTransfers(refused).has_value());
+    EXPECT_EQ(TransferIds(tx->LoyaltyTransfers(c).value()), (std::vector<std::string>{"a"}));
+    // The transaction is still usable, and commits the rest.
+    const std::vector<LoyaltyTransferRecord> next{Earn(c, "b", 20, 200)};
+    ASSERT_TRUE(tx->AppendLoyaltyTransfers(next));
+    ASSERT_TRUE(tx->SaveLoyaltyMember(Member(c, 30, std::nullopt)));
+    ASSERT_TRUE(tx->Commit());
+  }
+  EXPECT_EQ(TransferIds(store_->ListLoyaltyTransfers(w.id, c, 0, 10).value()),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(store_->FindLoyaltyMember(w.id, c).value().value().available, 30);
+  // Ids are unique per workspace: another may use "a".
+  auto tx = store_->BeginWrite(other.id).value();
+  const CustomerId x = Resolve(*tx, {"x"}, clock_.Now())[0];
+  const std::vector<LoyaltyTransferRecord> theirs{Earn(x, "a", 10, 100)};
+  ASSERT_TRUE(tx->AppendLoyaltyTransfers(theirs));
+  ASSERT_TRUE(tx->Commit());
+  EXPECT_EQ(store_->ListLoyaltyTransfers(w.id, CustomerId{}, 0, 10).value().size(), 2u);
+}
+
+TEST_P(StoreContractTest, ScanLoyaltyTransfersReadsATimeRangeInSeqOrder) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    const CustomerId c = Resolve(*tx, {"c1"}, clock_.Now())[0];
+    const std::vector<LoyaltyTransferRecord> b{Earn(c, "at300", 1, 300), Earn(c, "at100", 1, 100),
+                                               Earn(c, "at200", 1, 200), FullTransfer(c, "at1000")};
+    ASSERT_TRUE(tx->AppendLoyaltyTransfers(b));
+    ASSERT_TRUE(tx->Commit());
+  }
+  auto scan = [&](WorkspaceId ws, std::int64_t from_s, std::int64_t to_s) {
+    std::vector<LoyaltyTransferRecord> seen;
+    EXPECT_TRUE(store_->ScanLoyaltyTransfers(
+        ws, Timestamp::FromSeconds(from_s), Timestamp::FromSeconds(to_s),
+        [&](const LoyaltyTransferRecord& t) { seen.push_back(t); }));
+    return seen;
+  };
+  EXPECT_EQ(TransferIds(scan(w.id, 100, 300)), (std::vector<std::string>{"at100", "at200"}));
+  EXPECT_EQ(TransferIds(scan(w.id, 200, 301)), (std::vector<std::string>{"at300", "at200"}));
+  EXPECT_TRUE(scan(w.id, 301, 1000).empty());
+  const auto full = scan(w.id, 1000, 1001);
+  ASSERT_EQ(full.size(), 1u);
+  ExpectSameTransfer(full[0], FullTransfer(full[0].customer, "at1000"));
+  EXPECT_EQ(scan(w.id, 0, 2000).size(), 4u);
+  EXPECT_TRUE(scan(other.id, 0, 2000).empty());
+}
+
+TEST_P(StoreContractTest, LoyaltyMembersRoundTripAndComeDueInOrder) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  LoyaltyMember full;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2", "c3", "c4"}, clock_.Now());
+    full = Member(ids[0], 120, 3'000);
+    full.pending = 30;
+    full.held = 40;
+    full.earned = 500;
+    full.redeemed = 310;
+    full.transfers = 9;
+    full.tier = "gold";
+    full.tier_since = Timestamp::FromSeconds(150);
+    full.tier_review_at = Timestamp::FromSeconds(5'000);
+    full.referral_code = "ANNA-7K2Q";
+    full.referred_by = ids[3];
+    EXPECT_FALSE(tx->FindLoyaltyMember(ids[0]).value().has_value());
+    ASSERT_TRUE(tx->SaveLoyaltyMember(full));
+    ASSERT_TRUE(tx->SaveLoyaltyMember(Member(ids[1], 10, 1'000)));
+    ASSERT_TRUE(tx->SaveLoyaltyMember(Member(ids[2], 20, std::nullopt)));
+    ASSERT_TRUE(tx->SaveLoyaltyMember(Member(ids[3], 30, 2'000)));
+    const auto read = tx->FindLoyaltyMember(ids[0]).value();
+    ASSERT_TRUE(read.has_value());
+    ExpectSameMember(*read, full);
+    ASSERT_TRUE(tx->Commit());
+  }
+  const LoyaltyMember stored = store_->FindLoyaltyMember(w.id, ids[0]).value().value();
+  ExpectSameMember(stored, full);
+  EXPECT_EQ(stored.workspace, w.id);
+  const LoyaltyMember plain = store_->FindLoyaltyMember(w.id, ids[2]).value().value();
+  ExpectSameMember(plain, Member(ids[2], 20, std::nullopt));
+  EXPECT_FALSE(plain.referred_by.valid());
+  EXPECT_FALSE(plain.tier_review_at.has_value());
+  // Saving again replaces the row.
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    LoyaltyMember changed = full;
+    changed.available = 0;
+    changed.tier = "";
+    changed.tier_review_at.reset();
+    changed.next_due_at = Timestamp::FromSeconds(500);
+    changed.referred_by = CustomerId{};
+    ASSERT_TRUE(tx->SaveLoyaltyMember(changed));
+    ASSERT_TRUE(tx->Commit());
+    full = changed;
+  }
+  ExpectSameMember(store_->FindLoyaltyMember(w.id, ids[0]).value().value(), full);
+
+  // Listed by customer id, in pages.
+  auto listed = [&](std::int64_t after, int limit) {
+    std::vector<CustomerId> out;
+    const auto members = store_->ListLoyaltyMembers(w.id, after, limit).value();
+    for (const auto& m : members) out.push_back(m.customer);
+    return out;
+  };
+  EXPECT_EQ(listed(0, 10), ids);
+  EXPECT_EQ(listed(ids[1].value, 1), std::vector<CustomerId>{ids[2]});
+  // Due: next_due_at <= now, earliest first (c1 at 500, c2 at 1000, c4 at 2000; c3 never).
+  EXPECT_EQ(store_->DueLoyaltyMembers(w.id, Timestamp::FromSeconds(1'000), 10).value(),
+            (std::vector<CustomerId>{ids[0], ids[1]}));
+  EXPECT_EQ(store_->DueLoyaltyMembers(w.id, Timestamp::FromSeconds(9'000), 10).value(),
+            (std::vector<CustomerId>{ids[0], ids[1], ids[3]}));
+  EXPECT_EQ(store_->DueLoyaltyMembers(w.id, Timestamp::FromSeconds(9'000), 2).value(),
+            (std::vector<CustomerId>{ids[0], ids[1]}));
+  EXPECT_TRUE(store_->DueLoyaltyMembers(w.id, Timestamp::FromSeconds(499), 10).value().empty());
+  // Another workspace sees none of it.
+  EXPECT_FALSE(store_->FindLoyaltyMember(other.id, ids[0]).value().has_value());
+  EXPECT_TRUE(store_->ListLoyaltyMembers(other.id, 0, 10).value().empty());
+  EXPECT_TRUE(
+      store_->DueLoyaltyMembers(other.id, Timestamp::FromSeconds(9'000), 10).value().empty());
+  auto tx = store_->BeginWrite(other.id).value();
+  EXPECT_FALSE(tx->FindLoyaltyMember(ids[0]).value().has_value());
+}
+
+TEST_P(StoreContractTest, ReferralCodesAreUniqueInAWorkspace) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    LoyaltyMember anna = Member(ids[0], 10, std::nullopt);
+    anna.referral_code = "ANNA-7K2Q";
+    ASSERT_TRUE(tx->SaveLoyaltyMember(anna));
+    ASSERT_TRUE(tx->SaveLoyaltyMember(anna));                              // its own code again
+    ASSERT_TRUE(tx->SaveLoyaltyMember(Member(ids[1], 10, std::nullopt)));  // no code
+    const auto found = tx->FindLoyaltyMemberByReferralCode("ANNA-7K2Q").value();
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->customer, ids[0]);
+    EXPECT_FALSE(tx->FindLoyaltyMemberByReferralCode("").value().has_value());
+    EXPECT_FALSE(tx->FindLoyaltyMemberByReferralCode("anna-7k2q").value().has_value());
+    // A second member with the same code: an error, and the transaction stays usable.
+    LoyaltyMember ben = Member(ids[1], 99, std::nullopt);
+    ben.referral_code = "ANNA-7K2Q";
+    auto taken = tx->SaveLoyaltyMember(ben);
+    ASSERT_FALSE(taken.has_value());
+    EXPECT_EQ(taken.error().code(), ErrorCode::kAlreadyExists) << taken.error().ToString();
+    ben.referral_code = "BEN-1";
+    ASSERT_TRUE(tx->SaveLoyaltyMember(ben));
+    ASSERT_TRUE(tx->Commit());
+  }
+  EXPECT_EQ(store_->FindLoyaltyMember(w.id, ids[1]).value().value().referral_code, "BEN-1");
+  // Codes are unique per workspace.
+  auto tx = store_->BeginWrite(other.id).value();
+  EXPECT_FALSE(tx->FindLoyaltyMemberByReferralCode("ANNA-7K2Q").value().has_value());
+  LoyaltyMember x = Member(Resolve(*tx, {"x"}, clock_.Now())[0], 1, std::nullopt);
+  x.referral_code = "ANNA-7K2Q";
+  ASSERT_TRUE(tx->SaveLoyaltyMember(x));
+  EXPECT_EQ(tx->FindLoyaltyMemberByReferralCode("ANNA-7K2Q").value().value().customer, x.customer);
+  ASSERT_TRUE(tx->Commit());
+}
+
+TEST_P(StoreContractTest, LoyaltyTierChangesAreListedOldestFirst) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    ASSERT_TRUE(tx->AddLoyaltyTierChange(
+        {0, w.id, ids[0], "silver", "gold", Timestamp::FromSeconds(300), "upgrade"}));
+    ASSERT_TRUE(tx->AddLoyaltyTierChange(
+        {0, w.id, ids[1], "", "silver", Timestamp::FromSeconds(200), "upgrade"}));
+    ASSERT_TRUE(tx->AddLoyaltyTierChange(
+        {0, w.id, ids[0], "bronze", "silver", Timestamp::FromSeconds(100), "upgrade"}));
+    ASSERT_TRUE(tx->AddLoyaltyTierChange(
+        {0, w.id, ids[0], "gold", "silver", Timestamp::FromSeconds(400), "review"}));
+    ASSERT_TRUE(tx->Commit());
+  }
+  const auto mine = store_->ListLoyaltyTierChanges(w.id, ids[0]).value();
+  ASSERT_EQ(mine.size(), 3u);
+  EXPECT_GT(mine[0].id, 0);
+  EXPECT_EQ(mine[0].workspace, w.id);
+  EXPECT_EQ(mine[0].customer, ids[0]);
+  EXPECT_EQ(mine[0].from_tier, "bronze");
+  EXPECT_EQ(mine[0].to_tier, "silver");
+  EXPECT_EQ(mine[0].at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(mine[0].reason, "upgrade");
+  EXPECT_EQ(mine[1].to_tier, "gold");
+  EXPECT_EQ(mine[2].reason, "review");
+  EXPECT_EQ(mine[2].at, Timestamp::FromSeconds(400));
+  const auto all = store_->ListLoyaltyTierChanges(w.id, CustomerId{}).value();
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[1].customer, ids[1]);
+  EXPECT_EQ(all[1].from_tier, "");
+  EXPECT_TRUE(store_->ListLoyaltyTierChanges(other.id, CustomerId{}).value().empty());
+  EXPECT_TRUE(store_->ListLoyaltyTierChanges(other.id, ids[0]).value().empty());
+}
+
+TEST_P(StoreContractTest, LoyaltyRewardsRoundTripAndKeepTheirStock) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  LoyaltyReward coffee = Reward(w.id, "coffee", 2);
+  coffee.kind = "free_product";
+  coffee.title = "A free coffee";
+  coffee.points = 300;
+  coffee.tiers = {"gold", "silver"};
+  coffee.segment = "regulars";
+  coffee.details = R"({"product_id":"sku-1"})";
+  coffee.active = false;
+  const LoyaltyReward saved = store_->SaveLoyaltyReward(coffee).value();
+  EXPECT_GT(saved.id, 0);
+  EXPECT_EQ(saved.workspace, w.id);
+  EXPECT_EQ(saved.name, "coffee");
+  EXPECT_EQ(saved.kind, "free_product");
+  EXPECT_EQ(saved.title, "A free coffee");
+  EXPECT_EQ(saved.points, 300);
+  EXPECT_EQ(saved.stock, std::optional<std::int64_t>(2));
+  EXPECT_EQ(saved.tiers, coffee.tiers);
+  EXPECT_EQ(saved.segment, "regulars");
+  EXPECT_EQ(saved.details, coffee.details);
+  EXPECT_FALSE(saved.active);
+  EXPECT_EQ(saved.redeemed, 0);
+  EXPECT_EQ(saved.created_at, coffee.created_at);
+  EXPECT_EQ(saved.updated_at, coffee.updated_at);
+  // Tier names round-trip whatever they hold.
+  LoyaltyReward odd = Reward(w.id, "odd", std::nullopt);
+  odd.tiers = {"a,b", "c\\d", "e\\,", "x"};
+  EXPECT_EQ(store_->SaveLoyaltyReward(odd).value().tiers, odd.tiers);
+  odd.tiers = {"gold", ""};
+  EXPECT_EQ(store_->SaveLoyaltyReward(odd).error().code(), ErrorCode::kInvalidArgument);
+  const LoyaltyReward unlimited =
+      store_->SaveLoyaltyReward(Reward(w.id, "bag", std::nullopt)).value();
+  EXPECT_FALSE(unlimited.stock.has_value());
+  EXPECT_TRUE(unlimited.tiers.empty());
+  EXPECT_TRUE(unlimited.active);
+
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    const auto byid = tx->FindLoyaltyRewardById(saved.id).value();
+    ASSERT_TRUE(byid.has_value());
+    EXPECT_EQ(byid->name, "coffee");
+    EXPECT_EQ(byid->tiers, coffee.tiers);
+    ASSERT_TRUE(tx->ChangeLoyaltyRewardStock(saved.id, -1, 0));  // a hold
+    ASSERT_TRUE(tx->ChangeLoyaltyRewardStock(saved.id, -1, 0));
+    auto out = tx->ChangeLoyaltyRewardStock(saved.id, -1, 0);
+    ASSERT_FALSE(out.has_value());
+    EXPECT_EQ(out.error().code(), ErrorCode::kFailedPrecondition);
+    EXPECT_EQ(out.error().ToString(), "reward: out of stock");
+    ASSERT_TRUE(tx->ChangeLoyaltyRewardStock(saved.id, 0, 2));  // two confirmations
+    ASSERT_TRUE(tx->ChangeLoyaltyRewardStock(unlimited.id, -5, 1));
+    EXPECT_EQ(tx->ChangeLoyaltyRewardStock(999'999, -1, 0).error().code(), ErrorCode::kNotFound);
+    ASSERT_TRUE(tx->Commit());
+  }
+  LoyaltyReward now = store_->FindLoyaltyReward(w.id, "coffee").value().value();
+  EXPECT_EQ(now.stock, std::optional<std::int64_t>(0));
+  EXPECT_EQ(now.redeemed, 2);
+  EXPECT_FALSE(store_->FindLoyaltyReward(w.id, "bag").value().value().stock.has_value());
+  EXPECT_EQ(store_->FindLoyaltyReward(w.id, "bag").value().value().redeemed, 1);
+
+  // Saving again by name replaces all but id, created_at and redeemed.
+  LoyaltyReward edit = coffee;
+  edit.title = "Coffee";
+  edit.kind = "discount";
+  edit.points = 250;
+  edit.stock = 10;
+  edit.tiers.clear();
+  edit.segment = "";
+  edit.details = R"({"percent":10})";
+  edit.active = true;
+  edit.redeemed = 99;
+  edit.created_at = edit.updated_at = Timestamp::FromSeconds(900);
+  const LoyaltyReward replaced = store_->SaveLoyaltyReward(edit).value();
+  EXPECT_EQ(replaced.id, saved.id);
+  EXPECT_EQ(replaced.title, "Coffee");
+  EXPECT_EQ(replaced.kind, "discount");
+  EXPECT_EQ(replaced.points, 250);
+  EXPECT_EQ(replaced.stock, std::optional<std::int64_t>(10));
+  EXPECT_TRUE(replaced.tiers.empty());
+  EXPECT_EQ(replaced.segment, "");
+  EXPECT_EQ(replaced.details, edit.details);
+  EXPECT_TRUE(replaced.active);
+  EXPECT_EQ(replaced.redeemed, 2);
+  EXPECT_EQ(replaced.created_at, coffee.created_at);
+  EXPECT_EQ(replaced.updated_at, Timestamp::FromSeconds(900));
+
+  // Listed by name; nothing of another workspace.
+  std::vector<std::string> names;
+  const auto rewards = store_->ListLoyaltyRewards(w.id).value();
+  for (const auto& r : rewards) names.push_back(r.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"bag", "coffee", "odd"}));
+  EXPECT_TRUE(store_->ListLoyaltyRewards(other.id).value().empty());
+  EXPECT_FALSE(store_->FindLoyaltyReward(other.id, "coffee").value().has_value());
+  auto tx = store_->BeginWrite(other.id).value();
+  EXPECT_FALSE(tx->FindLoyaltyRewardById(saved.id).value().has_value());
+  EXPECT_EQ(tx->ChangeLoyaltyRewardStock(saved.id, 1, 0).error().code(), ErrorCode::kNotFound);
+  // The same name in another workspace is another reward.
+  EXPECT_NE(store_->SaveLoyaltyReward(Reward(other.id, "coffee", 1)).value().id, saved.id);
+}
+
+TEST_P(StoreContractTest, LoyaltyRewardCodesAreHandedOutOldestFirst) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  const LoyaltyReward voucher = store_->SaveLoyaltyReward(Reward(w.id, "voucher", 0)).value();
+  const LoyaltyReward open = store_->SaveLoyaltyReward(Reward(w.id, "open", std::nullopt)).value();
+  const LoyaltyReward theirs = store_->SaveLoyaltyReward(Reward(other.id, "voucher", 0)).value();
+  const std::vector<std::string> first{"A", "B", "C"};
+  EXPECT_EQ(store_->AddLoyaltyRewardCodes(w.id, voucher.id, first).value(), 3);
+  EXPECT_EQ(store_->FindLoyaltyReward(w.id, "voucher").value().value().stock,
+            std::optional<std::int64_t>(3));
+  // Codes already in the workspace are skipped, and only those added raise the stock.
+  const std::vector<std::string> second{"B", "D", "D"};
+  EXPECT_EQ(store_->AddLoyaltyRewardCodes(w.id, voucher.id, second).value(), 1);
+  EXPECT_EQ(store_->FindLoyaltyReward(w.id, "voucher").value().value().stock,
+            std::optional<std::int64_t>(4));
+  const std::vector<std::string> taken{"A", "X"};
+  EXPECT_EQ(store_->AddLoyaltyRewardCodes(w.id, open.id, taken).value(), 1);
+  EXPECT_FALSE(store_->FindLoyaltyReward(w.id, "open").value().value().stock.has_value());
+  // Another workspace has codes of its own, and can't add to this one's rewards.
+  EXPECT_EQ(store_->AddLoyaltyRewardCodes(other.id, theirs.id, first).value(), 3);
+  EXPECT_EQ(store_->AddLoyaltyRewardCodes(other.id, voucher.id, first).error().code(),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(store_->AddLoyaltyRewardCodes(w.id, 999'999, first).error().code(),
+            ErrorCode::kNotFound);
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    EXPECT_EQ(tx->ClaimLoyaltyRewardCode(voucher.id, "r1").value(),
+              std::optional<std::string>("A"));
+    EXPECT_EQ(tx->ClaimLoyaltyRewardCode(voucher.id, "r2").value(),
+              std::optional<std::string>("B"));
+    ASSERT_TRUE(tx->ReturnLoyaltyRewardCode(voucher.id, "A"));  // a released hold
+    EXPECT_EQ(tx->ClaimLoyaltyRewardCode(voucher.id, "r3").value(),
+              std::optional<std::string>("A"));
+    EXPECT_EQ(tx->ClaimLoyaltyRewardCode(voucher.id, "r4").value(),
+              std::optional<std::string>("C"));
+    EXPECT_EQ(tx->ClaimLoyaltyRewardCode(voucher.id, "r5").value(),
+              std::optional<std::string>("D"));
+    EXPECT_FALSE(tx->ClaimLoyaltyRewardCode(voucher.id, "r6").value().has_value());
+    EXPECT_EQ(tx->ClaimLoyaltyRewardCode(open.id, "r7").value(), std::optional<std::string>("X"));
+    EXPECT_EQ(tx->ReturnLoyaltyRewardCode(voucher.id, "nope").error().code(), ErrorCode::kNotFound);
+    EXPECT_EQ(tx->ReturnLoyaltyRewardCode(open.id, "B").error().code(), ErrorCode::kNotFound);
+    ASSERT_TRUE(tx->ReturnLoyaltyRewardCode(voucher.id, "C"));
+    ASSERT_TRUE(tx->Commit());
+  }
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    EXPECT_EQ(tx->ClaimLoyaltyRewardCode(voucher.id, "r8").value(),
+              std::optional<std::string>("C"));
+  }  // rolled back: C is free again
+  {
+    auto tx = store_->BeginWrite(other.id).value();
+    EXPECT_FALSE(tx->ClaimLoyaltyRewardCode(voucher.id, "x1").value().has_value());
+    EXPECT_EQ(tx->ReturnLoyaltyRewardCode(voucher.id, "C").error().code(), ErrorCode::kNotFound);
+    EXPECT_EQ(tx->ClaimLoyaltyRewardCode(theirs.id, "x2").value(), std::optional<std::string>("A"));
+    ASSERT_TRUE(tx->Commit());
+  }
+  auto tx = store_->BeginWrite(w.id).value();
+  EXPECT_EQ(tx->ClaimLoyaltyRewardCode(voucher.id, "r9").value(), std::optional<std::string>("C"));
+}
+
+TEST_P(StoreContractTest, LoyaltyRedemptionsAreSavedAndListedByRow) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  const LoyaltyReward reward =
+      store_->SaveLoyaltyReward(Reward(w.id, "voucher", std::nullopt)).value();
+  std::vector<CustomerId> ids;
+  LoyaltyRedemption r1{0,
+                       "hold:1",
+                       w.id,
+                       {},
+                       reward.id,
+                       500,
+                       "held",
+                       "CODE-1",
+                       Timestamp::FromSeconds(100),
+                       Timestamp::FromSeconds(1'000),
+                       std::nullopt};
+  LoyaltyRedemption r2 = r1, r3 = r1;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    r1.customer = r3.customer = ids[0];
+    r2.customer = ids[1];
+    r2.id = "hold:2";
+    r2.state = "released";
+    r2.code = "";
+    r2.closed_at = Timestamp::FromSeconds(400);
+    r3.id = "hold:3";
+    r3.points = 0;
+    EXPECT_FALSE(tx->FindLoyaltyRedemption("hold:1").value().has_value());
+    ASSERT_TRUE(tx->SaveLoyaltyRedemption(r1));
+    ASSERT_TRUE(tx->SaveLoyaltyRedemption(r2));
+    ASSERT_TRUE(tx->SaveLoyaltyRedemption(r3));
+    const auto held = tx->FindLoyaltyRedemption("hold:1").value();
+    ASSERT_TRUE(held.has_value());
+    ExpectSameRedemption(*held, r1);
+    // Saving again by id replaces the row and keeps its place.
+    r1.state = "confirmed";
+    r1.closed_at = Timestamp::FromSeconds(500);
+    ASSERT_TRUE(tx->SaveLoyaltyRedemption(r1));
+    ASSERT_TRUE(tx->Commit());
+  }
+  const auto all = store_->ListLoyaltyRedemptions(w.id, CustomerId{}, 0, 10).value();
+  ASSERT_EQ(all.size(), 3u);
+  ExpectSameRedemption(all[0], r1);
+  ExpectSameRedemption(all[1], r2);
+  ExpectSameRedemption(all[2], r3);
+  EXPECT_EQ(all[0].workspace, w.id);
+  EXPECT_GT(all[0].row, 0);
+  EXPECT_LT(all[0].row, all[1].row);
+  EXPECT_LT(all[1].row, all[2].row);
+  auto listed = [&](CustomerId c, std::int64_t after, int limit) {
+    std::vector<std::string> out;
+    const auto redemptions = store_->ListLoyaltyRedemptions(w.id, c, after, limit).value();
+    for (const auto& r : redemptions) out.push_back(r.id);
+    return out;
+  };
+  EXPECT_EQ(listed(CustomerId{}, all[0].row, 1), std::vector<std::string>{"hold:2"});
+  EXPECT_EQ(listed(ids[0], 0, 10), (std::vector<std::string>{"hold:1", "hold:3"}));
+  EXPECT_EQ(listed(ids[0], all[0].row, 10), std::vector<std::string>{"hold:3"});
+  EXPECT_EQ(listed(ids[1], 0, 10), std::vector<std::string>{"hold:2"});
+  const LoyaltyRedemption found = store_->FindLoyaltyRedemption(w.id, "hold:2").value().value();
+  ExpectSameRedemption(found, r2);
+  EXPECT_EQ(found.row, all[1].row);
+  // Another workspace sees none of it.
+  EXPECT_TRUE(store_->ListLoyaltyRedemptions(other.id, CustomerId{}, 0, 10).value().empty());
+  EXPECT_FALSE(store_->FindLoyaltyRedemption(other.id, "hold:1").value().has_value());
+  auto tx = store_->BeginWrite(other.id).value();
+  EXPECT_FALSE(tx->FindLoyaltyRedemption("hold:1").value().has_value());
+}
+
+TEST_P(StoreContractTest, UncommittedLoyaltyWritesLeaveNothing) {
+  const Workspace w = MakeWorkspace("shop");
+  const Timestamp t = Timestamp::FromSeconds(100);
+  ASSERT_TRUE(store_->SaveLoyaltyProgram({w.id, "{}", 0, t, t}));
+  const LoyaltyReward reward = store_->SaveLoyaltyReward(Reward(w.id, "voucher", 0)).value();
+  const std::vector<std::string> codes{"A"};
+  ASSERT_TRUE(store_->AddLoyaltyRewardCodes(w.id, reward.id, codes));
+  CustomerId c;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    c = Resolve(*tx, {"c1"}, clock_.Now())[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    const std::vector<LoyaltyTransferRecord> b{Earn(c, "t1", 10, 100)};
+    ASSERT_TRUE(tx->AppendLoyaltyTransfers(b));
+    ASSERT_TRUE(tx->SaveLoyaltyMember(Member(c, 10, 50)));
+    ASSERT_TRUE(tx->AddLoyaltyTierChange({0, w.id, c, "", "gold", t, "upgrade"}));
+    ASSERT_TRUE(tx->SetLoyaltyProcessedSeq(9));
+    ASSERT_TRUE(tx->ChangeLoyaltyRewardStock(reward.id, -1, 1));
+    ASSERT_EQ(tx->ClaimLoyaltyRewardCode(reward.id, "hold:1").value(),
+              std::optional<std::string>("A"));
+    ASSERT_TRUE(tx->SaveLoyaltyRedemption(
+        {0, "hold:1", w.id, c, reward.id, 500, "held", "A", t, t, std::nullopt}));
+  }  // destroyed without commit
+  EXPECT_TRUE(store_->ListLoyaltyTransfers(w.id, CustomerId{}, 0, 10).value().empty());
+  EXPECT_FALSE(store_->FindLoyaltyMember(w.id, c).value().has_value());
+  EXPECT_TRUE(store_->DueLoyaltyMembers(w.id, Timestamp::FromSeconds(1'000), 10).value().empty());
+  EXPECT_TRUE(store_->ListLoyaltyTierChanges(w.id, CustomerId{}).value().empty());
+  EXPECT_EQ(store_->FindLoyaltyProgram(w.id).value().value().processed_seq, 0);
+  const LoyaltyReward after = store_->FindLoyaltyReward(w.id, "voucher").value().value();
+  EXPECT_EQ(after.stock, std::optional<std::int64_t>(1));
+  EXPECT_EQ(after.redeemed, 0);
+  EXPECT_TRUE(store_->ListLoyaltyRedemptions(w.id, CustomerId{}, 0, 10).value().empty());
+  // The store is usable afterwards, and the code is still in the pool.
+  auto tx = store_->BeginWrite(w.id).value();
+  EXPECT_EQ(tx->ClaimLoyaltyRewardCode(reward.id, "hold:2").value(),
+            std::optional<std::string>("A"));
+  const std::vector<LoyaltyTransferRecord> b{Earn(c, "t1", 10, 100)};
+  EXPECT_TRUE(tx->AppendLoyaltyTransfers(b));
+  EXPECT_TRUE(tx->Commit());
+  EXPECT_EQ(store_->ListLoyaltyTransfers(w.id, CustomerId{}, 0, 10).value().size(), 1u);
+}
+
 }  // namespace treu::testing_contract

@@ -1050,6 +1050,221 @@ Result<ImportJob> ReadImportJob(const Rows& r, int i) {
   return j;
 }
 
+// ---- Loyalty rows
+
+std::optional<std::int64_t> OptionalMicros(const std::optional<Timestamp>& t) {
+  return t ? std::optional(t->micros) : std::nullopt;
+}
+
+std::optional<Timestamp> OptionalTimestamp(const Rows& r, int i, int col) {
+  return r.IsNull(i, col) ? std::nullopt : std::optional(Timestamp{r.Int(i, col)});
+}
+
+// Adds `v`, or NULL when there is none.
+Params& AddOptional(Params& p, std::optional<std::int64_t> v) {
+  return v ? p.Add(*v) : p.AddNull();
+}
+
+constexpr const char* kLoyaltyMemberColumns =
+    "customer_id, available, pending, held, earned, redeemed, transfers, tier, tier_since, "
+    "tier_review_at, next_due_at, referral_code, referred_by, enrolled_at, updated_at";
+
+// Row i of "SELECT <kLoyaltyMemberColumns> FROM loyalty_members".
+LoyaltyMember ReadLoyaltyMember(const Rows& r, int i, WorkspaceId ws) {
+  LoyaltyMember m;
+  m.workspace = ws;
+  m.customer = CustomerId{r.Int(i, 0)};
+  m.available = r.Int(i, 1);
+  m.pending = r.Int(i, 2);
+  m.held = r.Int(i, 3);
+  m.earned = r.Int(i, 4);
+  m.redeemed = r.Int(i, 5);
+  m.transfers = r.Int(i, 6);
+  m.tier = r.Text(i, 7);
+  m.tier_since = Timestamp{r.Int(i, 8)};
+  m.tier_review_at = OptionalTimestamp(r, i, 9);
+  m.next_due_at = OptionalTimestamp(r, i, 10);
+  m.referral_code = r.Text(i, 11);
+  if (!r.IsNull(i, 12)) m.referred_by = CustomerId{r.Int(i, 12)};
+  m.enrolled_at = Timestamp{r.Int(i, 13)};
+  m.updated_at = Timestamp{r.Int(i, 14)};
+  return m;
+}
+
+Result<std::optional<LoyaltyMember>> FindLoyaltyMemberOn(Conn& conn, WorkspaceId ws,
+                                                         CustomerId customer) {
+  static const std::string kSql =
+      std::string("SELECT ") + kLoyaltyMemberColumns +
+      " FROM loyalty_members WHERE workspace_id = $1::bigint AND customer_id = $2::bigint";
+  TREU_ASSIGN_OR_RETURN(Rows r, conn.Query("find loyalty member", kSql.c_str(),
+                                           Params().Add(ws.value).Add(customer.value)));
+  if (r.size() == 0) return std::optional<LoyaltyMember>();
+  return std::optional<LoyaltyMember>(ReadLoyaltyMember(r, 0, ws));
+}
+
+constexpr const char* kLoyaltyTransferColumns =
+    "seq, customer_id, id, kind, from_account, to_account, points, requested, reason, source_kind, "
+    "source_ref, admin_user_id, at, refers_to, expires_at, pending_until";
+
+// Row i of "SELECT <kLoyaltyTransferColumns> FROM loyalty_transfers".
+LoyaltyTransferRecord ReadLoyaltyTransfer(const Rows& r, int i, WorkspaceId ws) {
+  LoyaltyTransferRecord t;
+  t.seq = r.Int(i, 0);
+  t.workspace = ws;
+  t.customer = CustomerId{r.Int(i, 1)};
+  t.id = r.Text(i, 2);
+  t.kind = r.Text(i, 3);
+  t.from_account = r.Text(i, 4);
+  t.to_account = r.Text(i, 5);
+  t.points = r.Int(i, 6);
+  t.requested = r.Int(i, 7);
+  t.reason = r.Text(i, 8);
+  t.source_kind = r.Text(i, 9);
+  t.source_ref = r.Text(i, 10);
+  if (!r.IsNull(i, 11)) t.admin_user_id = r.Int(i, 11);
+  t.at = Timestamp{r.Int(i, 12)};
+  t.refers_to = r.Text(i, 13);
+  t.expires_at = OptionalTimestamp(r, i, 14);
+  t.pending_until = OptionalTimestamp(r, i, 15);
+  return t;
+}
+
+// Transfers in seq order after `after_seq`, at most `limit` (none: all); only the customer's
+// when `customer` is valid.
+Result<std::vector<LoyaltyTransferRecord>> ListLoyaltyTransfersOn(
+    Conn& conn, WorkspaceId ws, CustomerId customer, std::int64_t after_seq,
+    std::optional<std::int64_t> limit) {
+  static const std::string kByCustomer = std::string("SELECT ") + kLoyaltyTransferColumns +
+                                         " FROM loyalty_transfers WHERE workspace_id = $1::bigint "
+                                         "AND customer_id = $2::bigint AND seq > $3::bigint ORDER "
+                                         "BY seq LIMIT $4::bigint";
+  static const std::string kAll =
+      std::string("SELECT ") + kLoyaltyTransferColumns +
+      " FROM loyalty_transfers WHERE workspace_id = $1::bigint AND seq > $2::bigint ORDER BY seq "
+      "LIMIT $3::bigint";
+  Params p;
+  p.Add(ws.value);
+  if (customer.valid()) p.Add(customer.value);
+  p.Add(after_seq);
+  AddOptional(p, limit);
+  TREU_ASSIGN_OR_RETURN(Rows r,
+                        conn.Query("list loyalty transfers",
+                                   customer.valid() ? kByCustomer.c_str() : kAll.c_str(), p));
+  std::vector<LoyaltyTransferRecord> out;
+  out.reserve(static_cast<std::size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) out.push_back(ReadLoyaltyTransfer(r, i, ws));
+  return out;
+}
+
+constexpr const char* kLoyaltyRewardColumns =
+    "id, name, kind, title, points, stock, tiers, segment, details, active, redeemed, created_at, "
+    "updated_at";
+
+// Row i of "SELECT <kLoyaltyRewardColumns> FROM loyalty_rewards".
+LoyaltyReward ReadLoyaltyReward(const Rows& r, int i, WorkspaceId ws) {
+  LoyaltyReward w;
+  w.id = r.Int(i, 0);
+  w.workspace = ws;
+  w.name = r.Text(i, 1);
+  w.kind = r.Text(i, 2);
+  w.title = r.Text(i, 3);
+  w.points = r.Int(i, 4);
+  if (!r.IsNull(i, 5)) w.stock = r.Int(i, 5);
+  w.tiers = DecodeTierList(r.View(i, 6));
+  w.segment = r.Text(i, 7);
+  w.details = r.Text(i, 8);
+  w.active = r.Bool(i, 9);
+  w.redeemed = r.Int(i, 10);
+  w.created_at = Timestamp{r.Int(i, 11)};
+  w.updated_at = Timestamp{r.Int(i, 12)};
+  return w;
+}
+
+Result<std::optional<LoyaltyReward>> FindLoyaltyRewardByIdOn(Conn& conn, WorkspaceId ws,
+                                                             std::int64_t id) {
+  static const std::string kSql =
+      std::string("SELECT ") + kLoyaltyRewardColumns +
+      " FROM loyalty_rewards WHERE workspace_id = $1::bigint AND id = $2::bigint";
+  TREU_ASSIGN_OR_RETURN(Rows r,
+                        conn.Query("find reward", kSql.c_str(), Params().Add(ws.value).Add(id)));
+  if (r.size() == 0) return std::optional<LoyaltyReward>();
+  return std::optional<LoyaltyReward>(ReadLoyaltyReward(r, 0, ws));
+}
+
+constexpr const char* kLoyaltyRedemptionColumns =
+    "row, id, customer_id, reward_id, points, state, code, created_at, expires_at, closed_at";
+
+// Row i of "SELECT <kLoyaltyRedemptionColumns> FROM loyalty_redemptions".
+LoyaltyRedemption ReadLoyaltyRedemption(const Rows& r, int i, WorkspaceId ws) {
+  LoyaltyRedemption d;
+  d.row = r.Int(i, 0);
+  d.id = r.Text(i, 1);
+  d.workspace = ws;
+  d.customer = CustomerId{r.Int(i, 2)};
+  d.reward_id = r.Int(i, 3);
+  d.points = r.Int(i, 4);
+  d.state = r.Text(i, 5);
+  d.code = r.Text(i, 6);
+  d.created_at = Timestamp{r.Int(i, 7)};
+  d.expires_at = Timestamp{r.Int(i, 8)};
+  d.closed_at = OptionalTimestamp(r, i, 9);
+  return d;
+}
+
+Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemptionOn(Conn& conn, WorkspaceId ws,
+                                                                 std::string_view id) {
+  static const std::string kSql =
+      std::string("SELECT ") + kLoyaltyRedemptionColumns +
+      " FROM loyalty_redemptions WHERE workspace_id = $1::bigint AND id = $2";
+  TREU_ASSIGN_OR_RETURN(
+      Rows r, conn.Query("find redemption", kSql.c_str(), Params().Add(ws.value).Add(id)));
+  if (r.size() == 0) return std::optional<LoyaltyRedemption>();
+  return std::optional<LoyaltyRedemption>(ReadLoyaltyRedemption(r, 0, ws));
+}
+
+// Appends transfers in the order given ($1 workspace, then one array per column); returns the
+// ids inserted. An id already taken is skipped (the caller undoes the statement).
+constexpr const char* kAppendLoyaltyTransfersSql =
+    "INSERT INTO loyalty_transfers (workspace_id, customer_id, id, kind, from_account, to_account, "
+    "points, requested, reason, source_kind, source_ref, admin_user_id, at, refers_to, expires_at, "
+    "pending_until) SELECT $1::bigint, u.customer_id, u.id, u.kind, u.from_account, u.to_account, "
+    "u.points, u.requested, u.reason, u.source_kind, u.source_ref, u.admin_user_id, u.at, "
+    "u.refers_to, u.expires_at, u.pending_until FROM unnest($2::bigint[], $3::text[], $4::text[], "
+    "$5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[], "
+    "$12::bigint[], $13::bigint[], $14::text[], $15::bigint[], $16::bigint[]) WITH ORDINALITY AS "
+    "u(customer_id, id, kind, from_account, to_account, points, requested, reason, source_kind, "
+    "source_ref, admin_user_id, at, refers_to, expires_at, pending_until, n) ORDER BY u.n ON "
+    "CONFLICT (workspace_id, id) DO NOTHING RETURNING id";
+
+// Inserts a member or replaces its row, unless another member of the workspace has its
+// referral code: then nothing (no row returned), and the transaction stays usable.
+constexpr const char* kSaveLoyaltyMemberSql =
+    "INSERT INTO loyalty_members (workspace_id, customer_id, available, pending, held, earned, "
+    "redeemed, transfers, tier, tier_since, tier_review_at, next_due_at, referral_code, "
+    "referred_by, enrolled_at, updated_at) SELECT $1::bigint, $2::bigint, $3::bigint, $4::bigint, "
+    "$5::bigint, $6::bigint, $7::bigint, $8::bigint, $9, $10::bigint, $11::bigint, $12::bigint, "
+    "$13, $14::bigint, $15::bigint, $16::bigint WHERE NOT EXISTS (SELECT 1 FROM loyalty_members "
+    "WHERE workspace_id = $1::bigint AND referral_code = $13 AND referral_code <> '' AND "
+    "customer_id <> $2::bigint) ON CONFLICT (workspace_id, customer_id) DO UPDATE SET available = "
+    "excluded.available, pending = excluded.pending, held = excluded.held, earned = "
+    "excluded.earned, redeemed = excluded.redeemed, transfers = excluded.transfers, tier = "
+    "excluded.tier, tier_since = excluded.tier_since, tier_review_at = excluded.tier_review_at, "
+    "next_due_at = excluded.next_due_at, referral_code = excluded.referral_code, referred_by = "
+    "excluded.referred_by, enrolled_at = excluded.enrolled_at, updated_at = excluded.updated_at "
+    "RETURNING 1";
+
+// Adds codes to the pool of reward $2 of workspace $1 in the order given ($3), skipping codes
+// the workspace has, and raises a limited stock by the number added. Returns whether the
+// reward exists and how many codes were added.
+constexpr const char* kAddLoyaltyRewardCodesSql =
+    "WITH r AS (SELECT id FROM loyalty_rewards   WHERE workspace_id = $1::bigint AND id = "
+    "$2::bigint), ins AS (INSERT INTO loyalty_reward_codes (workspace_id, reward_id, code)   "
+    "SELECT $1::bigint, r.id, u.code FROM r, unnest($3::text[]) WITH ORDINALITY AS u(code, n)   "
+    "ORDER BY u.n ON CONFLICT (workspace_id, code) DO NOTHING RETURNING 1), up AS (UPDATE "
+    "loyalty_rewards SET stock = stock + (SELECT count(*) FROM ins)   WHERE workspace_id = "
+    "$1::bigint AND id = $2::bigint AND stock IS NOT NULL) SELECT (SELECT count(*) FROM r), "
+    "(SELECT count(*) FROM ins)";
+
 // Deletes an order of a workspace by external id with its lines and refunds; returns its id
 // (no row: no such order). The foreign keys are checked at the end of the statement, when
 // the details are gone too.
@@ -1663,6 +1878,232 @@ class PostgresWriteTransaction final : public WriteTransaction {
     LogAll(Entity::kEvent, std::move(events), ChangeOp::kDelete);
     TREU_RETURN_IF_ERROR(log_.Write(conn_, ws_, /*all=*/false));
     return true;
+  }
+
+  // ---- Loyalty
+
+  Result<std::optional<LoyaltyMember>> FindLoyaltyMember(CustomerId customer) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    return FindLoyaltyMemberOn(conn_, ws_, customer);
+  }
+
+  Status SaveLoyaltyMember(const LoyaltyMember& m) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    Params p;
+    p.Add(ws_.value)
+        .Add(m.customer.value)
+        .Add(m.available)
+        .Add(m.pending)
+        .Add(m.held)
+        .Add(m.earned)
+        .Add(m.redeemed)
+        .Add(m.transfers)
+        .Add(m.tier)
+        .Add(m.tier_since.micros);
+    AddOptional(p, OptionalMicros(m.tier_review_at));
+    AddOptional(p, OptionalMicros(m.next_due_at));
+    p.Add(m.referral_code);
+    AddOptional(p, m.referred_by.valid() ? std::optional(m.referred_by.value) : std::nullopt);
+    p.Add(m.enrolled_at.micros).Add(m.updated_at.micros);
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("save loyalty member", kSaveLoyaltyMemberSql, p));
+    if (r.size() == 0) {
+      return AlreadyExists("referral code " + m.referral_code,
+                           "another member of the workspace has it");
+    }
+    return Ok();
+  }
+
+  Result<std::optional<LoyaltyMember>> FindLoyaltyMemberByReferralCode(
+      std::string_view code) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    static const std::string kSql =
+        std::string("SELECT ") + kLoyaltyMemberColumns +
+        " FROM loyalty_members WHERE workspace_id = $1::bigint AND referral_code = $2 AND "
+        "referral_code <> ''";
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find referral code", kSql.c_str(), Params().Add(ws_.value).Add(code)));
+    if (r.size() == 0) return std::optional<LoyaltyMember>();
+    return std::optional<LoyaltyMember>(ReadLoyaltyMember(r, 0, ws_));
+  }
+
+  Result<std::vector<LoyaltyTransferRecord>> LoyaltyTransfers(CustomerId customer) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    if (!customer.valid()) return std::vector<LoyaltyTransferRecord>();
+    return ListLoyaltyTransfersOn(conn_, ws_, customer, 0, std::nullopt);
+  }
+
+  Status AppendLoyaltyTransfers(std::span<const LoyaltyTransferRecord> transfers) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    if (transfers.empty()) return Ok();
+    ArrayLiteral customers, ids, kinds, froms, tos, points, requested, reasons, source_kinds,
+        source_refs, admins, ats, refers_to, expires, pending;
+    for (const LoyaltyTransferRecord& t : transfers) {
+      customers.Add(t.customer.value);
+      ids.Add(t.id);
+      kinds.Add(t.kind);
+      froms.Add(t.from_account);
+      tos.Add(t.to_account);
+      points.Add(t.points);
+      requested.Add(t.requested);
+      reasons.Add(t.reason);
+      source_kinds.Add(t.source_kind);
+      source_refs.Add(t.source_ref);
+      admins.Add(t.admin_user_id);
+      ats.Add(t.at.micros);
+      refers_to.Add(t.refers_to);
+      expires.Add(OptionalMicros(t.expires_at));
+      pending.Add(OptionalMicros(t.pending_until));
+    }
+    // A savepoint, so a taken id (or any failure) undoes this call only and the transaction
+    // stays usable.
+    TREU_RETURN_IF_ERROR(conn_.Run("append loyalty transfers", "SAVEPOINT loyalty_append"));
+    auto inserted = conn_.Query("append loyalty transfers", kAppendLoyaltyTransfersSql,
+                                Params()
+                                    .Add(ws_.value)
+                                    .Add(customers)
+                                    .Add(ids)
+                                    .Add(kinds)
+                                    .Add(froms)
+                                    .Add(tos)
+                                    .Add(points)
+                                    .Add(requested)
+                                    .Add(reasons)
+                                    .Add(source_kinds)
+                                    .Add(source_refs)
+                                    .Add(admins)
+                                    .Add(ats)
+                                    .Add(refers_to)
+                                    .Add(expires)
+                                    .Add(pending));
+    if (inserted && inserted->size() == static_cast<int>(transfers.size())) {
+      return conn_.Run("append loyalty transfers", "RELEASE SAVEPOINT loyalty_append");
+    }
+    TREU_RETURN_IF_ERROR(
+        conn_.Run("append loyalty transfers",
+                  "ROLLBACK TO SAVEPOINT loyalty_append; RELEASE SAVEPOINT loyalty_append"));
+    if (!inserted) return std::unexpected(inserted.error());
+    // The first id not inserted: stored before, or given twice.
+    std::unordered_map<std::string, int> written;
+    for (int i = 0; i < inserted->size(); ++i) ++written[inserted->Text(i, 0)];
+    for (const LoyaltyTransferRecord& t : transfers) {
+      if (auto it = written.find(t.id); it != written.end() && it->second > 0) {
+        --it->second;
+        continue;
+      }
+      return AlreadyExists("loyalty transfer " + t.id, "a transfer with this id is stored");
+    }
+    return Internal("postgresql: append loyalty transfers", "fewer rows inserted than given");
+  }
+
+  Status AddLoyaltyTierChange(const LoyaltyTierChange& c) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    TREU_RETURN_IF_ERROR(conn_.Query(
+        "add tier change",
+        "INSERT INTO loyalty_tier_changes (workspace_id, customer_id, from_tier, to_tier, at, "
+        "reason) VALUES ($1::bigint, $2::bigint, $3, $4, $5::bigint, $6)",
+        Params()
+            .Add(ws_.value)
+            .Add(c.customer.value)
+            .Add(c.from_tier)
+            .Add(c.to_tier)
+            .Add(c.at.micros)
+            .Add(c.reason)));
+    return Ok();
+  }
+
+  Status SetLoyaltyProcessedSeq(std::int64_t seq) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("set loyalty processed seq",
+                            "UPDATE loyalty_programs SET processed_seq = $2::bigint WHERE "
+                            "workspace_id = $1::bigint RETURNING 1",
+                            Params().Add(ws_.value).Add(seq)));
+    if (r.size() == 0) return NotFound("loyalty program", "the workspace has no loyalty program");
+    return Ok();
+  }
+
+  Result<std::optional<LoyaltyReward>> FindLoyaltyRewardById(std::int64_t id) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    return FindLoyaltyRewardByIdOn(conn_, ws_, id);
+  }
+
+  Status ChangeLoyaltyRewardStock(std::int64_t reward_id, std::int64_t stock_delta,
+                                  std::int64_t redeemed_delta) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    // An unlimited stock is NULL and stays NULL.
+    TREU_ASSIGN_OR_RETURN(
+        Rows r,
+        conn_.Query("change reward stock",
+                    "UPDATE loyalty_rewards SET stock = stock + $3::bigint, redeemed = redeemed + "
+                    "$4::bigint WHERE workspace_id = $1::bigint AND id = $2::bigint AND (stock IS "
+                    "NULL OR stock + $3::bigint >= 0) RETURNING 1",
+                    Params().Add(ws_.value).Add(reward_id).Add(stock_delta).Add(redeemed_delta)));
+    if (r.size() > 0) return Ok();
+    TREU_ASSIGN_OR_RETURN(auto reward, FindLoyaltyRewardByIdOn(conn_, ws_, reward_id));
+    if (!reward) return NotFound("reward " + std::to_string(reward_id), "no such reward");
+    return FailedPrecondition("reward", "out of stock");
+  }
+
+  Result<std::optional<std::string>> ClaimLoyaltyRewardCode(
+      std::int64_t reward_id, std::string_view redemption_id) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    TREU_ASSIGN_OR_RETURN(
+        Rows r,
+        conn_.Query("claim reward code",
+                    "UPDATE loyalty_reward_codes SET redemption_id = $3 WHERE row = (SELECT row "
+                    "FROM loyalty_reward_codes WHERE workspace_id = $1::bigint AND reward_id = "
+                    "$2::bigint AND redemption_id IS NULL ORDER BY row LIMIT 1) RETURNING code",
+                    Params().Add(ws_.value).Add(reward_id).Add(redemption_id)));
+    if (r.size() == 0) return std::optional<std::string>();
+    return std::optional<std::string>(r.Text(0, 0));
+  }
+
+  Status ReturnLoyaltyRewardCode(std::int64_t reward_id, std::string_view code) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("return reward code",
+                            "UPDATE loyalty_reward_codes SET redemption_id = NULL WHERE "
+                            "workspace_id = $1::bigint AND reward_id = $2::bigint AND code = $3 "
+                            "RETURNING 1",
+                            Params().Add(ws_.value).Add(reward_id).Add(code)));
+    if (r.size() == 0) {
+      return NotFound("reward code " + std::string(code),
+                      "not in the pool of reward " + std::to_string(reward_id));
+    }
+    return Ok();
+  }
+
+  Status SaveLoyaltyRedemption(const LoyaltyRedemption& d) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    Params p;
+    p.Add(ws_.value)
+        .Add(d.id)
+        .Add(d.customer.value)
+        .Add(d.reward_id)
+        .Add(d.points)
+        .Add(d.state)
+        .Add(d.code)
+        .Add(d.created_at.micros)
+        .Add(d.expires_at.micros);
+    AddOptional(p, OptionalMicros(d.closed_at));
+    TREU_RETURN_IF_ERROR(conn_.Query("save redemption",
+                                     "INSERT INTO loyalty_redemptions (workspace_id, id, "
+                                     "customer_id, reward_id, points, state, code, created_at, "
+                                     "expires_at, closed_at) VALUES ($1::bigint, $2, $3::bigint, "
+                                     "$4::bigint, $5::bigint, $6, $7, $8::bigint, $9::bigint, "
+                                     "$10::bigint) ON CONFLICT (workspace_id, id) DO UPDATE SET "
+                                     "customer_id = excluded.customer_id, reward_id = "
+                                     "excluded.reward_id, points = excluded.points, state = "
+                                     "excluded.state, code = excluded.code, created_at = "
+                                     "excluded.created_at, expires_at = excluded.expires_at, "
+                                     "closed_at = excluded.closed_at",
+                                     p));
+    return Ok();
+  }
+
+  Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemption(std::string_view id) override {
+    TREU_RETURN_IF_ERROR(Usable());
+    return FindLoyaltyRedemptionOn(conn_, ws_, id);
   }
 
   Status Commit() override {
@@ -3003,6 +3444,214 @@ class PostgresStore final : public Store {
                                 .Add(JobStatusName(JobStatus::kQueued))
                                 .Add(JobStatusName(JobStatus::kRunning))));
     return std::int64_t{r.size()};
+  }
+
+  // ---- Loyalty
+
+  Result<std::optional<LoyaltyProgramRecord>> FindLoyaltyProgram(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find loyalty program",
+                            "SELECT definition, processed_seq, created_at, updated_at FROM "
+                            "loyalty_programs WHERE workspace_id = $1::bigint",
+                            Params().Add(ws.value)));
+    if (r.size() == 0) return std::optional<LoyaltyProgramRecord>();
+    return std::optional<LoyaltyProgramRecord>(LoyaltyProgramRecord{
+        ws, r.Text(0, 0), r.Int(0, 1), Timestamp{r.Int(0, 2)}, Timestamp{r.Int(0, 3)}});
+  }
+
+  Result<LoyaltyProgramRecord> SaveLoyaltyProgram(const LoyaltyProgramRecord& p) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r,
+        conn_.Query(
+            "save loyalty program",
+            "INSERT INTO loyalty_programs (workspace_id, definition, processed_seq, created_at, "
+            "updated_at) VALUES ($1::bigint, $2, $3::bigint, $4::bigint, $5::bigint) ON CONFLICT "
+            "(workspace_id) DO UPDATE SET definition = excluded.definition, updated_at = "
+            "excluded.updated_at RETURNING definition, processed_seq, created_at, updated_at",
+            Params()
+                .Add(p.workspace.value)
+                .Add(p.definition)
+                .Add(p.processed_seq)
+                .Add(p.created_at.micros)
+                .Add(p.updated_at.micros)));
+    if (r.size() == 0) return Internal("postgresql: save loyalty program", "no row after saving");
+    return LoyaltyProgramRecord{p.workspace, r.Text(0, 0), r.Int(0, 1), Timestamp{r.Int(0, 2)},
+                                Timestamp{r.Int(0, 3)}};
+  }
+
+  Result<std::optional<LoyaltyMember>> FindLoyaltyMember(WorkspaceId ws,
+                                                         CustomerId customer) override {
+    return FindLoyaltyMemberOn(conn_, ws, customer);
+  }
+
+  Result<std::vector<LoyaltyMember>> ListLoyaltyMembers(WorkspaceId ws, std::int64_t after,
+                                                        int limit) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kLoyaltyMemberColumns +
+        " FROM loyalty_members WHERE workspace_id = $1::bigint AND customer_id > $2::bigint ORDER "
+        "BY customer_id LIMIT $3::bigint";
+    TREU_ASSIGN_OR_RETURN(
+        Rows r,
+        conn_.Query("list loyalty members", kSql.c_str(),
+                    Params().Add(ws.value).Add(after).Add(std::int64_t{std::max(limit, 0)})));
+    std::vector<LoyaltyMember> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadLoyaltyMember(r, i, ws));
+    return out;
+  }
+
+  Result<std::vector<CustomerId>> DueLoyaltyMembers(WorkspaceId ws, Timestamp now,
+                                                    int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r,
+        conn_.Query("due loyalty members",
+                    "SELECT customer_id FROM loyalty_members WHERE workspace_id = $1::bigint AND "
+                    "next_due_at <= $2::bigint ORDER BY next_due_at, customer_id LIMIT $3::bigint",
+                    Params().Add(ws.value).Add(now.micros).Add(std::int64_t{std::max(limit, 0)})));
+    std::vector<CustomerId> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) out.push_back(CustomerId{r.Int(i, 0)});
+    return out;
+  }
+
+  Result<std::vector<LoyaltyTransferRecord>> ListLoyaltyTransfers(WorkspaceId ws,
+                                                                  CustomerId customer,
+                                                                  std::int64_t after_seq,
+                                                                  int limit) override {
+    return ListLoyaltyTransfersOn(conn_, ws, customer, after_seq, std::int64_t{std::max(limit, 0)});
+  }
+
+  Status ScanLoyaltyTransfers(WorkspaceId ws, Timestamp from, Timestamp to,
+                              const std::function<void(const LoyaltyTransferRecord&)>& f) override {
+    ReadScope scope(conn_);
+    TREU_RETURN_IF_ERROR(scope.Begin());
+    CursorStream t(conn_, "treu_scan_rows");
+    const std::string sql =
+        std::string("SELECT ") + kLoyaltyTransferColumns +
+        " FROM loyalty_transfers WHERE workspace_id = $1::bigint AND at >= $2::bigint AND at < "
+        "$3::bigint ORDER BY seq";
+    TREU_RETURN_IF_ERROR(t.Open("scan loyalty transfers", sql,
+                                Params().Add(ws.value).Add(from.micros).Add(to.micros)));
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(const bool row, t.Next());
+      if (!row) break;
+      f(ReadLoyaltyTransfer(t.rows(), t.row(), ws));
+    }
+    return Ok();
+  }
+
+  Result<std::vector<LoyaltyTierChange>> ListLoyaltyTierChanges(WorkspaceId ws,
+                                                                CustomerId customer) override {
+    static constexpr const char* kByCustomer =
+        "SELECT id, customer_id, from_tier, to_tier, at, reason FROM loyalty_tier_changes WHERE "
+        "workspace_id = $1::bigint AND customer_id = $2::bigint ORDER BY at, id";
+    static constexpr const char* kAll =
+        "SELECT id, customer_id, from_tier, to_tier, at, reason FROM loyalty_tier_changes WHERE "
+        "workspace_id = $1::bigint ORDER BY at, id";
+    Params p;
+    p.Add(ws.value);
+    if (customer.valid()) p.Add(customer.value);
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list tier changes", customer.valid() ? kByCustomer : kAll, p));
+    std::vector<LoyaltyTierChange> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({r.Int(i, 0), ws, CustomerId{r.Int(i, 1)}, r.Text(i, 2), r.Text(i, 3),
+                     Timestamp{r.Int(i, 4)}, r.Text(i, 5)});
+    }
+    return out;
+  }
+
+  Result<LoyaltyReward> SaveLoyaltyReward(const LoyaltyReward& w) override {
+    for (const std::string& tier : w.tiers) {
+      if (tier.empty()) return InvalidArgument("reward " + w.name, "a tier name is empty");
+    }
+    static const std::string kSql =
+        std::string(
+            "INSERT INTO loyalty_rewards (workspace_id, name, kind, title, points, stock, tiers, "
+            "segment, details, active, redeemed, created_at, updated_at) VALUES ($1::bigint, $2, "
+            "$3, $4, $5::bigint, $6::bigint, $7, $8, $9, $10::boolean, $11::bigint, $12::bigint, "
+            "$13::bigint) ON CONFLICT (workspace_id, name) DO UPDATE SET kind = excluded.kind, "
+            "title = excluded.title, points = excluded.points, stock = excluded.stock, tiers = "
+            "excluded.tiers, segment = excluded.segment, details = excluded.details, active = "
+            "excluded.active, updated_at = excluded.updated_at RETURNING ") +
+        kLoyaltyRewardColumns;
+    Params p;
+    p.Add(w.workspace.value).Add(w.name).Add(w.kind).Add(w.title).Add(w.points);
+    AddOptional(p, w.stock);
+    p.Add(EncodeTierList(w.tiers))
+        .Add(w.segment)
+        .Add(w.details)
+        .Add(w.active ? "true" : "false")
+        .Add(w.redeemed)
+        .Add(w.created_at.micros)
+        .Add(w.updated_at.micros);
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("save reward " + w.name, kSql.c_str(), p));
+    if (r.size() == 0) return Internal("postgresql: save reward " + w.name, "no row after saving");
+    return ReadLoyaltyReward(r, 0, w.workspace);
+  }
+
+  Result<std::vector<LoyaltyReward>> ListLoyaltyRewards(WorkspaceId ws) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kLoyaltyRewardColumns +
+        " FROM loyalty_rewards WHERE workspace_id = $1::bigint ORDER BY name COLLATE \"C\"";
+    TREU_ASSIGN_OR_RETURN(Rows r,
+                          conn_.Query("list rewards", kSql.c_str(), Params().Add(ws.value)));
+    std::vector<LoyaltyReward> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadLoyaltyReward(r, i, ws));
+    return out;
+  }
+
+  Result<std::optional<LoyaltyReward>> FindLoyaltyReward(WorkspaceId ws,
+                                                         std::string_view name) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kLoyaltyRewardColumns +
+        " FROM loyalty_rewards WHERE workspace_id = $1::bigint AND name = $2";
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find reward", kSql.c_str(), Params().Add(ws.value).Add(name)));
+    if (r.size() == 0) return std::optional<LoyaltyReward>();
+    return std::optional<LoyaltyReward>(ReadLoyaltyReward(r, 0, ws));
+  }
+
+  Result<std::int64_t> AddLoyaltyRewardCodes(WorkspaceId ws, std::int64_t reward_id,
+                                             std::span<const std::string> codes) override {
+    ArrayLiteral pool;
+    for (const std::string& code : codes) pool.Add(code);
+    // One statement, so atomic on its own: the codes and the stock.
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("add reward codes", kAddLoyaltyRewardCodesSql,
+                                              Params().Add(ws.value).Add(reward_id).Add(pool)));
+    if (r.Int(0, 0) == 0) return NotFound("reward " + std::to_string(reward_id), "no such reward");
+    return r.Int(0, 1);
+  }
+
+  Result<std::vector<LoyaltyRedemption>> ListLoyaltyRedemptions(WorkspaceId ws, CustomerId customer,
+                                                                std::int64_t after_row,
+                                                                int limit) override {
+    static const std::string kByCustomer = std::string("SELECT ") + kLoyaltyRedemptionColumns +
+                                           " FROM loyalty_redemptions WHERE workspace_id = "
+                                           "$1::bigint AND customer_id = $2::bigint AND row > "
+                                           "$3::bigint ORDER BY row LIMIT $4::bigint";
+    static const std::string kAll =
+        std::string("SELECT ") + kLoyaltyRedemptionColumns +
+        " FROM loyalty_redemptions WHERE workspace_id = $1::bigint AND row > $2::bigint ORDER BY "
+        "row LIMIT $3::bigint";
+    Params p;
+    p.Add(ws.value);
+    if (customer.valid()) p.Add(customer.value);
+    p.Add(after_row).Add(std::int64_t{std::max(limit, 0)});
+    TREU_ASSIGN_OR_RETURN(
+        Rows r,
+        conn_.Query("list redemptions", customer.valid() ? kByCustomer.c_str() : kAll.c_str(), p));
+    std::vector<LoyaltyRedemption> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadLoyaltyRedemption(r, i, ws));
+    return out;
+  }
+
+  Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemption(WorkspaceId ws,
+                                                                 std::string_view id) override {
+    return FindLoyaltyRedemptionOn(conn_, ws, id);
   }
 
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,

@@ -329,6 +329,61 @@ class TestStore final : public Store {
   Status RevokeApiKey(WorkspaceId ws, std::int64_t id, Timestamp now) override {
     return store_->RevokeApiKey(ws, id, now);
   }
+  Result<std::optional<LoyaltyProgramRecord>> FindLoyaltyProgram(WorkspaceId ws) override {
+    return store_->FindLoyaltyProgram(ws);
+  }
+  Result<LoyaltyProgramRecord> SaveLoyaltyProgram(const LoyaltyProgramRecord& p) override {
+    return store_->SaveLoyaltyProgram(p);
+  }
+  Result<std::optional<LoyaltyMember>> FindLoyaltyMember(WorkspaceId ws,
+                                                         CustomerId customer) override {
+    return store_->FindLoyaltyMember(ws, customer);
+  }
+  Result<std::vector<LoyaltyMember>> ListLoyaltyMembers(WorkspaceId ws, std::int64_t after,
+                                                        int limit) override {
+    return store_->ListLoyaltyMembers(ws, after, limit);
+  }
+  Result<std::vector<CustomerId>> DueLoyaltyMembers(WorkspaceId ws, Timestamp now,
+                                                    int limit) override {
+    return store_->DueLoyaltyMembers(ws, now, limit);
+  }
+  Result<std::vector<LoyaltyTransferRecord>> ListLoyaltyTransfers(WorkspaceId ws,
+                                                                  CustomerId customer,
+                                                                  std::int64_t after_seq,
+                                                                  int limit) override {
+    return store_->ListLoyaltyTransfers(ws, customer, after_seq, limit);
+  }
+  Status ScanLoyaltyTransfers(WorkspaceId ws, Timestamp from, Timestamp to,
+                              const std::function<void(const LoyaltyTransferRecord&)>& f) override {
+    return store_->ScanLoyaltyTransfers(ws, from, to, f);
+  }
+  Result<std::vector<LoyaltyTierChange>> ListLoyaltyTierChanges(WorkspaceId ws,
+                                                                CustomerId customer) override {
+    return store_->ListLoyaltyTierChanges(ws, customer);
+  }
+  Result<LoyaltyReward> SaveLoyaltyReward(const LoyaltyReward& r) override {
+    return store_->SaveLoyaltyReward(r);
+  }
+  Result<std::vector<LoyaltyReward>> ListLoyaltyRewards(WorkspaceId ws) override {
+    return store_->ListLoyaltyRewards(ws);
+  }
+  Result<std::optional<LoyaltyReward>> FindLoyaltyReward(WorkspaceId ws,
+                                                         std::string_view name) override {
+    return store_->FindLoyaltyReward(ws, name);
+  }
+  Result<std::int64_t> AddLoyaltyRewardCodes(WorkspaceId ws, std::int64_t reward_id,
+                                             std::span<const std::string> codes) override {
+    return store_->AddLoyaltyRewardCodes(ws, reward_id, codes);
+  }
+  Result<std::vector<LoyaltyRedemption>> ListLoyaltyRedemptions(WorkspaceId ws, CustomerId customer,
+                                                                std::int64_t after_row,
+                                                                int limit) override {
+    return store_->ListLoyaltyRedemptions(ws, customer, after_row, limit);
+  }
+  Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemption(WorkspaceId ws,
+                                                                 std::string_view id) override {
+    return store_->FindLoyaltyRedemption(ws, id);
+  }
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
                                           int limit) override {
     return store_->ReadChanges(ws, after_seq, limit);

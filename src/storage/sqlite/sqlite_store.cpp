@@ -461,6 +461,183 @@ Result<ImportJob> ReadImportJobRow(const Stmt& s) {
   return j;
 }
 
+// ---- Loyalty rows
+
+std::optional<std::int64_t> OptionalMicros(const std::optional<Timestamp>& t) {
+  return t ? std::optional(t->micros) : std::nullopt;
+}
+
+std::optional<Timestamp> OptionalTimestamp(const Stmt& s, int col) {
+  return s.IsNull(col) ? std::nullopt : std::optional(Timestamp{s.Int(col)});
+}
+
+// A row of "SELECT customer_id, available, pending, held, earned, redeemed, transfers, tier,
+// tier_since, tier_review_at, next_due_at, referral_code, referred_by, enrolled_at, updated_at
+// FROM loyalty_members".
+LoyaltyMember ReadLoyaltyMember(const Stmt& s, WorkspaceId ws) {
+  LoyaltyMember m;
+  m.workspace = ws;
+  m.customer = CustomerId{s.Int(0)};
+  m.available = s.Int(1);
+  m.pending = s.Int(2);
+  m.held = s.Int(3);
+  m.earned = s.Int(4);
+  m.redeemed = s.Int(5);
+  m.transfers = s.Int(6);
+  m.tier = s.Text(7);
+  m.tier_since = Timestamp{s.Int(8)};
+  m.tier_review_at = OptionalTimestamp(s, 9);
+  m.next_due_at = OptionalTimestamp(s, 10);
+  m.referral_code = s.Text(11);
+  if (!s.IsNull(12)) m.referred_by = CustomerId{s.Int(12)};
+  m.enrolled_at = Timestamp{s.Int(13)};
+  m.updated_at = Timestamp{s.Int(14)};
+  return m;
+}
+
+constexpr const char* kFindLoyaltyMemberSql =
+    "SELECT customer_id, available, pending, held, earned, redeemed, transfers, tier, tier_since, "
+    "tier_review_at, next_due_at, referral_code, referred_by, enrolled_at, updated_at FROM "
+    "loyalty_members WHERE workspace_id = ? AND customer_id = ?";
+
+Result<std::optional<LoyaltyMember>> FindLoyaltyMemberIn(Db& db, WorkspaceId ws,
+                                                         CustomerId customer) {
+  TREU_ASSIGN_OR_RETURN(Stmt * s, db.Prepare(kFindLoyaltyMemberSql));
+  TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(customer.value).Step());
+  if (!row) return std::optional<LoyaltyMember>();
+  LoyaltyMember m = ReadLoyaltyMember(*s, ws);
+  s->Reset();
+  return std::optional<LoyaltyMember>(std::move(m));
+}
+
+// A row of "SELECT seq, customer_id, id, kind, from_account, to_account, points, requested,
+// reason, source_kind, source_ref, admin_user_id, at, refers_to, expires_at, pending_until FROM
+// loyalty_transfers".
+LoyaltyTransferRecord ReadLoyaltyTransfer(const Stmt& s, WorkspaceId ws) {
+  LoyaltyTransferRecord t;
+  t.seq = s.Int(0);
+  t.workspace = ws;
+  t.customer = CustomerId{s.Int(1)};
+  t.id = s.Text(2);
+  t.kind = s.Text(3);
+  t.from_account = s.Text(4);
+  t.to_account = s.Text(5);
+  t.points = s.Int(6);
+  t.requested = s.Int(7);
+  t.reason = s.Text(8);
+  t.source_kind = s.Text(9);
+  t.source_ref = s.Text(10);
+  if (!s.IsNull(11)) t.admin_user_id = s.Int(11);
+  t.at = Timestamp{s.Int(12)};
+  t.refers_to = s.Text(13);
+  t.expires_at = OptionalTimestamp(s, 14);
+  t.pending_until = OptionalTimestamp(s, 15);
+  return t;
+}
+
+// Transfers in seq order after `after_seq`, at most `limit` (-1: all); only the customer's when
+// `customer` is valid.
+Result<std::vector<LoyaltyTransferRecord>> ListLoyaltyTransfersIn(Db& db, WorkspaceId ws,
+                                                                  CustomerId customer,
+                                                                  std::int64_t after_seq,
+                                                                  std::int64_t limit) {
+  Stmt* s = nullptr;
+  if (customer.valid()) {
+    TREU_ASSIGN_OR_RETURN(
+        s,
+        db.Prepare(
+            "SELECT seq, customer_id, id, kind, from_account, to_account, points, requested, "
+            "reason, source_kind, source_ref, admin_user_id, at, refers_to, expires_at, "
+            "pending_until FROM loyalty_transfers WHERE workspace_id = ? AND customer_id = ? AND "
+            "seq > ? ORDER BY seq LIMIT ?"));
+    s->Bind(ws.value).Bind(customer.value);
+  } else {
+    TREU_ASSIGN_OR_RETURN(
+        s,
+        db.Prepare(
+            "SELECT seq, customer_id, id, kind, from_account, to_account, points, requested, "
+            "reason, source_kind, source_ref, admin_user_id, at, refers_to, expires_at, "
+            "pending_until FROM loyalty_transfers WHERE workspace_id = ? AND seq > ? ORDER BY seq "
+            "LIMIT ?"));
+    s->Bind(ws.value);
+  }
+  s->Bind(after_seq).Bind(limit);
+  std::vector<LoyaltyTransferRecord> out;
+  while (true) {
+    TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) break;
+    out.push_back(ReadLoyaltyTransfer(*s, ws));
+  }
+  return out;
+}
+
+// A row of "SELECT id, name, kind, title, points, stock, tiers, segment, details, active,
+// redeemed, created_at, updated_at FROM loyalty_rewards".
+LoyaltyReward ReadLoyaltyReward(const Stmt& s, WorkspaceId ws) {
+  LoyaltyReward r;
+  r.id = s.Int(0);
+  r.workspace = ws;
+  r.name = s.Text(1);
+  r.kind = s.Text(2);
+  r.title = s.Text(3);
+  r.points = s.Int(4);
+  if (!s.IsNull(5)) r.stock = s.Int(5);
+  r.tiers = DecodeTierList(s.View(6));
+  r.segment = s.Text(7);
+  r.details = s.Text(8);
+  r.active = s.Int(9) != 0;
+  r.redeemed = s.Int(10);
+  r.created_at = Timestamp{s.Int(11)};
+  r.updated_at = Timestamp{s.Int(12)};
+  return r;
+}
+
+Result<std::optional<LoyaltyReward>> FindLoyaltyRewardByIdIn(Db& db, WorkspaceId ws,
+                                                             std::int64_t id) {
+  TREU_ASSIGN_OR_RETURN(
+      Stmt * s,
+      db.Prepare("SELECT id, name, kind, title, points, stock, tiers, segment, details, active, "
+                 "redeemed, created_at, updated_at FROM loyalty_rewards WHERE workspace_id = ? AND "
+                 "id = ?"));
+  TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(id).Step());
+  if (!row) return std::optional<LoyaltyReward>();
+  LoyaltyReward r = ReadLoyaltyReward(*s, ws);
+  s->Reset();
+  return std::optional<LoyaltyReward>(std::move(r));
+}
+
+// A row of "SELECT row, id, customer_id, reward_id, points, state, code, created_at, expires_at,
+// closed_at FROM loyalty_redemptions".
+LoyaltyRedemption ReadLoyaltyRedemption(const Stmt& s, WorkspaceId ws) {
+  LoyaltyRedemption r;
+  r.row = s.Int(0);
+  r.id = s.Text(1);
+  r.workspace = ws;
+  r.customer = CustomerId{s.Int(2)};
+  r.reward_id = s.Int(3);
+  r.points = s.Int(4);
+  r.state = s.Text(5);
+  r.code = s.Text(6);
+  r.created_at = Timestamp{s.Int(7)};
+  r.expires_at = Timestamp{s.Int(8)};
+  r.closed_at = OptionalTimestamp(s, 9);
+  return r;
+}
+
+Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemptionIn(Db& db, WorkspaceId ws,
+                                                                 std::string_view id) {
+  TREU_ASSIGN_OR_RETURN(
+      Stmt * s,
+      db.Prepare(
+          "SELECT row, id, customer_id, reward_id, points, state, code, created_at, expires_at, "
+          "closed_at FROM loyalty_redemptions WHERE workspace_id = ? AND id = ?"));
+  TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(id).Step());
+  if (!row) return std::optional<LoyaltyRedemption>();
+  LoyaltyRedemption r = ReadLoyaltyRedemption(*s, ws);
+  s->Reset();
+  return std::optional<LoyaltyRedemption>(std::move(r));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 class SqliteWriteTransaction final : public WriteTransaction {
@@ -861,6 +1038,196 @@ class SqliteWriteTransaction final : public WriteTransaction {
     return true;
   }
 
+  // ---- Loyalty
+
+  Result<std::optional<LoyaltyMember>> FindLoyaltyMember(CustomerId customer) override {
+    return FindLoyaltyMemberIn(db_, ws_, customer);
+  }
+
+  Status SaveLoyaltyMember(const LoyaltyMember& m) override {
+    // Written only when no other member of the workspace has the referral code, so a taken code
+    // is an error value and the transaction stays usable (the unique index is the backstop).
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s,
+        db_.Prepare(
+            "INSERT INTO loyalty_members (workspace_id, customer_id, available, pending, held, "
+            "earned, redeemed, transfers, tier, tier_since, tier_review_at, next_due_at, "
+            "referral_code, referred_by, enrolled_at, updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM loyalty_members WHERE "
+            "workspace_id = ? AND referral_code = ? AND referral_code <> '' AND customer_id <> ?) "
+            "ON CONFLICT (workspace_id, customer_id) DO UPDATE SET available = excluded.available, "
+            "pending = excluded.pending, held = excluded.held, earned = excluded.earned, redeemed "
+            "= excluded.redeemed, transfers = excluded.transfers, tier = excluded.tier, tier_since "
+            "= excluded.tier_since, tier_review_at = excluded.tier_review_at, next_due_at = "
+            "excluded.next_due_at, referral_code = excluded.referral_code, referred_by = "
+            "excluded.referred_by, enrolled_at = excluded.enrolled_at, updated_at = "
+            "excluded.updated_at"));
+    TREU_RETURN_IF_ERROR(
+        s->Bind(ws_.value)
+            .Bind(m.customer.value)
+            .Bind(m.available)
+            .Bind(m.pending)
+            .Bind(m.held)
+            .Bind(m.earned)
+            .Bind(m.redeemed)
+            .Bind(m.transfers)
+            .Bind(m.tier)
+            .Bind(m.tier_since.micros)
+            .Bind(OptionalMicros(m.tier_review_at))
+            .Bind(OptionalMicros(m.next_due_at))
+            .Bind(m.referral_code)
+            .Bind(m.referred_by.valid() ? std::optional(m.referred_by.value) : std::nullopt)
+            .Bind(m.enrolled_at.micros)
+            .Bind(m.updated_at.micros)
+            .Bind(ws_.value)
+            .Bind(m.referral_code)
+            .Bind(m.customer.value)
+            .Run());
+    if (db_.Changes() == 0) {
+      return AlreadyExists("referral code " + m.referral_code,
+                           "another member of the workspace has it");
+    }
+    return Ok();
+  }
+
+  Result<std::optional<LoyaltyMember>> FindLoyaltyMemberByReferralCode(
+      std::string_view code) override {
+    // "referral_code <> ''" lets SQLite use the partial unique index, and "" finds nobody.
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s,
+        db_.Prepare(
+            "SELECT customer_id, available, pending, held, earned, redeemed, transfers, tier, "
+            "tier_since, tier_review_at, next_due_at, referral_code, referred_by, enrolled_at, "
+            "updated_at FROM loyalty_members WHERE workspace_id = ? AND referral_code = ? AND "
+            "referral_code <> ''"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws_.value).Bind(code).Step());
+    if (!row) return std::optional<LoyaltyMember>();
+    LoyaltyMember m = ReadLoyaltyMember(*s, ws_);
+    s->Reset();
+    return std::optional<LoyaltyMember>(std::move(m));
+  }
+
+  Result<std::vector<LoyaltyTransferRecord>> LoyaltyTransfers(CustomerId customer) override {
+    if (!customer.valid()) return std::vector<LoyaltyTransferRecord>();
+    return ListLoyaltyTransfersIn(db_, ws_, customer, 0, -1);
+  }
+
+  Status AppendLoyaltyTransfers(std::span<const LoyaltyTransferRecord> transfers) override {
+    if (transfers.empty()) return Ok();
+    // A savepoint, so a taken id undoes this call only and the transaction stays usable.
+    TREU_ASSIGN_OR_RETURN(Stmt * begin, db_.Prepare("SAVEPOINT loyalty_append"));
+    TREU_RETURN_IF_ERROR(begin->Run());
+    Status done = AppendLoyaltyTransfersInSavepoint(transfers);
+    if (!done) {
+      TREU_ASSIGN_OR_RETURN(Stmt * undo, db_.Prepare("ROLLBACK TO loyalty_append"));
+      TREU_RETURN_IF_ERROR(undo->Run());
+    }
+    TREU_ASSIGN_OR_RETURN(Stmt * release, db_.Prepare("RELEASE loyalty_append"));
+    TREU_RETURN_IF_ERROR(release->Run());
+    return done;
+  }
+
+  Status AddLoyaltyTierChange(const LoyaltyTierChange& c) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO loyalty_tier_changes (workspace_id, customer_id, "
+                              "from_tier, to_tier, at, reason) VALUES (?, ?, ?, ?, ?, ?)"));
+    return s->Bind(ws_.value)
+        .Bind(c.customer.value)
+        .Bind(c.from_tier)
+        .Bind(c.to_tier)
+        .Bind(c.at.micros)
+        .Bind(c.reason)
+        .Run();
+  }
+
+  Status SetLoyaltyProcessedSeq(std::int64_t seq) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s,
+                          db_.Prepare("UPDATE loyalty_programs SET processed_seq = ? WHERE "
+                                      "workspace_id = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(seq).Bind(ws_.value).Run());
+    if (db_.Changes() == 0) {
+      return NotFound("loyalty program", "the workspace has no loyalty program");
+    }
+    return Ok();
+  }
+
+  Result<std::optional<LoyaltyReward>> FindLoyaltyRewardById(std::int64_t id) override {
+    return FindLoyaltyRewardByIdIn(db_, ws_, id);
+  }
+
+  Status ChangeLoyaltyRewardStock(std::int64_t reward_id, std::int64_t stock_delta,
+                                  std::int64_t redeemed_delta) override {
+    // An unlimited stock is NULL and stays NULL.
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("UPDATE loyalty_rewards SET stock = stock + ?, redeemed = "
+                              "redeemed + ? WHERE workspace_id = ? AND id = ? AND (stock IS NULL "
+                              "OR stock + ? >= 0)"));
+    TREU_RETURN_IF_ERROR(s->Bind(stock_delta)
+                             .Bind(redeemed_delta)
+                             .Bind(ws_.value)
+                             .Bind(reward_id)
+                             .Bind(stock_delta)
+                             .Run());
+    if (db_.Changes() > 0) return Ok();
+    TREU_ASSIGN_OR_RETURN(auto reward, FindLoyaltyRewardByIdIn(db_, ws_, reward_id));
+    if (!reward) return NotFound("reward " + std::to_string(reward_id), "no such reward");
+    return FailedPrecondition("reward", "out of stock");
+  }
+
+  Result<std::optional<std::string>> ClaimLoyaltyRewardCode(
+      std::int64_t reward_id, std::string_view redemption_id) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s,
+        db_.Prepare(
+            "UPDATE loyalty_reward_codes SET redemption_id = ? WHERE row = (SELECT row FROM "
+            "loyalty_reward_codes WHERE workspace_id = ? AND reward_id = ? AND redemption_id IS "
+            "NULL ORDER BY row LIMIT 1) RETURNING code"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(redemption_id).Bind(ws_.value).Bind(reward_id).Step());
+    if (!row) return std::optional<std::string>();
+    std::string code = s->Text(0);
+    s->Reset();
+    return std::optional<std::string>(std::move(code));
+  }
+
+  Status ReturnLoyaltyRewardCode(std::int64_t reward_id, std::string_view code) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s,
+                          db_.Prepare("UPDATE loyalty_reward_codes SET redemption_id = NULL WHERE "
+                                      "workspace_id = ? AND reward_id = ? AND code = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(ws_.value).Bind(reward_id).Bind(code).Run());
+    if (db_.Changes() == 0) {
+      return NotFound("reward code " + std::string(code),
+                      "not in the pool of reward " + std::to_string(reward_id));
+    }
+    return Ok();
+  }
+
+  Status SaveLoyaltyRedemption(const LoyaltyRedemption& r) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s,
+        db_.Prepare(
+            "INSERT INTO loyalty_redemptions (workspace_id, id, customer_id, reward_id, points, "
+            "state, code, created_at, expires_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (workspace_id, id) DO UPDATE SET customer_id = excluded.customer_id, "
+            "reward_id = excluded.reward_id, points = excluded.points, state = excluded.state, "
+            "code = excluded.code, created_at = excluded.created_at, expires_at = "
+            "excluded.expires_at, closed_at = excluded.closed_at"));
+    return s->Bind(ws_.value)
+        .Bind(r.id)
+        .Bind(r.customer.value)
+        .Bind(r.reward_id)
+        .Bind(r.points)
+        .Bind(r.state)
+        .Bind(r.code)
+        .Bind(r.created_at.micros)
+        .Bind(r.expires_at.micros)
+        .Bind(OptionalMicros(r.closed_at))
+        .Run();
+  }
+
+  Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemption(std::string_view id) override {
+    return FindLoyaltyRedemptionIn(db_, ws_, id);
+  }
+
   Status Commit() override {
     if (!open_) return FailedPrecondition("commit", "the transaction is not open");
     TREU_RETURN_IF_ERROR(FlushChanges());
@@ -881,6 +1248,41 @@ class SqliteWriteTransaction final : public WriteTransaction {
   }
 
  private:
+  // AppendLoyaltyTransfers inside its savepoint: AlreadyExists at the first id already taken.
+  Status AppendLoyaltyTransfersInSavepoint(std::span<const LoyaltyTransferRecord> transfers) {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s,
+        db_.Prepare(
+            "INSERT INTO loyalty_transfers (workspace_id, customer_id, id, kind, from_account, "
+            "to_account, points, requested, reason, source_kind, source_ref, admin_user_id, at, "
+            "refers_to, expires_at, pending_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?) ON CONFLICT (workspace_id, id) DO NOTHING"));
+    for (const LoyaltyTransferRecord& t : transfers) {
+      TREU_RETURN_IF_ERROR(s->Reset()
+                               .Bind(ws_.value)
+                               .Bind(t.customer.value)
+                               .Bind(t.id)
+                               .Bind(t.kind)
+                               .Bind(t.from_account)
+                               .Bind(t.to_account)
+                               .Bind(t.points)
+                               .Bind(t.requested)
+                               .Bind(t.reason)
+                               .Bind(t.source_kind)
+                               .Bind(t.source_ref)
+                               .Bind(t.admin_user_id)
+                               .Bind(t.at.micros)
+                               .Bind(t.refers_to)
+                               .Bind(OptionalMicros(t.expires_at))
+                               .Bind(OptionalMicros(t.pending_until))
+                               .Run());
+      if (db_.Changes() == 0) {
+        return AlreadyExists("loyalty transfer " + t.id, "a transfer with this id is stored");
+      }
+    }
+    return Ok();
+  }
+
   Status InsertRefund(std::int64_t order_id, const Refund& r) {
     TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("INSERT INTO refunds (order_id, refunded_at, "
                                                 "amount_minor) VALUES (?, ?, ?)"));
@@ -2089,6 +2491,262 @@ class SqliteStore final : public Store {
                                                 "?, ?)"));
     TREU_RETURN_IF_ERROR(i->Bind(ws.value).Bind(key).Bind(request_hash).Bind(now.micros).Run());
     return IdempotencyClaim{};
+  }
+
+  // ---- Loyalty
+
+  Result<std::optional<LoyaltyProgramRecord>> FindLoyaltyProgram(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT definition, processed_seq, created_at, updated_at FROM "
+                              "loyalty_programs WHERE workspace_id = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Step());
+    if (!row) return std::optional<LoyaltyProgramRecord>();
+    LoyaltyProgramRecord p{ws, s->Text(0), s->Int(1), Timestamp{s->Int(2)}, Timestamp{s->Int(3)}};
+    s->Reset();
+    return std::optional<LoyaltyProgramRecord>(std::move(p));
+  }
+
+  Result<LoyaltyProgramRecord> SaveLoyaltyProgram(const LoyaltyProgramRecord& p) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s,
+        db_.Prepare(
+            "INSERT INTO loyalty_programs (workspace_id, definition, processed_seq, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (workspace_id) DO UPDATE SET "
+            "definition = excluded.definition, updated_at = excluded.updated_at RETURNING "
+            "definition, processed_seq, created_at, updated_at"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(p.workspace.value)
+                                        .Bind(p.definition)
+                                        .Bind(p.processed_seq)
+                                        .Bind(p.created_at.micros)
+                                        .Bind(p.updated_at.micros)
+                                        .Step());
+    if (!row) return Internal("save loyalty program", "no row after saving");
+    LoyaltyProgramRecord out{p.workspace, s->Text(0), s->Int(1), Timestamp{s->Int(2)},
+                             Timestamp{s->Int(3)}};
+    s->Reset();
+    return out;
+  }
+
+  Result<std::optional<LoyaltyMember>> FindLoyaltyMember(WorkspaceId ws,
+                                                         CustomerId customer) override {
+    return FindLoyaltyMemberIn(db_, ws, customer);
+  }
+
+  Result<std::vector<LoyaltyMember>> ListLoyaltyMembers(WorkspaceId ws, std::int64_t after,
+                                                        int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s,
+        db_.Prepare(
+            "SELECT customer_id, available, pending, held, earned, redeemed, transfers, tier, "
+            "tier_since, tier_review_at, next_due_at, referral_code, referred_by, enrolled_at, "
+            "updated_at FROM loyalty_members WHERE workspace_id = ? AND customer_id > ? ORDER BY "
+            "customer_id LIMIT ?"));
+    s->Bind(ws.value).Bind(after).Bind(std::int64_t{std::max(limit, 0)});
+    std::vector<LoyaltyMember> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(ReadLoyaltyMember(*s, ws));
+    }
+    return out;
+  }
+
+  Result<std::vector<CustomerId>> DueLoyaltyMembers(WorkspaceId ws, Timestamp now,
+                                                    int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT customer_id FROM loyalty_members WHERE workspace_id = ? AND "
+                              "next_due_at <= ? ORDER BY next_due_at, customer_id LIMIT ?"));
+    s->Bind(ws.value).Bind(now.micros).Bind(std::int64_t{std::max(limit, 0)});
+    std::vector<CustomerId> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(CustomerId{s->Int(0)});
+    }
+    return out;
+  }
+
+  Result<std::vector<LoyaltyTransferRecord>> ListLoyaltyTransfers(WorkspaceId ws,
+                                                                  CustomerId customer,
+                                                                  std::int64_t after_seq,
+                                                                  int limit) override {
+    return ListLoyaltyTransfersIn(db_, ws, customer, after_seq, std::int64_t{std::max(limit, 0)});
+  }
+
+  Status ScanLoyaltyTransfers(WorkspaceId ws, Timestamp from, Timestamp to,
+                              const std::function<void(const LoyaltyTransferRecord&)>& f) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s,
+        db_.Prepare(
+            "SELECT seq, customer_id, id, kind, from_account, to_account, points, requested, "
+            "reason, source_kind, source_ref, admin_user_id, at, refers_to, expires_at, "
+            "pending_until FROM loyalty_transfers WHERE workspace_id = ? AND at >= ? AND at < ? "
+            "ORDER BY seq"));
+    s->Bind(ws.value).Bind(from.micros).Bind(to.micros);
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      f(ReadLoyaltyTransfer(*s, ws));
+    }
+    return Ok();
+  }
+
+  Result<std::vector<LoyaltyTierChange>> ListLoyaltyTierChanges(WorkspaceId ws,
+                                                                CustomerId customer) override {
+    Stmt* s = nullptr;
+    if (customer.valid()) {
+      TREU_ASSIGN_OR_RETURN(
+          s, db_.Prepare("SELECT id, customer_id, from_tier, to_tier, at, reason FROM "
+                         "loyalty_tier_changes WHERE workspace_id = ? AND customer_id = ? ORDER BY "
+                         "at, id"));
+      s->Bind(ws.value).Bind(customer.value);
+    } else {
+      TREU_ASSIGN_OR_RETURN(
+          s, db_.Prepare("SELECT id, customer_id, from_tier, to_tier, at, reason FROM "
+                         "loyalty_tier_changes WHERE workspace_id = ? ORDER BY at, id"));
+      s->Bind(ws.value);
+    }
+    std::vector<LoyaltyTierChange> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({s->Int(0), ws, CustomerId{s->Int(1)}, s->Text(2), s->Text(3),
+                     Timestamp{s->Int(4)}, s->Text(5)});
+    }
+    return out;
+  }
+
+  Result<LoyaltyReward> SaveLoyaltyReward(const LoyaltyReward& r) override {
+    for (const std::string& tier : r.tiers) {
+      if (tier.empty()) return InvalidArgument("reward " + r.name, "a tier name is empty");
+    }
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s,
+        db_.Prepare(
+            "INSERT INTO loyalty_rewards (workspace_id, name, kind, title, points, stock, tiers, "
+            "segment, details, active, redeemed, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, name) DO UPDATE SET kind = "
+            "excluded.kind, title = excluded.title, points = excluded.points, stock = "
+            "excluded.stock, tiers = excluded.tiers, segment = excluded.segment, details = "
+            "excluded.details, active = excluded.active, updated_at = excluded.updated_at "
+            "RETURNING id, name, kind, title, points, stock, tiers, segment, details, active, "
+            "redeemed, created_at, updated_at"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(r.workspace.value)
+                                        .Bind(r.name)
+                                        .Bind(r.kind)
+                                        .Bind(r.title)
+                                        .Bind(r.points)
+                                        .Bind(r.stock)
+                                        .Bind(EncodeTierList(r.tiers))
+                                        .Bind(r.segment)
+                                        .Bind(r.details)
+                                        .Bind(std::int64_t{r.active ? 1 : 0})
+                                        .Bind(r.redeemed)
+                                        .Bind(r.created_at.micros)
+                                        .Bind(r.updated_at.micros)
+                                        .Step());
+    if (!row) return Internal("save reward " + r.name, "no row after saving");
+    LoyaltyReward out = ReadLoyaltyReward(*s, r.workspace);
+    s->Reset();
+    return out;
+  }
+
+  Result<std::vector<LoyaltyReward>> ListLoyaltyRewards(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s,
+        db_.Prepare(
+            "SELECT id, name, kind, title, points, stock, tiers, segment, details, active, "
+            "redeemed, created_at, updated_at FROM loyalty_rewards WHERE workspace_id = ? ORDER BY "
+            "name"));
+    s->Bind(ws.value);
+    std::vector<LoyaltyReward> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(ReadLoyaltyReward(*s, ws));
+    }
+    return out;
+  }
+
+  Result<std::optional<LoyaltyReward>> FindLoyaltyReward(WorkspaceId ws,
+                                                         std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s,
+        db_.Prepare(
+            "SELECT id, name, kind, title, points, stock, tiers, segment, details, active, "
+            "redeemed, created_at, updated_at FROM loyalty_rewards WHERE workspace_id = ? AND "
+            "name = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(name).Step());
+    if (!row) return std::optional<LoyaltyReward>();
+    LoyaltyReward r = ReadLoyaltyReward(*s, ws);
+    s->Reset();
+    return std::optional<LoyaltyReward>(std::move(r));
+  }
+
+  Result<std::int64_t> AddLoyaltyRewardCodes(WorkspaceId ws, std::int64_t reward_id,
+                                             std::span<const std::string> codes) override {
+    TREU_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    auto added = AddLoyaltyRewardCodesLocked(ws, reward_id, codes);
+    if (!added) {
+      (void)db_.Exec("ROLLBACK");
+      return added;
+    }
+    TREU_RETURN_IF_ERROR(db_.Exec("COMMIT"));
+    return added;
+  }
+
+  Result<std::int64_t> AddLoyaltyRewardCodesLocked(WorkspaceId ws, std::int64_t reward_id,
+                                                   std::span<const std::string> codes) {
+    TREU_ASSIGN_OR_RETURN(auto reward, FindLoyaltyRewardByIdIn(db_, ws, reward_id));
+    if (!reward) return NotFound("reward " + std::to_string(reward_id), "no such reward");
+    TREU_ASSIGN_OR_RETURN(Stmt * ins,
+                          db_.Prepare("INSERT INTO loyalty_reward_codes (workspace_id, reward_id, "
+                                      "code) VALUES (?, ?, ?) ON CONFLICT (workspace_id, code) DO "
+                                      "NOTHING"));
+    std::int64_t added = 0;
+    for (const std::string& code : codes) {
+      TREU_RETURN_IF_ERROR(ins->Reset().Bind(ws.value).Bind(reward_id).Bind(code).Run());
+      added += db_.Changes();
+    }
+    TREU_ASSIGN_OR_RETURN(Stmt * up,
+                          db_.Prepare("UPDATE loyalty_rewards SET stock = stock + ? WHERE "
+                                      "workspace_id = ? AND id = ? AND stock IS NOT NULL"));
+    TREU_RETURN_IF_ERROR(up->Bind(added).Bind(ws.value).Bind(reward_id).Run());
+    return added;
+  }
+
+  Result<std::vector<LoyaltyRedemption>> ListLoyaltyRedemptions(WorkspaceId ws, CustomerId customer,
+                                                                std::int64_t after_row,
+                                                                int limit) override {
+    Stmt* s = nullptr;
+    if (customer.valid()) {
+      TREU_ASSIGN_OR_RETURN(s, db_.Prepare("SELECT row, id, customer_id, reward_id, points, state, "
+                                           "code, created_at, expires_at, closed_at FROM "
+                                           "loyalty_redemptions WHERE workspace_id = ? AND "
+                                           "customer_id = ? AND row > ? ORDER BY row LIMIT ?"));
+      s->Bind(ws.value).Bind(customer.value);
+    } else {
+      TREU_ASSIGN_OR_RETURN(
+          s,
+          db_.Prepare(
+              "SELECT row, id, customer_id, reward_id, points, state, code, created_at, "
+              "expires_at, closed_at FROM loyalty_redemptions WHERE workspace_id = ? AND row > ? "
+              "ORDER BY row LIMIT ?"));
+      s->Bind(ws.value);
+    }
+    s->Bind(after_row).Bind(std::int64_t{std::max(limit, 0)});
+    std::vector<LoyaltyRedemption> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(ReadLoyaltyRedemption(*s, ws));
+    }
+    return out;
+  }
+
+  Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemption(WorkspaceId ws,
+                                                                 std::string_view id) override {
+    return FindLoyaltyRedemptionIn(db_, ws, id);
   }
 
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
