@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <limits>
 #include <set>
 
@@ -259,6 +260,33 @@ std::string Account::ToString() const {
       return "held:" + std::to_string(customer.value);
   }
   return "unknown";
+}
+
+Result<Account> ParseAccount(std::string_view text) {
+  static constexpr std::array<std::pair<std::string_view, AccountKind>, 4> kSystem = {{
+      {"issuance", AccountKind::kIssuance},
+      {"redemption", AccountKind::kRedemption},
+      {"expiry", AccountKind::kExpiry},
+      {"adjustment", AccountKind::kAdjustment},
+  }};
+  static constexpr std::array<std::pair<std::string_view, AccountKind>, 3> kCustomer = {{
+      {"wallet:", AccountKind::kWallet},
+      {"pending:", AccountKind::kPending},
+      {"held:", AccountKind::kHeld},
+  }};
+  for (const auto& [name, kind] : kSystem) {
+    if (text == name) return Account{kind, {}};
+  }
+  for (const auto& [prefix, kind] : kCustomer) {
+    if (!text.starts_with(prefix)) continue;
+    const std::string_view digits = text.substr(prefix.size());
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec == std::errc() && end == digits.data() + digits.size() && id > 0 && digits[0] != '0') {
+      return Account{kind, CustomerId{id}};
+    }
+  }
+  return InvalidArgument("account", "unknown account '" + std::string(text) + "'");
 }
 
 std::string_view TransferKindName(TransferKind kind) {

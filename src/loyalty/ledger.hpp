@@ -117,6 +117,9 @@ struct Account {
   constexpr auto operator<=>(const Account&) const = default;
 };
 
+// Account::ToString() back; InvalidArgument for anything else.
+Result<Account> ParseAccount(std::string_view text);
+
 // What a transfer does; each kind has one shape of accounts (see Apply()).
 enum class TransferKind : std::uint8_t {
   kEarn,          // issuance → wallet, or → pending with pending_until; creates a lot
