@@ -135,7 +135,8 @@ void Router::Run(const HttpRequest& request, Store& store, const Clock& clock,
   matched(match);
   RequestContext ctx{request,          std::move(params), std::nullopt,    store, clock,
                      services.metrics, services.tracking, services.imports, services.snapshots,
-                     services.fits,    services.predictions, services.segments, services.signing_secret};
+                     services.fits,    services.predictions, services.segments, services.signing_secret,
+                     services.loyalty, services.ledgers};
   std::vector<std::pair<std::string, std::string>> rate_headers;
   if (!match->access.is_public) {
     const std::string presented = PresentedKey(request);

@@ -18,6 +18,7 @@
 #include "analytics/model_fits.hpp"
 #include "ingest/import_jobs.hpp"
 #include "ingest/tracking.hpp"
+#include "loyalty/writer.hpp"
 #include "segments/membership.hpp"
 #include "snapshot/snapshot.hpp"
 #include "storage/store.hpp"
@@ -36,6 +37,8 @@ struct ServerServices {
   PredictionCache* predictions = nullptr;  // per-customer predictions while current
   segment::SegmentRefresher* segments = nullptr;  // live segment membership
   const std::vector<std::uint8_t>* signing_secret = nullptr;  // survey links
+  loyalty::LoyaltyWriter* loyalty = nullptr;  // group commit of loyalty writes
+  loyalty::LedgerCache* ledgers = nullptr;    // customers' ledgers as last written
 };
 
 // Who may call a route: anyone (public) or a key whose scope allows `scope`.
@@ -61,6 +64,8 @@ struct RequestContext {
   PredictionCache* predictions = nullptr;  // cached per-customer predictions, if kept
   segment::SegmentRefresher* segments = nullptr;  // keeps segment membership current, if run
   const std::vector<std::uint8_t>* signing_secret = nullptr;  // signs and checks survey links, if set
+  loyalty::LoyaltyWriter* loyalty = nullptr;  // group commit of loyalty writes, if the server runs it
+  loyalty::LedgerCache* ledgers = nullptr;    // customers' ledgers as last written, if kept
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }

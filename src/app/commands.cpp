@@ -13,6 +13,7 @@
 #include "app/demo.hpp"
 #include "app/model_commands.hpp"
 #include "app/segment_commands.hpp"
+#include "app/loyalty_commands.hpp"
 #include "app/survey_commands.hpp"
 #include "app/progress.hpp"
 #include "app/serve.hpp"
@@ -310,6 +311,7 @@ const std::vector<Command>& Commands() {
       {"backtest", "fit a purchase model on the past and compare with what followed", SetupBacktest},
       {"segment", "evaluate or explain a segment expression; list the fields", SetupSegment},
       {"survey", "define surveys (NPS, CSAT, CES, choices, text) and list them", SetupSurvey},
+      {"loyalty", "the loyalty program: points, tiers, rewards, referrals, balances and the report", SetupLoyalty},
       {"workspace", "create, list or change workspaces", SetupWorkspace},
       {"migrate", "apply pending schema migrations to the database", SetupMigrate},
       {"backup", "write a consistent copy of the SQLite database while treu runs", SetupBackup},

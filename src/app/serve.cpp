@@ -20,6 +20,7 @@
 #include "api/server.hpp"
 #include "api/survey_json.hpp"
 #include "ingest/import_jobs.hpp"
+#include "loyalty/worker.hpp"
 #include "surveys/followup_notifier.hpp"
 
 namespace treu::app {
@@ -126,15 +127,25 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
   auto notifier = survey::FollowUpNotifier::Start(std::move(*notifier_store), ctx.clock, secret, SurveyOf,
                                                   survey::FollowUpNotifier::Options{});
   if (!notifier) return Fail(notifier.error());
+  // Loyalty writes share one writer thread (group commit); a worker earns on new orders and
+  // events and runs what is due (expiry, pending points, lapsed holds, tier reviews).
+  static loyalty::LedgerCache ledgers;
+  auto loyalty_store = ctx.OpenStore();
+  if (!loyalty_store) return Fail(loyalty_store.error());
+  loyalty::LoyaltyWriter loyalty_writer(std::move(*loyalty_store), ctx.clock, &ledgers);
+  loyalty::LoyaltyWriter* loyalty_ptr = &loyalty_writer;
+  auto loyalty_worker_store = ctx.OpenStore();
+  if (!loyalty_worker_store) return Fail(loyalty_worker_store.error());
+  loyalty::LoyaltyWorker loyalty_worker(std::move(*loyalty_worker_store), ctx.clock, &ledgers);
   opts.body_limit = [max = opts.max_body_bytes](std::string_view method, std::string_view target) {
     return method == "POST" && target.starts_with("/api/v1/imports") ? api::kMaxImportBytes : max;
   };
-  api::HttpServer server(opts, [&ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr,
-                                segments_ptr]() -> api::HttpHandler {
+  api::HttpServer server(opts, [&ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr, segments_ptr,
+                                loyalty_ptr]() -> api::HttpHandler {
     // Each event loop owns its database connection.
     std::shared_ptr<Store> store;
     if (auto s = ctx.OpenStore()) store = std::move(*s);
-    return [store, &ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr, segments_ptr](
+    return [store, &ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr, segments_ptr, loyalty_ptr](
                api::HttpRequest& req, api::HttpRespond respond) {
       if (!store) {
         return respond(
@@ -142,7 +153,7 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
       }
       router.Dispatch(req, *store, ctx.clock,
                       {metrics_ptr, tracking_ptr, &RateLimits(), &keys, imports_ptr, &snapshots, fits_ptr,
-                       &predictions, segments_ptr, &secret},
+                       &predictions, segments_ptr, &secret, loyalty_ptr, &ledgers},
                       std::move(respond));
     };
   });
