@@ -1,11 +1,14 @@
 #include "app/demo.hpp"
 
-#include "analytics/predictions.hpp"
-#include "segments/membership.hpp"
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "access/keys.hpp"
+#include "analytics/predictions.hpp"
+#include "loyalty/catalog.hpp"
+#include "loyalty/service.hpp"
+#include "loyalty/surprises.hpp"
+#include "segments/membership.hpp"
 #include "app/progress.hpp"
 #include "app/serve.hpp"
 #include "ingest/batch_writer.hpp"
@@ -128,6 +131,43 @@ Status RefreshDemoSegments(Store& store, const Workspace& ws, const Clock& clock
   return Ok();
 }
 
+// A loyalty program over the demo's whole history (1 point per unit, tiers, expiry after a
+// year, a return window, referrals, surprises) with a small reward catalogue; the history is
+// earned on, expired and reviewed at once, so balances, tiers and the report have values.
+Status SetUpDemoLoyalty(Store& store, const Workspace& ws, const Clock& clock, CivilDate history_start) {
+  const nlohmann::json program = {
+      {"name", "Treu Friends"},
+      {"starts_at", FormatDate(history_start) + "T00:00:00Z"},
+      {"rules", {{{"id", "spend"}, {"kind", "spend"}, {"points_per_unit", 1}},
+                 {{"id", "review"}, {"kind", "event"}, {"event", "Review Written"}, {"points", 50},
+                  {"cap", {{"points", 150}, {"period", "month"}}}}}},
+      {"multipliers", {{{"id", "gold"}, {"factor", "1.5"}, {"tier", "gold"}}}},
+      {"tiers", {{{"name", "bronze"}, {"threshold", 0}}, {{"name", "silver"}, {"threshold", 500}},
+                 {{"name", "gold"}, {"threshold", 2000}}}},
+      {"tier_window_days", 365},
+      {"expiry_days", 365},
+      {"pending_days", 14},
+      {"referral", {{"referrer_points", 500}, {"referee_points", 250}}},
+      {"surprises", {{{"id", "tenth-order"}, {"kind", "orders"}, {"orders", 10}, {"points", 500}},
+                     {{"id", "win-back"}, {"kind", "random"}, {"segment", "at_risk"}, {"share", "0.05"},
+                      {"every_days", 30}, {"points", 250}}}}};
+  TREU_RETURN_IF_ERROR(loyalty::SaveProgram(store, ws, program, clock.Now()));
+  const std::pair<const char*, nlohmann::json> rewards[] = {
+      {"coffee", {{"title", "A free coffee"}, {"kind", "free_product"}, {"points", 150}}},
+      {"five-off", {{"title", "5 off your next order"}, {"kind", "discount"}, {"points", 500},
+                    {"details", {{"amount", "5.00"}}}}},
+      {"vip-evening", {{"title", "VIP shopping evening"}, {"kind", "experience"}, {"points", 3000}, {"stock", 50},
+                       {"tiers", {"gold"}}}}};
+  for (const auto& [name, body] : rewards) TREU_RETURN_IF_ERROR(loyalty::SaveReward(store, ws.id, name, body, clock.Now()));
+  TREU_ASSIGN_OR_RETURN(auto earned, loyalty::ProcessChanges(store, ws, clock, nullptr));
+  TREU_ASSIGN_OR_RETURN(std::int64_t due, loyalty::RunDueWork(store, ws, clock, nullptr));
+  TREU_ASSIGN_OR_RETURN(std::int64_t surprises, loyalty::RunSurprises(store, ws, clock, nullptr, nullptr));
+  (void)due;
+  std::printf("  loyalty        %12s  orders earned on, %s surprises (treu loyalty report)\n",
+              GroupDigits(earned.orders).c_str(), GroupDigits(surprises).c_str());
+  return Ok();
+}
+
 std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
   auto size = std::make_shared<std::string>("S");
   auto seed = std::make_shared<std::uint64_t>(42);
@@ -179,6 +219,7 @@ std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
     if (auto s = PrintSummary(**store, *fresh, ctx.db_url); !s) return Fail(s.error());
     if (auto s = FitDemoModels(**store, *fresh, ctx.clock); !s) return Fail(s.error());
     if (auto s = RefreshDemoSegments(**store, *fresh, ctx.clock); !s) return Fail(s.error());
+    if (auto s = SetUpDemoLoyalty(**store, *fresh, ctx.clock, config->start); !s) return Fail(s.error());
     return ServeDemo(ctx, **store, *listen, !*no_serve);
   };
 }

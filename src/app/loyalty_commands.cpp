@@ -11,6 +11,7 @@
 #include "loyalty/catalog.hpp"
 #include "loyalty/report.hpp"
 #include "loyalty/service.hpp"
+#include "loyalty/surprises.hpp"
 #include "loyalty/worker.hpp"
 
 namespace treu::app {
@@ -293,8 +294,11 @@ int Process(Context& ctx, OpenedWorkspace& w) {
   if (!stats) return Fail(stats.error());
   auto due = loyalty::RunDueWork(*w.store, w.ws, ctx.clock, nullptr);
   if (!due) return Fail(due.error());
-  std::printf("%lld orders and %lld events looked at; %lld members with something due\n",
-              static_cast<long long>(stats->orders), static_cast<long long>(stats->events), static_cast<long long>(*due));
+  auto surprises = loyalty::RunSurprises(*w.store, w.ws, ctx.clock, nullptr, nullptr);
+  if (!surprises) return Fail(surprises.error());
+  std::printf("%lld orders and %lld events looked at; %lld members with something due; %lld surprises granted\n",
+              static_cast<long long>(stats->orders), static_cast<long long>(stats->events), static_cast<long long>(*due),
+              static_cast<long long>(*surprises));
   return 0;
 }
 
@@ -380,7 +384,17 @@ std::function<int()> SetupLoyalty(CLI::App& cmd, Context& ctx) {
                         "takes " + std::to_string(min) + (min == max ? "" : " to " + std::to_string(max)) +
                             " arguments; see treu loyalty --help"));
     }
-    auto w = ctx.OpenWorkspace();
+    // Setting the program creates the workspace on first use (as imports do); everything else
+    // needs an existing one.
+    const bool defines = f->action == "program" && !f->args.empty();
+    Result<OpenedWorkspace> w = defines ? Result<OpenedWorkspace>(OpenedWorkspace{}) : ctx.OpenWorkspace();
+    if (defines) {
+      auto store = ctx.OpenStore();
+      if (!store) return Fail(store.error());
+      auto ws = ctx.EnsureWorkspace(**store);
+      if (!ws) return Fail(ws.error());
+      w = OpenedWorkspace{std::move(*store), *ws};
+    }
     if (!w) return Fail(w.error());
     if (f->action == "program") return Part(ctx, *w, {}, *f);
     if (f->action == "rules") return Part(ctx, *w, {"rules", "multipliers"}, *f);

@@ -17,7 +17,19 @@ bool IsRewardKind(std::string_view k) {
 
 }  // namespace
 
-Result<LoyaltyProgramRecord> SaveProgram(Store& store, const Workspace& ws, const json& definition, Timestamp now) {
+Result<LoyaltyProgramRecord> SaveProgram(Store& store, const Workspace& ws, const json& given, Timestamp now) {
+  json definition = given;
+  if (definition.is_object() && !definition.contains("starts_at")) {
+    // Without a start the program starts now (or keeps the start it has): switching a program
+    // on doesn't pay out for years of past orders.
+    TREU_ASSIGN_OR_RETURN(auto stored, store.FindLoyaltyProgram(ws.id));
+    std::string start = FormatTimestamp(now);
+    if (stored) {
+      const json old = json::parse(stored->definition, nullptr, false);
+      if (old.is_object() && old.contains("starts_at") && old["starts_at"].is_string()) start = old["starts_at"];
+    }
+    definition["starts_at"] = start;
+  }
   TREU_ASSIGN_OR_RETURN(Program program, ProgramFromJson(definition, ws.currency.value_or(Currency())));
   LoyaltyProgramRecord r;
   r.workspace = ws.id;

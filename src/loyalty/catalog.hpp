@@ -18,7 +18,8 @@
 
 namespace treu::loyalty {
 
-// Checks the definition (ProgramFromJson) and stores it as the workspace's program.
+// Checks the definition (ProgramFromJson) and stores it as the workspace's program. Without
+// "starts_at" the program keeps the start it has, or (a new program) starts `now`.
 Result<LoyaltyProgramRecord> SaveProgram(Store& store, const Workspace& ws, const nlohmann::json& definition,
                                          Timestamp now);
 // The stored program in its JSON form, with created_at and updated_at.

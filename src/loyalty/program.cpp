@@ -79,6 +79,49 @@ Result<CapPeriod> ParseCapPeriod(std::string_view text) {
   return InvalidArgument("cap_period", "must be day, week, month or year, not '" + std::string(text) + "'");
 }
 
+constexpr std::array<std::string_view, 4> kSurpriseKinds = {"random", "birthday", "anniversary", "orders"};
+
+std::string_view SurpriseKindName(SurpriseKind k) { return kSurpriseKinds[static_cast<std::size_t>(k)]; }
+
+Result<SurpriseKind> ParseSurpriseKind(std::string_view text) {
+  for (std::size_t i = 0; i < kSurpriseKinds.size(); ++i) {
+    if (kSurpriseKinds[i] == text) return static_cast<SurpriseKind>(i);
+  }
+  return InvalidArgument("kind", "must be random, birthday, anniversary or orders, not '" + std::string(text) + "'");
+}
+
+namespace {
+
+Status ValidateSurprises(const Program& p) {
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < p.surprises.size(); ++i) {
+    const Surprise& s = p.surprises[i];
+    const std::string at = "/surprises/" + std::to_string(i);
+    if (!IsRuleId(s.id)) return Bad(at + "/id", "must be 1 to 40 of a-z, 0-9, '_' or '-'");
+    if (!ids.insert(s.id).second) return Bad(at + "/id", "'" + s.id + "' is used by another surprise");
+    if (s.points < 0 || s.points > kMaxRulePoints) return Bad(at + "/points", "must be between 0 and 1000000000");
+    if (s.points == 0 && s.reward.empty()) return Bad(at + "/points", "a surprise gives points, a reward or both");
+    switch (s.kind) {
+      case SurpriseKind::kRandom:
+        if (s.segment.empty()) return Bad(at + "/segment", "a random surprise draws from a segment: name it");
+        if (s.share <= 0 || s.share > kOne) return Bad(at + "/share", "must be more than 0 and at most 1");
+        if (s.every_days < 1 || s.every_days > 3650) return Bad(at + "/every_days", "must be between 1 and 3650");
+        break;
+      case SurpriseKind::kBirthday:
+        if (s.attribute.empty()) return Bad(at + "/attribute", "must name the attribute holding the birthday");
+        break;
+      case SurpriseKind::kAnniversary:
+        break;
+      case SurpriseKind::kOrders:
+        if (s.orders < 1 || s.orders > 1000) return Bad(at + "/orders", "must be between 1 and 1000");
+        break;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 Status ValidateProgram(const Program& p) {
   if (p.name.empty() || p.name.size() > 100) return Bad("/name", "must be 1 to 100 characters");
   if (p.points_name.empty() || p.points_name.size() > 40) return Bad("/points_name", "must be 1 to 40 characters");
@@ -137,7 +180,7 @@ Status ValidateProgram(const Program& p) {
   if (p.referral.referee_points < 0 || p.referral.referee_points > kMaxRulePoints) {
     return Bad("/referral/referee_points", "must be between 0 and 1000000000");
   }
-  return {};
+  return ValidateSurprises(p);
 }
 
 const EarnRule* FindRule(const Program& p, std::string_view id) {

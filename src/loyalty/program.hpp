@@ -84,6 +84,32 @@ struct Referral {
   bool operator==(const Referral&) const = default;
 };
 
+// Surprise and delight: a bonus (points and/or a reward given free) for a random share of a
+// segment, or on a milestone — a birthday, the anniversary of joining, the n-th order. Each
+// grant happens once per occasion; its transfer id names the rule and the occasion
+// ("surprise:<rule>:<customer>:<occasion>").
+enum class SurpriseKind : std::uint8_t {
+  kRandom,       // a new draw of `share` of `segment` every `every_days` days
+  kBirthday,     // on the customer's birthday (the date in attribute `attribute`)
+  kAnniversary,  // on the anniversary of joining the program
+  kOrders,       // at the customer's `orders`-th completed order
+};
+std::string_view SurpriseKindName(SurpriseKind k);
+Result<SurpriseKind> ParseSurpriseKind(std::string_view text);
+
+struct Surprise {
+  std::string id;  // as rule ids
+  SurpriseKind kind = SurpriseKind::kRandom;
+  std::int64_t points = 0;    // bonus points (0: none)
+  std::string reward;         // a reward of the catalogue given free ("": none)
+  std::string segment;        // random: drawn from it (required); else: only its members ("": all)
+  Milli share = 0;            // random: the share drawn, in (0, 1]
+  int every_days = 30;        // random: days between draws
+  std::string attribute = "birthday";  // birthday: the attribute holding the date
+  int orders = 0;             // orders: the milestone, >= 1
+  bool operator==(const Surprise&) const = default;
+};
+
 struct Program {
   std::string name = "Loyalty";
   std::string points_name = "points";
@@ -98,6 +124,7 @@ struct Program {
   int pending_days = 0;             // order points stay pending this long (the return window)
   int hold_minutes = 30;            // a redemption hold lapses after this
   Referral referral;
+  std::vector<Surprise> surprises;
   bool operator==(const Program&) const = default;
 };
 

@@ -210,6 +210,48 @@ Result<Tier> TierFrom(const json& j, const std::string& pointer) {
   return t;
 }
 
+Result<Surprise> SurpriseFrom(const json& j, const std::string& pointer) {
+  TREU_RETURN_IF_ERROR(OnlyMembers(j, pointer, {"id", "kind", "points", "reward", "segment", "share", "every_days",
+                                                "attribute", "orders"}));
+  Surprise s;
+  if (j.contains("id")) {
+    TREU_ASSIGN_OR_RETURN(s.id, String(j["id"], pointer + "/id"));
+  }
+  if (!j.contains("kind")) return At(pointer + "/kind", "must be random, birthday, anniversary or orders");
+  TREU_ASSIGN_OR_RETURN(std::string kind, String(j["kind"], pointer + "/kind"));
+  auto parsed = ParseSurpriseKind(kind);
+  if (!parsed) return At(pointer + "/kind", parsed.error().detail());
+  s.kind = *parsed;
+  // Members that belong to other kinds are refused, so a typo'd kind doesn't pass silently.
+  const std::pair<const char*, SurpriseKind> own[] = {{"share", SurpriseKind::kRandom},
+                                                      {"every_days", SurpriseKind::kRandom},
+                                                      {"attribute", SurpriseKind::kBirthday},
+                                                      {"orders", SurpriseKind::kOrders}};
+  for (const auto& [member, kind_of] : own) {
+    if (j.contains(member) && kind_of != s.kind) {
+      return At(pointer + "/" + member, "belongs to " + std::string(SurpriseKindName(kind_of)) + " surprises");
+    }
+  }
+  if (j.contains("points")) {
+    TREU_ASSIGN_OR_RETURN(s.points, Int64(j["points"], pointer + "/points"));
+  }
+  for (const auto& [member, field] : {std::pair{"reward", &s.reward}, std::pair{"segment", &s.segment},
+                                      std::pair{"attribute", &s.attribute}}) {
+    if (!j.contains(member)) continue;
+    TREU_ASSIGN_OR_RETURN(*field, String(j[member], pointer + "/" + member));
+  }
+  if (j.contains("share")) {
+    TREU_ASSIGN_OR_RETURN(s.share, MilliFrom(j["share"], pointer + "/share"));
+  }
+  if (j.contains("every_days")) {
+    TREU_ASSIGN_OR_RETURN(s.every_days, Int(j["every_days"], pointer + "/every_days"));
+  }
+  if (j.contains("orders")) {
+    TREU_ASSIGN_OR_RETURN(s.orders, Int(j["orders"], pointer + "/orders"));
+  }
+  return s;
+}
+
 // Each element of the array member `name` through `parse`.
 template <typename T, typename Parse>
 Status ArrayFrom(const json& j, const std::string& name, std::vector<T>& out, Parse parse) {
@@ -230,7 +272,8 @@ Result<Program> ProgramFromJson(const json& j, const Currency& currency) {
   TREU_RETURN_IF_ERROR(
       OnlyMembers(j, "",
                   {"name", "points_name", "starts_at", "rules", "multipliers", "tiers",
-                   "tier_window_days", "expiry_days", "pending_days", "hold_minutes", "referral"}));
+                   "tier_window_days", "expiry_days", "pending_days", "hold_minutes", "referral",
+                   "surprises"}));
   Program p;
   if (j.contains("name")) {
     TREU_ASSIGN_OR_RETURN(p.name, String(j["name"], "/name"));
@@ -266,6 +309,7 @@ Result<Program> ProgramFromJson(const json& j, const Currency& currency) {
                             Int64(r["referee_points"], "/referral/referee_points"));
     }
   }
+  TREU_RETURN_IF_ERROR(ArrayFrom(j, "surprises", p.surprises, SurpriseFrom));
   TREU_RETURN_IF_ERROR(ValidateProgram(p));
   return p;
 }
@@ -301,6 +345,20 @@ json ProgramToJson(const Program& p, const Currency& currency) {
   }
   json tiers = json::array();
   for (const Tier& t : p.tiers) tiers.push_back({{"name", t.name}, {"threshold", t.threshold}});
+  json surprises = json::array();
+  for (const Surprise& x : p.surprises) {
+    json out = {{"id", x.id}, {"kind", SurpriseKindName(x.kind)}, {"points", x.points}, {"reward", x.reward},
+                {"segment", x.segment}};
+    if (x.kind == SurpriseKind::kRandom) {
+      out["share"] = FormatMilli(x.share);
+      out["every_days"] = x.every_days;
+    } else if (x.kind == SurpriseKind::kBirthday) {
+      out["attribute"] = x.attribute;
+    } else if (x.kind == SurpriseKind::kOrders) {
+      out["orders"] = x.orders;
+    }
+    surprises.push_back(std::move(out));
+  }
   return {{"name", p.name},
           {"points_name", p.points_name},
           {"starts_at", FormatTimestamp(p.starts_at)},
@@ -313,7 +371,8 @@ json ProgramToJson(const Program& p, const Currency& currency) {
           {"hold_minutes", p.hold_minutes},
           {"referral",
            {{"referrer_points", p.referral.referrer_points},
-            {"referee_points", p.referral.referee_points}}}};
+            {"referee_points", p.referral.referee_points}}},
+          {"surprises", std::move(surprises)}};
 }
 
 }  // namespace treu::loyalty

@@ -110,7 +110,7 @@ TEST(ProgramJsonTest, WritesEveryMemberAndRoundTrips) {
     "tiers": [{"name": "bronze", "threshold": 0}, {"name": "silver", "threshold": 1000},
               {"name": "gold", "threshold": 5000}],
     "tier_window_days": 365, "expiry_days": 365, "pending_days": 14, "hold_minutes": 30,
-    "referral": {"referrer_points": 500, "referee_points": 250}
+    "referral": {"referrer_points": 500, "referee_points": 250}, "surprises": []
   })"));
   auto again = ProgramFromJson(written, Eur());
   ASSERT_TRUE(again) << again.error().ToString();
@@ -165,9 +165,41 @@ TEST(ProgramJsonTest, EmptyObjectIsTheDefaultProgram) {
     "name": "Loyalty", "points_name": "points", "starts_at": "1970-01-01T00:00:00Z",
     "rules": [], "multipliers": [], "tiers": [],
     "tier_window_days": 365, "expiry_days": 0, "pending_days": 0, "hold_minutes": 30,
-    "referral": {"referrer_points": 0, "referee_points": 0}
+    "referral": {"referrer_points": 0, "referee_points": 0}, "surprises": []
   })"));
   EXPECT_EQ(ProgramFromJson(j, Eur()), Program{});
+}
+
+TEST(ProgramJsonTest, SurprisesOfEveryKindRoundTrip) {
+  auto p = ProgramFromJson(json::parse(R"({"surprises": [
+    {"id": "bday", "kind": "birthday", "points": 100, "reward": "cake", "attribute": "born"},
+    {"id": "anniv", "kind": "anniversary", "points": 200, "segment": "vip"},
+    {"id": "tenth", "kind": "orders", "orders": 10, "points": 500},
+    {"id": "lucky", "kind": "random", "segment": "at_risk", "share": "0.05", "every_days": 30, "reward": "mug"}
+  ]})"), Eur());
+  ASSERT_TRUE(p) << p.error().ToString();
+  ASSERT_EQ(p->surprises.size(), 4u);
+  EXPECT_EQ(p->surprises[0].attribute, "born");
+  EXPECT_EQ(p->surprises[1].segment, "vip");
+  EXPECT_EQ(p->surprises[2].orders, 10);
+  EXPECT_EQ(p->surprises[3].share, 50);
+  EXPECT_EQ(p->surprises[3].every_days, 30);
+  EXPECT_EQ(ProgramFromJson(ProgramToJson(*p, Eur()), Eur()), *p);
+}
+
+TEST(ProgramJsonTest, SurpriseErrorsNameTheMember) {
+  EXPECT_EQ(ErrorOf(R"({"surprises": [{"id": "x", "points": 1}]})"),
+            "/surprises/0/kind: must be random, birthday, anniversary or orders");
+  EXPECT_EQ(ErrorOf(R"({"surprises": [{"id": "x", "kind": "birthday", "points": 1, "share": 0.5}]})"),
+            "/surprises/0/share: belongs to random surprises");
+  EXPECT_EQ(ErrorOf(R"({"surprises": [{"id": "x", "kind": "random", "points": 1, "share": 0.5}]})"),
+            "/surprises/0/segment: a random surprise draws from a segment: name it");
+  EXPECT_EQ(ErrorOf(R"({"surprises": [{"id": "x", "kind": "random", "segment": "s", "points": 1, "share": 2}]})"),
+            "/surprises/0/share: must be more than 0 and at most 1");
+  EXPECT_EQ(ErrorOf(R"({"surprises": [{"id": "x", "kind": "orders", "orders": 3}]})"),
+            "/surprises/0/points: a surprise gives points, a reward or both");
+  EXPECT_EQ(ErrorOf(R"({"surprises": [{"id": "x", "kind": "orders", "points": 5}]})"),
+            "/surprises/0/orders: must be between 1 and 1000");
 }
 
 TEST(ProgramJsonTest, MembersDefaultOneByOne) {

@@ -384,7 +384,39 @@ Status LoyaltyBatch::ProcessOrder(const Order& o) {
                                                                      : "order " + o.external_id + " refunded",
                                  Source{SourceKind::kRefund, o.external_id, std::nullopt}));
   }
-  if (o.status == OrderStatus::kCompleted) TREU_RETURN_IF_ERROR(PayReferral(*s, o));
+  if (o.status == OrderStatus::kCompleted) {
+    TREU_RETURN_IF_ERROR(PayReferral(*s, o));
+    TREU_RETURN_IF_ERROR(OrderMilestones(*s, o));
+  }
+  return {};
+}
+
+Status LoyaltyBatch::OrderMilestones(CustomerState& s, const Order& o) {
+  std::optional<std::int64_t> completed;
+  for (const Surprise& surprise : program_.surprises) {
+    if (surprise.kind != SurpriseKind::kOrders) continue;
+    if (!completed) {
+      // The customer's completed orders (up to 1,000: milestones are at most that).
+      std::string ext = o.customer_external_id;
+      if (ext.empty()) {
+        TREU_ASSIGN_OR_RETURN(auto found, store_.CustomerExternalId(ws_.id, s.member.customer));
+        if (!found) return {};
+        ext = *found;
+      }
+      TREU_ASSIGN_OR_RETURN(auto orders, store_.ListOrders(ws_.id, ext, 0, 1000));
+      // Those placed up to this one: the milestone is reached by the order that makes the count.
+      completed = std::count_if(orders.begin(), orders.end(), [&](const Order& x) {
+        return x.status == OrderStatus::kCompleted && x.placed_at <= o.placed_at;
+      });
+    }
+    if (*completed < surprise.orders) continue;
+    if (!surprise.segment.empty()) {
+      TREU_ASSIGN_OR_RETURN(bool in, InSegment(s.member.customer, surprise.segment));
+      if (!in) continue;
+    }
+    TREU_ASSIGN_OR_RETURN(bool granted, GrantSurprise(s.member.customer, surprise, ""));
+    (void)granted;
+  }
   return {};
 }
 
@@ -573,6 +605,52 @@ Status LoyaltyBatch::SetReferrer(CustomerId c, std::string_view code) {
   return {};
 }
 
+Result<bool> LoyaltyBatch::GrantSurprise(CustomerId c, const Surprise& surprise, const std::string& occasion) {
+  TREU_ASSIGN_OR_RETURN(CustomerState * s, Load(c));
+  const std::string id =
+      "surprise:" + surprise.id + ":" + std::to_string(c.value) + (occasion.empty() ? "" : ":" + occasion);
+  const Source source{SourceKind::kRule, "surprise:" + surprise.id, std::nullopt};
+  bool granted = false;
+  if (surprise.points > 0 && !s->ledger.FindTransfer(id)) {
+    EarnRequest r{id, c, surprise.points, now_, std::nullopt, std::nullopt, "surprise " + surprise.id, source};
+    if (program_.expiry_days > 0) r.expires_at = PlusDays(now_, program_.expiry_days);
+    TREU_ASSIGN_OR_RETURN(Posting p, s->ledger.Earn(r));
+    (void)p;
+    Refresh(*s);
+    granted = true;
+  }
+  if (surprise.reward.empty()) return granted;
+  TREU_ASSIGN_OR_RETURN(auto done, txn_->FindLoyaltyRedemption(id));
+  if (done) return granted;
+  TREU_ASSIGN_OR_RETURN(auto reward, store_.FindLoyaltyReward(ws_.id, surprise.reward));
+  if (!reward || !reward->active) return granted;
+  if (auto stock = txn_->ChangeLoyaltyRewardStock(reward->id, -1, +1); !stock) {
+    if (stock.error().code() == ErrorCode::kFailedPrecondition) return granted;  // out of stock
+    return std::unexpected(stock.error());
+  }
+  LoyaltyRedemption r;
+  r.id = id;
+  r.workspace = ws_.id;
+  r.customer = c;
+  r.reward_id = reward->id;
+  r.points = 0;  // given, not bought
+  r.state = "confirmed";
+  r.created_at = now_;
+  r.expires_at = now_;
+  r.closed_at = now_;
+  if (reward->kind == "voucher") {
+    TREU_ASSIGN_OR_RETURN(auto code, txn_->ClaimLoyaltyRewardCode(reward->id, id));
+    if (!code) {
+      TREU_RETURN_IF_ERROR(txn_->ChangeLoyaltyRewardStock(reward->id, +1, -1));
+      return granted;
+    }
+    r.code = *code;
+  }
+  TREU_RETURN_IF_ERROR(txn_->SaveLoyaltyRedemption(r));
+  s->dirty = true;
+  return true;
+}
+
 Status LoyaltyBatch::RunDue(CustomerId c) {
   TREU_ASSIGN_OR_RETURN(CustomerState * s, Load(c));
   TREU_ASSIGN_OR_RETURN(auto settled, s->ledger.SettleDue(now_));
@@ -634,7 +712,11 @@ Status LoyaltyBatch::Commit() {
 Result<Program> LoadProgram(Store& store, const Workspace& ws) {
   TREU_ASSIGN_OR_RETURN(auto record, store.FindLoyaltyProgram(ws.id));
   if (!record) return NotFound("loyalty program", "the workspace has no loyalty program; set one first");
-  const nlohmann::json j = nlohmann::json::parse(record->definition, nullptr, false);
+  return ProgramOf(*record, ws);
+}
+
+Result<Program> ProgramOf(const LoyaltyProgramRecord& record, const Workspace& ws) {
+  const nlohmann::json j = nlohmann::json::parse(record.definition, nullptr, false);
   if (j.is_discarded()) return Internal("loyalty program", "the stored definition is not JSON");
   auto program = ProgramFromJson(j, ws.currency.value_or(Currency()));
   if (!program) return Internal("loyalty program", "the stored definition: " + program.error().ToString());

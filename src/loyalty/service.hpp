@@ -122,6 +122,12 @@ class LoyaltyBatch {
   Result<std::string> ReferralCode(CustomerId c);
   Status SetReferrer(CustomerId c, std::string_view code);
 
+  // A surprise for a customer on an occasion ("" for once ever, else e.g. the year): its points
+  // (an earn) and/or its reward (a redemption given free), each once, under the id
+  // "surprise:<rule>:<customer>[:<occasion>]". A reward that is gone, inactive or out of stock
+  // is left out. True when anything was granted now.
+  Result<bool> GrantSurprise(CustomerId c, const Surprise& s, const std::string& occasion);
+
   // Runs what is due for a customer at `now`: pending points settle, lots expire, lapsed holds
   // are released (their redemptions too) and the tier is reviewed.
   Status RunDue(CustomerId c);
@@ -151,6 +157,7 @@ class LoyaltyBatch {
   Status Reverse(CustomerState& s, const std::string& earn_id, std::int64_t target, const std::string& reason,
                  const Source& source);
   Status PayReferral(CustomerState& s, const Order& o);
+  Status OrderMilestones(CustomerState& s, const Order& o);
   std::int64_t Capped(const CustomerState& s, const EarnRule& rule, Timestamp at, std::int64_t points) const;
   Result<bool> InSegment(CustomerId c, const std::string& segment);
   Result<RedemptionResult> CloseRedemption(const std::string& id, bool confirm);
@@ -191,5 +198,7 @@ Result<VerifyReport> VerifyLedger(Store& store, WorkspaceId ws);
 
 // The workspace's program; NotFound when it has none.
 Result<Program> LoadProgram(Store& store, const Workspace& ws);
+// A stored program's definition, parsed.
+Result<Program> ProgramOf(const LoyaltyProgramRecord& record, const Workspace& ws);
 
 }  // namespace treu::loyalty

@@ -10,6 +10,7 @@
 
 #include "loyalty/catalog.hpp"
 #include "loyalty/report.hpp"
+#include "loyalty/surprises.hpp"
 #include "storage/sqlite/temp_store_testing.hpp"
 
 namespace treu::loyalty {
@@ -468,6 +469,82 @@ TEST_F(LoyaltyServiceTest, TheCacheNeverServesAStaleLedger) {
   EXPECT_NE(spend.error().detail().find("available 40"), std::string::npos);
   ASSERT_TRUE(manual("r3", "redeem", 40, &cache));
   EXPECT_EQ(Member(c).available, 0);
+  ExpectConsistent();
+}
+
+TEST(SurpriseDraw, PicksTheShareStablyAndAnewEachPeriod) {
+  Surprise s;
+  s.id = "lucky";
+  s.share = 100;  // 10 %
+  int drawn = 0, again = 0, both = 0;
+  constexpr int kCustomers = 20'000;
+  for (int i = 1; i <= kCustomers; ++i) {
+    const bool first = DrawnForSurprise(s, CustomerId{i}, 7);
+    drawn += first;
+    again += DrawnForSurprise(s, CustomerId{i}, 7) == first;
+    both += first && DrawnForSurprise(s, CustomerId{i}, 8);
+  }
+  EXPECT_EQ(again, kCustomers);           // the same draw every time it is asked
+  EXPECT_NEAR(drawn, 2000, 5 * 42);       // binomial(20000, 0.1): sd ≈ 42
+  EXPECT_NEAR(both, 200, 5 * 14);         // the next period's draw is independent
+}
+
+TEST_F(LoyaltyServiceTest, SurprisesOnBirthdaysMilestonesAndDrawsAreGrantedOnceWithTheirRule) {
+  SetProgram({{"rules", {{{"id", "spend"}, {"kind", "spend"}, {"points_per_unit", 1}}}},
+              {"surprises",
+               {{{"id", "birthday"}, {"kind", "birthday"}, {"points", 100}, {"reward", "cake"}},
+                {{"id", "third"}, {"kind", "orders"}, {"orders", 3}, {"points", 300}},
+                {{"id", "lucky"}, {"kind", "random"}, {"segment", "fans"}, {"share", 1}, {"points", 7}}}}});
+  ASSERT_TRUE(SaveReward(*db_.store, ws().id, "cake", {{"title", "Cake"}, {"kind", "free_product"}, {"points", 50},
+                                                       {"stock", 1}}, clock_.Now()));
+  auto with_birthday = [&](const std::string& ext, const std::string& date) {
+    treu::Customer c;
+    c.external_id = ext;
+    c.attributes["birthday"] = ParseAttributeValue(date, TimeZone::Utc());
+    auto txn = db_.store->BeginWrite(ws().id).value();
+    EXPECT_TRUE(txn->UpsertCustomers(std::span(&c, 1), clock_.Now()));
+    EXPECT_TRUE(txn->Commit());
+    return db_.store->FindCustomer(ws().id, ext).value()->id;
+  };
+  const CustomerId today = with_birthday("today", "1990-03-01");  // the clock is 2026-03-01
+  const CustomerId also = with_birthday("also", "2001-03-01");
+  const CustomerId other = with_birthday("other", "1990-05-05");
+  // A saved segment "fans" with one member, drawn at a share of 1.
+  SegmentDefinition fans;
+  fans.workspace = ws().id;
+  fans.name = "fans";
+  fans.expr = "orders_count >= 0";
+  fans.created_at = fans.updated_at = clock_.Now();
+  fans = db_.store->SaveSegment(fans).value();
+  ASSERT_TRUE(db_.store->ApplySegmentRefresh(SegmentRefresh{ws().id, fans.id, clock_.Now(), {other}, {}, 1, true}));
+  for (int run = 0; run < 2; ++run) {
+    auto granted = RunSurprises(*db_.store, ws(), clock_, nullptr, nullptr);
+    ASSERT_TRUE(granted) << granted.error().ToString();
+    EXPECT_EQ(*granted, run == 0 ? 3 : 0);  // two birthdays and one draw; nothing twice
+  }
+  EXPECT_EQ(Member(today).available, 100);
+  EXPECT_EQ(Member(also).available, 100);
+  EXPECT_EQ(Member(other).available, 7);
+  const auto t = Transfers(today);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].id, "surprise:birthday:" + std::to_string(today.value) + ":2026");
+  EXPECT_EQ(t[0].source_ref, "surprise:birthday");
+  // One cake in stock: one of the two birthdays got it, given free.
+  auto gifts = db_.store->ListLoyaltyRedemptions(ws().id, CustomerId{}, 0, 10).value();
+  ASSERT_EQ(gifts.size(), 1u);
+  EXPECT_EQ((gifts[0].points), 0);
+  EXPECT_EQ(gifts[0].state, "confirmed");
+  // The third completed order earns the milestone bonus, once.
+  for (int i = 1; i <= 4; ++i) {
+    Order o = MakeOrder("t-" + std::to_string(i), today, 1'000, At("2026-02-0" + std::to_string(i) + "T00:00:00Z"));
+    o.id = OrderId{};
+    o.customer_external_id = "today";
+    auto txn = db_.store->BeginWrite(ws().id).value();
+    ASSERT_TRUE(txn->InsertOrders(std::span(&o, 1)));
+    ASSERT_TRUE(txn->Commit());
+    ASSERT_TRUE(ProcessChanges(*db_.store, ws(), clock_, nullptr));
+  }
+  EXPECT_EQ(Member(today).available, 100 + 4 * 10 + 300);
   ExpectConsistent();
 }
 

@@ -5,7 +5,7 @@
 
 namespace treu::loyalty {
 
-void RunLoyaltyPass(Store& store, const Clock& clock, LedgerCache* cache) {
+void RunLoyaltyPass(Store& store, const Clock& clock, LedgerCache* cache, SurpriseMemo* memo) {
   auto workspaces = store.ListWorkspaces();
   if (!workspaces) {
     std::fprintf(stderr, "treu: loyalty: %s\n", workspaces.error().ToString().c_str());
@@ -19,6 +19,9 @@ void RunLoyaltyPass(Store& store, const Clock& clock, LedgerCache* cache) {
     }
     if (auto s = RunDueWork(store, ws, clock, cache); !s) {
       std::fprintf(stderr, "treu: loyalty (%s): %s\n", ws.name.c_str(), s.error().ToString().c_str());
+    }
+    if (auto s = RunSurprises(store, ws, clock, cache, memo); !s) {
+      std::fprintf(stderr, "treu: loyalty surprises (%s): %s\n", ws.name.c_str(), s.error().ToString().c_str());
     }
   }
 }
@@ -41,7 +44,7 @@ LoyaltyWorker::~LoyaltyWorker() {
 
 void LoyaltyWorker::Run() {
   while (true) {
-    RunLoyaltyPass(*store_, clock_, cache_);
+    RunLoyaltyPass(*store_, clock_, cache_, &memo_);
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::seconds(poll_seconds_), [this] { return stopping_; });
     if (stopping_) return;

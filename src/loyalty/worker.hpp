@@ -1,6 +1,7 @@
 // Keeps the loyalty program of every workspace current in the background: orders and events
 // written since the last run earn points (ProcessChanges), and what is due runs (RunDueWork):
-// pending points settle, points expire, lapsed holds are released, tiers are reviewed.
+// pending points settle, points expire, lapsed holds are released, tiers are reviewed; and
+// today's surprises are granted (RunSurprises).
 #pragma once
 
 #include <condition_variable>
@@ -9,12 +10,13 @@
 #include <thread>
 
 #include "loyalty/service.hpp"
+#include "loyalty/surprises.hpp"
 
 namespace treu::loyalty {
 
 // One pass over every workspace with a program; errors of one workspace are reported on
 // stderr and don't stop the others.
-void RunLoyaltyPass(Store& store, const Clock& clock, LedgerCache* cache);
+void RunLoyaltyPass(Store& store, const Clock& clock, LedgerCache* cache, SurpriseMemo* memo);
 
 class LoyaltyWorker {
  public:
@@ -30,6 +32,7 @@ class LoyaltyWorker {
   std::unique_ptr<Store> store_;
   const Clock& clock_;
   LedgerCache* cache_;
+  SurpriseMemo memo_;  // used by the worker's thread only
   int poll_seconds_;
   std::mutex mu_;
   std::condition_variable cv_;

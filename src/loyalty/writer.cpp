@@ -89,9 +89,19 @@ Status LoyaltyWriter::RunAlone(Pending& p, const Program& program) {
   return batch->Commit();
 }
 
+Result<Program> LoyaltyWriter::ProgramFor(const Workspace& ws) {
+  TREU_ASSIGN_OR_RETURN(auto record, store_->FindLoyaltyProgram(ws.id));
+  if (!record) return NotFound("loyalty program", "the workspace has no loyalty program; set one first");
+  auto it = programs_.find(ws.id.value);
+  if (it != programs_.end() && it->second.first == record->definition) return it->second.second;
+  TREU_ASSIGN_OR_RETURN(Program program, ProgramOf(*record, ws));
+  programs_[ws.id.value] = {record->definition, program};
+  return program;
+}
+
 void LoyaltyWriter::WriteGroup(std::vector<Pending*>& group) {
   // The workspace record as the first request saw it; the program as stored now.
-  auto program = LoadProgram(*store_, group.front()->ws);
+  auto program = ProgramFor(group.front()->ws);
   if (!program) {
     for (Pending* p : group) p->status = std::unexpected(program.error());
     return;

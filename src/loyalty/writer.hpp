@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -53,9 +54,13 @@ class LoyaltyWriter {
   void WriteGroup(std::vector<Pending*>& group);
   Status RunAlone(Pending& p, const Program& program);
 
+  // The program a workspace's group runs under, parsed again only when its text changed.
+  Result<Program> ProgramFor(const Workspace& ws);
+
   std::unique_ptr<Store> store_;
   const Clock& clock_;
   LedgerCache* cache_;
+  std::map<std::int64_t, std::pair<std::string, Program>> programs_;  // writer thread only
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Pending>> queue_;  // guarded by mu_

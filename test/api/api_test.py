@@ -49,6 +49,18 @@ WRITE_BODIES = {
                              "questions": [{"id": "q", "kind": "ces", "text": {"en": "Easy?"}}]},
     "/api/v1/surveys/{id}/links": {"where": 'email = "two@a.example"', "ignore_schedule": True},
     "/api/v1/followups/{id}": {"note": "called back"},
+    "/api/v1/loyalty/program": {"rules": [{"id": "spend", "kind": "spend", "points_per_unit": 1}],
+                                "tiers": [{"name": "basic", "threshold": 0}, {"name": "gold", "threshold": 1000}],
+                                "expiry_days": 365},
+    "/api/v1/loyalty/rules": {"rules": [{"id": "spend", "kind": "spend", "points_per_unit": 2}]},
+    "/api/v1/loyalty/tiers": {"tier_window_days": 180},
+    "/api/v1/loyalty/rewards/{name}": {"title": "Voucher", "kind": "voucher", "points": 10},
+    "/api/v1/loyalty/rewards/{name}/codes": {"codes": ["T-1", "T-2"]},
+    "/api/v1/loyalty/customers/{id}/transfers": {"kind": "earn", "points": 10, "reason": "tenancy"},
+    "/api/v1/loyalty/customers/{id}/referral-code": {},
+    "/api/v1/loyalty/redemptions": {"customer_id": "a-1", "reward": "tenancy-reward"},
+    "/api/v1/loyalty/redemptions/{id}/confirm": {},
+    "/api/v1/loyalty/redemptions/{id}/release": {},
     # (query, raw body) for routes that take a file
     "/api/v1/imports": ("?kind=customers&file_name=tenancy.csv", b"customer_id,email\ntenancy-imp,ti@a.example\n"),
 }
@@ -56,7 +68,8 @@ WRITE_BODIES = {
 CONCRETE_IDS = {"/api/v1/kpis/{id}": "revenue"}
 # Routes whose {id} names something every workspace has (a metric), not a workspace's resource:
 # another workspace's key gets its own answer, which must not leak workspace a's data.
-SHARED_IDS = {"/api/v1/kpis/{id}", "/api/v1/models/{model}/fit"}
+# PUT …/rewards/{name} creates the reward in the caller's own workspace.
+SHARED_IDS = {"/api/v1/kpis/{id}", "/api/v1/models/{model}/fit", "/api/v1/loyalty/rewards/{name}"}
 # Query parameters a GET route requires.
 QUERIES = {"/api/v1/kpis": "?period=2024-01", "/api/v1/kpis/{id}": "?period=2024-01",
            "/api/v1/mrr": "?period=2024-01"}
@@ -182,6 +195,28 @@ class ApiTest(unittest.TestCase):
         req.add_header("Authorization", "Bearer " + cls.keys[("a", "read")])
         CONCRETE_IDS["/api/v1/followups/{id}"] = str(json.loads(urllib.request.urlopen(req, timeout=10).read())
                                                      ["data"][0]["id"])
+        # A loyalty program in workspace a: rewards, points for a-1, two held redemptions (one to
+        # confirm, one to release) and a-1's referral code, which a-2 (no orders) is referred by.
+        program = os.path.join(cls.tmp.name, "program.json")
+        with open(program, "w") as f:
+            json.dump(WRITE_BODIES["/api/v1/loyalty/program"], f)
+        cli(cls.db, "loyalty", "program", program, workspace="a")
+        for name, kind in (("tenancy-reward", "free_product"), ("tenancy-voucher", "voucher")):
+            reward = os.path.join(cls.tmp.name, name + ".json")
+            with open(reward, "w") as f:
+                json.dump({"title": name, "kind": kind, "points": 10}, f)
+            cli(cls.db, "loyalty", "rewards", name, reward, workspace="a")
+        for path in ("/api/v1/loyalty/rewards/{name}", "/api/v1/loyalty/rewards/{name}/codes"):
+            CONCRETE_IDS[path] = "tenancy-voucher"
+        cli(cls.db, "loyalty", "adjust", "a-1", "100000", "--reason", "tenancy", workspace="a")
+        for key, path in (("t1", "/api/v1/loyalty/redemptions/{id}/confirm"),
+                          ("t2", "/api/v1/loyalty/redemptions/{id}/release")):
+            cli(cls.db, "loyalty", "redeem", "a-1", "tenancy-reward", "--key", key, workspace="a")
+            CONCRETE_IDS[path] = "cli:" + key
+        CONCRETE_IDS["/api/v1/loyalty/redemptions/{id}"] = "cli:t1"
+        code = cli(cls.db, "loyalty", "referral", "a-1", workspace="a").strip()
+        WRITE_BODIES["/api/v1/loyalty/customers/{id}/referrer"] = {"referral_code": code}
+        CONCRETE_IDS["/api/v1/loyalty/customers/{id}/referrer"] = "a-2"
 
     @classmethod
     def tearDownClass(cls):
@@ -247,7 +282,8 @@ class ApiTest(unittest.TestCase):
                 continue
             scheme = list(op["security"][0].keys())[0]
             needed = op["description"].split("scope ")[1].split()[0]
-            concrete = path.replace("{id}", CONCRETE_IDS.get(path, "a-1")).replace("{model}", "bgnbd")
+            concrete = (path.replace("{id}", CONCRETE_IDS.get(path, "a-1")).replace("{model}", "bgnbd")
+                        .replace("{name}", CONCRETE_IDS.get(path, "a-1")))
             m = method.upper()
             if m == "GET":
                 concrete += QUERIES.get(path, "")
@@ -289,6 +325,88 @@ class ApiTest(unittest.TestCase):
                 self.assertNotIn(b"a-1", other[2], f"{m} {path} leaks workspace a")
             checked += 1
         self.assertGreaterEqual(checked, 3)
+
+    def loyalty(self, method, path, body=None, key=None, idem=None, scope="write"):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + "/api/v1/loyalty" + path, method=method, data=data)
+        req.add_header("Content-Type", "application/json")
+        req.add_header("Authorization", "Bearer " + (key or self.keys[("b", scope)]))
+        if idem:
+            req.add_header("Idempotency-Key", idem)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.headers, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, json.loads(e.read())
+
+    def test_loyalty_points_rewards_and_orders(self):
+        # Workspace b: a program set over REST; a bad one names the member and changes nothing.
+        status, _, problem = self.loyalty("PUT", "/program", {"rules": [{"id": "spend", "kind": "spend"}]},
+                                          scope="admin")
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/rules/0/points_per_unit"))
+        status, _, program = self.loyalty("PUT", "/program", {
+            "starts_at": "2020-01-01T00:00:00Z",
+            "rules": [{"id": "spend", "kind": "spend", "points_per_unit": 2}],
+            "tiers": [{"name": "basic", "threshold": 0}, {"name": "gold", "threshold": 300}],
+            "hold_minutes": 5}, scope="admin")
+        self.assertEqual((status, program["rules"][0]["points_per_unit"]), (200, "2"))
+        # Earn with an Idempotency-Key: a retry is answered with the original, a reuse refused.
+        earn = {"kind": "earn", "points": 250, "reason": "welcome"}
+        status, _, first = self.loyalty("POST", "/customers/b-2/transfers", earn, idem="welcome-b2")
+        self.assertEqual((status, first["wallet"]["available"]), (201, 250))
+        status, headers, again = self.loyalty("POST", "/customers/b-2/transfers", earn, idem="welcome-b2")
+        self.assertEqual((status, headers.get("Idempotent-Replayed"), again["transfer"]["id"]),
+                         (200, "true", first["transfer"]["id"]))
+        status, _, problem = self.loyalty("POST", "/customers/b-2/transfers", dict(earn, points=1), idem="welcome-b2")
+        self.assertEqual(status, 409)
+        status, _, problem = self.loyalty("POST", "/customers/b-2/transfers",
+                                          {"kind": "redeem", "points": 251, "reason": "too much"})
+        self.assertEqual(status, 409)
+        self.assertIn("insufficient points: available 250, asked 251", problem["detail"])
+        status, _, problem = self.loyalty("POST", "/customers/b-2/transfers", {"kind": "earn", "points": -1,
+                                                                               "reason": "x"})
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/points"))
+        # A voucher reward with two codes: held, then confirmed; the code shows once confirmed.
+        status, _, _ = self.loyalty("PUT", "/rewards/five-off", {"title": "5 EUR off", "kind": "voucher",
+                                                                  "points": 100}, scope="admin")
+        self.assertEqual(status, 200)
+        status, _, added = self.loyalty("POST", "/rewards/five-off/codes", {"codes": ["FIVE-1", "FIVE-2", "FIVE-1"]},
+                                        scope="admin")
+        self.assertEqual((status, added["added"], added["skipped"]), (200, 2, 1))
+        status, _, held = self.loyalty("POST", "/redemptions", {"customer_id": "b-2", "reward": "five-off"},
+                                       idem="redeem-1")
+        self.assertEqual((status, held["state"], held["code"]), (201, "held", None))
+        status, _, wallet = self.loyalty("GET", "/customers/b-2/wallet", scope="read")
+        self.assertEqual((wallet["available"], wallet["held"]), (150, 100))
+        status, _, done = self.loyalty("POST", "/redemptions/" + held["id"] + "/confirm")
+        self.assertEqual((status, done["state"], done["code"]), (200, "confirmed", "FIVE-1"))
+        status, _, problem = self.loyalty("POST", "/redemptions/" + held["id"] + "/release")
+        self.assertEqual(status, 409)
+        # Another workspace's key sees none of it.
+        status, _, _ = self.loyalty("GET", "/redemptions/" + held["id"], key=self.keys[("a", "read")])
+        self.assertEqual(status, 404)
+        # An order over REST earns through the change log (the server's worker): 2 points per EUR,
+        # and with 250 earned before it b-2 reaches gold.
+        req = urllib.request.Request(self.base + "/api/v1/orders", method="POST", data=json.dumps(
+            {"id": "b-loyal-1", "customer_id": "b-2", "placed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60)),
+             "total": "40.00"}).encode())
+        req.add_header("Authorization", "Bearer " + self.keys[("b", "write")])
+        req.add_header("Content-Type", "application/json")
+        urllib.request.urlopen(req, timeout=10).read()
+        for _ in range(100):
+            _, _, wallet = self.loyalty("GET", "/customers/b-2/wallet", scope="read")
+            if wallet["earned"] >= 330:
+                break
+            time.sleep(0.1)
+        self.assertEqual((wallet["earned"], wallet["available"], wallet["tier"]), (330, 230, "gold"))
+        status, _, page = self.loyalty("GET", "/customers/b-2/transfers", scope="read")
+        self.assertEqual([t["kind"] for t in page["data"]], ["earn", "hold", "confirm", "earn"])
+        self.assertEqual(page["data"][-1]["id"], "order:b-loyal-1:spend")
+        status, _, report = self.loyalty("GET", "/report?by=year&periods=1", scope="read")
+        self.assertEqual((status, report["total"]["redeemed"]), (200, 100))
+        liability = report["liability"]
+        self.assertEqual(liability["total"], liability["available"] + liability["pending"] + liability["held"])
+        self.assertGreaterEqual(liability["available"], 230)
 
     def track(self, path, body, ws="a"):
         status, _, raw = self.request("POST", path, self.keys[(ws, "tracking")], basic=True, body=body)

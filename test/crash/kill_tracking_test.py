@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,24 +20,11 @@ import time
 import urllib.error
 import urllib.request
 
-TREU = os.environ["TREU"]
+from crashlib import TREU, free_port, fresh_db, start
+
 ITERATIONS = int(os.environ.get("CRASH_ITERATIONS", "3"))
 CLIENTS = 4  # concurrent streams, so kills also hit groups of calls
 BACKEND = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(db, port):
-    proc = subprocess.Popen([TREU, "--db", db, "serve", "--listen", f"127.0.0.1:{port}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    if "listening" not in proc.stdout.readline():
-        raise SystemExit("server did not start")
-    return proc
 
 
 def post(port, key, body):
@@ -52,16 +38,7 @@ def post(port, key, body):
 
 def main():
     tmp = tempfile.TemporaryDirectory()
-    path = os.path.join(tmp.name, "crash.db")
-    if BACKEND == "sqlite":
-        db = "sqlite:" + path
-    else:
-        base = os.environ.get("TREU_TEST_PG_URL")
-        if not base:
-            raise SystemExit("TREU_TEST_PG_URL is not set: run under scripts/with-postgres")
-        name = "crash_" + os.urandom(6).hex()
-        subprocess.run(["psql", "-q", base, "-c", f"CREATE DATABASE {name}"], check=True)
-        db = base.rsplit("/", 1)[0] + "/" + name
+    db, path = fresh_db(BACKEND, tmp.name)
     subprocess.run([TREU, "--db", db, "workspace", "create", "shop", "--currency", "EUR"],
                    check=True, capture_output=True)
     key = subprocess.run([TREU, "--db", db, "--workspace", "shop", "key", "create", "--scope", "tracking"],
