@@ -396,25 +396,32 @@ Status LoyaltyBatch::OrderMilestones(CustomerState& s, const Order& o) {
   for (const Surprise& surprise : program_.surprises) {
     if (surprise.kind != SurpriseKind::kOrders) continue;
     if (!completed) {
-      // The customer's completed orders (up to 1,000: milestones are at most that).
-      std::string ext = o.customer_external_id;
-      if (ext.empty()) {
-        TREU_ASSIGN_OR_RETURN(auto found, store_.CustomerExternalId(ws_.id, s.member.customer));
-        if (!found) return {};
-        ext = *found;
+      // The times of the customer's completed orders (up to 1,000: milestones are at most
+      // that), read once per batch.
+      auto& times = s.completed_orders;
+      if (!times) {
+        std::string ext = o.customer_external_id;
+        if (ext.empty()) {
+          TREU_ASSIGN_OR_RETURN(auto found, store_.CustomerExternalId(ws_.id, s.member.customer));
+          if (!found) return {};
+          ext = *found;
+        }
+        TREU_ASSIGN_OR_RETURN(auto orders, store_.ListOrders(ws_.id, ext, 0, 1000));
+        times.emplace();
+        for (const Order& x : orders) {
+          if (x.status == OrderStatus::kCompleted) times->push_back(x.placed_at);
+        }
+        std::sort(times->begin(), times->end());
       }
-      TREU_ASSIGN_OR_RETURN(auto orders, store_.ListOrders(ws_.id, ext, 0, 1000));
       // Those placed up to this one: the milestone is reached by the order that makes the count.
-      completed = std::count_if(orders.begin(), orders.end(), [&](const Order& x) {
-        return x.status == OrderStatus::kCompleted && x.placed_at <= o.placed_at;
-      });
+      completed = std::upper_bound(times->begin(), times->end(), o.placed_at) - times->begin();
     }
     if (*completed < surprise.orders) continue;
     if (!surprise.segment.empty()) {
       TREU_ASSIGN_OR_RETURN(bool in, InSegment(s.member.customer, surprise.segment));
       if (!in) continue;
     }
-    TREU_ASSIGN_OR_RETURN(bool granted, GrantSurprise(s.member.customer, surprise, ""));
+    TREU_ASSIGN_OR_RETURN(bool granted, GrantSurprise(s.member.customer, surprise, "", o.placed_at));
     (void)granted;
   }
   return {};
@@ -605,15 +612,17 @@ Status LoyaltyBatch::SetReferrer(CustomerId c, std::string_view code) {
   return {};
 }
 
-Result<bool> LoyaltyBatch::GrantSurprise(CustomerId c, const Surprise& surprise, const std::string& occasion) {
+Result<bool> LoyaltyBatch::GrantSurprise(CustomerId c, const Surprise& surprise, const std::string& occasion,
+                                         std::optional<Timestamp> at) {
+  const Timestamp when = at.value_or(now_);
   TREU_ASSIGN_OR_RETURN(CustomerState * s, Load(c));
   const std::string id =
       "surprise:" + surprise.id + ":" + std::to_string(c.value) + (occasion.empty() ? "" : ":" + occasion);
   const Source source{SourceKind::kRule, "surprise:" + surprise.id, std::nullopt};
   bool granted = false;
   if (surprise.points > 0 && !s->ledger.FindTransfer(id)) {
-    EarnRequest r{id, c, surprise.points, now_, std::nullopt, std::nullopt, "surprise " + surprise.id, source};
-    if (program_.expiry_days > 0) r.expires_at = PlusDays(now_, program_.expiry_days);
+    EarnRequest r{id, c, surprise.points, when, std::nullopt, std::nullopt, "surprise " + surprise.id, source};
+    if (program_.expiry_days > 0) r.expires_at = PlusDays(when, program_.expiry_days);
     TREU_ASSIGN_OR_RETURN(Posting p, s->ledger.Earn(r));
     (void)p;
     Refresh(*s);
@@ -635,9 +644,9 @@ Result<bool> LoyaltyBatch::GrantSurprise(CustomerId c, const Surprise& surprise,
   r.reward_id = reward->id;
   r.points = 0;  // given, not bought
   r.state = "confirmed";
-  r.created_at = now_;
-  r.expires_at = now_;
-  r.closed_at = now_;
+  r.created_at = when;
+  r.expires_at = when;
+  r.closed_at = when;
   if (reward->kind == "voucher") {
     TREU_ASSIGN_OR_RETURN(auto code, txn_->ClaimLoyaltyRewardCode(reward->id, id));
     if (!code) {

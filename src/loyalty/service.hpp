@@ -126,7 +126,10 @@ class LoyaltyBatch {
   // (an earn) and/or its reward (a redemption given free), each once, under the id
   // "surprise:<rule>:<customer>[:<occasion>]". A reward that is gone, inactive or out of stock
   // is left out. True when anything was granted now.
-  Result<bool> GrantSurprise(CustomerId c, const Surprise& s, const std::string& occasion);
+  // `at` (default: the batch's now) is when the grant is booked: an order milestone is booked
+  // at the order's time.
+  Result<bool> GrantSurprise(CustomerId c, const Surprise& s, const std::string& occasion,
+                             std::optional<Timestamp> at = std::nullopt);
 
   // Runs what is due for a customer at `now`: pending points settle, lots expire, lapsed holds
   // are released (their redemptions too) and the tier is reviewed.
@@ -145,6 +148,7 @@ class LoyaltyBatch {
     std::size_t stored = 0;  // transfers already in the store
     std::vector<TierChange> tier_changes;
     std::optional<std::vector<std::string>> segments;  // saved segments the customer is in
+    std::optional<std::vector<Timestamp>> completed_orders;  // their times, sorted (milestones)
     bool dirty = false;  // to be written at commit
   };
   LoyaltyBatch(Store& store, std::unique_ptr<WriteTransaction> txn, const Workspace& ws, const Program& program,

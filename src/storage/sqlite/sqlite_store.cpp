@@ -1470,13 +1470,22 @@ class SqliteStore final : public Store {
 
   Result<std::vector<Order>> ListOrders(WorkspaceId ws, std::string_view customer,
                                         std::int64_t after_id, int limit) override {
-    TREU_ASSIGN_OR_RETURN(
-        Stmt * s, db_.Prepare("SELECT o.id, o.external_id, o.customer_id, c.external_id, "
-                              "o.placed_at, o.total_minor, o.currency, o.status FROM orders o "
-                              "JOIN customers c ON c.id = o.customer_id WHERE o.workspace_id = ? "
-                              "AND o.id > ? AND (? = '' OR c.external_id = ?) ORDER BY o.id "
-                              "LIMIT ?"));
-    s->Bind(ws.value).Bind(after_id).Bind(customer).Bind(customer).Bind(std::int64_t{limit});
+    // One customer's orders through the customer index (an OR of both cases would make
+    // SQLite scan every order), or all of them.
+    static const char* const kAll =
+        "SELECT o.id, o.external_id, o.customer_id, c.external_id, o.placed_at, o.total_minor, o.currency, o.status "
+        "FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.workspace_id = ? AND o.id > ? "
+        "ORDER BY o.id LIMIT ?";
+    static const char* const kOfCustomer =
+        "SELECT o.id, o.external_id, o.customer_id, c.external_id, o.placed_at, o.total_minor, o.currency, o.status "
+        "FROM customers c JOIN orders o ON o.customer_id = c.id WHERE c.workspace_id = ? AND c.external_id = ? "
+        "AND o.id > ? ORDER BY o.id LIMIT ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(customer.empty() ? kAll : kOfCustomer));
+    if (customer.empty()) {
+      s->Bind(ws.value).Bind(after_id).Bind(std::int64_t{limit});
+    } else {
+      s->Bind(ws.value).Bind(customer).Bind(after_id).Bind(std::int64_t{limit});
+    }
     std::vector<Order> out;
     while (true) {
       TREU_ASSIGN_OR_RETURN(bool row, s->Step());
