@@ -26,6 +26,8 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# The server's signing secret lives with the run's other files, not in the checkout.
+export TREU_SECRET_FILE="$work/treu.secret"
 db="sqlite:$work/bench.db"
 [[ $backend == postgres ]] && db=$TREU_TEST_PG_URL
 ws=bench-$$
