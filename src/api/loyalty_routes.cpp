@@ -111,14 +111,8 @@ RouteHandler GetPart(std::vector<std::string> names) {
 RouteHandler PutPart(std::vector<std::string> names) {
   return [names](RequestContext& ctx) -> Result<HttpResponse> {
     TREU_ASSIGN_OR_RETURN(json body, BodyJson(ctx.request));
-    for (const auto& [key, value] : body.items()) {
-      if (std::find(names.begin(), names.end(), key) == names.end()) return InvalidArgument("/" + key, "unknown member");
-    }
-    TREU_ASSIGN_OR_RETURN(auto p, StoredProgram(ctx));
-    json all = json::parse(p.definition, nullptr, false);
-    for (const auto& [key, value] : body.items()) all[key] = value;
     TREU_ASSIGN_OR_RETURN(Workspace ws, TheWorkspace(ctx));
-    TREU_ASSIGN_OR_RETURN(auto saved, loyalty::SaveProgram(ctx.store, ws, all, ctx.clock.Now()));
+    TREU_ASSIGN_OR_RETURN(auto saved, loyalty::SaveProgramParts(ctx.store, ws, body, names, ctx.clock.Now()));
     const json stored = loyalty::ProgramRecordJson(saved);
     json out = json::object();
     for (const std::string& n : names) out[n] = stored.value(n, json());

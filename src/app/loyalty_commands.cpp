@@ -79,19 +79,8 @@ int Part(Context& ctx, OpenedWorkspace& w, const std::vector<std::string>& names
   }
   auto body = ReadJsonFile(f.args[0]);
   if (!body) return Fail(body.error());
-  json definition = *body;
-  if (!whole) {
-    if (!*stored) return Fail(Error(ErrorCode::kNotFound, "loyalty program", "none yet; set one: treu loyalty program FILE"));
-    if (!body->is_object()) return Fail(Error(ErrorCode::kInvalidArgument, f.args[0], "must be a JSON object"));
-    definition = json::parse((*stored)->definition, nullptr, false);
-    for (const auto& [key, value] : body->items()) {
-      if (std::find(names.begin(), names.end(), key) == names.end()) {
-        return Fail(Error(ErrorCode::kInvalidArgument, f.args[0] + ": /" + key, "unknown member"));
-      }
-      definition[key] = value;
-    }
-  }
-  auto saved = loyalty::SaveProgram(*w.store, w.ws, definition, ctx.clock.Now());
+  auto saved = whole ? loyalty::SaveProgram(*w.store, w.ws, *body, ctx.clock.Now())
+                     : loyalty::SaveProgramParts(*w.store, w.ws, *body, names, ctx.clock.Now());
   if (!saved) return Fail(saved.error().WithContext(f.args[0]));
   std::printf("loyalty program saved\n");
   return 0;

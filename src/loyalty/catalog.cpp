@@ -39,6 +39,20 @@ Result<LoyaltyProgramRecord> SaveProgram(Store& store, const Workspace& ws, cons
   return store.SaveLoyaltyProgram(r);
 }
 
+Result<LoyaltyProgramRecord> SaveProgramParts(Store& store, const Workspace& ws, const json& parts,
+                                              const std::vector<std::string>& names, Timestamp now) {
+  if (!parts.is_object()) return InvalidArgument("body", "must be a JSON object");
+  TREU_ASSIGN_OR_RETURN(auto stored, store.FindLoyaltyProgram(ws.id));
+  if (!stored) return NotFound("loyalty program", "the workspace has no loyalty program; set one first");
+  json definition = json::parse(stored->definition, nullptr, false);
+  if (!definition.is_object()) return Internal("loyalty program", "the stored definition is not a JSON object");
+  for (const auto& [key, value] : parts.items()) {
+    if (std::find(names.begin(), names.end(), key) == names.end()) return InvalidArgument("/" + key, "unknown member");
+    definition[key] = value;
+  }
+  return SaveProgram(store, ws, definition, now);
+}
+
 json ProgramRecordJson(const LoyaltyProgramRecord& r) {
   json out = json::parse(r.definition, nullptr, false);
   if (out.is_discarded()) out = json::object();

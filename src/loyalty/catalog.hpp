@@ -10,7 +10,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.hpp"
 #include "loyalty/program.hpp"
@@ -22,6 +24,11 @@ namespace treu::loyalty {
 // "starts_at" the program keeps the start it has, or (a new program) starts `now`.
 Result<LoyaltyProgramRecord> SaveProgram(Store& store, const Workspace& ws, const nlohmann::json& definition,
                                          Timestamp now);
+// Replaces some top-level members of the stored program (`names`: the ones a caller may
+// change, e.g. rules and multipliers) and stores it as SaveProgram does. InvalidArgument for
+// other members; NotFound when there is no program yet.
+Result<LoyaltyProgramRecord> SaveProgramParts(Store& store, const Workspace& ws, const nlohmann::json& parts,
+                                              const std::vector<std::string>& names, Timestamp now);
 // The stored program in its JSON form, with created_at and updated_at.
 nlohmann::json ProgramRecordJson(const LoyaltyProgramRecord& r);
 

@@ -350,6 +350,11 @@ class ApiTest(unittest.TestCase):
             "tiers": [{"name": "basic", "threshold": 0}, {"name": "gold", "threshold": 300}],
             "hold_minutes": 5}, scope="admin")
         self.assertEqual((status, program["rules"][0]["points_per_unit"]), (200, "2"))
+        # Parts of it: only their own members, and a bad one changes nothing.
+        status, _, problem = self.loyalty("PUT", "/rules", {"tiers": []}, scope="admin")
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/tiers"))
+        status, _, tiers = self.loyalty("PUT", "/tiers", {"tier_window_days": 90}, scope="admin")
+        self.assertEqual((status, tiers["tier_window_days"], len(tiers["tiers"])), (200, 90, 2))
         # Earn with an Idempotency-Key: a retry is answered with the original, a reuse refused.
         earn = {"kind": "earn", "points": 250, "reason": "welcome"}
         status, _, first = self.loyalty("POST", "/customers/b-2/transfers", earn, idem="welcome-b2")
