@@ -22,6 +22,7 @@
 #include "ingest/import_jobs.hpp"
 #include "loyalty/worker.hpp"
 #include "surveys/followup_notifier.hpp"
+#include "webui/dashboard.hpp"
 
 namespace treu::app {
 namespace {
@@ -151,6 +152,8 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
         return respond(
             api::ProblemResponse(503, "unavailable", "the database can't be opened", req.path));
       }
+      // The dashboard's own files ("/", "/assets/…") are answered from the binary.
+      if (auto page = webui::ServeDashboard(req)) return respond(std::move(*page));
       router.Dispatch(req, *store, ctx.clock,
                       {metrics_ptr, tracking_ptr, &RateLimits(), &keys, imports_ptr, &snapshots, fits_ptr,
                        &predictions, segments_ptr, &secret, loyalty_ptr, &ledgers},

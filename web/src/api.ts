@@ -1,0 +1,120 @@
+// JSON client of the treu REST API: same-origin cookies, the CSRF token on every write, and
+// RFC 9457 problem details turned into ApiError.
+
+export interface ProblemField { pointer?: string; detail?: string; line?: number; column?: number; caret?: string }
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly detail: string;
+  readonly errors: ProblemField[];
+  readonly retryAfter: number | null;
+  constructor(status: number, detail: string, errors: ProblemField[] = [], retryAfter: number | null = null) {
+    super(detail);
+    this.status = status;
+    this.detail = detail;
+    this.errors = errors;
+    this.retryAfter = retryAfter;
+  }
+}
+
+let csrfToken = '';
+let unauthorizedHandler: (() => void) | null = null;
+export function onUnauthorized(fn: (() => void) | null): void { unauthorizedHandler = fn; }
+export function setCsrfToken(token: string): void { csrfToken = token; }
+
+type Query = Record<string, string | number | boolean | null | undefined>;
+
+export function withQuery(path: string, query?: Query): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+  const s = params.toString();
+  return s ? `${path}${path.includes('?') ? '&' : '?'}${s}` : path;
+}
+
+async function toError(res: Response): Promise<ApiError> {
+  let detail = `${res.status} ${res.statusText}`.trim();
+  let errors: ProblemField[] = [];
+  try {
+    const body: unknown = await res.json();
+    if (body && typeof body === 'object') {
+      const b = body as { detail?: unknown; title?: unknown; errors?: unknown };
+      if (typeof b.detail === 'string' && b.detail) detail = b.detail;
+      else if (typeof b.title === 'string' && b.title) detail = b.title;
+      if (Array.isArray(b.errors)) errors = b.errors as ProblemField[];
+    }
+  } catch { /* not JSON */ }
+  const ra = res.headers.get('Retry-After');
+  return new ApiError(res.status, detail, errors, ra !== null && ra !== '' ? Number(ra) : null);
+}
+
+export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method, headers, credentials: 'same-origin', signal,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e;
+    throw new ApiError(0, e instanceof Error ? e.message : String(e));
+  }
+  if (!res.ok) {
+    if (res.status === 401 && !path.startsWith('/api/v1/session')) unauthorizedHandler?.();
+    throw await toError(res);
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export const api = {
+  get: <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>('GET', withQuery(path, query), undefined, signal),
+  post: <T>(path: string, body?: unknown, signal?: AbortSignal) => request<T>('POST', path, body ?? {}, signal),
+  patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
+  put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),
+  del: <T>(path: string) => request<T>('DELETE', path),
+};
+
+// ---- shapes ------------------------------------------------------------------------------
+
+export type Role = 'admin' | 'marketer' | 'viewer';
+export interface SessionUser { id: number | string; email: string; name: string; role: Role; locale: string; workspace: string }
+export interface Session { user: SessionUser; csrf_token: string }
+
+export interface Workspace {
+  name: string; currency: string; time_zone: string; retention_basis: string;
+  activity_window_days?: number; activity_window?: string | number; purchase_model: string;
+  brand_colour?: string | null; created_at?: string;
+}
+
+export interface Period { label: string; start: string; end: string }
+export interface KpiPoint { period: Period; value: number | null; inputs?: Record<string, number> }
+export interface Localized { en: string; de: string }
+export interface Kpi {
+  id: string; unit: 'ratio' | 'money' | 'count' | 'score' | string; value: number | null; null_reason: string | null;
+  currency?: string; period: Period; inputs: Record<string, number>; series?: KpiPoint[];
+  name?: Localized; definition?: Localized;
+}
+
+export interface Page<T> { data: T[]; next_cursor: string | null; total?: number }
+
+export interface Customer {
+  id: string; email: string | null; name: string | null; country: string | null; locale: string | null;
+  time_zone: string | null; created_at: string; attributes?: Record<string, unknown>;
+  consent?: Record<string, { granted: boolean; at?: string; source?: string }>;
+}
+
+export interface Segment {
+  id: number; name: string; expr: string; builtin: boolean; size: number | null; size_at?: string | null;
+  created_at?: string; updated_at?: string; history?: { at: string; size: number }[];
+}
+export interface PreviewError { line: number; column: number; message: string; text?: string }
+export interface Preview {
+  valid: boolean; expr: string; count: number | null; customers: number | null;
+  sample: { customer_id: string; email: string | null }[]; errors: PreviewError[];
+}
+export interface SegmentField { name: string; type: string; description: string; values?: string[]; example?: string; group?: string }

@@ -1,0 +1,105 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useId, useRef } from 'preact/hooks';
+import { ApiError } from './api';
+import { useApp } from './context';
+
+export function PageHeader({ title, children }: { title: string; children?: ComponentChildren }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => { document.title = `${title} · treu`; }, [title]);
+  return (
+    <div class="page-header">
+      <h1 ref={ref} tabIndex={-1} id="page-title">{title}</h1>
+      {children && <div class="page-actions">{children}</div>}
+    </div>
+  );
+}
+
+export function Loading({ label }: { label?: string }) {
+  const { fmt } = useApp();
+  return (
+    <div class="state state-loading" role="status" aria-live="polite" data-testid="loading">
+      <span class="spinner" aria-hidden="true" /> {label ?? fmt.t('state.loading')}
+    </div>
+  );
+}
+
+export function ErrorBox({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  const { fmt } = useApp();
+  const status = error instanceof ApiError ? error.status : 0;
+  const detail = error instanceof ApiError ? error.detail : error instanceof Error ? error.message : String(error);
+  const missing = status === 404 || status === 405 || status === 501;
+  return (
+    <div class="state state-error" role="alert" data-testid="error" data-status={status}>
+      <strong>{missing ? fmt.t('state.notAvailable') : fmt.t('state.error')}</strong>
+      <p class="error-detail">{detail}</p>
+      {onRetry && <button type="button" class="btn" onClick={onRetry}>{fmt.t('state.retry')}</button>}
+    </div>
+  );
+}
+
+export function Empty({ children }: { children?: ComponentChildren }) {
+  const { fmt } = useApp();
+  return <div class="state state-empty" data-testid="empty">{children ?? fmt.t('state.empty')}</div>;
+}
+
+// Renders loading / error / content of a Loaded value.
+export function Async<T>({ value, children }: { value: { data: T | null; error: unknown; loading: boolean; reload: () => void }; children: (data: T) => ComponentChildren }) {
+  if (value.error) return <ErrorBox error={value.error} onRetry={value.reload} />;
+  if (value.data === null) return <Loading />;
+  return <>{children(value.data)}</>;
+}
+
+export function Card({ title, children, class: cls, actions, testid }: { title?: ComponentChildren; children: ComponentChildren; class?: string; actions?: ComponentChildren; testid?: string }) {
+  const id = useId();
+  return (
+    <section class={`card ${cls ?? ''}`} aria-labelledby={title ? id : undefined} data-testid={testid}>
+      {(title || actions) && (
+        <div class="card-head">
+          {title && <h2 id={id}>{title}</h2>}
+          {actions && <div class="card-actions">{actions}</div>}
+        </div>
+      )}
+      {children}
+    </section>
+  );
+}
+
+// A figure with its raw value for tests and machines.
+export function Stat({ label, value, raw, testid, sub }: { label: string; value: string; raw: number | string | null | undefined; testid: string; sub?: ComponentChildren }) {
+  return (
+    <div class="stat">
+      <div class="stat-label">{label}</div>
+      <div class="stat-value" data-testid={testid} data-value={raw === null || raw === undefined ? '' : String(raw)}>{value}</div>
+      {sub && <div class="stat-sub">{sub}</div>}
+    </div>
+  );
+}
+
+// An info button whose explanation shows on hover and on keyboard focus.
+export function InfoTip({ label, text }: { label: string; text: string }) {
+  const id = useId();
+  return (
+    <span class="tip">
+      <button type="button" class="tip-button" aria-label={label} aria-describedby={id}>i</button>
+      <span role="tooltip" id={id} class="tip-text">{text}</span>
+    </span>
+  );
+}
+
+export function Segmented<T extends string>({ label, value, options, onChange, name }: { label: string; value: T; options: { value: T; label: string }[]; onChange: (v: T) => void; name: string }) {
+  return (
+    <fieldset class="segmented">
+      <legend class="sr-only">{label}</legend>
+      {options.map((o) => (
+        <label key={o.value} class={o.value === value ? 'active' : ''}>
+          <input type="radio" name={name} value={o.value} checked={o.value === value} onChange={() => onChange(o.value)} />
+          <span>{o.label}</span>
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof ApiError ? e.detail : e instanceof Error ? e.message : String(e);
+}
