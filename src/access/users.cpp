@@ -280,6 +280,7 @@ void LoginThrottle::RecordSuccess(std::string_view account) {
 
 Result<LoginResult> Login(Store& store, LoginThrottle& throttle, const LoginRequest& request,
                           const Clock& clock, int* retry_after_seconds, const SessionSettings& settings) {
+  const std::string& dummy = DummyHash();  // made before the first lookup, so no sign-in waits for it
   std::string email;
   if (auto e = NormalizeEmail(request.email)) {
     email = std::move(*e);
@@ -312,7 +313,7 @@ Result<LoginResult> Login(Store& store, LoginThrottle& throttle, const LoginRequ
     return MakeError(ErrorCode::kResourceExhausted, "login",
                      "too many failed logins; retry in " + std::to_string(wait) + " s");
   }
-  const bool ok = VerifyPassword(user ? user->password_hash : DummyHash(), request.password) && user;
+  const bool ok = VerifyPassword(user ? user->password_hash : dummy, request.password) && user;
   if (!ok) {
     throttle.RecordFailure(account, request.remote, now);
     return WrongLogin();

@@ -218,12 +218,12 @@ void Router::Run(const HttpRequest& request, Store& store, const Clock& clock,
     }
     if (!key) return finish(ProblemResponse(key.error(), request.path));
     if (!ScopeAllows(key->scope, match->access.scope)) {
-      const std::string who = ctx.session ? "a " + ctx.session->user.role + " user"
-                                          : "a " + std::string(ScopeName(key->scope)) + " key";
-      return finish(ProblemResponse(403, "permission_denied",
-                                    who + " may not call this route; it needs a " +
-                                        std::string(ScopeName(match->access.scope)) + " key",
-                                    request.path));
+      const std::string needed(ScopeName(match->access.scope));
+      const std::string detail =
+          ctx.session ? "a " + ctx.session->user.role + " may not call this route; it needs " + needed + " access"
+                      : "a " + std::string(ScopeName(key->scope)) + " key may not call this route; it needs a " +
+                            needed + " key";
+      return finish(ProblemResponse(403, "permission_denied", detail, request.path));
     }
     if (key->rate_per_minute > 0 && services.rate_limiter != nullptr) {
       const RateDecision d = services.rate_limiter->Take(key->id, key->rate_per_minute, clock.Now());

@@ -2420,6 +2420,12 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  static std::optional<DashboardUser> FirstDashboardUser(const Rows& r) {
+    auto users = ReadDashboardUserRows(r);
+    if (users.empty()) return std::nullopt;
+    return std::move(users[0]);
+  }
+
   Result<DashboardUser> CreateDashboardUser(const DashboardUser& u) override {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("create dashboard user",
@@ -2457,9 +2463,7 @@ class PostgresStore final : public Store {
                             "created_at, last_login_at FROM dashboard_users WHERE workspace_id = "
                             "$1::bigint AND id = $2::bigint",
                             Params().Add(ws.value).Add(id)));
-    auto users = ReadDashboardUserRows(r);
-    if (users.empty()) return std::optional<DashboardUser>();
-    return std::optional<DashboardUser>(std::move(users[0]));
+    return FirstDashboardUser(r);
   }
 
   Result<std::optional<DashboardUser>> FindDashboardUserByEmail(WorkspaceId ws,
@@ -2470,9 +2474,7 @@ class PostgresStore final : public Store {
                             "created_at, last_login_at FROM dashboard_users WHERE workspace_id = "
                             "$1::bigint AND email = $2",
                             Params().Add(ws.value).Add(email)));
-    auto users = ReadDashboardUserRows(r);
-    if (users.empty()) return std::optional<DashboardUser>();
-    return std::optional<DashboardUser>(std::move(users[0]));
+    return FirstDashboardUser(r);
   }
 
   Result<std::vector<DashboardUser>> FindDashboardUsersByEmail(std::string_view email) override {

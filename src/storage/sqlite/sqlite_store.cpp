@@ -402,6 +402,12 @@ Result<std::vector<DashboardUser>> ReadDashboardUsers(Stmt& s) {
   return out;
 }
 
+Result<std::optional<DashboardUser>> FirstDashboardUser(Stmt& s) {
+  TREU_ASSIGN_OR_RETURN(auto users, ReadDashboardUsers(s));
+  if (users.empty()) return std::optional<DashboardUser>();
+  return std::optional<DashboardUser>(std::move(users[0]));
+}
+
 Result<ApiKey> ReadApiKey(const Stmt& s) {
   ApiKey k;
   k.id = s.Int(0);
@@ -2517,9 +2523,7 @@ class SqliteStore final : public Store {
         Stmt * s, db_.Prepare("SELECT id, workspace_id, email, name, role, password_hash, locale, "
                               "created_at, last_login_at FROM dashboard_users WHERE workspace_id = ? "
                               "AND id = ?"));
-    TREU_ASSIGN_OR_RETURN(auto users, ReadDashboardUsers(s->Bind(ws.value).Bind(id)));
-    if (users.empty()) return std::optional<DashboardUser>();
-    return std::optional<DashboardUser>(std::move(users[0]));
+    return FirstDashboardUser(s->Bind(ws.value).Bind(id));
   }
 
   Result<std::optional<DashboardUser>> FindDashboardUserByEmail(WorkspaceId ws,
@@ -2528,9 +2532,7 @@ class SqliteStore final : public Store {
         Stmt * s, db_.Prepare("SELECT id, workspace_id, email, name, role, password_hash, locale, "
                               "created_at, last_login_at FROM dashboard_users WHERE workspace_id = ? "
                               "AND email = ?"));
-    TREU_ASSIGN_OR_RETURN(auto users, ReadDashboardUsers(s->Bind(ws.value).Bind(email)));
-    if (users.empty()) return std::optional<DashboardUser>();
-    return std::optional<DashboardUser>(std::move(users[0]));
+    return FirstDashboardUser(s->Bind(ws.value).Bind(email));
   }
 
   Result<std::vector<DashboardUser>> FindDashboardUsersByEmail(std::string_view email) override {
