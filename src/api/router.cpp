@@ -31,6 +31,36 @@ std::string Base64Decode(std::string_view in) {
   return out;
 }
 
+// The principal of a request that authenticates with the session cookie `cookie`: a stand-in
+// key (the user's workspace, the scope of the role) and the session. Requests other than GET
+// and HEAD must also carry the session's X-CSRF-Token and no foreign Origin. The problem to
+// answer when something fails.
+std::expected<std::pair<ApiKey, SessionUser>, HttpResponse> SessionPrincipal(const HttpRequest& request,
+                                                                             std::string_view cookie,
+                                                                             Store& store, const Clock& clock) {
+  auto session = AuthenticateSession(store, cookie, clock);
+  if (!session) return std::unexpected(ProblemResponse(session.error(), request.path));
+  if (request.method != "GET" && request.method != "HEAD") {
+    if (!ConstantTimeEquals(request.Header("x-csrf-token"), session->session.csrf_token)) {
+      return std::unexpected(ProblemResponse(
+          403, "csrf_failed", "a request with the session cookie needs the session's X-CSRF-Token header",
+          request.path));
+    }
+    if (!SameOrigin(request)) {
+      return std::unexpected(
+          ProblemResponse(403, "csrf_failed", "the request's Origin is not this server", request.path));
+    }
+  }
+  auto role = ParseRole(session->user.role);
+  if (!role) return std::unexpected(ProblemResponse(role.error(), request.path));
+  ApiKey stand_in;
+  stand_in.workspace = session->user.workspace;
+  stand_in.scope = RoleScope(*role);
+  stand_in.prefix = "session";
+  stand_in.name = session->user.email;
+  return std::pair{std::move(stand_in), std::move(*session)};
+}
+
 }  // namespace
 
 bool MatchPattern(std::string_view pattern, std::string_view path,
@@ -188,29 +218,10 @@ void Router::Run(const HttpRequest& request, Store& store, const Clock& clock,
     }
     Result<ApiKey> key = std::unexpected(Error(ErrorCode::kUnauthenticated, "", ""));
     if (by_session) {
-      auto session = AuthenticateSession(store, cookie, clock);
-      if (!session) return finish(ProblemResponse(session.error(), request.path));
-      if (request.method != "GET" && request.method != "HEAD") {
-        if (!ConstantTimeEquals(request.Header("x-csrf-token"), session->session.csrf_token)) {
-          return finish(ProblemResponse(403, "csrf_failed",
-                                        "a request with the session cookie needs the session's "
-                                        "X-CSRF-Token header",
-                                        request.path));
-        }
-        if (!SameOrigin(request)) {
-          return finish(ProblemResponse(403, "csrf_failed", "the request's Origin is not this server",
-                                        request.path));
-        }
-      }
-      auto role = ParseRole(session->user.role);
-      if (!role) return finish(ProblemResponse(role.error(), request.path));
-      ApiKey stand_in;
-      stand_in.workspace = session->user.workspace;
-      stand_in.scope = RoleScope(*role);
-      stand_in.prefix = "session";
-      stand_in.name = session->user.email;
-      key = std::move(stand_in);
-      ctx.session = std::move(*session);
+      auto principal = SessionPrincipal(request, cookie, store, clock);
+      if (!principal) return finish(std::move(principal.error()));
+      key = std::move(principal->first);
+      ctx.session = std::move(principal->second);
     } else {
       const std::string presented = PresentedKey(request);
       key = services.keys != nullptr ? services.keys->Authenticate(store, presented, clock.Now())
