@@ -46,6 +46,26 @@ TEST(RouterTest, MatchesPatterns) {
   EXPECT_TRUE(MatchPattern("/healthz", "/healthz", p));
 }
 
+TEST(RouterTest, ReadsCookiesAndComparesOrigins) {
+  HttpRequest r;
+  r.headers["cookie"] = "a=1; treu_session=tok; b=2";
+  EXPECT_EQ(CookieValue(r, "treu_session"), "tok");
+  EXPECT_EQ(CookieValue(r, "b"), "2");
+  EXPECT_EQ(CookieValue(r, "treu"), "");
+  r.headers["host"] = "127.0.0.1:8080";
+  EXPECT_TRUE(SameOrigin(r));
+  r.headers["origin"] = "http://127.0.0.1:8080";
+  EXPECT_TRUE(SameOrigin(r));
+  r.headers["origin"] = "https://127.0.0.1:8080";
+  EXPECT_TRUE(SameOrigin(r));
+  r.headers["origin"] = "http://127.0.0.1:8081";
+  EXPECT_FALSE(SameOrigin(r));
+  r.headers["origin"] = "null";
+  EXPECT_FALSE(SameOrigin(r));
+  r.headers["origin"] = "http://evil.example";
+  EXPECT_FALSE(SameOrigin(r));
+}
+
 TEST(ProblemTest, MapsErrorsAndNamesFields) {
   const HttpResponse r = ProblemResponse(Error(ErrorCode::kInvalidArgument, "email", "is not an email"), "/x");
   EXPECT_EQ(r.status, 400);
@@ -258,6 +278,30 @@ TEST(HttpServerTest, ServesKeepAliveRequestsAndStopsGracefully) {
   const std::string big = "POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x');
   EXPECT_NE(RoundTrip(server.port(), big).find("413"), std::string::npos);
   server.Stop();
+  server.Stop();
+}
+
+TEST(HttpServerTest, SecurityHeadersUnlessTheResponseSetsItsOwn) {
+  ServerOptions opts;
+  opts.port = 0;
+  opts.threads = 1;
+  HttpServer server(opts, [&] {
+    return [&](HttpRequest& req, HttpRespond respond) {
+      HttpResponse r;
+      if (req.path == "/own") r.headers.emplace_back("Content-Security-Policy", "default-src 'none'");
+      respond(std::move(r));
+    };
+  });
+  ASSERT_TRUE(server.Start());
+  const std::string out = RoundTrip(server.port(), "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(out.find("X-Frame-Options: DENY\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("Referrer-Policy: no-referrer\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("X-Content-Type-Options: nosniff\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find(std::string("Content-Security-Policy: ") + kDefaultSecurityPolicy + "\r\n"), std::string::npos)
+      << out;
+  const std::string own = RoundTrip(server.port(), "GET /own HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(own.find("Content-Security-Policy: default-src 'none'\r\n"), std::string::npos) << own;
+  EXPECT_EQ(own.find("script-src"), std::string::npos) << own;
   server.Stop();
 }
 

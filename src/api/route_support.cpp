@@ -63,4 +63,21 @@ Result<nlohmann::json> BodyObject(const HttpRequest& req, std::initializer_list<
   return j;
 }
 
+Result<std::optional<std::string>> OptionalString(const nlohmann::json& body, const std::string& name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::optional<std::string>();
+  if (!it->is_string()) return InvalidArgument(name, "must be a string");
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Result<std::int64_t> PathId(const RequestContext& ctx, std::string_view what) {
+  const std::string& text = ctx.params.at("id");
+  std::int64_t id = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || p != text.data() + text.size() || id <= 0) {
+    return NotFound(std::string(what) + " " + text, "no such " + std::string(what) + " in this workspace");
+  }
+  return id;
+}
+
 }  // namespace treu::api

@@ -7,6 +7,8 @@
 #include <initializer_list>
 #include <string_view>
 #include <memory>
+#include <optional>
+#include <string>
 #include <nlohmann/json.hpp>
 
 #include "api/http.hpp"
@@ -28,6 +30,13 @@ std::string CursorAfter(std::int64_t last_id);
 // The request body as a JSON object whose members are all among `allowed`; InvalidArgument
 // naming "body" or the unknown member.
 Result<nlohmann::json> BodyObject(const HttpRequest& req, std::initializer_list<std::string_view> allowed);
+
+// Member `name` of a body object: nullopt when absent or null, InvalidArgument naming it when
+// not a string.
+Result<std::optional<std::string>> OptionalString(const nlohmann::json& body, const std::string& name);
+
+// The integer {id} of the path; NotFound "<what> <id>" when it isn't one.
+Result<std::int64_t> PathId(const RequestContext& ctx, std::string_view what);
 
 // A JSON body with `status`.
 HttpResponse JsonResponse(const nlohmann::json& body, int status = 200);

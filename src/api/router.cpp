@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "access/keys.hpp"
+#include "access/users.hpp"
 #include "api/problem.hpp"
 
 namespace treu::api {
@@ -30,6 +31,36 @@ std::string Base64Decode(std::string_view in) {
   return out;
 }
 
+// The principal of a request that authenticates with the session cookie `cookie`: a stand-in
+// key (the user's workspace, the scope of the role) and the session. Requests other than GET
+// and HEAD must also carry the session's X-CSRF-Token and no foreign Origin. The problem to
+// answer when something fails.
+std::expected<std::pair<ApiKey, SessionUser>, HttpResponse> SessionPrincipal(const HttpRequest& request,
+                                                                             std::string_view cookie,
+                                                                             Store& store, const Clock& clock) {
+  auto session = AuthenticateSession(store, cookie, clock);
+  if (!session) return std::unexpected(ProblemResponse(session.error(), request.path));
+  if (request.method != "GET" && request.method != "HEAD") {
+    if (!ConstantTimeEquals(request.Header("x-csrf-token"), session->session.csrf_token)) {
+      return std::unexpected(ProblemResponse(
+          403, "csrf_failed", "a request with the session cookie needs the session's X-CSRF-Token header",
+          request.path));
+    }
+    if (!SameOrigin(request)) {
+      return std::unexpected(
+          ProblemResponse(403, "csrf_failed", "the request's Origin is not this server", request.path));
+    }
+  }
+  auto role = ParseRole(session->user.role);
+  if (!role) return std::unexpected(ProblemResponse(role.error(), request.path));
+  ApiKey stand_in;
+  stand_in.workspace = session->user.workspace;
+  stand_in.scope = RoleScope(*role);
+  stand_in.prefix = "session";
+  stand_in.name = session->user.email;
+  return std::pair{std::move(stand_in), std::move(*session)};
+}
+
 }  // namespace
 
 bool MatchPattern(std::string_view pattern, std::string_view path,
@@ -51,6 +82,41 @@ bool MatchPattern(std::string_view pattern, std::string_view path,
     }
     pattern = pe == std::string_view::npos ? std::string_view() : pattern.substr(pe);
     path = xe == std::string_view::npos ? std::string_view() : path.substr(xe);
+  }
+  return true;
+}
+
+std::string CookieValue(const HttpRequest& request, std::string_view name) {
+  std::string_view rest = request.Header("cookie");
+  while (!rest.empty()) {
+    const auto end = rest.find(';');
+    std::string_view pair = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    while (pair.starts_with(' ')) pair.remove_prefix(1);
+    const auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+      std::string_view value = pair.substr(eq + 1);
+      while (value.ends_with(' ')) value.remove_suffix(1);
+      return std::string(value);
+    }
+  }
+  return {};
+}
+
+bool SameOrigin(const HttpRequest& request) {
+  const std::string_view origin = request.Header("origin");
+  if (origin.empty()) return true;
+  const auto scheme = origin.find("://");
+  if (scheme == std::string_view::npos) return false;
+  std::string_view host = origin.substr(scheme + 3);
+  if (const auto slash = host.find('/'); slash != std::string_view::npos) host = host.substr(0, slash);
+  const std::string_view expected = request.Header("host");
+  if (host.size() != expected.size() || host.empty()) return false;
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(host[i])) !=
+        std::tolower(static_cast<unsigned char>(expected[i]))) {
+      return false;
+    }
   }
   return true;
 }
@@ -136,19 +202,39 @@ void Router::Run(const HttpRequest& request, Store& store, const Clock& clock,
   RequestContext ctx{request,          std::move(params), std::nullopt,    store, clock,
                      services.metrics, services.tracking, services.imports, services.snapshots,
                      services.fits,    services.predictions, services.segments, services.signing_secret,
-                     services.loyalty, services.ledgers};
+                     services.loyalty, services.ledgers, services.logins, services.secure_cookies,
+                     std::nullopt};
   std::vector<std::pair<std::string, std::string>> rate_headers;
   if (!match->access.is_public) {
-    const std::string presented = PresentedKey(request);
-    auto key = services.keys != nullptr ? services.keys->Authenticate(store, presented, clock.Now())
-                                        : AuthenticateApiKey(store, presented);
+    // A dashboard session authenticates when the request carries no Authorization header;
+    // tracking routes take keys only.
+    const std::string cookie = CookieValue(request, kSessionCookie);
+    const bool by_session = request.Header("authorization").empty() && !cookie.empty() &&
+                            match->access.scope != Scope::kTracking;
+    if (match->access.session_only && !by_session) {
+      return finish(ProblemResponse(401, "unauthenticated",
+                                    "this route needs a dashboard session (sign in at POST /api/v1/session)",
+                                    request.path));
+    }
+    Result<ApiKey> key = std::unexpected(Error(ErrorCode::kUnauthenticated, "", ""));
+    if (by_session) {
+      auto principal = SessionPrincipal(request, cookie, store, clock);
+      if (!principal) return finish(std::move(principal.error()));
+      key = std::move(principal->first);
+      ctx.session = std::move(principal->second);
+    } else {
+      const std::string presented = PresentedKey(request);
+      key = services.keys != nullptr ? services.keys->Authenticate(store, presented, clock.Now())
+                                     : AuthenticateApiKey(store, presented);
+    }
     if (!key) return finish(ProblemResponse(key.error(), request.path));
     if (!ScopeAllows(key->scope, match->access.scope)) {
-      return finish(ProblemResponse(403, "permission_denied",
-                                    "a " + std::string(ScopeName(key->scope)) +
-                                        " key may not call this route; it needs a " +
-                                        std::string(ScopeName(match->access.scope)) + " key",
-                                    request.path));
+      const std::string needed(ScopeName(match->access.scope));
+      const std::string detail =
+          ctx.session ? "a " + ctx.session->user.role + " may not call this route; it needs " + needed + " access"
+                      : "a " + std::string(ScopeName(key->scope)) + " key may not call this route; it needs a " +
+                            needed + " key";
+      return finish(ProblemResponse(403, "permission_denied", detail, request.path));
     }
     if (key->rate_per_minute > 0 && services.rate_limiter != nullptr) {
       const RateDecision d = services.rate_limiter->Take(key->id, key->rate_per_minute, clock.Now());

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "access/keys.hpp"
+#include "access/users.hpp"
 #include "api/http.hpp"
 #include "api/metrics.hpp"
 #include "api/rate_limit.hpp"
@@ -39,16 +40,24 @@ struct ServerServices {
   const std::vector<std::uint8_t>* signing_secret = nullptr;  // survey links
   loyalty::LoyaltyWriter* loyalty = nullptr;  // group commit of loyalty writes
   loyalty::LedgerCache* ledgers = nullptr;    // customers' ledgers as last written
+  LoginThrottle* logins = nullptr;            // failed dashboard sign-ins
+  bool secure_cookies = false;                // session cookies always carry Secure
 };
 
-// Who may call a route: anyone (public) or a key whose scope allows `scope`.
+// Who may call a route: anyone (public), a key or a dashboard session whose scope allows
+// `scope`, or (session_only) only a dashboard session.
 struct Access {
   bool is_public = false;
   Scope scope = Scope::kRead;
+  bool session_only = false;
 
-  static constexpr Access Public() { return {true, Scope::kRead}; }
-  static constexpr Access Requires(Scope s) { return {false, s}; }
+  static constexpr Access Public() { return {true, Scope::kRead, false}; }
+  static constexpr Access Requires(Scope s) { return {false, s, false}; }
+  static constexpr Access Session() { return {false, Scope::kRead, true}; }
 };
+
+// The name of the dashboard's session cookie.
+inline constexpr std::string_view kSessionCookie = "treu_session";
 
 struct RequestContext {
   const HttpRequest& request;
@@ -66,6 +75,11 @@ struct RequestContext {
   const std::vector<std::uint8_t>* signing_secret = nullptr;  // signs and checks survey links, if set
   loyalty::LoyaltyWriter* loyalty = nullptr;  // group commit of loyalty writes, if the server runs it
   loyalty::LedgerCache* ledgers = nullptr;    // customers' ledgers as last written, if kept
+  LoginThrottle* logins = nullptr;            // failed dashboard sign-ins, if the server counts them
+  bool secure_cookies = false;                // session cookies always carry Secure
+  // The dashboard session and its user, when the caller authenticated with the session cookie
+  // (then `key` is the session's stand-in: the user's workspace and the scope of their role).
+  std::optional<SessionUser> session;
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }
@@ -128,6 +142,12 @@ class Router {
 // non-empty segment.
 bool MatchPattern(std::string_view pattern, std::string_view path,
                   std::map<std::string, std::string>& params);
+
+// The value of cookie `name` in the request's Cookie header, or "".
+std::string CookieValue(const HttpRequest& request, std::string_view name);
+
+// False when the request has an Origin header that names another host than its Host header.
+bool SameOrigin(const HttpRequest& request);
 
 // The key a request presents: "Authorization: Bearer <key>", or the user name of HTTP
 // Basic authentication (as Segment clients send their write key). Empty when none.

@@ -9,6 +9,8 @@
 #include "api/analytics_routes.hpp"
 #include "api/model_routes.hpp"
 #include "api/segment_routes.hpp"
+#include "api/session_routes.hpp"
+#include "api/user_routes.hpp"
 #include "api/survey_page_routes.hpp"
 #include "api/followup_routes.hpp"
 #include "api/loyalty_routes.hpp"
@@ -1059,6 +1061,47 @@ json Schemas() {
           {"breakage_rate", {{"type", "number"}}},
           {"expected_breakage", {{"type", "integer"}}},
           {"tiers", {{"type", "array"}, {"items", {{"type", "object"}}}}}}}}},
+      {"Session",
+       {{"type", "object"},
+        {"properties",
+         {{"user",
+           {{"type", "object"},
+            {"properties",
+             {{"id", {{"type", "integer"}}},
+              {"email", {{"type", "string"}}},
+              {"name", {{"type", "string"}}},
+              {"role", {{"type", "string"}, {"enum", {"admin", "marketer", "viewer"}}}},
+              {"locale", {{"type", "string"}, {"enum", {"en", "de"}}}},
+              {"workspace", {{"type", "string"}, {"description", "the workspace's name"}}}}}}},
+          {"csrf_token", {{"type", "string"}, {"description", "send as X-CSRF-Token with every request but GET and HEAD"}}}}}}},
+      {"User",
+       {{"type", "object"},
+        {"properties",
+         {{"id", {{"type", "integer"}}},
+          {"email", {{"type", "string"}}},
+          {"name", {{"type", "string"}}},
+          {"role", {{"type", "string"}, {"enum", {"admin", "marketer", "viewer"}}}},
+          {"locale", {{"type", "string"}, {"enum", {"en", "de"}}}},
+          {"created_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"last_login_at", {{"type", json::array({"string", "null"})}, {"format", "date-time"}}}}}}},
+      {"UserList",
+       {{"type", "object"},
+        {"properties", {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/User"}}}}}}}}},
+      {"ApiKey",
+       {{"type", "object"},
+        {"properties",
+         {{"id", {{"type", "integer"}}},
+          {"prefix", {{"type", "string"}}},
+          {"scope", {{"type", "string"}, {"enum", {"tracking", "read", "write", "admin"}}}},
+          {"name", {{"type", "string"}}},
+          {"rate_per_minute", {{"type", "integer"}, {"description", "0: no limit"}}},
+          {"created_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"revoked", {{"type", "boolean"}}},
+          {"revoked_at", {{"type", json::array({"string", "null"})}, {"format", "date-time"}}},
+          {"key", {{"type", "string"}, {"description", "POST only: the secret, shown this once"}}}}}}},
+      {"ApiKeyList",
+       {{"type", "object"},
+        {"properties", {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/ApiKey"}}}}}}}}},
       {"TrackingResult",
        {{"type", "object"},
         {"properties",
@@ -1148,6 +1191,8 @@ const std::vector<Route>& ApiRoutes() {
         {"cursor", "next_cursor of the previous page"},
         {"user_id", "only the events of this user id"}}},
   };
+  for (Route& r : SessionRoutes()) routes.push_back(std::move(r));
+  for (Route& r : UserRoutes()) routes.push_back(std::move(r));
   for (Route& r : ImportRoutes()) routes.push_back(std::move(r));
   for (Route& r : AnalyticsRoutes()) routes.push_back(std::move(r));
   for (Route& r : ModelRoutes()) routes.push_back(std::move(r));
@@ -1201,11 +1246,17 @@ std::string OpenApiJson(const std::vector<Route>& routes) {
     op["responses"]["default"] = problem;
     if (r.access.is_public) {
       op["security"] = json::array();
-    } else {
-      op["security"] = json::array({{{r.access.scope == Scope::kTracking ? "writeKey" : "bearerKey",
-                                      json::array()}}});
+    } else if (r.access.session_only) {
+      op["security"] = json::array({{{"sessionCookie", json::array()}}});
+      op["description"] = "Requires a dashboard session (the treu_session cookie); API keys are refused.";
+    } else if (r.access.scope != Scope::kTracking) {
+      op["security"] = json::array({{{"bearerKey", json::array()}}, {{"sessionCookie", json::array()}}});
       op["description"] = "Requires a key of scope " + std::string(ScopeName(r.access.scope)) +
-                          " or wider.";
+                          " or wider, or a dashboard session whose role allows it (with "
+                          "X-CSRF-Token on writes).";
+    } else {
+      op["security"] = json::array({{{"writeKey", json::array()}}});
+      op["description"] = "Requires a key of scope tracking or wider.";
     }
     paths[std::string(r.pattern)][method] = op;
   }
@@ -1221,7 +1272,13 @@ std::string OpenApiJson(const std::vector<Route>& routes) {
        {{"schemas", Schemas()},
         {"securitySchemes",
          {{"bearerKey", {{"type", "http"}, {"scheme", "bearer"}, {"description", "a secret key treu_sk_…"}}},
-          {"writeKey", {{"type", "http"}, {"scheme", "basic"}, {"description", "a tracking key treu_pk_… as the user name"}}}}}}}};
+          {"writeKey", {{"type", "http"}, {"scheme", "basic"}, {"description", "a tracking key treu_pk_… as the user name"}}},
+          {"sessionCookie",
+           {{"type", "apiKey"},
+            {"in", "cookie"},
+            {"name", "treu_session"},
+            {"description", "the dashboard's session, set by POST /api/v1/session; requests other "
+                            "than GET and HEAD also send X-CSRF-Token"}}}}}}}};
   return doc.dump(2);
 }
 

@@ -247,6 +247,9 @@ void Session::Answer(HttpResponse out) {
   response_.result(static_cast<unsigned>(out.status));
   response_.set(http::field::content_type, out.content_type);
   response_.set("X-Content-Type-Options", "nosniff");
+  response_.set("Referrer-Policy", "no-referrer");
+  response_.set("X-Frame-Options", "DENY");
+  response_.set("Content-Security-Policy", kDefaultSecurityPolicy);
   for (const auto& [k, v] : out.headers) response_.set(k, v);
   response_.body() = std::move(out.body);
   response_.keep_alive(keep_alive);

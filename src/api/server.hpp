@@ -22,6 +22,14 @@ struct AccessRecord {
   double milliseconds = 0;  // from the request read to the answer handed to the socket
 };
 
+// Every response carries X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer,
+// X-Frame-Options: DENY and this Content-Security-Policy; a response's own headers of the same
+// names replace them (the survey pages set their own policy).
+inline constexpr const char* kDefaultSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;   // 0: any free port (see HttpServer::port())

@@ -15,6 +15,7 @@
 #include "app/segment_commands.hpp"
 #include "app/loyalty_commands.hpp"
 #include "app/survey_commands.hpp"
+#include "app/user_commands.hpp"
 #include "app/progress.hpp"
 #include "app/serve.hpp"
 #include "ingest/csv_import.hpp"
@@ -306,6 +307,7 @@ const std::vector<Command>& Commands() {
       {"cohorts", "cohort retention matrices (customers or revenue)", SetupCohorts},
       {"mrr", "MRR and its movements over a period", SetupMrr},
       {"key", "create, list or revoke API keys of the workspace", SetupKey},
+      {"user", "create, list or delete dashboard users of the workspace, or set a password", SetupUser},
       {"fit", "fit a prediction model (BG/NBD, Pareto/NBD, MBG/NBD, Gamma-Gamma)", SetupFit},
       {"predict", "a customer's predictions: P(alive), expected purchases, CLV, RFM", SetupPredict},
       {"backtest", "fit a purchase model on the past and compare with what followed", SetupBacktest},

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "access/keys.hpp"
+#include "access/users.hpp"
 #include "analytics/predictions.hpp"
 #include "loyalty/catalog.hpp"
 #include "loyalty/service.hpp"
@@ -19,6 +20,7 @@ namespace {
 
 constexpr const char* kDemoDb = "sqlite:treu-demo.db";
 constexpr const char* kDemoWorkspace = "demo";
+constexpr const char* kDemoEmail = "demo@treu.local";
 
 // Streams generated data into one write transaction.
 class LoadingSink final : public SynthSink {
@@ -87,14 +89,41 @@ Status PrintSummary(Store& store, const Workspace& ws, const std::string& db_url
 
 }  // namespace
 
-// Serves the demo database with a fresh admin key, unless told not to.
-int ServeDemo(Context& ctx, Store& store, const std::string& listen, bool serve) {
-  if (!serve) return 0;
+// The demo's dashboard login: demo@treu.local, an admin, with `password` (or a fresh one when
+// empty), created or given the new password. Returns the password.
+Result<std::string> DemoLogin(Store& store, const Workspace& ws, const std::string& password, const Clock& clock) {
+  const std::string pw = password.empty() ? GeneratePassword() : password;
+  TREU_ASSIGN_OR_RETURN(std::optional<DashboardUser> user, store.FindDashboardUserByEmail(ws.id, kDemoEmail));
+  if (user) {
+    UserChange change;
+    change.password = pw;
+    change.role = "admin";
+    TREU_RETURN_IF_ERROR(UpdateUser(store, ws.id, user->id, change));
+  } else {
+    NewUser u;
+    u.email = kDemoEmail;
+    u.name = "Demo";
+    u.role = "admin";
+    u.password = pw;
+    TREU_RETURN_IF_ERROR(CreateUser(store, ws.id, u, clock));
+  }
+  return pw;
+}
+
+// Serves the demo database with a fresh admin key, unless told not to; prints the dashboard's
+// login last.
+int ServeDemo(Context& ctx, Store& store, const std::string& listen, bool serve, const std::string& password) {
   auto ws = store.FindWorkspace(ctx.workspace);
   if (!ws) return Fail(ws.error());
+  auto pw = DemoLogin(store, *ws, password, ctx.clock);
+  if (!pw) return Fail(pw.error());
+  if (!serve) {
+    std::printf("dashboard  (treu --db %s serve)  login %s / %s\n", ctx.db_url.c_str(), kDemoEmail, pw->c_str());
+    return 0;
+  }
   auto key = CreateApiKey(store, ws->id, Scope::kAdmin, "demo", ctx.clock);
   if (!key) return Fail(key.error());
-  return RunServer(ctx, listen, 4, /*metrics=*/true, /*access_log=*/true, [&](int port) {
+  return RunServer(ctx, listen, 4, /*metrics=*/true, /*access_log=*/true, /*secure_cookies=*/false, [&](int port) {
     const std::string base =
         "http://" + listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
     std::printf("\nThe API is at %s (Ctrl-C stops it). Try:\n", base.c_str());
@@ -102,6 +131,7 @@ int ServeDemo(Context& ctx, Store& store, const std::string& listen, bool serve)
                 key->secret.c_str(), base.c_str());
     std::printf("OpenAPI: %s/api/v1/openapi.json\n", base.c_str());
     std::printf("demo admin key: %s\n", key->secret.c_str());
+    std::printf("dashboard  %s/  login %s / %s\n", base.c_str(), kDemoEmail, pw->c_str());
     std::fflush(stdout);
   });
 }
@@ -188,12 +218,19 @@ std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
   auto seed = std::make_shared<std::uint64_t>(42);
   auto listen = std::make_shared<std::string>("127.0.0.1:8080");
   auto no_serve = std::make_shared<bool>(false);
+  auto password = std::make_shared<std::string>();
+  cmd.add_option("--demo-password", *password,
+                 "the password of the dashboard login demo@treu.local (default: a fresh random one)");
   cmd.add_option("--size", *size, "S (10k customers), M (100k) or L (1M)")
       ->check(CLI::IsMember({"S", "M", "L"}));
   cmd.add_option("--seed", *seed, "random seed of the generator (default 42)");
   cmd.add_option("--listen", *listen, "where to serve the API (default 127.0.0.1:8080)");
   cmd.add_flag("--no-serve", *no_serve, "load and summarise the data, then exit");
-  return [size, seed, listen, no_serve, &ctx]() -> int {
+  return [size, seed, listen, no_serve, password, &ctx]() -> int {
+    if (!password->empty() && password->size() < kMinPasswordLength) {
+      return Fail(InvalidArgument("--demo-password", "must have at least " + std::to_string(kMinPasswordLength) +
+                                                         " characters").error());
+    }
     if (!ctx.db_given) ctx.db_url = kDemoDb;
     if (!ctx.workspace_given) ctx.workspace = kDemoWorkspace;
     auto store = ctx.OpenStore();
@@ -206,7 +243,7 @@ std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
                     "--db for a fresh demo)\n",
                     ctx.workspace.c_str());
         if (auto s = PrintSummary(**store, *existing, ctx.db_url); !s) return Fail(s.error());
-        return ServeDemo(ctx, **store, *listen, !*no_serve);
+        return ServeDemo(ctx, **store, *listen, !*no_serve, *password);
       }
     }
     auto config = SynthSize(*size);
@@ -235,7 +272,7 @@ std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
     if (auto s = FitDemoModels(**store, *fresh, ctx.clock); !s) return Fail(s.error());
     if (auto s = RefreshDemoSegments(**store, *fresh, ctx.clock); !s) return Fail(s.error());
     if (auto s = SetUpDemoLoyalty(**store, *fresh, ctx.clock, config->start); !s) return Fail(s.error());
-    return ServeDemo(ctx, **store, *listen, !*no_serve);
+    return ServeDemo(ctx, **store, *listen, !*no_serve, *password);
   };
 }
 

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "access/keys.hpp"
+#include "access/users.hpp"
 #include "access/secrets.hpp"
 #include "api/import_routes.hpp"
 #include "api/problem.hpp"
@@ -65,7 +66,7 @@ void AccessLog(const api::AccessRecord& r) {
 }  // namespace
 
 int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics_on,
-              bool access_log, const std::function<void(int port)>& on_ready) {
+              bool access_log, bool secure_cookies, const std::function<void(int port)>& on_ready) {
   auto addr = ParseListen(listen);
   if (!addr) return Fail(addr.error());
   // Check the database once up front, so a bad --db fails before listening.
@@ -81,6 +82,7 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
   static const api::Router router(api::ApiRoutes());
   static api::Metrics metrics;
   static ApiKeyCache keys;
+  static LoginThrottle logins;
   static SnapshotCache snapshots;
   static PredictionCache predictions;
   api::Metrics* metrics_ptr = metrics_on ? &metrics : nullptr;
@@ -142,11 +144,12 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
     return method == "POST" && target.starts_with("/api/v1/imports") ? api::kMaxImportBytes : max;
   };
   api::HttpServer server(opts, [&ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr, segments_ptr,
-                                loyalty_ptr]() -> api::HttpHandler {
+                                loyalty_ptr, secure_cookies]() -> api::HttpHandler {
     // Each event loop owns its database connection.
     std::shared_ptr<Store> store;
     if (auto s = ctx.OpenStore()) store = std::move(*s);
-    return [store, &ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr, segments_ptr, loyalty_ptr](
+    return [store, &ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr, segments_ptr, loyalty_ptr,
+            secure_cookies](
                api::HttpRequest& req, api::HttpRespond respond) {
       if (!store) {
         return respond(
@@ -156,7 +159,8 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
       if (auto page = webui::ServeDashboard(req)) return respond(std::move(*page));
       router.Dispatch(req, *store, ctx.clock,
                       {metrics_ptr, tracking_ptr, &RateLimits(), &keys, imports_ptr, &snapshots, fits_ptr,
-                       &predictions, segments_ptr, &secret, loyalty_ptr, &ledgers},
+                       &predictions, segments_ptr, &secret, loyalty_ptr, &ledgers, &logins,
+                       secure_cookies},
                       std::move(respond));
     };
   });
@@ -178,13 +182,17 @@ std::function<int()> SetupServe(CLI::App& cmd, Context& ctx) {
   auto threads = std::make_shared<int>(std::max(2, static_cast<int>(std::thread::hardware_concurrency())));
   auto metrics = std::make_shared<bool>(false);
   auto no_access_log = std::make_shared<bool>(false);
+  auto secure_cookies = std::make_shared<bool>(false);
+  cmd.add_flag("--secure-cookies", *secure_cookies,
+               "mark the dashboard's session cookie Secure even when no proxy says the request "
+               "came over https (X-Forwarded-Proto)");
   cmd.add_flag("--no-access-log", *no_access_log,
                "don't write the JSON access log (one line per request) to stderr");
   cmd.add_option("--listen", *listen, "address to listen on, HOST:PORT (default 127.0.0.1:8080)");
   cmd.add_flag("--metrics", *metrics, "serve Prometheus text metrics at /metrics (no key needed)");
   cmd.add_option("--threads", *threads, "event-loop threads (default: one per core, at least 2)")->check(CLI::Range(1, 64));
-  return [listen, threads, metrics, no_access_log, &ctx]() -> int {
-    return RunServer(ctx, *listen, *threads, *metrics, !*no_access_log, [&](int port) {
+  return [listen, threads, metrics, no_access_log, secure_cookies, &ctx]() -> int {
+    return RunServer(ctx, *listen, *threads, *metrics, !*no_access_log, *secure_cookies, [&](int port) {
       std::printf("treu listening on http://%s:%d (database %s)\n",
                   listen->substr(0, listen->rfind(':')).c_str(), port, ctx.db_url.c_str());
       std::fflush(stdout);

@@ -14,8 +14,9 @@ std::function<int()> SetupKey(CLI::App& cmd, Context& ctx);
 // Serves the API for `ctx`'s database on `listen` ("HOST:PORT") with `threads` event loops
 // until SIGINT/SIGTERM; then stops accepting, finishes requests in flight and returns 0.
 // With `metrics`, /metrics answers; with `access_log`, each request is logged as a JSON line
-// on stderr. `on_ready(port)` runs once the server listens.
+// on stderr. With `secure_cookies`, session cookies always carry Secure. `on_ready(port)` runs
+// once the server listens.
 int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics,
-              bool access_log, const std::function<void(int port)>& on_ready);
+              bool access_log, bool secure_cookies, const std::function<void(int port)>& on_ready);
 
 }  // namespace treu::app

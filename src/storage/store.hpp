@@ -371,6 +371,33 @@ struct LoyaltyRedemption {
   std::optional<Timestamp> closed_at;
 };
 
+// A user of the web dashboard: an email unique in its workspace (stored lower-case), a role
+// ("admin", "marketer" or "viewer") and an argon2id password hash (libsodium's string form).
+struct DashboardUser {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::string email;
+  std::string name;
+  std::string role = "viewer";
+  std::string password_hash;
+  std::string locale = "en";  // "en" or "de"
+  Timestamp created_at;
+  std::optional<Timestamp> last_login_at;
+};
+
+// A signed-in dashboard session: only the SHA-256 of its token is stored.
+struct DashboardSession {
+  std::string token_hash;  // lower-case hex SHA-256 of the cookie's token
+  std::int64_t user_id = 0;
+  WorkspaceId workspace;
+  std::string csrf_token;  // sent back in X-CSRF-Token by state-changing requests
+  Timestamp created_at;
+  Timestamp expires_at;    // absolute end
+  Timestamp last_seen_at;  // for the idle timeout
+  std::string remote;      // peer address at sign-in, "" if unknown
+  std::string user_agent;  // at sign-in, "" if unknown
+};
+
 // Reward tiers as stored: comma-separated, ',' and '\' escaped by '\'; no tiers is "".
 // REQUIRES: no name is empty (SaveLoyaltyReward checks).
 std::string EncodeTierList(const std::vector<std::string>& tiers);
@@ -664,6 +691,33 @@ class Store {
   // Marks key `id` of workspace `ws` revoked at `now`: it authenticates no more. NotFound
   // when the workspace has no such key; revoking twice keeps the first time.
   virtual Status RevokeApiKey(WorkspaceId ws, std::int64_t id, Timestamp now) = 0;
+
+  // ---- Dashboard users and sessions ----
+  // Stores a new user; fills in id. AlreadyExists when the workspace has a user with this email.
+  virtual Result<DashboardUser> CreateDashboardUser(const DashboardUser& u) = 0;
+  // Replaces name, role, locale, password hash and last login of user `u.id` of `u.workspace`.
+  // NotFound when the workspace has no such user.
+  virtual Status UpdateDashboardUser(const DashboardUser& u) = 0;
+  virtual Result<std::optional<DashboardUser>> FindDashboardUser(WorkspaceId ws, std::int64_t id) = 0;
+  virtual Result<std::optional<DashboardUser>> FindDashboardUserByEmail(WorkspaceId ws,
+                                                                        std::string_view email) = 0;
+  // The users with this email in every workspace (a sign-in that names no workspace), by id.
+  virtual Result<std::vector<DashboardUser>> FindDashboardUsersByEmail(std::string_view email) = 0;
+  // The workspace's users, oldest first.
+  virtual Result<std::vector<DashboardUser>> ListDashboardUsers(WorkspaceId ws) = 0;
+  // Deletes a user and every session of theirs. NotFound when the workspace has no such user.
+  virtual Status DeleteDashboardUser(WorkspaceId ws, std::int64_t id) = 0;
+  // Stores a new session, and drops sessions whose expires_at is before s.created_at.
+  // AlreadyExists when the token hash is taken.
+  virtual Status CreateDashboardSession(const DashboardSession& s) = 0;
+  // The session with this token hash, in any workspace, or nullopt.
+  virtual Result<std::optional<DashboardSession>> FindDashboardSession(std::string_view token_hash) = 0;
+  // Sets last_seen_at of a session (no error when there is none).
+  virtual Status TouchDashboardSession(std::string_view token_hash, Timestamp at) = 0;
+  // Deletes a session (no error when there is none).
+  virtual Status DeleteDashboardSession(std::string_view token_hash) = 0;
+  // Deletes every session of user `user_id` of workspace `ws`.
+  virtual Status DeleteDashboardSessions(WorkspaceId ws, std::int64_t user_id) = 0;
 
   // Claims `key` for a request whose hash is `request_hash` (see IdempotencyClaim). A key
   // in flight for longer than `stale_after_micros` (a crash between claim and completion)

@@ -472,6 +472,117 @@ TEST_P(StoreContractTest, ApiKeysAreFoundByHashOnly) {
   EXPECT_FALSE(store_->FindApiKey(std::string(64, 'b')).value()->revoked_at.has_value());
 }
 
+TEST_P(StoreContractTest, DashboardUsersAreConfinedToTheirWorkspace) {
+  const Workspace a = MakeWorkspace("a");
+  const Workspace b = MakeWorkspace("b");
+  DashboardUser u;
+  u.workspace = a.id;
+  u.email = "ana@shop.example";
+  u.name = "Ana";
+  u.role = "admin";
+  u.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+  u.locale = "de";
+  u.created_at = clock_.Now();
+  const DashboardUser stored = store_->CreateDashboardUser(u).value();
+  EXPECT_GT(stored.id, 0);
+  EXPECT_EQ(store_->CreateDashboardUser(u).error().code(), ErrorCode::kAlreadyExists);
+  DashboardUser same_email = u;
+  same_email.workspace = b.id;
+  same_email.role = "viewer";
+  const DashboardUser in_b = store_->CreateDashboardUser(same_email).value();
+
+  auto found = store_->FindDashboardUser(a.id, stored.id).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->email, "ana@shop.example");
+  EXPECT_EQ(found->name, "Ana");
+  EXPECT_EQ(found->role, "admin");
+  EXPECT_EQ(found->password_hash, u.password_hash);
+  EXPECT_EQ(found->locale, "de");
+  EXPECT_EQ(found->created_at, clock_.Now());
+  EXPECT_FALSE(found->last_login_at.has_value());
+  EXPECT_FALSE(store_->FindDashboardUser(b.id, stored.id).value().has_value());
+  EXPECT_EQ(store_->FindDashboardUserByEmail(b.id, "ana@shop.example").value()->id, in_b.id);
+  EXPECT_FALSE(store_->FindDashboardUserByEmail(a.id, "bob@shop.example").value().has_value());
+  const auto everywhere = store_->FindDashboardUsersByEmail("ana@shop.example").value();
+  ASSERT_EQ(everywhere.size(), 2u);
+  EXPECT_EQ(everywhere[0].workspace, a.id);
+  EXPECT_EQ(everywhere[1].workspace, b.id);
+
+  DashboardUser changed = *found;
+  changed.name = "Ana B.";
+  changed.role = "marketer";
+  changed.locale = "en";
+  changed.password_hash = "other";
+  changed.last_login_at = Timestamp{clock_.Now().micros + 5};
+  ASSERT_TRUE(store_->UpdateDashboardUser(changed));
+  const DashboardUser after = store_->FindDashboardUser(a.id, stored.id).value().value();
+  EXPECT_EQ(after.name, "Ana B.");
+  EXPECT_EQ(after.role, "marketer");
+  EXPECT_EQ(after.locale, "en");
+  EXPECT_EQ(after.password_hash, "other");
+  EXPECT_EQ(after.last_login_at, changed.last_login_at);
+  changed.workspace = b.id;
+  EXPECT_EQ(store_->UpdateDashboardUser(changed).error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ListDashboardUsers(a.id).value().size(), 1u);
+
+  // Sessions: found by hash, touched, deleted one by one or with their user.
+  const Timestamp now = clock_.Now();
+  DashboardSession s;
+  s.token_hash = std::string(64, 'a');
+  s.user_id = stored.id;
+  s.workspace = a.id;
+  s.csrf_token = "csrf";
+  s.created_at = now;
+  s.expires_at = Timestamp{now.micros + 1000};
+  s.last_seen_at = now;
+  s.remote = "10.0.0.1";
+  s.user_agent = "test";
+  ASSERT_TRUE(store_->CreateDashboardSession(s));
+  EXPECT_EQ(store_->CreateDashboardSession(s).error().code(), ErrorCode::kAlreadyExists);
+  DashboardSession second = s;
+  second.token_hash = std::string(64, 'b');
+  ASSERT_TRUE(store_->CreateDashboardSession(second));
+  DashboardSession other = s;
+  other.token_hash = std::string(64, 'c');
+  other.user_id = in_b.id;
+  other.workspace = b.id;
+  ASSERT_TRUE(store_->CreateDashboardSession(other));
+  auto got = store_->FindDashboardSession(std::string(64, 'a')).value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->user_id, stored.id);
+  EXPECT_EQ(got->workspace, a.id);
+  EXPECT_EQ(got->csrf_token, "csrf");
+  EXPECT_EQ(got->expires_at.micros, now.micros + 1000);
+  EXPECT_EQ(got->remote, "10.0.0.1");
+  EXPECT_EQ(got->user_agent, "test");
+  ASSERT_TRUE(store_->TouchDashboardSession(s.token_hash, Timestamp{now.micros + 7}));
+  EXPECT_EQ(store_->FindDashboardSession(s.token_hash).value()->last_seen_at.micros, now.micros + 7);
+  ASSERT_TRUE(store_->DeleteDashboardSession(s.token_hash));
+  EXPECT_FALSE(store_->FindDashboardSession(s.token_hash).value().has_value());
+  ASSERT_TRUE(store_->DeleteDashboardSession(s.token_hash));
+
+  // Deleting a user deletes their sessions, not others'.
+  EXPECT_EQ(store_->DeleteDashboardUser(b.id, stored.id).error().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->DeleteDashboardUser(a.id, stored.id));
+  EXPECT_FALSE(store_->FindDashboardUser(a.id, stored.id).value().has_value());
+  EXPECT_FALSE(store_->FindDashboardSession(second.token_hash).value().has_value());
+  EXPECT_TRUE(store_->FindDashboardSession(other.token_hash).value().has_value());
+  ASSERT_TRUE(store_->DeleteDashboardSessions(b.id, in_b.id));
+  EXPECT_FALSE(store_->FindDashboardSession(other.token_hash).value().has_value());
+
+  // A new session drops the expired ones.
+  DashboardSession old = other;
+  old.token_hash = std::string(64, 'd');
+  ASSERT_TRUE(store_->CreateDashboardSession(old));
+  DashboardSession later = other;
+  later.token_hash = std::string(64, 'e');
+  later.created_at = Timestamp{now.micros + 5000};
+  later.expires_at = Timestamp{now.micros + 9000};
+  ASSERT_TRUE(store_->CreateDashboardSession(later));
+  EXPECT_FALSE(store_->FindDashboardSession(old.token_hash).value().has_value());
+  EXPECT_TRUE(store_->FindDashboardSession(later.token_hash).value().has_value());
+}
+
 TEST_P(StoreContractTest, LargeBatchRoundTrips) {
   const Workspace w = MakeWorkspace("shop");
   constexpr int kCustomers = 2000;

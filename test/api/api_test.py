@@ -61,6 +61,10 @@ WRITE_BODIES = {
     "/api/v1/loyalty/redemptions": {"customer_id": "a-1", "reward": "tenancy-reward"},
     "/api/v1/loyalty/redemptions/{id}/confirm": {},
     "/api/v1/loyalty/redemptions/{id}/release": {},
+    "/api/v1/users": {"email": "tenancy-user@a.example", "name": "T", "role": "viewer",
+                      "password": "tenancy password"},
+    "/api/v1/users/{id}": {"name": "Patched"},
+    "/api/v1/keys": {"scope": "read", "name": "tenancy"},
     # (query, raw body) for routes that take a file
     "/api/v1/imports": ("?kind=customers&file_name=tenancy.csv", b"customer_id,email\ntenancy-imp,ti@a.example\n"),
 }
@@ -217,6 +221,15 @@ class ApiTest(unittest.TestCase):
         code = cli(cls.db, "loyalty", "referral", "a-1", workspace="a").strip()
         WRITE_BODIES["/api/v1/loyalty/customers/{id}/referrer"] = {"referral_code": code}
         CONCRETE_IDS["/api/v1/loyalty/customers/{id}/referrer"] = "a-2"
+        # A dashboard user and an extra API key of workspace a, for /api/v1/users/{id} and
+        # /api/v1/keys/{id}.
+        created = subprocess.run([TREU, "--db", cls.db, "--workspace", "a", "user", "create", "tenancy@a.example",
+                                  "--role", "viewer"], check=True, capture_output=True, text=True).stdout
+        CONCRETE_IDS["/api/v1/users/{id}"] = created.split("(id ")[1].split(")")[0]
+        req = urllib.request.Request(cls.base + "/api/v1/keys", method="POST",
+                                     data=json.dumps({"scope": "read", "name": "tenancy-key"}).encode())
+        req.add_header("Authorization", "Bearer " + cls.keys[("a", "admin")])
+        CONCRETE_IDS["/api/v1/keys/{id}"] = str(json.loads(urllib.request.urlopen(req, timeout=10).read())["id"])
 
     @classmethod
     def tearDownClass(cls):
@@ -281,6 +294,8 @@ class ApiTest(unittest.TestCase):
             if op["security"] == []:
                 continue
             scheme = list(op["security"][0].keys())[0]
+            if scheme == "sessionCookie":
+                continue  # /api/v1/session takes the dashboard's cookie only: session_test.py
             needed = op["description"].split("scope ")[1].split()[0]
             concrete = (path.replace("{id}", CONCRETE_IDS.get(path, "a-1")).replace("{model}", "bgnbd")
                         .replace("{name}", CONCRETE_IDS.get(path, "a-1")))

@@ -2402,6 +2402,166 @@ class PostgresStore final : public Store {
     return Ok();
   }
 
+  static std::vector<DashboardUser> ReadDashboardUserRows(const Rows& r) {
+    std::vector<DashboardUser> out;
+    for (int i = 0; i < r.size(); ++i) {
+      DashboardUser u;
+      u.id = r.Int(i, 0);
+      u.workspace = WorkspaceId{r.Int(i, 1)};
+      u.email = r.Text(i, 2);
+      u.name = r.Text(i, 3);
+      u.role = r.Text(i, 4);
+      u.password_hash = r.Text(i, 5);
+      u.locale = r.Text(i, 6);
+      u.created_at = Timestamp{r.Int(i, 7)};
+      if (!r.IsNull(i, 8)) u.last_login_at = Timestamp{r.Int(i, 8)};
+      out.push_back(std::move(u));
+    }
+    return out;
+  }
+
+  static std::optional<DashboardUser> FirstDashboardUser(const Rows& r) {
+    auto users = ReadDashboardUserRows(r);
+    if (users.empty()) return std::nullopt;
+    return std::move(users[0]);
+  }
+
+  Result<DashboardUser> CreateDashboardUser(const DashboardUser& u) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("create dashboard user",
+                            "INSERT INTO dashboard_users (workspace_id, email, name, role, "
+                            "password_hash, locale, created_at) VALUES ($1::bigint, $2, $3, $4, $5, "
+                            "$6, $7::bigint) ON CONFLICT (workspace_id, email) DO NOTHING RETURNING id",
+                            Params().Add(u.workspace.value).Add(u.email).Add(u.name).Add(u.role)
+                                .Add(u.password_hash).Add(u.locale).Add(u.created_at.micros)));
+    if (r.size() == 0) return AlreadyExists("user " + u.email, "already exists in this workspace");
+    DashboardUser out = u;
+    out.id = r.Int(0, 0);
+    return out;
+  }
+
+  Status UpdateDashboardUser(const DashboardUser& u) override {
+    Params p;
+    p.Add(u.name).Add(u.role).Add(u.locale).Add(u.password_hash);
+    if (u.last_login_at) p.Add(u.last_login_at->micros);
+    else p.AddNull();
+    p.Add(u.workspace.value).Add(u.id);
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("update dashboard user",
+                            "UPDATE dashboard_users SET name = $1, role = $2, locale = $3, "
+                            "password_hash = $4, last_login_at = $5::bigint WHERE workspace_id = "
+                            "$6::bigint AND id = $7::bigint RETURNING id",
+                            p));
+    if (r.size() == 0) return NotFound("user " + std::to_string(u.id), "no such user in this workspace");
+    return Ok();
+  }
+
+  Result<std::optional<DashboardUser>> FindDashboardUser(WorkspaceId ws, std::int64_t id) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find dashboard user",
+                            "SELECT id, workspace_id, email, name, role, password_hash, locale, "
+                            "created_at, last_login_at FROM dashboard_users WHERE workspace_id = "
+                            "$1::bigint AND id = $2::bigint",
+                            Params().Add(ws.value).Add(id)));
+    return FirstDashboardUser(r);
+  }
+
+  Result<std::optional<DashboardUser>> FindDashboardUserByEmail(WorkspaceId ws,
+                                                                std::string_view email) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find dashboard user",
+                            "SELECT id, workspace_id, email, name, role, password_hash, locale, "
+                            "created_at, last_login_at FROM dashboard_users WHERE workspace_id = "
+                            "$1::bigint AND email = $2",
+                            Params().Add(ws.value).Add(email)));
+    return FirstDashboardUser(r);
+  }
+
+  Result<std::vector<DashboardUser>> FindDashboardUsersByEmail(std::string_view email) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find dashboard users",
+                            "SELECT id, workspace_id, email, name, role, password_hash, locale, "
+                            "created_at, last_login_at FROM dashboard_users WHERE email = $1 ORDER BY id",
+                            Params().Add(email)));
+    return ReadDashboardUserRows(r);
+  }
+
+  Result<std::vector<DashboardUser>> ListDashboardUsers(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list dashboard users",
+                            "SELECT id, workspace_id, email, name, role, password_hash, locale, "
+                            "created_at, last_login_at FROM dashboard_users WHERE workspace_id = "
+                            "$1::bigint ORDER BY id",
+                            Params().Add(ws.value)));
+    return ReadDashboardUserRows(r);
+  }
+
+  Status DeleteDashboardUser(WorkspaceId ws, std::int64_t id) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("delete dashboard user",
+                            "WITH s AS (DELETE FROM dashboard_sessions WHERE workspace_id = $1::bigint "
+                            "AND user_id = $2::bigint) DELETE FROM dashboard_users WHERE workspace_id = "
+                            "$1::bigint AND id = $2::bigint RETURNING id",
+                            Params().Add(ws.value).Add(id)));
+    if (r.size() == 0) return NotFound("user " + std::to_string(id), "no such user in this workspace");
+    return Ok();
+  }
+
+  Status CreateDashboardSession(const DashboardSession& s) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("create dashboard session",
+                            "WITH d AS (DELETE FROM dashboard_sessions WHERE expires_at < $5::bigint) "
+                            "INSERT INTO dashboard_sessions (token_hash, user_id, workspace_id, "
+                            "csrf_token, created_at, expires_at, last_seen_at, remote, user_agent) "
+                            "VALUES ($1, $2::bigint, $3::bigint, $4, $5::bigint, $6::bigint, $7::bigint, "
+                            "$8, $9) ON CONFLICT (token_hash) DO NOTHING RETURNING token_hash",
+                            Params().Add(s.token_hash).Add(s.user_id).Add(s.workspace.value)
+                                .Add(s.csrf_token).Add(s.created_at.micros).Add(s.expires_at.micros)
+                                .Add(s.last_seen_at.micros).Add(s.remote).Add(s.user_agent)));
+    if (r.size() == 0) return AlreadyExists("session", "already exists");
+    return Ok();
+  }
+
+  Result<std::optional<DashboardSession>> FindDashboardSession(std::string_view token_hash) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find dashboard session",
+                            "SELECT token_hash, user_id, workspace_id, csrf_token, created_at, "
+                            "expires_at, last_seen_at, remote, user_agent FROM dashboard_sessions "
+                            "WHERE token_hash = $1",
+                            Params().Add(token_hash)));
+    if (r.size() == 0) return std::optional<DashboardSession>();
+    DashboardSession out;
+    out.token_hash = r.Text(0, 0);
+    out.user_id = r.Int(0, 1);
+    out.workspace = WorkspaceId{r.Int(0, 2)};
+    out.csrf_token = r.Text(0, 3);
+    out.created_at = Timestamp{r.Int(0, 4)};
+    out.expires_at = Timestamp{r.Int(0, 5)};
+    out.last_seen_at = Timestamp{r.Int(0, 6)};
+    out.remote = r.Text(0, 7);
+    out.user_agent = r.Text(0, 8);
+    return std::optional<DashboardSession>(std::move(out));
+  }
+
+  Status TouchDashboardSession(std::string_view token_hash, Timestamp at) override {
+    return StatusOf(conn_.Query("touch dashboard session",
+                                "UPDATE dashboard_sessions SET last_seen_at = $1::bigint WHERE token_hash = $2",
+                                Params().Add(at.micros).Add(token_hash)));
+  }
+
+  Status DeleteDashboardSession(std::string_view token_hash) override {
+    return StatusOf(conn_.Query("delete dashboard session",
+                                "DELETE FROM dashboard_sessions WHERE token_hash = $1",
+                                Params().Add(token_hash)));
+  }
+
+  Status DeleteDashboardSessions(WorkspaceId ws, std::int64_t user_id) override {
+    return StatusOf(conn_.Query("delete dashboard sessions",
+                                "DELETE FROM dashboard_sessions WHERE workspace_id = $1::bigint AND "
+                                "user_id = $2::bigint",
+                                Params().Add(ws.value).Add(user_id)));
+  }
+
   static Result<ApiKey> ReadApiKeyRow(const Rows& r, int i) {
     ApiKey k;
     k.id = r.Int(i, 0);

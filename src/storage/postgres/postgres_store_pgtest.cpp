@@ -329,6 +329,41 @@ class TestStore final : public Store {
   Status RevokeApiKey(WorkspaceId ws, std::int64_t id, Timestamp now) override {
     return store_->RevokeApiKey(ws, id, now);
   }
+  Result<DashboardUser> CreateDashboardUser(const DashboardUser& u) override {
+    return store_->CreateDashboardUser(u);
+  }
+  Status UpdateDashboardUser(const DashboardUser& u) override { return store_->UpdateDashboardUser(u); }
+  Result<std::optional<DashboardUser>> FindDashboardUser(WorkspaceId ws, std::int64_t id) override {
+    return store_->FindDashboardUser(ws, id);
+  }
+  Result<std::optional<DashboardUser>> FindDashboardUserByEmail(WorkspaceId ws,
+                                                                std::string_view email) override {
+    return store_->FindDashboardUserByEmail(ws, email);
+  }
+  Result<std::vector<DashboardUser>> FindDashboardUsersByEmail(std::string_view email) override {
+    return store_->FindDashboardUsersByEmail(email);
+  }
+  Result<std::vector<DashboardUser>> ListDashboardUsers(WorkspaceId ws) override {
+    return store_->ListDashboardUsers(ws);
+  }
+  Status DeleteDashboardUser(WorkspaceId ws, std::int64_t id) override {
+    return store_->DeleteDashboardUser(ws, id);
+  }
+  Status CreateDashboardSession(const DashboardSession& s) override {
+    return store_->CreateDashboardSession(s);
+  }
+  Result<std::optional<DashboardSession>> FindDashboardSession(std::string_view token_hash) override {
+    return store_->FindDashboardSession(token_hash);
+  }
+  Status TouchDashboardSession(std::string_view token_hash, Timestamp at) override {
+    return store_->TouchDashboardSession(token_hash, at);
+  }
+  Status DeleteDashboardSession(std::string_view token_hash) override {
+    return store_->DeleteDashboardSession(token_hash);
+  }
+  Status DeleteDashboardSessions(WorkspaceId ws, std::int64_t user_id) override {
+    return store_->DeleteDashboardSessions(ws, user_id);
+  }
   Result<std::optional<LoyaltyProgramRecord>> FindLoyaltyProgram(WorkspaceId ws) override {
     return store_->FindLoyaltyProgram(ws);
   }

@@ -378,6 +378,36 @@ Result<Event> ReadEventRow(const Stmt& s) {
   return e;
 }
 
+DashboardUser ReadDashboardUser(const Stmt& s) {
+  DashboardUser u;
+  u.id = s.Int(0);
+  u.workspace = WorkspaceId{s.Int(1)};
+  u.email = s.Text(2);
+  u.name = s.Text(3);
+  u.role = s.Text(4);
+  u.password_hash = s.Text(5);
+  u.locale = s.Text(6);
+  u.created_at = Timestamp{s.Int(7)};
+  if (!s.IsNull(8)) u.last_login_at = Timestamp{s.Int(8)};
+  return u;
+}
+
+Result<std::vector<DashboardUser>> ReadDashboardUsers(Stmt& s) {
+  std::vector<DashboardUser> out;
+  while (true) {
+    TREU_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(ReadDashboardUser(s));
+  }
+  return out;
+}
+
+Result<std::optional<DashboardUser>> FirstDashboardUser(Stmt& s) {
+  TREU_ASSIGN_OR_RETURN(auto users, ReadDashboardUsers(s));
+  if (users.empty()) return std::optional<DashboardUser>();
+  return std::optional<DashboardUser>(std::move(users[0]));
+}
+
 Result<ApiKey> ReadApiKey(const Stmt& s) {
   ApiKey k;
   k.id = s.Int(0);
@@ -2461,6 +2491,131 @@ class SqliteStore final : public Store {
     TREU_RETURN_IF_ERROR(s->Bind(now.micros).Bind(ws.value).Bind(id).Run());
     if (db_.Changes() == 0) return NotFound("key " + std::to_string(id), "no such key in this workspace");
     return Ok();
+  }
+
+  Result<DashboardUser> CreateDashboardUser(const DashboardUser& u) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO dashboard_users (workspace_id, email, name, role, "
+                              "password_hash, locale, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                              "ON CONFLICT (workspace_id, email) DO NOTHING"));
+    TREU_RETURN_IF_ERROR(s->Bind(u.workspace.value).Bind(u.email).Bind(u.name).Bind(u.role)
+                             .Bind(u.password_hash).Bind(u.locale).Bind(u.created_at.micros).Run());
+    if (db_.Changes() == 0) return AlreadyExists("user " + u.email, "already exists in this workspace");
+    DashboardUser out = u;
+    out.id = db_.LastRowId();
+    return out;
+  }
+
+  Status UpdateDashboardUser(const DashboardUser& u) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("UPDATE dashboard_users SET name = ?, role = ?, locale = ?, "
+                              "password_hash = ?, last_login_at = ? WHERE workspace_id = ? AND id = ?"));
+    std::optional<std::int64_t> last;
+    if (u.last_login_at) last = u.last_login_at->micros;
+    TREU_RETURN_IF_ERROR(s->Bind(u.name).Bind(u.role).Bind(u.locale).Bind(u.password_hash)
+                             .Bind(last).Bind(u.workspace.value).Bind(u.id).Run());
+    if (db_.Changes() == 0) return NotFound("user " + std::to_string(u.id), "no such user in this workspace");
+    return Ok();
+  }
+
+  Result<std::optional<DashboardUser>> FindDashboardUser(WorkspaceId ws, std::int64_t id) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, workspace_id, email, name, role, password_hash, locale, "
+                              "created_at, last_login_at FROM dashboard_users WHERE workspace_id = ? "
+                              "AND id = ?"));
+    return FirstDashboardUser(s->Bind(ws.value).Bind(id));
+  }
+
+  Result<std::optional<DashboardUser>> FindDashboardUserByEmail(WorkspaceId ws,
+                                                                std::string_view email) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, workspace_id, email, name, role, password_hash, locale, "
+                              "created_at, last_login_at FROM dashboard_users WHERE workspace_id = ? "
+                              "AND email = ?"));
+    return FirstDashboardUser(s->Bind(ws.value).Bind(email));
+  }
+
+  Result<std::vector<DashboardUser>> FindDashboardUsersByEmail(std::string_view email) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, workspace_id, email, name, role, password_hash, locale, "
+                              "created_at, last_login_at FROM dashboard_users WHERE email = ? "
+                              "ORDER BY id"));
+    return ReadDashboardUsers(s->Bind(email));
+  }
+
+  Result<std::vector<DashboardUser>> ListDashboardUsers(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, workspace_id, email, name, role, password_hash, locale, "
+                              "created_at, last_login_at FROM dashboard_users WHERE workspace_id = ? "
+                              "ORDER BY id"));
+    return ReadDashboardUsers(s->Bind(ws.value));
+  }
+
+  Status DeleteDashboardUser(WorkspaceId ws, std::int64_t id) override {
+    TREU_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    auto result = [&]() -> Status {
+      TREU_RETURN_IF_ERROR(DeleteDashboardSessions(ws, id));
+      TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM dashboard_users WHERE "
+                                                  "workspace_id = ? AND id = ?"));
+      TREU_RETURN_IF_ERROR(s->Bind(ws.value).Bind(id).Run());
+      if (db_.Changes() == 0) return NotFound("user " + std::to_string(id), "no such user in this workspace");
+      return Ok();
+    }();
+    TREU_RETURN_IF_ERROR(db_.Exec(result ? "COMMIT" : "ROLLBACK"));
+    return result;
+  }
+
+  Status CreateDashboardSession(const DashboardSession& session) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * d, db_.Prepare("DELETE FROM dashboard_sessions WHERE expires_at < ?"));
+    TREU_RETURN_IF_ERROR(d->Bind(session.created_at.micros).Run());
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO dashboard_sessions (token_hash, user_id, workspace_id, "
+                              "csrf_token, created_at, expires_at, last_seen_at, remote, user_agent) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING"));
+    TREU_RETURN_IF_ERROR(s->Bind(session.token_hash).Bind(session.user_id).Bind(session.workspace.value)
+                             .Bind(session.csrf_token).Bind(session.created_at.micros)
+                             .Bind(session.expires_at.micros).Bind(session.last_seen_at.micros)
+                             .Bind(session.remote).Bind(session.user_agent).Run());
+    if (db_.Changes() == 0) return AlreadyExists("session", "already exists");
+    return Ok();
+  }
+
+  Result<std::optional<DashboardSession>> FindDashboardSession(std::string_view token_hash) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT token_hash, user_id, workspace_id, csrf_token, created_at, "
+                              "expires_at, last_seen_at, remote, user_agent FROM dashboard_sessions "
+                              "WHERE token_hash = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(token_hash).Step());
+    if (!row) return std::optional<DashboardSession>();
+    DashboardSession out;
+    out.token_hash = s->Text(0);
+    out.user_id = s->Int(1);
+    out.workspace = WorkspaceId{s->Int(2)};
+    out.csrf_token = s->Text(3);
+    out.created_at = Timestamp{s->Int(4)};
+    out.expires_at = Timestamp{s->Int(5)};
+    out.last_seen_at = Timestamp{s->Int(6)};
+    out.remote = s->Text(7);
+    out.user_agent = s->Text(8);
+    s->Reset();
+    return std::optional<DashboardSession>(std::move(out));
+  }
+
+  Status TouchDashboardSession(std::string_view token_hash, Timestamp at) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("UPDATE dashboard_sessions SET last_seen_at = ? "
+                                                "WHERE token_hash = ?"));
+    return s->Bind(at.micros).Bind(token_hash).Run();
+  }
+
+  Status DeleteDashboardSession(std::string_view token_hash) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM dashboard_sessions WHERE token_hash = ?"));
+    return s->Bind(token_hash).Run();
+  }
+
+  Status DeleteDashboardSessions(WorkspaceId ws, std::int64_t user_id) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM dashboard_sessions WHERE "
+                                                "workspace_id = ? AND user_id = ?"));
+    return s->Bind(ws.value).Bind(user_id).Run();
   }
 
   Result<IdempotencyClaim> ClaimLocked(WorkspaceId ws, std::string_view key,
