@@ -406,7 +406,8 @@ TEST_P(StoreContractTest, ListCustomersPagesAndFilters) {
     CustomerFilter f;
     f.text = text;
     std::vector<std::string> ids;
-    for (const Customer& c : store_->ListCustomers(ws.id, f, after, 10).value()) ids.push_back(c.external_id);
+    const std::vector<Customer> found = store_->ListCustomers(ws.id, f, after, 10).value();
+    for (const Customer& c : found) ids.push_back(c.external_id);
     return ids;
   };
   EXPECT_EQ(search(w, "EXAMPLE.com"), std::vector<std::string>{"c3"});
