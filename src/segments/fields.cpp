@@ -35,7 +35,7 @@ const FieldInfo kFields[] = {
     {"rfm_r", Type::kNumber, "predictions", "RFM recency score 1..5", {}, "rfm_r >= 4"},
     {"rfm_f", Type::kNumber, "predictions", "RFM frequency score 1..5", {}, "rfm_f >= 4"},
     {"rfm_m", Type::kNumber, "predictions", "RFM monetary score 1..5", {}, "rfm_m >= 4"},
-    {"rfm_segment", Type::kString, "predictions", "RFM segment", kRfmSegments, "rfm_segment in (\"at_risk\", \"cannot_lose_them\")"},
+    {"rfm_segment", Type::kString, "predictions", "RFM segment", kRfmSegments, "rfm_segment in [\"at_risk\", \"cannot_lose_them\"]"},
     {"nps_last_score", Type::kNumber, "feedback", "Last NPS score 0..10", {}, "nps_last_score <= 6"},
     {"nps_category", Type::kString, "feedback", "Category of the last NPS score", kNpsCategories, "nps_category = \"detractor\""},
     {"consent.email", Type::kBool, "consent", "Consent to email", {}, "consent.email"},
