@@ -15,73 +15,123 @@ using U = KpiUnit;
 const std::vector<KpiDefinition> kRegistry = {
     {"customers_active_start", "Active customers at start", "Aktive Kunden zu Beginn",
      "Customers active at the start of the period (basis and window of the workspace)", "S",
-     U::kCount},
+     U::kCount,
+     "Customers who were active at the start of the period (S): with a completed order in the activity window before it, or paying a subscription, by the workspace's retention basis.",
+     "Kunden, die zu Beginn des Zeitraums aktiv waren (S): mit einer abgeschlossenen Bestellung im Aktivitätsfenster davor oder einem laufenden Abonnement, je nach Bindungsgrundlage des Arbeitsbereichs."},
     {"customers_active_end", "Active customers at end", "Aktive Kunden am Ende",
-     "Customers active at the end of the period", "E", U::kCount},
+     "Customers active at the end of the period", "E", U::kCount,
+     "Customers who are active at the end of the period (E), by the same rule as at the start.",
+     "Kunden, die am Ende des Zeitraums aktiv sind (E), nach derselben Regel wie zu Beginn."},
     {"customers_new", "New customers", "Neukunden",
      "Customers whose first activity (first order or subscription start) falls in the period",
-     "N", U::kCount},
+     "N", U::kCount,
+     "Customers whose first activity (first order or first subscription) falls in the period (N).",
+     "Kunden, deren erste Aktivität (erste Bestellung oder erstes Abonnement) in den Zeitraum fällt (N)."},
     {"retention_rate", "Retention rate", "Kundenbindungsrate",
      "Share of the customers at the start who are still active at the end, counting "
      "reactivated ones (the article's and the common formula)",
-     "(E - N) / S", U::kRatio},
+     "(E - N) / S", U::kRatio,
+     "The share of customers kept over the period, counting reactivated ones: (E − N) / S.",
+     "Der Anteil der im Zeitraum gehaltenen Kunden, reaktivierte mitgezählt: (E − N) / S."},
     {"retention_rate_strict", "Retention rate (strict)", "Kundenbindungsrate (streng)",
      "Share of the customers active at the start who are also active at the end",
-     "|active at start ∩ active at end| / S", U::kRatio},
+     "|active at start ∩ active at end| / S", U::kRatio,
+     "The share of customers active at the start who are still active at the end: |active at start ∩ active at end| / S.",
+     "Der Anteil der zu Beginn aktiven Kunden, die am Ende noch aktiv sind: |aktiv zu Beginn ∩ aktiv am Ende| / S."},
     {"churn_rate", "Churn rate", "Abwanderungsrate", "Share of the customers at the start lost by the end",
-     "1 - retention_rate_strict", U::kRatio},
+     "1 - retention_rate_strict", U::kRatio,
+     "The share of customers active at the start who are no longer active at the end: 1 − strict retention rate.",
+     "Der Anteil der zu Beginn aktiven Kunden, die am Ende nicht mehr aktiv sind: 1 − strenge Kundenbindungsrate."},
     {"repeat_purchase_rate", "Repeat purchase rate", "Wiederkaufrate",
      "Share of the period's buyers who ordered at least twice in it",
-     "customers with >= 2 orders in P / customers with >= 1 order in P", U::kRatio},
+     "customers with >= 2 orders in P / customers with >= 1 order in P", U::kRatio,
+     "The share of the period's buyers who ordered at least twice in it: customers with ≥ 2 orders / customers with ≥ 1 order.",
+     "Der Anteil der Käufer im Zeitraum, die darin mindestens zweimal bestellt haben: Kunden mit ≥ 2 Bestellungen / Kunden mit ≥ 1 Bestellung."},
     {"purchase_frequency", "Purchase frequency", "Kaufhäufigkeit",
-     "Orders per buying customer in the period", "orders in P / buying customers in P", U::kScore},
+     "Orders per buying customer in the period", "orders in P / buying customers in P", U::kScore,
+     "How often a buying customer ordered in the period: completed orders / distinct buying customers.",
+     "Wie oft ein kaufender Kunde im Zeitraum bestellt hat: abgeschlossene Bestellungen / verschiedene kaufende Kunden."},
     {"average_order_value", "Average order value", "Durchschnittlicher Bestellwert",
-     "Revenue per completed order in the period", "revenue / orders in P", U::kMoney},
+     "Revenue per completed order in the period", "revenue / orders in P", U::kMoney,
+     "What a completed order brought in on average: revenue / completed orders in the period.",
+     "Was eine abgeschlossene Bestellung im Schnitt eingebracht hat: Umsatz / abgeschlossene Bestellungen im Zeitraum."},
     {"revenue", "Revenue", "Umsatz", "Completed order totals in the period minus refunds in it",
-     "Σ order totals in P - Σ refunds in P", U::kMoney},
+     "Σ order totals in P - Σ refunds in P", U::kMoney,
+     "Money taken in the period: Σ completed order totals − Σ refunds in the period.",
+     "Im Zeitraum eingenommenes Geld: Σ Summen abgeschlossener Bestellungen − Σ Rückerstattungen im Zeitraum."},
     {"clv_historic", "Customer lifetime value (historic)", "Kundenwert (historisch)",
      "Customer value over the 12 months ending at the end of the period times the average "
      "lifespan, 1 / annual churn rate (capped at 10 years)",
-     "average_order_value × purchase_frequency × min(1 / churn_rate, 10)", U::kMoney},
+     "average_order_value × purchase_frequency × min(1 / churn_rate, 10)", U::kMoney,
+     "What a customer is worth over their lifetime, from the past 12 months: average order value × purchase frequency × average lifespan (1 / annual churn rate, at most 10 years).",
+     "Was ein Kunde über seine gesamte Kundenbeziehung wert ist, aus den letzten 12 Monaten: durchschnittlicher Bestellwert × Kaufhäufigkeit × durchschnittliche Lebensdauer (1 / jährliche Abwanderungsrate, höchstens 10 Jahre)."},
     {"clv_predicted", "Customer lifetime value (predicted)", "Kundenwert (prognostiziert)",
      "Mean over customers of Gamma-Gamma expected spend × BG/NBD expected purchases, "
      "discounted monthly",
-     "Σ_i E[value] × E[purchases in month i] / (1 + d)^i", U::kMoney},
+     "Σ_i E[value] × E[purchases in month i] / (1 + d)^i", U::kMoney,
+     "What a customer is expected to spend in the next 12 months, averaged over customers: Gamma-Gamma expected order value × expected purchases per month, discounted monthly.",
+     "Was ein Kunde in den nächsten 12 Monaten voraussichtlich ausgibt, gemittelt über die Kunden: erwarteter Bestellwert (Gamma-Gamma) × erwartete Käufe pro Monat, monatlich abgezinst."},
     {"mrr", "MRR", "MRR (monatlich wiederkehrender Umsatz)",
      "Monthly recurring revenue at the end of the period",
-     "Σ active subscriptions: amount × quantity × (1 - discount), per month", U::kMoney},
+     "Σ active subscriptions: amount × quantity × (1 - discount), per month", U::kMoney,
+     "Monthly recurring revenue at the end of the period: Σ over active subscriptions of amount × quantity × (1 − discount), converted to one month.",
+     "Monatlich wiederkehrender Umsatz am Ende des Zeitraums: Σ über laufende Abonnements von Betrag × Menge × (1 − Rabatt), auf einen Monat umgerechnet."},
     {"accounts", "Paying accounts", "Zahlende Kunden", "Customers with MRR > 0 at the end of the period",
-     "customers with MRR(end) > 0", U::kCount},
+     "customers with MRR(end) > 0", U::kCount,
+     "Customers paying a subscription at the end of the period: customers with MRR > 0.",
+     "Kunden, die am Ende des Zeitraums ein Abonnement bezahlen: Kunden mit MRR > 0."},
     {"arpa", "ARPA", "Umsatz pro Kunde (ARPA)", "Average MRR per paying account at the end",
-     "MRR(end) / accounts(end)", U::kMoney},
+     "MRR(end) / accounts(end)", U::kMoney,
+     "Average monthly recurring revenue per paying account at the end of the period: MRR / paying accounts.",
+     "Durchschnittlicher monatlich wiederkehrender Umsatz pro zahlendem Kunden am Ende des Zeitraums: MRR / zahlende Kunden."},
     {"revenue_churn_gross", "Gross revenue churn", "Umsatzabwanderung (brutto)",
      "MRR lost to churn and contraction, relative to MRR at the start",
-     "(churn + contraction) / MRR(start)", U::kRatio},
+     "(churn + contraction) / MRR(start)", U::kRatio,
+     "Recurring revenue lost to cancellations and downgrades, relative to the start: (churned + contracted MRR) / MRR at the start.",
+     "Durch Kündigungen und Herabstufungen verlorener wiederkehrender Umsatz im Verhältnis zum Beginn: (gekündigter + verringerter MRR) / MRR zu Beginn."},
     {"revenue_churn_net", "Net revenue churn", "Umsatzabwanderung (netto)",
      "MRR lost net of expansion and reactivation, relative to MRR at the start",
-     "(churn + contraction - expansion - reactivation) / MRR(start)", U::kRatio},
+     "(churn + contraction - expansion - reactivation) / MRR(start)", U::kRatio,
+     "Recurring revenue lost, net of upgrades and reactivations, relative to the start: (churn + contraction − expansion − reactivation) / MRR at the start.",
+     "Verlorener wiederkehrender Umsatz abzüglich Erweiterungen und Reaktivierungen, im Verhältnis zum Beginn: (Kündigung + Verringerung − Erweiterung − Reaktivierung) / MRR zu Beginn."},
     {"revenue_churn_simple", "Revenue churn (article)", "Umsatzabwanderung (Artikel)",
      "The article's simple formula; new customers' MRR offsets it",
-     "((MRR(start) - MRR(end)) - expansion) / MRR(start)", U::kRatio},
+     "((MRR(start) - MRR(end)) - expansion) / MRR(start)", U::kRatio,
+     "The article's simple revenue churn, in which new customers' MRR offsets losses: ((MRR at start − MRR at end) − expansion) / MRR at start.",
+     "Die einfache Umsatzabwanderung des Artikels, bei der der MRR neuer Kunden Verluste ausgleicht: ((MRR zu Beginn − MRR am Ende) − Erweiterung) / MRR zu Beginn."},
     {"nrr", "Net revenue retention", "Netto-Umsatzbindung",
      "MRR kept from the customers paying at the start, with their expansion",
-     "(MRR(start) + expansion - contraction - churn) / MRR(start)", U::kRatio},
+     "(MRR(start) + expansion - contraction - churn) / MRR(start)", U::kRatio,
+     "How much recurring revenue the customers paying at the start bring in at the end, upgrades included: (MRR at start + expansion − contraction − churn) / MRR at start.",
+     "Wie viel wiederkehrenden Umsatz die zu Beginn zahlenden Kunden am Ende bringen, Erweiterungen eingeschlossen: (MRR zu Beginn + Erweiterung − Verringerung − Kündigung) / MRR zu Beginn."},
     {"grr", "Gross revenue retention", "Brutto-Umsatzbindung",
      "MRR kept from the customers paying at the start, without expansion",
-     "(MRR(start) - contraction - churn) / MRR(start)", U::kRatio},
+     "(MRR(start) - contraction - churn) / MRR(start)", U::kRatio,
+     "How much of the recurring revenue at the start is kept, upgrades not counted: (MRR at start − contraction − churn) / MRR at start.",
+     "Wie viel des wiederkehrenden Umsatzes vom Beginn erhalten bleibt, ohne Erweiterungen: (MRR zu Beginn − Verringerung − Kündigung) / MRR zu Beginn."},
     {"revenue_growth_rate", "Revenue growth rate", "Umsatzwachstum", "Growth of MRR over the period",
-     "(MRR(end) - MRR(start)) / MRR(start)", U::kRatio},
+     "(MRR(end) - MRR(start)) / MRR(start)", U::kRatio,
+     "How much recurring revenue grew over the period: (MRR at end − MRR at start) / MRR at start.",
+     "Wie stark der wiederkehrende Umsatz im Zeitraum gewachsen ist: (MRR am Ende − MRR zu Beginn) / MRR zu Beginn."},
     {"nps", "Net Promoter Score", "Net Promoter Score",
      "100 × (promoters - detractors) / answers, over NPS answers in the period",
-     "100 × (promoters - detractors) / answers", U::kScore},
+     "100 × (promoters - detractors) / answers", U::kScore,
+     "How many more customers recommend you than discourage others, on a scale from −100 to 100: 100 × (promoters − detractors) / NPS answers in the period.",
+     "Wie viel mehr Kunden Sie weiterempfehlen als abraten, auf einer Skala von −100 bis 100: 100 × (Promotoren − Kritiker) / NPS-Antworten im Zeitraum."},
     {"csat", "Customer satisfaction (CSAT)", "Kundenzufriedenheit (CSAT)",
      "Share of CSAT answers (1-5) that are 4 or 5, in percent", "100 × answers >= 4 / answers",
-     U::kScore},
+     U::kScore,
+     "The share of satisfied answers, in percent: 100 × CSAT answers of 4 or 5 / all CSAT answers (1–5) in the period.",
+     "Der Anteil zufriedener Antworten in Prozent: 100 × CSAT-Antworten mit 4 oder 5 / alle CSAT-Antworten (1–5) im Zeitraum."},
     {"csat_good_bad_ratio", "CSAT good/bad ratio (article)", "CSAT-Verhältnis gut/schlecht (Artikel)",
      "The article's formula: good answers (4-5) per bad answer (1-2), in percent",
-     "100 × good / bad", U::kScore},
+     "100 × good / bad", U::kScore,
+     "The article's ratio of good to bad answers, in percent: 100 × answers of 4–5 / answers of 1–2.",
+     "Das Verhältnis guter zu schlechten Antworten aus dem Artikel, in Prozent: 100 × Antworten mit 4–5 / Antworten mit 1–2."},
     {"ces", "Customer effort score", "Customer Effort Score", "Mean of the CES answers (1-7) in the period",
-     "mean of answers", U::kScore},
+     "mean of answers", U::kScore,
+     "How easy customers found it to get things done, on a scale from 1 to 7: the mean of the CES answers in the period.",
+     "Wie leicht es Kunden fiel, ihr Anliegen zu erledigen, auf einer Skala von 1 bis 7: der Mittelwert der CES-Antworten im Zeitraum."},
 };
 
 // Midnight `days` calendar days before the local date of t (t is a period boundary, so a
@@ -501,18 +551,29 @@ Result<std::vector<CohortRow>> Cohorts(const Analytics& a, const CohortOptions& 
   return c.revenue ? std::move(m.revenue) : std::move(m.customers);
 }
 
-Result<CohortMatrices> CohortsBoth(const Analytics& a, const CohortOptions& c, const KpiOptions& o) {
-  if (c.by != PeriodKind::kMonth && c.by != PeriodKind::kQuarter && c.by != PeriodKind::kWeek) {
-    return InvalidArgument("by", "must be month, quarter or week");
+namespace {
+
+// The periods of a cohort matrix and each customer's first activity (kNoCohort: none, or not
+// among the customers of the options).
+constexpr std::int64_t kNoCohort = std::numeric_limits<std::int64_t>::min();
+struct CohortGrid {
+  std::vector<Period> periods;  // from the first cohort to the period of the latest activity
+  std::vector<std::int64_t> starts, ends;
+  std::vector<std::int64_t> first_of;  // by snapshot index
+  int PeriodIndex(std::int64_t t) const {
+    return static_cast<int>(std::upper_bound(starts.begin(), starts.end(), t) - starts.begin()) - 1;
   }
+};
+
+// nullopt when no customer has activity.
+std::optional<CohortGrid> GridOf(const Analytics& a, const CohortOptions& c, const KpiOptions& o) {
   const Snapshot& s = a.snapshot();
   const TimeZone& zone = a.zone();
   const bool purchases = o.basis != RetentionBasis::kSubscriptions;
   const bool subscriptions = o.basis != RetentionBasis::kPurchases;
-  constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
   const auto n = static_cast<Snapshot::Index>(s.customers());
-  // Each customer's first activity, and the first and latest instants with data.
-  std::vector<std::int64_t> first_of(n, kNone);
+  CohortGrid g;
+  g.first_of.assign(n, kNoCohort);
   std::optional<std::int64_t> earliest, latest;
   for (Snapshot::Index i = 0; i < n; ++i) {
     if (o.customers != nullptr && (i >= o.customers->size() || !(*o.customers)[i])) continue;
@@ -542,28 +603,75 @@ Result<CohortMatrices> CohortsBoth(const Analytics& a, const CohortOptions& c, c
       }
     }
     if (!first) continue;
-    first_of[i] = *first;
+    g.first_of[i] = *first;
     earliest = earliest ? std::min(*earliest, *first) : *first;
     if (last) latest = latest ? std::max(*latest, *last) : *last;
   }
-  CohortMatrices out;
-  if (!earliest) return out;
+  if (!earliest) return std::nullopt;
   const Period first_cohort = Period::Containing(c.by, zone.LocalDate(Timestamp{*earliest}));
   const Period last_period =
       Period::Containing(c.by, zone.LocalDate(Timestamp{std::max(*latest, *earliest)}));
-  std::vector<Period> period_list{first_cohort};
-  while (period_list.back().first_day() < last_period.first_day()) {
-    period_list.push_back(first_cohort.Shift(static_cast<int>(period_list.size())));
+  g.periods.push_back(first_cohort);
+  while (g.periods.back().first_day() < last_period.first_day()) {
+    g.periods.push_back(first_cohort.Shift(static_cast<int>(g.periods.size())));
   }
+  for (const auto& p : g.periods) {
+    g.starts.push_back(p.Start(zone).micros);
+    g.ends.push_back(p.End(zone).micros);
+  }
+  return g;
+}
+
+// The activity of customer i in the grid's periods: mark(k) for each period k it was active in
+// (possibly more than once), money(k, minor) for its revenue (or, on the subscription basis,
+// its MRR units at the period's end) in period k.
+template <typename Mark, typename AddMoney>
+void VisitCohortCustomer(const Snapshot& s, const CohortGrid& g, const KpiOptions& o, Snapshot::Index i, Mark mark,
+                         AddMoney money) {
+  const bool purchases = o.basis != RetentionBasis::kSubscriptions;
+  const bool subscriptions = o.basis != RetentionBasis::kPurchases;
+  const int periods = static_cast<int>(g.periods.size());
+  if (purchases) {
+    const auto times = s.order_times(i);
+    const auto totals = s.order_totals(i);
+    int k = -1;
+    for (std::size_t j = 0; j < times.size(); ++j) {
+      // Orders are sorted: advance the period index instead of searching.
+      while (k + 1 < periods && g.starts[static_cast<std::size_t>(k + 1)] <= times[j]) ++k;
+      if (k < 0) continue;
+      mark(k);
+      money(k, totals[j]);
+    }
+    const auto rt = s.refund_times(i);
+    const auto ra = s.refund_amounts(i);
+    for (std::size_t j = 0; j < rt.size(); ++j) {
+      const int kr = g.PeriodIndex(rt[j]);
+      if (kr >= 0) money(kr, -ra[j]);
+    }
+  }
+  if (subscriptions && !s.mrr_times(i).empty()) {
+    for (int k = 0; k < periods; ++k) {
+      const std::int64_t m = s.MrrAt(i, Timestamp{g.ends[static_cast<std::size_t>(k)]});
+      if (m > 0) mark(k);
+      if (o.basis == RetentionBasis::kSubscriptions) money(k, m);
+    }
+  }
+}
+
+}  // namespace
+
+Result<CohortMatrices> CohortsBoth(const Analytics& a, const CohortOptions& c, const KpiOptions& o) {
+  if (c.by != PeriodKind::kMonth && c.by != PeriodKind::kQuarter && c.by != PeriodKind::kWeek) {
+    return InvalidArgument("by", "must be month, quarter or week");
+  }
+  const Snapshot& s = a.snapshot();
+  const auto n = static_cast<Snapshot::Index>(s.customers());
+  CohortMatrices out;
+  const std::optional<CohortGrid> grid = GridOf(a, c, o);
+  if (!grid) return out;
+  const CohortGrid& g = *grid;
+  const std::vector<Period>& period_list = g.periods;
   const int periods = static_cast<int>(period_list.size());
-  std::vector<std::int64_t> starts, ends;
-  for (const auto& p : period_list) {
-    starts.push_back(p.Start(zone).micros);
-    ends.push_back(p.End(zone).micros);
-  }
-  auto period_index = [&](std::int64_t t) {
-    return static_cast<int>(std::upper_bound(starts.begin(), starts.end(), t) - starts.begin()) - 1;
-  };
   // Per cohort: size, and per period the active customers and the revenue (or MRR).
   struct Acc {
     std::int64_t size = 0;
@@ -576,42 +684,20 @@ Result<CohortMatrices> CohortsBoth(const Analytics& a, const CohortOptions& c, c
     std::vector<std::uint32_t> seen(np, 0);
     std::uint32_t stamp = 0;
     for (Snapshot::Index i = from; i < to; ++i) {
-      if (first_of[i] == kNone) continue;
-      const int ci = period_index(first_of[i]);
+      if (g.first_of[i] == kNoCohort) continue;
+      const int ci = g.PeriodIndex(g.first_of[i]);
       Acc& a0 = acc[static_cast<std::size_t>(ci)];
       ++a0.size;
       ++stamp;
-      auto mark = [&](int k) {
-        if (seen[static_cast<std::size_t>(k)] != stamp) {
-          seen[static_cast<std::size_t>(k)] = stamp;
-          ++a0.active[static_cast<std::size_t>(k)];
-        }
-      };
-      if (purchases) {
-        const auto times = s.order_times(i);
-        const auto totals = s.order_totals(i);
-        int k = -1;
-        for (std::size_t j = 0; j < times.size(); ++j) {
-          // Orders are sorted: advance the period index instead of searching.
-          while (k + 1 < periods && starts[static_cast<std::size_t>(k + 1)] <= times[j]) ++k;
-          if (k < 0) continue;
-          mark(k);
-          a0.money[static_cast<std::size_t>(k)] += totals[j];
-        }
-        const auto rt = s.refund_times(i);
-        const auto ra = s.refund_amounts(i);
-        for (std::size_t j = 0; j < rt.size(); ++j) {
-          const int kr = period_index(rt[j]);
-          if (kr >= 0) a0.money[static_cast<std::size_t>(kr)] -= ra[j];
-        }
-      }
-      if (subscriptions && !s.mrr_times(i).empty()) {
-        for (int k = 0; k < periods; ++k) {
-          const std::int64_t m = s.MrrAt(i, Timestamp{ends[static_cast<std::size_t>(k)]});
-          if (m > 0) mark(k);
-          if (o.basis == RetentionBasis::kSubscriptions) a0.money[static_cast<std::size_t>(k)] += m;
-        }
-      }
+      VisitCohortCustomer(
+          s, g, o, i,
+          [&](int k) {
+            if (seen[static_cast<std::size_t>(k)] != stamp) {
+              seen[static_cast<std::size_t>(k)] = stamp;
+              ++a0.active[static_cast<std::size_t>(k)];
+            }
+          },
+          [&](int k, std::int64_t m) { a0.money[static_cast<std::size_t>(k)] += m; });
     }
   };
   std::vector<Acc> acc, other_acc;
@@ -646,6 +732,40 @@ Result<CohortMatrices> CohortsBoth(const Analytics& a, const CohortOptions& c, c
     }
     out.customers.push_back(std::move(customers));
     out.revenue.push_back(std::move(revenue));
+  }
+  return out;
+}
+
+Result<std::vector<CohortMember>> CohortCellMembers(const Analytics& a, const CohortOptions& c, const KpiOptions& o,
+                                                    const Period& cohort, int offset) {
+  if (c.by != PeriodKind::kMonth && c.by != PeriodKind::kQuarter && c.by != PeriodKind::kWeek) {
+    return InvalidArgument("by", "must be month, quarter or week");
+  }
+  if (cohort.kind() != c.by) return InvalidArgument("cohort", "is not a period of the matrix's kind (by)");
+  if (offset < 0) return InvalidArgument("offset", "must be 0 or more");
+  std::vector<CohortMember> out;
+  const std::optional<CohortGrid> grid = GridOf(a, c, o);
+  if (!grid) return out;
+  const CohortGrid& g = *grid;
+  const auto found = std::find_if(g.periods.begin(), g.periods.end(),
+                                  [&](const Period& p) { return p.first_day() == cohort.first_day(); });
+  if (found == g.periods.end()) return out;
+  const int ci = static_cast<int>(found - g.periods.begin());
+  const int cell = ci + offset;
+  if (cell >= static_cast<int>(g.periods.size())) return out;
+  const Snapshot& s = a.snapshot();
+  const auto n = static_cast<Snapshot::Index>(s.customers());
+  for (Snapshot::Index i = 0; i < n; ++i) {
+    if (g.first_of[i] == kNoCohort || g.PeriodIndex(g.first_of[i]) != ci) continue;
+    bool active = false;
+    std::int64_t money = 0;
+    VisitCohortCustomer(
+        s, g, o, i, [&](int k) { active = active || k == cell; },
+        [&](int k, std::int64_t m) {
+          if (k == cell) money += m;
+        });
+    if (o.basis == RetentionBasis::kSubscriptions) money = MrrUnitsToMinor(money);
+    if (c.revenue ? money != 0 : active) out.push_back({i, money});
   }
   return out;
 }

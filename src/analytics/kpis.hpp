@@ -25,6 +25,9 @@ struct KpiDefinition {
   std::string_view description;
   std::string_view formula;
   KpiUnit unit;
+  // One plain-language sentence with the formula, for readers of the dashboard.
+  std::string_view definition_en;
+  std::string_view definition_de;
 };
 
 // Every metric, in the order of docs/kpis.md.
@@ -147,5 +150,18 @@ struct CohortMatrices {
   std::vector<CohortRow> revenue;
 };
 Result<CohortMatrices> CohortsBoth(const Analytics& a, const CohortOptions& c, const KpiOptions& o);
+
+// The customers behind one cell of a matrix: of cohort `cohort` (a period of c.by), in the period
+// `offset` periods later. Customer matrix (c.revenue false): those active then, by the rule the
+// matrix counts them with, so there are share × size of them. Revenue matrix: those whose
+// revenue (on the subscription basis: MRR at the period's end) then is not 0. Each with that
+// revenue in minor units, in snapshot index order; empty for a cell outside the data.
+// InvalidArgument naming "cohort" when it isn't a period of c.by, "offset" when negative.
+struct CohortMember {
+  Snapshot::Index customer = 0;
+  std::int64_t revenue_minor = 0;
+};
+Result<std::vector<CohortMember>> CohortCellMembers(const Analytics& a, const CohortOptions& c, const KpiOptions& o,
+                                                    const Period& cohort, int offset);
 
 }  // namespace treu

@@ -15,6 +15,9 @@ TEST(KpiRegistryTest, EveryMetricOfTheSpecIsRegisteredOnceWithBothTitles) {
     EXPECT_FALSE(d.title_en.empty()) << d.id;
     EXPECT_FALSE(d.title_de.empty()) << d.id;
     EXPECT_FALSE(d.formula.empty()) << d.id;
+    EXPECT_FALSE(d.definition_en.empty()) << d.id;
+    EXPECT_FALSE(d.definition_de.empty()) << d.id;
+    EXPECT_TRUE(d.definition_en.ends_with(".") && d.definition_de.ends_with(".")) << d.id;
   }
   for (const char* id : {"retention_rate", "retention_rate_strict", "churn_rate", "repeat_purchase_rate",
                          "purchase_frequency", "average_order_value", "revenue", "clv_historic",

@@ -27,6 +27,10 @@ json KpiResultJson(const KpiResult& r, const Currency& c) {
               {"unit", def ? KpiUnitName(def->unit) : "number"},
               {"inputs", inputs},
               {"null_reason", r.value ? json(nullptr) : json(r.null_reason)}};
+  if (def) {
+    out["name"] = {{"en", def->title_en}, {"de", def->title_de}};
+    out["definition"] = {{"en", def->definition_en}, {"de", def->definition_de}};
+  }
   if (def && def->unit == KpiUnit::kMoney) out["currency"] = c.code();
   return out;
 }

@@ -1,9 +1,11 @@
 #include "api/model_routes.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "analytics/model_fits.hpp"
+#include "analytics/prediction_views.hpp"
 #include "api/models_json.hpp"
 #include "api/problem.hpp"
 #include "api/route_support.hpp"
@@ -89,6 +91,70 @@ Result<HttpResponse> CustomerPredictions(RequestContext& ctx) {
   return NotFound("customer " + id, "has no purchase history in the analytics snapshot yet");
 }
 
+json NumberOrNull(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
+
+json DistributionJson(const Distribution& d) {
+  json bins = json::array();
+  for (const auto& b : d.bins) bins.push_back({{"lo", b.lo}, {"hi", b.hi}, {"count", b.count}});
+  return {{"bins", bins}, {"mean", NumberOrNull(d.mean)}, {"median", NumberOrNull(d.median)}};
+}
+
+Result<HttpResponse> PredictionDistribution(RequestContext& ctx) {
+  int bins = 20;
+  if (const std::string* text = ctx.request.Query("bins")) {
+    const auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), bins);
+    if (ec != std::errc() || p != text->data() + text->size() || bins < 1 || bins > 200) {
+      return InvalidArgument("bins", "must be a whole number from 1 to 200");
+    }
+  }
+  TREU_ASSIGN_OR_RETURN(auto snap, SnapshotOf(ctx));
+  TREU_ASSIGN_OR_RETURN(auto p, CurrentPredictions(ctx.store, snap, ctx.clock.Now(), ctx.predictions));
+  const PredictionDistributions d = DistributionsOf(*p, bins);
+  return JsonResponse({{"model", p->purchase_model},
+                       {"run_id", p->purchase_run},
+                       {"spend_run_id", p->spend_run == 0 ? json(nullptr) : json(p->spend_run)},
+                       {"as_of", FormatDate(p->as_of)},
+                       {"n", d.n},
+                       {"currency", snap->currency().code()},
+                       {"p_alive", DistributionJson(d.p_alive)},
+                       {"expected_purchases_90d", DistributionJson(d.expected_purchases_90d)},
+                       {"clv_12m", d.clv_12m ? DistributionJson(*d.clv_12m) : json(nullptr)}});
+}
+
+Result<HttpResponse> RunTrackingRoute(RequestContext& ctx) {
+  const std::string& text = ctx.params.at("id");
+  std::int64_t id = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  std::optional<ModelRun> run;
+  if (ec == std::errc() && p == text.data() + text.size()) {
+    TREU_ASSIGN_OR_RETURN(run, ctx.store.FindModelRun(ctx.workspace(), id));
+  }
+  if (!run) return NotFound("model run " + text, "no such model run in this workspace");
+  if (run->status != JobStatus::kSucceeded) {
+    return FailedPrecondition("model run " + text, "has not been fitted (yet): its status is " +
+                                                       std::string(JobStatusName(run->status)));
+  }
+  if (run->model == "gamma_gamma") {
+    return InvalidArgument("id", "is a run of gamma_gamma; the tracking chart is of purchase models");
+  }
+  TREU_ASSIGN_OR_RETURN(auto snap, SnapshotOf(ctx));
+  TREU_ASSIGN_OR_RETURN(RunTracking t, TrackRun(*snap, *run));
+  json points = json::array();
+  for (const auto& pt : t.points) {
+    points.push_back({{"period_start", FormatDate(pt.period_start)},
+                      {"actual", pt.actual},
+                      {"predicted", pt.predicted},
+                      {"actual_cumulative", pt.actual_cumulative},
+                      {"predicted_cumulative", pt.predicted_cumulative}});
+  }
+  return JsonResponse({{"run_id", run->id},
+                       {"model", run->model},
+                       {"unit", t.unit_days == 1 ? "day" : "week"},
+                       {"calibration_end", FormatDate(t.calibration_end)},
+                       {"first_day", t.points.empty() ? json(nullptr) : json(FormatDate(t.first_day))},
+                       {"points", points}});
+}
+
 }  // namespace
 
 std::vector<Route> ModelRoutes() {
@@ -107,6 +173,14 @@ std::vector<Route> ModelRoutes() {
        "A customer's predictions today: P(alive), expected purchases in 90 days, expected order "
        "value, 12-month CLV, RFM scores and segment",
        CustomerPredictions, "CustomerPredictions"},
+      {"GET", "/api/v1/predictions/distribution", Access::Requires(Scope::kRead),
+       "Histograms of today's P(alive), expected purchases in 90 days and 12-month CLV over all customers "
+       "with orders, from the purchase model's newest run (and gamma_gamma's); 409 until fitted",
+       PredictionDistribution, "PredictionDistribution", {{"bins", "bins per histogram, 1 to 200 (default 20)"}}},
+      {"GET", "/api/v1/models/runs/{id}/tracking", Access::Requires(Scope::kRead),
+       "The repeat-purchase tracking chart of a fitted purchase model run: per week (or day, the run's "
+       "unit) actual and expected repeat purchases, and their running totals",
+       RunTrackingRoute, "RunTracking"},
   };
 }
 

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/route_support.hpp"
+#include "api/customer_json.hpp"
+#include "api/customer_routes.hpp"
 #include "api/problem.hpp"
 #include "api/analytics_routes.hpp"
 #include "api/model_routes.hpp"
@@ -17,6 +19,7 @@
 #include "api/survey_routes.hpp"
 #include "api/import_routes.hpp"
 #include "api/tracking_routes.hpp"
+#include "analytics/workspace_settings.hpp"
 #include "ingest/records.hpp"
 
 namespace treu::api {
@@ -24,33 +27,6 @@ namespace {
 
 using nlohmann::json;
 
-
-json AttributeToJson(const AttributeValue& v) {
-  switch (TypeOf(v)) {
-    case AttributeType::kString: return std::get<std::string>(v);
-    case AttributeType::kNumber: return std::get<double>(v);
-    case AttributeType::kBool: return std::get<bool>(v);
-    case AttributeType::kTime: return FormatTimestamp(std::get<Timestamp>(v));
-  }
-  return nullptr;
-}
-
-json CustomerToJson(const Customer& c) {
-  json attrs = json::object();
-  for (const auto& [k, v] : c.attributes) attrs[k] = AttributeToJson(v);
-  json consent = json::object();
-  for (const auto& [ch, k] : c.consent) {
-    consent[std::string(ChannelName(ch))] = {
-        {"granted", k.granted}, {"source", k.source}, {"at", FormatTimestamp(k.at)}};
-  }
-  auto opt = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
-  return {{"id", c.external_id},     {"email", opt(c.email)},
-          {"name", opt(c.name)},     {"country", opt(c.country)},
-          {"locale", opt(c.locale)}, {"time_zone", opt(c.time_zone)},
-          {"attributes", attrs},     {"consent", consent},
-          {"created_at", FormatTimestamp(c.created_at)},
-          {"updated_at", FormatTimestamp(c.updated_at)}};
-}
 
 // A list page: `items` holds up to limit + 1 rows (one more tells that another page follows).
 template <typename T, typename ToJson>
@@ -76,19 +52,47 @@ Result<HttpResponse> Ready(RequestContext& ctx) {
   return JsonResponse({{"status", "ready"}, {"database", ctx.store.backend()}});
 }
 
+json WorkspaceJson(const Workspace& w) {
+  return {{"name", w.name},
+          {"currency", w.currency ? json(w.currency->code()) : json(nullptr)},
+          {"time_zone", w.time_zone},
+          {"retention_basis", RetentionBasisName(w.retention_basis)},
+          {"activity_window", std::to_string(w.activity_window_days) + "d"},
+          {"activity_window_days", w.activity_window_days},
+          {"purchase_model", PurchaseModelName(w.purchase_model)},
+          {"brand_colour", w.brand_colour.empty() ? json(nullptr) : json(w.brand_colour)},
+          {"private_webhooks", w.allow_private_webhooks ? "allow" : "refuse"},
+          {"created_at", FormatTimestamp(w.created_at)}};
+}
+
 Result<HttpResponse> GetWorkspace(RequestContext& ctx) {
-  TREU_ASSIGN_OR_RETURN(auto all, ctx.store.ListWorkspaces());
-  for (const Workspace& w : all) {
-    if (w.id != ctx.workspace()) continue;
-    return JsonResponse({{"name", w.name},
-                         {"currency", w.currency ? json(w.currency->code()) : json(nullptr)},
-                         {"time_zone", w.time_zone},
-                         {"retention_basis", RetentionBasisName(w.retention_basis)},
-                         {"activity_window_days", w.activity_window_days},
-                         {"purchase_model", PurchaseModelName(w.purchase_model)},
-                         {"created_at", FormatTimestamp(w.created_at)}});
+  TREU_ASSIGN_OR_RETURN(Workspace w, TheWorkspace(ctx));
+  return JsonResponse(WorkspaceJson(w));
+}
+
+Result<HttpResponse> PatchWorkspace(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(json j, BodyObject(ctx.request, {"currency", "time_zone", "retention_basis", "activity_window",
+                                                         "purchase_model", "brand_colour", "private_webhooks"}));
+  WorkspaceSettings s;
+  for (const auto& [name, value] : j.items()) {
+    std::optional<std::string>& field = name == "currency"          ? s.currency
+                                        : name == "time_zone"       ? s.time_zone
+                                        : name == "retention_basis" ? s.retention_basis
+                                        : name == "activity_window" ? s.activity_window
+                                        : name == "purchase_model"  ? s.purchase_model
+                                        : name == "brand_colour"    ? s.brand_colour
+                                                                    : s.private_webhooks;
+    if (name == "brand_colour" && value.is_null()) {
+      field = "default";
+    } else if (!value.is_string()) {
+      return InvalidArgument(name, "must be a string");
+    } else {
+      field = value.get<std::string>();
+    }
   }
-  return NotFound("workspace", "no such workspace");
+  TREU_ASSIGN_OR_RETURN(Workspace current, TheWorkspace(ctx));
+  TREU_ASSIGN_OR_RETURN(Workspace w, ApplyWorkspaceSettings(ctx.store, current.name, s));
+  return JsonResponse(WorkspaceJson(w));
 }
 
 Result<HttpResponse> ListCustomers(RequestContext& ctx) {
@@ -97,6 +101,10 @@ Result<HttpResponse> ListCustomers(RequestContext& ctx) {
   CustomerFilter filter;
   if (const auto* e = ctx.request.Query("email")) filter.email = *e;
   if (const auto* e = ctx.request.Query("external_id")) filter.external_id = *e;
+  if (const auto* q = ctx.request.Query("q")) {
+    if (q->size() > 200) return InvalidArgument("q", "must be at most 200 characters");
+    filter.text = *q;
+  }
   if (const auto* u = ctx.request.Query("updated_since")) {
     auto t = ParseTimestamp(*u, TimeZone::Utc());
     if (!t) return InvalidArgument("updated_since", t.error().detail());
@@ -590,6 +598,17 @@ json Schemas() {
                  {{"data", {{"type", "array"}, {"items", {{"type", "object"}, {"properties", std::move(properties)}}}}},
                   {"next_cursor", nullable_string}}}};
   };
+  // A histogram of one prediction (null: not available).
+  const json histogram = {
+      {"type", json::array({"object", "null"})},
+      {"properties",
+       {{"bins",
+         {{"type", "array"},
+          {"items",
+           {{"type", "object"},
+            {"properties", {{"lo", {{"type", "number"}}}, {"hi", {{"type", "number"}}}, {"count", {{"type", "integer"}}}}}}}}},
+        {"mean", {{"type", json::array({"number", "null"})}}},
+        {"median", {{"type", json::array({"number", "null"})}}}}}};
   return {
       {"Problem",
        {{"type", "object"},
@@ -614,8 +633,11 @@ json Schemas() {
           {"currency", nullable_string},
           {"time_zone", {{"type", "string"}}},
           {"retention_basis", {{"type", "string"}, {"enum", {"purchases", "subscriptions", "both"}}}},
+          {"activity_window", {{"type", "string"}, {"description", "e.g. 365d"}}},
           {"activity_window_days", {{"type", "integer"}}},
           {"purchase_model", {{"type", "string"}, {"enum", {"bgnbd", "pareto_nbd", "mbgnbd"}}}},
+          {"brand_colour", {{"type", json::array({"string", "null"})}, {"description", "#RRGGBB; null: treu's own"}}},
+          {"private_webhooks", {{"type", "string"}, {"enum", {"allow", "refuse"}}}},
           {"created_at", {{"type", "string"}, {"format", "date-time"}}}}}}},
       {"Customer",
        {{"type", "object"},
@@ -636,6 +658,52 @@ json Schemas() {
         {"properties",
          {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Customer"}}}}},
           {"next_cursor", nullable_string}}}}},
+      {"CustomerSummary",
+       {{"type", "object"},
+        {"properties",
+         {{"id", {{"type", "string"}}},
+          {"email", nullable_string},
+          {"name", nullable_string},
+          {"country", nullable_string},
+          {"locale", nullable_string},
+          {"time_zone", nullable_string},
+          {"created_at", {{"type", "string"}, {"format", "date-time"}}},
+          {"attributes", {{"type", "object"}}},
+          {"consents", {{"type", "object"}, {"description", "channel → {granted, source, at}"}}},
+          {"orders_count", {{"type", "integer"}}},
+          {"revenue_total", {{"type", "number"}, {"description", "completed orders minus refunds, major units"}}},
+          {"average_order_value", {{"type", json::array({"number", "null"})}}},
+          {"first_order_at", nullable_string},
+          {"last_order_at", nullable_string},
+          {"mrr", {{"type", "number"}, {"description", "MRR now, major units"}}},
+          {"currency", nullable_string},
+          {"segments", {{"type", "array"}, {"items", {{"type", "string"}}}, {"description", "saved segments the customer is in"}}},
+          {"loyalty",
+           {{"type", json::array({"object", "null"})},
+            {"properties",
+             {{"available", {{"type", "integer"}}},
+              {"pending", {{"type", "integer"}}},
+              {"held", {{"type", "integer"}}},
+              {"tier", nullable_string}}}}},
+          {"predictions",
+           {{"type", json::array({"object", "null"})},
+            {"description", "null until the purchase model has been fitted, or without orders"},
+            {"properties",
+             {{"p_alive", {{"type", json::array({"number", "null"})}}},
+              {"expected_purchases_90d", {{"type", json::array({"number", "null"})}}},
+              {"clv_12m", {{"type", json::array({"number", "null"})}}},
+              {"summary", {{"type", "string"}}}}}}}}}}},
+      {"CustomerTimeline",
+       page({{"at", {{"type", "string"}, {"format", "date-time"}}},
+             {"kind", {{"type", "string"},
+                       {"enum", {"order", "refund", "subscription", "event", "survey_response", "loyalty",
+                                 "segment_entered", "segment_left"}}}},
+             {"title", {{"type", "string"}}},
+             {"detail", {{"type", "object"},
+                         {"description", "order: order_id, total, currency, status; refund: order_id, amount, currency; "
+                                         "subscription: subscription_id, plan, status, interval, amount, currency; "
+                                         "event: name, type, properties; survey_response: survey, score, comment, "
+                                         "answers; loyalty: kind, points, reason; segment_*: segment"}}}})},
       {"OpenApi", {{"type", "object"}}},
       {"Product",
        {{"type", "object"},
@@ -704,6 +772,8 @@ json Schemas() {
           {"currency", {{"type", "string"}}},
           {"inputs", {{"type", "object"}}},
           {"null_reason", nullable_string},
+          {"name", {{"type", "object"}, {"description", "the metric's name: {en, de}"}}},
+          {"definition", {{"type", "object"}, {"description", "one sentence with the formula: {en, de}"}}},
           {"series", {{"type", "array"}, {"items", {{"type", "object"}}}}}}}}},
       {"KpiList",
        {{"type", "object"},
@@ -725,6 +795,16 @@ json Schemas() {
           {"basis", {{"type", "string"}}},
           {"revenue", {{"type", "boolean"}}},
           {"cohorts", {{"type", "array"}, {"items", {{"type", "object"}}}}}}}}},
+      {"CohortMembers",
+       [&] {
+         json p = page({{"id", {{"type", "string"}}},
+                        {"email", nullable_string},
+                        {"name", nullable_string},
+                        {"revenue", {{"type", "number"}, {"description", "in the cell's period, major units"}}}});
+         p["properties"]["total"] = {{"type", "integer"}, {"description", "members of the cell, over all pages"}};
+         p["properties"]["currency"] = {{"type", "string"}};
+         return p;
+       }()},
       {"OrderList", ListOf("Order")},
       {"SubscriptionList", ListOf("Subscription")},
       {"ProductList", ListOf("Product")},
@@ -793,6 +873,36 @@ json Schemas() {
           {"currency", {{"type", "string"}}},
           {"rfm", {{"type", json::array({"object", "null"})}}},
           {"summary", {{"type", "string"}}}}}}},
+      {"PredictionDistribution",
+       {{"type", "object"},
+        {"properties",
+         {{"model", {{"type", "string"}}},
+          {"run_id", {{"type", "integer"}}},
+          {"spend_run_id", {{"type", json::array({"integer", "null"})}}},
+          {"as_of", {{"type", "string"}, {"format", "date"}}},
+          {"n", {{"type", "integer"}, {"description", "customers with predictions"}}},
+          {"currency", {{"type", "string"}}},
+          {"p_alive", histogram},
+          {"expected_purchases_90d", histogram},
+          {"clv_12m", histogram}}}}},
+      {"RunTracking",
+       {{"type", "object"},
+        {"properties",
+         {{"run_id", {{"type", "integer"}}},
+          {"model", {{"type", "string"}}},
+          {"unit", {{"type", "string"}, {"enum", {"week", "day"}}}},
+          {"calibration_end", {{"type", "string"}, {"format", "date"}}},
+          {"first_day", nullable_string},
+          {"points",
+           {{"type", "array"},
+            {"items",
+             {{"type", "object"},
+              {"properties",
+               {{"period_start", {{"type", "string"}, {"format", "date"}}},
+                {"actual", {{"type", "number"}, {"description", "repeat purchases in the period"}}},
+                {"predicted", {{"type", "number"}, {"description", "the model's expected repeat purchases"}}},
+                {"actual_cumulative", {{"type", "number"}}},
+                {"predicted_cumulative", {{"type", "number"}}}}}}}}}}}}},
       {"Segment",
        {{"type", "object"},
         {"properties",
@@ -809,6 +919,23 @@ json Schemas() {
             {"items", {{"type", "object"}, {"properties", {{"at", {{"type", "string"}}}, {"size", {{"type", "integer"}}}}}}}}},
           {"created_at", {{"type", "string"}, {"format", "date-time"}}},
           {"updated_at", {{"type", "string"}, {"format", "date-time"}}}}}}},
+      {"SegmentFields",
+       {{"type", "object"},
+        {"properties",
+         {{"data",
+           {{"type", "array"},
+            {"items",
+             {{"type", "object"},
+              {"properties",
+               {{"name", {{"type", "string"}}},
+                {"kind", {{"type", "string"}, {"enum", {"field", "function"}}}},
+                {"type", {{"type", "string"},
+                          {"enum", {"number", "money", "time", "duration", "string", "bool", "enum"}}}},
+                {"group", {{"type", "string"}, {"description", "fields: profile, purchase, subscription, ..."}}},
+                {"syntax", {{"type", "string"}, {"description", "functions: how they are called"}}},
+                {"description", {{"type", "string"}}},
+                {"values", {{"type", "array"}, {"items", {{"type", "string"}}}, {"description", "enum fields"}}},
+                {"example", {{"type", "string"}}}}}}}}}}}}},
       {"SegmentList",
        {{"type", "object"},
         {"properties", {{"data", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/Segment"}}}}}}}}},
@@ -1124,12 +1251,18 @@ const std::vector<Route>& ApiRoutes() {
        "Prometheus text metrics (only with treu serve --metrics)", MetricsText},
       {"GET", "/api/v1/workspace", Access::Requires(Scope::kRead),
        "The workspace of the calling key", GetWorkspace, "Workspace"},
+      {"PATCH", "/api/v1/workspace", Access::Requires(Scope::kAdmin),
+       "Change the workspace's settings (as treu workspace set): currency (while it has none), time_zone, "
+       "retention_basis, activity_window, purchase_model, brand_colour (null: treu's own), private_webhooks; "
+       "the others stay; a bad one changes nothing",
+       PatchWorkspace, "Workspace"},
       {"GET", "/api/v1/customers", Access::Requires(Scope::kRead),
        "List customers, oldest first, with cursor pagination", ListCustomers, "CustomerList",
        {{"limit", "page size, 1 to 500 (default 50)"},
         {"cursor", "next_cursor of the previous page"},
         {"email", "only the customer with this email"},
         {"external_id", "only the customer with this id"},
+        {"q", "only customers whose id, email or name contains this text (ignoring case)"},
         {"updated_since", "only customers updated at or after this RFC 3339 time"}}},
       {"GET", "/api/v1/customers/{id}", Access::Requires(Scope::kRead),
        "One customer by the shop's id", GetCustomer, "Customer"},
@@ -1193,6 +1326,7 @@ const std::vector<Route>& ApiRoutes() {
   };
   for (Route& r : SessionRoutes()) routes.push_back(std::move(r));
   for (Route& r : UserRoutes()) routes.push_back(std::move(r));
+  for (Route& r : CustomerRoutes()) routes.push_back(std::move(r));
   for (Route& r : ImportRoutes()) routes.push_back(std::move(r));
   for (Route& r : AnalyticsRoutes()) routes.push_back(std::move(r));
   for (Route& r : ModelRoutes()) routes.push_back(std::move(r));

@@ -5,6 +5,8 @@
 
 #include "api/problem.hpp"
 #include "api/route_support.hpp"
+#include "api/segment_export.hpp"
+#include "segments/fields.hpp"
 #include "api/segment_json.hpp"
 #include "segments/library.hpp"
 #include "segments/parser.hpp"
@@ -208,6 +210,50 @@ Result<HttpResponse> Preview(RequestContext& ctx) {
                {"sample", rows}});
 }
 
+// The type a visual builder shows for a field: enum for strings of a closed set.
+std::string_view BuilderType(const segment::FieldInfo& f) {
+  if (f.type == segment::Type::kString && !f.values.empty()) return "enum";
+  return segment::TypeName(f.type);
+}
+
+Result<HttpResponse> Fields(RequestContext&) {
+  json data = json::array();
+  for (const segment::FieldInfo& f : segment::Fields()) {
+    json row = {{"name", f.name}, {"kind", "field"},   {"type", BuilderType(f)},
+                {"group", f.group}, {"description", f.description}, {"example", f.example}};
+    if (!f.values.empty()) {
+      json values = json::array();
+      for (std::string_view v : f.values) values.push_back(v);
+      row["values"] = values;
+    }
+    data.push_back(std::move(row));
+  }
+  for (const segment::FunctionInfo& f : segment::Functions()) {
+    data.push_back({{"name", f.name}, {"kind", "function"}, {"type", segment::TypeName(f.type)},
+                    {"syntax", f.syntax}, {"description", f.description}, {"example", f.example}});
+  }
+  return JsonResponse({{"data", data}});
+}
+
+Result<HttpResponse> Export(RequestContext& ctx) {
+  std::string format = "csv";
+  if (const std::string* f = ctx.request.Query("format")) format = *f;
+  if (format != "csv" && format != "jsonl") return InvalidArgument("format", "must be csv or jsonl");
+  TREU_ASSIGN_OR_RETURN(SegmentDefinition seg, SegmentOf(ctx));
+  TREU_ASSIGN_OR_RETURN(Workspace ws, TheWorkspace(ctx));
+  TREU_ASSIGN_OR_RETURN(auto snap, SnapshotOf(ctx));
+  TREU_ASSIGN_OR_RETURN(segment::Membership m, EvaluateSaved(ctx.store, ws, snap, seg.name, ctx.clock.Now()));
+  HttpResponse r;
+  WriteSegmentExport(*snap, m, format, [&r](std::string_view line) {
+    r.body.append(line);
+    return true;
+  });
+  r.content_type = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
+  r.headers.emplace_back("Content-Disposition",
+                         "attachment; filename=\"" + seg.name + (format == "csv" ? ".csv" : ".jsonl") + "\"");
+  return r;
+}
+
 Result<HttpResponse> Members(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(SegmentDefinition s, SegmentOf(ctx));
   TREU_ASSIGN_OR_RETURN(int limit, ParseLimit(ctx.request));
@@ -255,6 +301,14 @@ std::vector<Route> SegmentRoutes() {
        "Evaluate an expression without saving it: {\"expr\"} (or \"ast\"), optional \"sample\" (0 to 100, default "
        "10); answers its count, a sample of members, and errors with positions when it is not valid",
        Preview, "SegmentPreview"},
+      {"GET", "/api/v1/segments/fields", Access::Requires(Scope::kRead),
+       "The segment language's fields and functions, for a visual builder: name, kind, type (number, money, "
+       "time, duration, string, bool or enum with its values), description and an example condition",
+       Fields, "SegmentFields"},
+      {"GET", "/api/v1/segments/{id}/export", Access::Requires(Scope::kRead),
+       "The segment's members now with their main fields (customer_id, email, orders_count, revenue_total, "
+       "last_order_at), as treu segment export: a CSV or JSON-lines attachment",
+       Export, "", {{"format", "csv (default) or jsonl"}}},
       {"GET", "/api/v1/segments/{id}", Access::Requires(Scope::kRead),
        "One saved segment with its size history over the last 90 days", GetSegment, "Segment"},
       {"PATCH", "/api/v1/segments/{id}", Access::Requires(Scope::kWrite),

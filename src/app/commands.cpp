@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include "analytics/kpis.hpp"
+#include "analytics/workspace_settings.hpp"
 #include "app/demo.hpp"
 #include "app/model_commands.hpp"
 #include "app/segment_commands.hpp"
@@ -196,58 +197,43 @@ std::function<int()> SetupBackup(CLI::App& cmd, Context& ctx) {
   };
 }
 
-struct WorkspaceSettings {
-  std::string purchase_model, basis, window, private_webhooks, brand_colour;
-};
-
-// Changes the settings given (the others stay) and returns the workspace as stored.
-Result<Workspace> ApplySettings(Store& store, const std::string& name, const WorkspaceSettings& s) {
-  if (s.purchase_model.empty() && s.basis.empty() && s.window.empty() && s.private_webhooks.empty() &&
-      s.brand_colour.empty()) {
-    return InvalidArgument("workspace set", "give --purchase-model, --retention-basis, --activity-window, "
-                                            "--private-webhooks or --brand-colour");
-  }
-  TREU_ASSIGN_OR_RETURN(Workspace w, store.FindWorkspace(name));
-  if (!s.purchase_model.empty()) {
-    TREU_ASSIGN_OR_RETURN(w.purchase_model, ParsePurchaseModel(s.purchase_model));
-  }
-  if (!s.basis.empty()) {
-    TREU_ASSIGN_OR_RETURN(w.retention_basis, ParseRetentionBasis(s.basis));
-  }
-  if (!s.window.empty()) {
-    auto days = ParseWindowDays(s.window);
-    if (!days) return InvalidArgument("--activity-window", days.error().detail());
-    w.activity_window_days = *days;
-  }
-  if (!s.private_webhooks.empty()) w.allow_private_webhooks = s.private_webhooks == "allow";
-  if (!s.brand_colour.empty()) w.brand_colour = s.brand_colour == "default" ? "" : s.brand_colour;
-  TREU_RETURN_IF_ERROR(ValidateWorkspace(w));
-  TREU_RETURN_IF_ERROR(store.UpdateWorkspace(w));
-  return w;
-}
-
 std::function<int()> SetupWorkspace(CLI::App& cmd, Context& ctx) {
   auto action = std::make_shared<std::string>();
   auto name = std::make_shared<std::string>();
   auto settings = std::make_shared<WorkspaceSettings>();
+  // The CLI's options fill these; the empty ones are left unchanged.
+  auto purchase_model = std::make_shared<std::string>(), basis = std::make_shared<std::string>(),
+       window = std::make_shared<std::string>(), private_webhooks = std::make_shared<std::string>(),
+       brand_colour = std::make_shared<std::string>();
   cmd.add_option("ACTION", *action,
                  "create, list, set (change the --workspace's settings) or webhook-key (print the key that signs "
                  "the --workspace's webhook requests, docs/surveys.md)")
       ->required()
       ->check(CLI::IsMember({"create", "list", "set", "webhook-key"}));
   cmd.add_option("NAME", *name, "workspace name (create)");
-  cmd.add_option("--purchase-model", settings->purchase_model,
+  cmd.add_option("--purchase-model", *purchase_model,
                  "set: the model behind p_alive, expected_purchases_90d and clv_12m")
       ->check(CLI::IsMember({"bgnbd", "pareto_nbd", "mbgnbd"}));
-  cmd.add_option("--retention-basis", settings->basis, "set: purchases, subscriptions or both")
+  cmd.add_option("--retention-basis", *basis, "set: purchases, subscriptions or both")
       ->check(CLI::IsMember({"purchases", "subscriptions", "both"}));
-  cmd.add_option("--activity-window", settings->window, "set: purchase activity window, e.g. 90d, 12w, 1y");
-  cmd.add_option("--private-webhooks", settings->private_webhooks,
+  cmd.add_option("--activity-window", *window, "set: purchase activity window, e.g. 90d, 12w, 1y");
+  cmd.add_option("--private-webhooks", *private_webhooks,
                  "set: allow or refuse (the default) webhooks to private, loopback and link-local addresses")
       ->check(CLI::IsMember({"allow", "refuse"}));
-  cmd.add_option("--brand-colour", settings->brand_colour,
+  cmd.add_option("--brand-colour", *brand_colour,
                  "set: the colour of survey pages and email scales, #RRGGBB (\"default\": treu's own)");
-  return [action, name, settings, &ctx]() -> int {
+  return [=, &ctx]() -> int {
+    auto given = [](const std::shared_ptr<std::string>& v) {
+      return v->empty() ? std::nullopt : std::optional<std::string>(*v);
+    };
+    settings->purchase_model = given(purchase_model);
+    settings->retention_basis = given(basis);
+    settings->activity_window = given(window);
+    settings->private_webhooks = given(private_webhooks);
+    settings->brand_colour = given(brand_colour);
+    // set: the global --currency (while the workspace has none) and --timezone.
+    if (!ctx.currency.empty()) settings->currency = ctx.currency;
+    if (!ctx.time_zone.empty()) settings->time_zone = ctx.time_zone;
     auto store = ctx.OpenStore();
     if (!store) return Fail(store.error());
     if (*action == "list") {
@@ -265,7 +251,7 @@ std::function<int()> SetupWorkspace(CLI::App& cmd, Context& ctx) {
       return 0;
     }
     if (*action == "set") {
-      auto changed = ApplySettings(**store, ctx.workspace, *settings);
+      auto changed = ApplyWorkspaceSettings(**store, ctx.workspace, *settings);
       if (!changed) return Fail(changed.error());
       std::printf("workspace %s: retention basis %s, activity window %dd, purchase model %s, private webhooks %s\n",
                   changed->name.c_str(), std::string(RetentionBasisName(changed->retention_basis)).c_str(),

@@ -10,6 +10,7 @@
 #include "segments/binder.hpp"
 #include "segments/evaluator.hpp"
 #include "segments/fields.hpp"
+#include "api/segment_export.hpp"
 #include "segments/library.hpp"
 #include "segments/membership.hpp"
 
@@ -234,57 +235,14 @@ int Refresh(Context& ctx, bool as_json) {
 int Export(Context& ctx, const std::string& name, const std::string& format) {
   auto found = FindSaved(ctx, name);
   if (!found) return Fail(found.error());
-  auto lib = segment::SegmentLibrary::Load(*found->store, found->ws.id);
-  if (!lib) return Fail(lib.error());
-  auto bound = lib->Resolver()(name);
-  if (!bound) return Fail(bound.error());
-  auto evaluated = EvaluateIn(*found->store, found->ws, **bound, *lib, ctx.clock.Now());
+  auto snapshot = BuildSnapshot(*found->store, found->ws.id);
+  if (!snapshot) return Fail(snapshot.error());
+  auto evaluated = EvaluateSaved(*found->store, found->ws, *snapshot, name, ctx.clock.Now());
   if (!evaluated) return Fail(evaluated.error());
-  const CustomerTable& t = evaluated->table;
-  static constexpr const char* kColumns[] = {"email", "orders_count", "revenue_total", "last_order_at"};
-  auto text = [&t](const char* column, std::size_t c) -> std::optional<std::string> {
-    const Column* col = t.Find(column);
-    if (col == nullptr || col->IsNull(c)) return std::nullopt;
-    switch (col->type) {
-      case ColumnType::kString: return col->dictionary[static_cast<std::size_t>(col->codes[c])];
-      case ColumnType::kTime: return FormatTimestamp(Timestamp{col->times[c]});
-      case ColumnType::kBool: return std::string(col->bools[c] == 1 ? "true" : "false");
-      default: {
-        char buf[32];
-        const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, col->numbers[c]);  // shortest form
-        return std::string(buf, end);
-      }
-    }
-  };
-  if (format == "csv") std::printf("customer_id,email,orders_count,revenue_total,last_order_at\n");
-  for (Snapshot::Index c : evaluated->members) {
-    std::string line;
-    if (format == "csv") {
-      AppendCsvField(line, evaluated->snapshot->external_id(c));
-      for (const char* column : kColumns) {
-        line += ',';
-        if (auto v = text(column, c)) AppendCsvField(line, *v);
-      }
-    } else {
-      json row = {{"customer_id", evaluated->snapshot->external_id(c)}};
-      for (const char* column : kColumns) {
-        const Column* col = t.Find(column);
-        auto v = text(column, c);
-        if (!v) {
-          row[column] = nullptr;
-        } else if (col->type == ColumnType::kNumber || col->type == ColumnType::kMoney) {
-          row[column] = col->numbers[c];
-        } else {
-          row[column] = *v;
-        }
-      }
-      line = row.dump(-1, ' ', false, json::error_handler_t::replace);
-    }
-    line += '\n';
-    if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size()) {
-      return Fail(Error(ErrorCode::kUnavailable, "segment export", "can't write to standard output"));
-    }
-  }
+  const bool written = WriteSegmentExport(**snapshot, *evaluated, format, [](std::string_view line) {
+    return std::fwrite(line.data(), 1, line.size(), stdout) == line.size();
+  });
+  if (!written) return Fail(Error(ErrorCode::kUnavailable, "segment export", "can't write to standard output"));
   return 0;
 }
 

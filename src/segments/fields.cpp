@@ -14,40 +14,53 @@ constexpr std::string_view kRfmSegments[] = {"champions",      "loyal",         
 constexpr std::string_view kNpsCategories[] = {"promoter", "passive", "detractor"};
 
 const FieldInfo kFields[] = {
-    {"email", Type::kString, "profile", "Email address", {}},
-    {"country", Type::kString, "profile", "Country code (ISO 3166-1 alpha-2)", {}},
-    {"locale", Type::kString, "profile", "Preferred locale, e.g. de-DE", {}},
-    {"created_at", Type::kTime, "profile", "When the customer was created", {}},
-    {"orders_count", Type::kNumber, "purchase", "Number of orders", {}},
-    {"revenue_total", Type::kMoney, "purchase", "Total revenue (major units)", {}},
-    {"revenue_percentile", Type::kNumber, "purchase", "Share (0..100) of buying customers with less revenue", {}},
-    {"average_order_value", Type::kMoney, "purchase", "Revenue per order (major units)", {}},
-    {"first_order_at", Type::kTime, "purchase", "Time of the first order", {}},
-    {"last_order_at", Type::kTime, "purchase", "Time of the last order", {}},
-    {"days_since_last_order", Type::kNumber, "purchase", "Whole days since the last order", {}},
-    {"mrr", Type::kMoney, "subscription", "Monthly recurring revenue (major units)", {}},
-    {"plan", Type::kString, "subscription", "Subscription plan", {}},
-    {"subscription_status", Type::kString, "subscription", "Subscription state", kSubscriptionStatuses},
-    {"tenure_days", Type::kNumber, "subscription", "Days since the subscription started", {}},
-    {"p_alive", Type::kNumber, "predictions", "Probability the customer is still active (0..1)", {}},
-    {"expected_purchases_90d", Type::kNumber, "predictions", "Expected purchases in the next 90 days", {}},
-    {"clv_12m", Type::kMoney, "predictions", "Predicted 12-month customer value (major units)", {}},
-    {"rfm_r", Type::kNumber, "predictions", "RFM recency score 1..5", {}},
-    {"rfm_f", Type::kNumber, "predictions", "RFM frequency score 1..5", {}},
-    {"rfm_m", Type::kNumber, "predictions", "RFM monetary score 1..5", {}},
-    {"rfm_segment", Type::kString, "predictions", "RFM segment", kRfmSegments},
-    {"nps_last_score", Type::kNumber, "feedback", "Last NPS score 0..10", {}},
-    {"nps_category", Type::kString, "feedback", "Category of the last NPS score", kNpsCategories},
-    {"consent.email", Type::kBool, "consent", "Consent to email", {}},
-    {"consent.push", Type::kBool, "consent", "Consent to push notifications", {}},
-    {"consent.inapp", Type::kBool, "consent", "Consent to in-app messages", {}},
-    {"consent.sms", Type::kBool, "consent", "Consent to SMS", {}},
-    {"consent.webhook", Type::kBool, "consent", "Consent to webhook delivery", {}},
+    {"email", Type::kString, "profile", "Email address", {}, "email contains \"@example.com\""},
+    {"country", Type::kString, "profile", "Country code (ISO 3166-1 alpha-2)", {}, "country = \"DE\""},
+    {"locale", Type::kString, "profile", "Preferred locale, e.g. de-DE", {}, "locale starts_with \"de\""},
+    {"created_at", Type::kTime, "profile", "When the customer was created", {}, "created_at >= now() - 30d"},
+    {"orders_count", Type::kNumber, "purchase", "Number of orders", {}, "orders_count >= 2"},
+    {"revenue_total", Type::kMoney, "purchase", "Total revenue (major units)", {}, "revenue_total > 500"},
+    {"revenue_percentile", Type::kNumber, "purchase", "Share (0..100) of buying customers with less revenue", {}, "revenue_percentile >= 90"},
+    {"average_order_value", Type::kMoney, "purchase", "Revenue per order (major units)", {}, "average_order_value > 50"},
+    {"first_order_at", Type::kTime, "purchase", "Time of the first order", {}, "first_order_at >= \"2024-01-01\""},
+    {"last_order_at", Type::kTime, "purchase", "Time of the last order", {}, "last_order_at < now() - 90d"},
+    {"days_since_last_order", Type::kNumber, "purchase", "Whole days since the last order", {}, "days_since_last_order > 180"},
+    {"mrr", Type::kMoney, "subscription", "Monthly recurring revenue (major units)", {}, "mrr > 0"},
+    {"plan", Type::kString, "subscription", "Subscription plan", {}, "plan = \"pro\""},
+    {"subscription_status", Type::kString, "subscription", "Subscription state", kSubscriptionStatuses, "subscription_status = \"past_due\""},
+    {"tenure_days", Type::kNumber, "subscription", "Days since the subscription started", {}, "tenure_days >= 365"},
+    {"p_alive", Type::kNumber, "predictions", "Probability the customer is still active (0..1)", {}, "p_alive < 0.3"},
+    {"expected_purchases_90d", Type::kNumber, "predictions", "Expected purchases in the next 90 days", {}, "expected_purchases_90d >= 1"},
+    {"clv_12m", Type::kMoney, "predictions", "Predicted 12-month customer value (major units)", {}, "clv_12m > 200"},
+    {"rfm_r", Type::kNumber, "predictions", "RFM recency score 1..5", {}, "rfm_r >= 4"},
+    {"rfm_f", Type::kNumber, "predictions", "RFM frequency score 1..5", {}, "rfm_f >= 4"},
+    {"rfm_m", Type::kNumber, "predictions", "RFM monetary score 1..5", {}, "rfm_m >= 4"},
+    {"rfm_segment", Type::kString, "predictions", "RFM segment", kRfmSegments, "rfm_segment in [\"at_risk\", \"cannot_lose_them\"]"},
+    {"nps_last_score", Type::kNumber, "feedback", "Last NPS score 0..10", {}, "nps_last_score <= 6"},
+    {"nps_category", Type::kString, "feedback", "Category of the last NPS score", kNpsCategories, "nps_category = \"detractor\""},
+    {"consent.email", Type::kBool, "consent", "Consent to email", {}, "consent.email"},
+    {"consent.push", Type::kBool, "consent", "Consent to push notifications", {}, "consent.push"},
+    {"consent.inapp", Type::kBool, "consent", "Consent to in-app messages", {}, "consent.inapp"},
+    {"consent.sms", Type::kBool, "consent", "Consent to SMS", {}, "consent.sms"},
+    {"consent.webhook", Type::kBool, "consent", "Consent to webhook delivery", {}, "consent.webhook"},
+};
+
+const FunctionInfo kFunctions[] = {
+    {"now", Type::kTime, "now()", "The time of evaluation; subtract a duration such as 90d for a time before it",
+     "last_order_at < now() - 90d"},
+    {"count", Type::kNumber, "count(event \"Name\" [within D] [where ...])",
+     "The customer's tracked events of that name, in the last D (or ever), that satisfy the where clause "
+     "(properties.<name> are the events' properties)",
+     "count(event \"Page Viewed\" within 7d where properties.url contains \"/pricing\") >= 2"},
+    {"in_segment", Type::kBool, "in_segment(\"name\")", "Whether the customer is in the saved segment of that name",
+     "in_segment(\"vip\") and consent.email"},
 };
 
 }  // namespace
 
 std::span<const FieldInfo> Fields() { return kFields; }
+
+std::span<const FunctionInfo> Functions() { return kFunctions; }
 
 const FieldInfo* FindField(std::string_view name) {
   for (const FieldInfo& f : kFields) {

@@ -17,6 +17,17 @@ struct FieldInfo {
   std::string_view group;        // "profile", "purchase", "subscription", ...
   std::string_view description;
   std::span<const std::string_view> values;  // closed set of string values, empty = open
+  std::string_view example;      // a condition on the field, e.g. "orders_count >= 2"
+};
+
+// The language's functions, for builders and docs: name, result type, call syntax,
+// description and an example condition.
+struct FunctionInfo {
+  std::string_view name;
+  Type type;
+  std::string_view syntax;
+  std::string_view description;
+  std::string_view example;
 };
 
 // Prefixes of dynamic fields. `attributes.<name>` (customer attributes) is typed kAny: its
@@ -28,6 +39,8 @@ inline constexpr std::string_view kPropertiesPrefix = "properties.";
 
 // All registered (static) fields, in table order.
 std::span<const FieldInfo> Fields();
+// All functions, in table order.
+std::span<const FunctionInfo> Functions();
 
 // The registered field called `name`, or nullptr (also for dynamic attributes./properties.).
 const FieldInfo* FindField(std::string_view name);

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "segments/binder.hpp"
 #include "segments/parser.hpp"
 
 namespace treu::segment {
@@ -52,6 +53,33 @@ TEST(FieldsTest, Suggestions) {
   EXPECT_EQ(SuggestField("xyz"), std::nullopt);
   EXPECT_EQ(SuggestField(""), std::nullopt);
   EXPECT_EQ(SuggestField(std::string(1000, 'a')), std::nullopt);
+}
+
+}  // namespace
+}  // namespace treu::segment
+
+namespace treu::segment {
+namespace {
+
+// Every example of the registries is a valid condition on its own field or function.
+TEST(FieldsTest, ExamplesParseAndBind) {
+  const ExprPtr vip = ParseSegment("orders_count >= 5").value();
+  BindOptions o;
+  o.lookup = [&](std::string_view name) -> std::optional<SavedSegment> {
+    if (name == "vip") return SavedSegment{vip.get(), "orders_count >= 5"};
+    return std::nullopt;
+  };
+  for (const FieldInfo& f : Fields()) {
+    ASSERT_FALSE(f.example.empty()) << f.name;
+    EXPECT_NE(f.example.find(f.name), std::string_view::npos) << f.name;
+    const auto bound = ParseAndBind(f.example, o);
+    EXPECT_TRUE(bound.has_value()) << f.name << ": " << (bound ? "" : bound.error().ToString());
+  }
+  for (const FunctionInfo& f : Functions()) {
+    EXPECT_NE(f.example.find(std::string(f.name) + "("), std::string_view::npos) << f.name;
+    const auto bound = ParseAndBind(f.example, o);
+    EXPECT_TRUE(bound.has_value()) << f.name << ": " << (bound ? "" : bound.error().ToString());
+  }
 }
 
 }  // namespace

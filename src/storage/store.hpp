@@ -100,6 +100,8 @@ struct CustomerFilter {
   std::string email;        // exact match
   std::string external_id;  // exact match
   std::optional<Timestamp> updated_since;  // updated_at >= this
+  // A case-insensitive (ASCII letters) substring of the external id, email or name.
+  std::string text;
 };
 
 // The state of an Idempotency-Key when a request claims it.
@@ -453,6 +455,9 @@ class WriteTransaction {
 
   // Sets the workspace's reporting currency. FailedPrecondition if it already has another.
   virtual Status SetCurrency(const Currency& currency) = 0;
+  // Records in the change log that the workspace's settings changed (Store::UpdateWorkspace),
+  // so live snapshots pick them up.
+  virtual Status NoteWorkspaceChanged() = 0;
 
   // Deletes the order with this external id, its lines and its refunds; logs an order
   // delete. False when there is no such order.
@@ -571,8 +576,9 @@ class Store {
   virtual Result<std::int64_t> FailUnfinishedImportJobs(std::string_view error, Timestamp now) = 0;
 
   // Sets the workspace's settings that may change after creation: retention basis, activity
-  // window, purchase model, allow_private_webhooks and brand_colour (name, currency and time
-  // zone stay; CreateWorkspace starts with private webhooks refused and no brand colour). NotFound if it's gone.
+  // window, purchase model, allow_private_webhooks, brand_colour, time zone, and the currency
+  // while it has none (the name stays, and a currency once set; CreateWorkspace starts with
+  // private webhooks refused and no brand colour). NotFound if it's gone.
   // REQUIRES: ValidateWorkspace(w).
   virtual Status UpdateWorkspace(const Workspace& w) = 0;
 
@@ -654,6 +660,14 @@ class Store {
   // The size history from `since` on, oldest first.
   virtual Result<std::vector<SegmentSize>> ListSegmentSizes(WorkspaceId ws, std::int64_t segment_id,
                                                             Timestamp since) = 0;
+  // The saved segments `customer` is a member of at the last refresh: (segment id, since), by
+  // segment id.
+  virtual Result<std::vector<std::pair<std::int64_t, Timestamp>>> CustomerSegments(WorkspaceId ws,
+                                                                                   CustomerId customer) = 0;
+  // Every transition of one customer (all segments), in the order recorded.
+  virtual Result<std::vector<SegmentTransition>> CustomerSegmentTransitions(WorkspaceId ws, CustomerId customer) = 0;
+  // Every survey response of one customer (all surveys, with nps_score), by id.
+  virtual Result<std::vector<SurveyResponse>> CustomerSurveyResponses(WorkspaceId ws, CustomerId customer) = 0;
 
   // Marks every fit still queued or running as failed (at server start). Returns how many.
   virtual Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) = 0;

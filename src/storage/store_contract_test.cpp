@@ -401,6 +401,21 @@ TEST_P(StoreContractTest, ListCustomersPagesAndFilters) {
   CustomerFilter later;
   later.updated_since = Timestamp{clock_.Now().micros + 1};
   EXPECT_TRUE(store_->ListCustomers(w.id, later, 0, 10).value().empty());
+  // Search: a substring of the id, email or name, ignoring the case of ASCII letters.
+  auto search = [&](const Workspace& ws, const char* text, std::int64_t after = 0) {
+    CustomerFilter f;
+    f.text = text;
+    std::vector<std::string> ids;
+    const std::vector<Customer> found = store_->ListCustomers(ws.id, f, after, 10).value();
+    for (const Customer& c : found) ids.push_back(c.external_id);
+    return ids;
+  };
+  EXPECT_EQ(search(w, "EXAMPLE.com"), std::vector<std::string>{"c3"});
+  EXPECT_EQ(search(w, "C"), (std::vector<std::string>{"c0", "c1", "c2", "c3", "c4"}));
+  EXPECT_EQ(search(w, "C", first[1].id.value), (std::vector<std::string>{"c2", "c3", "c4"}));
+  EXPECT_EQ(search(w, "4"), std::vector<std::string>{"c4"});
+  EXPECT_TRUE(search(w, "%").empty());  // no pattern characters
+  EXPECT_EQ(search(other, "c"), std::vector<std::string>{"c0"});
 }
 
 TEST_P(StoreContractTest, IdempotencyKeysReplayRejectAndExpire) {
@@ -1053,6 +1068,20 @@ TEST_P(StoreContractTest, SegmentMembershipKeepsMembersTransitionsAndSizes) {
   EXPECT_EQ(rest[0].external_id, "c2");
   EXPECT_TRUE(store_->ListSegmentTransitions(other.id, seg.id, 0, 100).value().empty());
 
+  // One customer's segments and transitions.
+  const auto of_c1 = store_->CustomerSegmentTransitions(w.id, ids[0]).value();
+  ASSERT_EQ(of_c1.size(), 2u);
+  EXPECT_TRUE(of_c1[0].entered);
+  EXPECT_FALSE(of_c1[1].entered);
+  EXPECT_EQ(of_c1[1].segment_id, seg.id);
+  EXPECT_EQ(of_c1[1].at, t2);
+  EXPECT_TRUE(store_->CustomerSegments(w.id, ids[0]).value().empty());
+  const auto of_c3 = store_->CustomerSegments(w.id, ids[2]).value();
+  ASSERT_EQ(of_c3.size(), 1u);
+  EXPECT_EQ(of_c3[0], std::make_pair(seg.id, t1));
+  EXPECT_TRUE(store_->CustomerSegments(other.id, ids[2]).value().empty());
+  EXPECT_TRUE(store_->CustomerSegmentTransitions(other.id, ids[0]).value().empty());
+
   const auto sizes = store_->ListSegmentSizes(w.id, seg.id, Timestamp{0}).value();
   ASSERT_EQ(sizes.size(), 2u);  // the third refresh didn't record its size
   EXPECT_EQ(sizes[0].at, t1);
@@ -1142,6 +1171,11 @@ TEST_P(StoreContractTest, SurveyInvitationsAndResponses) {
   EXPECT_EQ(store_->ListSurveyResponses(w.id, s.id, list[0].id, 10).value().size(), 1u);
   EXPECT_TRUE(store_->ListSurveyResponses(other.id, s.id, 0, 10).value().empty());
   EXPECT_FALSE(store_->FindSurveyResponse(other.id, s.id, 12).value().has_value());
+  const auto of_customer = store_->CustomerSurveyResponses(w.id, ids[1]).value();
+  ASSERT_EQ(of_customer.size(), 1u);
+  EXPECT_EQ(of_customer[0].answers, R"({"nps":9})");
+  EXPECT_EQ(of_customer[0].survey_id, s.id);
+  EXPECT_TRUE(store_->CustomerSurveyResponses(other.id, ids[1]).value().empty());
 
   // The latest NPS answer per customer, as of a time.
   EXPECT_TRUE(store_->LatestNpsScores(w.id, clock_.Now()).value().empty());  // none had a score set

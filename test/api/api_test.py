@@ -38,6 +38,7 @@ WRITE_BODIES = {
     "/api/v1/orders": {"id": "tenancy-o", "customer_id": "tenancy-1", "placed_at": "2024-01-02T00:00:00Z",
                        "total": 1},
     "/api/v1/customers/{id}": {"name": "Patched"},
+    "/api/v1/workspace": {"brand_colour": "#0a7f5a"},
     "/api/v1/models/{model}/fit": {"unit": "week"},
     "/api/v1/products/{id}": {"name": "Patched"},
     "/api/v1/segments": {"name": "tenancy-seg", "expr": "orders_count >= 1"},
@@ -76,7 +77,7 @@ CONCRETE_IDS = {"/api/v1/kpis/{id}": "revenue"}
 SHARED_IDS = {"/api/v1/kpis/{id}", "/api/v1/models/{model}/fit", "/api/v1/loyalty/rewards/{name}"}
 # Query parameters a GET route requires.
 QUERIES = {"/api/v1/kpis": "?period=2024-01", "/api/v1/kpis/{id}": "?period=2024-01",
-           "/api/v1/mrr": "?period=2024-01"}
+           "/api/v1/mrr": "?period=2024-01", "/api/v1/cohorts/members": "?cohort=2024-01"}
 BACKEND = sys.argv.pop(1) if len(sys.argv) > 1 else "sqlite"
 
 
@@ -152,11 +153,14 @@ class ApiTest(unittest.TestCase):
         # A fitted purchase model in workspace a, for the predictions routes.
         for model in ("pareto_nbd", "gamma_gamma"):
             run = json.loads(cli(cls.db, "fit", model, "--calibration-end", "2024-12-31", "--json", workspace="a"))
+            if model == "pareto_nbd":
+                CONCRETE_IDS["/api/v1/models/runs/{id}/tracking"] = str(run["id"])
         CONCRETE_IDS["/api/v1/models/runs/{id}"] = str(run["id"])
         # A saved segment of workspace a, for the tenancy test of /api/v1/segments/{id}...
         cli(cls.db, "segment", "save", "tenancy", "orders_count >= 1", workspace="a")
         saved = {s["name"]: s for s in json.loads(cli(cls.db, "segment", "list", "--json", workspace="a"))}
-        for path in ("/api/v1/segments/{id}", "/api/v1/segments/{id}/members", "/api/v1/segments/{id}/transitions"):
+        for path in ("/api/v1/segments/{id}", "/api/v1/segments/{id}/members", "/api/v1/segments/{id}/transitions",
+                     "/api/v1/segments/{id}/export"):
             CONCRETE_IDS[path] = str(saved["tenancy"]["id"])
         # ... and a survey of workspace a, for /api/v1/surveys/{id}.
         survey_file = os.path.join(cls.tmp.name, "survey.json")

@@ -1822,6 +1822,12 @@ class PostgresWriteTransaction final : public WriteTransaction {
     return CustomerId{r.size() == 0 ? 0 : r.Int(0, 0)};
   }
 
+  Status NoteWorkspaceChanged() override {
+    TREU_RETURN_IF_ERROR(Usable());
+    log_.Add(Entity::kWorkspace, ws_.value, ChangeOp::kUpdate, clock_.Now());
+    return Ok();
+  }
+
   Status SetCurrency(const Currency& currency) override {
     TREU_RETURN_IF_ERROR(Usable());
     TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("set currency", kSetCurrencySql,
@@ -2278,12 +2284,15 @@ class PostgresStore final : public Store {
     Params p;
     p.Add(ws.value).Add(after_id).Add(filter.email).Add(filter.external_id)
         .Add(filter.updated_since ? filter.updated_since->micros : INT64_MIN)
-        .Add(std::int64_t{limit});
+        .Add(std::int64_t{limit}).Add(filter.text);
     TREU_ASSIGN_OR_RETURN(
         Rows page, conn_.Query("list customers",
                                "SELECT external_id FROM customers WHERE workspace_id = $1::bigint "
                                "AND id > $2::bigint AND ($3 = '' OR email = $3) AND ($4 = '' OR "
-                               "external_id = $4) AND updated_at >= $5::bigint ORDER BY id "
+                               "external_id = $4) AND updated_at >= $5::bigint AND ($7::text = '' OR "
+                               "strpos(lower(external_id), lower($7::text)) > 0 OR "
+                               "strpos(lower(coalesce(email, '')), lower($7::text)) > 0 OR "
+                               "strpos(lower(coalesce(name, '')), lower($7::text)) > 0) ORDER BY id "
                                "LIMIT $6::bigint",
                                p));
     std::vector<std::string> ids;
@@ -3051,8 +3060,8 @@ class PostgresStore final : public Store {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("update workspace",
                             "UPDATE workspaces SET retention_basis = $2, activity_window_days = "
-                            "$3::integer, purchase_model = $4, allow_private_webhooks = $5::integer, brand_colour = $6 "
-                            "WHERE id = "
+                            "$3::integer, purchase_model = $4, allow_private_webhooks = $5::integer, brand_colour = $6, "
+                            "time_zone = $7, currency = COALESCE(currency, NULLIF($8::text, '')) WHERE id = "
                             "$1::bigint RETURNING id",
                             Params()
                                 .Add(w.id.value)
@@ -3060,7 +3069,9 @@ class PostgresStore final : public Store {
                                 .Add(std::int64_t{w.activity_window_days})
                                 .Add(PurchaseModelName(w.purchase_model))
                                 .Add(std::int64_t{w.allow_private_webhooks ? 1 : 0})
-                                .Add(w.brand_colour)));
+                                .Add(w.brand_colour)
+                                .Add(w.time_zone)
+                                .Add(w.currency ? w.currency->code() : std::string_view())));
     if (r.size() == 0) return NotFound("workspace " + w.name, "no such workspace");
     return Ok();
   }
@@ -3561,6 +3572,48 @@ class PostgresStore final : public Store {
     for (int i = 0; i < r.size(); ++i) {
       out.push_back({r.Int(i, 0), segment_id, CustomerId{r.Int(i, 1)}, r.Text(i, 2), r.Text(i, 3) == "entered",
                      Timestamp{r.Int(i, 4)}});
+    }
+    return out;
+  }
+
+  Result<std::vector<std::pair<std::int64_t, Timestamp>>> CustomerSegments(WorkspaceId ws,
+                                                                           CustomerId customer) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("customer segments",
+                            "SELECT g.id, m.since FROM segments g JOIN segment_members m ON m.segment_id = g.id "
+                            "AND m.customer_id = $2::bigint WHERE g.workspace_id = $1::bigint ORDER BY g.id",
+                            Params().Add(ws.value).Add(customer.value)));
+    std::vector<std::pair<std::int64_t, Timestamp>> out;
+    for (int i = 0; i < r.size(); ++i) out.emplace_back(r.Int(i, 0), Timestamp{r.Int(i, 1)});
+    return out;
+  }
+
+  Result<std::vector<SegmentTransition>> CustomerSegmentTransitions(WorkspaceId ws, CustomerId customer) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("customer segment transitions",
+                            "SELECT t.id, t.segment_id, c.external_id, t.kind, t.at FROM segment_transitions t "
+                            "JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1::bigint AND "
+                            "t.customer_id = $2::bigint ORDER BY t.id",
+                            Params().Add(ws.value).Add(customer.value)));
+    std::vector<SegmentTransition> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({r.Int(i, 0), r.Int(i, 1), customer, r.Text(i, 2), r.Text(i, 3) == "entered",
+                     Timestamp{r.Int(i, 4)}});
+    }
+    return out;
+  }
+
+  Result<std::vector<SurveyResponse>> CustomerSurveyResponses(WorkspaceId ws, CustomerId customer) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("customer survey responses",
+                                              "SELECT id, survey_id, customer_id, nonce, answers, created_at, "
+                                              "updated_at, nps_score FROM survey_responses WHERE "
+                                              "workspace_id = $1::bigint AND customer_id = $2::bigint ORDER BY id",
+                                              Params().Add(ws.value).Add(customer.value)));
+    std::vector<SurveyResponse> out;
+    for (int i = 0; i < r.size(); ++i) {
+      SurveyResponse sr = ReadResponse(r, i, ws);
+      if (!r.IsNull(i, 7)) sr.nps_score = static_cast<int>(r.Int(i, 7));
+      out.push_back(std::move(sr));
     }
     return out;
   }

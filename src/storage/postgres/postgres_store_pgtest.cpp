@@ -307,6 +307,16 @@ class TestStore final : public Store {
   Result<std::vector<SegmentSize>> ListSegmentSizes(WorkspaceId ws, std::int64_t segment_id, Timestamp since) override {
     return store_->ListSegmentSizes(ws, segment_id, since);
   }
+  Result<std::vector<std::pair<std::int64_t, Timestamp>>> CustomerSegments(WorkspaceId ws,
+                                                                           CustomerId customer) override {
+    return store_->CustomerSegments(ws, customer);
+  }
+  Result<std::vector<SegmentTransition>> CustomerSegmentTransitions(WorkspaceId ws, CustomerId customer) override {
+    return store_->CustomerSegmentTransitions(ws, customer);
+  }
+  Result<std::vector<SurveyResponse>> CustomerSurveyResponses(WorkspaceId ws, CustomerId customer) override {
+    return store_->CustomerSurveyResponses(ws, customer);
+  }
   Result<std::int64_t> FailUnfinishedModelRuns(std::string_view error, Timestamp now) override {
     return store_->FailUnfinishedModelRuns(error, now);
   }

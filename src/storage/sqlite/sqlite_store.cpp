@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -990,6 +991,8 @@ class SqliteWriteTransaction final : public WriteTransaction {
     return id;
   }
 
+  Status NoteWorkspaceChanged() override { return LogChange(Entity::kWorkspace, ws_.value, ChangeOp::kUpdate); }
+
   Status SetCurrency(const Currency& currency) override {
     TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT currency FROM workspaces WHERE id = ?"));
     TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws_.value).Step());
@@ -1624,11 +1627,14 @@ class SqliteStore final : public Store {
   Status UpdateWorkspace(const Workspace& w) override {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("UPDATE workspaces SET retention_basis = ?, activity_window_days = ?, "
-                              "purchase_model = ?, allow_private_webhooks = ?, brand_colour = ? WHERE id = ?"));
+                              "purchase_model = ?, allow_private_webhooks = ?, brand_colour = ?, time_zone = ?, "
+                              "currency = COALESCE(currency, NULLIF(?, '')) WHERE id = ?"));
+    const std::string_view currency = w.currency ? w.currency->code() : std::string_view();
     TREU_RETURN_IF_ERROR(s->Bind(RetentionBasisName(w.retention_basis))
                              .Bind(std::int64_t{w.activity_window_days})
                              .Bind(PurchaseModelName(w.purchase_model))
                              .Bind(std::int64_t{w.allow_private_webhooks ? 1 : 0}).Bind(w.brand_colour)
+                             .Bind(w.time_zone).Bind(currency)
                              .Bind(w.id.value).Run());
     if (db_.Changes() == 0) return NotFound("workspace " + w.name, "no such workspace");
     return Ok();
@@ -2155,6 +2161,53 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<std::vector<std::pair<std::int64_t, Timestamp>>> CustomerSegments(WorkspaceId ws,
+                                                                           CustomerId customer) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT g.id, m.since FROM segments g JOIN segment_members m ON "
+                              "m.segment_id = g.id AND m.customer_id = ? WHERE g.workspace_id = ? "
+                              "ORDER BY g.id"));
+    s->Bind(customer.value).Bind(ws.value);
+    std::vector<std::pair<std::int64_t, Timestamp>> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.emplace_back(s->Int(0), Timestamp{s->Int(1)});
+    }
+    return out;
+  }
+
+  Result<std::vector<SegmentTransition>> CustomerSegmentTransitions(WorkspaceId ws, CustomerId customer) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT t.id, t.segment_id, c.external_id, t.kind, t.at FROM "
+                              "segment_transitions t JOIN customers c ON c.id = t.customer_id WHERE "
+                              "t.workspace_id = ? AND t.customer_id = ? ORDER BY t.id"));
+    s->Bind(ws.value).Bind(customer.value);
+    std::vector<SegmentTransition> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({s->Int(0), s->Int(1), customer, s->Text(2), s->Text(3) == "entered", Timestamp{s->Int(4)}});
+    }
+    return out;
+  }
+
+  Result<std::vector<SurveyResponse>> CustomerSurveyResponses(WorkspaceId ws, CustomerId customer) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT id, survey_id, customer_id, nonce, answers, created_at, "
+                                                "updated_at, nps_score FROM survey_responses WHERE "
+                                                "workspace_id = ? AND customer_id = ? ORDER BY id"));
+    s->Bind(ws.value).Bind(customer.value);
+    std::vector<SurveyResponse> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      SurveyResponse r = ReadResponse(*s, ws);
+      if (!s->IsNull(7)) r.nps_score = static_cast<int>(s->Int(7));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
   Result<std::vector<SegmentSize>> ListSegmentSizes(WorkspaceId ws, std::int64_t segment_id,
                                                     Timestamp since) override {
     TREU_ASSIGN_OR_RETURN(
@@ -2402,15 +2455,27 @@ class SqliteStore final : public Store {
 
   Result<std::vector<Customer>> ListCustomers(WorkspaceId ws, const CustomerFilter& filter,
                                               std::int64_t after_id, int limit) override {
-    TREU_ASSIGN_OR_RETURN(
-        Stmt * s, db_.Prepare("SELECT id, external_id, email, name, country, locale, time_zone, "
-                              "created_at, updated_at FROM customers WHERE workspace_id = ? AND "
-                              "id > ? AND (? = '' OR email = ?) AND (? = '' OR external_id = ?) "
-                              "AND updated_at >= ? ORDER BY id LIMIT ?"));
+    // The search is a separate statement, so the plain list keeps its plan.
+    static constexpr const char* kList =
+        "SELECT id, external_id, email, name, country, locale, time_zone, "
+        "created_at, updated_at FROM customers WHERE workspace_id = ? AND "
+        "id > ? AND (? = '' OR email = ?) AND (? = '' OR external_id = ?) "
+        "AND updated_at >= ? ORDER BY id LIMIT ?";
+    static constexpr const char* kSearch =
+        "SELECT id, external_id, email, name, country, locale, time_zone, "
+        "created_at, updated_at FROM customers WHERE workspace_id = ? AND "
+        "id > ? AND (? = '' OR email = ?) AND (? = '' OR external_id = ?) "
+        "AND updated_at >= ? AND (instr(lower(external_id), ?) > 0 OR "
+        "instr(lower(coalesce(email, '')), ?) > 0 OR instr(lower(coalesce(name, '')), ?) > 0) "
+        "ORDER BY id LIMIT ?";
+    std::string text = filter.text;  // bound below; lives until the statement is done
+    for (char& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(filter.text.empty() ? kList : kSearch));
     s->Bind(ws.value).Bind(after_id).Bind(filter.email).Bind(filter.email)
         .Bind(filter.external_id).Bind(filter.external_id)
-        .Bind(filter.updated_since ? filter.updated_since->micros : INT64_MIN)
-        .Bind(std::int64_t{limit});
+        .Bind(filter.updated_since ? filter.updated_since->micros : INT64_MIN);
+    if (!filter.text.empty()) s->Bind(text).Bind(text).Bind(text);
+    s->Bind(std::int64_t{limit});
     std::vector<Customer> out;
     while (true) {
       TREU_ASSIGN_OR_RETURN(bool row, s->Step());
