@@ -376,8 +376,13 @@ test('segment builder: the live count equals `treu segment eval` of the generate
   const count = page.getByTestId('segment-live-count');
   await page.waitForFunction((e) => document.querySelector('[data-testid="segment-live-count"]')?.getAttribute('data-expr') === e, expr, { timeout: DATA_TIMEOUT });
   const shown = Number(await count.getAttribute('data-value'));
-  const preview = await page.evaluate(async (e) => (await fetch('/api/v1/segments/preview', { method: 'POST', credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ expr: e }) })).json(), expr);
+  // The page's own session: POST needs the session's CSRF token, as the app sends it.
+  const preview = await page.evaluate(async (e) => {
+    const { csrf_token } = await (await fetch('/api/v1/session', { credentials: 'same-origin' })).json();
+    const r = await fetch('/api/v1/segments/preview', { method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token }, body: JSON.stringify({ expr: e }) });
+    return r.json();
+  }, expr);
   assert.equal(shown, preview.count, 'the live count is the preview\'s');
   if (!db || !TREU) { t.diagnostic('no database or binary to run `treu segment eval` on: compared with the API only'); return; }
   const out = execFileSync(TREU, ['--db', db, '--workspace', 'demo', 'segment', 'eval', expr], { encoding: 'utf8' });
