@@ -6,7 +6,7 @@
 namespace treu::loyalty {
 namespace {
 
-void Count(PointsFlow& f, const LoyaltyTransferRecord& t) {
+void Count(PointsFlow& f, const LoyaltyFlowRow& t) {
   if (t.kind == "earn" || t.kind == "adjust_credit") {
     f.issued += t.points;
   } else if (t.kind == "reverse_earn" || t.kind == "cancel") {
@@ -51,7 +51,11 @@ Result<LoyaltyReport> BuildReport(Store& store, WorkspaceId ws, Timestamp from, 
   r.liability = r.available + r.pending + r.held;
   r.total.period = "total";
   for (const auto& [label, range] : periods) r.flows.push_back(PointsFlow{label});
-  TREU_RETURN_IF_ERROR(store.ScanLoyaltyTransfers(ws, from, to, [&](const LoyaltyTransferRecord& t) {
+  // One pass over every transfer: all time (breakage), [from, to) and its periods.
+  PointsFlow all;
+  TREU_RETURN_IF_ERROR(store.ScanLoyaltyFlows(ws, [&](const LoyaltyFlowRow& t) {
+    Count(all, t);
+    if (t.at < from || t.at >= to) return;
     Count(r.total, t);
     for (std::size_t i = 0; i < periods.size(); ++i) {
       if (t.at >= periods[i].second.first && t.at < periods[i].second.second) Count(r.flows[i], t);
@@ -59,10 +63,6 @@ Result<LoyaltyReport> BuildReport(Store& store, WorkspaceId ws, Timestamp from, 
   }));
   const std::int64_t net_issued = r.total.issued - r.total.reversed;
   if (net_issued > 0) r.redemption_rate = static_cast<double>(r.total.redeemed) / static_cast<double>(net_issued);
-  PointsFlow all;
-  TREU_RETURN_IF_ERROR(store.ScanLoyaltyTransfers(ws, Timestamp{std::numeric_limits<std::int64_t>::min()},
-                                                  Timestamp{std::numeric_limits<std::int64_t>::max()},
-                                                  [&](const LoyaltyTransferRecord& t) { Count(all, t); }));
   if (all.expired + all.redeemed > 0) {
     r.breakage_rate = static_cast<double>(all.expired) / static_cast<double>(all.expired + all.redeemed);
   }

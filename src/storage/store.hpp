@@ -306,6 +306,14 @@ struct LoyaltyTransferRecord {
   std::optional<Timestamp> pending_until;
 };
 
+// A transfer as points flows count it (Store::ScanLoyaltyFlows).
+struct LoyaltyFlowRow {
+  std::string kind;
+  std::string from_account;
+  std::int64_t points = 0;
+  Timestamp at;
+};
+
 // A customer's loyalty state, kept current with every transfer written for them: the balances
 // the ledger derives, the tier, and when the customer next needs attention (a lot expiring, a
 // pending earn settling, a hold lapsing, a tier review).
@@ -762,6 +770,10 @@ class Store {
   // Every transfer with from <= at < to, in seq order. The visitor may not call back into the Store.
   virtual Status ScanLoyaltyTransfers(WorkspaceId ws, Timestamp from, Timestamp to,
                                       const std::function<void(const LoyaltyTransferRecord&)>& f) = 0;
+  // Every transfer of `ws`, reduced to what points flows are counted by (kind, from_account,
+  // points, at), in no particular order: a narrow scan for reports. The visitor may not call
+  // back into the Store.
+  virtual Status ScanLoyaltyFlows(WorkspaceId ws, const std::function<void(const LoyaltyFlowRow&)>& f) = 0;
   // A customer's tier changes, oldest first (all customers' when `customer` is invalid).
   virtual Result<std::vector<LoyaltyTierChange>> ListLoyaltyTierChanges(WorkspaceId ws, CustomerId customer) = 0;
   // Rewards: SaveLoyaltyReward inserts or (same name) replaces everything but id, created_at

@@ -1,5 +1,6 @@
 #include "storage/store_contract_test.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <tuple>
 #include <set>
@@ -1709,6 +1710,22 @@ TEST_P(StoreContractTest, ScanLoyaltyTransfersReadsATimeRangeInSeqOrder) {
   ExpectSameTransfer(full[0], FullTransfer(full[0].customer, "at1000"));
   EXPECT_EQ(scan(w.id, 0, 2000).size(), 4u);
   EXPECT_TRUE(scan(other.id, 0, 2000).empty());
+
+  // The narrow scan for reports: every transfer of the workspace, any order.
+  std::vector<std::tuple<std::string, std::string, std::int64_t, std::int64_t>> flows;
+  ASSERT_TRUE(store_->ScanLoyaltyFlows(w.id, [&](const LoyaltyFlowRow& r) {
+    flows.emplace_back(r.kind, r.from_account, r.points, r.at.micros);
+  }));
+  std::vector<std::tuple<std::string, std::string, std::int64_t, std::int64_t>> expected;
+  for (const LoyaltyTransferRecord& t : scan(w.id, 0, 2000)) {
+    expected.emplace_back(t.kind, t.from_account, t.points, t.at.micros);
+  }
+  std::sort(flows.begin(), flows.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(flows, expected);
+  bool other_seen = false;
+  ASSERT_TRUE(store_->ScanLoyaltyFlows(other.id, [&](const LoyaltyFlowRow&) { other_seen = true; }));
+  EXPECT_FALSE(other_seen);
 }
 
 TEST_P(StoreContractTest, LoyaltyMembersRoundTripAndComeDueInOrder) {

@@ -402,6 +402,9 @@ class TestStore final : public Store {
                               const std::function<void(const LoyaltyTransferRecord&)>& f) override {
     return store_->ScanLoyaltyTransfers(ws, from, to, f);
   }
+  Status ScanLoyaltyFlows(WorkspaceId ws, const std::function<void(const LoyaltyFlowRow&)>& f) override {
+    return store_->ScanLoyaltyFlows(ws, f);
+  }
   Result<std::vector<LoyaltyTierChange>> ListLoyaltyTierChanges(WorkspaceId ws,
                                                                 CustomerId customer) override {
     return store_->ListLoyaltyTierChanges(ws, customer);

@@ -2437,12 +2437,18 @@ class SqliteStore final : public Store {
 
   Result<std::vector<Event>> ListEvents(WorkspaceId ws, std::string_view user_id,
                                         std::int64_t after_id, int limit) override {
-    TREU_ASSIGN_OR_RETURN(
-        Stmt * s, db_.Prepare("SELECT id, type, name, message_id, user_id, anonymous_id, "
-                              "customer_id, timestamp, received_at, properties FROM events WHERE "
-                              "workspace_id = ? AND id > ? AND (? = '' OR user_id = ?) ORDER BY "
-                              "id LIMIT ?"));
-    s->Bind(ws.value).Bind(after_id).Bind(user_id).Bind(user_id).Bind(std::int64_t{limit});
+    // Two statements, so one user's events are read by the events_by_user index.
+    static constexpr const char* kAll =
+        "SELECT id, type, name, message_id, user_id, anonymous_id, customer_id, timestamp, "
+        "received_at, properties FROM events WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?";
+    static constexpr const char* kOfUser =
+        "SELECT id, type, name, message_id, user_id, anonymous_id, customer_id, timestamp, "
+        "received_at, properties FROM events WHERE workspace_id = ? AND user_id = ? AND id > ? "
+        "ORDER BY id LIMIT ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(user_id.empty() ? kAll : kOfUser));
+    s->Bind(ws.value);
+    if (!user_id.empty()) s->Bind(user_id);
+    s->Bind(after_id).Bind(std::int64_t{limit});
     std::vector<Event> out;
     while (true) {
       TREU_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -2816,6 +2822,23 @@ class SqliteStore final : public Store {
       TREU_ASSIGN_OR_RETURN(bool row, s->Step());
       if (!row) break;
       f(ReadLoyaltyTransfer(*s, ws));
+    }
+    return Ok();
+  }
+
+  Status ScanLoyaltyFlows(WorkspaceId ws, const std::function<void(const LoyaltyFlowRow&)>& f) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT kind, from_account, points, at FROM loyalty_transfers "
+                                                "WHERE workspace_id = ?"));
+    s->Bind(ws.value);
+    LoyaltyFlowRow row;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool more, s->Step());
+      if (!more) break;
+      row.kind = s->Text(0);
+      row.from_account = s->Text(1);
+      row.points = s->Int(2);
+      row.at = Timestamp{s->Int(3)};
+      f(row);
     }
     return Ok();
   }
