@@ -66,16 +66,17 @@ Result<HttpResponse> ListModels(RequestContext& ctx) {
   return JsonResponse({{"purchase_model", PurchaseModelName(ws.purchase_model)}, {"models", names}, {"runs", data}});
 }
 
+// The model run the path's {id} names in the caller's workspace; NotFound otherwise.
+Result<ModelRun> RunOf(const RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(std::int64_t id, PathId(ctx, "model run"));
+  TREU_ASSIGN_OR_RETURN(std::optional<ModelRun> run, ctx.store.FindModelRun(ctx.workspace(), id));
+  if (!run) return NotFound("model run " + ctx.params.at("id"), "no such model run in this workspace");
+  return std::move(*run);
+}
+
 Result<HttpResponse> GetRun(RequestContext& ctx) {
-  const std::string& text = ctx.params.at("id");
-  std::int64_t id = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  std::optional<ModelRun> run;
-  if (ec == std::errc() && p == text.data() + text.size()) {
-    TREU_ASSIGN_OR_RETURN(run, ctx.store.FindModelRun(ctx.workspace(), id));
-  }
-  if (!run) return NotFound("model run " + text, "no such model run in this workspace");
-  return JsonResponse(ModelRunJson(*run));
+  TREU_ASSIGN_OR_RETURN(ModelRun run, RunOf(ctx));
+  return JsonResponse(ModelRunJson(run));
 }
 
 Result<HttpResponse> CustomerPredictions(RequestContext& ctx) {
@@ -122,14 +123,9 @@ Result<HttpResponse> PredictionDistribution(RequestContext& ctx) {
 }
 
 Result<HttpResponse> RunTrackingRoute(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(ModelRun found, RunOf(ctx));
+  const ModelRun* run = &found;
   const std::string& text = ctx.params.at("id");
-  std::int64_t id = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  std::optional<ModelRun> run;
-  if (ec == std::errc() && p == text.data() + text.size()) {
-    TREU_ASSIGN_OR_RETURN(run, ctx.store.FindModelRun(ctx.workspace(), id));
-  }
-  if (!run) return NotFound("model run " + text, "no such model run in this workspace");
   if (run->status != JobStatus::kSucceeded) {
     return FailedPrecondition("model run " + text, "has not been fitted (yet): its status is " +
                                                        std::string(JobStatusName(run->status)));

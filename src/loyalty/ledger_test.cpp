@@ -621,15 +621,16 @@ TEST_F(LedgerTest, ApplyRejectsTransfersOfTheWrongShape) {
   t.refers_to = "y";
   EXPECT_EQ(ErrorOf(ledger_.Apply(t)),
             "invalid_argument: transfer x: refers_to must be empty for an earn");
-  Transfer confirm{.id = "confirm:h2",
-                   .kind = TransferKind::kConfirm,
-                   .from = Account::Held(kAda),
-                   .to = Account::Redemption(),
-                   .points = 5,
-                   .reason = "",
-                   .source = {},
-                   .at = Day(1),
-                   .refers_to = "h"};
+  // Member by member: GCC 12 at -O3 misreads a designated initializer's empty `source` as
+  // maybe uninitialized.
+  Transfer confirm;
+  confirm.id = "confirm:h2";
+  confirm.kind = TransferKind::kConfirm;
+  confirm.from = Account::Held(kAda);
+  confirm.to = Account::Redemption();
+  confirm.points = 5;
+  confirm.at = Day(1);
+  confirm.refers_to = "h";
   EXPECT_EQ(ErrorOf(ledger_.Apply(confirm)),
             "invalid_argument: transfer confirm:h2: a confirm must have id confirm:h");
   confirm.id = "confirm:h";
