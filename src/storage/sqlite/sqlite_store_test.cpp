@@ -67,7 +67,7 @@ TEST(SqliteStoreTest, UsesWalAndKeepsMigrationsOnReopen) {
             "001_initial.sql 002_api_keys.sql 003_idempotency.sql 004_identities.sql "
             "005_key_rate_limits.sql 006_lists_deletes_imports.sql 007_model_runs.sql "
             "008_segments.sql 009_segment_membership.sql 010_surveys.sql 011_survey_answers.sql 012_followups.sql "
-            "013_loyalty.sql 014_dashboard_users.sql 015_customer_lookups.sql");
+            "013_loyalty.sql 014_dashboard_users.sql 015_dashboard_lookups.sql");
   EXPECT_EQ(Pragma(path, "PRAGMA integrity_check"), "ok");
 }
 
