@@ -18,7 +18,27 @@ constexpr std::pair<std::string_view, JobStatus> kJobStatuses[] = {
     {"running", JobStatus::kRunning},
     {"succeeded", JobStatus::kSucceeded},
     {"failed", JobStatus::kFailed}};
+constexpr std::pair<std::string_view, MessageState> kMessageStates[] = {
+    {"queued", MessageState::kQueued},         {"sending", MessageState::kSending},
+    {"sent", MessageState::kSent},             {"bounced", MessageState::kBounced},
+    {"failed", MessageState::kFailed},         {"suppressed", MessageState::kSuppressed},
+    {"cancelled", MessageState::kCancelled}};
 }  // namespace
+
+std::string_view MessageStateName(MessageState s) {
+  for (const auto& [n, v] : kMessageStates) {
+    if (v == s) return n;
+  }
+  return "unknown";
+}
+Result<MessageState> ParseMessageState(std::string_view text) {
+  for (const auto& [n, v] : kMessageStates) {
+    if (n == text) return v;
+  }
+  return InvalidArgument("message state", "'" + std::string(text) +
+                                              "' is unknown; one of queued, sending, sent, bounced, "
+                                              "failed, suppressed, cancelled");
+}
 
 std::string_view JobStatusName(JobStatus s) {
   for (const auto& [n, v] : kJobStatuses) {

@@ -381,6 +381,152 @@ struct LoyaltyRedemption {
   std::optional<Timestamp> closed_at;
 };
 
+// ---- Messaging (src/messaging, docs/messaging.md) ----
+// A message template: a name unique in its workspace, the channel it is for, the topic
+// customers can opt out of ("" for none), and its parts in the template language
+// (docs/templates.md). Email uses subject, html and text (text "" derives it from html).
+struct MessageTemplateRecord {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::string name;  // as segment names
+  Channel channel = Channel::kEmail;
+  std::string topic;
+  std::string subject;
+  std::string html;
+  std::string text;
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+
+// The life of an outbox message. kQueued: waiting for its next attempt; kSending: claimed by
+// a worker until lease_until; kSent: accepted by the channel; kBounced: refused for good (the
+// address is suppressed); kFailed: given up after the last attempt (dead letter);
+// kSuppressed: not sent because consent, a preference or a suppression forbade it at send
+// time; kCancelled: withdrawn before it was sent.
+enum class MessageState { kQueued, kSending, kSent, kBounced, kFailed, kSuppressed, kCancelled };
+std::string_view MessageStateName(MessageState s);
+Result<MessageState> ParseMessageState(std::string_view text);
+
+// One message of the outbox (every channel): rendered when enqueued, delivered by a worker.
+struct OutboxMessage {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::string idempotency_key;  // unique in the workspace: enqueueing it again adds nothing
+  Channel channel = Channel::kEmail;
+  CustomerId customer;
+  std::string category = "marketing";  // "marketing", "transactional" or "confirmation"
+  std::string topic;                   // "" for none
+  std::int64_t template_id = 0;        // 0: none
+  std::string campaign;                // "" for none
+  std::string recipient;               // email address (or the channel's address)
+  std::string subject;
+  std::string html;
+  std::string text;                    // "": derived from html at send time
+  MessageState state = MessageState::kQueued;
+  int attempts = 0;                    // attempts started
+  Timestamp next_attempt_at;           // when a queued message is due
+  Timestamp lease_until;               // when a sending message's claim lapses
+  std::string claimed_by;              // the worker holding the claim, "" if none
+  std::string provider_id;             // e.g. the email's Message-ID, once known
+  std::string last_error;
+  Timestamp created_at;
+  std::optional<Timestamp> sent_at;
+};
+
+// One line of a message's delivery log: "queued", "sent", "deferred", "bounced", "failed",
+// "suppressed", "cancelled", "opened", "clicked".
+struct MessageLogEntry {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::int64_t message_id = 0;
+  CustomerId customer;
+  std::string kind;
+  Timestamp at;
+  std::string detail;  // the SMTP reply, the clicked URL, ...
+};
+
+// Filters of a message list; empty fields don't filter.
+struct MessageFilter {
+  CustomerId customer;  // invalid: every customer
+  std::string campaign;
+  std::optional<MessageState> state;
+};
+
+// Messages per state (Store::CountMessages).
+struct MessageCounts {
+  std::int64_t queued = 0, sending = 0, sent = 0, bounced = 0, failed = 0, suppressed = 0,
+               cancelled = 0;
+};
+
+// The result of a worker's attempt, written by Store::FinishMessage.
+struct MessageOutcome {
+  std::int64_t id = 0;
+  std::string worker;                  // must still hold the claim
+  MessageState state = MessageState::kSent;  // kSent, kQueued (retry), kBounced, kFailed, kSuppressed
+  Timestamp next_attempt_at;           // for kQueued
+  std::string provider_id;
+  std::string error;                   // last_error ("" clears it)
+  std::string log_kind;                // the log line written with it
+  std::string log_detail;
+  Timestamp at;
+};
+
+// An address that must not be mailed again (a permanent bounce, a complaint, an operator's
+// entry), per workspace; addresses are stored lower-case.
+struct EmailSuppression {
+  WorkspaceId workspace;
+  std::string address;
+  std::string reason;  // "bounce", "complaint", "manual"
+  std::string detail;
+  Timestamp at;
+};
+
+// Proof of a consent change, kept for export: what happened, when, from where and under which
+// version of the consent text. Append-only.
+struct ConsentRecord {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  CustomerId customer;
+  Channel channel = Channel::kEmail;
+  // "requested" (a double opt-in mail was sent), "confirmed" (its link was followed),
+  // "granted", "withdrawn" (API, import, preference page), "unsubscribed" (a message's link).
+  std::string action;
+  Timestamp at;
+  std::string ip;
+  std::string user_agent;
+  std::string text_version;  // the consent text the customer saw, e.g. "newsletter-2026-01"
+  std::string source;        // "api", "preference_page", "one_click", "double_opt_in", ...
+};
+
+// A customer's message preferences: topics they opted out of, and a pause of all marketing.
+struct MessagePreferences {
+  WorkspaceId workspace;
+  CustomerId customer;
+  std::vector<std::string> topics_off;  // sorted, unique
+  std::optional<Timestamp> paused_until;
+  Timestamp updated_at;
+};
+
+// A workspace's messaging settings. Secrets (the SMTP password, the DKIM private key) are
+// stored sealed with the server's secret (src/messaging/sealed.hpp), never in plain text.
+struct MessagingSettingsRecord {
+  WorkspaceId workspace;
+  std::string from_name;
+  std::string from_address;
+  std::string reply_to;
+  std::string transport = "file";  // "file" or "smtp"
+  std::string smtp_url;            // "smtp://host:587", "smtps://host:465"
+  std::string smtp_tls = "starttls";  // "none", "starttls", "tls"
+  std::string smtp_username;
+  std::string smtp_password_sealed;
+  std::string dkim_domain;
+  std::string dkim_selector;
+  std::string dkim_key_sealed;
+  std::string consent_text_version;
+  int max_attempts = 8;
+  Timestamp updated_at;
+};
+
 // A user of the web dashboard: an email unique in its workspace (stored lower-case), a role
 // ("admin", "marketer" or "viewer") and an argon2id password hash (libsodium's string form).
 struct DashboardUser {
@@ -790,6 +936,75 @@ class Store {
   virtual Result<std::vector<LoyaltyRedemption>> ListLoyaltyRedemptions(WorkspaceId ws, CustomerId customer,
                                                                         std::int64_t after_row, int limit) = 0;
   virtual Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemption(WorkspaceId ws, std::string_view id) = 0;
+
+  // ---- Messaging ----
+  // Templates. SaveMessageTemplate inserts or (same workspace and name) replaces channel,
+  // topic and parts, keeping id and created_at, and returns the row as stored. Listed by name.
+  // DeleteMessageTemplate: NotFound if there is none.
+  virtual Result<MessageTemplateRecord> SaveMessageTemplate(const MessageTemplateRecord& t) = 0;
+  virtual Result<std::vector<MessageTemplateRecord>> ListMessageTemplates(WorkspaceId ws) = 0;
+  virtual Result<std::optional<MessageTemplateRecord>> FindMessageTemplate(WorkspaceId ws, std::string_view name) = 0;
+  virtual Result<std::optional<MessageTemplateRecord>> FindMessageTemplateById(WorkspaceId ws, std::int64_t id) = 0;
+  virtual Status DeleteMessageTemplate(WorkspaceId ws, std::string_view name) = 0;
+
+  // Outbox. EnqueueMessages inserts the messages (all of `ws`, state kQueued) in one
+  // transaction, skipping those whose idempotency key the workspace already has, and writes a
+  // "queued" log line for each inserted one; returns how many were inserted. The ids of the
+  // inserted messages are not returned (FindMessageByKey finds one).
+  virtual Result<std::int64_t> EnqueueMessages(WorkspaceId ws, std::span<const OutboxMessage> messages,
+                                               Timestamp now) = 0;
+  // Claims at most `limit` messages of every workspace that are due: queued with
+  // next_attempt_at <= now, or sending with lease_until <= now (a lapsed claim, e.g. of a
+  // crashed worker); oldest due first. Each claimed message becomes kSending with
+  // claimed_by = worker, lease_until = now + lease_micros and attempts + 1, and is returned
+  // so. Concurrent claimers (threads, processes) never get the same message while its lease
+  // holds (PostgreSQL: FOR UPDATE SKIP LOCKED). Only messages of `channel`.
+  virtual Result<std::vector<OutboxMessage>> ClaimMessages(Channel channel, Timestamp now,
+                                                           std::int64_t lease_micros,
+                                                           std::string_view worker, int limit) = 0;
+  // Records the outcome of an attempt if `o.worker` still holds the claim of message `o.id`
+  // (state kSending, claimed_by = worker): sets state, next_attempt_at (kQueued),
+  // provider_id (when not empty), last_error, sent_at (kSent: o.at), clears the claim, and
+  // appends the log line (o.log_kind, o.log_detail) — all in one transaction. False (and
+  // nothing written) when the claim was lost.
+  virtual Result<bool> FinishMessage(const MessageOutcome& o) = 0;
+  virtual Result<std::optional<OutboxMessage>> FindMessage(WorkspaceId ws, std::int64_t id) = 0;
+  virtual Result<std::optional<OutboxMessage>> FindMessageByKey(WorkspaceId ws, std::string_view key) = 0;
+  // Messages by id descending (newest first) with id < before_id (0: from the newest),
+  // at most `limit` (1..1000). Bodies (html, text) are left empty.
+  virtual Result<std::vector<OutboxMessage>> ListMessages(WorkspaceId ws, const MessageFilter& filter,
+                                                          std::int64_t before_id, int limit) = 0;
+  virtual Result<MessageCounts> CountMessages(WorkspaceId ws, std::string_view campaign) = 0;
+  // Cancels the queued messages of `ws` matching `filter` (state kQueued only; kSending ones
+  // finish); returns how many.
+  virtual Result<std::int64_t> CancelMessages(WorkspaceId ws, const MessageFilter& filter, Timestamp now) = 0;
+  // Appends a log line (opened, clicked, ...) to a message of `ws`; NotFound if there is none.
+  virtual Status AppendMessageLog(const MessageLogEntry& e) = 0;
+  // A message's log (message_id > 0) or a customer's (message_id 0, customer valid), in order.
+  virtual Result<std::vector<MessageLogEntry>> ListMessageLog(WorkspaceId ws, std::int64_t message_id,
+                                                              CustomerId customer, int limit) = 0;
+
+  // Suppressions. SuppressEmail inserts or replaces (reason, detail, at) by address.
+  // DeleteSuppression: false if there was none.
+  virtual Status SuppressEmail(const EmailSuppression& s) = 0;
+  virtual Result<std::optional<EmailSuppression>> FindSuppression(WorkspaceId ws, std::string_view address) = 0;
+  virtual Result<std::vector<EmailSuppression>> ListSuppressions(WorkspaceId ws, std::string_view after_address,
+                                                                 int limit) = 0;
+  virtual Result<bool> DeleteSuppression(WorkspaceId ws, std::string_view address) = 0;
+
+  // Consent proof (append-only); fills in the id. Listed oldest first: one customer's, or
+  // (customer invalid) the workspace's after id `after_id`, at most `limit`.
+  virtual Result<ConsentRecord> AddConsentRecord(const ConsentRecord& r) = 0;
+  virtual Result<std::vector<ConsentRecord>> ListConsentRecords(WorkspaceId ws, CustomerId customer,
+                                                                std::int64_t after_id, int limit) = 0;
+
+  // Preferences: inserted or replaced by customer; nullopt when the customer has none stored.
+  virtual Status SaveMessagePreferences(const MessagePreferences& p) = 0;
+  virtual Result<std::optional<MessagePreferences>> FindMessagePreferences(WorkspaceId ws, CustomerId customer) = 0;
+
+  // Settings: inserted or replaced; nullopt when the workspace has none stored yet.
+  virtual Status SaveMessagingSettings(const MessagingSettingsRecord& s) = 0;
+  virtual Result<std::optional<MessagingSettingsRecord>> FindMessagingSettings(WorkspaceId ws) = 0;
 
   // Change-log rows with seq > after_seq, oldest first, at most `limit`.
   virtual Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
