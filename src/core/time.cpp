@@ -77,6 +77,12 @@ std::int64_t TimeZone::OffsetSeconds(Timestamp t) const {
   return zone_->get_info(st).offset.count();
 }
 
+std::string TimeZone::Abbreviation(Timestamp t) const {
+  if (zone_ == nullptr) return "UTC";
+  const date::sys_time<Micros> st{Micros{t.micros}};
+  return zone_->get_info(st).abbrev;
+}
+
 CivilDate TimeZone::LocalDate(Timestamp t) const {
   std::int64_t local = t.micros + OffsetSeconds(t) * kMicrosPerSecond;
   std::int64_t days = local / kMicrosPerDay;

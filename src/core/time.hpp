@@ -54,6 +54,9 @@ class TimeZone {
   CivilDate LocalDate(Timestamp t) const;
   // UTC offset in seconds at instant t.
   std::int64_t OffsetSeconds(Timestamp t) const;
+  // The zone's abbreviation at instant t as the tz database writes it ("CET", "CEST", "UTC";
+  // some zones have only numeric ones such as "+03").
+  std::string Abbreviation(Timestamp t) const;
 
  private:
   std::string name_ = "UTC";

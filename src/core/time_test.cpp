@@ -42,6 +42,14 @@ TEST(TimeTest, DstGapAndOverlap) {
   EXPECT_EQ(berlin.OffsetSeconds(t), 7200);
 }
 
+TEST(TimeTest, AbbreviationFollowsDst) {
+  const TimeZone berlin = Zone("Europe/Berlin");
+  const TimeZone utc = TimeZone::Utc();
+  EXPECT_EQ(berlin.Abbreviation(ParseTimestamp("2024-03-31T00:59:59Z", utc).value()), "CET");
+  EXPECT_EQ(berlin.Abbreviation(ParseTimestamp("2024-03-31T01:00:00Z", utc).value()), "CEST");
+  EXPECT_EQ(utc.Abbreviation(Timestamp{}), "UTC");
+}
+
 TEST(TimeTest, RejectsBadInput) {
   const TimeZone utc = TimeZone::Utc();
   for (const char* bad : {"2024-02-30", "2024-13-01", "24-03-01", "2024-03-01T25:00:00",

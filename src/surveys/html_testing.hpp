@@ -2,31 +2,10 @@
 // *_test.cpp only.
 #pragma once
 
-#include <string>
-#include <string_view>
-#include <utility>
+#include "core/html_escape_testing.hpp"
 
 namespace treu::survey::testing {
 
-// Decodes the entities the escaper writes (&amp; &lt; &gt; &quot; &#39; &#96;), nothing else.
-inline std::string Unescape(std::string_view s) {
-  static constexpr std::pair<std::string_view, char> kEntities[] = {
-      {"&amp;", '&'},  {"&lt;", '<'},   {"&gt;", '>'},
-      {"&quot;", '"'}, {"&#39;", '\''}, {"&#96;", '`'}};
-  std::string out;
-  for (std::size_t i = 0; i < s.size();) {
-    bool matched = false;
-    for (const auto& [entity, c] : kEntities) {
-      if (s.substr(i).starts_with(entity)) {
-        out += c;
-        i += entity.size();
-        matched = true;
-        break;
-      }
-    }
-    if (!matched) out += s[i++];
-  }
-  return out;
-}
+using treu::html_testing::Unescape;
 
 }  // namespace treu::survey::testing
