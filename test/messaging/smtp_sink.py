@@ -26,6 +26,9 @@ Options:
                          asks for: a DNS TXT record ("v=DKIM1; k=rsa; p=...") or a PEM
                          public key (RSA or Ed25519)
   --fast                 only count messages (for benchmarks)
+  --raw                  with --fast: answer with a minimal SMTP responder instead of
+                         aiosmtpd (no TLS, AUTH or rules), to measure clients beyond what
+                         aiosmtpd's per-command cost allows
   --quit-after N         exit after N accepted messages
   --reuse-port           SO_REUSEPORT, so several sink processes share one port
 
@@ -207,7 +210,60 @@ class Handler:
         return "250 2.0.0 OK: queued"
 
 
+class RawSmtp(asyncio.Protocol):
+    """The least SMTP a client needs: every command accepted, messages counted."""
+
+    def __init__(self, stats):
+        self.stats = stats
+        self.buffer = b""
+        self.in_data = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.stats.connections += 1
+        self.stats.dirty = True
+        transport.write(b"220 smtp-sink.test ESMTP\r\n")
+
+    def data_received(self, data):
+        self.buffer += data
+        replies = []
+        while True:
+            if self.in_data:
+                end = self.buffer.find(b"\r\n.\r\n")
+                if end < 0:
+                    break
+                self.buffer = self.buffer[end + 5:]
+                self.in_data = False
+                self.stats.messages += 1
+                self.stats.dirty = True
+                replies.append(b"250 2.0.0 OK: queued\r\n")
+                continue
+            end = self.buffer.find(b"\r\n")
+            if end < 0:
+                break
+            verb = self.buffer[:4].upper()
+            self.buffer = self.buffer[end + 2:]
+            if verb == b"EHLO":
+                replies.append(b"250-smtp-sink.test\r\n250 8BITMIME\r\n")
+            elif verb == b"DATA":
+                self.in_data = True
+                # The body follows the DATA line; "\r\n.\r\n" ends it.
+                self.buffer = b"\r\n" + self.buffer
+                replies.append(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+            elif verb == b"QUIT":
+                replies.append(b"221 Bye\r\n")
+                self.transport.write(b"".join(replies))
+                self.transport.close()
+                return
+            else:
+                replies.append(b"250 OK\r\n")
+        if replies:
+            self.transport.write(b"".join(replies))
+
+
 def make_protocol_factory(args, handler, stats, tls_context, loop):
+    if args.raw:
+        return lambda: RawSmtp(stats)
     authenticator = None
     if args.auth:
         user, _, password = args.auth.partition(":")
@@ -297,9 +353,12 @@ if __name__ == "__main__":
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--quit-after", type=int, default=0)
     parser.add_argument("--reuse-port", action="store_true")
+    parser.add_argument("--raw", action="store_true")
     args = parser.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
         sys.exit("--tls-cert and --tls-key go together")
+    if args.raw and not args.fast:
+        sys.exit("--raw goes with --fast")
     if args.implicit_tls and not args.tls_cert:
         sys.exit("--implicit-tls needs --tls-cert and --tls-key")
     asyncio.run(main(args))
