@@ -92,10 +92,19 @@ class ArrayLiteral {
   ArrayLiteral& Add(std::string_view s) {
     Separate();
     text_ += '"';
-    for (const char c : s) {
-      if (c == '"' || c == '\\') text_ += '\\';
-      if (c == '\0') has_nul_ = true;
-      text_ += c;
+    // Runs without a character to escape are appended whole (rendered messages are long).
+    while (!s.empty()) {
+      std::size_t special = 0;
+      while (special < s.size() && s[special] != '"' && s[special] != '\\' && s[special] != '\0') ++special;
+      text_.append(s.substr(0, special));
+      if (special == s.size()) break;
+      if (s[special] == '\0') {
+        has_nul_ = true;
+      } else {
+        text_ += '\\';
+      }
+      text_ += s[special];
+      s.remove_prefix(special + 1);
     }
     text_ += '"';
     return *this;
