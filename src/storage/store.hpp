@@ -950,7 +950,9 @@ class Store {
   // Outbox. EnqueueMessages inserts the messages (all of `ws`, state kQueued) in one
   // transaction, skipping those whose idempotency key the workspace already has, and writes a
   // "queued" log line for each inserted one; returns how many were inserted. The ids of the
-  // inserted messages are not returned (FindMessageByKey finds one).
+  // inserted messages are not returned (FindMessageByKey finds one). Each is due at its
+  // next_attempt_at. InvalidArgument (nothing inserted) for a message of another workspace or
+  // of an unknown category.
   virtual Result<std::int64_t> EnqueueMessages(WorkspaceId ws, std::span<const OutboxMessage> messages,
                                                Timestamp now) = 0;
   // Claims at most `limit` messages of every workspace that are due: queued with
@@ -958,15 +960,16 @@ class Store {
   // crashed worker); oldest due first. Each claimed message becomes kSending with
   // claimed_by = worker, lease_until = now + lease_micros and attempts + 1, and is returned
   // so. Concurrent claimers (threads, processes) never get the same message while its lease
-  // holds (PostgreSQL: FOR UPDATE SKIP LOCKED). Only messages of `channel`.
+  // holds (PostgreSQL: FOR UPDATE SKIP LOCKED). Only messages of `channel`; equally due ones
+  // by id. InvalidArgument for a worker without a name.
   virtual Result<std::vector<OutboxMessage>> ClaimMessages(Channel channel, Timestamp now,
                                                            std::int64_t lease_micros,
                                                            std::string_view worker, int limit) = 0;
   // Records the outcome of an attempt if `o.worker` still holds the claim of message `o.id`
   // (state kSending, claimed_by = worker): sets state, next_attempt_at (kQueued),
   // provider_id (when not empty), last_error, sent_at (kSent: o.at), clears the claim, and
-  // appends the log line (o.log_kind, o.log_detail) — all in one transaction. False (and
-  // nothing written) when the claim was lost.
+  // appends the log line (o.log_kind, o.log_detail) at o.at — all in one transaction. False
+  // (and nothing written) when the claim was lost. InvalidArgument for another o.state.
   virtual Result<bool> FinishMessage(const MessageOutcome& o) = 0;
   virtual Result<std::optional<OutboxMessage>> FindMessage(WorkspaceId ws, std::int64_t id) = 0;
   virtual Result<std::optional<OutboxMessage>> FindMessageByKey(WorkspaceId ws, std::string_view key) = 0;
@@ -974,18 +977,21 @@ class Store {
   // at most `limit` (1..1000). Bodies (html, text) are left empty.
   virtual Result<std::vector<OutboxMessage>> ListMessages(WorkspaceId ws, const MessageFilter& filter,
                                                           std::int64_t before_id, int limit) = 0;
+  // Messages per state of one campaign, or ("") of the whole workspace.
   virtual Result<MessageCounts> CountMessages(WorkspaceId ws, std::string_view campaign) = 0;
   // Cancels the queued messages of `ws` matching `filter` (state kQueued only; kSending ones
-  // finish); returns how many.
+  // finish) with a "cancelled" log line each at `now`; returns how many.
   virtual Result<std::int64_t> CancelMessages(WorkspaceId ws, const MessageFilter& filter, Timestamp now) = 0;
   // Appends a log line (opened, clicked, ...) to a message of `ws`; NotFound if there is none.
   virtual Status AppendMessageLog(const MessageLogEntry& e) = 0;
-  // A message's log (message_id > 0) or a customer's (message_id 0, customer valid), in order.
+  // A message's log (message_id > 0) or a customer's (message_id 0, customer valid), in order,
+  // at most `limit`. InvalidArgument when it names neither.
   virtual Result<std::vector<MessageLogEntry>> ListMessageLog(WorkspaceId ws, std::int64_t message_id,
                                                               CustomerId customer, int limit) = 0;
 
   // Suppressions. SuppressEmail inserts or replaces (reason, detail, at) by address.
-  // DeleteSuppression: false if there was none.
+  // Addresses are lower-cased (ASCII) on write and lookup; listed in byte order after
+  // `after_address`. DeleteSuppression: false if there was none.
   virtual Status SuppressEmail(const EmailSuppression& s) = 0;
   virtual Result<std::optional<EmailSuppression>> FindSuppression(WorkspaceId ws, std::string_view address) = 0;
   virtual Result<std::vector<EmailSuppression>> ListSuppressions(WorkspaceId ws, std::string_view after_address,
@@ -993,16 +999,18 @@ class Store {
   virtual Result<bool> DeleteSuppression(WorkspaceId ws, std::string_view address) = 0;
 
   // Consent proof (append-only); fills in the id. Listed oldest first: one customer's, or
-  // (customer invalid) the workspace's after id `after_id`, at most `limit`.
+  // (customer invalid) the workspace's, after id `after_id`, at most `limit`.
   virtual Result<ConsentRecord> AddConsentRecord(const ConsentRecord& r) = 0;
   virtual Result<std::vector<ConsentRecord>> ListConsentRecords(WorkspaceId ws, CustomerId customer,
                                                                 std::int64_t after_id, int limit) = 0;
 
-  // Preferences: inserted or replaced by customer; nullopt when the customer has none stored.
+  // Preferences: inserted or replaced by customer (topics_off sorted and made unique);
+  // nullopt when the customer has none stored. InvalidArgument for an empty topic.
   virtual Status SaveMessagePreferences(const MessagePreferences& p) = 0;
   virtual Result<std::optional<MessagePreferences>> FindMessagePreferences(WorkspaceId ws, CustomerId customer) = 0;
 
   // Settings: inserted or replaced; nullopt when the workspace has none stored yet.
+  // InvalidArgument for an unknown transport or smtp_tls.
   virtual Status SaveMessagingSettings(const MessagingSettingsRecord& s) = 0;
   virtual Result<std::optional<MessagingSettingsRecord>> FindMessagingSettings(WorkspaceId ws) = 0;
 

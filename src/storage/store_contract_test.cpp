@@ -2157,4 +2157,613 @@ TEST_P(StoreContractTest, UncommittedLoyaltyWritesLeaveNothing) {
   EXPECT_EQ(store_->ListLoyaltyTransfers(w.id, CustomerId{}, 0, 10).value().size(), 1u);
 }
 
+// ---- Messaging
+
+namespace {
+
+OutboxMessage Message(WorkspaceId ws, std::string key, CustomerId c, std::string campaign = "") {
+  OutboxMessage m;
+  m.workspace = ws;
+  m.idempotency_key = std::move(key);
+  m.customer = c;
+  m.campaign = std::move(campaign);
+  m.topic = "news";
+  m.template_id = 7;
+  m.recipient = "anna@example.de";
+  m.subject = "Hello";
+  m.html = "<p>Hi 'Anna', \"50%\" off\ttoday\n</p>";
+  m.text = "Hi Anna";
+  m.next_attempt_at = Timestamp::FromSeconds(1'000);
+  return m;
+}
+
+std::vector<std::string> Keys(const std::vector<OutboxMessage>& messages) {
+  std::vector<std::string> out;
+  for (const auto& m : messages) out.push_back(m.idempotency_key);
+  return out;
+}
+
+std::vector<std::string> Kinds(const std::vector<MessageLogEntry>& log) {
+  std::vector<std::string> out;
+  for (const auto& e : log) out.push_back(e.kind);
+  return out;
+}
+
+MessageOutcome Outcome(std::int64_t id, std::string worker, MessageState state, std::string kind,
+                       std::int64_t at_s) {
+  MessageOutcome o;
+  o.id = id;
+  o.worker = std::move(worker);
+  o.state = state;
+  o.log_kind = std::move(kind);
+  o.at = Timestamp::FromSeconds(at_s);
+  return o;
+}
+
+}  // namespace
+
+TEST_P(StoreContractTest, MessageTemplatesAreSavedReplacedListedAndDeleted) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  MessageTemplateRecord t{0, w.id, "welcome", Channel::kEmail, "news", "Hi {{ name }}",
+                          "<p>Hi</p>", "", Timestamp::FromSeconds(100), Timestamp::FromSeconds(100)};
+  const MessageTemplateRecord saved = store_->SaveMessageTemplate(t).value();
+  EXPECT_GT(saved.id, 0);
+  EXPECT_EQ(saved.workspace, w.id);
+  EXPECT_EQ(saved.name, "welcome");
+  EXPECT_EQ(saved.channel, Channel::kEmail);
+  EXPECT_EQ(saved.topic, "news");
+  EXPECT_EQ(saved.subject, "Hi {{ name }}");
+  EXPECT_EQ(saved.html, "<p>Hi</p>");
+  EXPECT_EQ(saved.text, "");
+  EXPECT_EQ(saved.created_at, Timestamp::FromSeconds(100));
+  // Saving by name again replaces channel, topic and parts, keeping id and created_at.
+  MessageTemplateRecord edit = t;
+  edit.channel = Channel::kSms;
+  edit.topic = "";
+  edit.subject = "";
+  edit.html = "";
+  edit.text = "Hi";
+  edit.created_at = edit.updated_at = Timestamp::FromSeconds(200);
+  const MessageTemplateRecord replaced = store_->SaveMessageTemplate(edit).value();
+  EXPECT_EQ(replaced.id, saved.id);
+  EXPECT_EQ(replaced.channel, Channel::kSms);
+  EXPECT_EQ(replaced.topic, "");
+  EXPECT_EQ(replaced.text, "Hi");
+  EXPECT_EQ(replaced.created_at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(replaced.updated_at, Timestamp::FromSeconds(200));
+  t.name = "Zebra";
+  ASSERT_TRUE(store_->SaveMessageTemplate(t));
+  t.name = "abandoned_cart";
+  const MessageTemplateRecord cart = store_->SaveMessageTemplate(t).value();
+  std::vector<std::string> names;
+  const auto listed = store_->ListMessageTemplates(w.id).value();
+  for (const auto& l : listed) names.push_back(l.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"Zebra", "abandoned_cart", "welcome"}));
+  const auto found = store_->FindMessageTemplate(w.id, "welcome").value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->text, "Hi");
+  EXPECT_EQ(store_->FindMessageTemplateById(w.id, cart.id).value().value().name, "abandoned_cart");
+  // Another workspace sees none of it and can't delete it.
+  EXPECT_TRUE(store_->ListMessageTemplates(other.id).value().empty());
+  EXPECT_FALSE(store_->FindMessageTemplate(other.id, "welcome").value().has_value());
+  EXPECT_FALSE(store_->FindMessageTemplateById(other.id, saved.id).value().has_value());
+  EXPECT_EQ(store_->DeleteMessageTemplate(other.id, "welcome").error().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->DeleteMessageTemplate(w.id, "welcome"));
+  EXPECT_FALSE(store_->FindMessageTemplate(w.id, "welcome").value().has_value());
+  EXPECT_EQ(store_->DeleteMessageTemplate(w.id, "welcome").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ListMessageTemplates(w.id).value().size(), 2u);
+}
+
+TEST_P(StoreContractTest, EnqueuedMessagesAreAddedOncePerIdempotencyKey) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids, theirs;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  {
+    auto tx = store_->BeginWrite(other.id).value();
+    theirs = Resolve(*tx, {"c1"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  const Timestamp now = Timestamp::FromSeconds(500);
+  std::vector<OutboxMessage> batch{Message(w.id, "k1", ids[0], "spring"),
+                                   Message(w.id, "k2", ids[1], "spring"),
+                                   Message(w.id, "k1", ids[1], "other")};  // repeated key
+  batch[1].category = "transactional";
+  batch[1].text = "";
+  EXPECT_TRUE(store_->EnqueueMessages(w.id, std::span<const OutboxMessage>(), now).value() == 0);
+  EXPECT_EQ(store_->EnqueueMessages(w.id, batch, now).value(), 2);
+  // Across calls too; the same key in another workspace is another message.
+  const std::vector<OutboxMessage> again{Message(w.id, "k2", ids[0]), Message(w.id, "k3", ids[0])};
+  EXPECT_EQ(store_->EnqueueMessages(w.id, again, now).value(), 1);
+  const std::vector<OutboxMessage> other_batch{Message(other.id, "k1", theirs[0])};
+  EXPECT_EQ(store_->EnqueueMessages(other.id, other_batch, now).value(), 1);
+  // A message of another workspace or of an unknown category is refused, and nothing is added.
+  const std::vector<OutboxMessage> wrong{Message(w.id, "k4", ids[0]), Message(other.id, "k5", ids[0])};
+  EXPECT_EQ(store_->EnqueueMessages(w.id, wrong, now).error().code(), ErrorCode::kInvalidArgument);
+  std::vector<OutboxMessage> odd{Message(w.id, "k6", ids[0])};
+  odd[0].category = "spam";
+  EXPECT_EQ(store_->EnqueueMessages(w.id, odd, now).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(store_->FindMessageByKey(w.id, "k4").value().has_value());
+
+  const OutboxMessage k1 = store_->FindMessageByKey(w.id, "k1").value().value();
+  EXPECT_GT(k1.id, 0);
+  EXPECT_EQ(k1.workspace, w.id);
+  EXPECT_EQ(k1.customer, ids[0]);  // the first of the repeated key
+  EXPECT_EQ(k1.channel, Channel::kEmail);
+  EXPECT_EQ(k1.category, "marketing");
+  EXPECT_EQ(k1.topic, "news");
+  EXPECT_EQ(k1.template_id, 7);
+  EXPECT_EQ(k1.campaign, "spring");
+  EXPECT_EQ(k1.recipient, "anna@example.de");
+  EXPECT_EQ(k1.subject, "Hello");
+  EXPECT_EQ(k1.html, batch[0].html);
+  EXPECT_EQ(k1.text, "Hi Anna");
+  EXPECT_EQ(k1.state, MessageState::kQueued);
+  EXPECT_EQ(k1.attempts, 0);
+  EXPECT_EQ(k1.next_attempt_at, Timestamp::FromSeconds(1'000));
+  EXPECT_EQ(k1.claimed_by, "");
+  EXPECT_EQ(k1.provider_id, "");
+  EXPECT_EQ(k1.last_error, "");
+  EXPECT_EQ(k1.created_at, now);
+  EXPECT_FALSE(k1.sent_at.has_value());
+  const OutboxMessage k2 = store_->FindMessage(w.id, store_->FindMessageByKey(w.id, "k2").value()->id).value().value();
+  EXPECT_EQ(k2.category, "transactional");
+  EXPECT_EQ(k2.text, "");
+  EXPECT_EQ(k2.customer, ids[1]);
+  EXPECT_LT(k1.id, k2.id);
+  // One "queued" line per message added.
+  const auto log = store_->ListMessageLog(w.id, k1.id, CustomerId{}, 10).value();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].kind, "queued");
+  EXPECT_EQ(log[0].message_id, k1.id);
+  EXPECT_EQ(log[0].customer, ids[0]);
+  EXPECT_EQ(log[0].workspace, w.id);
+  EXPECT_EQ(log[0].at, now);
+  EXPECT_EQ(Kinds(store_->ListMessageLog(w.id, 0, ids[0], 10).value()),
+            (std::vector<std::string>{"queued", "queued"}));  // k1, k3
+  EXPECT_EQ(store_->ListMessageLog(w.id, 0, CustomerId{}, 10).error().code(), ErrorCode::kInvalidArgument);
+  // Another workspace sees none of it.
+  EXPECT_FALSE(store_->FindMessage(other.id, k1.id).value().has_value());
+  EXPECT_NE(store_->FindMessageByKey(other.id, "k1").value().value().id, k1.id);
+  EXPECT_FALSE(store_->FindMessageByKey(other.id, "k2").value().has_value());
+  EXPECT_TRUE(store_->ListMessageLog(other.id, k1.id, CustomerId{}, 10).value().empty());
+  EXPECT_TRUE(store_->ListMessageLog(other.id, 0, ids[0], 10).value().empty());
+  EXPECT_EQ(store_->CountMessages(w.id, "").value().queued, 3);
+  EXPECT_EQ(store_->CountMessages(other.id, "").value().queued, 1);
+}
+
+TEST_P(StoreContractTest, ClaimsRespectDueTimeChannelAndLease) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  CustomerId c, d;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    c = Resolve(*tx, {"c1"}, clock_.Now())[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  {
+    auto tx = store_->BeginWrite(other.id).value();
+    d = Resolve(*tx, {"d1"}, clock_.Now())[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  std::vector<OutboxMessage> batch{Message(w.id, "late", c), Message(w.id, "b", c), Message(w.id, "a", c),
+                                   Message(w.id, "push", c)};
+  batch[0].next_attempt_at = Timestamp::FromSeconds(2'000);
+  batch[1].next_attempt_at = Timestamp::FromSeconds(900);
+  batch[2].next_attempt_at = Timestamp::FromSeconds(800);
+  batch[3].channel = Channel::kPush;
+  ASSERT_EQ(store_->EnqueueMessages(w.id, batch, Timestamp::FromSeconds(1)).value(), 4);
+  std::vector<OutboxMessage> theirs{Message(other.id, "o", d)};
+  theirs[0].next_attempt_at = Timestamp::FromSeconds(850);
+  ASSERT_EQ(store_->EnqueueMessages(other.id, theirs, Timestamp::FromSeconds(1)).value(), 1);
+
+  const Timestamp t1 = Timestamp::FromSeconds(1'000);
+  const std::int64_t lease = 60 * kMicrosPerSecond;
+  EXPECT_TRUE(store_->ClaimMessages(Channel::kEmail, t1, lease, "w1", 0).value().empty());
+  EXPECT_EQ(store_->ClaimMessages(Channel::kEmail, t1, lease, "", 10).error().code(),
+            ErrorCode::kInvalidArgument);
+  // Oldest due first, of every workspace, only of the channel, only when due; at most `limit`.
+  const auto first = store_->ClaimMessages(Channel::kEmail, t1, lease, "w1", 2).value();
+  EXPECT_EQ(Keys(first), (std::vector<std::string>{"a", "o"}));
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].state, MessageState::kSending);
+  EXPECT_EQ(first[0].claimed_by, "w1");
+  EXPECT_EQ(first[0].attempts, 1);
+  EXPECT_EQ(first[0].lease_until.micros, t1.micros + lease);
+  EXPECT_EQ(first[0].html, batch[2].html);  // with its bodies
+  EXPECT_EQ(first[1].workspace, other.id);
+  const auto second = store_->ClaimMessages(Channel::kEmail, t1, lease, "w2", 10).value();
+  EXPECT_EQ(Keys(second), std::vector<std::string>{"b"});
+  // While the leases hold, nothing more is claimed.
+  EXPECT_TRUE(store_->ClaimMessages(Channel::kEmail, Timestamp::FromSeconds(1'059), lease, "w3", 10)
+                  .value().empty());
+  const auto stored = store_->FindMessage(w.id, first[0].id).value().value();
+  EXPECT_EQ(stored.state, MessageState::kSending);
+  EXPECT_EQ(stored.claimed_by, "w1");
+  EXPECT_EQ(stored.attempts, 1);
+  // The push channel has its own.
+  const auto push = store_->ClaimMessages(Channel::kPush, t1, lease, "p1", 10).value();
+  EXPECT_EQ(Keys(push), std::vector<std::string>{"push"});
+  // A lapsed lease is claimed again, with one attempt more; the message due later joins in.
+  const Timestamp t2 = Timestamp::FromSeconds(2'000);
+  const auto lapsed = store_->ClaimMessages(Channel::kEmail, t2, lease, "w3", 10).value();
+  EXPECT_EQ(Keys(lapsed), (std::vector<std::string>{"b", "a", "o", "late"}));  // equal leases: by id
+  ASSERT_EQ(lapsed.size(), 4u);
+  EXPECT_EQ(lapsed[1].attempts, 2);
+  EXPECT_EQ(lapsed[1].claimed_by, "w3");
+  EXPECT_EQ(lapsed[3].attempts, 1);
+  // The first worker lost its claim: finishing writes nothing.
+  EXPECT_FALSE(store_->FinishMessage(Outcome(first[0].id, "w1", MessageState::kSent, "sent", 2'001)).value());
+  const auto still = store_->FindMessage(w.id, first[0].id).value().value();
+  EXPECT_EQ(still.state, MessageState::kSending);
+  EXPECT_EQ(still.claimed_by, "w3");
+  EXPECT_FALSE(still.sent_at.has_value());
+  EXPECT_EQ(Kinds(store_->ListMessageLog(w.id, first[0].id, CustomerId{}, 10).value()),
+            std::vector<std::string>{"queued"});
+  EXPECT_TRUE(store_->FinishMessage(Outcome(first[0].id, "w3", MessageState::kSent, "sent", 2'001)).value());
+  EXPECT_FALSE(store_->FinishMessage(Outcome(first[0].id, "w3", MessageState::kSent, "sent", 2'002)).value());
+}
+
+TEST_P(StoreContractTest, FinishedAttemptsAreRecordedWithTheirLogLines) {
+  const Workspace w = MakeWorkspace("shop");
+  CustomerId c;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    c = Resolve(*tx, {"c1"}, clock_.Now())[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  const std::vector<OutboxMessage> batch{Message(w.id, "m1", c), Message(w.id, "m2", c)};
+  ASSERT_EQ(store_->EnqueueMessages(w.id, batch, Timestamp::FromSeconds(1)).value(), 2);
+  const std::int64_t lease = 3'600 * kMicrosPerSecond;
+  auto claimed = store_->ClaimMessages(Channel::kEmail, Timestamp::FromSeconds(1'000), lease, "w1", 10).value();
+  ASSERT_EQ(claimed.size(), 2u);
+  const std::int64_t m1 = claimed[0].id;
+  const std::int64_t m2 = claimed[1].id;
+  EXPECT_EQ(store_->FinishMessage(Outcome(m1, "w1", MessageState::kSending, "x", 1'001)).error().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->FinishMessage(Outcome(m1, "w1", MessageState::kCancelled, "x", 1'001)).error().code(),
+            ErrorCode::kInvalidArgument);
+  // A deferral: queued again for later, with the error, the provider id kept when none is given.
+  MessageOutcome retry = Outcome(m1, "w1", MessageState::kQueued, "deferred", 1'001);
+  retry.next_attempt_at = Timestamp::FromSeconds(1'300);
+  retry.error = "421 try later";
+  retry.log_detail = "421 try later";
+  retry.provider_id = "<a@treu>";
+  ASSERT_TRUE(store_->FinishMessage(retry).value());
+  OutboxMessage m = store_->FindMessage(w.id, m1).value().value();
+  EXPECT_EQ(m.state, MessageState::kQueued);
+  EXPECT_EQ(m.next_attempt_at, Timestamp::FromSeconds(1'300));
+  EXPECT_EQ(m.last_error, "421 try later");
+  EXPECT_EQ(m.provider_id, "<a@treu>");
+  EXPECT_EQ(m.claimed_by, "");
+  EXPECT_EQ(m.attempts, 1);
+  EXPECT_FALSE(m.sent_at.has_value());
+  // Not due before its time; due then.
+  EXPECT_TRUE(store_->ClaimMessages(Channel::kEmail, Timestamp::FromSeconds(1'299), lease, "w2", 10)
+                  .value().empty());
+  claimed = store_->ClaimMessages(Channel::kEmail, Timestamp::FromSeconds(1'300), lease, "w2", 10).value();
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].id, m1);
+  EXPECT_EQ(claimed[0].attempts, 2);
+  EXPECT_EQ(claimed[0].last_error, "421 try later");
+  MessageOutcome sent = Outcome(m1, "w2", MessageState::kSent, "sent", 1'301);
+  sent.log_detail = "250 ok";
+  ASSERT_TRUE(store_->FinishMessage(sent).value());
+  m = store_->FindMessage(w.id, m1).value().value();
+  EXPECT_EQ(m.state, MessageState::kSent);
+  EXPECT_EQ(m.sent_at, std::optional(Timestamp::FromSeconds(1'301)));
+  EXPECT_EQ(m.last_error, "");
+  EXPECT_EQ(m.provider_id, "<a@treu>");
+  EXPECT_EQ(m.next_attempt_at, Timestamp::FromSeconds(1'300));
+  // A bounce of the other.
+  MessageOutcome bounce = Outcome(m2, "w1", MessageState::kBounced, "bounced", 1'002);
+  bounce.error = "550 no such user";
+  bounce.provider_id = "<b@treu>";
+  ASSERT_TRUE(store_->FinishMessage(bounce).value());
+  m = store_->FindMessage(w.id, m2).value().value();
+  EXPECT_EQ(m.state, MessageState::kBounced);
+  EXPECT_EQ(m.provider_id, "<b@treu>");
+  EXPECT_FALSE(m.sent_at.has_value());
+  // Opens and clicks are appended; the log is in the order written.
+  ASSERT_TRUE(store_->AppendMessageLog({0, w.id, m1, c, "opened", Timestamp::FromSeconds(1'400), ""}));
+  ASSERT_TRUE(store_->AppendMessageLog(
+      {0, w.id, m1, c, "clicked", Timestamp::FromSeconds(1'401), "https://example.de/?a=1"}));
+  const auto log = store_->ListMessageLog(w.id, m1, CustomerId{}, 10).value();
+  EXPECT_EQ(Kinds(log), (std::vector<std::string>{"queued", "deferred", "sent", "opened", "clicked"}));
+  ASSERT_EQ(log.size(), 5u);
+  EXPECT_EQ(log[1].detail, "421 try later");
+  EXPECT_EQ(log[1].at, Timestamp::FromSeconds(1'001));
+  EXPECT_EQ(log[2].detail, "250 ok");
+  EXPECT_EQ(log[4].detail, "https://example.de/?a=1");
+  EXPECT_EQ(log[4].customer, c);
+  for (std::size_t i = 1; i < log.size(); ++i) EXPECT_LT(log[i - 1].id, log[i].id);
+  EXPECT_EQ(store_->ListMessageLog(w.id, m1, CustomerId{}, 2).value().size(), 2u);
+  EXPECT_EQ(Kinds(store_->ListMessageLog(w.id, 0, c, 10).value()),
+            (std::vector<std::string>{"queued", "queued", "deferred", "sent", "bounced", "opened", "clicked"}));
+  // Another workspace cannot append to it; neither can a message that isn't there.
+  const Workspace other = MakeWorkspace("other");
+  EXPECT_EQ(store_->AppendMessageLog({0, other.id, m1, c, "opened", Timestamp::FromSeconds(1'500), ""})
+                .error().code(),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(store_->AppendMessageLog({0, w.id, 999'999, c, "opened", Timestamp::FromSeconds(1'500), ""})
+                .error().code(),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ListMessageLog(w.id, m1, CustomerId{}, 10).value().size(), 5u);
+}
+
+TEST_P(StoreContractTest, MessagesAreListedNewestFirstCountedAndCancelled) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  // m0..m5: campaign "spring" for the even ones, customer c2 for the last three.
+  std::vector<OutboxMessage> batch;
+  for (int i = 0; i < 6; ++i) {
+    batch.push_back(Message(w.id, "m" + std::to_string(i), ids[i < 3 ? 0 : 1], i % 2 == 0 ? "spring" : ""));
+  }
+  ASSERT_EQ(store_->EnqueueMessages(w.id, batch, Timestamp::FromSeconds(1)).value(), 6);
+  // m0 is sent, m1 is being sent.
+  const auto claimed =
+      store_->ClaimMessages(Channel::kEmail, Timestamp::FromSeconds(1'000), kMicrosPerSecond, "w", 2).value();
+  ASSERT_EQ(Keys(claimed), (std::vector<std::string>{"m0", "m1"}));
+  ASSERT_TRUE(store_->FinishMessage(Outcome(claimed[0].id, "w", MessageState::kSent, "sent", 1'000)).value());
+
+  auto list = [&](const MessageFilter& f, std::int64_t before, int limit) {
+    return Keys(store_->ListMessages(w.id, f, before, limit).value());
+  };
+  MessageFilter all;
+  EXPECT_EQ(list(all, 0, 100), (std::vector<std::string>{"m5", "m4", "m3", "m2", "m1", "m0"}));
+  const auto page = store_->ListMessages(w.id, all, 0, 2).value();
+  ASSERT_EQ(Keys(page), (std::vector<std::string>{"m5", "m4"}));
+  EXPECT_EQ(page[0].html, "");  // bodies are left out of lists
+  EXPECT_EQ(page[0].text, "");
+  EXPECT_EQ(page[0].subject, "Hello");
+  EXPECT_EQ(page[0].customer, ids[1]);
+  EXPECT_EQ(list(all, page[1].id, 3), (std::vector<std::string>{"m3", "m2", "m1"}));
+  MessageFilter by_customer;
+  by_customer.customer = ids[1];
+  EXPECT_EQ(list(by_customer, 0, 100), (std::vector<std::string>{"m5", "m4", "m3"}));
+  MessageFilter by_campaign;
+  by_campaign.campaign = "spring";
+  EXPECT_EQ(list(by_campaign, 0, 100), (std::vector<std::string>{"m4", "m2", "m0"}));
+  MessageFilter by_state;
+  by_state.state = MessageState::kSent;
+  EXPECT_EQ(list(by_state, 0, 100), std::vector<std::string>{"m0"});
+  by_state.state = MessageState::kQueued;
+  EXPECT_EQ(list(by_state, 0, 100), (std::vector<std::string>{"m5", "m4", "m3", "m2"}));
+  MessageFilter mixed;
+  mixed.customer = ids[0];
+  mixed.campaign = "spring";
+  EXPECT_EQ(list(mixed, 0, 100), (std::vector<std::string>{"m2", "m0"}));
+  mixed.state = MessageState::kQueued;
+  EXPECT_EQ(list(mixed, 0, 100), std::vector<std::string>{"m2"});
+  MessageFilter campaign_state;
+  campaign_state.campaign = "spring";
+  campaign_state.state = MessageState::kSent;
+  EXPECT_EQ(list(campaign_state, 0, 100), std::vector<std::string>{"m0"});
+  MessageFilter customer_state;
+  customer_state.customer = ids[0];
+  customer_state.state = MessageState::kSending;
+  EXPECT_EQ(list(customer_state, 0, 100), std::vector<std::string>{"m1"});
+
+  MessageCounts counts = store_->CountMessages(w.id, "").value();
+  EXPECT_EQ(counts.queued, 4);
+  EXPECT_EQ(counts.sending, 1);
+  EXPECT_EQ(counts.sent, 1);
+  EXPECT_EQ(counts.bounced + counts.failed + counts.suppressed + counts.cancelled, 0);
+  counts = store_->CountMessages(w.id, "spring").value();
+  EXPECT_EQ(counts.queued, 2);
+  EXPECT_EQ(counts.sent, 1);
+  EXPECT_EQ(counts.sending, 0);
+
+  // Cancelling takes only queued messages; another workspace cancels none of them.
+  EXPECT_EQ(store_->CancelMessages(other.id, all, Timestamp::FromSeconds(1'100)).value(), 0);
+  EXPECT_EQ(store_->CancelMessages(w.id, by_customer, Timestamp::FromSeconds(1'100)).value(), 3);
+  counts = store_->CountMessages(w.id, "spring").value();
+  EXPECT_EQ(counts.queued, 1);  // m2
+  EXPECT_EQ(counts.cancelled, 1);  // m4
+  EXPECT_EQ(store_->CancelMessages(w.id, by_state, Timestamp::FromSeconds(1'100)).value(), 1);
+  counts = store_->CountMessages(w.id, "").value();
+  EXPECT_EQ(counts.queued, 0);
+  EXPECT_EQ(counts.cancelled, 4);
+  EXPECT_EQ(counts.sending, 1);
+  EXPECT_EQ(counts.sent, 1);
+  MessageFilter sent_only;
+  sent_only.state = MessageState::kSent;
+  EXPECT_EQ(store_->CancelMessages(w.id, sent_only, Timestamp::FromSeconds(1'200)).value(), 0);
+  EXPECT_EQ(store_->CancelMessages(w.id, all, Timestamp::FromSeconds(1'200)).value(), 0);
+  const auto m4 = store_->FindMessageByKey(w.id, "m4").value().value();
+  EXPECT_EQ(m4.state, MessageState::kCancelled);
+  const auto log = store_->ListMessageLog(w.id, m4.id, CustomerId{}, 10).value();
+  EXPECT_EQ(Kinds(log), (std::vector<std::string>{"queued", "cancelled"}));
+  EXPECT_EQ(log.back().at, Timestamp::FromSeconds(1'100));
+  // The sending one still finishes.
+  EXPECT_TRUE(store_->FinishMessage(Outcome(claimed[1].id, "w", MessageState::kFailed, "failed", 1'300)).value());
+  EXPECT_EQ(store_->CountMessages(w.id, "").value().failed, 1);
+  // Another workspace sees none of it.
+  EXPECT_TRUE(store_->ListMessages(other.id, all, 0, 100).value().empty());
+  MessageCounts none = store_->CountMessages(other.id, "").value();
+  EXPECT_EQ(none.queued + none.sending + none.sent + none.cancelled + none.failed, 0);
+}
+
+TEST_P(StoreContractTest, SuppressionsAreCaseInsensitiveAndReplaced) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  ASSERT_TRUE(store_->SuppressEmail({w.id, "Anna@Example.DE", "bounce", "550 no such user",
+                                     Timestamp::FromSeconds(100)}));
+  auto found = store_->FindSuppression(w.id, "anna@EXAMPLE.de").value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->address, "anna@example.de");
+  EXPECT_EQ(found->reason, "bounce");
+  EXPECT_EQ(found->detail, "550 no such user");
+  EXPECT_EQ(found->at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(found->workspace, w.id);
+  ASSERT_TRUE(store_->SuppressEmail({w.id, "ANNA@example.de", "complaint", "", Timestamp::FromSeconds(200)}));
+  found = store_->FindSuppression(w.id, "anna@example.de").value();
+  EXPECT_EQ(found->reason, "complaint");
+  EXPECT_EQ(found->at, Timestamp::FromSeconds(200));
+  ASSERT_TRUE(store_->SuppressEmail({w.id, "zoe@example.de", "manual", "", Timestamp::FromSeconds(300)}));
+  ASSERT_TRUE(store_->SuppressEmail({w.id, "Bob@example.de", "manual", "", Timestamp::FromSeconds(300)}));
+  auto addresses = [&](std::string_view after, int limit) {
+    std::vector<std::string> out;
+    const auto listed = store_->ListSuppressions(w.id, after, limit).value();
+    for (const auto& s : listed) out.push_back(s.address);
+    return out;
+  };
+  EXPECT_EQ(addresses("", 10), (std::vector<std::string>{"anna@example.de", "bob@example.de", "zoe@example.de"}));
+  EXPECT_EQ(addresses("", 2), (std::vector<std::string>{"anna@example.de", "bob@example.de"}));
+  EXPECT_EQ(addresses("BOB@example.de", 2), std::vector<std::string>{"zoe@example.de"});
+  // Another workspace has its own list.
+  EXPECT_FALSE(store_->FindSuppression(other.id, "anna@example.de").value().has_value());
+  EXPECT_TRUE(store_->ListSuppressions(other.id, "", 10).value().empty());
+  EXPECT_FALSE(store_->DeleteSuppression(other.id, "anna@example.de").value());
+  EXPECT_TRUE(store_->DeleteSuppression(w.id, "Anna@Example.de").value());
+  EXPECT_FALSE(store_->DeleteSuppression(w.id, "anna@example.de").value());
+  EXPECT_FALSE(store_->FindSuppression(w.id, "anna@example.de").value().has_value());
+}
+
+TEST_P(StoreContractTest, ConsentRecordsAreListedOldestFirstAndPaged) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  ConsentRecord r{0,  w.id, ids[0], Channel::kEmail, "requested", Timestamp::FromSeconds(100), "203.0.113.7",
+                  "Mozilla/5.0", "newsletter-2026-01", "api"};
+  const ConsentRecord first = store_->AddConsentRecord(r).value();
+  EXPECT_GT(first.id, 0);
+  r.customer = ids[1];
+  r.action = "granted";
+  r.channel = Channel::kSms;
+  const ConsentRecord second = store_->AddConsentRecord(r).value();
+  r.customer = ids[0];
+  r.action = "confirmed";
+  r.ip = "";
+  r.source = "double_opt_in";
+  r.at = Timestamp::FromSeconds(200);
+  const ConsentRecord third = store_->AddConsentRecord(r).value();
+  EXPECT_LT(first.id, second.id);
+  EXPECT_LT(second.id, third.id);
+  const auto mine = store_->ListConsentRecords(w.id, ids[0], 0, 10).value();
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_EQ(mine[0].id, first.id);
+  EXPECT_EQ(mine[0].workspace, w.id);
+  EXPECT_EQ(mine[0].customer, ids[0]);
+  EXPECT_EQ(mine[0].channel, Channel::kEmail);
+  EXPECT_EQ(mine[0].action, "requested");
+  EXPECT_EQ(mine[0].at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(mine[0].ip, "203.0.113.7");
+  EXPECT_EQ(mine[0].user_agent, "Mozilla/5.0");
+  EXPECT_EQ(mine[0].text_version, "newsletter-2026-01");
+  EXPECT_EQ(mine[0].source, "api");
+  EXPECT_EQ(mine[1].action, "confirmed");
+  EXPECT_EQ(mine[1].source, "double_opt_in");
+  const auto all = store_->ListConsentRecords(w.id, CustomerId{}, 0, 10).value();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[1].channel, Channel::kSms);
+  const auto page = store_->ListConsentRecords(w.id, CustomerId{}, first.id, 1).value();
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].id, second.id);
+  EXPECT_TRUE(store_->ListConsentRecords(w.id, CustomerId{}, third.id, 10).value().empty());
+  EXPECT_TRUE(store_->ListConsentRecords(other.id, CustomerId{}, 0, 10).value().empty());
+  EXPECT_TRUE(store_->ListConsentRecords(other.id, ids[0], 0, 10).value().empty());
+}
+
+TEST_P(StoreContractTest, MessagePreferencesAndSettingsRoundTrip) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  CustomerId c;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    c = Resolve(*tx, {"c1"}, clock_.Now())[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  EXPECT_FALSE(store_->FindMessagePreferences(w.id, c).value().has_value());
+  MessagePreferences p{w.id, c, {"tips", "news", "tips"}, Timestamp::FromSeconds(5'000), Timestamp::FromSeconds(100)};
+  ASSERT_TRUE(store_->SaveMessagePreferences(p));
+  auto found = store_->FindMessagePreferences(w.id, c).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->workspace, w.id);
+  EXPECT_EQ(found->customer, c);
+  EXPECT_EQ(found->topics_off, (std::vector<std::string>{"news", "tips"}));  // sorted, unique
+  EXPECT_EQ(found->paused_until, std::optional(Timestamp::FromSeconds(5'000)));
+  EXPECT_EQ(found->updated_at, Timestamp::FromSeconds(100));
+  p.topics_off.clear();
+  p.paused_until.reset();
+  p.updated_at = Timestamp::FromSeconds(200);
+  ASSERT_TRUE(store_->SaveMessagePreferences(p));
+  found = store_->FindMessagePreferences(w.id, c).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_TRUE(found->topics_off.empty());
+  EXPECT_FALSE(found->paused_until.has_value());
+  EXPECT_EQ(found->updated_at, Timestamp::FromSeconds(200));
+  p.topics_off = {"news", ""};
+  EXPECT_EQ(store_->SaveMessagePreferences(p).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(store_->FindMessagePreferences(other.id, c).value().has_value());
+
+  EXPECT_FALSE(store_->FindMessagingSettings(w.id).value().has_value());
+  MessagingSettingsRecord s;
+  s.workspace = w.id;
+  s.from_name = "Kaffee & Co";
+  s.from_address = "hello@kaffee.example";
+  s.reply_to = "team@kaffee.example";
+  s.transport = "smtp";
+  s.smtp_url = "smtp://mail.example:587";
+  s.smtp_tls = "starttls";
+  s.smtp_username = "kaffee";
+  s.smtp_password_sealed = "v1.sealed.password";
+  s.dkim_domain = "kaffee.example";
+  s.dkim_selector = "treu";
+  s.dkim_key_sealed = "v1.sealed.key";
+  s.consent_text_version = "newsletter-2026-01";
+  s.max_attempts = 5;
+  s.updated_at = Timestamp::FromSeconds(100);
+  ASSERT_TRUE(store_->SaveMessagingSettings(s));
+  auto stored = store_->FindMessagingSettings(w.id).value();
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->workspace, w.id);
+  EXPECT_EQ(stored->from_name, s.from_name);
+  EXPECT_EQ(stored->from_address, s.from_address);
+  EXPECT_EQ(stored->reply_to, s.reply_to);
+  EXPECT_EQ(stored->transport, "smtp");
+  EXPECT_EQ(stored->smtp_url, s.smtp_url);
+  EXPECT_EQ(stored->smtp_tls, "starttls");
+  EXPECT_EQ(stored->smtp_username, "kaffee");
+  EXPECT_EQ(stored->smtp_password_sealed, s.smtp_password_sealed);
+  EXPECT_EQ(stored->dkim_domain, s.dkim_domain);
+  EXPECT_EQ(stored->dkim_selector, "treu");
+  EXPECT_EQ(stored->dkim_key_sealed, s.dkim_key_sealed);
+  EXPECT_EQ(stored->consent_text_version, s.consent_text_version);
+  EXPECT_EQ(stored->max_attempts, 5);
+  EXPECT_EQ(stored->updated_at, Timestamp::FromSeconds(100));
+  s.transport = "file";
+  s.smtp_tls = "tls";
+  s.max_attempts = 8;
+  s.updated_at = Timestamp::FromSeconds(200);
+  ASSERT_TRUE(store_->SaveMessagingSettings(s));
+  stored = store_->FindMessagingSettings(w.id).value();
+  EXPECT_EQ(stored->transport, "file");
+  EXPECT_EQ(stored->smtp_tls, "tls");
+  EXPECT_EQ(stored->max_attempts, 8);
+  EXPECT_EQ(stored->updated_at, Timestamp::FromSeconds(200));
+  s.transport = "carrier-pigeon";
+  EXPECT_EQ(store_->SaveMessagingSettings(s).error().code(), ErrorCode::kInvalidArgument);
+  s.transport = "smtp";
+  s.smtp_tls = "ssl";
+  EXPECT_EQ(store_->SaveMessagingSettings(s).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(store_->FindMessagingSettings(other.id).value().has_value());
+}
+
 }  // namespace treu::testing_contract

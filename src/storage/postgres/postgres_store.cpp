@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -91,10 +92,19 @@ class ArrayLiteral {
   ArrayLiteral& Add(std::string_view s) {
     Separate();
     text_ += '"';
-    for (const char c : s) {
-      if (c == '"' || c == '\\') text_ += '\\';
-      if (c == '\0') has_nul_ = true;
-      text_ += c;
+    // Runs without a character to escape are appended whole (rendered messages are long).
+    while (!s.empty()) {
+      std::size_t special = 0;
+      while (special < s.size() && s[special] != '"' && s[special] != '\\' && s[special] != '\0') ++special;
+      text_.append(s.substr(0, special));
+      if (special == s.size()) break;
+      if (s[special] == '\0') {
+        has_nul_ = true;
+      } else {
+        text_ += '\\';
+      }
+      text_ += s[special];
+      s.remove_prefix(special + 1);
     }
     text_ += '"';
     return *this;
@@ -1220,6 +1230,291 @@ Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemptionOn(Conn& conn, Wor
       Rows r, conn.Query("find redemption", kSql.c_str(), Params().Add(ws.value).Add(id)));
   if (r.size() == 0) return std::optional<LoyaltyRedemption>();
   return std::optional<LoyaltyRedemption>(ReadLoyaltyRedemption(r, 0, ws));
+}
+
+// ---- Messaging rows
+
+// ASCII letters lower-cased: email addresses as suppressions store and look them up.
+std::string LowerAscii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Topics as stored: sorted, unique, comma-separated (EncodeTierList). InvalidArgument for an
+// empty topic, which the list could not hold.
+Result<std::string> EncodeTopics(std::vector<std::string> topics) {
+  for (const std::string& t : topics) {
+    if (t.empty()) return InvalidArgument("message preferences", "a topic is empty");
+  }
+  std::sort(topics.begin(), topics.end());
+  topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
+  return EncodeTierList(topics);
+}
+
+Status CheckOutboxMessage(WorkspaceId ws, const OutboxMessage& m) {
+  if (m.workspace.valid() && m.workspace != ws) {
+    return InvalidArgument("message " + m.idempotency_key, "belongs to another workspace");
+  }
+  if (m.category != "marketing" && m.category != "transactional" && m.category != "confirmation") {
+    return InvalidArgument("message " + m.idempotency_key,
+                           "category '" + m.category +
+                               "' is unknown; one of marketing, transactional, confirmation");
+  }
+  return Ok();
+}
+
+Status CheckMessagingSettings(const MessagingSettingsRecord& s) {
+  if (s.transport != "file" && s.transport != "smtp") {
+    return InvalidArgument("messaging settings",
+                           "transport '" + s.transport + "' is unknown; one of file, smtp");
+  }
+  if (s.smtp_tls != "none" && s.smtp_tls != "starttls" && s.smtp_tls != "tls") {
+    return InvalidArgument("messaging settings",
+                           "smtp_tls '" + s.smtp_tls + "' is unknown; one of none, starttls, tls");
+  }
+  return Ok();
+}
+
+// The outcome states FinishMessage writes.
+Status CheckMessageOutcome(const MessageOutcome& o) {
+  switch (o.state) {
+    case MessageState::kSent:
+    case MessageState::kQueued:
+    case MessageState::kBounced:
+    case MessageState::kFailed:
+    case MessageState::kSuppressed:
+      return Ok();
+    default:
+      return InvalidArgument("message " + std::to_string(o.id),
+                             "an attempt cannot end as " + std::string(MessageStateName(o.state)));
+  }
+}
+
+// The field of `c` that counts messages in `state`.
+std::int64_t& CountOf(MessageCounts& c, MessageState state) {
+  switch (state) {
+    case MessageState::kQueued: return c.queued;
+    case MessageState::kSending: return c.sending;
+    case MessageState::kSent: return c.sent;
+    case MessageState::kBounced: return c.bounced;
+    case MessageState::kFailed: return c.failed;
+    case MessageState::kSuppressed: return c.suppressed;
+    case MessageState::kCancelled: return c.cancelled;
+  }
+  return c.cancelled;
+}
+
+constexpr const char* kTemplateColumns =
+    "id, workspace_id, name, channel, topic, subject, html, body_text, created_at, updated_at";
+
+// Row i of "SELECT <kTemplateColumns> FROM message_templates".
+Result<MessageTemplateRecord> ReadMessageTemplate(const Rows& r, int i) {
+  MessageTemplateRecord t;
+  t.id = r.Int(i, 0);
+  t.workspace = WorkspaceId{r.Int(i, 1)};
+  t.name = r.Text(i, 2);
+  TREU_ASSIGN_OR_RETURN(t.channel, ParseChannel(r.View(i, 3)));
+  t.topic = r.Text(i, 4);
+  t.subject = r.Text(i, 5);
+  t.html = r.Text(i, 6);
+  t.text = r.Text(i, 7);
+  t.created_at = Timestamp{r.Int(i, 8)};
+  t.updated_at = Timestamp{r.Int(i, 9)};
+  return t;
+}
+
+Result<std::vector<MessageTemplateRecord>> ReadMessageTemplates(const Rows& r) {
+  std::vector<MessageTemplateRecord> out;
+  out.reserve(static_cast<std::size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) {
+    TREU_ASSIGN_OR_RETURN(MessageTemplateRecord t, ReadMessageTemplate(r, i));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// The columns of a message without its bodies (lists), and with them (html, body_text last).
+constexpr const char* kOutboxListColumns =
+    "id, workspace_id, idempotency_key, channel, customer_id, category, topic, template_id, "
+    "campaign, recipient, subject, state, attempts, next_attempt_at, lease_until, claimed_by, "
+    "provider_id, last_error, created_at, sent_at";
+constexpr const char* kOutboxColumns =
+    "id, workspace_id, idempotency_key, channel, customer_id, category, topic, template_id, "
+    "campaign, recipient, subject, state, attempts, next_attempt_at, lease_until, claimed_by, "
+    "provider_id, last_error, created_at, sent_at, html, body_text";
+
+// Row i of "SELECT <kOutboxColumns>" (bodies) or "SELECT <kOutboxListColumns>" (no bodies).
+Result<OutboxMessage> ReadOutboxMessage(const Rows& r, int i, bool bodies) {
+  OutboxMessage m;
+  m.id = r.Int(i, 0);
+  m.workspace = WorkspaceId{r.Int(i, 1)};
+  m.idempotency_key = r.Text(i, 2);
+  TREU_ASSIGN_OR_RETURN(m.channel, ParseChannel(r.View(i, 3)));
+  m.customer = CustomerId{r.Int(i, 4)};
+  m.category = r.Text(i, 5);
+  m.topic = r.Text(i, 6);
+  m.template_id = r.Int(i, 7);
+  m.campaign = r.Text(i, 8);
+  m.recipient = r.Text(i, 9);
+  m.subject = r.Text(i, 10);
+  TREU_ASSIGN_OR_RETURN(m.state, ParseMessageState(r.View(i, 11)));
+  m.attempts = static_cast<int>(r.Int(i, 12));
+  m.next_attempt_at = Timestamp{r.Int(i, 13)};
+  m.lease_until = Timestamp{r.Int(i, 14)};
+  m.claimed_by = r.Text(i, 15);
+  m.provider_id = r.Text(i, 16);
+  m.last_error = r.Text(i, 17);
+  m.created_at = Timestamp{r.Int(i, 18)};
+  m.sent_at = OptionalTimestamp(r, i, 19);
+  if (bodies) {
+    m.html = r.Text(i, 20);
+    m.text = r.Text(i, 21);
+  }
+  return m;
+}
+
+Result<std::vector<OutboxMessage>> ReadOutboxMessages(const Rows& r, bool bodies) {
+  std::vector<OutboxMessage> out;
+  out.reserve(static_cast<std::size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) {
+    TREU_ASSIGN_OR_RETURN(OutboxMessage m, ReadOutboxMessage(r, i, bodies));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// Which of a MessageFilter's fields filter: bit 0 customer, bit 1 campaign, bit 2 state.
+int MessageFilterBits(const MessageFilter& f) {
+  return (f.customer.valid() ? 1 : 0) | (f.campaign.empty() ? 0 : 2) | (f.state ? 4 : 0);
+}
+
+// " AND customer_id = $n AND campaign = $n+1 AND state = $n+2", as far as `bits` say, numbered
+// from `*next`, which is advanced.
+std::string MessageFilterSql(int bits, int* next) {
+  std::string sql;
+  if (bits & 1) sql += " AND customer_id = $" + std::to_string((*next)++) + "::bigint";
+  if (bits & 2) sql += " AND campaign = $" + std::to_string((*next)++);
+  if (bits & 4) sql += " AND state = $" + std::to_string((*next)++);
+  return sql;
+}
+
+// Adds the filter's values in the order of MessageFilterSql.
+void AddMessageFilter(Params& p, const MessageFilter& f) {
+  if (f.customer.valid()) p.Add(f.customer.value);
+  if (!f.campaign.empty()) p.Add(f.campaign);
+  if (f.state) p.Add(MessageStateName(*f.state));
+}
+
+// One statement text per filter combination, so that each is planned with its index.
+const char* ListMessagesSql(int bits) {
+  static const std::array<std::string, 8> kSql = [] {
+    std::array<std::string, 8> out;
+    for (int b = 0; b < 8; ++b) {
+      int next = 2;
+      std::string sql = std::string("SELECT ") + kOutboxListColumns +
+                        " FROM outbox WHERE workspace_id = $1::bigint" + MessageFilterSql(b, &next);
+      sql += " AND id < $" + std::to_string(next) + "::bigint ORDER BY id DESC LIMIT $" +
+             std::to_string(next + 1) + "::bigint";
+      out[static_cast<std::size_t>(b)] = std::move(sql);
+    }
+    return out;
+  }();
+  return kSql[static_cast<std::size_t>(bits)].c_str();
+}
+
+// Cancels the queued messages of workspace $1 that match the filter (customer, campaign from
+// $3) and writes their "cancelled" log lines at $2; returns how many.
+const char* CancelMessagesSql(int bits) {
+  static const std::array<std::string, 4> kSql = [] {
+    std::array<std::string, 4> out;
+    for (int b = 0; b < 4; ++b) {
+      int next = 3;
+      out[static_cast<std::size_t>(b)] =
+          "WITH u AS (UPDATE outbox SET state = 'cancelled' WHERE workspace_id = $1::bigint" +
+          MessageFilterSql(b, &next) +
+          " AND state = 'queued' RETURNING id, customer_id), l AS (INSERT INTO message_log "
+          "(workspace_id, message_id, customer_id, kind, at, detail) SELECT $1::bigint, id, "
+          "customer_id, 'cancelled', $2::bigint, '' FROM u ORDER BY id) SELECT count(*) FROM u";
+    }
+    return out;
+  }();
+  return kSql[static_cast<std::size_t>(bits)].c_str();
+}
+
+// Inserts messages of workspace $1 created at $2 in the order given (one array per column from
+// $3), skipping keys the workspace has, with a "queued" log line for each inserted; returns
+// how many were inserted.
+constexpr const char* kEnqueueMessagesSql =
+    "WITH ins AS (INSERT INTO outbox (workspace_id, idempotency_key, channel, customer_id, "
+    "category, topic, template_id, campaign, recipient, subject, html, body_text, state, attempts, "
+    "next_attempt_at, lease_until, claimed_by, provider_id, last_error, created_at) SELECT "
+    "$1::bigint, u.k, u.channel, u.customer, u.category, u.topic, u.template, u.campaign, "
+    "u.recipient, u.subject, u.html, u.body, 'queued', 0, u.due, 0, '', '', '', $2::bigint FROM "
+    "unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bigint[], $9::text[], "
+    "$10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[]) WITH ORDINALITY AS u(k, "
+    "channel, customer, category, topic, template, campaign, recipient, subject, html, body, due, "
+    "n) ORDER BY u.n ON CONFLICT (workspace_id, idempotency_key) DO NOTHING RETURNING id, "
+    "customer_id), log AS (INSERT INTO message_log (workspace_id, message_id, customer_id, kind, "
+    "at, detail) SELECT $1::bigint, id, customer_id, 'queued', $2::bigint, '' FROM ins ORDER BY id) "
+    "SELECT count(*) FROM ins";
+
+// Messages per EnqueueMessages statement, and about how many bytes of text: a large batch is
+// sent in several statements of one transaction.
+constexpr std::size_t kEnqueueRows = 2'000;
+constexpr std::size_t kEnqueueBytes = std::size_t{16} << 20;
+
+// Claims due messages of channel $1 at time $2, at most $3: the queued ones due and the sending
+// ones whose lease lapsed, oldest due first, skipping rows other claimers hold locked. Each
+// becomes sending for worker $4 until $5. Returns them (kOutboxColumns) in due order.
+const std::string& ClaimMessagesSql() {
+  static const std::string kSql = [] {
+    std::string cols;  // kOutboxColumns, qualified with the table
+    std::string_view rest = kOutboxColumns;
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(", ");
+      if (!cols.empty()) cols += ", ";
+      cols += "o." + std::string(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 2);
+    }
+    return std::string(
+               "WITH queued AS (SELECT id, next_attempt_at AS due FROM outbox WHERE channel = $1 AND "
+               "state = 'queued' AND next_attempt_at <= $2::bigint ORDER BY next_attempt_at, id "
+               "LIMIT $3::bigint FOR UPDATE SKIP LOCKED), lapsed AS (SELECT id, lease_until AS due "
+               "FROM outbox WHERE channel = $1 AND state = 'sending' AND lease_until <= $2::bigint "
+               "ORDER BY lease_until, id LIMIT $3::bigint FOR UPDATE SKIP LOCKED), due AS (SELECT "
+               "id, due FROM queued UNION ALL SELECT id, due FROM lapsed ORDER BY due, id LIMIT "
+               "$3::bigint), claimed AS (UPDATE outbox o SET state = 'sending', claimed_by = $4, "
+               "lease_until = $5::bigint, attempts = o.attempts + 1 FROM due WHERE o.id = due.id "
+               "RETURNING ") +
+           cols + ", due.due AS due) SELECT " + kOutboxColumns + " FROM claimed ORDER BY due, id";
+  }();
+  return kSql;
+}
+
+// Row i of "SELECT id, workspace_id, message_id, customer_id, kind, at, detail FROM message_log".
+MessageLogEntry ReadMessageLogEntry(const Rows& r, int i) {
+  return {r.Int(i, 0), WorkspaceId{r.Int(i, 1)}, r.Int(i, 2), CustomerId{r.Int(i, 3)},
+          r.Text(i, 4), Timestamp{r.Int(i, 5)},   r.Text(i, 6)};
+}
+
+// Row i of "SELECT id, customer_id, channel, action, at, ip, user_agent, text_version, source
+// FROM consent_records".
+Result<ConsentRecord> ReadConsentRecord(const Rows& r, int i, WorkspaceId ws) {
+  ConsentRecord c;
+  c.id = r.Int(i, 0);
+  c.workspace = ws;
+  c.customer = CustomerId{r.Int(i, 1)};
+  TREU_ASSIGN_OR_RETURN(c.channel, ParseChannel(r.View(i, 2)));
+  c.action = r.Text(i, 3);
+  c.at = Timestamp{r.Int(i, 4)};
+  c.ip = r.Text(i, 5);
+  c.user_agent = r.Text(i, 6);
+  c.text_version = r.Text(i, 7);
+  c.source = r.Text(i, 8);
+  return c;
 }
 
 // Appends transfers in the order given ($1 workspace, then one array per column); returns the
@@ -3891,6 +4186,428 @@ class PostgresStore final : public Store {
   Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemption(WorkspaceId ws,
                                                                  std::string_view id) override {
     return FindLoyaltyRedemptionOn(conn_, ws, id);
+  }
+
+  // ---- Messaging
+
+  Result<MessageTemplateRecord> SaveMessageTemplate(const MessageTemplateRecord& t) override {
+    static const std::string kSql =
+        std::string(
+            "INSERT INTO message_templates (workspace_id, name, channel, topic, subject, html, "
+            "body_text, created_at, updated_at) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, "
+            "$8::bigint, $9::bigint) ON CONFLICT (workspace_id, name) DO UPDATE SET channel = "
+            "excluded.channel, topic = excluded.topic, subject = excluded.subject, html = "
+            "excluded.html, body_text = excluded.body_text, updated_at = excluded.updated_at "
+            "RETURNING ") +
+        kTemplateColumns;
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("save template " + t.name, kSql.c_str(),
+                            Params().Add(t.workspace.value).Add(t.name).Add(ChannelName(t.channel))
+                                .Add(t.topic).Add(t.subject).Add(t.html).Add(t.text)
+                                .Add(t.created_at.micros).Add(t.updated_at.micros)));
+    if (r.size() == 0) return Internal("postgresql: save template " + t.name, "no row after saving");
+    return ReadMessageTemplate(r, 0);
+  }
+
+  Result<std::vector<MessageTemplateRecord>> ListMessageTemplates(WorkspaceId ws) override {
+    static const std::string kSql = std::string("SELECT ") + kTemplateColumns +
+                                    " FROM message_templates WHERE workspace_id = $1::bigint ORDER BY "
+                                    "name COLLATE \"C\"";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list templates", kSql.c_str(), Params().Add(ws.value)));
+    return ReadMessageTemplates(r);
+  }
+
+  Result<std::optional<MessageTemplateRecord>> FindMessageTemplate(WorkspaceId ws,
+                                                                   std::string_view name) override {
+    static const std::string kSql = std::string("SELECT ") + kTemplateColumns +
+                                    " FROM message_templates WHERE workspace_id = $1::bigint AND name = $2";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find template", kSql.c_str(), Params().Add(ws.value).Add(name)));
+    return FirstMessageTemplate(r);
+  }
+
+  Result<std::optional<MessageTemplateRecord>> FindMessageTemplateById(WorkspaceId ws,
+                                                                       std::int64_t id) override {
+    static const std::string kSql = std::string("SELECT ") + kTemplateColumns +
+                                    " FROM message_templates WHERE workspace_id = $1::bigint AND id = "
+                                    "$2::bigint";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find template", kSql.c_str(), Params().Add(ws.value).Add(id)));
+    return FirstMessageTemplate(r);
+  }
+
+  static Result<std::optional<MessageTemplateRecord>> FirstMessageTemplate(const Rows& r) {
+    if (r.size() == 0) return std::optional<MessageTemplateRecord>();
+    TREU_ASSIGN_OR_RETURN(MessageTemplateRecord t, ReadMessageTemplate(r, 0));
+    return std::optional<MessageTemplateRecord>(std::move(t));
+  }
+
+  Status DeleteMessageTemplate(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("delete template",
+                                              "DELETE FROM message_templates WHERE workspace_id = $1::bigint "
+                                              "AND name = $2 RETURNING id",
+                                              Params().Add(ws.value).Add(name)));
+    if (r.size() == 0) return NotFound("template " + std::string(name), "no such template");
+    return Ok();
+  }
+
+  Result<std::int64_t> EnqueueMessages(WorkspaceId ws, std::span<const OutboxMessage> messages,
+                                       Timestamp now) override {
+    for (const OutboxMessage& m : messages) TREU_RETURN_IF_ERROR(CheckOutboxMessage(ws, m));
+    // Pieces of at most kEnqueueRows messages and about kEnqueueBytes of text, one statement
+    // each; several pieces share a transaction.
+    std::vector<std::span<const OutboxMessage>> pieces;
+    std::size_t begin = 0, bytes = 0;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      const OutboxMessage& m = messages[i];
+      bytes += m.idempotency_key.size() + m.recipient.size() + m.subject.size() + m.html.size() +
+               m.text.size() + m.topic.size() + m.campaign.size() + 64;
+      if (i + 1 == messages.size() || i + 1 - begin == kEnqueueRows || bytes >= kEnqueueBytes) {
+        pieces.push_back(messages.subspan(begin, i + 1 - begin));
+        begin = i + 1;
+        bytes = 0;
+      }
+    }
+    std::int64_t inserted = 0;
+    auto enqueue = [&]() -> Status {
+      for (const auto piece : pieces) {
+        TREU_ASSIGN_OR_RETURN(std::int64_t n, EnqueuePiece(ws, piece, now));
+        inserted += n;
+      }
+      return Ok();
+    };
+    if (pieces.size() <= 1) {
+      TREU_RETURN_IF_ERROR(enqueue());  // one statement: atomic by itself
+    } else {
+      TREU_RETURN_IF_ERROR(InTransaction(enqueue));
+    }
+    return inserted;
+  }
+
+  Result<std::int64_t> EnqueuePiece(WorkspaceId ws, std::span<const OutboxMessage> piece, Timestamp now) {
+    ArrayLiteral keys, channels, customers, categories, topics, templates, campaigns, recipients,
+        subjects, htmls, texts, due;
+    for (const OutboxMessage& m : piece) {
+      keys.Add(m.idempotency_key);
+      channels.Add(ChannelName(m.channel));
+      customers.Add(m.customer.value);
+      categories.Add(m.category);
+      topics.Add(m.topic);
+      templates.Add(m.template_id);
+      campaigns.Add(m.campaign);
+      recipients.Add(m.recipient);
+      subjects.Add(m.subject);
+      htmls.Add(m.html);
+      texts.Add(m.text);
+      due.Add(m.next_attempt_at.micros);
+    }
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("enqueue messages", kEnqueueMessagesSql,
+                            Params().Add(ws.value).Add(now.micros).Add(keys).Add(channels).Add(customers)
+                                .Add(categories).Add(topics).Add(templates).Add(campaigns).Add(recipients)
+                                .Add(subjects).Add(htmls).Add(texts).Add(due)));
+    return r.Int(0, 0);
+  }
+
+  Result<std::vector<OutboxMessage>> ClaimMessages(Channel channel, Timestamp now, std::int64_t lease_micros,
+                                                   std::string_view worker, int limit) override {
+    if (worker.empty()) return InvalidArgument("claim messages", "the worker has no name");
+    if (limit <= 0) return std::vector<OutboxMessage>();
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("claim messages", ClaimMessagesSql().c_str(),
+                            Params().Add(ChannelName(channel)).Add(now.micros).Add(std::int64_t{limit})
+                                .Add(worker).Add(now.micros + lease_micros)));
+    return ReadOutboxMessages(r, /*bodies=*/true);
+  }
+
+  Result<bool> FinishMessage(const MessageOutcome& o) override {
+    TREU_RETURN_IF_ERROR(CheckMessageOutcome(o));
+    Params p;
+    p.Add(o.id).Add(o.worker).Add(MessageStateName(o.state));
+    if (o.state == MessageState::kQueued) {
+      p.Add(o.next_attempt_at.micros);
+    } else {
+      p.AddNull();
+    }
+    if (o.provider_id.empty()) {
+      p.AddNull();
+    } else {
+      p.Add(o.provider_id);
+    }
+    p.Add(o.error);
+    if (o.state == MessageState::kSent) {
+      p.Add(o.at.micros);
+    } else {
+      p.AddNull();
+    }
+    p.Add(o.log_kind).Add(o.at.micros).Add(o.log_detail);
+    // One statement: the outcome and its log line, or (the claim lost) neither.
+    TREU_ASSIGN_OR_RETURN(
+        Rows r,
+        conn_.Query("finish message",
+                    "WITH u AS (UPDATE outbox SET state = $3, next_attempt_at = coalesce($4::bigint, "
+                    "next_attempt_at), provider_id = coalesce($5::text, provider_id), last_error = $6, "
+                    "sent_at = coalesce($7::bigint, sent_at), claimed_by = '', lease_until = 0 WHERE "
+                    "id = $1::bigint AND state = 'sending' AND claimed_by = $2 RETURNING workspace_id, "
+                    "customer_id), l AS (INSERT INTO message_log (workspace_id, message_id, "
+                    "customer_id, kind, at, detail) SELECT workspace_id, $1::bigint, customer_id, $8, "
+                    "$9::bigint, $10 FROM u) SELECT count(*) FROM u",
+                    p));
+    return r.Int(0, 0) > 0;
+  }
+
+  Result<std::optional<OutboxMessage>> FindMessage(WorkspaceId ws, std::int64_t id) override {
+    static const std::string kSql = std::string("SELECT ") + kOutboxColumns +
+                                    " FROM outbox WHERE workspace_id = $1::bigint AND id = $2::bigint";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find message", kSql.c_str(), Params().Add(ws.value).Add(id)));
+    return FirstMessage(r);
+  }
+
+  Result<std::optional<OutboxMessage>> FindMessageByKey(WorkspaceId ws, std::string_view key) override {
+    static const std::string kSql = std::string("SELECT ") + kOutboxColumns +
+                                    " FROM outbox WHERE workspace_id = $1::bigint AND idempotency_key = $2";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find message", kSql.c_str(), Params().Add(ws.value).Add(key)));
+    return FirstMessage(r);
+  }
+
+  static Result<std::optional<OutboxMessage>> FirstMessage(const Rows& r) {
+    if (r.size() == 0) return std::optional<OutboxMessage>();
+    TREU_ASSIGN_OR_RETURN(OutboxMessage m, ReadOutboxMessage(r, 0, /*bodies=*/true));
+    return std::optional<OutboxMessage>(std::move(m));
+  }
+
+  Result<std::vector<OutboxMessage>> ListMessages(WorkspaceId ws, const MessageFilter& filter,
+                                                  std::int64_t before_id, int limit) override {
+    Params p;
+    p.Add(ws.value);
+    AddMessageFilter(p, filter);
+    p.Add(before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max())
+        .Add(std::int64_t{std::max(limit, 0)});
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list messages", ListMessagesSql(MessageFilterBits(filter)), p));
+    return ReadOutboxMessages(r, /*bodies=*/false);
+  }
+
+  Result<MessageCounts> CountMessages(WorkspaceId ws, std::string_view campaign) override {
+    Params p;
+    p.Add(ws.value);
+    if (!campaign.empty()) p.Add(campaign);
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("count messages",
+                            campaign.empty() ? "SELECT state, count(*) FROM outbox WHERE workspace_id = "
+                                               "$1::bigint GROUP BY state"
+                                             : "SELECT state, count(*) FROM outbox WHERE workspace_id = "
+                                               "$1::bigint AND campaign = $2 GROUP BY state",
+                            p));
+    MessageCounts c;
+    for (int i = 0; i < r.size(); ++i) {
+      TREU_ASSIGN_OR_RETURN(MessageState state, ParseMessageState(r.View(i, 0)));
+      CountOf(c, state) = r.Int(i, 1);
+    }
+    return c;
+  }
+
+  Result<std::int64_t> CancelMessages(WorkspaceId ws, const MessageFilter& filter, Timestamp now) override {
+    if (filter.state && *filter.state != MessageState::kQueued) return 0;  // only queued ones cancel
+    MessageFilter by = filter;
+    by.state.reset();
+    Params p;
+    p.Add(ws.value).Add(now.micros);
+    AddMessageFilter(p, by);
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("cancel messages", CancelMessagesSql(MessageFilterBits(by)), p));
+    return r.Int(0, 0);
+  }
+
+  Status AppendMessageLog(const MessageLogEntry& e) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("append message log",
+                            "INSERT INTO message_log (workspace_id, message_id, customer_id, kind, at, detail) "
+                            "SELECT workspace_id, id, customer_id, $3, $4::bigint, $5 FROM outbox WHERE "
+                            "workspace_id = $1::bigint AND id = $2::bigint RETURNING id",
+                            Params().Add(e.workspace.value).Add(e.message_id).Add(e.kind).Add(e.at.micros)
+                                .Add(e.detail)));
+    if (r.size() == 0) return NotFound("message " + std::to_string(e.message_id), "no such message");
+    return Ok();
+  }
+
+  Result<std::vector<MessageLogEntry>> ListMessageLog(WorkspaceId ws, std::int64_t message_id,
+                                                      CustomerId customer, int limit) override {
+    const char* sql = nullptr;
+    Params p;
+    p.Add(ws.value);
+    if (message_id > 0) {
+      sql = "SELECT id, workspace_id, message_id, customer_id, kind, at, detail FROM message_log WHERE "
+            "workspace_id = $1::bigint AND message_id = $2::bigint ORDER BY id LIMIT $3::bigint";
+      p.Add(message_id);
+    } else if (customer.valid()) {
+      sql = "SELECT id, workspace_id, message_id, customer_id, kind, at, detail FROM message_log WHERE "
+            "workspace_id = $1::bigint AND customer_id = $2::bigint ORDER BY id LIMIT $3::bigint";
+      p.Add(customer.value);
+    } else {
+      return InvalidArgument("message log", "name a message or a customer");
+    }
+    p.Add(std::int64_t{std::max(limit, 0)});
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list message log", sql, p));
+    std::vector<MessageLogEntry> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadMessageLogEntry(r, i));
+    return out;
+  }
+
+  Status SuppressEmail(const EmailSuppression& e) override {
+    return StatusOf(conn_.Query("suppress email",
+                                "INSERT INTO email_suppressions (workspace_id, address, reason, detail, at) "
+                                "VALUES ($1::bigint, $2, $3, $4, $5::bigint) ON CONFLICT (workspace_id, "
+                                "address) DO UPDATE SET reason = excluded.reason, detail = excluded.detail, "
+                                "at = excluded.at",
+                                Params().Add(e.workspace.value).Add(LowerAscii(e.address)).Add(e.reason)
+                                    .Add(e.detail).Add(e.at.micros)));
+  }
+
+  Result<std::optional<EmailSuppression>> FindSuppression(WorkspaceId ws, std::string_view address) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find suppression",
+                                              "SELECT address, reason, detail, at FROM email_suppressions "
+                                              "WHERE workspace_id = $1::bigint AND address = $2",
+                                              Params().Add(ws.value).Add(LowerAscii(address))));
+    if (r.size() == 0) return std::optional<EmailSuppression>();
+    return std::optional<EmailSuppression>(
+        EmailSuppression{ws, r.Text(0, 0), r.Text(0, 1), r.Text(0, 2), Timestamp{r.Int(0, 3)}});
+  }
+
+  Result<std::vector<EmailSuppression>> ListSuppressions(WorkspaceId ws, std::string_view after_address,
+                                                         int limit) override {
+    // The address column sorts in byte order (COLLATE "C"), as SQLite does.
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list suppressions",
+                                              "SELECT address, reason, detail, at FROM email_suppressions "
+                                              "WHERE workspace_id = $1::bigint AND address > $2 ORDER BY "
+                                              "address LIMIT $3::bigint",
+                                              Params().Add(ws.value).Add(LowerAscii(after_address))
+                                                  .Add(std::int64_t{std::max(limit, 0)})));
+    std::vector<EmailSuppression> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({ws, r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), Timestamp{r.Int(i, 3)}});
+    }
+    return out;
+  }
+
+  Result<bool> DeleteSuppression(WorkspaceId ws, std::string_view address) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("delete suppression",
+                                              "DELETE FROM email_suppressions WHERE workspace_id = $1::bigint "
+                                              "AND address = $2 RETURNING 1",
+                                              Params().Add(ws.value).Add(LowerAscii(address))));
+    return r.size() > 0;
+  }
+
+  Result<ConsentRecord> AddConsentRecord(const ConsentRecord& c) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("add consent record",
+                            "INSERT INTO consent_records (workspace_id, customer_id, channel, action, at, ip, "
+                            "user_agent, text_version, source) VALUES ($1::bigint, $2::bigint, $3, $4, "
+                            "$5::bigint, $6, $7, $8, $9) RETURNING id",
+                            Params().Add(c.workspace.value).Add(c.customer.value).Add(ChannelName(c.channel))
+                                .Add(c.action).Add(c.at.micros).Add(c.ip).Add(c.user_agent).Add(c.text_version)
+                                .Add(c.source)));
+    ConsentRecord out = c;
+    out.id = r.Int(0, 0);
+    return out;
+  }
+
+  Result<std::vector<ConsentRecord>> ListConsentRecords(WorkspaceId ws, CustomerId customer,
+                                                        std::int64_t after_id, int limit) override {
+    Params p;
+    p.Add(ws.value);
+    if (customer.valid()) p.Add(customer.value);
+    p.Add(after_id).Add(std::int64_t{std::max(limit, 0)});
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list consent records",
+                            customer.valid()
+                                ? "SELECT id, customer_id, channel, action, at, ip, user_agent, text_version, "
+                                  "source FROM consent_records WHERE workspace_id = $1::bigint AND "
+                                  "customer_id = $2::bigint AND id > $3::bigint ORDER BY id LIMIT $4::bigint"
+                                : "SELECT id, customer_id, channel, action, at, ip, user_agent, text_version, "
+                                  "source FROM consent_records WHERE workspace_id = $1::bigint AND id > "
+                                  "$2::bigint ORDER BY id LIMIT $3::bigint",
+                            p));
+    std::vector<ConsentRecord> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) {
+      TREU_ASSIGN_OR_RETURN(ConsentRecord c, ReadConsentRecord(r, i, ws));
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
+
+  Status SaveMessagePreferences(const MessagePreferences& m) override {
+    TREU_ASSIGN_OR_RETURN(std::string topics, EncodeTopics(m.topics_off));
+    Params p;
+    p.Add(m.workspace.value).Add(m.customer.value).Add(topics);
+    AddOptional(p, OptionalMicros(m.paused_until));
+    p.Add(m.updated_at.micros);
+    return StatusOf(conn_.Query("save message preferences",
+                                "INSERT INTO message_preferences (workspace_id, customer_id, topics_off, "
+                                "paused_until, updated_at) VALUES ($1::bigint, $2::bigint, $3, $4::bigint, "
+                                "$5::bigint) ON CONFLICT (workspace_id, customer_id) DO UPDATE SET topics_off "
+                                "= excluded.topics_off, paused_until = excluded.paused_until, updated_at = "
+                                "excluded.updated_at",
+                                p));
+  }
+
+  Result<std::optional<MessagePreferences>> FindMessagePreferences(WorkspaceId ws, CustomerId customer) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find message preferences",
+                                              "SELECT topics_off, paused_until, updated_at FROM "
+                                              "message_preferences WHERE workspace_id = $1::bigint AND "
+                                              "customer_id = $2::bigint",
+                                              Params().Add(ws.value).Add(customer.value)));
+    if (r.size() == 0) return std::optional<MessagePreferences>();
+    return std::optional<MessagePreferences>(MessagePreferences{
+        ws, customer, DecodeTierList(r.View(0, 0)), OptionalTimestamp(r, 0, 1), Timestamp{r.Int(0, 2)}});
+  }
+
+  Status SaveMessagingSettings(const MessagingSettingsRecord& s) override {
+    TREU_RETURN_IF_ERROR(CheckMessagingSettings(s));
+    return StatusOf(conn_.Query(
+        "save messaging settings",
+        "INSERT INTO messaging_settings (workspace_id, from_name, from_address, reply_to, transport, "
+        "smtp_url, smtp_tls, smtp_username, smtp_password_sealed, dkim_domain, dkim_selector, "
+        "dkim_key_sealed, consent_text_version, max_attempts, updated_at) VALUES ($1::bigint, $2, $3, $4, "
+        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14::integer, $15::bigint) ON CONFLICT (workspace_id) DO "
+        "UPDATE SET from_name = excluded.from_name, from_address = excluded.from_address, reply_to = "
+        "excluded.reply_to, transport = excluded.transport, smtp_url = excluded.smtp_url, smtp_tls = "
+        "excluded.smtp_tls, smtp_username = excluded.smtp_username, smtp_password_sealed = "
+        "excluded.smtp_password_sealed, dkim_domain = excluded.dkim_domain, dkim_selector = "
+        "excluded.dkim_selector, dkim_key_sealed = excluded.dkim_key_sealed, consent_text_version = "
+        "excluded.consent_text_version, max_attempts = excluded.max_attempts, updated_at = "
+        "excluded.updated_at",
+        Params().Add(s.workspace.value).Add(s.from_name).Add(s.from_address).Add(s.reply_to).Add(s.transport)
+            .Add(s.smtp_url).Add(s.smtp_tls).Add(s.smtp_username).Add(s.smtp_password_sealed)
+            .Add(s.dkim_domain).Add(s.dkim_selector).Add(s.dkim_key_sealed).Add(s.consent_text_version)
+            .Add(std::int64_t{s.max_attempts}).Add(s.updated_at.micros)));
+  }
+
+  Result<std::optional<MessagingSettingsRecord>> FindMessagingSettings(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find messaging settings",
+                            "SELECT from_name, from_address, reply_to, transport, smtp_url, smtp_tls, "
+                            "smtp_username, smtp_password_sealed, dkim_domain, dkim_selector, "
+                            "dkim_key_sealed, consent_text_version, max_attempts, updated_at FROM "
+                            "messaging_settings WHERE workspace_id = $1::bigint",
+                            Params().Add(ws.value)));
+    if (r.size() == 0) return std::optional<MessagingSettingsRecord>();
+    MessagingSettingsRecord s;
+    s.workspace = ws;
+    s.from_name = r.Text(0, 0);
+    s.from_address = r.Text(0, 1);
+    s.reply_to = r.Text(0, 2);
+    s.transport = r.Text(0, 3);
+    s.smtp_url = r.Text(0, 4);
+    s.smtp_tls = r.Text(0, 5);
+    s.smtp_username = r.Text(0, 6);
+    s.smtp_password_sealed = r.Text(0, 7);
+    s.dkim_domain = r.Text(0, 8);
+    s.dkim_selector = r.Text(0, 9);
+    s.dkim_key_sealed = r.Text(0, 10);
+    s.consent_text_version = r.Text(0, 11);
+    s.max_attempts = static_cast<int>(r.Int(0, 12));
+    s.updated_at = Timestamp{r.Int(0, 13)};
+    return std::optional<MessagingSettingsRecord>(std::move(s));
   }
 
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,

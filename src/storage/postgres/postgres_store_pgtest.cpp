@@ -432,6 +432,89 @@ class TestStore final : public Store {
                                                                  std::string_view id) override {
     return store_->FindLoyaltyRedemption(ws, id);
   }
+  Result<MessageTemplateRecord> SaveMessageTemplate(const MessageTemplateRecord& t) override {
+    return store_->SaveMessageTemplate(t);
+  }
+  Result<std::vector<MessageTemplateRecord>> ListMessageTemplates(WorkspaceId ws) override {
+    return store_->ListMessageTemplates(ws);
+  }
+  Result<std::optional<MessageTemplateRecord>> FindMessageTemplate(WorkspaceId ws,
+                                                                   std::string_view name) override {
+    return store_->FindMessageTemplate(ws, name);
+  }
+  Result<std::optional<MessageTemplateRecord>> FindMessageTemplateById(WorkspaceId ws,
+                                                                       std::int64_t id) override {
+    return store_->FindMessageTemplateById(ws, id);
+  }
+  Status DeleteMessageTemplate(WorkspaceId ws, std::string_view name) override {
+    return store_->DeleteMessageTemplate(ws, name);
+  }
+  Result<std::int64_t> EnqueueMessages(WorkspaceId ws, std::span<const OutboxMessage> messages,
+                                       Timestamp now) override {
+    return store_->EnqueueMessages(ws, messages, now);
+  }
+  Result<std::vector<OutboxMessage>> ClaimMessages(Channel channel, Timestamp now,
+                                                   std::int64_t lease_micros,
+                                                   std::string_view worker, int limit) override {
+    return store_->ClaimMessages(channel, now, lease_micros, worker, limit);
+  }
+  Result<bool> FinishMessage(const MessageOutcome& o) override { return store_->FinishMessage(o); }
+  Result<std::optional<OutboxMessage>> FindMessage(WorkspaceId ws, std::int64_t id) override {
+    return store_->FindMessage(ws, id);
+  }
+  Result<std::optional<OutboxMessage>> FindMessageByKey(WorkspaceId ws,
+                                                        std::string_view key) override {
+    return store_->FindMessageByKey(ws, key);
+  }
+  Result<std::vector<OutboxMessage>> ListMessages(WorkspaceId ws, const MessageFilter& filter,
+                                                  std::int64_t before_id, int limit) override {
+    return store_->ListMessages(ws, filter, before_id, limit);
+  }
+  Result<MessageCounts> CountMessages(WorkspaceId ws, std::string_view campaign) override {
+    return store_->CountMessages(ws, campaign);
+  }
+  Result<std::int64_t> CancelMessages(WorkspaceId ws, const MessageFilter& filter,
+                                      Timestamp now) override {
+    return store_->CancelMessages(ws, filter, now);
+  }
+  Status AppendMessageLog(const MessageLogEntry& e) override { return store_->AppendMessageLog(e); }
+  Result<std::vector<MessageLogEntry>> ListMessageLog(WorkspaceId ws, std::int64_t message_id,
+                                                      CustomerId customer, int limit) override {
+    return store_->ListMessageLog(ws, message_id, customer, limit);
+  }
+  Status SuppressEmail(const EmailSuppression& s) override { return store_->SuppressEmail(s); }
+  Result<std::optional<EmailSuppression>> FindSuppression(WorkspaceId ws,
+                                                          std::string_view address) override {
+    return store_->FindSuppression(ws, address);
+  }
+  Result<std::vector<EmailSuppression>> ListSuppressions(WorkspaceId ws,
+                                                         std::string_view after_address,
+                                                         int limit) override {
+    return store_->ListSuppressions(ws, after_address, limit);
+  }
+  Result<bool> DeleteSuppression(WorkspaceId ws, std::string_view address) override {
+    return store_->DeleteSuppression(ws, address);
+  }
+  Result<ConsentRecord> AddConsentRecord(const ConsentRecord& r) override {
+    return store_->AddConsentRecord(r);
+  }
+  Result<std::vector<ConsentRecord>> ListConsentRecords(WorkspaceId ws, CustomerId customer,
+                                                        std::int64_t after_id, int limit) override {
+    return store_->ListConsentRecords(ws, customer, after_id, limit);
+  }
+  Status SaveMessagePreferences(const MessagePreferences& p) override {
+    return store_->SaveMessagePreferences(p);
+  }
+  Result<std::optional<MessagePreferences>> FindMessagePreferences(WorkspaceId ws,
+                                                                   CustomerId customer) override {
+    return store_->FindMessagePreferences(ws, customer);
+  }
+  Status SaveMessagingSettings(const MessagingSettingsRecord& s) override {
+    return store_->SaveMessagingSettings(s);
+  }
+  Result<std::optional<MessagingSettingsRecord>> FindMessagingSettings(WorkspaceId ws) override {
+    return store_->FindMessagingSettings(ws);
+  }
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
                                           int limit) override {
     return store_->ReadChanges(ws, after_seq, limit);
@@ -879,6 +962,75 @@ TEST_F(PostgresStoreTest, DeletesAndErasuresAreLoggedInRunsAndForgetResolvedIds)
   EXPECT_EQ(changes[3].entity, Entity::kCustomer);
   EXPECT_EQ(changes[3].op, ChangeOp::kInsert);
   EXPECT_EQ(store->Counts(w.id).value().events, 0);
+}
+
+
+TEST_F(PostgresStoreTest, ConcurrentClaimersGetEachDueMessageExactlyOnce) {
+  constexpr int kMessages = 2'000;
+  constexpr int kClaimers = 4;
+  auto setup = Open();
+  ASSERT_NE(setup, nullptr);
+  const Workspace w = MakeWorkspace(*setup, "shop");
+  CustomerId c;
+  {
+    auto tx = setup->BeginWrite(w.id).value();
+    c = tx->ResolveCustomers(std::vector<std::string>{"c1"}, clock_.Now()).value()[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  std::vector<OutboxMessage> batch(kMessages);
+  for (int i = 0; i < kMessages; ++i) {
+    batch[i].idempotency_key = "m" + std::to_string(i);
+    batch[i].customer = c;
+    batch[i].recipient = "anna@example.de";
+    batch[i].next_attempt_at = Timestamp::FromSeconds(i % 7);  // due in a jumbled order
+  }
+  ASSERT_EQ(setup->EnqueueMessages(w.id, batch, clock_.Now()).value(), kMessages);
+
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < kClaimers; ++i) {
+    stores.push_back(Open());
+    ASSERT_NE(stores.back(), nullptr);
+  }
+  std::mutex mu;
+  std::vector<std::string> errors;
+  std::vector<std::vector<std::int64_t>> claimed(kClaimers);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kClaimers; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string worker = "w" + std::to_string(t);
+      while (true) {
+        auto got = stores[static_cast<std::size_t>(t)]->ClaimMessages(
+            Channel::kEmail, clock_.Now(), 3'600 * kMicrosPerSecond, worker, 25);
+        if (!got) {
+          std::lock_guard<std::mutex> lock(mu);
+          errors.push_back(got.error().ToString());
+          return;
+        }
+        if (got->empty()) return;
+        for (const OutboxMessage& m : *got) {
+          if (m.claimed_by != worker || m.attempts != 1 || m.state != MessageState::kSending) {
+            std::lock_guard<std::mutex> lock(mu);
+            errors.push_back("message " + std::to_string(m.id) + " came back as claimed by " +
+                             m.claimed_by);
+          }
+          claimed[static_cast<std::size_t>(t)].push_back(m.id);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(errors.empty()) << errors.front();
+  std::map<std::int64_t, int> times;
+  std::size_t total = 0;
+  for (const auto& ids : claimed) {
+    total += ids.size();
+    for (const std::int64_t id : ids) ++times[id];
+  }
+  EXPECT_EQ(total, static_cast<std::size_t>(kMessages));
+  EXPECT_EQ(times.size(), static_cast<std::size_t>(kMessages));
+  for (const auto& [id, n] : times) EXPECT_EQ(n, 1) << "message " << id;
+  EXPECT_EQ(setup->CountMessages(w.id, "").value().sending, kMessages);
+  EXPECT_TRUE(setup->ClaimMessages(Channel::kEmail, clock_.Now(), kMicrosPerSecond, "late", 10).value().empty());
 }
 
 }  // namespace

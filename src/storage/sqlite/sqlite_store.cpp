@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstring>
 #include <limits>
@@ -52,6 +53,11 @@ class Stmt {
   }
   Stmt& Bind(std::string_view v) {
     sqlite3_bind_text(s_, next_++, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // Binds text without copying it. REQUIRES: `v` stays valid until the statement is reset.
+  Stmt& BindRef(std::string_view v) {
+    sqlite3_bind_text(s_, next_++, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
   Stmt& Bind(double v) {
@@ -667,6 +673,237 @@ Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemptionIn(Db& db, Workspa
   LoyaltyRedemption r = ReadLoyaltyRedemption(*s, ws);
   s->Reset();
   return std::optional<LoyaltyRedemption>(std::move(r));
+}
+
+// ---- Messaging rows
+
+// ASCII letters lower-cased: email addresses as suppressions store and look them up.
+std::string LowerAscii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Topics as stored: sorted, unique, comma-separated (EncodeTierList). InvalidArgument for an
+// empty topic, which the list could not hold.
+Result<std::string> EncodeTopics(std::vector<std::string> topics) {
+  for (const std::string& t : topics) {
+    if (t.empty()) return InvalidArgument("message preferences", "a topic is empty");
+  }
+  std::sort(topics.begin(), topics.end());
+  topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
+  return EncodeTierList(topics);
+}
+
+Status CheckOutboxMessage(WorkspaceId ws, const OutboxMessage& m) {
+  if (m.workspace.valid() && m.workspace != ws) {
+    return InvalidArgument("message " + m.idempotency_key, "belongs to another workspace");
+  }
+  if (m.category != "marketing" && m.category != "transactional" && m.category != "confirmation") {
+    return InvalidArgument("message " + m.idempotency_key,
+                           "category '" + m.category +
+                               "' is unknown; one of marketing, transactional, confirmation");
+  }
+  return Ok();
+}
+
+Status CheckMessagingSettings(const MessagingSettingsRecord& s) {
+  if (s.transport != "file" && s.transport != "smtp") {
+    return InvalidArgument("messaging settings",
+                           "transport '" + s.transport + "' is unknown; one of file, smtp");
+  }
+  if (s.smtp_tls != "none" && s.smtp_tls != "starttls" && s.smtp_tls != "tls") {
+    return InvalidArgument("messaging settings",
+                           "smtp_tls '" + s.smtp_tls + "' is unknown; one of none, starttls, tls");
+  }
+  return Ok();
+}
+
+// The outcome states FinishMessage writes.
+Status CheckMessageOutcome(const MessageOutcome& o) {
+  switch (o.state) {
+    case MessageState::kSent:
+    case MessageState::kQueued:
+    case MessageState::kBounced:
+    case MessageState::kFailed:
+    case MessageState::kSuppressed:
+      return Ok();
+    default:
+      return InvalidArgument("message " + std::to_string(o.id),
+                             "an attempt cannot end as " + std::string(MessageStateName(o.state)));
+  }
+}
+
+constexpr const char* kTemplateColumns =
+    "id, workspace_id, name, channel, topic, subject, html, body_text, created_at, updated_at";
+
+// A row of "SELECT <kTemplateColumns> FROM message_templates".
+Result<MessageTemplateRecord> ReadMessageTemplate(const Stmt& s) {
+  MessageTemplateRecord t;
+  t.id = s.Int(0);
+  t.workspace = WorkspaceId{s.Int(1)};
+  t.name = s.Text(2);
+  TREU_ASSIGN_OR_RETURN(t.channel, ParseChannel(s.View(3)));
+  t.topic = s.Text(4);
+  t.subject = s.Text(5);
+  t.html = s.Text(6);
+  t.text = s.Text(7);
+  t.created_at = Timestamp{s.Int(8)};
+  t.updated_at = Timestamp{s.Int(9)};
+  return t;
+}
+
+// The columns of a message without its bodies (lists), and with them (html, body_text last).
+constexpr const char* kOutboxListColumns =
+    "id, workspace_id, idempotency_key, channel, customer_id, category, topic, template_id, "
+    "campaign, recipient, subject, state, attempts, next_attempt_at, lease_until, claimed_by, "
+    "provider_id, last_error, created_at, sent_at";
+constexpr const char* kOutboxColumns =
+    "id, workspace_id, idempotency_key, channel, customer_id, category, topic, template_id, "
+    "campaign, recipient, subject, state, attempts, next_attempt_at, lease_until, claimed_by, "
+    "provider_id, last_error, created_at, sent_at, html, body_text";
+
+// A row of "SELECT <kOutboxColumns>" (bodies) or "SELECT <kOutboxListColumns>" (no bodies).
+Result<OutboxMessage> ReadOutboxMessage(const Stmt& s, bool bodies) {
+  OutboxMessage m;
+  m.id = s.Int(0);
+  m.workspace = WorkspaceId{s.Int(1)};
+  m.idempotency_key = s.Text(2);
+  TREU_ASSIGN_OR_RETURN(m.channel, ParseChannel(s.View(3)));
+  m.customer = CustomerId{s.Int(4)};
+  m.category = s.Text(5);
+  m.topic = s.Text(6);
+  m.template_id = s.Int(7);
+  m.campaign = s.Text(8);
+  m.recipient = s.Text(9);
+  m.subject = s.Text(10);
+  TREU_ASSIGN_OR_RETURN(m.state, ParseMessageState(s.View(11)));
+  m.attempts = static_cast<int>(s.Int(12));
+  m.next_attempt_at = Timestamp{s.Int(13)};
+  m.lease_until = Timestamp{s.Int(14)};
+  m.claimed_by = s.Text(15);
+  m.provider_id = s.Text(16);
+  m.last_error = s.Text(17);
+  m.created_at = Timestamp{s.Int(18)};
+  m.sent_at = OptionalTimestamp(s, 19);
+  if (bodies) {
+    m.html = s.Text(20);
+    m.text = s.Text(21);
+  }
+  return m;
+}
+
+Result<std::vector<OutboxMessage>> ReadOutboxMessages(Stmt& s, bool bodies) {
+  std::vector<OutboxMessage> out;
+  while (true) {
+    TREU_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    TREU_ASSIGN_OR_RETURN(OutboxMessage m, ReadOutboxMessage(s, bodies));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// Which of a MessageFilter's fields filter: bit 0 customer, bit 1 campaign, bit 2 state.
+int MessageFilterBits(const MessageFilter& f) {
+  return (f.customer.valid() ? 1 : 0) | (f.campaign.empty() ? 0 : 2) | (f.state ? 4 : 0);
+}
+
+// " AND customer_id = ? AND campaign = ? AND state = ?", as far as `bits` say.
+std::string MessageFilterSql(int bits) {
+  std::string sql;
+  if (bits & 1) sql += " AND customer_id = ?";
+  if (bits & 2) sql += " AND campaign = ?";
+  if (bits & 4) sql += " AND state = ?";
+  return sql;
+}
+
+// Binds the filter's values in the order of MessageFilterSql.
+void BindMessageFilter(Stmt& s, const MessageFilter& f) {
+  if (f.customer.valid()) s.Bind(f.customer.value);
+  if (!f.campaign.empty()) s.Bind(f.campaign);
+  if (f.state) s.Bind(MessageStateName(*f.state));
+}
+
+// One statement text per filter combination, so that each can use its index: statements are
+// cached by the address of their text.
+const char* ListMessagesSql(int bits) {
+  static const std::array<std::string, 8> kSql = [] {
+    std::array<std::string, 8> out;
+    for (int b = 0; b < 8; ++b) {
+      out[static_cast<std::size_t>(b)] = std::string("SELECT ") + kOutboxListColumns +
+                                         " FROM outbox WHERE workspace_id = ?" +
+                                         MessageFilterSql(b) + " AND id < ? ORDER BY id DESC LIMIT ?";
+    }
+    return out;
+  }();
+  return kSql[static_cast<std::size_t>(bits)].c_str();
+}
+
+// The log lines and the update of CancelMessages, per combination of customer and campaign.
+const char* CancelLogSql(int bits) {
+  static const std::array<std::string, 4> kSql = [] {
+    std::array<std::string, 4> out;
+    for (int b = 0; b < 4; ++b) {
+      out[static_cast<std::size_t>(b)] =
+          "INSERT INTO message_log (workspace_id, message_id, customer_id, kind, at, detail) "
+          "SELECT workspace_id, id, customer_id, 'cancelled', ?, '' FROM outbox WHERE "
+          "workspace_id = ?" +
+          MessageFilterSql(b) + " AND state = 'queued' ORDER BY id";
+    }
+    return out;
+  }();
+  return kSql[static_cast<std::size_t>(bits)].c_str();
+}
+const char* CancelUpdateSql(int bits) {
+  static const std::array<std::string, 4> kSql = [] {
+    std::array<std::string, 4> out;
+    for (int b = 0; b < 4; ++b) {
+      out[static_cast<std::size_t>(b)] = "UPDATE outbox SET state = 'cancelled' WHERE workspace_id = ?" +
+                                         MessageFilterSql(b) + " AND state = 'queued'";
+    }
+    return out;
+  }();
+  return kSql[static_cast<std::size_t>(bits)].c_str();
+}
+
+// The field of `c` that counts messages in `state`.
+std::int64_t& CountOf(MessageCounts& c, MessageState state) {
+  switch (state) {
+    case MessageState::kQueued: return c.queued;
+    case MessageState::kSending: return c.sending;
+    case MessageState::kSent: return c.sent;
+    case MessageState::kBounced: return c.bounced;
+    case MessageState::kFailed: return c.failed;
+    case MessageState::kSuppressed: return c.suppressed;
+    case MessageState::kCancelled: return c.cancelled;
+  }
+  return c.cancelled;
+}
+
+// A row of "SELECT id, workspace_id, message_id, customer_id, kind, at, detail FROM message_log".
+MessageLogEntry ReadMessageLogEntry(const Stmt& s) {
+  return {s.Int(0), WorkspaceId{s.Int(1)}, s.Int(2), CustomerId{s.Int(3)}, s.Text(4), Timestamp{s.Int(5)},
+          s.Text(6)};
+}
+
+// A row of "SELECT id, customer_id, channel, action, at, ip, user_agent, text_version, source
+// FROM consent_records".
+Result<ConsentRecord> ReadConsentRecord(const Stmt& s, WorkspaceId ws) {
+  ConsentRecord r;
+  r.id = s.Int(0);
+  r.workspace = ws;
+  r.customer = CustomerId{s.Int(1)};
+  TREU_ASSIGN_OR_RETURN(r.channel, ParseChannel(s.View(2)));
+  r.action = s.Text(3);
+  r.at = Timestamp{s.Int(4)};
+  r.ip = s.Text(5);
+  r.user_agent = s.Text(6);
+  r.text_version = s.Text(7);
+  r.source = s.Text(8);
+  return r;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2999,6 +3236,453 @@ class SqliteStore final : public Store {
   Result<std::optional<LoyaltyRedemption>> FindLoyaltyRedemption(WorkspaceId ws,
                                                                  std::string_view id) override {
     return FindLoyaltyRedemptionIn(db_, ws, id);
+  }
+
+  // ---- Messaging
+
+  // Runs `body` between BEGIN IMMEDIATE and COMMIT; rolls back when it or the commit fails.
+  template <typename F>
+  auto InImmediateTransaction(F&& body) -> decltype(body()) {
+    TREU_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    auto result = body();
+    if (!result) {
+      (void)db_.Exec("ROLLBACK");
+      return result;
+    }
+    if (auto committed = db_.Exec("COMMIT"); !committed) {
+      (void)db_.Exec("ROLLBACK");
+      return std::unexpected(committed.error());
+    }
+    return result;
+  }
+
+  Result<MessageTemplateRecord> SaveMessageTemplate(const MessageTemplateRecord& t) override {
+    static const std::string kSql =
+        std::string(
+            "INSERT INTO message_templates (workspace_id, name, channel, topic, subject, html, "
+            "body_text, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+            "(workspace_id, name) DO UPDATE SET channel = excluded.channel, topic = excluded.topic, "
+            "subject = excluded.subject, html = excluded.html, body_text = excluded.body_text, "
+            "updated_at = excluded.updated_at RETURNING ") +
+        kTemplateColumns;
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(t.workspace.value).Bind(t.name).Bind(ChannelName(t.channel))
+                                        .Bind(t.topic).Bind(t.subject).Bind(t.html).Bind(t.text)
+                                        .Bind(t.created_at.micros).Bind(t.updated_at.micros).Step());
+    if (!row) return Internal("save template " + t.name, "no row after saving");
+    auto out = ReadMessageTemplate(*s);
+    s->Reset();
+    return out;
+  }
+
+  Result<std::vector<MessageTemplateRecord>> ListMessageTemplates(WorkspaceId ws) override {
+    static const std::string kSql = std::string("SELECT ") + kTemplateColumns +
+                                    " FROM message_templates WHERE workspace_id = ? ORDER BY name";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    s->Bind(ws.value);
+    std::vector<MessageTemplateRecord> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      TREU_ASSIGN_OR_RETURN(MessageTemplateRecord t, ReadMessageTemplate(*s));
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+
+  Result<std::optional<MessageTemplateRecord>> FindMessageTemplate(WorkspaceId ws,
+                                                                   std::string_view name) override {
+    static const std::string kSql = std::string("SELECT ") + kTemplateColumns +
+                                    " FROM message_templates WHERE workspace_id = ? AND name = ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    return FirstMessageTemplate(s->Bind(ws.value).Bind(name));
+  }
+
+  Result<std::optional<MessageTemplateRecord>> FindMessageTemplateById(WorkspaceId ws,
+                                                                       std::int64_t id) override {
+    static const std::string kSql = std::string("SELECT ") + kTemplateColumns +
+                                    " FROM message_templates WHERE workspace_id = ? AND id = ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    return FirstMessageTemplate(s->Bind(ws.value).Bind(id));
+  }
+
+  static Result<std::optional<MessageTemplateRecord>> FirstMessageTemplate(Stmt& s) {
+    TREU_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<MessageTemplateRecord>();
+    auto t = ReadMessageTemplate(s);
+    s.Reset();
+    if (!t) return std::unexpected(t.error());
+    return std::optional<MessageTemplateRecord>(std::move(*t));
+  }
+
+  Status DeleteMessageTemplate(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM message_templates WHERE workspace_id = ? AND name = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(ws.value).Bind(name).Run());
+    if (db_.Changes() == 0) return NotFound("template " + std::string(name), "no such template");
+    return Ok();
+  }
+
+  Result<std::int64_t> EnqueueMessages(WorkspaceId ws, std::span<const OutboxMessage> messages,
+                                       Timestamp now) override {
+    for (const OutboxMessage& m : messages) TREU_RETURN_IF_ERROR(CheckOutboxMessage(ws, m));
+    if (messages.empty()) return 0;
+    return InImmediateTransaction([&]() -> Result<std::int64_t> {
+      TREU_ASSIGN_OR_RETURN(
+          Stmt * ins,
+          db_.Prepare("INSERT INTO outbox (workspace_id, idempotency_key, channel, customer_id, "
+                      "category, topic, template_id, campaign, recipient, subject, html, body_text, "
+                      "state, attempts, next_attempt_at, lease_until, claimed_by, provider_id, "
+                      "last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, "
+                      "?, 0, '', '', '', ?) ON CONFLICT (workspace_id, idempotency_key) DO NOTHING"));
+      TREU_ASSIGN_OR_RETURN(
+          Stmt * log,
+          db_.Prepare("INSERT INTO message_log (workspace_id, message_id, customer_id, kind, at, "
+                      "detail) VALUES (?, ?, ?, 'queued', ?, '')"));
+      std::int64_t inserted = 0;
+      for (const OutboxMessage& m : messages) {
+        // The message outlives the statement's use of its text: no copies of the bodies.
+        TREU_RETURN_IF_ERROR(ins->Reset().Bind(ws.value).BindRef(m.idempotency_key)
+                                 .Bind(ChannelName(m.channel)).Bind(m.customer.value).BindRef(m.category)
+                                 .BindRef(m.topic).Bind(m.template_id).BindRef(m.campaign)
+                                 .BindRef(m.recipient).BindRef(m.subject).BindRef(m.html).BindRef(m.text)
+                                 .Bind(m.next_attempt_at.micros).Bind(now.micros).Run());
+        if (db_.Changes() == 0) continue;  // the workspace has this key
+        TREU_RETURN_IF_ERROR(
+            log->Reset().Bind(ws.value).Bind(db_.LastRowId()).Bind(m.customer.value).Bind(now.micros).Run());
+        ++inserted;
+      }
+      ins->Reset();
+      return inserted;
+    });
+  }
+
+  Result<std::vector<OutboxMessage>> ClaimMessages(Channel channel, Timestamp now, std::int64_t lease_micros,
+                                                   std::string_view worker, int limit) override {
+    if (worker.empty()) return InvalidArgument("claim messages", "the worker has no name");
+    if (limit <= 0) return std::vector<OutboxMessage>();
+    // BEGIN IMMEDIATE takes the write lock first: claimers (threads, processes) take turns.
+    return InImmediateTransaction([&]() -> Result<std::vector<OutboxMessage>> {
+      TREU_ASSIGN_OR_RETURN(
+          Stmt * due,
+          db_.Prepare("SELECT id, due FROM (SELECT id, next_attempt_at AS due FROM outbox WHERE "
+                      "channel = ?1 AND state = 'queued' AND next_attempt_at <= ?2 ORDER BY "
+                      "next_attempt_at, id LIMIT ?3) UNION ALL SELECT id, due FROM (SELECT id, "
+                      "lease_until AS due FROM outbox WHERE channel = ?1 AND state = 'sending' AND "
+                      "lease_until <= ?2 ORDER BY lease_until, id LIMIT ?3) ORDER BY due, id LIMIT ?3"));
+      due->Bind(ChannelName(channel)).Bind(now.micros).Bind(std::int64_t{limit});
+      std::vector<std::int64_t> ids;
+      while (true) {
+        TREU_ASSIGN_OR_RETURN(bool row, due->Step());
+        if (!row) break;
+        ids.push_back(due->Int(0));
+      }
+      static const std::string kClaim =
+          std::string("UPDATE outbox SET state = 'sending', claimed_by = ?, lease_until = ?, "
+                      "attempts = attempts + 1 WHERE id = ? RETURNING ") +
+          kOutboxColumns;
+      TREU_ASSIGN_OR_RETURN(Stmt * claim, db_.Prepare(kClaim.c_str()));
+      std::vector<OutboxMessage> out;
+      out.reserve(ids.size());
+      for (const std::int64_t id : ids) {
+        TREU_ASSIGN_OR_RETURN(bool row,
+                              claim->Reset().Bind(worker).Bind(now.micros + lease_micros).Bind(id).Step());
+        if (!row) return Internal("claim message " + std::to_string(id), "no row after claiming");
+        auto m = ReadOutboxMessage(*claim, /*bodies=*/true);
+        claim->Reset();
+        if (!m) return std::unexpected(m.error());
+        out.push_back(std::move(*m));
+      }
+      return out;
+    });
+  }
+
+  Result<bool> FinishMessage(const MessageOutcome& o) override {
+    TREU_RETURN_IF_ERROR(CheckMessageOutcome(o));
+    return InImmediateTransaction([&]() -> Result<bool> {
+      TREU_ASSIGN_OR_RETURN(
+          Stmt * u,
+          db_.Prepare("UPDATE outbox SET state = ?, next_attempt_at = coalesce(?, next_attempt_at), "
+                      "provider_id = coalesce(?, provider_id), last_error = ?, sent_at = "
+                      "coalesce(?, sent_at), claimed_by = '', lease_until = 0 WHERE id = ? AND "
+                      "state = 'sending' AND claimed_by = ? RETURNING workspace_id, customer_id"));
+      u->Bind(MessageStateName(o.state));
+      u->Bind(o.state == MessageState::kQueued ? std::optional(o.next_attempt_at.micros) : std::nullopt);
+      if (o.provider_id.empty()) {
+        u->BindNull();
+      } else {
+        u->Bind(o.provider_id);
+      }
+      u->Bind(o.error);
+      u->Bind(o.state == MessageState::kSent ? std::optional(o.at.micros) : std::nullopt);
+      TREU_ASSIGN_OR_RETURN(bool row, u->Bind(o.id).Bind(o.worker).Step());
+      if (!row) return false;  // the claim was lost: nothing written
+      const std::int64_t ws = u->Int(0);
+      const std::int64_t customer = u->Int(1);
+      u->Reset();
+      TREU_ASSIGN_OR_RETURN(Stmt * log, db_.Prepare("INSERT INTO message_log (workspace_id, message_id, "
+                                                    "customer_id, kind, at, detail) VALUES (?, ?, ?, ?, ?, ?)"));
+      TREU_RETURN_IF_ERROR(
+          log->Bind(ws).Bind(o.id).Bind(customer).Bind(o.log_kind).Bind(o.at.micros).Bind(o.log_detail).Run());
+      return true;
+    });
+  }
+
+  Result<std::optional<OutboxMessage>> FindMessage(WorkspaceId ws, std::int64_t id) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kOutboxColumns + " FROM outbox WHERE workspace_id = ? AND id = ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    return FirstMessage(s->Bind(ws.value).Bind(id));
+  }
+
+  Result<std::optional<OutboxMessage>> FindMessageByKey(WorkspaceId ws, std::string_view key) override {
+    static const std::string kSql = std::string("SELECT ") + kOutboxColumns +
+                                    " FROM outbox WHERE workspace_id = ? AND idempotency_key = ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    return FirstMessage(s->Bind(ws.value).Bind(key));
+  }
+
+  static Result<std::optional<OutboxMessage>> FirstMessage(Stmt& s) {
+    TREU_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<OutboxMessage>();
+    auto m = ReadOutboxMessage(s, /*bodies=*/true);
+    s.Reset();
+    if (!m) return std::unexpected(m.error());
+    return std::optional<OutboxMessage>(std::move(*m));
+  }
+
+  Result<std::vector<OutboxMessage>> ListMessages(WorkspaceId ws, const MessageFilter& filter,
+                                                  std::int64_t before_id, int limit) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(ListMessagesSql(MessageFilterBits(filter))));
+    s->Bind(ws.value);
+    BindMessageFilter(*s, filter);
+    s->Bind(before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max())
+        .Bind(std::int64_t{std::max(limit, 0)});
+    return ReadOutboxMessages(*s, /*bodies=*/false);
+  }
+
+  Result<MessageCounts> CountMessages(WorkspaceId ws, std::string_view campaign) override {
+    Stmt* s = nullptr;
+    if (campaign.empty()) {
+      TREU_ASSIGN_OR_RETURN(s, db_.Prepare("SELECT state, count(*) FROM outbox WHERE workspace_id = ? "
+                                           "GROUP BY state"));
+      s->Bind(ws.value);
+    } else {
+      TREU_ASSIGN_OR_RETURN(s, db_.Prepare("SELECT state, count(*) FROM outbox WHERE workspace_id = ? "
+                                           "AND campaign = ? GROUP BY state"));
+      s->Bind(ws.value).Bind(campaign);
+    }
+    MessageCounts c;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      TREU_ASSIGN_OR_RETURN(MessageState state, ParseMessageState(s->View(0)));
+      CountOf(c, state) = s->Int(1);
+    }
+    return c;
+  }
+
+  Result<std::int64_t> CancelMessages(WorkspaceId ws, const MessageFilter& filter, Timestamp now) override {
+    if (filter.state && *filter.state != MessageState::kQueued) return 0;  // only queued ones cancel
+    const int bits = MessageFilterBits(filter) & 3;
+    MessageFilter by = filter;
+    by.state.reset();
+    return InImmediateTransaction([&]() -> Result<std::int64_t> {
+      TREU_ASSIGN_OR_RETURN(Stmt * log, db_.Prepare(CancelLogSql(bits)));
+      log->Bind(now.micros).Bind(ws.value);
+      BindMessageFilter(*log, by);
+      TREU_RETURN_IF_ERROR(log->Run());
+      TREU_ASSIGN_OR_RETURN(Stmt * up, db_.Prepare(CancelUpdateSql(bits)));
+      up->Bind(ws.value);
+      BindMessageFilter(*up, by);
+      TREU_RETURN_IF_ERROR(up->Run());
+      return db_.Changes();
+    });
+  }
+
+  Status AppendMessageLog(const MessageLogEntry& e) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO message_log (workspace_id, message_id, customer_id, kind, at, "
+                              "detail) SELECT workspace_id, id, customer_id, ?, ?, ? FROM outbox WHERE "
+                              "workspace_id = ? AND id = ?"));
+    TREU_RETURN_IF_ERROR(
+        s->Bind(e.kind).Bind(e.at.micros).Bind(e.detail).Bind(e.workspace.value).Bind(e.message_id).Run());
+    if (db_.Changes() == 0) return NotFound("message " + std::to_string(e.message_id), "no such message");
+    return Ok();
+  }
+
+  Result<std::vector<MessageLogEntry>> ListMessageLog(WorkspaceId ws, std::int64_t message_id,
+                                                      CustomerId customer, int limit) override {
+    Stmt* s = nullptr;
+    if (message_id > 0) {
+      TREU_ASSIGN_OR_RETURN(s, db_.Prepare("SELECT id, workspace_id, message_id, customer_id, kind, at, "
+                                           "detail FROM message_log WHERE workspace_id = ? AND "
+                                           "message_id = ? ORDER BY id LIMIT ?"));
+      s->Bind(ws.value).Bind(message_id);
+    } else if (customer.valid()) {
+      TREU_ASSIGN_OR_RETURN(s, db_.Prepare("SELECT id, workspace_id, message_id, customer_id, kind, at, "
+                                           "detail FROM message_log WHERE workspace_id = ? AND "
+                                           "customer_id = ? ORDER BY id LIMIT ?"));
+      s->Bind(ws.value).Bind(customer.value);
+    } else {
+      return InvalidArgument("message log", "name a message or a customer");
+    }
+    s->Bind(std::int64_t{std::max(limit, 0)});
+    std::vector<MessageLogEntry> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(ReadMessageLogEntry(*s));
+    }
+    return out;
+  }
+
+  Status SuppressEmail(const EmailSuppression& e) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO email_suppressions (workspace_id, address, reason, detail, at) "
+                              "VALUES (?, ?, ?, ?, ?) ON CONFLICT (workspace_id, address) DO UPDATE SET "
+                              "reason = excluded.reason, detail = excluded.detail, at = excluded.at"));
+    return s->Bind(e.workspace.value).Bind(LowerAscii(e.address)).Bind(e.reason).Bind(e.detail)
+        .Bind(e.at.micros).Run();
+  }
+
+  Result<std::optional<EmailSuppression>> FindSuppression(WorkspaceId ws, std::string_view address) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT address, reason, detail, at FROM email_suppressions "
+                                                "WHERE workspace_id = ? AND address = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(LowerAscii(address)).Step());
+    if (!row) return std::optional<EmailSuppression>();
+    EmailSuppression out{ws, s->Text(0), s->Text(1), s->Text(2), Timestamp{s->Int(3)}};
+    s->Reset();
+    return std::optional<EmailSuppression>(std::move(out));
+  }
+
+  Result<std::vector<EmailSuppression>> ListSuppressions(WorkspaceId ws, std::string_view after_address,
+                                                         int limit) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT address, reason, detail, at FROM email_suppressions "
+                                                "WHERE workspace_id = ? AND address > ? ORDER BY address "
+                                                "LIMIT ?"));
+    s->Bind(ws.value).Bind(LowerAscii(after_address)).Bind(std::int64_t{std::max(limit, 0)});
+    std::vector<EmailSuppression> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({ws, s->Text(0), s->Text(1), s->Text(2), Timestamp{s->Int(3)}});
+    }
+    return out;
+  }
+
+  Result<bool> DeleteSuppression(WorkspaceId ws, std::string_view address) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM email_suppressions WHERE workspace_id = ? AND "
+                                                "address = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(ws.value).Bind(LowerAscii(address)).Run());
+    return db_.Changes() > 0;
+  }
+
+  Result<ConsentRecord> AddConsentRecord(const ConsentRecord& r) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO consent_records (workspace_id, customer_id, channel, action, at, "
+                              "ip, user_agent, text_version, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    TREU_RETURN_IF_ERROR(s->Bind(r.workspace.value).Bind(r.customer.value).Bind(ChannelName(r.channel))
+                             .Bind(r.action).Bind(r.at.micros).Bind(r.ip).Bind(r.user_agent)
+                             .Bind(r.text_version).Bind(r.source).Run());
+    ConsentRecord out = r;
+    out.id = db_.LastRowId();
+    return out;
+  }
+
+  Result<std::vector<ConsentRecord>> ListConsentRecords(WorkspaceId ws, CustomerId customer,
+                                                        std::int64_t after_id, int limit) override {
+    Stmt* s = nullptr;
+    if (customer.valid()) {
+      TREU_ASSIGN_OR_RETURN(s, db_.Prepare("SELECT id, customer_id, channel, action, at, ip, user_agent, "
+                                           "text_version, source FROM consent_records WHERE "
+                                           "workspace_id = ? AND customer_id = ? AND id > ? ORDER BY id "
+                                           "LIMIT ?"));
+      s->Bind(ws.value).Bind(customer.value);
+    } else {
+      TREU_ASSIGN_OR_RETURN(s, db_.Prepare("SELECT id, customer_id, channel, action, at, ip, user_agent, "
+                                           "text_version, source FROM consent_records WHERE "
+                                           "workspace_id = ? AND id > ? ORDER BY id LIMIT ?"));
+      s->Bind(ws.value);
+    }
+    s->Bind(after_id).Bind(std::int64_t{std::max(limit, 0)});
+    std::vector<ConsentRecord> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      TREU_ASSIGN_OR_RETURN(ConsentRecord r, ReadConsentRecord(*s, ws));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Status SaveMessagePreferences(const MessagePreferences& p) override {
+    TREU_ASSIGN_OR_RETURN(std::string topics, EncodeTopics(p.topics_off));
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO message_preferences (workspace_id, customer_id, topics_off, "
+                              "paused_until, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (workspace_id, "
+                              "customer_id) DO UPDATE SET topics_off = excluded.topics_off, paused_until = "
+                              "excluded.paused_until, updated_at = excluded.updated_at"));
+    return s->Bind(p.workspace.value).Bind(p.customer.value).Bind(topics).Bind(OptionalMicros(p.paused_until))
+        .Bind(p.updated_at.micros).Run();
+  }
+
+  Result<std::optional<MessagePreferences>> FindMessagePreferences(WorkspaceId ws, CustomerId customer) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT topics_off, paused_until, updated_at FROM "
+                                                "message_preferences WHERE workspace_id = ? AND customer_id = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(customer.value).Step());
+    if (!row) return std::optional<MessagePreferences>();
+    MessagePreferences p{ws, customer, DecodeTierList(s->View(0)), OptionalTimestamp(*s, 1), Timestamp{s->Int(2)}};
+    s->Reset();
+    return std::optional<MessagePreferences>(std::move(p));
+  }
+
+  Status SaveMessagingSettings(const MessagingSettingsRecord& r) override {
+    TREU_RETURN_IF_ERROR(CheckMessagingSettings(r));
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s,
+        db_.Prepare("INSERT INTO messaging_settings (workspace_id, from_name, from_address, reply_to, "
+                    "transport, smtp_url, smtp_tls, smtp_username, smtp_password_sealed, dkim_domain, "
+                    "dkim_selector, dkim_key_sealed, consent_text_version, max_attempts, updated_at) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id) DO UPDATE SET "
+                    "from_name = excluded.from_name, from_address = excluded.from_address, reply_to = "
+                    "excluded.reply_to, transport = excluded.transport, smtp_url = excluded.smtp_url, "
+                    "smtp_tls = excluded.smtp_tls, smtp_username = excluded.smtp_username, "
+                    "smtp_password_sealed = excluded.smtp_password_sealed, dkim_domain = "
+                    "excluded.dkim_domain, dkim_selector = excluded.dkim_selector, dkim_key_sealed = "
+                    "excluded.dkim_key_sealed, consent_text_version = excluded.consent_text_version, "
+                    "max_attempts = excluded.max_attempts, updated_at = excluded.updated_at"));
+    return s->Bind(r.workspace.value).Bind(r.from_name).Bind(r.from_address).Bind(r.reply_to).Bind(r.transport)
+        .Bind(r.smtp_url).Bind(r.smtp_tls).Bind(r.smtp_username).Bind(r.smtp_password_sealed)
+        .Bind(r.dkim_domain).Bind(r.dkim_selector).Bind(r.dkim_key_sealed).Bind(r.consent_text_version)
+        .Bind(std::int64_t{r.max_attempts}).Bind(r.updated_at.micros).Run();
+  }
+
+  Result<std::optional<MessagingSettingsRecord>> FindMessagingSettings(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT from_name, from_address, reply_to, transport, smtp_url, smtp_tls, "
+                              "smtp_username, smtp_password_sealed, dkim_domain, dkim_selector, "
+                              "dkim_key_sealed, consent_text_version, max_attempts, updated_at FROM "
+                              "messaging_settings WHERE workspace_id = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Step());
+    if (!row) return std::optional<MessagingSettingsRecord>();
+    MessagingSettingsRecord r;
+    r.workspace = ws;
+    r.from_name = s->Text(0);
+    r.from_address = s->Text(1);
+    r.reply_to = s->Text(2);
+    r.transport = s->Text(3);
+    r.smtp_url = s->Text(4);
+    r.smtp_tls = s->Text(5);
+    r.smtp_username = s->Text(6);
+    r.smtp_password_sealed = s->Text(7);
+    r.dkim_domain = s->Text(8);
+    r.dkim_selector = s->Text(9);
+    r.dkim_key_sealed = s->Text(10);
+    r.consent_text_version = s->Text(11);
+    r.max_attempts = static_cast<int>(s->Int(12));
+    r.updated_at = Timestamp{s->Int(13)};
+    s->Reset();
+    return std::optional<MessagingSettingsRecord>(std::move(r));
   }
 
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,

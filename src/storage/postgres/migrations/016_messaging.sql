@@ -40,11 +40,13 @@ CREATE TABLE outbox (
   sent_at          BIGINT,
   UNIQUE (workspace_id, idempotency_key)
 );
--- Claiming: the due queued messages, and the sending ones whose lease lapsed.
-CREATE INDEX outbox_due ON outbox (channel, next_attempt_at) WHERE state = 'queued';
-CREATE INDEX outbox_leased ON outbox (channel, lease_until) WHERE state = 'sending';
+-- Claiming: the due queued messages, and the sending ones whose lease lapsed, oldest due first.
+CREATE INDEX outbox_due ON outbox (channel, next_attempt_at, id) WHERE state = 'queued';
+CREATE INDEX outbox_leased ON outbox (channel, lease_until, id) WHERE state = 'sending';
+-- Lists (newest first), counts per state and cancellations, per filter.
 CREATE INDEX outbox_by_customer ON outbox (workspace_id, customer_id, id);
-CREATE INDEX outbox_by_campaign ON outbox (workspace_id, campaign, state);
+CREATE INDEX outbox_by_campaign ON outbox (workspace_id, campaign, state, id);
+CREATE INDEX outbox_by_state ON outbox (workspace_id, state, id);
 CREATE TABLE message_log (
   id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   workspace_id  BIGINT NOT NULL REFERENCES workspaces(id),
@@ -58,7 +60,7 @@ CREATE INDEX message_log_by_message ON message_log (message_id, id);
 CREATE INDEX message_log_by_customer ON message_log (workspace_id, customer_id, id);
 CREATE TABLE email_suppressions (
   workspace_id  BIGINT NOT NULL REFERENCES workspaces(id),
-  address       TEXT NOT NULL,
+  address       TEXT COLLATE "C" NOT NULL,  -- listed in byte order, as in SQLite
   reason        TEXT NOT NULL,
   detail        TEXT NOT NULL,
   at            BIGINT NOT NULL,

@@ -40,11 +40,13 @@ CREATE TABLE outbox (
   sent_at          INTEGER,
   UNIQUE (workspace_id, idempotency_key)
 );
--- Claiming: the due queued messages, and the sending ones whose lease lapsed.
-CREATE INDEX outbox_due ON outbox (channel, next_attempt_at) WHERE state = 'queued';
-CREATE INDEX outbox_leased ON outbox (channel, lease_until) WHERE state = 'sending';
+-- Claiming: the due queued messages, and the sending ones whose lease lapsed, oldest due first.
+CREATE INDEX outbox_due ON outbox (channel, next_attempt_at, id) WHERE state = 'queued';
+CREATE INDEX outbox_leased ON outbox (channel, lease_until, id) WHERE state = 'sending';
+-- Lists (newest first), counts per state and cancellations, per filter.
 CREATE INDEX outbox_by_customer ON outbox (workspace_id, customer_id, id);
-CREATE INDEX outbox_by_campaign ON outbox (workspace_id, campaign, state);
+CREATE INDEX outbox_by_campaign ON outbox (workspace_id, campaign, state, id);
+CREATE INDEX outbox_by_state ON outbox (workspace_id, state, id);
 CREATE TABLE message_log (
   id            INTEGER PRIMARY KEY,
   workspace_id  INTEGER NOT NULL REFERENCES workspaces(id),
