@@ -18,13 +18,6 @@ json OptionalTime(const std::optional<Timestamp>& t) { return t ? json(FormatTim
 
 json MoneyJson(std::int64_t minor, const Currency& c) { return json::parse(FormatMajorUnits(minor, c)); }
 
-Result<Customer> CustomerOfPath(RequestContext& ctx) {
-  const std::string& id = ctx.params.at("id");
-  TREU_ASSIGN_OR_RETURN(auto c, ctx.store.FindCustomer(ctx.workspace(), id));
-  if (!c) return NotFound("customer " + id, "no such customer in this workspace");
-  return *c;
-}
-
 Result<HttpResponse> CustomerSummary(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(Customer c, CustomerOfPath(ctx));
   TREU_ASSIGN_OR_RETURN(auto snap, SnapshotOf(ctx));

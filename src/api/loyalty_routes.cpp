@@ -28,13 +28,6 @@ Result<json> BodyJson(const HttpRequest& req) {
   return j;
 }
 
-Result<Customer> CustomerOfPath(RequestContext& ctx, const std::string& param = "id") {
-  const std::string& ext = ctx.params.at(param);
-  TREU_ASSIGN_OR_RETURN(auto c, ctx.store.FindCustomer(ctx.workspace(), ext));
-  if (!c) return NotFound("customer " + ext, "no such customer in this workspace");
-  return std::move(*c);
-}
-
 // The ledger id of a REST write: from its Idempotency-Key, so a retry is recognised; a random
 // one without a key.
 std::string WriteId(const HttpRequest& req) {

@@ -80,4 +80,11 @@ Result<std::int64_t> PathId(const RequestContext& ctx, std::string_view what) {
   return id;
 }
 
+Result<Customer> CustomerOfPath(RequestContext& ctx, const std::string& param) {
+  const std::string& ext = ctx.params.at(param);
+  TREU_ASSIGN_OR_RETURN(auto c, ctx.store.FindCustomer(ctx.workspace(), ext));
+  if (!c) return NotFound("customer " + ext, "no such customer in this workspace");
+  return std::move(*c);
+}
+
 }  // namespace treu::api

@@ -27,6 +27,9 @@ Result<std::int64_t> ParseCursor(const HttpRequest& req);
 // The cursor for a page that ended at `last_id`.
 std::string CursorAfter(std::int64_t last_id);
 
+// The customer whose external id is the path's {param}; NotFound "customer <id>" otherwise.
+Result<Customer> CustomerOfPath(RequestContext& ctx, const std::string& param = "id");
+
 // The request body as a JSON object whose members are all among `allowed`; InvalidArgument
 // naming "body" or the unknown member.
 Result<nlohmann::json> BodyObject(const HttpRequest& req, std::initializer_list<std::string_view> allowed);

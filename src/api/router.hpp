@@ -3,6 +3,7 @@
 // error rendering happen here once, so handlers only parse, call a service and render.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "ingest/import_jobs.hpp"
 #include "ingest/tracking.hpp"
 #include "loyalty/writer.hpp"
+#include "messaging/delivery.hpp"
 #include "segments/membership.hpp"
 #include "snapshot/snapshot.hpp"
 #include "storage/store.hpp"
@@ -42,6 +44,8 @@ struct ServerServices {
   loyalty::LedgerCache* ledgers = nullptr;    // customers' ledgers as last written
   LoginThrottle* logins = nullptr;            // failed dashboard sign-ins
   bool secure_cookies = false;                // session cookies always carry Secure
+  messaging::OutboxWorker* outbox = nullptr;  // delivers the outbox, if the server runs it
+  std::filesystem::path mail_dir = "mail";    // where the file transport writes
 };
 
 // Who may call a route: anyone (public), a key or a dashboard session whose scope allows
@@ -80,6 +84,8 @@ struct RequestContext {
   // The dashboard session and its user, when the caller authenticated with the session cookie
   // (then `key` is the session's stand-in: the user's workspace and the scope of their role).
   std::optional<SessionUser> session;
+  messaging::OutboxWorker* outbox = nullptr;   // delivers the outbox, if the server runs it
+  std::filesystem::path mail_dir = "mail";     // where the file transport writes
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }

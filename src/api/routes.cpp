@@ -16,6 +16,8 @@
 #include "api/survey_page_routes.hpp"
 #include "api/followup_routes.hpp"
 #include "api/loyalty_routes.hpp"
+#include "api/message_page_routes.hpp"
+#include "api/messaging_routes.hpp"
 #include "api/survey_routes.hpp"
 #include "api/import_routes.hpp"
 #include "api/tracking_routes.hpp"
@@ -1238,6 +1240,11 @@ json Schemas() {
   };
 }
 
+json WithMessagingSchemas(json schemas) {
+  for (auto& [name, schema] : MessagingSchemas().items()) schemas[name] = schema;
+  return schemas;
+}
+
 }  // namespace
 
 const std::vector<Route>& ApiRoutes() {
@@ -1335,6 +1342,8 @@ const std::vector<Route>& ApiRoutes() {
   for (Route& r : FollowUpRoutes()) routes.push_back(std::move(r));
   for (Route& r : LoyaltyRoutes()) routes.push_back(std::move(r));
   for (Route& r : SurveyPageRoutes()) routes.push_back(std::move(r));
+  for (Route& r : MessagingRoutes()) routes.push_back(std::move(r));
+  for (Route& r : MessagePageRoutes()) routes.push_back(std::move(r));
   for (Route& r : TrackingRoutes()) routes.push_back(std::move(r));
   return routes;
   }();
@@ -1403,7 +1412,7 @@ std::string OpenApiJson(const std::vector<Route>& routes) {
                         "non-public call is confined to the workspace of its key."}}},
       {"paths", paths},
       {"components",
-       {{"schemas", Schemas()},
+       {{"schemas", WithMessagingSchemas(Schemas())},
         {"securitySchemes",
          {{"bearerKey", {{"type", "http"}, {"scheme", "bearer"}, {"description", "a secret key treu_sk_…"}}},
           {"writeKey", {{"type", "http"}, {"scheme", "basic"}, {"description", "a tracking key treu_pk_… as the user name"}}},

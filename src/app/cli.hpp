@@ -41,6 +41,9 @@ struct Context {
   // Where the server's signing secret lives: $TREU_SECRET_FILE, else beside an SQLite
   // database (PATH.secret), else treu.secret in the working directory.
   std::string SecretPath() const;
+  // Where the file transport writes email (workspaces without SMTP, e.g. the demo):
+  // $TREU_MAIL_DIR, else beside an SQLite database (PATH.mail/), else treu-mail/.
+  std::string MailDir() const;
 };
 
 struct Command {

@@ -15,6 +15,7 @@
 #include "app/model_commands.hpp"
 #include "app/segment_commands.hpp"
 #include "app/loyalty_commands.hpp"
+#include "app/messaging_commands.hpp"
 #include "app/survey_commands.hpp"
 #include "app/user_commands.hpp"
 #include "app/progress.hpp"
@@ -45,6 +46,12 @@ std::string Context::SecretPath() const {
   if (const char* env = std::getenv("TREU_SECRET_FILE"); env != nullptr && *env != '\0') return env;
   if (db_url.starts_with("sqlite:")) return db_url.substr(7) + ".secret";
   return "treu.secret";
+}
+
+std::string Context::MailDir() const {
+  if (const char* env = std::getenv("TREU_MAIL_DIR"); env != nullptr && *env != '\0') return env;
+  if (db_url.starts_with("sqlite:")) return db_url.substr(7) + ".mail";
+  return "treu-mail";
 }
 
 Result<Workspace> Context::EnsureWorkspace(Store& store) const {
@@ -301,6 +308,9 @@ const std::vector<Command>& Commands() {
       {"survey", "define surveys (NPS, CSAT, CES, choices, text) and list them", SetupSurvey},
       {"loyalty", "the loyalty program: points, tiers, rewards, referrals, balances and the report", SetupLoyalty},
       {"workspace", "create, list or change workspaces", SetupWorkspace},
+      {"messaging", "show or set the workspace's sending settings (sender, SMTP, DKIM, tracking)", SetupMessaging},
+      {"outbox", "messages per state, or deliver the outbox from this process", SetupOutbox},
+      {"consent", "send a double opt-in email, or export the consent proof", SetupConsent},
       {"migrate", "apply pending schema migrations to the database", SetupMigrate},
       {"backup", "write a consistent copy of the SQLite database while treu runs", SetupBackup},
       {"version", "print the version of treu and its libraries", SetupVersion},

@@ -123,7 +123,7 @@ int ServeDemo(Context& ctx, Store& store, const std::string& listen, bool serve,
   }
   auto key = CreateApiKey(store, ws->id, Scope::kAdmin, "demo", ctx.clock);
   if (!key) return Fail(key.error());
-  return RunServer(ctx, listen, 4, /*metrics=*/true, /*access_log=*/true, /*secure_cookies=*/false, [&](int port) {
+  return RunServer(ctx, listen, 4, /*metrics=*/true, /*access_log=*/true, /*secure_cookies=*/false, OutboxOptions{}, [&](int port) {
     const std::string base =
         "http://" + listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
     std::printf("\nThe API is at %s (Ctrl-C stops it). Try:\n", base.c_str());

@@ -22,6 +22,7 @@
 #include "api/survey_json.hpp"
 #include "ingest/import_jobs.hpp"
 #include "loyalty/worker.hpp"
+#include "messaging/delivery.hpp"
 #include "surveys/followup_notifier.hpp"
 #include "webui/dashboard.hpp"
 
@@ -66,7 +67,8 @@ void AccessLog(const api::AccessRecord& r) {
 }  // namespace
 
 int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics_on,
-              bool access_log, bool secure_cookies, const std::function<void(int port)>& on_ready) {
+              bool access_log, bool secure_cookies, const OutboxOptions& outbox_options,
+              const std::function<void(int port)>& on_ready) {
   auto addr = ParseListen(listen);
   if (!addr) return Fail(addr.error());
   // Check the database once up front, so a bad --db fails before listening.
@@ -140,16 +142,31 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
   auto loyalty_worker_store = ctx.OpenStore();
   if (!loyalty_worker_store) return Fail(loyalty_worker_store.error());
   loyalty::LoyaltyWorker loyalty_worker(std::move(*loyalty_worker_store), ctx.clock, &ledgers);
+  // The outbox's email is delivered by worker threads, each with its own connection; several
+  // servers on one PostgreSQL share the work (claims with FOR UPDATE SKIP LOCKED).
+  std::unique_ptr<messaging::OutboxWorker> outbox;
+  if (outbox_options.threads > 0) {
+    messaging::OutboxWorker::Options o;
+    o.threads = outbox_options.threads;
+    o.lease_micros = static_cast<std::int64_t>(outbox_options.lease_seconds) * 1'000'000;
+    o.mail_dir = ctx.MailDir();
+    auto started = messaging::OutboxWorker::Start([&ctx] { return ctx.OpenStore(); }, ctx.clock, secret, o);
+    if (!started) return Fail(started.error());
+    outbox = std::move(*started);
+  }
+  messaging::OutboxWorker* outbox_ptr = outbox.get();
+  static std::filesystem::path mail_dir;
+  mail_dir = ctx.MailDir();
   opts.body_limit = [max = opts.max_body_bytes](std::string_view method, std::string_view target) {
     return method == "POST" && target.starts_with("/api/v1/imports") ? api::kMaxImportBytes : max;
   };
   api::HttpServer server(opts, [&ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr, segments_ptr,
-                                loyalty_ptr, secure_cookies]() -> api::HttpHandler {
+                                loyalty_ptr, secure_cookies, outbox_ptr]() -> api::HttpHandler {
     // Each event loop owns its database connection.
     std::shared_ptr<Store> store;
     if (auto s = ctx.OpenStore()) store = std::move(*s);
     return [store, &ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr, segments_ptr, loyalty_ptr,
-            secure_cookies](
+            secure_cookies, outbox_ptr](
                api::HttpRequest& req, api::HttpRespond respond) {
       if (!store) {
         return respond(
@@ -160,7 +177,7 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
       router.Dispatch(req, *store, ctx.clock,
                       {metrics_ptr, tracking_ptr, &RateLimits(), &keys, imports_ptr, &snapshots, fits_ptr,
                        &predictions, segments_ptr, &secret, loyalty_ptr, &ledgers, &logins,
-                       secure_cookies},
+                       secure_cookies, outbox_ptr, mail_dir},
                       std::move(respond));
     };
   });
@@ -183,6 +200,13 @@ std::function<int()> SetupServe(CLI::App& cmd, Context& ctx) {
   auto metrics = std::make_shared<bool>(false);
   auto no_access_log = std::make_shared<bool>(false);
   auto secure_cookies = std::make_shared<bool>(false);
+  auto outbox = std::make_shared<OutboxOptions>();
+  cmd.add_option("--outbox-threads", outbox->threads,
+                 "threads delivering the outbox's email (default 2; 0: this server delivers nothing)")
+      ->check(CLI::Range(0, 64));
+  cmd.add_option("--outbox-lease", outbox->lease_seconds,
+                 "seconds a worker's claim on a message lasts before another may retry it (default 120)")
+      ->check(CLI::Range(1, 3600));
   cmd.add_flag("--secure-cookies", *secure_cookies,
                "mark the dashboard's session cookie Secure even when no proxy says the request "
                "came over https (X-Forwarded-Proto)");
@@ -191,8 +215,8 @@ std::function<int()> SetupServe(CLI::App& cmd, Context& ctx) {
   cmd.add_option("--listen", *listen, "address to listen on, HOST:PORT (default 127.0.0.1:8080)");
   cmd.add_flag("--metrics", *metrics, "serve Prometheus text metrics at /metrics (no key needed)");
   cmd.add_option("--threads", *threads, "event-loop threads (default: one per core, at least 2)")->check(CLI::Range(1, 64));
-  return [listen, threads, metrics, no_access_log, secure_cookies, &ctx]() -> int {
-    return RunServer(ctx, *listen, *threads, *metrics, !*no_access_log, *secure_cookies, [&](int port) {
+  return [listen, threads, metrics, no_access_log, secure_cookies, outbox, &ctx]() -> int {
+    return RunServer(ctx, *listen, *threads, *metrics, !*no_access_log, *secure_cookies, *outbox, [&](int port) {
       std::printf("treu listening on http://%s:%d (database %s)\n",
                   listen->substr(0, listen->rfind(':')).c_str(), port, ctx.db_url.c_str());
       std::fflush(stdout);

@@ -504,6 +504,7 @@ struct MessagePreferences {
   CustomerId customer;
   std::vector<std::string> topics_off;  // sorted, unique
   std::optional<Timestamp> paused_until;
+  bool tracking_off = false;            // opens and clicks of their email are not tracked
   Timestamp updated_at;
 };
 
@@ -523,6 +524,8 @@ struct MessagingSettingsRecord {
   std::string dkim_selector;
   std::string dkim_key_sealed;
   std::string consent_text_version;
+  std::string public_url;          // where customers reach treu: links in messages
+  bool track_engagement = true;    // open pixel and click redirects
   int max_attempts = 8;
   Timestamp updated_at;
 };

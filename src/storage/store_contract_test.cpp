@@ -2691,7 +2691,8 @@ TEST_P(StoreContractTest, MessagePreferencesAndSettingsRoundTrip) {
     ASSERT_TRUE(tx->Commit());
   }
   EXPECT_FALSE(store_->FindMessagePreferences(w.id, c).value().has_value());
-  MessagePreferences p{w.id, c, {"tips", "news", "tips"}, Timestamp::FromSeconds(5'000), Timestamp::FromSeconds(100)};
+  MessagePreferences p{w.id, c, {"tips", "news", "tips"}, Timestamp::FromSeconds(5'000), true,
+                       Timestamp::FromSeconds(100)};
   ASSERT_TRUE(store_->SaveMessagePreferences(p));
   auto found = store_->FindMessagePreferences(w.id, c).value();
   ASSERT_TRUE(found.has_value());
@@ -2699,15 +2700,18 @@ TEST_P(StoreContractTest, MessagePreferencesAndSettingsRoundTrip) {
   EXPECT_EQ(found->customer, c);
   EXPECT_EQ(found->topics_off, (std::vector<std::string>{"news", "tips"}));  // sorted, unique
   EXPECT_EQ(found->paused_until, std::optional(Timestamp::FromSeconds(5'000)));
+  EXPECT_TRUE(found->tracking_off);
   EXPECT_EQ(found->updated_at, Timestamp::FromSeconds(100));
   p.topics_off.clear();
   p.paused_until.reset();
+  p.tracking_off = false;
   p.updated_at = Timestamp::FromSeconds(200);
   ASSERT_TRUE(store_->SaveMessagePreferences(p));
   found = store_->FindMessagePreferences(w.id, c).value();
   ASSERT_TRUE(found.has_value());
   EXPECT_TRUE(found->topics_off.empty());
   EXPECT_FALSE(found->paused_until.has_value());
+  EXPECT_FALSE(found->tracking_off);
   EXPECT_EQ(found->updated_at, Timestamp::FromSeconds(200));
   p.topics_off = {"news", ""};
   EXPECT_EQ(store_->SaveMessagePreferences(p).error().code(), ErrorCode::kInvalidArgument);
@@ -2728,6 +2732,8 @@ TEST_P(StoreContractTest, MessagePreferencesAndSettingsRoundTrip) {
   s.dkim_selector = "treu";
   s.dkim_key_sealed = "v1.sealed.key";
   s.consent_text_version = "newsletter-2026-01";
+  s.public_url = "https://treu.kaffee.example";
+  s.track_engagement = false;
   s.max_attempts = 5;
   s.updated_at = Timestamp::FromSeconds(100);
   ASSERT_TRUE(store_->SaveMessagingSettings(s));
@@ -2746,8 +2752,11 @@ TEST_P(StoreContractTest, MessagePreferencesAndSettingsRoundTrip) {
   EXPECT_EQ(stored->dkim_selector, "treu");
   EXPECT_EQ(stored->dkim_key_sealed, s.dkim_key_sealed);
   EXPECT_EQ(stored->consent_text_version, s.consent_text_version);
+  EXPECT_EQ(stored->public_url, "https://treu.kaffee.example");
+  EXPECT_FALSE(stored->track_engagement);
   EXPECT_EQ(stored->max_attempts, 5);
   EXPECT_EQ(stored->updated_at, Timestamp::FromSeconds(100));
+  s.track_engagement = true;
   s.transport = "file";
   s.smtp_tls = "tls";
   s.max_attempts = 8;
@@ -2757,6 +2766,7 @@ TEST_P(StoreContractTest, MessagePreferencesAndSettingsRoundTrip) {
   EXPECT_EQ(stored->transport, "file");
   EXPECT_EQ(stored->smtp_tls, "tls");
   EXPECT_EQ(stored->max_attempts, 8);
+  EXPECT_TRUE(stored->track_engagement);
   EXPECT_EQ(stored->updated_at, Timestamp::FromSeconds(200));
   s.transport = "carrier-pigeon";
   EXPECT_EQ(store_->SaveMessagingSettings(s).error().code(), ErrorCode::kInvalidArgument);

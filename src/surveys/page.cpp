@@ -565,6 +565,12 @@ std::string RenderMessagePage(std::string_view locale, std::string_view workspac
   return h.Take();
 }
 
+void WritePageStart(Html& h, std::string_view locale, std::string_view workspace_name, std::string_view brand_colour,
+                    std::string_view title) {
+  WriteDocumentStart(h, PageLanguage(locale), DocumentTitle(title, workspace_name), brand_colour);
+  WriteWorkspaceHeader(h, workspace_name);
+}
+
 std::string_view SurveyPageCss() { return kSurveyPageCss; }
 
 std::string BrandCss(std::string_view brand_colour) {

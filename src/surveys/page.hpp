@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/status.hpp"
+#include "surveys/html.hpp"
 #include "surveys/survey.hpp"
 
 namespace treu::survey {
@@ -172,6 +173,12 @@ std::string RenderSurveyPage(const SurveyPage& page);
 std::string RenderMessagePage(std::string_view locale, std::string_view workspace_name,
                               std::string_view brand_colour, std::string_view title,
                               std::string_view message);
+
+// The start of a page in the look of the survey pages, for other public pages (unsubscribe,
+// preferences): doctype, <head> with `title` and the styles, <body> and the workspace header.
+// The caller writes <main>…</main> and closes body and html.
+void WritePageStart(Html& h, std::string_view locale, std::string_view workspace_name, std::string_view brand_colour,
+                    std::string_view title);
 
 // The fixed content of the first <style> element of every page (it contains no '<'). The
 // server may hash it once for a Content-Security-Policy.

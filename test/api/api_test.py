@@ -66,6 +66,16 @@ WRITE_BODIES = {
                       "password": "tenancy password"},
     "/api/v1/users/{id}": {"name": "Patched"},
     "/api/v1/keys": {"scope": "read", "name": "tenancy"},
+    "/api/v1/messaging/settings": {"from_name": "Tenancy"},
+    "/api/v1/messaging/settings/test": {"to": "tenancy@a.example"},
+    "/api/v1/templates": {"name": "tenancy-post", "subject": "Hi {{ customer.first_name }}", "html": "<p>x</p>"},
+    "/api/v1/templates/check": {"subject": "Hi", "html": "<p>{{ customer.email }}</p>"},
+    "/api/v1/templates/preview": {"template": "tenancy-tmpl", "customer_id": "a-1"},
+    "/api/v1/sends": {"template": "tenancy-tmpl", "customers": ["a-1"], "category": "transactional",
+                      "key": "tenancy"},
+    "/api/v1/messages/cancel": {"campaign": "tenancy"},
+    "/api/v1/suppressions": {"address": "tenancy-sup@a.example"},
+    "/api/v1/customers/{id}/consent/email/request": {},
     # (query, raw body) for routes that take a file
     "/api/v1/imports": ("?kind=customers&file_name=tenancy.csv", b"customer_id,email\ntenancy-imp,ti@a.example\n"),
 }
@@ -234,6 +244,20 @@ class ApiTest(unittest.TestCase):
                                      data=json.dumps({"scope": "read", "name": "tenancy-key"}).encode())
         req.add_header("Authorization", "Bearer " + cls.keys[("a", "admin")])
         CONCRETE_IDS["/api/v1/keys/{id}"] = str(json.loads(urllib.request.urlopen(req, timeout=10).read())["id"])
+        # A template, a message and a suppressed address of workspace a, for the messaging routes.
+        for path, body in (("/api/v1/templates", {"name": "tenancy-tmpl", "subject": "Hi", "html": "<p>x</p>"}),
+                           ("/api/v1/sends", {"template": "tenancy-tmpl", "customers": ["a-2"],
+                                              "category": "transactional", "key": "setup"}),
+                           ("/api/v1/suppressions", {"address": "tenancy-del@a.example"})):
+            req = urllib.request.Request(cls.base + path, method="POST", data=json.dumps(body).encode())
+            req.add_header("Authorization", "Bearer " + cls.keys[("a", "admin")])
+            urllib.request.urlopen(req, timeout=10).read()
+        CONCRETE_IDS["/api/v1/templates/{name}"] = "tenancy-tmpl"
+        CONCRETE_IDS["/api/v1/suppressions/{id}"] = "tenancy-del@a.example"
+        req = urllib.request.Request(cls.base + "/api/v1/messages")
+        req.add_header("Authorization", "Bearer " + cls.keys[("a", "read")])
+        CONCRETE_IDS["/api/v1/messages/{id}"] = str(json.loads(urllib.request.urlopen(req, timeout=10).read())
+                                                    ["data"][0]["id"])
 
     @classmethod
     def tearDownClass(cls):

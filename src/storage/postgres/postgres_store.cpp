@@ -4540,25 +4540,26 @@ class PostgresStore final : public Store {
     Params p;
     p.Add(m.workspace.value).Add(m.customer.value).Add(topics);
     AddOptional(p, OptionalMicros(m.paused_until));
-    p.Add(m.updated_at.micros);
+    p.Add(std::int64_t{m.tracking_off ? 1 : 0}).Add(m.updated_at.micros);
     return StatusOf(conn_.Query("save message preferences",
                                 "INSERT INTO message_preferences (workspace_id, customer_id, topics_off, "
-                                "paused_until, updated_at) VALUES ($1::bigint, $2::bigint, $3, $4::bigint, "
-                                "$5::bigint) ON CONFLICT (workspace_id, customer_id) DO UPDATE SET topics_off "
-                                "= excluded.topics_off, paused_until = excluded.paused_until, updated_at = "
-                                "excluded.updated_at",
+                                "paused_until, tracking_off, updated_at) VALUES ($1::bigint, $2::bigint, $3, "
+                                "$4::bigint, $5::integer, $6::bigint) ON CONFLICT (workspace_id, customer_id) DO "
+                                "UPDATE SET topics_off = excluded.topics_off, paused_until = excluded.paused_until, "
+                                "tracking_off = excluded.tracking_off, updated_at = excluded.updated_at",
                                 p));
   }
 
   Result<std::optional<MessagePreferences>> FindMessagePreferences(WorkspaceId ws, CustomerId customer) override {
     TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find message preferences",
-                                              "SELECT topics_off, paused_until, updated_at FROM "
+                                              "SELECT topics_off, paused_until, tracking_off, updated_at FROM "
                                               "message_preferences WHERE workspace_id = $1::bigint AND "
                                               "customer_id = $2::bigint",
                                               Params().Add(ws.value).Add(customer.value)));
     if (r.size() == 0) return std::optional<MessagePreferences>();
-    return std::optional<MessagePreferences>(MessagePreferences{
-        ws, customer, DecodeTierList(r.View(0, 0)), OptionalTimestamp(r, 0, 1), Timestamp{r.Int(0, 2)}});
+    return std::optional<MessagePreferences>(MessagePreferences{ws, customer, DecodeTierList(r.View(0, 0)),
+                                                                OptionalTimestamp(r, 0, 1), r.Int(0, 2) != 0,
+                                                                Timestamp{r.Int(0, 3)}});
   }
 
   Status SaveMessagingSettings(const MessagingSettingsRecord& s) override {
@@ -4567,19 +4568,21 @@ class PostgresStore final : public Store {
         "save messaging settings",
         "INSERT INTO messaging_settings (workspace_id, from_name, from_address, reply_to, transport, "
         "smtp_url, smtp_tls, smtp_username, smtp_password_sealed, dkim_domain, dkim_selector, "
-        "dkim_key_sealed, consent_text_version, max_attempts, updated_at) VALUES ($1::bigint, $2, $3, $4, "
-        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14::integer, $15::bigint) ON CONFLICT (workspace_id) DO "
+        "dkim_key_sealed, consent_text_version, max_attempts, updated_at, public_url, track_engagement) VALUES "
+        "($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::integer, $15::bigint, $16, "
+        "$17::integer) ON CONFLICT (workspace_id) DO "
         "UPDATE SET from_name = excluded.from_name, from_address = excluded.from_address, reply_to = "
         "excluded.reply_to, transport = excluded.transport, smtp_url = excluded.smtp_url, smtp_tls = "
         "excluded.smtp_tls, smtp_username = excluded.smtp_username, smtp_password_sealed = "
         "excluded.smtp_password_sealed, dkim_domain = excluded.dkim_domain, dkim_selector = "
         "excluded.dkim_selector, dkim_key_sealed = excluded.dkim_key_sealed, consent_text_version = "
         "excluded.consent_text_version, max_attempts = excluded.max_attempts, updated_at = "
-        "excluded.updated_at",
+        "excluded.updated_at, public_url = excluded.public_url, track_engagement = excluded.track_engagement",
         Params().Add(s.workspace.value).Add(s.from_name).Add(s.from_address).Add(s.reply_to).Add(s.transport)
             .Add(s.smtp_url).Add(s.smtp_tls).Add(s.smtp_username).Add(s.smtp_password_sealed)
             .Add(s.dkim_domain).Add(s.dkim_selector).Add(s.dkim_key_sealed).Add(s.consent_text_version)
-            .Add(std::int64_t{s.max_attempts}).Add(s.updated_at.micros)));
+            .Add(std::int64_t{s.max_attempts}).Add(s.updated_at.micros).Add(s.public_url)
+            .Add(std::int64_t{s.track_engagement ? 1 : 0})));
   }
 
   Result<std::optional<MessagingSettingsRecord>> FindMessagingSettings(WorkspaceId ws) override {
@@ -4587,8 +4590,8 @@ class PostgresStore final : public Store {
         Rows r, conn_.Query("find messaging settings",
                             "SELECT from_name, from_address, reply_to, transport, smtp_url, smtp_tls, "
                             "smtp_username, smtp_password_sealed, dkim_domain, dkim_selector, "
-                            "dkim_key_sealed, consent_text_version, max_attempts, updated_at FROM "
-                            "messaging_settings WHERE workspace_id = $1::bigint",
+                            "dkim_key_sealed, consent_text_version, max_attempts, updated_at, public_url, "
+                            "track_engagement FROM messaging_settings WHERE workspace_id = $1::bigint",
                             Params().Add(ws.value)));
     if (r.size() == 0) return std::optional<MessagingSettingsRecord>();
     MessagingSettingsRecord s;
@@ -4607,6 +4610,8 @@ class PostgresStore final : public Store {
     s.consent_text_version = r.Text(0, 11);
     s.max_attempts = static_cast<int>(r.Int(0, 12));
     s.updated_at = Timestamp{r.Int(0, 13)};
+    s.public_url = r.Text(0, 14);
+    s.track_engagement = r.Int(0, 15) != 0;
     return std::optional<MessagingSettingsRecord>(std::move(s));
   }
 

@@ -3619,19 +3619,21 @@ class SqliteStore final : public Store {
     TREU_ASSIGN_OR_RETURN(std::string topics, EncodeTopics(p.topics_off));
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("INSERT INTO message_preferences (workspace_id, customer_id, topics_off, "
-                              "paused_until, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (workspace_id, "
-                              "customer_id) DO UPDATE SET topics_off = excluded.topics_off, paused_until = "
-                              "excluded.paused_until, updated_at = excluded.updated_at"));
+                              "paused_until, tracking_off, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
+                              "(workspace_id, customer_id) DO UPDATE SET topics_off = excluded.topics_off, "
+                              "paused_until = excluded.paused_until, tracking_off = excluded.tracking_off, "
+                              "updated_at = excluded.updated_at"));
     return s->Bind(p.workspace.value).Bind(p.customer.value).Bind(topics).Bind(OptionalMicros(p.paused_until))
-        .Bind(p.updated_at.micros).Run();
+        .Bind(std::int64_t{p.tracking_off ? 1 : 0}).Bind(p.updated_at.micros).Run();
   }
 
   Result<std::optional<MessagePreferences>> FindMessagePreferences(WorkspaceId ws, CustomerId customer) override {
-    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT topics_off, paused_until, updated_at FROM "
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT topics_off, paused_until, tracking_off, updated_at FROM "
                                                 "message_preferences WHERE workspace_id = ? AND customer_id = ?"));
     TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(customer.value).Step());
     if (!row) return std::optional<MessagePreferences>();
-    MessagePreferences p{ws, customer, DecodeTierList(s->View(0)), OptionalTimestamp(*s, 1), Timestamp{s->Int(2)}};
+    MessagePreferences p{ws, customer, DecodeTierList(s->View(0)), OptionalTimestamp(*s, 1), s->Int(2) != 0,
+                         Timestamp{s->Int(3)}};
     s->Reset();
     return std::optional<MessagePreferences>(std::move(p));
   }
@@ -3642,18 +3644,21 @@ class SqliteStore final : public Store {
         Stmt * s,
         db_.Prepare("INSERT INTO messaging_settings (workspace_id, from_name, from_address, reply_to, "
                     "transport, smtp_url, smtp_tls, smtp_username, smtp_password_sealed, dkim_domain, "
-                    "dkim_selector, dkim_key_sealed, consent_text_version, max_attempts, updated_at) VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id) DO UPDATE SET "
+                    "dkim_selector, dkim_key_sealed, consent_text_version, public_url, track_engagement, "
+                    "max_attempts, updated_at) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id) DO UPDATE SET "
                     "from_name = excluded.from_name, from_address = excluded.from_address, reply_to = "
                     "excluded.reply_to, transport = excluded.transport, smtp_url = excluded.smtp_url, "
                     "smtp_tls = excluded.smtp_tls, smtp_username = excluded.smtp_username, "
                     "smtp_password_sealed = excluded.smtp_password_sealed, dkim_domain = "
                     "excluded.dkim_domain, dkim_selector = excluded.dkim_selector, dkim_key_sealed = "
                     "excluded.dkim_key_sealed, consent_text_version = excluded.consent_text_version, "
+                    "public_url = excluded.public_url, track_engagement = excluded.track_engagement, "
                     "max_attempts = excluded.max_attempts, updated_at = excluded.updated_at"));
     return s->Bind(r.workspace.value).Bind(r.from_name).Bind(r.from_address).Bind(r.reply_to).Bind(r.transport)
         .Bind(r.smtp_url).Bind(r.smtp_tls).Bind(r.smtp_username).Bind(r.smtp_password_sealed)
         .Bind(r.dkim_domain).Bind(r.dkim_selector).Bind(r.dkim_key_sealed).Bind(r.consent_text_version)
+        .Bind(r.public_url).Bind(std::int64_t{r.track_engagement ? 1 : 0})
         .Bind(std::int64_t{r.max_attempts}).Bind(r.updated_at.micros).Run();
   }
 
@@ -3661,8 +3666,8 @@ class SqliteStore final : public Store {
     TREU_ASSIGN_OR_RETURN(
         Stmt * s, db_.Prepare("SELECT from_name, from_address, reply_to, transport, smtp_url, smtp_tls, "
                               "smtp_username, smtp_password_sealed, dkim_domain, dkim_selector, "
-                              "dkim_key_sealed, consent_text_version, max_attempts, updated_at FROM "
-                              "messaging_settings WHERE workspace_id = ?"));
+                              "dkim_key_sealed, consent_text_version, max_attempts, updated_at, public_url, "
+                              "track_engagement FROM messaging_settings WHERE workspace_id = ?"));
     TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Step());
     if (!row) return std::optional<MessagingSettingsRecord>();
     MessagingSettingsRecord r;
@@ -3681,6 +3686,8 @@ class SqliteStore final : public Store {
     r.consent_text_version = s->Text(11);
     r.max_attempts = static_cast<int>(s->Int(12));
     r.updated_at = Timestamp{s->Int(13)};
+    r.public_url = s->Text(14);
+    r.track_engagement = s->Int(15) != 0;
     s->Reset();
     return std::optional<MessagingSettingsRecord>(std::move(r));
   }

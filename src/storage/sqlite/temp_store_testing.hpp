@@ -31,6 +31,9 @@ class TempSqliteStore {
   TempSqliteStore(const TempSqliteStore&) = delete;
   TempSqliteStore& operator=(const TempSqliteStore&) = delete;
 
+  // Another connection to the same database (for code that opens its own, like workers).
+  Result<std::unique_ptr<Store>> Reopen(const Clock& clock) const { return OpenSqliteStore(path_.string(), clock); }
+
   std::unique_ptr<Store> store;
   Workspace workspace;
 

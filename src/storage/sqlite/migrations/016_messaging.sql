@@ -84,6 +84,7 @@ CREATE TABLE message_preferences (
   customer_id   INTEGER NOT NULL REFERENCES customers(id),
   topics_off    TEXT NOT NULL,
   paused_until  INTEGER,
+  tracking_off  INTEGER NOT NULL,
   updated_at    INTEGER NOT NULL,
   PRIMARY KEY (workspace_id, customer_id)
 );
@@ -101,6 +102,8 @@ CREATE TABLE messaging_settings (
   dkim_selector         TEXT NOT NULL,
   dkim_key_sealed       TEXT NOT NULL,
   consent_text_version  TEXT NOT NULL,
+  public_url            TEXT NOT NULL,
+  track_engagement      INTEGER NOT NULL,
   max_attempts          INTEGER NOT NULL,
   updated_at            INTEGER NOT NULL
 );

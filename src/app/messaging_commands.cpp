@@ -1,0 +1,254 @@
+#include "app/messaging_commands.hpp"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "access/secrets.hpp"
+#include "app/progress.hpp"
+#include "messaging/consent.hpp"
+#include "messaging/delivery.hpp"
+#include "messaging/settings.hpp"
+
+namespace treu::app {
+namespace {
+
+Result<std::string> ReadFile(const std::string& path, std::string_view flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument(std::string(flag), "can't read '" + path + "'");
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// ---- treu messaging ----
+
+struct MessagingFlags {
+  std::string action;
+  messaging::SettingsChange change;
+  std::string password_file, dkim_key_file;
+  bool track = false, no_track = false;
+};
+
+void PrintSettings(const MessagingSettingsRecord& s) {
+  std::printf("from            %s <%s>\n", s.from_name.c_str(), s.from_address.c_str());
+  if (!s.reply_to.empty()) std::printf("reply-to        %s\n", s.reply_to.c_str());
+  std::printf("transport       %s\n", s.transport.c_str());
+  if (s.transport == "smtp" || !s.smtp_url.empty()) {
+    std::printf("smtp            %s (tls %s)%s%s%s\n", s.smtp_url.c_str(), s.smtp_tls.c_str(),
+                s.smtp_username.empty() ? "" : ", user ", s.smtp_username.c_str(),
+                s.smtp_password_sealed.empty() ? "" : ", password set");
+  }
+  if (!s.dkim_domain.empty()) std::printf("dkim            %s, selector %s\n", s.dkim_domain.c_str(), s.dkim_selector.c_str());
+  std::printf("links           %s\n", s.public_url.c_str());
+  std::printf("tracking        %s\n", s.track_engagement ? "opens and clicks" : "off");
+  std::printf("max attempts    %d\n", s.max_attempts);
+  std::printf("consent text    version %s\n", s.consent_text_version.c_str());
+}
+
+int RunMessaging(MessagingFlags& f, Context& ctx) {
+  auto store = ctx.OpenStore();
+  if (!store) return Fail(store.error());
+  auto ws = ctx.EnsureWorkspace(**store);
+  if (!ws) return Fail(ws.error());
+  auto current = messaging::LoadMessagingSettings(**store, ws->id);
+  if (!current) return Fail(current.error());
+  if (f.action == "show") {
+    PrintSettings(*current);
+    return 0;
+  }
+  auto secret = LoadOrCreateSecret(ctx.SecretPath());
+  if (!secret) return Fail(secret.error());
+  if (!f.password_file.empty()) {
+    auto text = ReadFile(f.password_file, "--smtp-password-file");
+    if (!text) return Fail(text.error());
+    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+    f.change.smtp_password = *text;
+  }
+  if (!f.dkim_key_file.empty()) {
+    auto text = ReadFile(f.dkim_key_file, "--dkim-key-file");
+    if (!text) return Fail(text.error());
+    f.change.dkim_private_key = *text;
+  }
+  if (f.track) f.change.track_engagement = true;
+  if (f.no_track) f.change.track_engagement = false;
+  auto next = messaging::ApplySettingsChange(*current, f.change, *secret, ctx.clock.Now());
+  if (!next) return Fail(next.error());
+  if (auto s = (*store)->SaveMessagingSettings(*next); !s) return Fail(s.error());
+  PrintSettings(*next);
+  return 0;
+}
+
+// ---- treu outbox ----
+
+struct OutboxFlags {
+  std::string action;
+  std::string campaign;
+  int threads = 2;
+  int lease_seconds = 120;
+  bool until_empty = false;
+  int max_seconds = 0;
+};
+
+int RunOutbox(const OutboxFlags& f, Context& ctx) {
+  auto opened = ctx.OpenWorkspace();
+  if (!opened) return Fail(opened.error());
+  Store& store = *opened->store;
+  const Workspace& ws = opened->ws;
+  auto print_counts = [&]() -> int {
+    auto c = store.CountMessages(ws.id, f.campaign);
+    if (!c) return Fail(c.error());
+    std::printf("queued %lld  sending %lld  sent %lld  bounced %lld  failed %lld  suppressed %lld  cancelled %lld\n",
+                static_cast<long long>(c->queued), static_cast<long long>(c->sending), static_cast<long long>(c->sent),
+                static_cast<long long>(c->bounced), static_cast<long long>(c->failed),
+                static_cast<long long>(c->suppressed), static_cast<long long>(c->cancelled));
+    return 0;
+  };
+  if (f.action == "status") return print_counts();
+
+  // deliver: the server's workers, in this process, until stopped (or the outbox is empty).
+  auto secret = LoadOrCreateSecret(ctx.SecretPath());
+  if (!secret) return Fail(secret.error());
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  messaging::OutboxWorker::Options o;
+  o.threads = f.threads;
+  o.lease_micros = static_cast<std::int64_t>(f.lease_seconds) * 1'000'000;
+  o.mail_dir = ctx.MailDir();
+  o.poll_ms = 100;
+  auto worker = messaging::OutboxWorker::Start([&ctx] { return ctx.OpenStore(); }, ctx.clock, *secret, o);
+  if (!worker) return Fail(worker.error());
+  const auto start = std::chrono::steady_clock::now();
+  ProgressBar bar("delivering");
+  for (;;) {
+    timespec wait{0, 200'000'000};
+    const int sig = sigtimedwait(&signals, nullptr, &wait);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    bar.Update(0, 0, (*worker)->finished());
+    if (f.max_seconds > 0 && std::chrono::steady_clock::now() - start >= std::chrono::seconds(f.max_seconds)) break;
+    if (f.until_empty) {
+      auto c = store.CountMessages(ws.id, "");
+      if (!c) return Fail(c.error());
+      if (c->queued == 0 && c->sending == 0) break;
+    }
+  }
+  worker->reset();
+  bar.Clear();
+  return print_counts();
+}
+
+// ---- treu consent ----
+
+struct ConsentFlags {
+  std::string action;
+  std::string customer;
+  std::string ip, user_agent;
+};
+
+int RunConsent(const ConsentFlags& f, Context& ctx) {
+  auto opened = ctx.OpenWorkspace();
+  if (!opened) return Fail(opened.error());
+  Store& store = *opened->store;
+  const Workspace& ws = opened->ws;
+  if (f.action == "request") {
+    if (f.customer.empty()) return Fail(InvalidArgument("CUSTOMER", "name the customer by id").error());
+    auto secret = LoadOrCreateSecret(ctx.SecretPath());
+    if (!secret) return Fail(secret.error());
+    auto key = messaging::RequestEmailConsent(store, ws, f.customer, {f.ip, f.user_agent}, *secret, ctx.clock.Now());
+    if (!key) return Fail(key.error());
+    std::printf("confirmation email queued for %s (%s)\n", f.customer.c_str(), key->c_str());
+    return 0;
+  }
+  // export: every proof record as JSON lines.
+  std::int64_t after = 0;
+  std::map<std::int64_t, std::string> names;
+  for (;;) {
+    auto page = store.ListConsentRecords(ws.id, CustomerId{}, after, 1000);
+    if (!page) return Fail(page.error());
+    for (const ConsentRecord& r : *page) {
+      auto name = names.find(r.customer.value);
+      if (name == names.end()) {
+        auto ext = store.CustomerExternalId(ws.id, r.customer);
+        if (!ext) return Fail(ext.error());
+        name = names.emplace(r.customer.value, ext->value_or("")).first;
+      }
+      nlohmann::json j = {{"id", r.id},
+                          {"customer_id", name->second},
+                          {"channel", std::string(ChannelName(r.channel))},
+                          {"action", r.action},
+                          {"at", FormatTimestamp(r.at)},
+                          {"ip", r.ip},
+                          {"user_agent", r.user_agent},
+                          {"text_version", r.text_version},
+                          {"source", r.source}};
+      std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      after = r.id;
+    }
+    if (page->size() < 1000) break;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> SetupMessaging(CLI::App& cmd, Context& ctx) {
+  auto f = std::make_shared<MessagingFlags>();
+  cmd.add_option("ACTION", f->action, "show or set")->required()->check(CLI::IsMember({"show", "set"}));
+  auto opt = [&](const char* name, std::optional<std::string>& field, const char* help) {
+    cmd.add_option_function<std::string>(name, [&field](const std::string& v) { field = v; }, help);
+  };
+  opt("--from-name", f->change.from_name, "the sender's name");
+  opt("--from-address", f->change.from_address, "the sender's address (also where bounces go)");
+  opt("--reply-to", f->change.reply_to, "the Reply-To address (\"\" for none)");
+  opt("--transport", f->change.transport, "file (write .eml files beside the database) or smtp");
+  opt("--smtp-url", f->change.smtp_url, "smtp://host:587 (STARTTLS) or smtps://host:465");
+  opt("--smtp-tls", f->change.smtp_tls, "starttls (default), tls or none");
+  opt("--smtp-user", f->change.smtp_username, "the SMTP user name");
+  cmd.add_option("--smtp-password-file", f->password_file, "a file holding the SMTP password (sealed when stored)");
+  opt("--dkim-domain", f->change.dkim_domain, "the DKIM signing domain (d=)");
+  opt("--dkim-selector", f->change.dkim_selector, "the DKIM selector (s=)");
+  cmd.add_option("--dkim-key-file", f->dkim_key_file, "the DKIM private key, PEM (sealed when stored)");
+  opt("--public-url", f->change.public_url, "where customers reach this server, for links in messages");
+  opt("--consent-text-version", f->change.consent_text_version, "the version of the consent text customers see");
+  cmd.add_flag("--track", f->track, "track opens and clicks (pixel and redirects)");
+  cmd.add_flag("--no-track", f->no_track, "don't track opens and clicks");
+  cmd.add_option_function<int>("--max-attempts", [f](int v) { f->change.max_attempts = v; },
+                               "delivery attempts before a message is given up (1..50, default 8)");
+  return [f, &ctx]() -> int { return RunMessaging(*f, ctx); };
+}
+
+std::function<int()> SetupOutbox(CLI::App& cmd, Context& ctx) {
+  auto f = std::make_shared<OutboxFlags>();
+  cmd.add_option("ACTION", f->action, "status (messages per state) or deliver (run the delivery workers here)")
+      ->required()
+      ->check(CLI::IsMember({"status", "deliver"}));
+  cmd.add_option("--campaign", f->campaign, "status: only this campaign's messages");
+  cmd.add_option("--threads", f->threads, "deliver: worker threads (default 2)")->check(CLI::Range(1, 64));
+  cmd.add_option("--lease", f->lease_seconds, "deliver: seconds a claim lasts (default 120)")->check(CLI::Range(1, 3600));
+  cmd.add_flag("--until-empty", f->until_empty, "deliver: stop when the workspace has nothing queued or sending");
+  cmd.add_option("--max-seconds", f->max_seconds, "deliver: stop after this many seconds")->check(CLI::Range(1, 86400));
+  return [f, &ctx]() -> int { return RunOutbox(*f, ctx); };
+}
+
+std::function<int()> SetupConsent(CLI::App& cmd, Context& ctx) {
+  auto f = std::make_shared<ConsentFlags>();
+  cmd.add_option("ACTION", f->action, "request (send a double opt-in email) or export (proof as JSON lines)")
+      ->required()
+      ->check(CLI::IsMember({"request", "export"}));
+  cmd.add_option("CUSTOMER", f->customer, "request: the customer's id");
+  cmd.add_option("--ip", f->ip, "request: the address the sign-up came from");
+  cmd.add_option("--user-agent", f->user_agent, "request: the sign-up's browser");
+  return [f, &ctx]() -> int { return RunConsent(*f, ctx); };
+}
+
+}  // namespace treu::app

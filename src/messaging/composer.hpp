@@ -1,0 +1,129 @@
+// Composing messages from templates: the checks when a template is saved, the data a template
+// reads for one recipient (docs/templates.md, "Data"), previews with a real customer, and
+// sends — an audience (customers, a saved segment, a segment expression) rendered and enqueued
+// in the outbox in batches.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "analytics/model_fits.hpp"
+#include "messaging/template.hpp"
+#include "snapshot/snapshot.hpp"
+#include "storage/store.hpp"
+
+namespace treu::messaging {
+
+// An error of one part of a template ("subject", "html" or "text") at its position.
+struct PartError {
+  std::string part;
+  TemplateError error;
+};
+
+// Every problem of the parts: syntax (Template::Parse), and variables the data doesn't have —
+// an unknown top-level name ("custmer"), an unknown customer field ("customer.revnue_total",
+// with the nearest name suggested), an unknown loyalty or shop field. Empty when all is well.
+// Subject and text are text mode, html is HTML mode; an email needs a subject and html or text.
+std::vector<PartError> CheckTemplate(const MessageTemplateRecord& t);
+
+// The first problem as an InvalidArgument with context "<part>:<line>:<column>" (the HTTP layer
+// names the field with it), or OK.
+Status FirstProblem(const std::vector<PartError>& problems);
+
+// Checks and saves template `t` (inserted or replaced by name): a valid name (as segment names),
+// channel email, a topic of at most 64 letters, digits, '_', '-' or '.', and CheckTemplate.
+Result<MessageTemplateRecord> SaveTemplate(Store& store, MessageTemplateRecord t, Timestamp now);
+
+// A template's parts, parsed.
+struct CompiledTemplate {
+  Template subject;
+  std::optional<Template> html;
+  std::optional<Template> text;
+  std::vector<VariableUse> variables;  // of all parts
+};
+Result<CompiledTemplate> CompileTemplate(const MessageTemplateRecord& t);
+
+// The data of every customer of a snapshot that a template reads, built once per send.
+class TemplateData {
+ public:
+  // Loads only what `variables` read: table columns (profile, aggregates, predictions),
+  // names and time zones, loyalty, recent orders. `predictions` may be null.
+  static Result<std::unique_ptr<TemplateData>> Build(Store& store, const Workspace& ws,
+                                                     const std::shared_ptr<const Snapshot>& s,
+                                                     PredictionCache* predictions,
+                                                     std::span<const VariableUse> variables, Timestamp now);
+  ~TemplateData();
+
+  // The data object of customer `c` with its unsubscribe and preference links.
+  Value For(Snapshot::Index c, std::string unsubscribe_url, std::string preferences_url) const;
+  // The render context of customer `c`: their time zone and locale (else the workspace's
+  // zone and en-US), the workspace's currency. Shared per (zone, locale).
+  Result<RenderContext> ContextFor(Snapshot::Index c) const;
+  // Email address and whether it may receive marketing email (consent granted).
+  const std::string& Email(Snapshot::Index c) const;
+  bool EmailConsent(Snapshot::Index c) const;
+
+  struct Impl;
+
+ private:
+  explicit TemplateData(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The links a message carries for customer `c`: unsubscribe (about template `template_id`,
+// so a topic can be turned off) and the preference page.
+struct RecipientLinks {
+  std::string unsubscribe_url;
+  std::string preferences_url;
+};
+RecipientLinks LinksFor(const MessagingSettingsRecord& settings, WorkspaceId ws, CustomerId c,
+                        std::int64_t template_id, std::span<const std::uint8_t> secret);
+
+struct RenderedMessage {
+  std::string subject;
+  std::string html;
+  std::string text;
+};
+
+// Renders template `t` for customer `customer` (external id) with the live data.
+Result<RenderedMessage> PreviewTemplate(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
+                                        PredictionCache* predictions, const MessageTemplateRecord& t,
+                                        std::string_view customer, std::span<const std::uint8_t> secret,
+                                        Timestamp now);
+
+struct SendRequest {
+  std::string template_name;
+  std::vector<std::string> customers;  // external ids; or
+  std::string segment;                 // a saved segment's name, and/or
+  std::string where;                   // a segment expression
+  std::string category = "marketing";  // or "transactional"
+  std::string campaign;
+  // Makes the send repeatable: message keys are "<key>:<customer id>", so sending with the same
+  // key again enqueues nothing twice. Empty: a key of the template, campaign and time.
+  std::string key;
+};
+
+struct SendReport {
+  std::int64_t audience = 0;            // customers selected
+  std::int64_t queued = 0;              // messages added to the outbox
+  std::int64_t duplicates = 0;          // keys already in the outbox
+  std::int64_t no_email = 0;            // skipped: no address
+  std::int64_t no_consent = 0;          // skipped (marketing): no email consent
+  std::int64_t suppressed = 0;          // skipped: the address is suppressed
+  std::string key;
+};
+
+// Selects, renders and enqueues in batches of 2,000 (one transaction each), reporting progress
+// (customers done of total). Errors of the audience (unknown customer, segment errors with
+// position) before anything is enqueued; a render error (a limit) names the customer.
+Result<SendReport> SendTemplate(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
+                                PredictionCache* predictions, const SendRequest& request,
+                                std::span<const std::uint8_t> secret, Timestamp now,
+                                const std::function<void(std::int64_t done, std::int64_t total)>& progress = {});
+
+}  // namespace treu::messaging

@@ -1,0 +1,113 @@
+// Delivering the outbox's email: workers claim due messages (Store::ClaimMessages), check
+// again that they may be sent (consent, preferences, suppressions), build the MIME message
+// with its unsubscribe headers (RFC 8058) and tracking links, sign it (DKIM, when set up),
+// hand it to the workspace's transport and record the outcome (Store::FinishMessage):
+//   - accepted: sent;
+//   - refused for good (SMTP 5xx): bounced, and the address is suppressed;
+//   - refused for now (SMTP 4xx, connection trouble): queued again after a backoff with
+//     jitter, and failed (the dead letter) once the workspace's max_attempts are used up;
+//   - not allowed any more: suppressed, without an attempt.
+// Delivery is at least once: a worker that dies mid-send leaves its claim to lapse, and the
+// message is sent again by whoever claims it next, with the same Message-ID, so receivers can
+// spot such repeats.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/time.hpp"
+#include "messaging/dkim.hpp"
+#include "messaging/transport.hpp"
+#include "storage/store.hpp"
+
+namespace treu::messaging {
+
+inline constexpr std::int64_t kFirstRetryMicros = 60'000'000;          // 1 minute
+inline constexpr std::int64_t kMaxRetryMicros = 6LL * 3600'000'000;    // 6 hours
+
+// When the next attempt of a message that has had `attempts` attempts is due: the delay
+// doubles from kFirstRetryMicros up to kMaxRetryMicros, and is drawn uniformly from its upper
+// half (`unit` in [0, 1)), so retries of many messages spread out.
+Timestamp NextAttemptAt(int attempts, Timestamp now, double unit);
+
+// A workspace's email setup as the workers use it: settings, the transport they name, and
+// the DKIM signer when DKIM is set up.
+struct EmailSetup {
+  MessagingSettingsRecord settings;
+  std::shared_ptr<EmailTransport> transport;
+  std::shared_ptr<const DkimSigner> dkim;  // null: unsigned
+};
+
+// The setup of `settings`: an SMTP transport with the unsealed password, or (transport
+// "file") a FileTransport writing to `mail_dir`/<workspace id>/. Errors when a sealed secret
+// doesn't open or the DKIM key is bad.
+Result<EmailSetup> MakeEmailSetup(const MessagingSettingsRecord& settings, std::span<const std::uint8_t> secret,
+                                  const std::filesystem::path& mail_dir, const Clock& clock);
+
+// Why a message may not be sent now, or "" when it may: checked at send time.
+//   marketing: the customer's email consent is granted, the address not suppressed, the
+//     message's topic not turned off and messages not paused;
+//   transactional and confirmation: the address is not suppressed.
+Result<std::string> SendBlocker(Store& store, const OutboxMessage& m, Timestamp now);
+
+// Builds and sends one claimed email message; returns the outcome to record (nothing is
+// written here). `random_unit` draws the retry jitter.
+Result<MessageOutcome> DeliverEmail(Store& store, const OutboxMessage& m, const EmailSetup& setup,
+                                    std::span<const std::uint8_t> secret, Timestamp now, double random_unit);
+
+// Workers that deliver the outbox's email: `threads` threads, each with its own store
+// connection, claiming up to `batch` messages at a time; a thread that finds nothing waits
+// `poll_ms` or until Wake().
+class OutboxWorker {
+ public:
+  struct Options {
+    int threads = 2;
+    int batch = 20;
+    int poll_ms = 500;
+    std::int64_t lease_micros = 120'000'000;  // a claim lapses after 2 minutes
+    std::string worker_id;                    // unique per process; made up when empty
+    std::filesystem::path mail_dir = "mail";  // where the file transport writes
+  };
+  using StoreOpener = std::function<Result<std::unique_ptr<Store>>()>;
+
+  static Result<std::unique_ptr<OutboxWorker>> Start(StoreOpener open, const Clock& clock,
+                                                     std::span<const std::uint8_t> secret, Options options);
+  ~OutboxWorker();  // finishes the messages in hand
+  OutboxWorker(const OutboxWorker&) = delete;
+  OutboxWorker& operator=(const OutboxWorker&) = delete;
+
+  // Ends the wait of idle threads (new messages were enqueued).
+  void Wake();
+  // Messages finished by this worker since it started (any outcome).
+  std::int64_t finished() const { return finished_.load(); }
+
+ private:
+  OutboxWorker(const Clock& clock, std::span<const std::uint8_t> secret, Options options);
+  void Run(std::unique_ptr<Store> store, unsigned seed);
+  // The setup of workspace `ws` (cached until its settings change).
+  Result<std::shared_ptr<const EmailSetup>> SetupOf(Store& store, WorkspaceId ws);
+
+  const Clock& clock_;
+  std::vector<std::uint8_t> secret_;
+  Options options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // guarded by mu_
+  std::uint64_t wakes_ = 0;  // guarded by mu_
+  std::mutex setups_mu_;
+  std::map<std::int64_t, std::shared_ptr<const EmailSetup>> setups_;  // guarded by setups_mu_
+  std::atomic<std::int64_t> finished_{0};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace treu::messaging
