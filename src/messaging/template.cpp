@@ -2472,7 +2472,16 @@ class Renderer {
     }
   }
 
+  bool Step() {
+    if (++steps_ > kMaxRenderSteps) {
+      Stop("the template took more than " + std::to_string(kMaxRenderSteps) + " steps");
+      return false;
+    }
+    return true;
+  }
+
   void RenderNode(const Node& node) {
+    if (!Step()) return;
     switch (node.v.index()) {
       case 0: {
         out_ += std::get<TextNode>(node.v).text;
@@ -2693,6 +2702,7 @@ class Renderer {
   }
 
   bool Compare(const Comparison& c) {
+    if (!Step()) return false;
     Value sa, sb;
     const Value& a = Eval(c.left, sa);
     if (c.op == CmpOp::kTruthy) return Truthy(a);
@@ -2780,7 +2790,7 @@ class Renderer {
   }
 
   void ApplyFilter(const FilterCall& f, const Value& in, Value& out) {
-    if (!Spend(SizeOf(in))) return;
+    if (!Step() || !Spend(SizeOf(in))) return;
     Value s0, s1;
     const Value& arg0 = f.args.size() > 0 ? Eval(f.args[0], s0) : kNil;
     const Value& arg1 = f.args.size() > 1 ? Eval(f.args[1], s1) : kNil;
@@ -3033,6 +3043,7 @@ class Renderer {
   std::array<LoopFrame, kMaxBlockDepth + 1> frames_{};
   Flow flow_ = Flow::kNormal;
   std::int64_t iterations_ = 0;
+  std::int64_t steps_ = 0;
   std::int64_t work_ = 0;
   std::optional<Error> error_;
 };

@@ -34,6 +34,8 @@ inline constexpr std::size_t kMaxTemplateBytes = 256 * 1024;  // Parse: source s
 inline constexpr int kMaxBlockDepth = 64;                     // Parse: nested if/unless/for
 inline constexpr int kMaxLookupDepth = 16;                    // Parse: a[b[c[...]]]
 inline constexpr std::int64_t kMaxLoopIterations = 100'000;   // Render: all loops together
+inline constexpr std::int64_t kMaxRenderSteps = 4'000'000;    // Render: nodes, conditions and
+                                                              // filters evaluated
 inline constexpr std::size_t kMaxOutputBytes = 2 * 1024 * 1024;  // Render: output, and any
                                                                   // string a filter makes
 inline constexpr std::int64_t kMaxWorkBytes = 64 * 1024 * 1024;  // Render: bytes read and
@@ -54,18 +56,19 @@ class Value {
   enum class Kind : std::uint8_t { kNull, kBool, kInteger, kDouble, kString, kTime, kArray, kObject };
 
   Value() = default;  // null
-  Value(std::nullptr_t) {}                          // NOLINT: implicit, as JSON's null
-  Value(bool b) : v_(b) {}                          // NOLINT
-  Value(int i) : v_(std::int64_t{i}) {}             // NOLINT
-  Value(long i) : v_(std::int64_t{i}) {}            // NOLINT
-  Value(long long i) : v_(std::int64_t{i}) {}       // NOLINT
-  Value(double d) : v_(d) {}                        // NOLINT
-  Value(std::string s) : v_(std::move(s)) {}        // NOLINT
-  Value(std::string_view s) : v_(std::string(s)) {}  // NOLINT
-  Value(const char* s) : v_(std::string(s)) {}      // NOLINT
-  Value(Timestamp t) : v_(t) {}                     // NOLINT
-  Value(Array a) : v_(std::move(a)) {}              // NOLINT
-  Value(Object o) : v_(std::move(o)) {}             // NOLINT
+  // Implicit, so data can be written as Value::MakeObject({{"points", 120}, ...}).
+  Value(std::nullptr_t);      // NOLINT
+  Value(bool b);              // NOLINT
+  Value(int i);               // NOLINT
+  Value(long i);              // NOLINT
+  Value(long long i);         // NOLINT
+  Value(double d);            // NOLINT
+  Value(std::string s);       // NOLINT
+  Value(std::string_view s);  // NOLINT
+  Value(const char* s);       // NOLINT
+  Value(Timestamp t);         // NOLINT
+  Value(Array a);             // NOLINT
+  Value(Object o);            // NOLINT
 
   static Value MakeArray(std::initializer_list<Value> items);
   static Value MakeObject(std::initializer_list<Member> members);
@@ -101,6 +104,20 @@ struct Value::Member {
   std::string key;
   Value value;
 };
+
+// Defined here, where Member is complete (the variant's constructors need it).
+inline Value::Value(std::nullptr_t) {}
+inline Value::Value(bool b) : v_(b) {}
+inline Value::Value(int i) : v_(std::int64_t{i}) {}
+inline Value::Value(long i) : v_(std::int64_t{i}) {}
+inline Value::Value(long long i) : v_(std::int64_t{i}) {}
+inline Value::Value(double d) : v_(d) {}
+inline Value::Value(std::string s) : v_(std::move(s)) {}
+inline Value::Value(std::string_view s) : v_(std::string(s)) {}
+inline Value::Value(const char* s) : v_(std::string(s)) {}
+inline Value::Value(Timestamp t) : v_(t) {}
+inline Value::Value(Array a) : v_(std::move(a)) {}
+inline Value::Value(Object o) : v_(std::move(o)) {}
 
 // Where and how a template is rendered. Built once (per workspace or send batch) and shared:
 // immutable and thread-safe. Copies are cheap (the ICU number formatter is shared).

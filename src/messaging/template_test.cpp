@@ -573,6 +573,12 @@ TEST(TemplateLimitTest, RenderLimits) {
   ASSERT_FALSE(doubling.has_value());
   EXPECT_EQ(doubling.error().code(), ErrorCode::kResourceExhausted);
 
+  std::string many_ifs;
+  for (int i = 0; i < 25; ++i) many_ifs += "{% if i %}{% endif %}";
+  auto steps = render("{% for i in (1..100000) %}" + many_ifs + "{% endfor %}");  // 50 steps each
+  ASSERT_FALSE(steps.has_value());
+  EXPECT_EQ(steps.error().ToString(), "template: the template took more than 4000000 steps");
+
   auto work = render("{% assign s = 'abcdefghijklmnop' %}{% for i in (1..16) %}{% assign s = s | append: s %}"
                      "{% endfor %}{% for i in (1..5000) %}{% if s contains 'zz' %}{% endif %}{% endfor %}");
   ASSERT_FALSE(work.has_value());
