@@ -309,6 +309,8 @@ const std::vector<Command>& Commands() {
       {"loyalty", "the loyalty program: points, tiers, rewards, referrals, balances and the report", SetupLoyalty},
       {"workspace", "create, list or change workspaces", SetupWorkspace},
       {"messaging", "show or set the workspace's sending settings (sender, SMTP, DKIM, tracking)", SetupMessaging},
+      {"template", "save, check, list, show, preview or delete message templates", SetupTemplate},
+      {"send", "render a template for customers, a segment or an expression and queue the messages", SetupSend},
       {"outbox", "messages per state, or deliver the outbox from this process", SetupOutbox},
       {"consent", "send a double opt-in email, or export the consent proof", SetupConsent},
       {"migrate", "apply pending schema migrations to the database", SetupMigrate},

@@ -9,6 +9,8 @@
 #include "loyalty/catalog.hpp"
 #include "loyalty/service.hpp"
 #include "loyalty/surprises.hpp"
+#include "messaging/composer.hpp"
+#include "messaging/settings.hpp"
 #include "segments/membership.hpp"
 #include "app/progress.hpp"
 #include "app/serve.hpp"
@@ -213,6 +215,56 @@ Status SetUpDemoLoyalty(Store& store, const Workspace& ws, const Clock& clock, C
   return Ok();
 }
 
+// Messaging for the demo: settings with the file transport (nothing leaves the machine; the
+// .eml files land beside the database) and links to the demo's address, and three templates.
+Status SetUpDemoMessaging(Store& store, const Workspace& ws, const Clock& clock, const std::string& listen,
+                          const std::string& mail_dir) {
+  messaging::SettingsChange change;
+  change.from_name = "Kaffeerösterei Demo";
+  change.from_address = "hallo@demo.treu.localhost";
+  change.public_url = "http://" + listen;
+  static const std::vector<std::uint8_t> kNoSecrets(32, 0);  // no secret is set here
+  TREU_ASSIGN_OR_RETURN(auto settings, messaging::ApplySettingsChange(messaging::DefaultMessagingSettings(ws.id),
+                                                                      change, kNoSecrets, clock.Now()));
+  TREU_RETURN_IF_ERROR(store.SaveMessagingSettings(settings));
+  struct Demo {
+    const char* name;
+    const char* topic;
+    const char* subject;
+    const char* html;
+  };
+  static constexpr Demo kTemplates[] = {
+      {"welcome", "", "Willkommen, {{ customer.first_name | default: \"schön, dass du da bist\" }}!",
+       "<h1>Willkommen bei {{ shop.name }}!</h1>\n<p>Hallo {{ customer.first_name | default: \"du\" }},</p>\n"
+       "<p>schön, dass du da bist. Als Dankeschön liegen {{ loyalty.points }} Punkte auf deinem Konto.</p>\n"
+       "<p><a href=\"https://shop.example/neu\">Unsere Neuheiten ansehen</a></p>\n"
+       "<p><small><a href=\"{{ preferences_url }}\">Einstellungen</a> · "
+       "<a href=\"{{ unsubscribe_url }}\">Abmelden</a></small></p>"},
+      {"winback", "offers", "{{ customer.first_name | default: \"Hallo\" }}, wir vermissen dich",
+       "<p>Hallo {{ customer.first_name | default: \"du\" }},</p>\n"
+       "<p>deine letzte Bestellung ist {{ customer.days_since_last_order }} Tage her.\n"
+       "{% if loyalty.points > 0 %}Du hast noch {{ loyalty.points }} Punkte ({{ loyalty.tier }}).{% endif %}</p>\n"
+       "{% if orders.size > 0 %}<p>Zuletzt bestellt:</p>\n<ul>{% for o in orders limit: 3 %}"
+       "<li>{{ o.placed_at | date: \"%d.%m.%Y\" }}: {{ o.total | money }}</li>{% endfor %}</ul>{% endif %}\n"
+       "<p><a href=\"https://shop.example/angebote\">Zu den Angeboten</a></p>\n"
+       "<p><small><a href=\"{{ unsubscribe_url }}\">Abmelden</a></small></p>"},
+      {"receipt", "", "Danke für deine Bestellung",
+       "<p>Hallo {{ customer.name }},</p>\n<p>danke für deine Bestellung über {{ orders.first.total | money }}.</p>"},
+  };
+  for (const Demo& d : kTemplates) {
+    MessageTemplateRecord t;
+    t.workspace = ws.id;
+    t.name = d.name;
+    t.topic = d.topic;
+    t.subject = d.subject;
+    t.html = d.html;
+    TREU_RETURN_IF_ERROR(messaging::SaveTemplate(store, t, clock.Now()));
+  }
+  std::printf("  messaging      %12d  templates (treu template list); email is written to %s/ as .eml files\n",
+              static_cast<int>(std::size(kTemplates)), mail_dir.c_str());
+  return {};
+}
+
 std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
   auto size = std::make_shared<std::string>("S");
   auto seed = std::make_shared<std::uint64_t>(42);
@@ -272,6 +324,7 @@ std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
     if (auto s = FitDemoModels(**store, *fresh, ctx.clock); !s) return Fail(s.error());
     if (auto s = RefreshDemoSegments(**store, *fresh, ctx.clock); !s) return Fail(s.error());
     if (auto s = SetUpDemoLoyalty(**store, *fresh, ctx.clock, config->start); !s) return Fail(s.error());
+    if (auto s = SetUpDemoMessaging(**store, *fresh, ctx.clock, *listen, ctx.MailDir()); !s) return Fail(s.error());
     return ServeDemo(ctx, **store, *listen, !*no_serve, *password);
   };
 }

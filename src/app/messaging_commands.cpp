@@ -13,6 +13,8 @@
 
 #include "access/secrets.hpp"
 #include "app/progress.hpp"
+#include "analytics/model_fits.hpp"
+#include "messaging/composer.hpp"
 #include "messaging/consent.hpp"
 #include "messaging/delivery.hpp"
 #include "messaging/settings.hpp"
@@ -199,6 +201,153 @@ int RunConsent(const ConsentFlags& f, Context& ctx) {
   return 0;
 }
 
+// ---- treu template ----
+
+struct TemplateFlags {
+  std::string action;
+  std::string name;
+  std::string subject;
+  std::string html_file, text_file;
+  std::string topic;
+  std::string customer;
+  bool json = false;
+};
+
+void PrintProblems(const std::vector<messaging::PartError>& problems) {
+  for (const auto& p : problems) {
+    std::fprintf(stderr, "treu: %s:%d:%d: %s\n", p.part.c_str(), p.error.line, p.error.column, p.error.message.c_str());
+  }
+}
+
+Result<MessageTemplateRecord> TemplateOfFlags(const TemplateFlags& f, WorkspaceId ws) {
+  MessageTemplateRecord t;
+  t.workspace = ws;
+  t.name = f.name;
+  t.topic = f.topic;
+  t.subject = f.subject;
+  if (!f.html_file.empty()) {
+    TREU_ASSIGN_OR_RETURN(t.html, ReadFile(f.html_file, "--html"));
+  }
+  if (!f.text_file.empty()) {
+    TREU_ASSIGN_OR_RETURN(t.text, ReadFile(f.text_file, "--text"));
+  }
+  return t;
+}
+
+int RunTemplate(const TemplateFlags& f, Context& ctx) {
+  auto store = ctx.OpenStore();
+  if (!store) return Fail(store.error());
+  auto ws = ctx.EnsureWorkspace(**store);
+  if (!ws) return Fail(ws.error());
+  Store& s = **store;
+  if (f.action == "list") {
+    auto all = s.ListMessageTemplates(ws->id);
+    if (!all) return Fail(all.error());
+    std::printf("%-24s %-8s %-16s %s\n", "NAME", "CHANNEL", "TOPIC", "SUBJECT");
+    for (const auto& t : *all) {
+      std::printf("%-24s %-8s %-16s %s\n", t.name.c_str(), std::string(ChannelName(t.channel)).c_str(),
+                  t.topic.empty() ? "-" : t.topic.c_str(), t.subject.c_str());
+    }
+    return 0;
+  }
+  if (f.name.empty()) return Fail(InvalidArgument("NAME", "name the template").error());
+  if (f.action == "save" || f.action == "check") {
+    auto t = TemplateOfFlags(f, ws->id);
+    if (!t) return Fail(t.error());
+    if (f.action == "save") {
+      // The stored parts stay where no new one is given.
+      auto existing = s.FindMessageTemplate(ws->id, f.name);
+      if (!existing) return Fail(existing.error());
+      if (*existing) {
+        if (f.subject.empty()) t->subject = (*existing)->subject;
+        if (f.html_file.empty()) t->html = (*existing)->html;
+        if (f.text_file.empty()) t->text = (*existing)->text;
+        if (f.topic.empty()) t->topic = (*existing)->topic;
+      }
+    }
+    const auto problems = messaging::CheckTemplate(*t);
+    if (!problems.empty()) {
+      PrintProblems(problems);
+      return 1;
+    }
+    if (f.action == "check") {
+      std::printf("template %s is fine\n", f.name.c_str());
+      return 0;
+    }
+    auto saved = messaging::SaveTemplate(s, *t, ctx.clock.Now());
+    if (!saved) return Fail(saved.error());
+    std::printf("saved template %s (id %lld)\n", saved->name.c_str(), static_cast<long long>(saved->id));
+    return 0;
+  }
+  auto found = s.FindMessageTemplate(ws->id, f.name);
+  if (!found) return Fail(found.error());
+  if (!*found) return Fail(NotFound("template " + f.name, "no such template in workspace " + ws->name).error());
+  if (f.action == "delete") {
+    if (auto d = s.DeleteMessageTemplate(ws->id, f.name); !d) return Fail(d.error());
+    std::printf("deleted template %s\n", f.name.c_str());
+    return 0;
+  }
+  if (f.action == "show") {
+    std::printf("subject: %s\ntopic: %s\n\n%s\n", (*found)->subject.c_str(), (*found)->topic.c_str(),
+                (*found)->html.c_str());
+    if (!(*found)->text.empty()) std::printf("\n-- text --\n%s\n", (*found)->text.c_str());
+    return 0;
+  }
+  // preview
+  if (f.customer.empty()) return Fail(InvalidArgument("--customer", "name whose data to preview with").error());
+  auto secret = LoadOrCreateSecret(ctx.SecretPath());
+  if (!secret) return Fail(secret.error());
+  auto shared = BuildSnapshot(s, ws->id);
+  if (!shared) return Fail(shared.error());
+  PredictionCache predictions;
+  auto r = messaging::PreviewTemplate(s, *ws, *shared, &predictions, **found, f.customer, *secret, ctx.clock.Now());
+  if (!r) return Fail(r.error());
+  if (f.json) {
+    nlohmann::json j = {{"subject", r->subject}, {"html", r->html}, {"text", r->text}};
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::printf("subject: %s\n\n%s\n", r->subject.c_str(), r->html.c_str());
+    if (!r->text.empty()) std::printf("\n-- text --\n%s\n", r->text.c_str());
+  }
+  return 0;
+}
+
+// ---- treu send ----
+
+struct SendFlags {
+  messaging::SendRequest request;
+  std::string customers;  // comma-separated
+};
+
+int RunSend(SendFlags& f, Context& ctx) {
+  auto opened = ctx.OpenWorkspace();
+  if (!opened) return Fail(opened.error());
+  Store& s = *opened->store;
+  for (std::size_t at = 0; at < f.customers.size();) {
+    const auto comma = f.customers.find(',', at);
+    const std::string id = f.customers.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    if (!id.empty()) f.request.customers.push_back(id);
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  auto secret = LoadOrCreateSecret(ctx.SecretPath());
+  if (!secret) return Fail(secret.error());
+  auto shared = BuildSnapshot(s, opened->ws.id);
+  if (!shared) return Fail(shared.error());
+  PredictionCache predictions;
+  ProgressBar bar("rendering");
+  auto report = messaging::SendTemplate(s, opened->ws, *shared, &predictions, f.request, *secret, ctx.clock.Now(),
+                                        [&bar](std::int64_t done, std::int64_t total) { bar.Update(done, total, done); });
+  bar.Clear();
+  if (!report) return Fail(report.error());
+  std::printf("audience %s: queued %s, already queued %s; skipped: no address %s, no consent %s, suppressed %s "
+              "(key %s)\n",
+              GroupDigits(report->audience).c_str(), GroupDigits(report->queued).c_str(),
+              GroupDigits(report->duplicates).c_str(), GroupDigits(report->no_email).c_str(),
+              GroupDigits(report->no_consent).c_str(), GroupDigits(report->suppressed).c_str(), report->key.c_str());
+  return 0;
+}
+
 }  // namespace
 
 std::function<int()> SetupMessaging(CLI::App& cmd, Context& ctx) {
@@ -249,6 +398,34 @@ std::function<int()> SetupConsent(CLI::App& cmd, Context& ctx) {
   cmd.add_option("--ip", f->ip, "request: the address the sign-up came from");
   cmd.add_option("--user-agent", f->user_agent, "request: the sign-up's browser");
   return [f, &ctx]() -> int { return RunConsent(*f, ctx); };
+}
+
+std::function<int()> SetupTemplate(CLI::App& cmd, Context& ctx) {
+  auto f = std::make_shared<TemplateFlags>();
+  cmd.add_option("ACTION", f->action, "save, check, list, show, preview or delete")
+      ->required()
+      ->check(CLI::IsMember({"save", "check", "list", "show", "preview", "delete"}));
+  cmd.add_option("NAME", f->name, "the template's name");
+  cmd.add_option("--subject", f->subject, "save, check: the subject (template language, text)");
+  cmd.add_option("--html", f->html_file, "save, check: a file with the HTML body (template language)");
+  cmd.add_option("--text", f->text_file, "save, check: a file with the plain-text body (else derived from the HTML)");
+  cmd.add_option("--topic", f->topic, "save: the topic customers can opt out of");
+  cmd.add_option("--customer", f->customer, "preview: the customer whose data to render with");
+  cmd.add_flag("--json", f->json, "preview: print {subject, html, text} as JSON");
+  return [f, &ctx]() -> int { return RunTemplate(*f, ctx); };
+}
+
+std::function<int()> SetupSend(CLI::App& cmd, Context& ctx) {
+  auto f = std::make_shared<SendFlags>();
+  cmd.add_option("TEMPLATE", f->request.template_name, "the template to send")->required();
+  cmd.add_option("--customers", f->customers, "comma-separated customer ids");
+  cmd.add_option("--segment", f->request.segment, "a saved segment's name");
+  cmd.add_option("--where", f->request.where, "a segment expression (with --segment: members of both)");
+  cmd.add_option("--category", f->request.category, "marketing (default; needs consent) or transactional")
+      ->check(CLI::IsMember({"marketing", "transactional"}));
+  cmd.add_option("--campaign", f->request.campaign, "a campaign name the messages are counted under");
+  cmd.add_option("--key", f->request.key, "makes the send repeatable: the same key never queues a customer twice");
+  return [f, &ctx]() -> int { return RunSend(*f, ctx); };
 }
 
 }  // namespace treu::app

@@ -11,5 +11,7 @@ namespace treu::app {
 std::function<int()> SetupMessaging(CLI::App& cmd, Context& ctx);
 std::function<int()> SetupOutbox(CLI::App& cmd, Context& ctx);
 std::function<int()> SetupConsent(CLI::App& cmd, Context& ctx);
+std::function<int()> SetupTemplate(CLI::App& cmd, Context& ctx);
+std::function<int()> SetupSend(CLI::App& cmd, Context& ctx);
 
 }  // namespace treu::app

@@ -126,7 +126,8 @@ Result<LinkTarget> OpenLink(Store& store, std::string_view token, LinkKind kind,
 }
 
 Status ConfirmEmailConsent(Store& store, const LinkTarget& t, const Requester& who, Timestamp now) {
-  if (Granted(t.customer, Channel::kEmail)) return {};
+  TREU_ASSIGN_OR_RETURN(auto current, store.FindCustomer(t.workspace.id, t.customer.external_id));
+  if (current && Granted(*current, Channel::kEmail)) return {};
   TREU_ASSIGN_OR_RETURN(MessagingSettingsRecord settings, LoadMessagingSettings(store, t.workspace.id));
   return SetConsent(store, t.workspace.id, t.customer.external_id, Channel::kEmail, true, "double_opt_in", "confirmed",
                     who, settings.consent_text_version, now);

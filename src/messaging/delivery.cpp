@@ -8,6 +8,7 @@
 
 #include "core/html_escape.hpp"
 
+#include "messaging/html_text.hpp"
 #include "messaging/links.hpp"
 #include "messaging/mime.hpp"
 #include "messaging/sealed.hpp"
@@ -128,7 +129,9 @@ Result<MessageOutcome> DeliverEmail(Store& store, const OutboxMessage& m, const 
   email.to = Mailbox{"", m.recipient};
   if (!s.reply_to.empty()) email.reply_to = Mailbox{"", s.reply_to};
   email.subject = m.subject;
-  email.text = m.text;  // "" derives it from the HTML
+  // The text part is derived from the HTML before tracking rewrites its links, so it shows
+  // the real addresses.
+  email.text = m.text.empty() && !m.html.empty() ? HtmlToText(m.html) : m.text;
   email.html = m.html;
 
   bool track = s.track_engagement && m.category != "confirmation" && !m.html.empty();

@@ -52,6 +52,7 @@ Result<std::string> Unseal(std::string_view sealed, std::span<const std::uint8_t
     return InvalidArgument("sealed secret", "not a sealed secret of this server's format");
   }
   sealed.remove_prefix(kPrefix.size());
+  if (sealed.empty()) return InvalidArgument("sealed secret", "not a sealed secret of this server's format");
   std::vector<unsigned char> box(sealed.size());
   std::size_t len = 0;
   if (sodium_base642bin(box.data(), box.size(), sealed.data(), sealed.size(), nullptr, &len, nullptr, kVariant) != 0 ||

@@ -25,6 +25,7 @@ Options:
   --dkim-public-key FILE  the key dkimpy verifies DKIM signatures with, whatever DNS name it
                          asks for: a DNS TXT record ("v=DKIM1; k=rsa; p=...") or a PEM
                          public key (RSA or Ed25519)
+  --ids FILE             append the Message-ID of every accepted message to FILE, one a line
   --fast                 only count messages (for benchmarks)
   --raw                  with --fast: answer with a minimal SMTP responder instead of
                          aiosmtpd (no TLS, AUTH or rules), to measure clients beyond what
@@ -43,6 +44,7 @@ import email.policy
 import fnmatch
 import json
 import os
+import re
 import signal
 import ssl
 import sys
@@ -163,6 +165,9 @@ def dkim_record(text):
     return "v=DKIM1; k=rsa; p=" + der_b64
 
 
+MESSAGE_ID = re.compile(rb"^Message-ID:\s*<([^>\r\n]+)>", re.IGNORECASE | re.MULTILINE)
+
+
 class Handler:
     def __init__(self, args, stats, stop):
         self.args = args
@@ -172,6 +177,9 @@ class Handler:
         self.defer = parse_rules(args.defer, "defer")
         self.reject_data = parse_rules(args.reject_data, "reject-data")
         self.dkim_record = None
+        # --ids: the Message-ID of every accepted message, one per line, written as it is accepted
+        # (crash tests count deliveries per message with it).
+        self.ids = open(args.ids, "a") if args.ids else None
         if args.dkim_public_key:
             with open(args.dkim_public_key) as f:
                 self.dkim_record = dkim_record(f.read())
@@ -196,6 +204,11 @@ class Handler:
                 return f"{code} 5.7.1 message refused (test rule)"
         self.stats.messages += 1
         n = self.stats.messages
+        if self.ids is not None:
+            raw = envelope.original_content or envelope.content
+            found = MESSAGE_ID.search(raw)
+            self.ids.write((found.group(1).decode() if found else "-") + "\n")
+            self.ids.flush()
         if not self.args.fast:
             raw = envelope.original_content or envelope.content
             base = os.path.join(self.args.out, str(n))
@@ -346,6 +359,7 @@ if __name__ == "__main__":
     parser.add_argument("--tls-key")
     parser.add_argument("--implicit-tls", action="store_true")
     parser.add_argument("--auth")
+    parser.add_argument("--ids")
     parser.add_argument("--reject", action="append")
     parser.add_argument("--defer", action="append")
     parser.add_argument("--reject-data", action="append")
