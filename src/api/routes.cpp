@@ -1241,7 +1241,8 @@ json Schemas() {
 }
 
 json WithMessagingSchemas(json schemas) {
-  for (auto& [name, schema] : MessagingSchemas().items()) schemas[name] = schema;
+  const json messaging = MessagingSchemas();
+  for (const auto& [name, schema] : messaging.items()) schemas[name] = schema;
   return schemas;
 }
 
