@@ -33,17 +33,6 @@ using treu::messaging::SmtpSettings;
 using treu::messaging::SmtpTls;
 using treu::messaging::SmtpTransport;
 
-std::string RsaKeyPem() {
-  EVP_PKEY* key = EVP_RSA_gen(2048);
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<std::size_t>(length));
-  BIO_free(bio);
-  EVP_PKEY_free(key);
-  return pem;
-}
 
 int Usage() {
   std::fprintf(stderr,
@@ -91,7 +80,7 @@ int main(int argc, char** argv) {
   }
   std::optional<DkimSigner> signer;
   if (dkim) {
-    auto created = DkimSigner::Create("shop.example", "bench", RsaKeyPem());
+    auto created = DkimSigner::Create("shop.example", "bench", treu::messaging::GenerateDkimKey(treu::messaging::DkimKeyType::kRsa2048).value());
     if (!created) return 1;
     signer = std::move(*created);
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "api/route_support.hpp"
 #include "messaging/consent.hpp"
 #include "surveys/page.hpp"
 
@@ -11,20 +12,6 @@ namespace {
 using messaging::LinkKind;
 using messaging::LinkTarget;
 
-constexpr const char* kPageSecurityPolicy =
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-HttpResponse Page(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "text/html; charset=utf-8";
-  r.body = std::move(body);
-  r.headers.emplace_back("Content-Security-Policy", kPageSecurityPolicy);
-  r.headers.emplace_back("Referrer-Policy", "no-referrer");
-  r.headers.emplace_back("Cache-Control", "no-store");
-  r.headers.emplace_back("X-Robots-Tag", "noindex");
-  return r;
-}
 
 // The page texts, German and English.
 enum class Text {
@@ -82,7 +69,7 @@ const std::vector<std::uint8_t>& Secret(const RequestContext& ctx) {
 HttpResponse LinkProblem(const RequestContext& ctx, const Error& e) {
   const std::string_view lang = survey::PageLanguage(ctx.request.Header("accept-language").substr(0, 2));
   const bool expired = e.code() == ErrorCode::kFailedPrecondition && e.detail() == "expired";
-  return Page(expired ? 410 : 404,
+  return PublicPage(expired ? 410 : 404,
               survey::RenderMessagePage(lang, "", "", T(lang, expired ? Text::kExpiredTitle : Text::kInvalidTitle),
                                         T(lang, expired ? Text::kExpiredText : Text::kInvalidText)));
 }
@@ -120,7 +107,7 @@ HttpResponse SimplePage(const LinkTarget& t, std::string_view lang, std::string_
   }
   if (!link.empty()) h.Open("p").Open("a").UrlAttr("href", link).Text(link_text).Close("a").Close("p").Raw("\n");
   h.Close("main").Raw("\n").Close("body").Raw("\n").Close("html").Raw("\n");
-  return Page(200, h.Take());
+  return PublicPage(200, h.Take());
 }
 
 HttpResponse ButtonPage(const LinkTarget& t, std::string_view lang, std::string_view title,
@@ -133,7 +120,7 @@ HttpResponse ButtonPage(const LinkTarget& t, std::string_view lang, std::string_
   }
   h.Open("form").Attr("method", "post").Open("button").Attr("type", "submit").Text(button).Close("button");
   h.Close("form").Raw("\n").Close("main").Raw("\n").Close("body").Raw("\n").Close("html").Raw("\n");
-  return Page(200, h.Take());
+  return PublicPage(200, h.Take());
 }
 
 Result<HttpResponse> ShowUnsubscribe(RequestContext& ctx) {
@@ -185,7 +172,7 @@ HttpResponse PreferencesPage(const LinkTarget& t, std::string_view lang, const m
   checkbox("tracking", "on", "tracking", T(lang, Text::kPrefsTracking), v.tracking);
   h.Open("button").Attr("type", "submit").Text(T(lang, Text::kPrefsSave)).Close("button").Raw("\n");
   h.Close("form").Raw("\n").Close("main").Raw("\n").Close("body").Raw("\n").Close("html").Raw("\n");
-  return Page(200, h.Take());
+  return PublicPage(200, h.Take());
 }
 
 Result<HttpResponse> ShowPreferences(RequestContext& ctx) {

@@ -87,4 +87,19 @@ Result<Customer> CustomerOfPath(RequestContext& ctx, const std::string& param) {
   return std::move(*c);
 }
 
+HttpResponse PublicPage(int status, std::string body) {
+  // Pages hold no scripts and load nothing; styles are inline <style> elements.
+  static constexpr const char* kPolicy =
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::move(body);
+  r.headers.emplace_back("Content-Security-Policy", kPolicy);
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("X-Robots-Tag", "noindex");
+  return r;
+}
+
 }  // namespace treu::api

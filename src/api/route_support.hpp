@@ -41,6 +41,10 @@ Result<std::optional<std::string>> OptionalString(const nlohmann::json& body, co
 // The integer {id} of the path; NotFound "<what> <id>" when it isn't one.
 Result<std::int64_t> PathId(const RequestContext& ctx, std::string_view what);
 
+// An HTML page of the public routes (survey, unsubscribe, preference pages): no scripts, only
+// inline styles, forms posting only to this server, never framed or cached, no referrer.
+HttpResponse PublicPage(int status, std::string body);
+
 // A JSON body with `status`.
 HttpResponse JsonResponse(const nlohmann::json& body, int status = 200);
 // The caller's workspace record. REQUIRES: a non-public route.

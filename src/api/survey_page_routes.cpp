@@ -1,5 +1,6 @@
 #include "api/survey_page_routes.hpp"
 
+#include "api/route_support.hpp"
 #include "api/survey_json.hpp"
 #include "surveys/answers.hpp"
 #include "surveys/page.hpp"
@@ -10,20 +11,6 @@ namespace {
 using survey::UiKey;
 using survey::UiText;
 
-// Pages hold no scripts and load nothing; styles are inline <style> elements.
-constexpr const char* kPageSecurityPolicy =
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-HttpResponse Html(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "text/html; charset=utf-8";
-  r.body = std::move(body);
-  r.headers.emplace_back("Content-Security-Policy", kPageSecurityPolicy);
-  r.headers.emplace_back("Referrer-Policy", "no-referrer");
-  r.headers.emplace_back("Cache-Control", "no-store");
-  return r;
-}
 
 // The page for a link that can't be used: expired, or not valid (malformed, tampered,
 // foreign, or its invitation is gone). Nothing is recorded.
@@ -31,7 +18,7 @@ HttpResponse LinkProblem(const RequestContext& ctx, const Error& e) {
   const std::string locale(ctx.request.Header("accept-language").substr(0, 2));
   const bool expired = e.code() == ErrorCode::kFailedPrecondition && e.detail() == "expired";
   const std::string_view lang = survey::PageLanguage(locale);
-  return Html(expired ? 410 : 404,
+  return PublicPage(expired ? 410 : 404,
               survey::RenderMessagePage(lang, "", "", UiText(lang, expired ? UiKey::kExpiredTitle : UiKey::kInvalidTitle),
                                         UiText(lang, expired ? UiKey::kExpiredMessage : UiKey::kInvalidMessage)));
 }
@@ -93,7 +80,7 @@ Result<HttpResponse> ShowSurvey(RequestContext& ctx) {
   }
   survey::SurveyPage page = PageOf(*opened, ctx.params.at("token"), errors);
   if (score != nullptr && errors.empty()) page.notice = UiText(page.locale, survey::UiKey::kScoreSaved);
-  return Html(errors.empty() ? 200 : 422, survey::RenderSurveyPage(page));
+  return PublicPage(errors.empty() ? 200 : 422, survey::RenderSurveyPage(page));
 }
 
 Result<HttpResponse> SubmitSurvey(RequestContext& ctx) {
@@ -108,16 +95,16 @@ Result<HttpResponse> SubmitSurvey(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(survey::FormOutcome outcome,
                         survey::SubmitForm(ctx.store, *opened, fields, survey::kTokenFieldName, ctx.clock.Now()));
   if (!outcome.errors.empty()) {
-    return Html(422, survey::RenderSurveyPage(PageOf(*opened, ctx.params.at("token"), outcome.errors)));
+    return PublicPage(422, survey::RenderSurveyPage(PageOf(*opened, ctx.params.at("token"), outcome.errors)));
   }
   if (outcome.follow_up) {  // ask the follow-up the score opened before thanking
     survey::SurveyPage page = PageOf(*opened, ctx.params.at("token"), {});
     page.notice = UiText(page.locale, survey::UiKey::kFollowUpIntro);
-    return Html(200, survey::RenderSurveyPage(page));
+    return PublicPage(200, survey::RenderSurveyPage(page));
   }
   const std::string_view lang = survey::PageLanguage(opened->locale);
   const std::string thanks(opened->survey.thanks.Resolve(opened->locale, opened->survey.default_locale));
-  return Html(200, survey::RenderMessagePage(lang, opened->workspace.name, opened->workspace.brand_colour,
+  return PublicPage(200, survey::RenderMessagePage(lang, opened->workspace.name, opened->workspace.brand_colour,
                                              UiText(lang, UiKey::kThankYouTitle),
                                              thanks.empty() ? UiText(lang, UiKey::kThankYouMessage) : thanks));
 }

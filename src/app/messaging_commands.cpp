@@ -17,6 +17,7 @@
 #include "messaging/composer.hpp"
 #include "messaging/consent.hpp"
 #include "messaging/delivery.hpp"
+#include "messaging/dkim.hpp"
 #include "messaging/settings.hpp"
 
 namespace treu::app {
@@ -34,6 +35,7 @@ Result<std::string> ReadFile(const std::string& path, std::string_view flag) {
 
 struct MessagingFlags {
   std::string action;
+  bool ed25519 = false;
   messaging::SettingsChange change;
   std::string password_file, dkim_key_file;
   bool track = false, no_track = false;
@@ -79,12 +81,28 @@ int RunMessaging(MessagingFlags& f, Context& ctx) {
     if (!text) return Fail(text.error());
     f.change.dkim_private_key = *text;
   }
+  if (f.action == "dkim-key") {
+    // A new key pair: the private key is sealed into the settings, the DNS record printed.
+    if (!f.change.dkim_domain || !f.change.dkim_selector) {
+      return Fail(InvalidArgument("--dkim-domain", "dkim-key needs --dkim-domain and --dkim-selector").error());
+    }
+    auto pem = messaging::GenerateDkimKey(f.ed25519 ? messaging::DkimKeyType::kEd25519
+                                                    : messaging::DkimKeyType::kRsa2048);
+    if (!pem) return Fail(pem.error());
+    f.change.dkim_private_key = *pem;
+  }
   if (f.track) f.change.track_engagement = true;
   if (f.no_track) f.change.track_engagement = false;
   auto next = messaging::ApplySettingsChange(*current, f.change, *secret, ctx.clock.Now());
   if (!next) return Fail(next.error());
   if (auto s = (*store)->SaveMessagingSettings(*next); !s) return Fail(s.error());
   PrintSettings(*next);
+  if (f.action == "dkim-key") {
+    auto signer = messaging::DkimSigner::Create(next->dkim_domain, next->dkim_selector, *f.change.dkim_private_key);
+    if (!signer) return Fail(signer.error());
+    std::printf("\npublish this DNS TXT record, then email is signed %s:\n%s  IN TXT  \"%s\"\n",
+                std::string(signer->algorithm()).c_str(), signer->DnsName().c_str(), signer->DnsRecord().c_str());
+  }
   return 0;
 }
 
@@ -352,7 +370,10 @@ int RunSend(SendFlags& f, Context& ctx) {
 
 std::function<int()> SetupMessaging(CLI::App& cmd, Context& ctx) {
   auto f = std::make_shared<MessagingFlags>();
-  cmd.add_option("ACTION", f->action, "show or set")->required()->check(CLI::IsMember({"show", "set"}));
+  cmd.add_option("ACTION", f->action, "show, set, or dkim-key (make a DKIM key pair and print its DNS record)")
+      ->required()
+      ->check(CLI::IsMember({"show", "set", "dkim-key"}));
+  cmd.add_flag("--ed25519", f->ed25519, "dkim-key: an Ed25519 key instead of RSA 2048");
   auto opt = [&](const char* name, std::optional<std::string>& field, const char* help) {
     cmd.add_option_function<std::string>(name, [&field](const std::string& v) { field = v; }, help);
   };

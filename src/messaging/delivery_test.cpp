@@ -4,8 +4,6 @@
 #include "messaging/delivery.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include <thread>
 
@@ -25,22 +23,11 @@ using smtp_testing::TempDir;
 
 const std::vector<std::uint8_t> kSecret(32, 5);
 
-std::string RsaKeyPem() {
-  EVP_PKEY* key = EVP_RSA_gen(2048);
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<std::size_t>(length));
-  BIO_free(bio);
-  EVP_PKEY_free(key);
-  return pem;
-}
 
 class DeliveryTest : public ::testing::Test {
  protected:
   DeliveryTest() : clock_(Timestamp{1'767'225'600'000'000}), db_("treu-delivery", clock_) {
-    const std::string pem = RsaKeyPem();
+    const std::string pem = GenerateDkimKey(DkimKeyType::kRsa2048).value();
     record_ = DkimSigner::Create("shop.example", "treu", pem).value().DnsRecord();
     smtp_testing::WriteFile(keys_.path() / "record.txt", record_);
     sink_ = std::make_unique<Sink>(std::vector<std::string>{

@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <memory>
 #include <array>
 #include <cctype>
 #include <vector>
@@ -217,6 +218,20 @@ std::string_view DkimSigner::algorithm() const {
 }
 
 std::string DkimSigner::DnsName() const { return selector_ + "._domainkey." + domain_; }
+
+Result<std::string> GenerateDkimKey(DkimKeyType type) {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      type == DkimKeyType::kEd25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519") : EVP_RSA_gen(2048),
+      EVP_PKEY_free);
+  if (!key) return Internal("dkim key", "OpenSSL could not generate a key");
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    return Internal("dkim key", "OpenSSL could not write the key");
+  }
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(length));
+}
 
 std::string DkimSigner::DnsRecord() const {
   std::string p;

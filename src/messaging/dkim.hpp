@@ -56,6 +56,11 @@ class DkimSigner {
   bool ed25519_ = false;
 };
 
+// A new private key for DKIM in PEM (PKCS#8): RSA 2048 bits (rsa-sha256, what every receiver
+// verifies) or Ed25519 (ed25519-sha256, RFC 8463). Internal when OpenSSL fails.
+enum class DkimKeyType { kRsa2048, kEd25519 };
+Result<std::string> GenerateDkimKey(DkimKeyType type);
+
 // Relaxed header canonicalisation (RFC 6376 3.4.2) of one header field, given as it appears
 // in the message (name, colon, value, continuation lines, without the final CRLF):
 // lower-case name, unfolded, runs of white space as one space, none at the end of the value

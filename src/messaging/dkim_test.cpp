@@ -1,6 +1,8 @@
 #include "messaging/dkim.hpp"
 
 #include <gtest/gtest.h>
+
+#include <tuple>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -189,6 +191,20 @@ TEST(DkimSignerTest, MalformedMessages) {
             "dkim: the message has no blank line ending its headers");
   EXPECT_EQ(signer->Sign("To: a@b.example\r\n\r\nbody").error().ToString(),
             "dkim: the message has no From header to sign");
+}
+
+TEST(DkimKeyTest, GeneratedKeysSignWithTheirAlgorithm) {
+  for (auto [type, algorithm, key_tag] : {std::tuple{DkimKeyType::kRsa2048, "rsa-sha256", "k=rsa"},
+                                          std::tuple{DkimKeyType::kEd25519, "ed25519-sha256", "k=ed25519"}}) {
+    auto pem = GenerateDkimKey(type);
+    ASSERT_TRUE(pem.has_value()) << pem.error().ToString();
+    EXPECT_TRUE(pem->starts_with("-----BEGIN PRIVATE KEY-----")) << *pem;
+    auto signer = DkimSigner::Create("shop.example", "s1", *pem);
+    ASSERT_TRUE(signer.has_value()) << signer.error().ToString();
+    EXPECT_EQ(signer->algorithm(), algorithm);
+    EXPECT_NE(signer->DnsRecord().find(key_tag), std::string::npos) << signer->DnsRecord();
+    EXPECT_NE(*pem, GenerateDkimKey(type).value()) << "every key is new";
+  }
 }
 
 }  // namespace

@@ -57,17 +57,6 @@ struct TestCertificate {
   }
 };
 
-std::string NewPrivateKeyPem(bool ed25519) {
-  EVP_PKEY* key = ed25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519") : EVP_RSA_gen(2048);
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<std::size_t>(length));
-  BIO_free(bio);
-  EVP_PKEY_free(key);
-  return pem;
-}
 
 EmailMessage SampleMessage(std::string to = "ada@example.com") {
   EmailMessage m;
@@ -380,7 +369,7 @@ class DkimDeliveryTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(DkimDeliveryTest, DkimpyVerifiesTheSignature) {
   const bool ed25519 = GetParam();
-  auto signer = DkimSigner::Create("shop.example", "treu2024", NewPrivateKeyPem(ed25519));
+  auto signer = DkimSigner::Create("shop.example", "treu2024", GenerateDkimKey(ed25519 ? DkimKeyType::kEd25519 : DkimKeyType::kRsa2048).value());
   ASSERT_TRUE(signer) << signer.error().ToString();
   TempDir keys;
   WriteFile(keys.path() / "record.txt", signer->DnsRecord());

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "messaging/mime.hpp"
+#include "net/curl_support.hpp"
 
 namespace treu::messaging {
 namespace {
@@ -20,23 +21,10 @@ namespace {
 constexpr std::chrono::milliseconds kMaxTimeout{10 * 60 * 1000};
 constexpr int kMaxConnections = 256;
 
-CURLcode global_init_result = CURLE_OK;
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct CurlDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-  void operator()(char* text) const { curl_free(text); }
-};
-using EasyHandle = std::unique_ptr<CURL, CurlDeleter>;
-using UrlHandle = std::unique_ptr<CURLU, CurlDeleter>;
-using SList = std::unique_ptr<curl_slist, CurlDeleter>;
-using CurlString = std::unique_ptr<char, CurlDeleter>;
+using net::CurlString;
+using net::EasyHandle;
+using net::SList;
+using net::UrlHandle;
 
 std::string Lower(std::string_view text) {
   std::string out(text);
@@ -178,11 +166,7 @@ SmtpTransport::~SmtpTransport() {
 }
 
 Result<std::unique_ptr<SmtpTransport>> SmtpTransport::Create(SmtpSettings settings) {
-  InitCurlOnce();
-  if (global_init_result != CURLE_OK) {
-    return Internal("smtp transport", std::string("libcurl failed to start: ") +
-                                          curl_easy_strerror(global_init_result));
-  }
+  TREU_RETURN_IF_ERROR(net::InitCurl("smtp transport"));
   const std::string context = "smtp settings";
   if (settings.timeout < std::chrono::milliseconds(1) || settings.timeout > kMaxTimeout) {
     return InvalidArgument(context, "timeout must be between 1 ms and 10 minutes");

@@ -1,5 +1,7 @@
 #include "net/http_client.hpp"
 
+#include "net/curl_support.hpp"
+
 #include <curl/curl.h>
 #include <sys/socket.h>
 
@@ -22,23 +24,7 @@ constexpr const char* kProtocols = "http,https";
 constexpr std::string_view kReservedHeaders[] = {"host", "content-length", "transfer-encoding",
                                                  "connection", "expect"};
 
-CURLcode global_init_result = CURLE_OK;
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct CurlDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-  void operator()(char* text) const { curl_free(text); }
-};
-using EasyHandle = std::unique_ptr<CURL, CurlDeleter>;
-using UrlHandle = std::unique_ptr<CURLU, CurlDeleter>;
-using HeaderList = std::unique_ptr<curl_slist, CurlDeleter>;
-using CurlString = std::unique_ptr<char, CurlDeleter>;
+using HeaderList = SList;
 
 std::string Lower(std::string_view text) {
   std::string out(text);
@@ -299,15 +285,12 @@ std::optional<std::string_view> HttpResponse::Header(std::string_view name) cons
 }
 
 CurlHttpClient::CurlHttpClient(CurlHttpClientOptions options) : options_(std::move(options)) {
-  InitCurlOnce();
+  (void)InitCurl("http client");  // the result is checked by every Post
 }
 
 Result<HttpResponse> CurlHttpClient::Post(const HttpRequest& request,
                                           const OutboundPolicy& policy) {
-  if (global_init_result != CURLE_OK) {
-    return Internal("http client", std::string("libcurl failed to start: ") +
-                                       curl_easy_strerror(global_init_result));
-  }
+  TREU_RETURN_IF_ERROR(InitCurl("http client"));
   TREU_RETURN_IF_ERROR(ValidateLimits(request));
   TREU_ASSIGN_OR_RETURN(ParsedUrl url, ParseUrl(request.url));
   TREU_ASSIGN_OR_RETURN(HeaderList headers, BuildHeaders(request));
