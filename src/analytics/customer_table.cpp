@@ -1,5 +1,8 @@
 #include "analytics/customer_table.hpp"
 
+#include <array>
+#include <optional>
+
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
@@ -113,7 +116,8 @@ Result<CustomerTable> BuildCustomerTable(Store& store, const Snapshot& s,
   // Profile, consent and attributes.
   StringColumn email(n), country(n), locale(n);
   Column created = Times(n);
-  std::map<std::string, Column> consent;
+  // consent.<channel>, by the channel's position in kAllChannels; made on its first value.
+  std::array<std::optional<Column>, std::size(kAllChannels)> consent;
   // Attributes: each value with its type, then one column per name.
   std::map<std::string, std::vector<std::pair<std::uint32_t, AttributeValue>>> attributes;
   TREU_RETURN_IF_ERROR(store.ScanCustomers(s.workspace().id, [&](const Customer& cu) {
@@ -125,8 +129,9 @@ Result<CustomerTable> BuildCustomerTable(Store& store, const Snapshot& s,
     if (!cu.locale.empty()) locale.Set(c, cu.locale);
     created.times[c] = cu.created_at.micros;
     for (const auto& [channel, given] : cu.consent) {
-      auto [col, added] = consent.try_emplace("consent." + std::string(ChannelName(channel)), Bools(n));
-      col->second.bools[c] = given.granted ? 1 : 0;
+      auto& col = consent[static_cast<std::size_t>(channel)];
+      if (!col) col = Bools(n);
+      col->bools[c] = given.granted ? 1 : 0;
     }
     for (const auto& [name, value] : cu.attributes) attributes["attributes." + name].emplace_back(c, value);
   }));
@@ -134,7 +139,10 @@ Result<CustomerTable> BuildCustomerTable(Store& store, const Snapshot& s,
   t.columns["country"] = country.Take();
   t.columns["locale"] = locale.Take();
   t.columns["created_at"] = std::move(created);
-  for (auto& [name, col] : consent) t.columns[name] = std::move(col);
+  for (Channel channel : kAllChannels) {
+    auto& col = consent[static_cast<std::size_t>(channel)];
+    if (col) t.columns["consent." + std::string(ChannelName(channel))] = std::move(*col);
+  }
   for (auto& [name, values] : attributes) t.columns[name] = ColumnOfValues(n, values);
 
   // Purchase aggregates up to now: completed (and later refunded) orders, net of refunds.

@@ -22,7 +22,7 @@ constexpr std::string_view kProfileFields[] = {"id",         "email",     "name"
 constexpr std::string_view kLoyaltyFields[] = {"points", "pending", "held", "earned", "redeemed", "tier", "referral_code"};
 constexpr std::string_view kShopFields[] = {"name", "currency"};
 constexpr std::size_t kRecentOrders = 10;
-constexpr std::size_t kBatch = 2000;
+constexpr std::size_t kBatch = 10'000;
 
 std::pair<std::string_view, std::string_view> SplitFirst(std::string_view path) {
   const auto dot = path.find('.');
@@ -237,6 +237,8 @@ const std::string& TemplateData::Email(Snapshot::Index c) const {
   return col->dictionary[static_cast<std::size_t>(col->codes[c])];
 }
 
+const segment::SegmentData& TemplateData::segment_data() const { return impl_->data; }
+
 bool TemplateData::EmailConsent(Snapshot::Index c) const {
   const Column* col = impl_->consent;
   return col != nullptr && col->type == ColumnType::kBool && col->bools[c] == 1;
@@ -403,7 +405,11 @@ Result<SendReport> SendTemplate(Store& store, const Workspace& ws, const std::sh
     if (request.segment.empty() && request.where.empty()) {
       return InvalidArgument("audience", "name customers, a segment or a where expression");
     }
-    TREU_ASSIGN_OR_RETURN(selected, segment::SelectCustomers(store, ws, s, request.where, request.segment, now));
+  }
+  TREU_ASSIGN_OR_RETURN(auto data, TemplateData::Build(store, ws, s, predictions, compiled.variables, now));
+  if (request.customers.empty()) {
+    TREU_ASSIGN_OR_RETURN(selected,
+                          segment::SelectCustomersOn(store, ws, data->segment_data(), request.where, request.segment));
   }
   std::set<std::string, std::less<>> suppressed;
   for (std::string after;;) {
@@ -413,7 +419,6 @@ Result<SendReport> SendTemplate(Store& store, const Workspace& ws, const std::sh
     after = page.back().address;
   }
   TREU_ASSIGN_OR_RETURN(MessagingSettingsRecord settings, LoadMessagingSettings(store, ws.id));
-  TREU_ASSIGN_OR_RETURN(auto data, TemplateData::Build(store, ws, s, predictions, compiled.variables, now));
 
   SendReport report;
   report.key = request.key.empty() ? "send:" + std::to_string(t.id) + ":" + request.campaign + ":" +

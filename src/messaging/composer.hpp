@@ -14,6 +14,7 @@
 
 #include "analytics/model_fits.hpp"
 #include "messaging/template.hpp"
+#include "segments/library.hpp"
 #include "snapshot/snapshot.hpp"
 #include "storage/store.hpp"
 
@@ -67,6 +68,8 @@ class TemplateData {
   // Email address and whether it may receive marketing email (consent granted).
   const std::string& Email(Snapshot::Index c) const;
   bool EmailConsent(Snapshot::Index c) const;
+  // What the data was built from: the customer table and snapshot, to select an audience on.
+  const segment::SegmentData& segment_data() const;
 
   struct Impl;
 
@@ -118,7 +121,7 @@ struct SendReport {
   std::string key;
 };
 
-// Selects, renders and enqueues in batches of 2,000 (one transaction each), reporting progress
+// Selects, renders and enqueues in batches of 10,000 (one transaction each), reporting progress
 // (customers done of total). Errors of the audience (unknown customer, segment errors with
 // position) before anything is enqueued; a render error (a limit) names the customer.
 Result<SendReport> SendTemplate(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,

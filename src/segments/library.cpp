@@ -165,9 +165,10 @@ Result<Membership> EvaluateSegment(Store& store, const Workspace& ws, const std:
   return out;
 }
 
-Result<std::vector<bool>> SelectCustomers(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
-                                          std::string_view where, std::string_view name, Timestamp now) {
-  TREU_ASSIGN_OR_RETURN(SegmentLibrary lib, SegmentLibrary::Load(store, ws.id));
+namespace {
+
+// The bound expression of `where` and/or saved segment `name`.
+Result<ExprPtr> BindSelection(const SegmentLibrary& lib, std::string_view where, std::string_view name) {
   std::string text(where);
   if (!name.empty()) {
     if (!lib.Has(name)) return NotFound("segment " + std::string(name), "no such segment");
@@ -177,9 +178,28 @@ Result<std::vector<bool>> SelectCustomers(Store& store, const Workspace& ws, con
   BindOptions o;
   o.source = text;
   o.lookup = lib.Lookup();
-  TREU_ASSIGN_OR_RETURN(ExprPtr bound, ParseAndBind(text, o));
+  return ParseAndBind(text, o);
+}
+
+}  // namespace
+
+Result<std::vector<bool>> SelectCustomers(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
+                                          std::string_view where, std::string_view name, Timestamp now) {
+  TREU_ASSIGN_OR_RETURN(SegmentLibrary lib, SegmentLibrary::Load(store, ws.id));
+  TREU_ASSIGN_OR_RETURN(ExprPtr bound, BindSelection(lib, where, name));
   TREU_ASSIGN_OR_RETURN(Membership m, EvaluateSegment(store, ws, s, *bound, lib, now));
   return std::move(m.members);
+}
+
+Result<std::vector<bool>> SelectCustomersOn(Store& store, const Workspace& ws, const SegmentData& data,
+                                            std::string_view where, std::string_view name) {
+  TREU_ASSIGN_OR_RETURN(SegmentLibrary lib, SegmentLibrary::Load(store, ws.id));
+  TREU_ASSIGN_OR_RETURN(ExprPtr bound, BindSelection(lib, where, name));
+  if (lib.NeedsEvents(*bound) && data.events == nullptr) {
+    TREU_ASSIGN_OR_RETURN(Membership m, EvaluateSegment(store, ws, data.snapshot, *bound, lib, data.now));
+    return std::move(m.members);
+  }
+  return EvaluateVectorised(*bound, data.Context(lib));
 }
 
 }  // namespace treu::segment

@@ -94,4 +94,9 @@ Result<Membership> EvaluateSegment(Store& store, const Workspace& ws, const std:
 Result<std::vector<bool>> SelectCustomers(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                                           std::string_view where, std::string_view name, Timestamp now);
 
+// As SelectCustomers, evaluated over `data` already built (its snapshot and instant), so a caller
+// that needs the customer table anyway builds it once.
+Result<std::vector<bool>> SelectCustomersOn(Store& store, const Workspace& ws, const SegmentData& data,
+                                            std::string_view where, std::string_view name);
+
 }  // namespace treu::segment
