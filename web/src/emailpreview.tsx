@@ -108,7 +108,7 @@ export function EmailPreview({ html, label, testid }: { html: string; label: str
   }, [html]);
   return (
     <div class="email-preview-wrap">
-      <div class="email-preview" ref={host} role="document" aria-label={label} data-testid={testid} />
+      <div class="email-preview" ref={host} role="document" tabIndex={0} aria-label={label} data-testid={testid} />
       {blocked > 0 && <p class="muted small">{fmt.t('msg.imagesBlocked', { count: blocked })}</p>}
     </div>
   );

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, withQuery, type Customer, type CustomerConsent, type Message, type Page } from '../api';
 import { Async, Card, Empty, ErrorBox, Loading, PageHeader, Stat } from '../components';
 import { useApp } from '../context';
-import { useApi, useDebounced } from '../hooks';
+import { useApi, useDebounced, useRefreshWhile } from '../hooks';
 import type { MessageKey } from '../i18n';
 import { href, navigate, useRoute } from '../router';
 import { MessageTable } from './messages';
@@ -257,6 +257,7 @@ function Timeline({ id }: { id: string }) {
 function CustomerMessages({ id }: { id: string }) {
   const { fmt } = useApp();
   const list = useApi<Page<Message>>(withQuery('/api/v1/messages', { customer_id: id, limit: 10 }));
+  useRefreshWhile((list.data?.data ?? []).some((m) => m.state === 'queued' || m.state === 'sending'), list.reload, list.data);
   return (
     <Async value={list}>{(p) => p.data.length === 0 ? <Empty>{fmt.t('c360.noMessages')}</Empty>
       : <MessageTable messages={p.data} compact />}</Async>

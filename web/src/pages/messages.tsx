@@ -5,7 +5,7 @@ import { MESSAGE_STATES, withQuery, type Message, type MessageDetail, type Messa
 import { Async, Card, Empty, ErrorBox, Loading, PageHeader, Stat } from '../components';
 import { useApp } from '../context';
 import { EmailPreview } from '../emailpreview';
-import { useApi, useDebounced } from '../hooks';
+import { useApi, useDebounced, useRefreshWhile } from '../hooks';
 import type { MessageKey } from '../i18n';
 import { href, navigate, useRoute } from '../router';
 
@@ -44,6 +44,9 @@ export function MessagesPage() {
   const cursor = cursors[cursors.length - 1] ?? null;
   const list = useApi<Page<Message>>(withQuery('/api/v1/messages', { campaign: c, customer_id: cu, state, limit: PAGE, cursor }));
   const stats = useApi<MessageStats>(withQuery('/api/v1/messages/stats', { campaign: c }));
+  // While messages are on their way, the list and the counts refresh themselves.
+  const pending = (list.data?.data ?? []).some((m) => m.state === 'queued' || m.state === 'sending');
+  useRefreshWhile(pending, () => { list.reload(); stats.reload(); }, list.data);
   return (
     <>
       <PageHeader title={fmt.t('msg.title')} />
@@ -116,6 +119,7 @@ export function MessageDetailPage({ id }: { id: string }) {
   const { fmt } = useApp();
   const msg = useApi<MessageDetail>(`/api/v1/messages/${encodeURIComponent(id)}`);
   const m = msg.data;
+  useRefreshWhile(m?.state === 'queued' || m?.state === 'sending', msg.reload, m);
   return (
     <>
       <p class="breadcrumb"><a href="#/messages">← {fmt.t('msg.title')}</a></p>
