@@ -41,8 +41,19 @@ function safeCss(css: string): string {
 
 interface Built { nodes: Node[]; css: string; blockedImages: number }
 
+// Even an inert document (DOMParser's) applies the page's CSP while parsing, so style
+// attributes and <style> elements are renamed before the HTML is parsed: the attributes to
+// data-treu-style, the elements to <textarea data-treu-css> (raw text, as CSS is). Only
+// inside tags: text that says "style=" stays as it is.
+function defuse(html: string): string {
+  return html
+    .replace(/<style\b[^>]*>/gi, '<textarea data-treu-css>')
+    .replace(/<\/style\s*>/gi, '</textarea>')
+    .replace(/<[a-zA-Z][^>]*>/g, (tag) => tag.replace(/(\s)style(\s*=)/gi, '$1data-treu-style$2'));
+}
+
 export function buildPreview(html: string): Built {
-  const src = new DOMParser().parseFromString(html, 'text/html');
+  const src = new DOMParser().parseFromString(defuse(html), 'text/html');
   let css = '';
   let blockedImages = 0;
   const copy = (n: Node): Node | null => {
@@ -51,7 +62,7 @@ export function buildPreview(html: string): Built {
     const e = n as Element;
     const tag = e.localName;
     if (e.namespaceURI !== HTML_NS || DROP.has(tag)) return null;
-    if (tag === 'style') { css += `${e.textContent ?? ''}\n`; return null; }
+    if (tag === 'textarea' && e.hasAttribute('data-treu-css')) { css += `${e.textContent ?? ''}\n`; return null; }
     if (tag === 'img') {
       const s = e.getAttribute('src') ?? '';
       if (!/^data:image\//i.test(s)) {
@@ -70,7 +81,7 @@ export function buildPreview(html: string): Built {
     if (tag === 'body') out.className = 'email-body';
     if (tag === 'html') out.className = 'email-html';
     for (const a of Array.from(e.attributes)) {
-      if (DROP_ATTRS.test(a.name)) continue;
+      if (DROP_ATTRS.test(a.name) || a.name === 'data-treu-style') continue;
       if ((tag === 'body' || tag === 'html') && a.name === 'class') { out.className += ` ${a.value}`; continue; }
       try { out.setAttribute(a.name, a.value); } catch { /* an attribute name the DOM refuses */ }
     }
@@ -80,14 +91,14 @@ export function buildPreview(html: string): Built {
       out.setAttribute('title', e.getAttribute('href') ?? '');
     }
     if (['input', 'button', 'select', 'textarea'].includes(tag)) out.setAttribute('disabled', '');
-    const style = e.getAttribute('style');
+    const style = e.getAttribute('data-treu-style');
     if (style) (out as HTMLElement).style.cssText = safeCss(style);
     for (const c of Array.from(e.childNodes)) { const x = copy(c); if (x) out.appendChild(x); }
     return out;
   };
   const root = copy(src.documentElement);
-  // <style> elements in the head were dropped with it: collect them too.
-  for (const s of Array.from(src.head?.querySelectorAll('style') ?? [])) css += `${s.textContent ?? ''}\n`;
+  // Style sheets in the head were dropped with it: collect them too.
+  for (const s of Array.from(src.head?.querySelectorAll('textarea[data-treu-css]') ?? [])) css += `${s.textContent ?? ''}\n`;
   return { nodes: root ? [root] : [], css: safeCss(css), blockedImages };
 }
 

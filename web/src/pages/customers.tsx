@@ -318,7 +318,7 @@ function ConsentCard({ id }: { id: string }) {
           {error !== null && <ErrorBox error={error} />}
           <h3>{fmt.t('consent.records')}</h3>
           {c.records.length === 0 ? <Empty>{fmt.t('consent.noRecords')}</Empty> : (
-            <div class="table-wrap" tabIndex={0} role="region" aria-label={fmt.t('consent.records')}>
+            <div class="table-wrap" tabIndex={0}>
               <table class="table compact" data-testid="consent-records">
                 <thead><tr>
                   <th scope="col">{fmt.t('consent.at')}</th><th scope="col">{fmt.t('consent.action')}</th>

@@ -90,7 +90,7 @@ export function MessagesPage() {
 export function MessageTable({ messages, busy, compact }: { messages: Message[]; busy?: boolean; compact?: boolean }) {
   const { fmt } = useApp();
   return (
-    <div class="table-wrap" tabIndex={0} role="region" aria-label={fmt.t('msg.title')}>
+    <div class="table-wrap" tabIndex={0}>
       <table class={`table ${compact ? 'compact' : ''}`} data-testid="message-table" aria-busy={busy}>
         <thead><tr>
           <th scope="col">{fmt.t('msg.created')}</th>

@@ -25,7 +25,7 @@ export function TemplatesPage() {
       {!canWrite && <p class="muted">{fmt.t('common.readOnly')}</p>}
       <Card>
         <Async value={list}>{(l) => l.data.length === 0 ? <Empty>{fmt.t('tpl.none')}</Empty> : (
-          <div class="table-wrap" tabIndex={0} role="region" aria-label={fmt.t('tpl.title')}>
+          <div class="table-wrap" tabIndex={0}>
             <table class="table" data-testid="template-table">
               <thead><tr>
                 <th scope="col">{fmt.t('common.name')}</th>
