@@ -480,8 +480,8 @@ test('messaging: a template\'s errors at their position, its preview, save, a se
 
   // Save: the template is stored and listed.
   await page.getByTestId('template-save').click();
+  await page.waitForFunction((n) => window.location.hash.startsWith(`#/templates/${n}`), name);
   await page.getByTestId('template-notice').waitFor({ timeout: DATA_TIMEOUT });
-  await page.waitForFunction((n) => window.location.hash === `#/templates/${n}`, name);
   const saved = await api(`/api/v1/templates/${name}`);
   assert.equal(saved.html, broken.replace('custmer', 'customer'));
   await open(PAGES.find((p) => p.name === 'templates'));

@@ -10,7 +10,7 @@ import { Async, Card, Empty, ErrorBox, ErrorList, Loading, PageHeader, Segmented
 import { useApp } from '../context';
 import { EmailPreview } from '../emailpreview';
 import { useApi, useDebounced } from '../hooks';
-import { href, navigate } from '../router';
+import { href, navigate, useRoute } from '../router';
 import { MessagingTabs } from './messages';
 
 export function TemplatesPage() {
@@ -58,6 +58,12 @@ export function TemplateEditorPage({ name }: { name: string | null }) {
   return <Editor key={existing.data?.id ?? 'new'} template={existing.data} />;
 }
 
+// The notice of a save survives the move from #/templates/new to the saved template's page.
+function useSavedNotice(): string | null {
+  const { fmt } = useApp();
+  return useRoute().query.get('saved') ? fmt.t('tpl.saved') : null;
+}
+
 function Crumb() {
   const { fmt } = useApp();
   return <p class="breadcrumb"><a href="#/templates">← {fmt.t('tpl.title')}</a></p>;
@@ -92,8 +98,8 @@ function Editor({ template }: { template: MessageTemplate | null }) {
   const [previewing, setPreviewing] = useState(false);
   const [saveError, setSaveError] = useState<unknown>(null);
   const [saving, setSaving] = useState(false);
-  const [notice, setNotice] = useState<string | null>(null);
-  const set = (k: keyof Parts) => (e: Event) => { setNotice(null); setParts((p) => ({ ...p, [k]: (e.currentTarget as HTMLInputElement).value })); };
+  const [notice, setNotice] = useState<string | null>(useSavedNotice());
+  const set = (k: keyof Parts) => (e: Event) => { setNotice(null); setSaveError(null); setParts((p) => ({ ...p, [k]: (e.currentTarget as HTMLInputElement).value })); };
 
   // The live check, then (when the parts are fine and a customer is chosen) the preview.
   const body = useMemo(() => ({ topic: parts.topic, subject: parts.subject, html: parts.html, text: parts.text }),
@@ -127,7 +133,7 @@ function Editor({ template }: { template: MessageTemplate | null }) {
     try {
       const saved = await api.post<MessageTemplate>('/api/v1/templates', { ...parts, name: parts.name.trim() });
       setNotice(fmt.t('tpl.saved'));
-      if (saved.name !== template?.name) navigate(`/templates/${encodeURIComponent(saved.name)}`, undefined, true);
+      if (saved.name !== template?.name) navigate(`/templates/${encodeURIComponent(saved.name)}`, { saved: 1 }, true);
     } catch (err) { setSaveError(err); } finally { setSaving(false); }
   };
   const remove = async () => {
