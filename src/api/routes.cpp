@@ -1241,6 +1241,8 @@ json Schemas() {
 }
 
 json WithMessagingSchemas(json schemas) {
+  // items() refers to the json it is called on: keep that alive for the loop (GCC 12 does not
+  // extend a range-for initializer's inner temporaries, P2718).
   const json messaging = MessagingSchemas();
   for (const auto& [name, schema] : messaging.items()) schemas[name] = schema;
   return schemas;

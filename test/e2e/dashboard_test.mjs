@@ -2,7 +2,10 @@
 // playwright-core) against a real `treu demo` server: signing in (and a wrong password's
 // error), every page opening without console errors or Content-Security-Policy refusals, the
 // numbers on the Overview, Segments and Loyalty pages equal to the API's, a segment built
-// with the visual builder counting what `treu segment eval` counts, German labels and number
+// with the visual builder counting what `treu segment eval` counts, messaging (a template's
+// errors at their position, its live preview with a customer's data, saving, a send through the
+// form delivered to the demo's .eml files, the message log, a test email, the customer's consent
+// and messages), German labels and number
 // formatting after switching the language, axe-core without serious or critical violations on
 // every page, screenshots of every page at 1280 and 390 px, signing out, and a table of the
 // time from navigation to the page's data.
@@ -51,6 +54,9 @@ const PAGES = [
   { name: 'customer', hash: '#/customers/{customer}', ready: '[data-testid="c360-orders"]' },
   { name: 'segments', hash: '#/segments', ready: '[data-testid="segment-row"]' },
   { name: 'segment-editor', hash: '#/segments/new', ready: '[data-testid="builder-row"]' },
+  { name: 'templates', hash: '#/templates', ready: '[data-testid="template-row"]' },
+  { name: 'template-editor', hash: '#/templates/welcome', ready: '[data-testid="template-preview-subject"]' },
+  { name: 'messages', hash: '#/messages', ready: '[data-testid="message-stat-sent"]' },
   { name: 'predictions', hash: '#/predictions', ready: '[data-testid="model-run"]' },
   { name: 'surveys', hash: '#/surveys', ready: '[data-testid="followups"] :is(table, [data-testid="empty"])' },
   { name: 'loyalty', hash: '#/loyalty', ready: '[data-testid="loyalty-members"]' },
@@ -187,6 +193,33 @@ async function axeViolations(t, name) {
   const serious = (v) => v.impact === 'serious' || v.impact === 'critical';
   for (const v of result.violations.filter((x) => !serious(x))) t.diagnostic(describe(v));
   return result.violations.filter(serious).map(describe);
+}
+
+// A write as the page makes it: the session's CSRF token with the page's cookie.
+async function apiPost(route, body) {
+  return page.evaluate(async ([u, b]) => {
+    const { csrf_token } = await (await fetch('/api/v1/session', { credentials: 'same-origin' })).json();
+    const r = await fetch(u, { method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token }, body: JSON.stringify(b) });
+    return { status: r.status, body: await r.json() };
+  }, [route, body]);
+}
+
+// Opens a page at 1280 and 390 px: no error state, console error, failed request or CSP
+// refusal, nothing wider than the phone; axe finds no serious or critical violation.
+async function checkBothWidths(t, p, found) {
+  for (const viewport of [WIDE, PHONE]) {
+    await page.setViewportSize(viewport);
+    const before = problems.length;
+    try { await open(p, { screenshotName: `${p.name}-${viewport.width}.png` }); } catch (e) { found.push(`${p.name} @${viewport.width}: ${e.message.split('\n')[0]}`); continue; }
+    const errs = await errorsShown();
+    if (errs.length) found.push(`${p.name} @${viewport.width}: error state shown: ${errs.join(' | ').replace(/\s+/g, ' ')}`);
+    found.push(...problems.slice(before).map((x) => `${x} @${viewport.width}`));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 1) found.push(`${p.name} @${viewport.width}: the page is ${overflow}px wider than the viewport`);
+    found.push(...await axeViolations(t, `${p.name} @${viewport.width}`));
+  }
+  await page.setViewportSize(WIDE);
 }
 
 const dataValue = async (testid) => page.getByTestId(testid).first().getAttribute('data-value');
@@ -397,6 +430,133 @@ test('segment builder: the live count equals `treu segment eval` of the generate
   assert.equal(await err.getAttribute('data-line'), '2');
   assert.equal(await err.getAttribute('data-column'), '7');
   assert.equal(await page.locator('[data-testid="segment-errors"] mark').first().innerText(), 'r');
+});
+
+test('messaging: a template\'s errors at their position, its preview, save, a send, the message log, a test email, the customer\'s consent', { timeout: 300_000 }, async (t) => {
+  const found = [];
+  const firstProblem = problems.length;
+  // The demo's templates are listed.
+  const templates = (await api('/api/v1/templates')).data.map((x) => x.name);
+  for (const n of ['welcome', 'winback', 'receipt']) assert.ok(templates.includes(n), `the demo has template ${n}`);
+  await open(PAGES.find((p) => p.name === 'templates'));
+  const rows = await page.getByTestId('template-row').evaluateAll((els) => els.map((e) => e.dataset.name));
+  assert.deepEqual([...rows].sort(), [...templates].sort(), 'the list shows the API\'s templates');
+
+  // A customer with a name and an address to preview with and send to.
+  const customer = (await api('/api/v1/customers?limit=100')).data.find((c) => c.email && c.name);
+  assert.ok(customer, 'a demo customer with name and email');
+  const record = await api(`/api/v1/customers/${encodeURIComponent(customer.id)}`);
+
+  // A new template with a typo on line 2 of the HTML: marked at line 2 with the suggestion.
+  where = 'template-new';
+  await open({ name: 'template-new', hash: '#/templates/new', ready: '[data-testid="template-editor"]' });
+  const name = `e2e_${Math.random().toString(36).slice(2, 8)}`;
+  await page.getByTestId('template-name').fill(name);
+  await page.getByTestId('template-subject').fill('Hallo {{ customer.name }}');
+  const broken = '<p>Hallo,</p>\n<p>{{ custmer.name }}, schön dich zu sehen.</p>';
+  await page.getByTestId('template-html').fill(broken);
+  const err = page.locator('[data-testid="template-errors-html"] li').first();
+  await err.waitFor({ timeout: DATA_TIMEOUT });
+  const expected = (await apiPost('/api/v1/templates/check', { subject: 'Hallo {{ customer.name }}', html: broken })).body.errors.find((e) => e.part === 'html');
+  assert.ok(expected, 'the check API finds the typo');
+  assert.equal(await err.getAttribute('data-line'), '2');
+  assert.equal(await err.getAttribute('data-column'), String(expected.column));
+  assert.match(await err.innerText(), /did you mean 'customer'/);
+  assert.equal(await page.locator('[data-testid="template-errors-html"] mark').first().innerText(), broken.split('\n')[1][expected.column - 1]);
+  assert.equal(await page.getByTestId('template-html').getAttribute('aria-invalid'), 'true');
+
+  // Choose the customer by search, fix the typo: the preview shows the customer's real name.
+  await page.getByTestId('template-customer-search').fill(customer.email);
+  await page.waitForFunction((id) => [...document.querySelectorAll('[data-testid="template-customer"] option')].some((o) => o.value === id), customer.id, { timeout: DATA_TIMEOUT });
+  await page.getByTestId('template-customer').selectOption(customer.id);
+  const t0 = Date.now();
+  await page.getByTestId('template-html').fill(broken.replace('custmer', 'customer'));
+  await page.waitForFunction((n) => document.querySelector('[data-testid="template-preview-subject"]')?.textContent === `Hallo ${n}`, record.name, { timeout: DATA_TIMEOUT });
+  timings.push({ page: 'tpl preview', ms: Date.now() - t0 });
+  assert.equal(await page.locator('[data-testid="template-errors-html"]').count(), 0, 'the error is gone');
+  // The HTML part, rendered inert in the dashboard (open shadow root: the locator pierces it).
+  assert.match(await page.locator('[data-testid="template-preview-html"] p').nth(1).innerText(), new RegExp(`^${record.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')},`));
+  found.push(...await axeViolations(t, 'template-new'));
+
+  // Save: the template is stored and listed.
+  await page.getByTestId('template-save').click();
+  await page.waitForFunction((n) => window.location.hash.startsWith(`#/templates/${n}`), name);
+  await page.getByTestId('template-notice').waitFor({ timeout: DATA_TIMEOUT });
+  const saved = await api(`/api/v1/templates/${name}`);
+  assert.equal(saved.html, broken.replace('custmer', 'customer'));
+  await open(PAGES.find((p) => p.name === 'templates'));
+  await page.locator(`[data-testid="template-row"][data-name="${name}"]`).waitFor();
+
+  // Send it to the one customer through the form: 1 message queued.
+  where = 'template-send';
+  await open({ name: 'template-send', hash: `#/templates/${name}`, ready: '[data-testid="send-card"]' });
+  const campaign = `e2e-${Math.random().toString(36).slice(2, 8)}`;
+  await page.locator('input[name="audience"][value="customers"]').check({ force: true });
+  await page.getByTestId('send-customers').fill(customer.id);
+  await page.getByTestId('send-category').selectOption('transactional');
+  await page.getByTestId('send-campaign').fill(campaign);
+  page.once('dialog', (d) => void d.accept());
+  const t1 = Date.now();
+  await page.getByTestId('send-submit').click();
+  const report = page.getByTestId('send-report');
+  await report.waitFor({ timeout: DATA_TIMEOUT });
+  assert.equal(await report.getAttribute('data-queued'), '1', await report.innerText());
+
+  // The message log shows it, sent to the demo's .eml files within seconds.
+  await page.getByTestId('send-report-link').click();
+  const row = page.locator(`[data-testid="message-row"][data-campaign="${campaign}"]`);
+  await row.waitFor({ timeout: DATA_TIMEOUT });
+  await page.locator(`[data-testid="message-row"][data-campaign="${campaign}"][data-state="sent"]`).waitFor({ timeout: DATA_TIMEOUT });
+  timings.push({ page: 'send → sent', ms: Date.now() - t1 });
+  assert.equal(await page.getByTestId('message-row').count(), 1, 'the campaign filter shows one message');
+  const stats = await api(`/api/v1/messages/stats?campaign=${campaign}`);
+  await page.waitForFunction((n) => document.querySelector('[data-testid="message-stat-sent"]')?.getAttribute('data-value') === String(n), stats.sent, { timeout: DATA_TIMEOUT });
+  assert.equal(stats.sent, 1);
+  const [message] = (await api(`/api/v1/messages?campaign=${campaign}`)).data;
+  assert.equal(message.customer_id, customer.id);
+  assert.equal(await row.getAttribute('data-id'), String(message.id));
+  await checkBothWidths(t, { name: 'messages-campaign', hash: `#/messages?campaign=${campaign}`, ready: '[data-testid="message-row"]' }, found);
+
+  // The message: recipient, subject, delivery log and the HTML.
+  const detail = { name: 'message', hash: `#/messages/${message.id}`, ready: '[data-testid="message-detail"]' };
+  await open(detail);
+  assert.equal((await page.getByTestId('message-recipient').innerText()).trim(), record.email);
+  assert.equal((await page.getByTestId('message-subject').innerText()).trim(), `Hallo ${record.name}`);
+  assert.ok((await page.getByTestId('message-log-entry').evaluateAll((els) => els.map((e) => e.dataset.kind))).includes('sent'), 'the log has the delivery');
+  await page.locator('[data-testid="message-preview-html"] p').first().waitFor();
+  await checkBothWidths(t, detail, found);
+
+  // Settings: the test email through the file transport is accepted.
+  where = 'settings-test';
+  await open(PAGES.find((p) => p.name === 'settings'));
+  await page.getByTestId('settings-sending').locator('[data-testid="sending-form"]').waitFor();
+  assert.equal(await page.getByTestId('sending-transport').inputValue(), (await api('/api/v1/messaging/settings')).transport);
+  await page.getByTestId('sending-test-to').fill('e2e-test@example.com');
+  await page.getByTestId('sending-test').click();
+  const result = page.getByTestId('sending-test-result');
+  await result.waitFor({ timeout: DATA_TIMEOUT });
+  assert.equal(await result.getAttribute('data-outcome'), 'sent', await result.innerText());
+
+  // The customer page: the consent card (as the API has it) and the message.
+  const c360 = { name: 'customer-messaging', hash: `#/customers/${encodeURIComponent(customer.id)}`, ready: '[data-testid="consent-channels"]' };
+  await open(c360);
+  const consent = await api(`/api/v1/customers/${encodeURIComponent(customer.id)}/consent`);
+  for (const [ch, st] of Object.entries(consent.consent)) {
+    assert.equal(await page.locator(`[data-testid="consent-channel"][data-channel="${ch}"]`).getAttribute('data-granted'), st ? String(st.granted) : '', `consent ${ch}`);
+  }
+  assert.equal(await page.getByTestId('consent-record').count(), consent.records.length, 'the proof records');
+  await page.locator(`[data-testid="c360-messages"] [data-testid="message-row"][data-id="${message.id}"]`).waitFor({ timeout: DATA_TIMEOUT });
+  await checkBothWidths(t, c360, found);
+
+  // Delete (after confirming): gone from the list.
+  where = 'template-delete';
+  await open({ name: 'template-delete', hash: `#/templates/${name}`, ready: '[data-testid="template-delete"]' });
+  page.once('dialog', (d) => void d.accept());
+  await page.getByTestId('template-delete').click();
+  await page.getByTestId('template-table').waitFor();
+  await page.waitForFunction((n) => !document.querySelector(`[data-testid="template-row"][data-name="${n}"]`), name);
+  found.push(...problems.slice(firstProblem));
+  assert.equal(found.length, 0, [...new Set(found)].join('\n'));
 });
 
 test('German: labels and number formatting after switching the language', { timeout: 120_000 }, async () => {

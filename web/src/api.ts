@@ -118,3 +118,50 @@ export interface Preview {
   sample: { customer_id: string; email: string | null }[]; errors: PreviewError[];
 }
 export interface SegmentField { name: string; type: string; description: string; values?: string[]; example?: string; group?: string }
+
+// ---- messaging (docs/messaging.md) -------------------------------------------------------
+
+export interface MessagingSettings {
+  from_name: string; from_address: string; reply_to: string; transport: 'file' | 'smtp' | string;
+  smtp_url: string; smtp_tls: 'none' | 'starttls' | 'tls' | string; smtp_username: string; smtp_password_set: boolean;
+  dkim_domain: string; dkim_selector: string; dkim_key_set: boolean; public_url: string; track_engagement: boolean;
+  consent_text_version: string; max_attempts: number; updated_at: string | null;
+}
+export interface TestSendResult { outcome: 'sent' | 'temporary_failure' | 'permanent_failure' | string; smtp_code: number; detail: string; message_id: string }
+
+export interface MessageTemplate {
+  id: number; name: string; channel: string; topic: string; subject: string; html: string; text: string;
+  created_at: string; updated_at: string;
+}
+export type TemplatePart = 'subject' | 'html' | 'text';
+export interface TemplateProblem { part: string; line: number; column: number; message: string }
+export interface TemplateCheck { ok: boolean; errors: TemplateProblem[] }
+export interface TemplatePreview { ok: boolean; customer_id?: string; subject?: string; html?: string; text?: string; errors?: TemplateProblem[] }
+export interface SendReport {
+  key: string; audience: number; queued: number; duplicates: number;
+  skipped: { no_email: number; no_consent: number; suppressed: number };
+}
+
+export const MESSAGE_STATES = ['queued', 'sending', 'sent', 'bounced', 'failed', 'suppressed', 'cancelled'] as const;
+export type MessageState = typeof MESSAGE_STATES[number];
+export interface Message {
+  id: number; idempotency_key: string; channel: string; customer_id: string; category: string; topic: string;
+  template_id: number | null; campaign: string; recipient: string; subject: string; state: MessageState | string;
+  attempts: number; next_attempt_at: string | null; provider_id: string; last_error: string; created_at: string; sent_at: string | null;
+}
+export interface MessageLogEntry { message_id?: number; kind: string; at: string; detail: string }
+export interface MessageDetail extends Message { html: string; text: string; log: MessageLogEntry[] }
+export type MessageStats = { campaign: string | null } & Record<MessageState, number>;
+
+export interface ConsentState { granted: boolean; source: string; at: string }
+export interface ConsentRecord {
+  id: number; customer_id: string; channel: string; action: string; at: string; ip: string; user_agent: string;
+  text_version: string; source: string;
+}
+export interface CustomerConsent {
+  customer_id: string; email: string;
+  consent: Record<string, ConsentState | null>;
+  email_suppressed: { address: string; reason: string; detail: string; at: string } | null;
+  preferences: { topics_off: string[]; paused_until: string | null; tracking: boolean };
+  records: ConsentRecord[];
+}

@@ -14,6 +14,8 @@ import { PredictionsPage } from './pages/predictions';
 import { SurveysPage } from './pages/surveys';
 import { LoyaltyPage } from './pages/loyalty';
 import { SettingsPage } from './pages/settings';
+import { TemplatesPage, TemplateEditorPage } from './pages/templates';
+import { MessagesPage, MessageDetailPage } from './pages/messages';
 
 type Auth =
   | { state: 'checking' }
@@ -34,6 +36,8 @@ const NAV: { path: string; key: MessageKey; icon: string }[] = [
   { path: '/revenue', key: 'nav.revenue', icon: '↗' },
   { path: '/customers', key: 'nav.customers', icon: '☺' },
   { path: '/segments', key: 'nav.segments', icon: '◔' },
+  { path: '/templates', key: 'nav.templates', icon: '✉' },
+  { path: '/messages', key: 'nav.messages', icon: '⇄' },
   { path: '/predictions', key: 'nav.predictions', icon: '∿' },
   { path: '/surveys', key: 'nav.surveys', icon: '✎' },
   { path: '/loyalty', key: 'nav.loyalty', icon: '★' },
@@ -205,6 +209,10 @@ function Page() {
       if (b === 'new') return <SegmentEditorPage id={null} />;
       if (b && c === 'edit') return <SegmentEditorPage id={b} />;
       return <SegmentsPage />;
+    case 'templates':
+      if (b === 'new') return <TemplateEditorPage name={null} />;
+      return b ? <TemplateEditorPage name={b} /> : <TemplatesPage />;
+    case 'messages': return b ? <MessageDetailPage id={b} /> : <MessagesPage />;
     case 'predictions': return <PredictionsPage />;
     case 'surveys': return <SurveysPage />;
     case 'loyalty': return <LoyaltyPage />;

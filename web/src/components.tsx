@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
-import { ApiError } from './api';
+import { ApiError, type PreviewError } from './api';
 import { useApp } from './context';
 
 export function PageHeader({ title, children }: { title: string; children?: ComponentChildren }) {
@@ -102,4 +102,28 @@ export function Segmented<T extends string>({ label, value, options, onChange, n
 
 export function errorText(e: unknown): string {
   return e instanceof ApiError ? e.detail : e instanceof Error ? e.message : String(e);
+}
+
+// Each error of an editor (segment expressions, templates) at its line and column: the message,
+// and the source line with the faulty character marked and a caret below it. Line 0 is an
+// error of the whole text (no position).
+export function ErrorList({ errors, source, testid }: { errors: PreviewError[]; source?: string; testid: string }) {
+  return (
+    <ul class="expr-errors" role="alert" data-testid={testid}>
+      {errors.map((e, i) => {
+        const lines = (source ?? '').split('\n');
+        const line = source !== undefined ? lines[e.line - 1] ?? '' : (e.text?.split('\n')[1] ?? '');
+        const col = Math.max(1, e.column);
+        const before = line.slice(0, col - 1), at = line.slice(col - 1, col) || ' ', after = line.slice(col);
+        return (
+          <li key={i} data-line={e.line} data-column={e.column}>
+            <div class="expr-error-msg">{e.line > 0 ? `${e.line}:${e.column} — ` : ''}{e.message}</div>
+            {e.line > 0 && (line || e.column) && (
+              <pre class="code expr-error-src" aria-hidden="true">{before}<mark class="err-at">{at}</mark>{after}{'\n'}{' '.repeat(col - 1)}^</pre>
+            )}
+          </li>
+        );
+      })}
+    </ul>
+  );
 }

@@ -26,3 +26,12 @@ export function useDebounced<T>(value: T, ms: number): T {
   useEffect(() => { const id = window.setTimeout(() => setV(value), ms); return () => window.clearTimeout(id); }, [value, ms]);
   return v;
 }
+
+// Calls `reload` every `ms` while `active` (e.g. while messages are still on their way).
+export function useRefreshWhile(active: boolean, reload: () => void, data: unknown, ms = 3000): void {
+  useEffect(() => {
+    if (!active) return;
+    const id = window.setTimeout(reload, ms);
+    return () => window.clearTimeout(id);
+  }, [active, data]);
+}

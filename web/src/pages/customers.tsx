@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, withQuery, type Customer, type Page } from '../api';
+import { api, ApiError, withQuery, type Customer, type CustomerConsent, type Message, type Page } from '../api';
 import { Async, Card, Empty, ErrorBox, Loading, PageHeader, Stat } from '../components';
 import { useApp } from '../context';
-import { useApi, useDebounced } from '../hooks';
+import { useApi, useDebounced, useRefreshWhile } from '../hooks';
 import type { MessageKey } from '../i18n';
 import { href, navigate, useRoute } from '../router';
+import { MessageTable } from './messages';
 
 const PAGE = 25;
 
@@ -149,6 +150,13 @@ export function CustomerPage({ id }: { id: string }) {
               </div>
             )}
           </Card>
+          <Card title={fmt.t('c360.messages')} testid="c360-messages"
+            actions={<a href={href('/messages', { customer: id })} class="small" data-testid="c360-messages-all">{fmt.t('c360.allMessages')}</a>}>
+            <CustomerMessages id={id} />
+          </Card>
+          <Card title={fmt.t('c360.consent')} testid="c360-consent">
+            <ConsentCard id={id} />
+          </Card>
           <Card title={fmt.t('c360.timeline')} class="span-2" testid="c360-timeline">
             <Timeline id={id} />
           </Card>
@@ -243,5 +251,95 @@ function Timeline({ id }: { id: string }) {
       </ol>
       {cursor && <button type="button" class="btn" onClick={() => void load()}>{fmt.t('common.more')}</button>}
     </>
+  );
+}
+
+function CustomerMessages({ id }: { id: string }) {
+  const { fmt } = useApp();
+  const list = useApi<Page<Message>>(withQuery('/api/v1/messages', { customer_id: id, limit: 10 }));
+  useRefreshWhile((list.data?.data ?? []).some((m) => m.state === 'queued' || m.state === 'sending'), list.reload, list.data);
+  return (
+    <Async value={list}>{(p) => p.data.length === 0 ? <Empty>{fmt.t('c360.noMessages')}</Empty>
+      : <MessageTable messages={p.data} compact />}</Async>
+  );
+}
+
+// Consent per channel, the preferences, a suppressed address and the proof records; a double
+// opt-in request when email consent is missing.
+function ConsentCard({ id }: { id: string }) {
+  const { fmt, canWrite } = useApp();
+  const consent = useApi<CustomerConsent>(`/api/v1/customers/${encodeURIComponent(id)}/consent`);
+  const [busy, setBusy] = useState(false);
+  const [requested, setRequested] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const request = async () => {
+    setBusy(true); setError(null);
+    try {
+      await api.post(`/api/v1/customers/${encodeURIComponent(id)}/consent/email/request`, {});
+      setRequested(true); consent.reload();
+    } catch (err) { setError(err); } finally { setBusy(false); }
+  };
+  return (
+    <Async value={consent}>{(c) => {
+      const channels = Object.entries(c.consent);
+      const email = c.consent.email;
+      const canAsk = canWrite && !!c.email && !email?.granted && !c.email_suppressed;
+      const prefs = c.preferences;
+      return (
+        <div data-testid="c360-consent-body">
+          <ul class="consents" data-testid="consent-channels">
+            {channels.map(([ch, st]) => (
+              <li key={ch} class={st ? (st.granted ? 'ok' : 'no') : 'none'} data-testid="consent-channel" data-channel={ch} data-granted={st ? String(st.granted) : ''}>
+                <span aria-hidden="true">{st ? (st.granted ? '✓' : '✗') : '○'}</span> <strong>{ch}</strong>{' '}
+                {st ? (st.granted ? fmt.t('c360.granted') : fmt.t('c360.denied')) : fmt.t('consent.unknown')}
+                {st && <span class="muted small"> · {st.source || '—'} · {fmt.dateTime(st.at)}</span>}
+              </li>
+            ))}
+          </ul>
+          {c.email_suppressed && (
+            <p class="notice" data-testid="consent-suppressed">
+              {fmt.t('consent.suppressed', { address: c.email_suppressed.address, reason: c.email_suppressed.reason })}
+              <span class="muted small"> · {fmt.dateTime(c.email_suppressed.at)}</span>
+            </p>
+          )}
+          <h3>{fmt.t('consent.preferences')}</h3>
+          <dl class="dl" data-testid="consent-preferences">
+            <dt>{fmt.t('consent.topicsOff')}</dt><dd>{prefs.topics_off.length ? prefs.topics_off.join(', ') : fmt.t('consent.noneOff')}</dd>
+            <dt>{fmt.t('consent.paused')}</dt><dd>{prefs.paused_until ? fmt.t('consent.pausedUntil', { date: fmt.dateTime(prefs.paused_until) }) : fmt.t('common.no')}</dd>
+            <dt>{fmt.t('consent.tracking')}</dt><dd>{prefs.tracking ? fmt.t('common.yes') : fmt.t('common.no')}</dd>
+          </dl>
+          {canAsk && (
+            <div class="form-actions">
+              <button type="button" class="btn" disabled={busy || requested} onClick={() => void request()} data-testid="consent-request">
+                {fmt.t('consent.request')}</button>
+            </div>
+          )}
+          {requested && <p class="notice" role="status" data-testid="consent-requested">{fmt.t('consent.requested', { email: c.email })}</p>}
+          {error !== null && <ErrorBox error={error} />}
+          <h3>{fmt.t('consent.records')}</h3>
+          {c.records.length === 0 ? <Empty>{fmt.t('consent.noRecords')}</Empty> : (
+            <div class="table-wrap" tabIndex={0}>
+              <table class="table compact" data-testid="consent-records">
+                <thead><tr>
+                  <th scope="col">{fmt.t('consent.at')}</th><th scope="col">{fmt.t('consent.action')}</th>
+                  <th scope="col">{fmt.t('consent.channel')}</th><th scope="col">{fmt.t('consent.source')}</th>
+                  <th scope="col" class="hide-sm">IP</th><th scope="col" class="hide-sm">{fmt.t('consent.userAgent')}</th>
+                  <th scope="col" class="hide-sm">{fmt.t('consent.textVersion')}</th>
+                </tr></thead>
+                <tbody>{[...c.records].reverse().map((r) => (
+                  <tr key={r.id} data-testid="consent-record" data-action={r.action}>
+                    <td class="nowrap">{fmt.dateTime(r.at)}</td>
+                    <td>{fmt.has(`consent.action.${r.action}`) ? fmt.t(`consent.action.${r.action}` as MessageKey) : r.action}</td>
+                    <td>{r.channel}</td><td>{r.source || '—'}</td>
+                    <td class="hide-sm">{r.ip || '—'}</td><td class="hide-sm break-words small">{r.user_agent || '—'}</td>
+                    <td class="hide-sm">{r.text_version || '—'}</td>
+                  </tr>
+                ))}</tbody>
+              </table>
+            </div>
+          )}
+        </div>
+      );
+    }}</Async>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError, type Page, type Preview, type PreviewError, type Segment, type SegmentField } from '../api';
 import { Sparkline } from '../chart';
-import { Async, Card, Empty, ErrorBox, Loading, PageHeader, Segmented } from '../components';
+import { Async, Card, Empty, ErrorBox, ErrorList, Loading, PageHeader, Segmented } from '../components';
 import { useApp } from '../context';
 import { useApi, useDebounced } from '../hooks';
 import type { MessageKey } from '../i18n';
@@ -183,7 +183,7 @@ function Editor({ segment, fields, fieldsError }: { segment: Segment | null; fie
             <div class="generated">
               <div class="field-label" id="generated-label">{fmt.t('segments.generated')}</div>
               <pre class="code" aria-labelledby="generated-label" data-testid="segment-generated">{generated || ' '}</pre>
-              {errors.length > 0 && <ErrorList errors={errors} />}
+              {errors.length > 0 && <ErrorList errors={errors} testid="segment-errors" />}
             </div>
           )}
           {saveError !== null && <ErrorBox error={saveError} />}
@@ -326,29 +326,7 @@ function TextEditor({ text, setText, errors }: { text: string; setText: (s: stri
           aria-invalid={errors.length > 0} aria-describedby="expr-help expr-errors" data-testid="segment-text" class="code" />
       </label>
       <small id="expr-help" class="muted">{fmt.t('segments.textHelp')}</small>
-      <div id="expr-errors">{errors.length > 0 && <ErrorList errors={errors} source={text} />}</div>
+      <div id="expr-errors">{errors.length > 0 && <ErrorList errors={errors} source={text} testid="segment-errors" />}</div>
     </div>
-  );
-}
-
-// Each error with its source line, the faulty character underlined and a caret below it.
-function ErrorList({ errors, source }: { errors: PreviewError[]; source?: string }) {
-  return (
-    <ul class="expr-errors" role="alert" data-testid="segment-errors">
-      {errors.map((e, i) => {
-        const lines = (source ?? '').split('\n');
-        const line = source !== undefined ? lines[e.line - 1] ?? '' : (e.text?.split('\n')[1] ?? '');
-        const col = Math.max(1, e.column);
-        const before = line.slice(0, col - 1), at = line.slice(col - 1, col) || ' ', after = line.slice(col);
-        return (
-          <li key={i} data-line={e.line} data-column={e.column}>
-            <div class="expr-error-msg">{e.line}:{e.column} — {e.message}</div>
-            {(line || e.column) && (
-              <pre class="code expr-error-src" aria-hidden="true">{before}<mark class="err-at">{at}</mark>{after}{'\n'}{' '.repeat(col - 1)}^</pre>
-            )}
-          </li>
-        );
-      })}
-    </ul>
   );
 }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Role, type Workspace } from '../api';
+import { api, ApiError, type MessagingSettings, type Role, type TestSendResult, type Workspace } from '../api';
 import { Async, Card, Empty, ErrorBox, PageHeader } from '../components';
 import { useApp } from '../context';
 import { useApi } from '../hooks';
@@ -21,6 +21,7 @@ export function SettingsPage() {
     <>
       <PageHeader title={fmt.t('settings.title')} />
       <Async value={ws}>{(w) => <WorkspaceForm ws={w} onSaved={ws.reload} />}</Async>
+      <SendingCard />
       {isAdmin ? (<><KeysCard /><UsersCard /></>) : <p class="notice">{fmt.t('settings.adminOnly')}</p>}
     </>
   );
@@ -188,5 +189,147 @@ function UsersCard() {
       </form>
       {error !== null && <ErrorBox error={error} />}
     </Card>
+  );
+}
+
+// The workspace's sending settings (docs/messaging.md). Admins change them; the SMTP password
+// and the DKIM key are write-only: the API says only whether they are set.
+type SendingForm = {
+  from_name: string; from_address: string; reply_to: string; transport: string; smtp_url: string; smtp_tls: string;
+  smtp_username: string; dkim_domain: string; dkim_selector: string; public_url: string; track_engagement: boolean; max_attempts: string;
+};
+
+function SendingCard() {
+  const { fmt, isAdmin } = useApp();
+  const settings = useApi<MessagingSettings>('/api/v1/messaging/settings');
+  return (
+    <Card title={fmt.t('sending.title')} testid="settings-sending">
+      <Async value={settings}>{(s) => <SendingFormView s={s} onSaved={settings.reload} />}</Async>
+      {isAdmin && <TestSend />}
+    </Card>
+  );
+}
+
+function SendingFormView({ s, onSaved }: { s: MessagingSettings; onSaved: () => void }) {
+  const { fmt, isAdmin } = useApp();
+  const initial = (): SendingForm => ({
+    from_name: s.from_name, from_address: s.from_address, reply_to: s.reply_to, transport: s.transport, smtp_url: s.smtp_url,
+    smtp_tls: s.smtp_tls || 'starttls', smtp_username: s.smtp_username, dkim_domain: s.dkim_domain, dkim_selector: s.dkim_selector,
+    public_url: s.public_url, track_engagement: s.track_engagement, max_attempts: String(s.max_attempts),
+  });
+  const [form, setForm] = useState(initial);
+  const [password, setPassword] = useState('');
+  const [dkimKey, setDkimKey] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => setForm(initial()), [s]);
+  const set = (k: keyof SendingForm) => (e: Event) => {
+    setSaved(false);
+    const el = e.currentTarget as HTMLInputElement;
+    setForm({ ...form, [k]: el.type === 'checkbox' ? el.checked : el.value });
+  };
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true); setError(null); setSaved(false);
+    const before = initial();
+    const changed: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(form)) if (before[k as keyof SendingForm] !== v) changed[k] = k === 'max_attempts' ? Number(v) : v;
+    if (password) changed.smtp_password = password;
+    if (dkimKey) changed.dkim_private_key = dkimKey;
+    try {
+      if (Object.keys(changed).length > 0) await api.patch('/api/v1/messaging/settings', changed);
+      setPassword(''); setDkimKey(''); setSaved(true); onSaved();
+    } catch (err) { setError(err); } finally { setBusy(false); }
+  };
+  const ro = !isAdmin;
+  const smtp = form.transport === 'smtp';
+  const secretHint = (isSet: boolean) => isSet ? fmt.t('sending.secretSet') : fmt.t('sending.secretUnset');
+  return (
+    <>
+      {ro && <p class="muted">{fmt.t('common.readOnly')}</p>}
+      <form class="form-grid" onSubmit={submit} aria-label={fmt.t('sending.title')} data-testid="sending-form">
+        <label class="field"><span>{fmt.t('sending.fromName')}</span>
+          <input type="text" value={form.from_name} onInput={set('from_name')} disabled={ro} /></label>
+        <label class="field"><span>{fmt.t('sending.fromAddress')}</span>
+          <input type="email" value={form.from_address} onInput={set('from_address')} disabled={ro} data-testid="sending-from" /></label>
+        <label class="field"><span>{fmt.t('sending.replyTo')}</span>
+          <input type="email" value={form.reply_to} onInput={set('reply_to')} disabled={ro} /></label>
+        <label class="field"><span>{fmt.t('sending.transport')}</span>
+          <select value={form.transport} onChange={set('transport')} disabled={ro} data-testid="sending-transport" aria-describedby="sending-transport-hint">
+            <option value="file">{fmt.t('sending.transport.file')}</option>
+            <option value="smtp">{fmt.t('sending.transport.smtp')}</option>
+          </select>
+          <small id="sending-transport-hint" class="muted">{fmt.t(smtp ? 'sending.smtpHint' : 'sending.fileHint')}</small></label>
+        <label class="field"><span>{fmt.t('sending.smtpUrl')}</span>
+          <input type="text" value={form.smtp_url} onInput={set('smtp_url')} disabled={ro || !smtp} placeholder="smtp://mail.example:587" /></label>
+        <label class="field"><span>{fmt.t('sending.smtpTls')}</span>
+          <select value={form.smtp_tls} onChange={set('smtp_tls')} disabled={ro || !smtp}>
+            <option value="starttls">STARTTLS</option><option value="tls">TLS</option><option value="none">{fmt.t('sending.tlsNone')}</option>
+          </select></label>
+        <label class="field"><span>{fmt.t('sending.smtpUser')}</span>
+          <input type="text" autoComplete="off" value={form.smtp_username} onInput={set('smtp_username')} disabled={ro || !smtp} /></label>
+        <label class="field"><span>{fmt.t('sending.smtpPassword')}</span>
+          <input type="password" autoComplete="new-password" value={password} onInput={(e) => { setSaved(false); setPassword(e.currentTarget.value); }}
+            disabled={ro || !smtp} aria-describedby="sending-pw-hint" data-testid="sending-password" />
+          <small id="sending-pw-hint" class="muted" data-testid="sending-password-set" data-value={String(s.smtp_password_set)}>{secretHint(s.smtp_password_set)}</small></label>
+        <label class="field"><span>{fmt.t('sending.publicUrl')}</span>
+          <input type="url" value={form.public_url} onInput={set('public_url')} disabled={ro} aria-describedby="sending-url-hint" />
+          <small id="sending-url-hint" class="muted">{fmt.t('sending.publicUrlHint')}</small></label>
+        <label class="field"><span>{fmt.t('sending.dkimDomain')}</span>
+          <input type="text" value={form.dkim_domain} onInput={set('dkim_domain')} disabled={ro} /></label>
+        <label class="field"><span>{fmt.t('sending.dkimSelector')}</span>
+          <input type="text" value={form.dkim_selector} onInput={set('dkim_selector')} disabled={ro} /></label>
+        <label class="field"><span>{fmt.t('sending.dkimKey')}</span>
+          <textarea rows={2} class="code" autoComplete="off" spellcheck={false} value={dkimKey} onInput={(e) => { setSaved(false); setDkimKey(e.currentTarget.value); }}
+            disabled={ro} aria-describedby="sending-dkim-hint" placeholder="-----BEGIN PRIVATE KEY-----" />
+          <small id="sending-dkim-hint" class="muted">{secretHint(s.dkim_key_set)}</small></label>
+        <label class="field"><span>{fmt.t('sending.maxAttempts')}</span>
+          <input type="number" min={1} max={50} step={1} value={form.max_attempts} onInput={set('max_attempts')} disabled={ro} /></label>
+        <label class="field check-field">
+          <input type="checkbox" checked={form.track_engagement} onChange={set('track_engagement')} disabled={ro} />
+          <span>{fmt.t('sending.tracking')}</span></label>
+        {error !== null && <div class="span-all"><ErrorBox error={error} /></div>}
+        {isAdmin && (
+          <div class="form-actions span-all">
+            <button type="submit" class="btn btn-primary" disabled={busy} data-testid="sending-save">{busy ? fmt.t('common.saving') : fmt.t('common.save')}</button>
+            {saved && <span role="status" class="ok">{fmt.t('common.saved')}</span>}
+          </div>
+        )}
+      </form>
+    </>
+  );
+}
+
+function TestSend() {
+  const { fmt, user } = useApp();
+  const [to, setTo] = useState(user?.email ?? '');
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<TestSendResult | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true); setResult(null); setError(null);
+    try { setResult(await api.post<TestSendResult>('/api/v1/messaging/settings/test', { to: to.trim() })); }
+    catch (err) { setError(err); } finally { setBusy(false); }
+  };
+  const failed = error instanceof ApiError && error.status === 502;
+  return (
+    <>
+      <form class="inline-form" onSubmit={submit} aria-label={fmt.t('sending.test')}>
+        <label class="field"><span>{fmt.t('sending.testTo')}</span>
+          <input type="email" required value={to} onInput={(e) => setTo(e.currentTarget.value)} data-testid="sending-test-to" /></label>
+        <button type="submit" class="btn" disabled={busy} data-testid="sending-test">{busy ? fmt.t('send.sending') : fmt.t('sending.test')}</button>
+      </form>
+      {result && (
+        <p class="notice" role="status" data-testid="sending-test-result" data-outcome={result.outcome}>
+          <span class="ok">✓ {fmt.t('sending.testSent')}</span>{result.smtp_code ? ` · SMTP ${result.smtp_code}` : ''}
+          {result.detail ? ` · ${result.detail}` : ''}{result.message_id ? <><br /><code class="break">{result.message_id}</code></> : null}
+        </p>
+      )}
+      {error !== null && (failed
+        ? <div class="state state-error" role="alert" data-testid="sending-test-result" data-outcome="failed"><strong>{fmt.t('sending.testFailed')}</strong><p class="error-detail">{(error as ApiError).detail}</p></div>
+        : <ErrorBox error={error} />)}
+    </>
   );
 }
