@@ -391,9 +391,15 @@ struct MessageTemplateRecord {
   std::string name;  // as segment names
   Channel channel = Channel::kEmail;
   std::string topic;
-  std::string subject;
+  std::string subject;  // push and in-app: the title
   std::string html;
-  std::string text;
+  std::string text;     // push, in-app and webhook: the message text
+  // Push and in-app: where a click leads (a template too); "" for none.
+  std::string link_url;
+  // In-app: "banner" or "modal"; "" for other channels.
+  std::string layout;
+  // Webhook: the name of the workspace's endpoint the messages go to; "" for other channels.
+  std::string endpoint;
   Timestamp created_at;
   Timestamp updated_at;
 };
@@ -418,10 +424,14 @@ struct OutboxMessage {
   std::string topic;                   // "" for none
   std::int64_t template_id = 0;        // 0: none
   std::string campaign;                // "" for none
-  std::string recipient;               // email address (or the channel's address)
+  // Email: the address. Push: the push subscription's id (decimal). Webhook: the endpoint's
+  // name. In-app: "".
+  std::string recipient;
   std::string subject;
+  // Email: the HTML part. Push, in-app and webhook: the channel's rendered payload as JSON
+  // (push and in-app {"title", "body", "url"[, "layout"]}; webhook the request body).
   std::string html;
-  std::string text;                    // "": derived from html at send time
+  std::string text;                    // email: "" derives it from html at send time
   MessageState state = MessageState::kQueued;
   int attempts = 0;                    // attempts started
   Timestamp next_attempt_at;           // when a queued message is due
@@ -527,6 +537,44 @@ struct MessagingSettingsRecord {
   std::string public_url;          // where customers reach treu: links in messages
   bool track_engagement = true;    // open pixel and click redirects
   int max_attempts = 8;
+  Timestamp updated_at;
+};
+
+// A browser's push subscription (the Push API), per customer: the push service's endpoint and
+// the keys payloads are encrypted for (base64url, as PushSubscription.toJSON() gives them).
+struct PushSubscriptionRecord {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  CustomerId customer;
+  std::string endpoint;  // unique in the workspace
+  std::string p256dh;    // the browser's P-256 public key, 65 bytes uncompressed
+  std::string auth;      // the 16-byte authentication secret
+  std::string user_agent;
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+
+// A named endpoint that messages of the webhook channel are posted to (Slack, Discord, a chat
+// app's bridge, the workspace's own systems).
+struct WebhookEndpointRecord {
+  WorkspaceId workspace;
+  std::string name;             // as segment names, unique in the workspace
+  std::string url;              // http or https
+  std::string format = "json";  // "json" (treu's envelope), "slack" or "discord"
+  std::string secret_sealed;    // the key of the Treu-Signature header, sealed
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+
+// A workspace's settings of the channels beyond email: web push (VAPID keys, RFC 8292) and the
+// secret of in-app identity verification (the HMAC of user ids that the workspace's backend
+// makes). Private keys and secrets are sealed with the server's secret.
+struct ChannelSettingsRecord {
+  WorkspaceId workspace;
+  std::string vapid_public_key;        // base64url, 65 bytes; "" until generated
+  std::string vapid_private_sealed;
+  std::string vapid_subject;           // "mailto:..." or an https URL, sent to push services
+  std::string identity_secret_sealed;  // "" until generated
   Timestamp updated_at;
 };
 
@@ -1016,6 +1064,37 @@ class Store {
   // InvalidArgument for an unknown transport or smtp_tls.
   virtual Status SaveMessagingSettings(const MessagingSettingsRecord& s) = 0;
   virtual Result<std::optional<MessagingSettingsRecord>> FindMessagingSettings(WorkspaceId ws) = 0;
+
+  // ---- Channels beyond email ----
+  // Push subscriptions. SavePushSubscription inserts or, by (workspace, endpoint), replaces
+  // customer, keys and user agent (a browser's subscription follows whoever signed in last),
+  // keeping id and created_at, and returns the row as stored. Listed by id after `after_id`,
+  // at most `limit`: one customer's, or (customer invalid) the workspace's. Deletes return
+  // false when there was none.
+  virtual Result<PushSubscriptionRecord> SavePushSubscription(const PushSubscriptionRecord& s) = 0;
+  virtual Result<std::vector<PushSubscriptionRecord>> ListPushSubscriptions(WorkspaceId ws, CustomerId customer,
+                                                                            std::int64_t after_id, int limit) = 0;
+  virtual Result<std::optional<PushSubscriptionRecord>> FindPushSubscription(WorkspaceId ws, std::int64_t id) = 0;
+  virtual Result<bool> DeletePushSubscription(WorkspaceId ws, std::int64_t id) = 0;
+  virtual Result<bool> DeletePushSubscriptionByEndpoint(WorkspaceId ws, std::string_view endpoint) = 0;
+
+  // Webhook endpoints: inserted or replaced by name (keeping created_at), listed by name.
+  // InvalidArgument for a format other than json, slack or discord. DeleteWebhookEndpoint:
+  // NotFound if there is none.
+  virtual Result<WebhookEndpointRecord> SaveWebhookEndpoint(const WebhookEndpointRecord& e) = 0;
+  virtual Result<std::vector<WebhookEndpointRecord>> ListWebhookEndpoints(WorkspaceId ws) = 0;
+  virtual Result<std::optional<WebhookEndpointRecord>> FindWebhookEndpoint(WorkspaceId ws, std::string_view name) = 0;
+  virtual Status DeleteWebhookEndpoint(WorkspaceId ws, std::string_view name) = 0;
+
+  // Channel settings: inserted or replaced; nullopt when the workspace has none stored yet.
+  virtual Status SaveChannelSettings(const ChannelSettingsRecord& s) = 0;
+  virtual Result<std::optional<ChannelSettingsRecord>> FindChannelSettings(WorkspaceId ws) = 0;
+
+  // A customer's in-app inbox: their messages of channel kInApp in state kSent, sent at or
+  // after `since`, without a "dismissed" log line; newest first, at most `limit` (1..100),
+  // with their payloads.
+  virtual Result<std::vector<OutboxMessage>> ListInAppMessages(WorkspaceId ws, CustomerId customer, Timestamp since,
+                                                               int limit) = 0;
 
   // Change-log rows with seq > after_seq, oldest first, at most `limit`.
   virtual Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
