@@ -127,6 +127,9 @@ json TemplateJson(const MessageTemplateRecord& t) {
           {"subject", t.subject},
           {"html", t.html},
           {"text", t.text},
+          {"link_url", t.link_url},
+          {"layout", t.layout},
+          {"endpoint", t.endpoint},
           {"created_at", FormatTimestamp(t.created_at)},
           {"updated_at", FormatTimestamp(t.updated_at)}};
 }
@@ -143,8 +146,8 @@ json ProblemsJson(const std::vector<messaging::PartError>& problems) {
 Result<MessageTemplateRecord> TemplateOfBody(RequestContext& ctx, const json& body) {
   MessageTemplateRecord t;
   t.workspace = ctx.workspace();
-  std::string* fields[] = {&t.name, &t.topic, &t.subject, &t.html, &t.text};
-  const char* names[] = {"name", "topic", "subject", "html", "text"};
+  std::string* fields[] = {&t.name, &t.topic, &t.subject, &t.html, &t.text, &t.link_url, &t.layout, &t.endpoint};
+  const char* names[] = {"name", "topic", "subject", "html", "text", "link_url", "layout", "endpoint"};
   for (std::size_t i = 0; i < std::size(names); ++i) {
     TREU_ASSIGN_OR_RETURN(auto v, OptionalString(body, names[i]));
     if (v) *fields[i] = std::move(*v);
@@ -166,7 +169,7 @@ Result<HttpResponse> ListTemplates(RequestContext& ctx) {
 }
 
 Result<HttpResponse> SaveTemplateRoute(RequestContext& ctx) {
-  TREU_ASSIGN_OR_RETURN(json body, BodyObject(ctx.request, {"name", "channel", "topic", "subject", "html", "text"}));
+  TREU_ASSIGN_OR_RETURN(json body, BodyObject(ctx.request, {"name", "channel", "topic", "subject", "html", "text", "link_url", "layout", "endpoint"}));
   TREU_ASSIGN_OR_RETURN(MessageTemplateRecord t, TemplateOfBody(ctx, body));
   if (t.name.empty()) return InvalidArgument("name", "is required");
   const auto problems = messaging::CheckTemplate(t);
@@ -207,7 +210,7 @@ Result<HttpResponse> DeleteTemplate(RequestContext& ctx) {
 
 // The editor's live check: every problem with its position; 200 whether or not there are any.
 Result<HttpResponse> CheckTemplateRoute(RequestContext& ctx) {
-  TREU_ASSIGN_OR_RETURN(json body, BodyObject(ctx.request, {"name", "channel", "topic", "subject", "html", "text"}));
+  TREU_ASSIGN_OR_RETURN(json body, BodyObject(ctx.request, {"name", "channel", "topic", "subject", "html", "text", "link_url", "layout", "endpoint"}));
   TREU_ASSIGN_OR_RETURN(MessageTemplateRecord t, TemplateOfBody(ctx, body));
   const auto problems = messaging::CheckTemplate(t);
   return JsonResponse({{"ok", problems.empty()}, {"errors", ProblemsJson(problems)}});
@@ -217,7 +220,8 @@ Result<HttpResponse> CheckTemplateRoute(RequestContext& ctx) {
 Result<HttpResponse> PreviewRoute(RequestContext& ctx) {
   TREU_RETURN_IF_ERROR(NeedSecret(ctx));
   TREU_ASSIGN_OR_RETURN(json body,
-                        BodyObject(ctx.request, {"template", "customer_id", "topic", "subject", "html", "text"}));
+                        BodyObject(ctx.request, {"template", "customer_id", "channel", "topic", "subject", "html", "text",
+                                                 "link_url", "layout", "endpoint"}));
   TREU_ASSIGN_OR_RETURN(auto name, OptionalString(body, "template"));
   TREU_ASSIGN_OR_RETURN(auto customer, OptionalString(body, "customer_id"));
   if (!customer) return InvalidArgument("customer_id", "is required: whose data to preview with");
@@ -243,7 +247,8 @@ Result<HttpResponse> PreviewRoute(RequestContext& ctx) {
                        {"customer_id", *customer},
                        {"subject", rendered->subject},
                        {"html", rendered->html},
-                       {"text", rendered->text}});
+                       {"text", rendered->text},
+                       {"link_url", rendered->link_url}});
 }
 
 // ---- Sends ----
@@ -288,6 +293,7 @@ Result<HttpResponse> SendRoute(RequestContext& ctx) {
                        {"queued", report->queued},
                        {"duplicates", report->duplicates},
                        {"skipped", {{"no_email", report->no_email},
+                                    {"no_subscription", report->no_address},
                                     {"no_consent", report->no_consent},
                                     {"suppressed", report->suppressed}}}},
                       202);
@@ -636,8 +642,11 @@ json MessagingSchemas() {
       {"MessageTemplate",
        {{"type", "object"},
         {"properties",
-         {{"id", integer}, {"name", str}, {"channel", str}, {"topic", str}, {"subject", str}, {"html", str},
-          {"text", str}, {"created_at", time}, {"updated_at", time}}}}},
+         {{"id", integer}, {"name", str},
+          {"channel", {{"type", "string"}, {"enum", {"email", "push", "inapp", "webhook"}}}}, {"topic", str},
+          {"subject", str}, {"html", str}, {"text", str}, {"link_url", str},
+          {"layout", {{"type", "string"}, {"enum", {"", "banner", "modal"}}}}, {"endpoint", str},
+          {"created_at", time}, {"updated_at", time}}}}},
       {"MessageTemplateList",
        {{"type", "object"},
         {"properties",
@@ -651,12 +660,14 @@ json MessagingSchemas() {
                                  {"properties", {{"part", str}, {"line", integer}, {"column", integer}, {"message", str}}}}}}}}}}},
       {"TemplatePreview",
        {{"type", "object"},
-        {"properties", {{"ok", boolean}, {"customer_id", str}, {"subject", str}, {"html", str}, {"text", str}}}}},
+        {"properties", {{"ok", boolean}, {"customer_id", str}, {"subject", str}, {"html", str}, {"text", str},
+                        {"link_url", str}}}}},
       {"SendReport",
        {{"type", "object"},
         {"properties",
          {{"key", str}, {"audience", integer}, {"queued", integer}, {"duplicates", integer},
-          {"skipped", {{"type", "object"}, {"properties", {{"no_email", integer}, {"no_consent", integer},
+          {"skipped", {{"type", "object"}, {"properties", {{"no_email", integer}, {"no_subscription", integer},
+                                                           {"no_consent", integer},
                                                            {"suppressed", integer}}}}}}}}},
       {"ConsentRequested", {{"type", "object"}, {"properties", {{"status", str}, {"idempotency_key", str}}}}},
   };

@@ -17,6 +17,7 @@
 #include "api/followup_routes.hpp"
 #include "api/loyalty_routes.hpp"
 #include "api/message_page_routes.hpp"
+#include "api/channel_routes.hpp"
 #include "api/messaging_routes.hpp"
 #include "api/survey_routes.hpp"
 #include "api/import_routes.hpp"
@@ -1245,6 +1246,8 @@ json WithMessagingSchemas(json schemas) {
   // extend a range-for initializer's inner temporaries, P2718).
   const json messaging = MessagingSchemas();
   for (const auto& [name, schema] : messaging.items()) schemas[name] = schema;
+  const json channels = ChannelSchemas();
+  for (const auto& [name, schema] : channels.items()) schemas[name] = schema;
   return schemas;
 }
 
@@ -1347,6 +1350,7 @@ const std::vector<Route>& ApiRoutes() {
   for (Route& r : SurveyPageRoutes()) routes.push_back(std::move(r));
   for (Route& r : MessagingRoutes()) routes.push_back(std::move(r));
   for (Route& r : MessagePageRoutes()) routes.push_back(std::move(r));
+  for (Route& r : ChannelRoutes()) routes.push_back(std::move(r));
   for (Route& r : TrackingRoutes()) routes.push_back(std::move(r));
   return routes;
   }();

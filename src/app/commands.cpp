@@ -15,6 +15,7 @@
 #include "app/model_commands.hpp"
 #include "app/segment_commands.hpp"
 #include "app/loyalty_commands.hpp"
+#include "app/channel_commands.hpp"
 #include "app/messaging_commands.hpp"
 #include "app/survey_commands.hpp"
 #include "app/user_commands.hpp"
@@ -313,6 +314,7 @@ const std::vector<Command>& Commands() {
       {"send", "render a template for customers, a segment or an expression and queue the messages", SetupSend},
       {"outbox", "messages per state, or deliver the outbox from this process", SetupOutbox},
       {"consent", "send a double opt-in email, or export the consent proof", SetupConsent},
+      {"channels", "web push keys, the identity secret of in-app messages, webhook endpoints", SetupChannels},
       {"migrate", "apply pending schema migrations to the database", SetupMigrate},
       {"backup", "write a consistent copy of the SQLite database while treu runs", SetupBackup},
       {"version", "print the version of treu and its libraries", SetupVersion},

@@ -9,6 +9,8 @@
 #include "loyalty/catalog.hpp"
 #include "loyalty/service.hpp"
 #include "loyalty/surprises.hpp"
+#include "access/secrets.hpp"
+#include "messaging/channels.hpp"
 #include "messaging/composer.hpp"
 #include "messaging/settings.hpp"
 #include "segments/membership.hpp"
@@ -218,7 +220,7 @@ Status SetUpDemoLoyalty(Store& store, const Workspace& ws, const Clock& clock, C
 // Messaging for the demo: settings with the file transport (nothing leaves the machine; the
 // .eml files land beside the database) and links to the demo's address, and three templates.
 Status SetUpDemoMessaging(Store& store, const Workspace& ws, const Clock& clock, const std::string& listen,
-                          const std::string& mail_dir) {
+                          const std::string& mail_dir, const std::string& secret_path) {
   messaging::SettingsChange change;
   change.from_name = "Kaffeerösterei Demo";
   change.from_address = "hallo@demo.treu.localhost";
@@ -260,8 +262,32 @@ Status SetUpDemoMessaging(Store& store, const Workspace& ws, const Clock& clock,
     t.html = d.html;
     TREU_RETURN_IF_ERROR(messaging::SaveTemplate(store, t, clock.Now()));
   }
+  // The other channels: web push keys, an identity secret for the snippet, a push and an in-app
+  // template (a webhook endpoint needs a receiver, so the demo has none).
+  TREU_ASSIGN_OR_RETURN(std::vector<std::uint8_t> secret, LoadOrCreateSecret(secret_path));
+  TREU_RETURN_IF_ERROR(messaging::SetUpPush(store, ws.id, "mailto:hallo@demo.treu.localhost", false, secret, clock.Now()));
+  TREU_RETURN_IF_ERROR(messaging::RotateIdentitySecret(store, ws.id, secret, clock.Now()));
+  MessageTemplateRecord push;
+  push.workspace = ws.id;
+  push.name = "winback-push";
+  push.channel = Channel::kPush;
+  push.topic = "offers";
+  push.subject = "{{ customer.first_name | default: \"Hallo\" }}, wir vermissen dich";
+  push.text = "{% if loyalty.points > 0 %}Deine {{ loyalty.points }} Punkte warten.{% else %}Neue Angebote warten.{% endif %}";
+  push.link_url = "https://shop.example/angebote";
+  TREU_RETURN_IF_ERROR(messaging::SaveTemplate(store, push, clock.Now()));
+  MessageTemplateRecord inapp;
+  inapp.workspace = ws.id;
+  inapp.name = "points-banner";
+  inapp.channel = Channel::kInApp;
+  inapp.topic = "offers";
+  inapp.layout = "banner";
+  inapp.subject = "Punktestand";
+  inapp.text = "Du hast {{ loyalty.points }} Punkte ({{ loyalty.tier | default: \"Basis\" }}).";
+  inapp.link_url = "https://shop.example/praemien";
+  TREU_RETURN_IF_ERROR(messaging::SaveTemplate(store, inapp, clock.Now()));
   std::printf("  messaging      %12d  templates (treu template list); email is written to %s/ as .eml files\n",
-              static_cast<int>(std::size(kTemplates)), mail_dir.c_str());
+              static_cast<int>(std::size(kTemplates)) + 2, mail_dir.c_str());
   return {};
 }
 
@@ -324,7 +350,7 @@ std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
     if (auto s = FitDemoModels(**store, *fresh, ctx.clock); !s) return Fail(s.error());
     if (auto s = RefreshDemoSegments(**store, *fresh, ctx.clock); !s) return Fail(s.error());
     if (auto s = SetUpDemoLoyalty(**store, *fresh, ctx.clock, config->start); !s) return Fail(s.error());
-    if (auto s = SetUpDemoMessaging(**store, *fresh, ctx.clock, *listen, ctx.MailDir()); !s) return Fail(s.error());
+    if (auto s = SetUpDemoMessaging(**store, *fresh, ctx.clock, *listen, ctx.MailDir(), ctx.SecretPath()); !s) return Fail(s.error());
     return ServeDemo(ctx, **store, *listen, !*no_serve, *password);
   };
 }

@@ -227,6 +227,8 @@ struct TemplateFlags {
   std::string subject;
   std::string html_file, text_file;
   std::string topic;
+  std::string channel;
+  std::string link_url, layout, endpoint;
   std::string customer;
   bool json = false;
 };
@@ -243,6 +245,14 @@ Result<MessageTemplateRecord> TemplateOfFlags(const TemplateFlags& f, WorkspaceI
   t.name = f.name;
   t.topic = f.topic;
   t.subject = f.subject;
+  t.link_url = f.link_url;
+  t.layout = f.layout;
+  t.endpoint = f.endpoint;
+  if (!f.channel.empty()) {
+    auto channel = ParseChannel(f.channel);
+    if (!channel) return InvalidArgument("--channel", channel.error().detail());
+    t.channel = *channel;
+  }
   if (!f.html_file.empty()) {
     TREU_ASSIGN_OR_RETURN(t.html, ReadFile(f.html_file, "--html"));
   }
@@ -281,6 +291,10 @@ int RunTemplate(const TemplateFlags& f, Context& ctx) {
         if (f.html_file.empty()) t->html = (*existing)->html;
         if (f.text_file.empty()) t->text = (*existing)->text;
         if (f.topic.empty()) t->topic = (*existing)->topic;
+        if (f.channel.empty()) t->channel = (*existing)->channel;
+        if (f.link_url.empty()) t->link_url = (*existing)->link_url;
+        if (f.layout.empty()) t->layout = (*existing)->layout;
+        if (f.endpoint.empty()) t->endpoint = (*existing)->endpoint;
       }
     }
     const auto problems = messaging::CheckTemplate(*t);
@@ -361,7 +375,7 @@ int RunSend(SendFlags& f, Context& ctx) {
   std::printf("audience %s: queued %s, already queued %s; skipped: no address %s, no consent %s, suppressed %s "
               "(key %s)\n",
               GroupDigits(report->audience).c_str(), GroupDigits(report->queued).c_str(),
-              GroupDigits(report->duplicates).c_str(), GroupDigits(report->no_email).c_str(),
+              GroupDigits(report->duplicates).c_str(), GroupDigits(report->no_email + report->no_address).c_str(),
               GroupDigits(report->no_consent).c_str(), GroupDigits(report->suppressed).c_str(), report->key.c_str());
   return 0;
 }
@@ -431,6 +445,12 @@ std::function<int()> SetupTemplate(CLI::App& cmd, Context& ctx) {
   cmd.add_option("--html", f->html_file, "save, check: a file with the HTML body (template language)");
   cmd.add_option("--text", f->text_file, "save, check: a file with the plain-text body (else derived from the HTML)");
   cmd.add_option("--topic", f->topic, "save: the topic customers can opt out of");
+  cmd.add_option("--channel", f->channel, "save, check: email (default), push, inapp or webhook")
+      ->check(CLI::IsMember({"email", "push", "inapp", "webhook"}));
+  cmd.add_option("--link-url", f->link_url, "save, check: push and in-app: where a click leads (template language)");
+  cmd.add_option("--layout", f->layout, "save, check: in-app: banner or modal")
+      ->check(CLI::IsMember({"banner", "modal"}));
+  cmd.add_option("--endpoint", f->endpoint, "save, check: webhook: the endpoint's name (treu channels webhook save)");
   cmd.add_option("--customer", f->customer, "preview: the customer whose data to render with");
   cmd.add_flag("--json", f->json, "preview: print {subject, html, text} as JSON");
   return [f, &ctx]() -> int { return RunTemplate(*f, ctx); };

@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "messaging/channels.hpp"
 #include "messaging/links.hpp"
 #include "messaging/settings.hpp"
 #include "segments/fields.hpp"
@@ -102,11 +103,45 @@ std::vector<PartError> CheckTemplate(const MessageTemplateRecord& t) {
       if (!problem.empty()) out.push_back({std::string(part), TemplateError{v.line, v.column, std::move(problem)}});
     }
   };
-  if (t.subject.empty()) out.push_back({"subject", TemplateError{0, 0, "an email needs a subject"}});
-  if (t.html.empty() && t.text.empty()) out.push_back({"html", TemplateError{0, 0, "an email needs html or text"}});
+  switch (t.channel) {
+    case Channel::kEmail:
+      if (t.subject.empty()) out.push_back({"subject", TemplateError{0, 0, "an email needs a subject"}});
+      if (t.html.empty() && t.text.empty()) out.push_back({"html", TemplateError{0, 0, "an email needs html or text"}});
+      break;
+    case Channel::kPush:
+      if (t.subject.empty()) out.push_back({"subject", TemplateError{0, 0, "a push message needs a title (subject)"}});
+      if (t.text.empty()) out.push_back({"text", TemplateError{0, 0, "a push message needs a text"}});
+      break;
+    case Channel::kInApp:
+      if (t.text.empty()) out.push_back({"text", TemplateError{0, 0, "an in-app message needs a text"}});
+      if (t.layout != "banner" && t.layout != "modal") {
+        out.push_back({"layout", TemplateError{0, 0, "an in-app message is a banner or a modal"}});
+      }
+      break;
+    case Channel::kWebhook:
+      if (t.text.empty()) out.push_back({"text", TemplateError{0, 0, "a webhook message needs a text"}});
+      if (t.endpoint.empty()) out.push_back({"endpoint", TemplateError{0, 0, "name the webhook endpoint to post to"}});
+      break;
+    case Channel::kSms:
+      out.push_back({"channel", TemplateError{0, 0, "SMS is not a channel of this server"}});
+      break;
+  }
+  if (t.channel != Channel::kEmail && !t.html.empty()) {
+    out.push_back({"html", TemplateError{0, 0, "only email has an HTML part; use text"}});
+  }
+  if (t.channel != Channel::kInApp && !t.layout.empty()) {
+    out.push_back({"layout", TemplateError{0, 0, "only in-app messages have a layout"}});
+  }
+  if (t.channel != Channel::kWebhook && !t.endpoint.empty()) {
+    out.push_back({"endpoint", TemplateError{0, 0, "only webhook messages have an endpoint"}});
+  }
+  if (t.channel == Channel::kEmail && !t.link_url.empty()) {
+    out.push_back({"link_url", TemplateError{0, 0, "an email's links are in its HTML"}});
+  }
   check("subject", t.subject, Mode::kText);
   if (!t.html.empty()) check("html", t.html, Mode::kHtml);
   if (!t.text.empty()) check("text", t.text, Mode::kText);
+  if (!t.link_url.empty()) check("link_url", t.link_url, Mode::kText);
   return out;
 }
 
@@ -119,9 +154,13 @@ Status FirstProblem(const std::vector<PartError>& problems) {
 
 Result<MessageTemplateRecord> SaveTemplate(Store& store, MessageTemplateRecord t, Timestamp now) {
   if (auto ok = ValidateSegmentName(t.name); !ok) return InvalidArgument("name", ok.error().detail());
-  if (t.channel != Channel::kEmail) return InvalidArgument("channel", "templates are for email (other channels follow)");
+  if (t.channel == Channel::kSms) return InvalidArgument("channel", "must be email, push, inapp or webhook");
   if (!ValidTopic(t.topic)) return InvalidArgument("topic", "at most 64 letters, digits, '_', '-' or '.'");
   TREU_RETURN_IF_ERROR(FirstProblem(CheckTemplate(t)));
+  if (t.channel == Channel::kWebhook) {
+    TREU_ASSIGN_OR_RETURN(auto endpoint, store.FindWebhookEndpoint(t.workspace, t.endpoint));
+    if (!endpoint) return InvalidArgument("endpoint", "the workspace has no webhook endpoint '" + t.endpoint + "'");
+  }
   t.created_at = now;
   t.updated_at = now;
   return store.SaveMessageTemplate(t);
@@ -130,14 +169,18 @@ Result<MessageTemplateRecord> SaveTemplate(Store& store, MessageTemplateRecord t
 Result<CompiledTemplate> CompileTemplate(const MessageTemplateRecord& t) {
   TREU_RETURN_IF_ERROR(FirstProblem(CheckTemplate(t)));
   TREU_ASSIGN_OR_RETURN(Template subject, Template::Parse(t.subject, Mode::kText));
-  CompiledTemplate c{std::move(subject), std::nullopt, std::nullopt, {}};
+  CompiledTemplate c{std::move(subject), std::nullopt, std::nullopt, std::nullopt, {}};
   if (!t.html.empty()) {
     TREU_ASSIGN_OR_RETURN(c.html, Template::Parse(t.html, Mode::kHtml));
   }
   if (!t.text.empty()) {
     TREU_ASSIGN_OR_RETURN(c.text, Template::Parse(t.text, Mode::kText));
   }
-  for (const Template* part : {&c.subject, c.html ? &*c.html : nullptr, c.text ? &*c.text : nullptr}) {
+  if (!t.link_url.empty()) {
+    TREU_ASSIGN_OR_RETURN(c.link_url, Template::Parse(t.link_url, Mode::kText));
+  }
+  for (const Template* part : {&c.subject, c.html ? &*c.html : nullptr, c.text ? &*c.text : nullptr,
+                               c.link_url ? &*c.link_url : nullptr}) {
     if (part == nullptr) continue;
     for (const VariableUse& v : part->Variables()) c.variables.push_back(v);
   }
@@ -349,6 +392,11 @@ Result<RenderedMessage> Render(const CompiledTemplate& t, const Value& data, con
   std::replace_if(out.subject.begin(), out.subject.end(), [](char ch) { return ch == '\r' || ch == '\n' || ch == '\t'; }, ' ');
   if (t.html) TREU_RETURN_IF_ERROR(t.html->RenderTo(data, ctx, out.html));
   if (t.text) TREU_RETURN_IF_ERROR(t.text->RenderTo(data, ctx, out.text));
+  if (t.link_url) {
+    TREU_RETURN_IF_ERROR(t.link_url->RenderTo(data, ctx, out.link_url));
+    // A link leads to a web page: anything else (javascript:, data:) is dropped.
+    if (!out.link_url.starts_with("https://") && !out.link_url.starts_with("http://")) out.link_url.clear();
+  }
   return out;
 }
 
@@ -419,6 +467,22 @@ Result<SendReport> SendTemplate(Store& store, const Workspace& ws, const std::sh
     after = page.back().address;
   }
   TREU_ASSIGN_OR_RETURN(MessagingSettingsRecord settings, LoadMessagingSettings(store, ws.id));
+  // Push: each customer's subscriptions (a message per browser). Webhook: the endpoint's format.
+  std::unordered_map<std::int64_t, std::vector<std::int64_t>> subscriptions;
+  if (t.channel == Channel::kPush) {
+    for (std::int64_t after = 0;;) {
+      TREU_ASSIGN_OR_RETURN(auto page, store.ListPushSubscriptions(ws.id, CustomerId{}, after, 1000));
+      for (const PushSubscriptionRecord& sub : page) subscriptions[sub.customer.value].push_back(sub.id);
+      if (page.size() < 1000) break;
+      after = page.back().id;
+    }
+  }
+  std::string webhook_format;
+  if (t.channel == Channel::kWebhook) {
+    TREU_ASSIGN_OR_RETURN(auto endpoint, store.FindWebhookEndpoint(ws.id, t.endpoint));
+    if (!endpoint) return FailedPrecondition("endpoint", "the template's webhook endpoint '" + t.endpoint + "' was deleted");
+    webhook_format = endpoint->format;
+  }
 
   SendReport report;
   report.key = request.key.empty() ? "send:" + std::to_string(t.id) + ":" + request.campaign + ":" +
@@ -442,21 +506,31 @@ Result<SendReport> SendTemplate(Store& store, const Workspace& ws, const std::sh
     ++report.audience;
     if (progress && (++done % 10'000) == 0) progress(done, total);
     const std::string& email = data->Email(c);
-    if (email.empty()) {
-      ++report.no_email;
-      continue;
-    }
-    if (marketing && !data->EmailConsent(c)) {
-      ++report.no_consent;
-      continue;
-    }
-    std::string lower = email;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
-    if (suppressed.contains(lower)) {
-      ++report.suppressed;
-      continue;
-    }
     const CustomerId id = s->customer_id(c);
+    const std::vector<std::int64_t>* browsers = nullptr;
+    if (t.channel == Channel::kEmail) {
+      if (email.empty()) {
+        ++report.no_email;
+        continue;
+      }
+      if (marketing && !data->EmailConsent(c)) {
+        ++report.no_consent;
+        continue;
+      }
+      std::string lower = email;
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      if (suppressed.contains(lower)) {
+        ++report.suppressed;
+        continue;
+      }
+    } else if (t.channel == Channel::kPush) {
+      auto it = subscriptions.find(id.value);
+      if (it == subscriptions.end()) {
+        ++report.no_address;
+        continue;
+      }
+      browsers = &it->second;
+    }
     RecipientLinks links = LinksFor(settings, ws.id, id, t.id, secret);
     TREU_ASSIGN_OR_RETURN(RenderContext ctx, data->ContextFor(c));
     auto rendered = Render(compiled, data->For(c, std::move(links.unsubscribe_url), std::move(links.preferences_url)), ctx);
@@ -464,19 +538,41 @@ Result<SendReport> SendTemplate(Store& store, const Workspace& ws, const std::sh
     OutboxMessage m;
     m.workspace = ws.id;
     m.idempotency_key = report.key + ":" + s->external_id(c);
-    m.channel = Channel::kEmail;
+    m.channel = t.channel;
     m.customer = id;
     m.category = request.category;
     m.topic = t.topic;
     m.template_id = t.id;
     m.campaign = request.campaign;
-    m.recipient = email;
     m.subject = std::move(rendered->subject);
-    m.html = std::move(rendered->html);
-    m.text = std::move(rendered->text);
     m.next_attempt_at = now;
     m.created_at = now;
-    batch.push_back(std::move(m));
+    switch (t.channel) {
+      case Channel::kEmail:
+        m.recipient = email;
+        m.html = std::move(rendered->html);
+        m.text = std::move(rendered->text);
+        break;
+      case Channel::kWebhook:
+        m.recipient = t.endpoint;
+        m.text = std::move(rendered->text);
+        m.html = WebhookBody(webhook_format, m, s->external_id(c), email, rendered->link_url);
+        break;
+      default:
+        m.text = std::move(rendered->text);
+        m.html = ChannelPayload(m.subject, m.text, rendered->link_url, t.layout);
+        break;
+    }
+    if (browsers != nullptr) {
+      for (std::int64_t browser : *browsers) {
+        OutboxMessage one = m;
+        one.idempotency_key += ":" + std::to_string(browser);
+        one.recipient = std::to_string(browser);
+        batch.push_back(std::move(one));
+      }
+    } else {
+      batch.push_back(std::move(m));
+    }
     if (batch.size() >= kBatch) TREU_RETURN_IF_ERROR(flush());
   }
   TREU_RETURN_IF_ERROR(flush());

@@ -37,7 +37,10 @@ std::vector<PartError> CheckTemplate(const MessageTemplateRecord& t);
 Status FirstProblem(const std::vector<PartError>& problems);
 
 // Checks and saves template `t` (inserted or replaced by name): a valid name (as segment names),
-// channel email, a topic of at most 64 letters, digits, '_', '-' or '.', and CheckTemplate.
+// channel email, push, inapp or webhook (an endpoint the workspace has), a topic of at most 64
+// letters, digits, '_', '-' or '.', and CheckTemplate. Per channel: email needs a subject and
+// html or text; push a title (subject) and text; in-app text and layout banner or modal;
+// webhook text and an endpoint. link_url (push, in-app, webhook) is a text template.
 Result<MessageTemplateRecord> SaveTemplate(Store& store, MessageTemplateRecord t, Timestamp now);
 
 // A template's parts, parsed.
@@ -45,6 +48,7 @@ struct CompiledTemplate {
   Template subject;
   std::optional<Template> html;
   std::optional<Template> text;
+  std::optional<Template> link_url;
   std::vector<VariableUse> variables;  // of all parts
 };
 Result<CompiledTemplate> CompileTemplate(const MessageTemplateRecord& t);
@@ -91,6 +95,7 @@ struct RenderedMessage {
   std::string subject;
   std::string html;
   std::string text;
+  std::string link_url;  // push and in-app; "" when none or not an http(s) URL
 };
 
 // Renders template `t` for customer `customer` (external id) with the live data.
@@ -115,7 +120,8 @@ struct SendReport {
   std::int64_t audience = 0;            // customers selected
   std::int64_t queued = 0;              // messages added to the outbox
   std::int64_t duplicates = 0;          // keys already in the outbox
-  std::int64_t no_email = 0;            // skipped: no address
+  std::int64_t no_email = 0;            // skipped (email): no address
+  std::int64_t no_address = 0;          // skipped (push): no push subscription
   std::int64_t no_consent = 0;          // skipped (marketing): no email consent
   std::int64_t suppressed = 0;          // skipped: the address is suppressed
   std::string key;

@@ -1,13 +1,13 @@
 #include "messaging/delivery.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
-#include <unistd.h>
 
 #include "core/html_escape.hpp"
-
 #include "messaging/html_text.hpp"
 #include "messaging/links.hpp"
 #include "messaging/mime.hpp"
@@ -20,12 +20,13 @@ namespace {
 
 std::string Lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
-MessageOutcome OutcomeOf(const OutboxMessage& m, MessageState state, std::string log_kind, std::string detail,
-                         Timestamp now) {
+MessageOutcome OutcomeOf(const OutboxMessage& m, MessageState state, std::string log_kind,
+                         std::string detail, Timestamp now) {
   MessageOutcome o;
   o.id = m.id;
   o.worker = m.claimed_by;
@@ -66,7 +67,8 @@ Timestamp NextAttemptAt(int attempts, Timestamp now, double unit) {
   return Timestamp{now.micros + static_cast<std::int64_t>(delay / 2 + unit * delay / 2)};
 }
 
-Result<EmailSetup> MakeEmailSetup(const MessagingSettingsRecord& settings, std::span<const std::uint8_t> secret,
+Result<EmailSetup> MakeEmailSetup(const MessagingSettingsRecord& settings,
+                                  std::span<const std::uint8_t> secret,
                                   const std::filesystem::path& mail_dir, const Clock& clock) {
   EmailSetup setup;
   setup.settings = settings;
@@ -74,21 +76,22 @@ Result<EmailSetup> MakeEmailSetup(const MessagingSettingsRecord& settings, std::
     SmtpSettings smtp;
     smtp.url = settings.smtp_url;
     smtp.username = settings.smtp_username;
-    {
-      TREU_ASSIGN_OR_RETURN(smtp.password, Unseal(settings.smtp_password_sealed, secret));
-    }
+    { TREU_ASSIGN_OR_RETURN(smtp.password, Unseal(settings.smtp_password_sealed, secret)); }
     smtp.tls = settings.smtp_tls == "none"  ? SmtpTls::kNone
                : settings.smtp_tls == "tls" ? SmtpTls::kImplicit
                                             : SmtpTls::kStartTls;
     TREU_ASSIGN_OR_RETURN(auto transport, SmtpTransport::Create(smtp));
     setup.transport = std::move(transport);
   } else {
-    TREU_ASSIGN_OR_RETURN(auto transport, FileTransport::Create(mail_dir / std::to_string(settings.workspace.value), clock));
+    TREU_ASSIGN_OR_RETURN(
+        auto transport,
+        FileTransport::Create(mail_dir / std::to_string(settings.workspace.value), clock));
     setup.transport = std::move(transport);
   }
   if (!settings.dkim_domain.empty() && !settings.dkim_key_sealed.empty()) {
     TREU_ASSIGN_OR_RETURN(std::string pem, Unseal(settings.dkim_key_sealed, secret));
-    TREU_ASSIGN_OR_RETURN(auto signer, DkimSigner::Create(settings.dkim_domain, settings.dkim_selector, pem));
+    TREU_ASSIGN_OR_RETURN(auto signer,
+                          DkimSigner::Create(settings.dkim_domain, settings.dkim_selector, pem));
     setup.dkim = std::make_shared<const DkimSigner>(std::move(signer));
   }
   return setup;
@@ -106,11 +109,14 @@ Result<std::string> SendBlocker(Store& store, const OutboxMessage& m, Timestamp 
   if (consent == customer->consent.end() || !consent->second.granted) {
     return std::string("no consent for ") + std::string(ChannelName(m.channel));
   }
-  if (Lower(customer->email) != Lower(m.recipient)) return std::string("the customer's address changed");
+  if (Lower(customer->email) != Lower(m.recipient))
+    return std::string("the customer's address changed");
   TREU_ASSIGN_OR_RETURN(auto prefs, store.FindMessagePreferences(m.workspace, m.customer));
   if (prefs) {
-    if (prefs->paused_until && now < *prefs->paused_until) return std::string("the customer paused messages");
-    if (!m.topic.empty() && std::binary_search(prefs->topics_off.begin(), prefs->topics_off.end(), m.topic)) {
+    if (prefs->paused_until && now < *prefs->paused_until)
+      return std::string("the customer paused messages");
+    if (!m.topic.empty() &&
+        std::binary_search(prefs->topics_off.begin(), prefs->topics_off.end(), m.topic)) {
       return "the customer turned topic '" + m.topic + "' off";
     }
   }
@@ -118,7 +124,8 @@ Result<std::string> SendBlocker(Store& store, const OutboxMessage& m, Timestamp 
 }
 
 Result<MessageOutcome> DeliverEmail(Store& store, const OutboxMessage& m, const EmailSetup& setup,
-                                    std::span<const std::uint8_t> secret, Timestamp now, double random_unit) {
+                                    std::span<const std::uint8_t> secret, Timestamp now,
+                                    double random_unit) {
   TREU_ASSIGN_OR_RETURN(std::string blocker, SendBlocker(store, m, now));
   if (!blocker.empty()) return OutcomeOf(m, MessageState::kSuppressed, "suppressed", blocker, now);
 
@@ -150,13 +157,16 @@ Result<MessageOutcome> DeliverEmail(Store& store, const OutboxMessage& m, const 
         base + "/m/o/" + SignLink(open, "", secret) + ".gif", base + "/m/");
   }
   if (m.category == "marketing") {
-    LinkClaims unsubscribe{LinkKind::kUnsubscribe, m.workspace, m.customer, m.template_id, Timestamp{}};
-    email.extra_headers.emplace_back("List-Unsubscribe", "<" + base + "/m/u/" + SignLink(unsubscribe, "", secret) + ">");
+    LinkClaims unsubscribe{LinkKind::kUnsubscribe, m.workspace, m.customer, m.template_id,
+                           Timestamp{}};
+    email.extra_headers.emplace_back(
+        "List-Unsubscribe", "<" + base + "/m/u/" + SignLink(unsubscribe, "", secret) + ">");
     email.extra_headers.emplace_back("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
   }
   // One Message-ID across the retries of a message, so receivers can spot a repeat.
   email.message_id = std::to_string(m.workspace.value) + "." + std::to_string(m.id) + "." +
-                     KeyDigest(m.idempotency_key) + "@" + s.from_address.substr(s.from_address.find('@') + 1);
+                     KeyDigest(m.idempotency_key) + "@" +
+                     s.from_address.substr(s.from_address.find('@') + 1);
 
   auto built = BuildMime(email, now);
   if (!built) {
@@ -166,7 +176,8 @@ Result<MessageOutcome> DeliverEmail(Store& store, const OutboxMessage& m, const 
   std::string bytes = std::move(built->mime);
   if (setup.dkim) {
     auto signed_bytes = setup.dkim->Sign(bytes);
-    if (!signed_bytes) return OutcomeOf(m, MessageState::kFailed, "failed", signed_bytes.error().ToString(), now);
+    if (!signed_bytes)
+      return OutcomeOf(m, MessageState::kFailed, "failed", signed_bytes.error().ToString(), now);
     bytes = std::move(*signed_bytes);
   }
   const SendResult r = setup.transport->Send(Envelope{s.from_address, m.recipient}, bytes);
@@ -188,7 +199,8 @@ Result<MessageOutcome> DeliverEmail(Store& store, const OutboxMessage& m, const 
   }
   if (m.attempts >= s.max_attempts) {
     return OutcomeOf(m, MessageState::kFailed, "failed",
-                     r.detail + " (gave up after " + std::to_string(m.attempts) + " attempts)", now);
+                     r.detail + " (gave up after " + std::to_string(m.attempts) + " attempts)",
+                     now);
   }
   o = OutcomeOf(m, MessageState::kQueued, "deferred", r.detail, now);
   o.next_attempt_at = NextAttemptAt(m.attempts, now, random_unit);
@@ -197,19 +209,23 @@ Result<MessageOutcome> DeliverEmail(Store& store, const OutboxMessage& m, const 
 
 // ---- OutboxWorker ----
 
-OutboxWorker::OutboxWorker(const Clock& clock, std::span<const std::uint8_t> secret, Options options)
+OutboxWorker::OutboxWorker(const Clock& clock, std::span<const std::uint8_t> secret,
+                           Options options)
     : clock_(clock), secret_(secret.begin(), secret.end()), options_(std::move(options)) {}
 
 Result<std::unique_ptr<OutboxWorker>> OutboxWorker::Start(StoreOpener open, const Clock& clock,
-                                                          std::span<const std::uint8_t> secret, Options options) {
+                                                          std::span<const std::uint8_t> secret,
+                                                          Options options) {
   if (options.worker_id.empty()) {
     std::random_device rd;
     char host[64] = {};
     ::gethostname(host, sizeof host - 1);
-    options.worker_id = std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(rd());
+    options.worker_id =
+        std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(rd());
   }
   options.threads = std::clamp(options.threads, 1, 64);
   options.batch = std::clamp(options.batch, 1, 1000);
+  if (!options.http) options.http = std::make_shared<net::CurlHttpClient>();
   std::unique_ptr<OutboxWorker> w(new OutboxWorker(clock, secret, std::move(options)));
   std::vector<std::unique_ptr<Store>> stores;
   for (int i = 0; i < w->options_.threads; ++i) {
@@ -218,7 +234,9 @@ Result<std::unique_ptr<OutboxWorker>> OutboxWorker::Start(StoreOpener open, cons
   }
   std::random_device rd;
   for (auto& store : stores) {
-    w->threads_.emplace_back([raw = w.get(), s = std::move(store), seed = rd()]() mutable { raw->Run(std::move(s), seed); });
+    w->threads_.emplace_back([raw = w.get(), s = std::move(store), seed = rd()]() mutable {
+      raw->Run(std::move(s), seed);
+    });
   }
   return w;
 }
@@ -246,15 +264,63 @@ Result<std::shared_ptr<const EmailSetup>> OutboxWorker::SetupOf(Store& store, Wo
   {
     std::lock_guard lock(setups_mu_);
     auto it = setups_.find(ws.value);
-    if (it != setups_.end() && it->second->settings.updated_at == record.updated_at && settings.has_value()) {
+    if (it != setups_.end() && it->second->settings.updated_at == record.updated_at &&
+        settings.has_value()) {
       return it->second;
     }
   }
-  TREU_ASSIGN_OR_RETURN(EmailSetup setup, MakeEmailSetup(record, secret_, options_.mail_dir, clock_));
+  TREU_ASSIGN_OR_RETURN(EmailSetup setup,
+                        MakeEmailSetup(record, secret_, options_.mail_dir, clock_));
   auto shared = std::make_shared<const EmailSetup>(std::move(setup));
   std::lock_guard lock(setups_mu_);
   setups_[ws.value] = shared;
   return shared;
+}
+
+Result<std::shared_ptr<const ChannelSetup>> OutboxWorker::ChannelSetupOf(Store& store, WorkspaceId ws) {
+  // Kept until the channel settings change, and at most a minute (the workspace's
+  // allow_private_webhooks can change too).
+  constexpr std::int64_t kMaxAgeMicros = 60'000'000;
+  TREU_ASSIGN_OR_RETURN(ChannelSettingsRecord settings, LoadChannelSettings(store, ws));
+  const Timestamp now = clock_.Now();
+  {
+    std::lock_guard lock(setups_mu_);
+    auto it = channel_setups_.find(ws.value);
+    if (it != channel_setups_.end() && it->second.first->settings.updated_at == settings.updated_at &&
+        now.micros - it->second.second.micros < kMaxAgeMicros) {
+      return it->second.first;
+    }
+  }
+  TREU_ASSIGN_OR_RETURN(ChannelSetup setup, MakeChannelSetup(store, ws, secret_));
+  auto shared = std::make_shared<const ChannelSetup>(std::move(setup));
+  std::lock_guard lock(setups_mu_);
+  channel_setups_[ws.value] = {shared, now};
+  return shared;
+}
+
+Result<MessageOutcome> OutboxWorker::Deliver(Store& store, const OutboxMessage& m, Timestamp now,
+                                             double unit) {
+  TREU_ASSIGN_OR_RETURN(auto setup, SetupOf(store, m.workspace));
+  switch (m.channel) {
+    case Channel::kEmail:
+      return DeliverEmail(store, m, *setup, secret_, now, unit);
+    case Channel::kInApp:
+      return DeliverInApp(store, m, now);
+    case Channel::kPush: {
+      TREU_ASSIGN_OR_RETURN(auto channels, ChannelSetupOf(store, m.workspace));
+      return DeliverPush(store, m, *channels, *options_.http, setup->settings.max_attempts, now,
+                         unit);
+    }
+    case Channel::kWebhook: {
+      TREU_ASSIGN_OR_RETURN(auto channels, ChannelSetupOf(store, m.workspace));
+      return DeliverWebhook(store, m, *channels, *options_.http, secret_,
+                            setup->settings.max_attempts, now, unit);
+    }
+    case Channel::kSms:
+      break;
+  }
+  return FailedPrecondition("channel", std::string(ChannelName(m.channel)) +
+                                           " messages are not delivered by this server");
 }
 
 void OutboxWorker::Run(std::unique_ptr<Store> store, unsigned seed) {
@@ -267,34 +333,38 @@ void OutboxWorker::Run(std::unique_ptr<Store> store, unsigned seed) {
       if (stopping_) return;
       wakes_seen = wakes_;
     }
-    auto claimed = store->ClaimMessages(Channel::kEmail, clock_.Now(), options_.lease_micros, options_.worker_id,
-                                        options_.batch);
-    if (claimed) {
-      for (const OutboxMessage& m : *claimed) {
-        const Timestamp now = clock_.Now();
-        Result<MessageOutcome> outcome = [&]() -> Result<MessageOutcome> {
-          TREU_ASSIGN_OR_RETURN(auto setup, SetupOf(*store, m.workspace));
-          return DeliverEmail(*store, m, *setup, secret_, now, unit(rng));
-        }();
-        if (!outcome) {
-          // Settings that don't work (a secret that doesn't open, a bad DKIM key) or a storage
-          // failure: try again later, as a temporary failure.
-          MessageOutcome retry;
-          retry.id = m.id;
-          retry.worker = m.claimed_by;
-          retry.state = m.attempts >= kDefaultMaxAttempts ? MessageState::kFailed : MessageState::kQueued;
-          retry.next_attempt_at = NextAttemptAt(m.attempts, now, unit(rng));
-          retry.error = outcome.error().ToString();
-          retry.log_kind = retry.state == MessageState::kFailed ? "failed" : "deferred";
-          retry.log_detail = retry.error;
-          retry.at = now;
-          outcome = std::move(retry);
+    bool busy = false;
+    for (const Channel channel :
+         {Channel::kEmail, Channel::kPush, Channel::kInApp, Channel::kWebhook}) {
+      auto claimed = store->ClaimMessages(channel, clock_.Now(), options_.lease_micros,
+                                          options_.worker_id, options_.batch);
+      if (claimed) {
+        busy = busy || !claimed->empty();
+        for (const OutboxMessage& m : *claimed) {
+          const Timestamp now = clock_.Now();
+          Result<MessageOutcome> outcome = Deliver(*store, m, now, unit(rng));
+          if (!outcome) {
+            // Settings that don't work (a secret that doesn't open, a bad DKIM key) or a storage
+            // failure: try again later, as a temporary failure.
+            MessageOutcome retry;
+            retry.id = m.id;
+            retry.worker = m.claimed_by;
+            retry.state =
+                m.attempts >= kDefaultMaxAttempts ? MessageState::kFailed : MessageState::kQueued;
+            retry.next_attempt_at = NextAttemptAt(m.attempts, now, unit(rng));
+            retry.error = outcome.error().ToString();
+            retry.log_kind = retry.state == MessageState::kFailed ? "failed" : "deferred";
+            retry.log_detail = retry.error;
+            retry.at = now;
+            outcome = std::move(retry);
+          }
+          // A lost claim (the lease lapsed and another worker took the message) records nothing.
+          if (auto recorded = store->FinishMessage(*outcome); recorded && *recorded)
+            finished_.fetch_add(1);
         }
-        // A lost claim (the lease lapsed and another worker took the message) records nothing.
-        if (store->FinishMessage(*outcome)) finished_.fetch_add(1);
       }
     }
-    if (claimed && !claimed->empty()) continue;
+    if (busy) continue;
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms),
                  [&] { return stopping_ || wakes_ != wakes_seen; });

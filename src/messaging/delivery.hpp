@@ -1,4 +1,4 @@
-// Delivering the outbox's email: workers claim due messages (Store::ClaimMessages), check
+// Delivering the outbox (email here; push, in-app and webhook in channels.hpp): workers claim due messages (Store::ClaimMessages), check
 // again that they may be sent (consent, preferences, suppressions), build the MIME message
 // with its unsubscribe headers (RFC 8058) and tracking links, sign it (DKIM, when set up),
 // hand it to the workspace's transport and record the outcome (Store::FinishMessage):
@@ -23,9 +23,11 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/time.hpp"
+#include "messaging/channels.hpp"
 #include "messaging/dkim.hpp"
 #include "messaging/transport.hpp"
 #include "storage/store.hpp"
@@ -77,6 +79,8 @@ class OutboxWorker {
     std::int64_t lease_micros = 120'000'000;  // a claim lapses after 2 minutes
     std::string worker_id;                    // unique per process; made up when empty
     std::filesystem::path mail_dir = "mail";  // where the file transport writes
+    // Push and webhook requests; a CurlHttpClient when null.
+    std::shared_ptr<net::HttpClient> http;
   };
   using StoreOpener = std::function<Result<std::unique_ptr<Store>>()>;
 
@@ -96,6 +100,10 @@ class OutboxWorker {
   void Run(std::unique_ptr<Store> store, unsigned seed);
   // The setup of workspace `ws` (cached until its settings change).
   Result<std::shared_ptr<const EmailSetup>> SetupOf(Store& store, WorkspaceId ws);
+  // The push and webhook setup of workspace `ws` (cached until its channel settings change).
+  Result<std::shared_ptr<const ChannelSetup>> ChannelSetupOf(Store& store, WorkspaceId ws);
+  // Delivers one claimed message of any channel.
+  Result<MessageOutcome> Deliver(Store& store, const OutboxMessage& m, Timestamp now, double unit);
 
   const Clock& clock_;
   std::vector<std::uint8_t> secret_;
@@ -106,6 +114,8 @@ class OutboxWorker {
   std::uint64_t wakes_ = 0;  // guarded by mu_
   std::mutex setups_mu_;
   std::map<std::int64_t, std::shared_ptr<const EmailSetup>> setups_;  // guarded by setups_mu_
+  // With the time each was made; guarded by setups_mu_.
+  std::map<std::int64_t, std::pair<std::shared_ptr<const ChannelSetup>, Timestamp>> channel_setups_;
   std::atomic<std::int64_t> finished_{0};
   std::vector<std::thread> threads_;
 };

@@ -76,6 +76,10 @@ WRITE_BODIES = {
     "/api/v1/messages/cancel": {"campaign": "tenancy"},
     "/api/v1/suppressions": {"address": "tenancy-sup@a.example"},
     "/api/v1/customers/{id}/consent/email/request": {},
+    "/api/v1/channels/settings": {"vapid_subject": "mailto:ops@a.example"},
+    "/api/v1/channels/identity-secret": {},
+    "/api/v1/webhook-endpoints/{name}": {"url": "https://203.0.113.9/hook"},
+    "/api/v1/webhook-endpoints/{name}/test": {},
     # (query, raw body) for routes that take a file
     "/api/v1/imports": ("?kind=customers&file_name=tenancy.csv", b"customer_id,email\ntenancy-imp,ti@a.example\n"),
 }
@@ -84,7 +88,8 @@ CONCRETE_IDS = {"/api/v1/kpis/{id}": "revenue"}
 # Routes whose {id} names something every workspace has (a metric), not a workspace's resource:
 # another workspace's key gets its own answer, which must not leak workspace a's data.
 # PUT …/rewards/{name} creates the reward in the caller's own workspace.
-SHARED_IDS = {"/api/v1/kpis/{id}", "/api/v1/models/{model}/fit", "/api/v1/loyalty/rewards/{name}"}
+SHARED_IDS = {"/api/v1/kpis/{id}", "/api/v1/models/{model}/fit", "/api/v1/loyalty/rewards/{name}",
+              "/api/v1/webhook-endpoints/{name}"}
 # Query parameters a GET route requires.
 QUERIES = {"/api/v1/kpis": "?period=2024-01", "/api/v1/kpis/{id}": "?period=2024-01",
            "/api/v1/mrr": "?period=2024-01", "/api/v1/cohorts/members": "?cohort=2024-01"}
@@ -226,6 +231,11 @@ class ApiTest(unittest.TestCase):
             cli(cls.db, "loyalty", "rewards", name, reward, workspace="a")
         for path in ("/api/v1/loyalty/rewards/{name}", "/api/v1/loyalty/rewards/{name}/codes"):
             CONCRETE_IDS[path] = "tenancy-voucher"
+        # A webhook endpoint (on a documentation address: tests are refused at once) and a push
+        # subscription of a-1 in workspace a.
+        cli(cls.db, "channels", "webhook", "save", "tenancy-hook", "--url", "https://203.0.113.9/hook", workspace="a")
+        for path in ("/api/v1/webhook-endpoints/{name}", "/api/v1/webhook-endpoints/{name}/test"):
+            CONCRETE_IDS[path] = "tenancy-hook"
         cli(cls.db, "loyalty", "adjust", "a-1", "100000", "--reason", "tenancy", workspace="a")
         for key, path in (("t1", "/api/v1/loyalty/redemptions/{id}/confirm"),
                           ("t2", "/api/v1/loyalty/redemptions/{id}/release")):
@@ -258,6 +268,22 @@ class ApiTest(unittest.TestCase):
         req.add_header("Authorization", "Bearer " + cls.keys[("a", "read")])
         CONCRETE_IDS["/api/v1/messages/{id}"] = str(json.loads(urllib.request.urlopen(req, timeout=10).read())
                                                     ["data"][0]["id"])
+        # A push subscription of a-1 (a browser's key made here), for /api/v1/push-subscriptions/{id}.
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        identity = cli(cls.db, "channels", "identity-secret", workspace="a").split()[-1]
+        point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()  # noqa: E731
+        body = {"subscription": {"endpoint": "https://push.example.net/wpush/tenancy",
+                                 "keys": {"p256dh": b64(point), "auth": b64(os.urandom(16))}}}
+        req = urllib.request.Request(cls.base + "/v1/push/subscribe", method="POST", data=json.dumps(body).encode())
+        req.add_header("Authorization", "Basic " + base64.b64encode((cls.keys[("a", "tracking")] + ":").encode()).decode())
+        req.add_header("Content-Type", "application/json")
+        req.add_header("Treu-User-Id", "a-1")
+        req.add_header("Treu-User-Hash", hmac.new(identity.encode(), b"a-1", hashlib.sha256).hexdigest())
+        CONCRETE_IDS["/api/v1/push-subscriptions/{id}"] = str(json.loads(urllib.request.urlopen(req, timeout=10).read())
+                                                              ["id"])
 
     @classmethod
     def tearDownClass(cls):
@@ -340,8 +366,13 @@ class ApiTest(unittest.TestCase):
                 for scope in ("read", "write", "admin"):
                     self.assertEqual(self.request(m, concrete, self.keys[("a", scope)], body=body)[0], 403,
                                      f"{m} {path} secret {scope} key on a tracking route")
-                self.assertEqual(self.request(m, concrete, self.keys[("a", "tracking")], basic=True,
-                                              body=body)[0], 200, f"{m} {path} tracking key")
+                own = self.request(m, concrete, self.keys[("a", "tracking")], basic=True, body=body)[0]
+                if path.startswith("/v1/push/") or path.startswith("/v1/inapp"):
+                    # The snippet's channel routes also need the user's identity headers
+                    # (channels_test.py): without them the key gets past authentication only.
+                    self.assertNotIn(own, (401, 403), f"{m} {path} tracking key")
+                else:
+                    self.assertEqual(own, 200, f"{m} {path} tracking key")
                 checked += 1
                 continue
             self.assertEqual(scheme, "bearerKey", f"{method} {path}")

@@ -1,0 +1,20 @@
+// The routes of the channels beyond email (docs/channels.md): web push and identity settings,
+// webhook endpoints and push subscriptions under /api/v1, and the public routes of the
+// JavaScript snippet under /v1 (tracking key plus identity verification): the VAPID key, push
+// subscriptions and the in-app inbox.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "api/router.hpp"
+
+namespace treu::api {
+
+// The channel routes, for ApiRoutes().
+std::vector<Route> ChannelRoutes();
+
+// Their OpenAPI component schemas, merged into the document's.
+nlohmann::json ChannelSchemas();
+
+}  // namespace treu::api
