@@ -2206,7 +2206,8 @@ TEST_P(StoreContractTest, MessageTemplatesAreSavedReplacedListedAndDeleted) {
   const Workspace w = MakeWorkspace("shop");
   const Workspace other = MakeWorkspace("other");
   MessageTemplateRecord t{0, w.id, "welcome", Channel::kEmail, "news", "Hi {{ name }}",
-                          "<p>Hi</p>", "", Timestamp::FromSeconds(100), Timestamp::FromSeconds(100)};
+                          "<p>Hi</p>", "", "", "", "", Timestamp::FromSeconds(100),
+                          Timestamp::FromSeconds(100)};
   const MessageTemplateRecord saved = store_->SaveMessageTemplate(t).value();
   EXPECT_GT(saved.id, 0);
   EXPECT_EQ(saved.workspace, w.id);
