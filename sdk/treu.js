@@ -29,7 +29,7 @@
   var treu = {
     loaded: true,
     version: VERSION,
-    debug: existing && existing.debug === true,
+    debug: !!(existing && existing.debug === true),
   };
 
   // ---- small helpers --------------------------------------------------------------------
@@ -57,14 +57,22 @@
     return v !== null && typeof v === 'object' && !Array.isArray(v);
   }
 
+  // stored(name): the id kept as `name`, or null; stored(name, value): keeps it (null: drops
+  // it). In localStorage, or for this page only when storage is blocked (privacy settings).
   function stored(name, value) {
     var key = 'treu.' + name;
+    if (value === undefined) {
+      try {
+        var kept = window.localStorage.getItem(key);
+        if (kept) return kept;
+      } catch (e) { /* blocked */ }
+      return memoryIds[name] || null;
+    }
+    memoryIds[name] = value;
     try {
-      if (value === undefined) return window.localStorage.getItem(key) || memoryIds[name] || null;
       if (value === null) window.localStorage.removeItem(key);
       else window.localStorage.setItem(key, value);
-    } catch (e) { /* storage blocked (privacy settings): keep it for this page only */ }
-    memoryIds[name] = value;
+    } catch (e) { /* blocked */ }
     return value;
   }
 
