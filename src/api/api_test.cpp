@@ -287,6 +287,25 @@ TEST_F(RouterDispatchTest, CorsOnlyForTheTrackingRoutes) {
   EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Origin"), std::nullopt);
 }
 
+TEST_F(RouterDispatchTest, ServesTheBrowserSdkToAnyOrigin) {
+  for (const char* path : {"/sdk/treu.js", "/sdk/treu-sw.js"}) {
+    const HttpResponse r = Get(path);
+    ASSERT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.content_type, "text/javascript; charset=utf-8");
+    EXPECT_EQ(HeaderOf(r, "Cache-Control"), "public, max-age=3600");
+    EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Origin"), "*");
+    EXPECT_FALSE(r.body.empty());
+    HttpRequest again;
+    again.method = "GET";
+    again.path = path;
+    again.headers["if-none-match"] = HeaderOf(r, "ETag").value_or("none");
+    EXPECT_EQ(router_.Dispatch(again, *store_, clock_).status, 304);
+  }
+  EXPECT_NE(Get("/sdk/treu.js").body.find("window.treu"), std::string::npos);
+  EXPECT_NE(Get("/sdk/treu-sw.js").body.find("notificationclick"), std::string::npos);
+  EXPECT_EQ(Get("/sdk/other.js").status, 404);
+}
+
 TEST(OpenApiTest, DocumentCoversEveryRoute) {
   const json doc = json::parse(OpenApiJson(ApiRoutes()));
   EXPECT_EQ(doc["openapi"], "3.1.0");
