@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <nlohmann/json.hpp>
 
@@ -224,6 +225,85 @@ TEST_F(RouterDispatchTest, UnknownRoutesAndMethods) {
   const HttpResponse r = router_.Dispatch(del, *store_, clock_);
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Allow", "GET"}));
+}
+
+// The value of response header `name`, or nullopt.
+std::optional<std::string> HeaderOf(const HttpResponse& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+TEST_F(RouterDispatchTest, CorsOnlyForTheTrackingRoutes) {
+  HttpRequest req;
+  req.method = "OPTIONS";
+  req.path = "/v1/track";
+  req.headers["origin"] = "https://shop.example";
+  req.headers["access-control-request-method"] = "POST";
+  req.headers["access-control-request-headers"] = "authorization, content-type";
+  // A preflight needs no key (browsers send none) and allows what the SDK sends.
+  HttpResponse r = router_.Dispatch(req, *store_, clock_);
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Methods"), "GET, POST");
+  EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Headers"),
+            "Authorization, Content-Type, Treu-User-Id, Treu-User-Hash");
+  EXPECT_EQ(HeaderOf(r, "Access-Control-Max-Age"), "86400");
+  EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Credentials"), std::nullopt);
+  // Errors of /v1/ paths are readable cross-origin too: no key, a bad call, no such route.
+  req.method = "POST";
+  req.body = R"({"event": "Viewed"})";
+  r = router_.Dispatch(req, *store_, clock_);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Origin"), "*");
+  req.headers["authorization"] = "Bearer " + tracking_a_;
+  req.body = R"({"userId": "u1"})";
+  r = router_.Dispatch(req, *store_, clock_);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Origin"), "*");
+  req.body = R"({"userId": "u1", "event": "Viewed"})";
+  r = router_.Dispatch(req, *store_, clock_);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Credentials"), std::nullopt);
+  req.path = "/v1/nope";
+  r = router_.Dispatch(req, *store_, clock_);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Origin"), "*");
+  req.method = "OPTIONS";
+  EXPECT_EQ(router_.Dispatch(req, *store_, clock_).status, 404);
+  // Everything else stays same-origin: no CORS headers, and OPTIONS is a method not allowed.
+  for (const char* path : {"/api/v1/customers", "/healthz", "/api/v1/session"}) {
+    req.path = path;
+    req.method = "OPTIONS";
+    r = router_.Dispatch(req, *store_, clock_);
+    EXPECT_EQ(r.status, 405) << path;
+    EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Origin"), std::nullopt) << path;
+    EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Methods"), std::nullopt) << path;
+  }
+  r = Get("/api/v1/customers", read_a_);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Origin"), std::nullopt);
+}
+
+TEST_F(RouterDispatchTest, ServesTheBrowserSdkToAnyOrigin) {
+  for (const char* path : {"/sdk/treu.js", "/sdk/treu-sw.js"}) {
+    const HttpResponse r = Get(path);
+    ASSERT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.content_type, "text/javascript; charset=utf-8");
+    EXPECT_EQ(HeaderOf(r, "Cache-Control"), "public, max-age=3600");
+    EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Origin"), "*");
+    EXPECT_FALSE(r.body.empty());
+    HttpRequest again;
+    again.method = "GET";
+    again.path = path;
+    again.headers["if-none-match"] = HeaderOf(r, "ETag").value_or("none");
+    EXPECT_EQ(router_.Dispatch(again, *store_, clock_).status, 304);
+  }
+  EXPECT_NE(Get("/sdk/treu.js").body.find("window.treu"), std::string::npos);
+  EXPECT_NE(Get("/sdk/treu-sw.js").body.find("notificationclick"), std::string::npos);
+  EXPECT_EQ(Get("/sdk/other.js").status, 404);
 }
 
 TEST(OpenApiTest, DocumentCoversEveryRoute) {

@@ -61,6 +61,22 @@ std::expected<std::pair<ApiKey, SessionUser>, HttpResponse> SessionPrincipal(con
   return std::pair{std::move(stand_in), std::move(*session)};
 }
 
+// The public tracking routes (/v1/…) are called by shops' pages from their own origins, with
+// the workspace's public tracking key: every response there allows any origin to read it.
+// Nothing cross-origin ever carries cookies (no Allow-Credentials), and other paths (the REST
+// API, the dashboard) answer no CORS headers at all.
+bool CorsPath(std::string_view path) { return path.starts_with("/v1/"); }
+
+// The answer to a CORS preflight (OPTIONS) of a /v1/ route: no key needed, browsers send none.
+HttpResponse Preflight() {
+  HttpResponse r;
+  r.status = 204;
+  r.headers = {{"Access-Control-Allow-Methods", "GET, POST"},
+               {"Access-Control-Allow-Headers", "Authorization, Content-Type, Treu-User-Id, Treu-User-Hash"},
+               {"Access-Control-Max-Age", "86400"}};
+  return r;
+}
+
 }  // namespace
 
 bool MatchPattern(std::string_view pattern, std::string_view path,
@@ -138,11 +154,13 @@ void Router::Dispatch(const HttpRequest& request, Store& store, const Clock& clo
     std::string_view pattern;
     Metrics* metrics;
     bool head;
+    bool cors;
     Respond respond;
   };
   auto f = std::make_shared<Finish>();
   f->metrics = services.metrics;
   f->head = request.method == "HEAD";
+  f->cors = CorsPath(request.path);
   f->respond = std::move(respond);
   Run(request, store, clock, services, [&f](const Route* r) { f->pattern = r->pattern; },
       [f](HttpResponse response) {
@@ -152,6 +170,7 @@ void Router::Dispatch(const HttpRequest& request, Store& store, const Clock& clo
               std::chrono::duration<double>(std::chrono::steady_clock::now() - f->t0).count());
         }
         if (f->head) response.body.clear();
+        if (f->cors) response.headers.emplace_back("Access-Control-Allow-Origin", "*");
         f->respond(std::move(response));
       });
 }
@@ -189,6 +208,7 @@ void Router::Run(const HttpRequest& request, Store& store, const Clock& clock,
     }
   }
   if (match == nullptr) {
+    if (path_matched && request.method == "OPTIONS" && CorsPath(request.path)) return finish(Preflight());
     if (path_matched) {
       HttpResponse r = ProblemResponse(405, "method_not_allowed",
                                        request.method + " is not allowed here; use " + allowed,

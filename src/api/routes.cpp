@@ -21,6 +21,7 @@
 #include "api/messaging_routes.hpp"
 #include "api/survey_routes.hpp"
 #include "api/import_routes.hpp"
+#include "api/sdk_routes.hpp"
 #include "api/tracking_routes.hpp"
 #include "analytics/workspace_settings.hpp"
 #include "ingest/records.hpp"
@@ -1352,6 +1353,7 @@ const std::vector<Route>& ApiRoutes() {
   for (Route& r : MessagePageRoutes()) routes.push_back(std::move(r));
   for (Route& r : ChannelRoutes()) routes.push_back(std::move(r));
   for (Route& r : TrackingRoutes()) routes.push_back(std::move(r));
+  for (Route& r : SdkRoutes()) routes.push_back(std::move(r));
   return routes;
   }();
   return routes;

@@ -187,6 +187,8 @@ void Session::OnRead(beast::error_code ec) {
     response_ = {};
     response_.result(http::status::payload_too_large);
     response_.set(http::field::content_type, "application/problem+json");
+    // Shops' pages read the tracking routes' answers cross-origin (see the router), this too.
+    if (parser_->get().target().starts_with("/v1/")) response_.set("Access-Control-Allow-Origin", "*");
     response_.body() =
         R"({"type":"urn:treu:problem:payload-too-large","title":"Payload Too Large","status":413,)"
         R"("detail":"the request body is larger than )" +

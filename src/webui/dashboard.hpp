@@ -7,16 +7,12 @@
 #include <string_view>
 
 #include "api/http.hpp"
+#include "api/web_file.hpp"
 
 namespace treu::webui {
 
-struct WebFile {
-  std::string_view path;          // "/index.html", "/assets/index-3f2a.js"
-  std::string_view content_type;  // "text/javascript; charset=utf-8"
-  std::string_view body;
-  std::string_view gzip;  // the body gzip-compressed, or empty
-  std::string_view etag;  // quoted content hash
-};
+// One embedded file of the build (api/web_file.hpp).
+using WebFile = api::WebFile;
 
 // The embedded files, sorted by path. Empty when the binary was built without the dashboard
 // (cmake -DTREU_WEB=OFF).
