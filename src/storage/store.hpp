@@ -675,10 +675,10 @@ class WriteTransaction {
   virtual Result<bool> DeleteProduct(std::string_view external_id) = 0;
   // Erases a customer's personal data (the right to erasure): email, name, country, locale,
   // time zone, attributes and consents are cleared, the customer's events and anonymous-id
-  // links are deleted, and the external id becomes "erased-<id>", so the same shop id later
-  // starts a new customer. Orders and subscriptions stay attached to the anonymous row, so
-  // aggregate revenue and retention figures don't change. Logs a customer update and event
-  // deletes. False when there is no such customer.
+  // links and push subscriptions are deleted, and the external id becomes "erased-<id>", so
+  // the same shop id later starts a new customer. Orders and subscriptions stay attached to the
+  // anonymous row, so aggregate revenue and retention figures don't change. Logs a customer
+  // update and event deletes. False when there is no such customer.
   virtual Result<bool> EraseCustomer(std::string_view external_id, Timestamp now) = 0;
 
   // ---- Loyalty, under the workspace's write lock ----
@@ -1071,6 +1071,10 @@ class Store {
   // keeping id and created_at, and returns the row as stored. Listed by id after `after_id`,
   // at most `limit`: one customer's, or (customer invalid) the workspace's. Deletes return
   // false when there was none.
+  // The record's id is ignored (the store assigns it), and so is its created_at on a replace.
+  // InvalidArgument for an empty endpoint or an invalid customer; NotFound when the customer
+  // is not one of the workspace's. Workspaces are apart: the same endpoint in two workspaces
+  // is two subscriptions, and one workspace never sees, moves or deletes another's.
   virtual Result<PushSubscriptionRecord> SavePushSubscription(const PushSubscriptionRecord& s) = 0;
   virtual Result<std::vector<PushSubscriptionRecord>> ListPushSubscriptions(WorkspaceId ws, CustomerId customer,
                                                                             std::int64_t after_id, int limit) = 0;
@@ -1080,7 +1084,8 @@ class Store {
 
   // Webhook endpoints: inserted or replaced by name (keeping created_at), listed by name.
   // InvalidArgument for a format other than json, slack or discord. DeleteWebhookEndpoint:
-  // NotFound if there is none.
+  // NotFound if there is none. Names are compared and listed byte by byte (case matters).
+  // SaveWebhookEndpoint returns the row as stored.
   virtual Result<WebhookEndpointRecord> SaveWebhookEndpoint(const WebhookEndpointRecord& e) = 0;
   virtual Result<std::vector<WebhookEndpointRecord>> ListWebhookEndpoints(WorkspaceId ws) = 0;
   virtual Result<std::optional<WebhookEndpointRecord>> FindWebhookEndpoint(WorkspaceId ws, std::string_view name) = 0;
@@ -1093,6 +1098,8 @@ class Store {
   // A customer's in-app inbox: their messages of channel kInApp in state kSent, sent at or
   // after `since`, without a "dismissed" log line; newest first, at most `limit` (1..100),
   // with their payloads.
+  // Newest first is by id (the order they were enqueued in), not by sent_at. A limit below 1
+  // gives an empty list, one above 100 is taken as 100.
   virtual Result<std::vector<OutboxMessage>> ListInAppMessages(WorkspaceId ws, CustomerId customer, Timestamp since,
                                                                int limit) = 0;
 

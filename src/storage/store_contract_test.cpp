@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <tuple>
 #include <set>
 
@@ -2206,7 +2207,8 @@ TEST_P(StoreContractTest, MessageTemplatesAreSavedReplacedListedAndDeleted) {
   const Workspace w = MakeWorkspace("shop");
   const Workspace other = MakeWorkspace("other");
   MessageTemplateRecord t{0, w.id, "welcome", Channel::kEmail, "news", "Hi {{ name }}",
-                          "<p>Hi</p>", "", Timestamp::FromSeconds(100), Timestamp::FromSeconds(100)};
+                          "<p>Hi</p>", "", "", "", "", Timestamp::FromSeconds(100),
+                          Timestamp::FromSeconds(100)};
   const MessageTemplateRecord saved = store_->SaveMessageTemplate(t).value();
   EXPECT_GT(saved.id, 0);
   EXPECT_EQ(saved.workspace, w.id);
@@ -2774,6 +2776,452 @@ TEST_P(StoreContractTest, MessagePreferencesAndSettingsRoundTrip) {
   s.smtp_tls = "ssl";
   EXPECT_EQ(store_->SaveMessagingSettings(s).error().code(), ErrorCode::kInvalidArgument);
   EXPECT_FALSE(store_->FindMessagingSettings(other.id).value().has_value());
+}
+
+// ---- Channels beyond email
+
+TEST_P(StoreContractTest, MessageTemplatesKeepLinkLayoutAndEndpoint) {
+  const Workspace w = MakeWorkspace("shop");
+  MessageTemplateRecord t;
+  t.workspace = w.id;
+  t.name = "banner";
+  t.channel = Channel::kInApp;
+  t.subject = "Spring sale";
+  t.text = "20% off, {{ name }}";
+  t.link_url = "https://shop.example/sale?c={{ customer.id }}";
+  t.layout = "modal";
+  t.created_at = t.updated_at = Timestamp::FromSeconds(100);
+  const MessageTemplateRecord saved = store_->SaveMessageTemplate(t).value();
+  EXPECT_EQ(saved.link_url, t.link_url);
+  EXPECT_EQ(saved.layout, "modal");
+  EXPECT_EQ(saved.endpoint, "");
+  MessageTemplateRecord hook;
+  hook.workspace = w.id;
+  hook.name = "to_slack";
+  hook.channel = Channel::kWebhook;
+  hook.text = "{{ name }} churned";
+  hook.endpoint = "team-chat";
+  hook.created_at = hook.updated_at = Timestamp::FromSeconds(100);
+  ASSERT_TRUE(store_->SaveMessageTemplate(hook));
+  // Read back by name, by id and in the list.
+  const auto found = store_->FindMessageTemplate(w.id, "banner").value().value();
+  EXPECT_EQ(found.link_url, t.link_url);
+  EXPECT_EQ(found.layout, "modal");
+  EXPECT_EQ(found.endpoint, "");
+  const auto by_id = store_->FindMessageTemplateById(w.id, saved.id).value().value();
+  EXPECT_EQ(by_id.link_url, t.link_url);
+  EXPECT_EQ(by_id.layout, "modal");
+  const auto listed = store_->ListMessageTemplates(w.id).value();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[1].name, "to_slack");
+  EXPECT_EQ(listed[1].endpoint, "team-chat");
+  EXPECT_EQ(listed[1].link_url, "");
+  EXPECT_EQ(listed[1].layout, "");
+  // Replacing replaces them too, to "" as well.
+  t.link_url = "";
+  t.layout = "banner";
+  t.updated_at = Timestamp::FromSeconds(200);
+  const MessageTemplateRecord replaced = store_->SaveMessageTemplate(t).value();
+  EXPECT_EQ(replaced.id, saved.id);
+  EXPECT_EQ(replaced.link_url, "");
+  EXPECT_EQ(replaced.layout, "banner");
+  hook.endpoint = "ops";
+  EXPECT_EQ(store_->SaveMessageTemplate(hook).value().endpoint, "ops");
+  EXPECT_EQ(store_->FindMessageTemplate(w.id, "to_slack").value().value().endpoint, "ops");
+}
+
+namespace {
+
+PushSubscriptionRecord PushSubscription(WorkspaceId ws, CustomerId c, std::string endpoint, std::int64_t at_s) {
+  PushSubscriptionRecord p;
+  p.workspace = ws;
+  p.customer = c;
+  p.endpoint = std::move(endpoint);
+  p.p256dh = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM";
+  p.auth = "tBHItJI5svbpez7KI4CCXg";
+  p.user_agent = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+  p.created_at = p.updated_at = Timestamp::FromSeconds(at_s);
+  return p;
+}
+
+std::vector<std::string> Endpoints(const std::vector<PushSubscriptionRecord>& subs) {
+  std::vector<std::string> out;
+  for (const auto& s : subs) out.push_back(s.endpoint);
+  return out;
+}
+
+}  // namespace
+
+TEST_P(StoreContractTest, PushSubscriptionsAreUpsertedByEndpointListedAndDeleted) {
+  const Workspace w = MakeWorkspace("shop");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  const CustomerId c = ids[0], d = ids[1];
+  const PushSubscriptionRecord a = PushSubscription(w.id, c, "https://push.example/a", 100);
+  const PushSubscriptionRecord s1 = store_->SavePushSubscription(a).value();
+  EXPECT_GT(s1.id, 0);
+  EXPECT_EQ(s1.workspace, w.id);
+  EXPECT_EQ(s1.customer, c);
+  EXPECT_EQ(s1.endpoint, a.endpoint);
+  EXPECT_EQ(s1.p256dh, a.p256dh);
+  EXPECT_EQ(s1.auth, a.auth);
+  EXPECT_EQ(s1.user_agent, a.user_agent);
+  EXPECT_EQ(s1.created_at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(s1.updated_at, Timestamp::FromSeconds(100));
+  const auto s2 = store_->SavePushSubscription(PushSubscription(w.id, c, "https://push.example/b", 110)).value();
+  const auto s3 = store_->SavePushSubscription(PushSubscription(w.id, d, "https://push.example/c", 120)).value();
+  EXPECT_LT(s1.id, s2.id);
+  EXPECT_LT(s2.id, s3.id);
+
+  // The browser of endpoint a now belongs to d: the row moves, keeping id and created_at.
+  PushSubscriptionRecord moved = PushSubscription(w.id, d, "https://push.example/a", 200);
+  moved.p256dh = "BOther";
+  moved.auth = "other-auth";
+  moved.user_agent = "Chrome";
+  const PushSubscriptionRecord s1b = store_->SavePushSubscription(moved).value();
+  EXPECT_EQ(s1b.id, s1.id);
+  EXPECT_EQ(s1b.customer, d);
+  EXPECT_EQ(s1b.p256dh, "BOther");
+  EXPECT_EQ(s1b.auth, "other-auth");
+  EXPECT_EQ(s1b.user_agent, "Chrome");
+  EXPECT_EQ(s1b.created_at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(s1b.updated_at, Timestamp::FromSeconds(200));
+  const auto found = store_->FindPushSubscription(w.id, s1.id).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->customer, d);
+  EXPECT_EQ(found->endpoint, "https://push.example/a");
+  EXPECT_EQ(found->p256dh, "BOther");
+  EXPECT_EQ(found->created_at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(found->updated_at, Timestamp::FromSeconds(200));
+  EXPECT_FALSE(store_->FindPushSubscription(w.id, 999'999).value().has_value());
+
+  // Per customer and per workspace, by id, paged.
+  EXPECT_EQ(Endpoints(store_->ListPushSubscriptions(w.id, c, 0, 10).value()),
+            std::vector<std::string>{"https://push.example/b"});
+  EXPECT_EQ(Endpoints(store_->ListPushSubscriptions(w.id, d, 0, 10).value()),
+            (std::vector<std::string>{"https://push.example/a", "https://push.example/c"}));
+  EXPECT_EQ(Endpoints(store_->ListPushSubscriptions(w.id, d, s1.id, 10).value()),
+            std::vector<std::string>{"https://push.example/c"});
+  EXPECT_EQ(Endpoints(store_->ListPushSubscriptions(w.id, CustomerId{}, 0, 10).value()),
+            (std::vector<std::string>{"https://push.example/a", "https://push.example/b",
+                                      "https://push.example/c"}));
+  const auto page = store_->ListPushSubscriptions(w.id, CustomerId{}, 0, 2).value();
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[1].id, s2.id);
+  EXPECT_EQ(page[1].customer, c);
+  EXPECT_EQ(Endpoints(store_->ListPushSubscriptions(w.id, CustomerId{}, page[1].id, 2).value()),
+            std::vector<std::string>{"https://push.example/c"});
+  EXPECT_TRUE(store_->ListPushSubscriptions(w.id, CustomerId{}, s3.id, 2).value().empty());
+  EXPECT_TRUE(store_->ListPushSubscriptions(w.id, CustomerId{}, 0, 0).value().empty());
+
+  // Refused: no endpoint, no customer, a customer the workspace doesn't have.
+  EXPECT_EQ(store_->SavePushSubscription(PushSubscription(w.id, c, "", 300)).error().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->SavePushSubscription(PushSubscription(w.id, CustomerId{}, "https://push.example/x", 300))
+                .error().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->SavePushSubscription(PushSubscription(w.id, CustomerId{999'999}, "https://push.example/x", 300))
+                .error().code(),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ListPushSubscriptions(w.id, CustomerId{}, 0, 10).value().size(), 3u);
+
+  // Deleting by id and by endpoint; false when there is none.
+  EXPECT_TRUE(store_->DeletePushSubscription(w.id, s2.id).value());
+  EXPECT_FALSE(store_->DeletePushSubscription(w.id, s2.id).value());
+  EXPECT_FALSE(store_->FindPushSubscription(w.id, s2.id).value().has_value());
+  EXPECT_TRUE(store_->DeletePushSubscriptionByEndpoint(w.id, "https://push.example/c").value());
+  EXPECT_FALSE(store_->DeletePushSubscriptionByEndpoint(w.id, "https://push.example/c").value());
+  EXPECT_FALSE(store_->DeletePushSubscriptionByEndpoint(w.id, "https://push.example/nothing").value());
+  EXPECT_EQ(Endpoints(store_->ListPushSubscriptions(w.id, CustomerId{}, 0, 10).value()),
+            std::vector<std::string>{"https://push.example/a"});
+  EXPECT_TRUE(store_->ListPushSubscriptions(w.id, c, 0, 10).value().empty());
+}
+
+TEST_P(StoreContractTest, PushSubscriptionsAreConfinedToTheirWorkspace) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  CustomerId c, e;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    c = Resolve(*tx, {"c1"}, clock_.Now())[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  {
+    auto tx = store_->BeginWrite(other.id).value();
+    e = Resolve(*tx, {"c1"}, clock_.Now())[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  const auto mine = store_->SavePushSubscription(PushSubscription(w.id, c, "https://push.example/a", 100)).value();
+  const auto mine2 = store_->SavePushSubscription(PushSubscription(w.id, c, "https://push.example/b", 100)).value();
+  // The same endpoint in another workspace is another subscription; it moves nothing of w's.
+  const auto theirs =
+      store_->SavePushSubscription(PushSubscription(other.id, e, "https://push.example/a", 200)).value();
+  EXPECT_NE(theirs.id, mine.id);
+  EXPECT_EQ(theirs.workspace, other.id);
+  EXPECT_EQ(theirs.created_at, Timestamp::FromSeconds(200));
+  EXPECT_EQ(store_->FindPushSubscription(w.id, mine.id).value().value().customer, c);
+  // A customer of w cannot be subscribed in other's name.
+  EXPECT_EQ(store_->SavePushSubscription(PushSubscription(other.id, c, "https://push.example/x", 300))
+                .error().code(),
+            ErrorCode::kNotFound);
+  // Other never sees, nor deletes, w's.
+  EXPECT_FALSE(store_->FindPushSubscription(other.id, mine.id).value().has_value());
+  EXPECT_FALSE(store_->FindPushSubscription(w.id, theirs.id).value().has_value());
+  EXPECT_TRUE(store_->ListPushSubscriptions(other.id, c, 0, 10).value().empty());
+  EXPECT_EQ(Endpoints(store_->ListPushSubscriptions(other.id, CustomerId{}, 0, 10).value()),
+            std::vector<std::string>{"https://push.example/a"});
+  EXPECT_FALSE(store_->DeletePushSubscription(other.id, mine2.id).value());
+  EXPECT_FALSE(store_->DeletePushSubscriptionByEndpoint(other.id, "https://push.example/b").value());
+  EXPECT_TRUE(store_->DeletePushSubscriptionByEndpoint(other.id, "https://push.example/a").value());
+  EXPECT_EQ(Endpoints(store_->ListPushSubscriptions(w.id, CustomerId{}, 0, 10).value()),
+            (std::vector<std::string>{"https://push.example/a", "https://push.example/b"}));
+}
+
+TEST_P(StoreContractTest, ErasingACustomerDeletesTheirPushSubscriptions) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  CustomerId e;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  {
+    auto tx = store_->BeginWrite(other.id).value();
+    e = Resolve(*tx, {"c1"}, clock_.Now())[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  ASSERT_TRUE(store_->SavePushSubscription(PushSubscription(w.id, ids[0], "https://push.example/a", 100)));
+  ASSERT_TRUE(store_->SavePushSubscription(PushSubscription(w.id, ids[0], "https://push.example/b", 100)));
+  ASSERT_TRUE(store_->SavePushSubscription(PushSubscription(w.id, ids[1], "https://push.example/c", 100)));
+  ASSERT_TRUE(store_->SavePushSubscription(PushSubscription(other.id, e, "https://push.example/d", 100)));
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ASSERT_TRUE(tx->EraseCustomer("c1", clock_.Now()).value());
+    ASSERT_TRUE(tx->Commit());
+  }
+  EXPECT_TRUE(store_->ListPushSubscriptions(w.id, ids[0], 0, 10).value().empty());
+  EXPECT_EQ(Endpoints(store_->ListPushSubscriptions(w.id, CustomerId{}, 0, 10).value()),
+            std::vector<std::string>{"https://push.example/c"});
+  // The other workspace's customer with the same external id keeps theirs.
+  EXPECT_EQ(Endpoints(store_->ListPushSubscriptions(other.id, e, 0, 10).value()),
+            std::vector<std::string>{"https://push.example/d"});
+}
+
+TEST_P(StoreContractTest, WebhookEndpointsAreSavedReplacedListedAndDeleted) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  EXPECT_TRUE(store_->ListWebhookEndpoints(w.id).value().empty());
+  EXPECT_FALSE(store_->FindWebhookEndpoint(w.id, "team-chat").value().has_value());
+  WebhookEndpointRecord e{w.id, "team-chat", "https://hooks.slack.example/T1/B2", "slack", "v1.sealed.secret",
+                          Timestamp::FromSeconds(100), Timestamp::FromSeconds(100)};
+  const WebhookEndpointRecord saved = store_->SaveWebhookEndpoint(e).value();
+  EXPECT_EQ(saved.workspace, w.id);
+  EXPECT_EQ(saved.name, "team-chat");
+  EXPECT_EQ(saved.url, e.url);
+  EXPECT_EQ(saved.format, "slack");
+  EXPECT_EQ(saved.secret_sealed, "v1.sealed.secret");
+  EXPECT_EQ(saved.created_at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(saved.updated_at, Timestamp::FromSeconds(100));
+  WebhookEndpointRecord zed = e;
+  zed.name = "Zed";
+  zed.format = "json";
+  ASSERT_TRUE(store_->SaveWebhookEndpoint(zed));
+  WebhookEndpointRecord alerts = e;
+  alerts.name = "alerts";
+  alerts.format = "discord";
+  alerts.url = "http://discord.example/api/webhooks/1";
+  ASSERT_TRUE(store_->SaveWebhookEndpoint(alerts));
+  // Replaced by name: url, format and secret, keeping created_at.
+  e.url = "https://crm.example/treu";
+  e.format = "json";
+  e.secret_sealed = "";
+  e.created_at = e.updated_at = Timestamp::FromSeconds(200);
+  const WebhookEndpointRecord replaced = store_->SaveWebhookEndpoint(e).value();
+  EXPECT_EQ(replaced.url, "https://crm.example/treu");
+  EXPECT_EQ(replaced.format, "json");
+  EXPECT_EQ(replaced.secret_sealed, "");
+  EXPECT_EQ(replaced.created_at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(replaced.updated_at, Timestamp::FromSeconds(200));
+  const auto found = store_->FindWebhookEndpoint(w.id, "team-chat").value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->url, "https://crm.example/treu");
+  EXPECT_EQ(found->created_at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(found->updated_at, Timestamp::FromSeconds(200));
+  EXPECT_FALSE(store_->FindWebhookEndpoint(w.id, "Team-Chat").value().has_value());
+  // Listed by name, byte by byte.
+  const auto listed = store_->ListWebhookEndpoints(w.id).value();
+  std::vector<std::string> names;
+  for (const auto& l : listed) names.push_back(l.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"Zed", "alerts", "team-chat"}));
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[1].format, "discord");
+  EXPECT_EQ(listed[1].url, alerts.url);
+  // Only the three formats.
+  WebhookEndpointRecord bad = e;
+  bad.name = "teams";
+  bad.format = "teams";
+  EXPECT_EQ(store_->SaveWebhookEndpoint(bad).error().code(), ErrorCode::kInvalidArgument);
+  bad.format = "";
+  EXPECT_EQ(store_->SaveWebhookEndpoint(bad).error().code(), ErrorCode::kInvalidArgument);
+  e.format = "JSON";
+  EXPECT_EQ(store_->SaveWebhookEndpoint(e).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(store_->FindWebhookEndpoint(w.id, "teams").value().has_value());
+  EXPECT_EQ(store_->FindWebhookEndpoint(w.id, "team-chat").value().value().format, "json");
+  // Another workspace sees none of it and can't delete it; its own names are its own.
+  EXPECT_TRUE(store_->ListWebhookEndpoints(other.id).value().empty());
+  EXPECT_FALSE(store_->FindWebhookEndpoint(other.id, "alerts").value().has_value());
+  EXPECT_EQ(store_->DeleteWebhookEndpoint(other.id, "alerts").error().code(), ErrorCode::kNotFound);
+  WebhookEndpointRecord theirs = alerts;
+  theirs.workspace = other.id;
+  theirs.url = "https://other.example/hook";
+  ASSERT_TRUE(store_->SaveWebhookEndpoint(theirs));
+  EXPECT_EQ(store_->FindWebhookEndpoint(w.id, "alerts").value().value().url, alerts.url);
+  // Deleted; NotFound when there is none.
+  ASSERT_TRUE(store_->DeleteWebhookEndpoint(w.id, "alerts"));
+  EXPECT_FALSE(store_->FindWebhookEndpoint(w.id, "alerts").value().has_value());
+  EXPECT_EQ(store_->DeleteWebhookEndpoint(w.id, "alerts").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ListWebhookEndpoints(w.id).value().size(), 2u);
+  EXPECT_EQ(store_->FindWebhookEndpoint(other.id, "alerts").value().value().url, "https://other.example/hook");
+}
+
+TEST_P(StoreContractTest, ChannelSettingsAreSavedReplacedAndFound) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  EXPECT_FALSE(store_->FindChannelSettings(w.id).value().has_value());
+  ChannelSettingsRecord s{w.id, "BPcMbnWQL5GOYX_5UQ4UdQwRB3SuDHfYc9Q2KcE8nFc", "v1.sealed.vapid",
+                          "mailto:ops@kaffee.example", "", Timestamp::FromSeconds(100)};
+  ASSERT_TRUE(store_->SaveChannelSettings(s));
+  auto found = store_->FindChannelSettings(w.id).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->workspace, w.id);
+  EXPECT_EQ(found->vapid_public_key, s.vapid_public_key);
+  EXPECT_EQ(found->vapid_private_sealed, "v1.sealed.vapid");
+  EXPECT_EQ(found->vapid_subject, "mailto:ops@kaffee.example");
+  EXPECT_EQ(found->identity_secret_sealed, "");
+  EXPECT_EQ(found->updated_at, Timestamp::FromSeconds(100));
+  // Replaced whole.
+  s.vapid_public_key = "";
+  s.vapid_private_sealed = "";
+  s.vapid_subject = "https://kaffee.example";
+  s.identity_secret_sealed = "v1.sealed.identity";
+  s.updated_at = Timestamp::FromSeconds(200);
+  ASSERT_TRUE(store_->SaveChannelSettings(s));
+  found = store_->FindChannelSettings(w.id).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->vapid_public_key, "");
+  EXPECT_EQ(found->vapid_private_sealed, "");
+  EXPECT_EQ(found->vapid_subject, "https://kaffee.example");
+  EXPECT_EQ(found->identity_secret_sealed, "v1.sealed.identity");
+  EXPECT_EQ(found->updated_at, Timestamp::FromSeconds(200));
+  EXPECT_FALSE(store_->FindChannelSettings(other.id).value().has_value());
+}
+
+TEST_P(StoreContractTest, InAppInboxListsSentUndismissedMessagesNewestFirst) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  CustomerId e;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  {
+    auto tx = store_->BeginWrite(other.id).value();
+    e = Resolve(*tx, {"e1"}, clock_.Now())[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  const CustomerId c = ids[0], d = ids[1];
+  auto in_app = [](WorkspaceId ws, std::string key, CustomerId to) {
+    OutboxMessage m = Message(ws, key, to);
+    m.channel = Channel::kInApp;
+    m.recipient = "";
+    m.subject = "Spring sale";
+    m.html = R"({"title":"Spring sale","body":"20% off for )" + key + R"(","url":"","layout":"banner"})";
+    m.text = "";
+    return m;
+  };
+  // c: i0..i6 in-app and an email; d and a customer of the other workspace one in-app each.
+  std::vector<OutboxMessage> batch;
+  for (int i = 0; i < 7; ++i) batch.push_back(in_app(w.id, "i" + std::to_string(i), c));
+  batch[4].next_attempt_at = Timestamp::FromSeconds(5'000);  // stays queued
+  batch.push_back(Message(w.id, "mail", c));
+  batch.push_back(in_app(w.id, "d0", d));
+  ASSERT_EQ(store_->EnqueueMessages(w.id, batch, Timestamp::FromSeconds(1)).value(), 9);
+  const std::vector<OutboxMessage> theirs{in_app(other.id, "o0", e)};
+  ASSERT_EQ(store_->EnqueueMessages(other.id, theirs, Timestamp::FromSeconds(1)).value(), 1);
+
+  const std::int64_t lease = 60 * kMicrosPerSecond;
+  const auto claimed =
+      store_->ClaimMessages(Channel::kInApp, Timestamp::FromSeconds(1'000), lease, "w", 100).value();
+  ASSERT_EQ(claimed.size(), 8u);  // i0..i3, i5, i6, d0, o0
+  std::map<std::string, std::int64_t> id;
+  for (const auto& m : claimed) id[m.idempotency_key] = m.id;
+  auto finish = [&](const std::string& key, MessageState state, std::int64_t at_s) {
+    ASSERT_TRUE(store_->FinishMessage(Outcome(id.at(key), "w", state, "x", at_s)).value()) << key;
+  };
+  finish("i0", MessageState::kSent, 1'100);
+  finish("i1", MessageState::kSent, 1'200);
+  finish("i2", MessageState::kSent, 1'300);
+  finish("i3", MessageState::kFailed, 1'300);
+  finish("i5", MessageState::kSent, 1'400);
+  // i6 stays sending; i4 queued.
+  finish("d0", MessageState::kSent, 1'100);
+  finish("o0", MessageState::kSent, 1'100);
+  // The email to c is sent too: it is no in-app message.
+  const auto mail = store_->ClaimMessages(Channel::kEmail, Timestamp::FromSeconds(1'000), lease, "w", 10).value();
+  ASSERT_EQ(Keys(mail), std::vector<std::string>{"mail"});
+  ASSERT_TRUE(store_->FinishMessage(Outcome(mail[0].id, "w", MessageState::kSent, "sent", 1'500)).value());
+  // i2 is dismissed; i1 only opened.
+  ASSERT_TRUE(store_->AppendMessageLog({0, w.id, id.at("i2"), c, "dismissed", Timestamp::FromSeconds(1'600), ""}));
+  ASSERT_TRUE(store_->AppendMessageLog({0, w.id, id.at("i1"), c, "opened", Timestamp::FromSeconds(1'600), ""}));
+
+  auto inbox = [&](WorkspaceId ws, CustomerId who, std::int64_t since_s, int limit) {
+    return Keys(store_->ListInAppMessages(ws, who, Timestamp::FromSeconds(since_s), limit).value());
+  };
+  EXPECT_EQ(inbox(w.id, c, 0, 100), (std::vector<std::string>{"i5", "i1", "i0"}));
+  // With their payloads and state.
+  const auto full = store_->ListInAppMessages(w.id, c, Timestamp::FromSeconds(0), 100).value();
+  ASSERT_EQ(full.size(), 3u);
+  EXPECT_EQ(full[0].id, id.at("i5"));
+  EXPECT_EQ(full[0].html, batch[5].html);
+  EXPECT_EQ(full[0].subject, "Spring sale");
+  EXPECT_EQ(full[0].channel, Channel::kInApp);
+  EXPECT_EQ(full[0].state, MessageState::kSent);
+  EXPECT_EQ(full[0].customer, c);
+  EXPECT_EQ(full[0].workspace, w.id);
+  EXPECT_EQ(full[0].sent_at, std::optional(Timestamp::FromSeconds(1'400)));
+  // Sent at or after `since`.
+  EXPECT_EQ(inbox(w.id, c, 1'200, 100), (std::vector<std::string>{"i5", "i1"}));
+  EXPECT_EQ(inbox(w.id, c, 1'201, 100), std::vector<std::string>{"i5"});
+  EXPECT_TRUE(inbox(w.id, c, 1'401, 100).empty());
+  // At most `limit`, newest first.
+  EXPECT_EQ(inbox(w.id, c, 0, 2), (std::vector<std::string>{"i5", "i1"}));
+  EXPECT_EQ(inbox(w.id, c, 0, 1), std::vector<std::string>{"i5"});
+  EXPECT_TRUE(inbox(w.id, c, 0, 0).empty());
+  EXPECT_EQ(inbox(w.id, c, 0, 1'000), (std::vector<std::string>{"i5", "i1", "i0"}));
+  // Other customers' and other workspaces' messages never appear.
+  EXPECT_EQ(inbox(w.id, d, 0, 100), std::vector<std::string>{"d0"});
+  EXPECT_EQ(inbox(other.id, e, 0, 100), std::vector<std::string>{"o0"});
+  EXPECT_TRUE(inbox(other.id, c, 0, 100).empty());
+  EXPECT_TRUE(inbox(w.id, e, 0, 100).empty());
+  EXPECT_TRUE(inbox(w.id, CustomerId{}, 0, 100).empty());
+  // Another workspace cannot dismiss c's message; c dismissing it hides it.
+  EXPECT_EQ(store_->AppendMessageLog({0, other.id, id.at("i5"), c, "dismissed", Timestamp::FromSeconds(1'700), ""})
+                .error().code(),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(inbox(w.id, c, 0, 100), (std::vector<std::string>{"i5", "i1", "i0"}));
+  ASSERT_TRUE(store_->AppendMessageLog({0, w.id, id.at("i5"), c, "dismissed", Timestamp::FromSeconds(1'700), ""}));
+  EXPECT_EQ(inbox(w.id, c, 0, 100), (std::vector<std::string>{"i1", "i0"}));
+  // i6, still being sent, joins once it is sent.
+  ASSERT_TRUE(store_->FinishMessage(Outcome(id.at("i6"), "w", MessageState::kSent, "sent", 1'800)).value());
+  EXPECT_EQ(inbox(w.id, c, 0, 100), (std::vector<std::string>{"i6", "i1", "i0"}));
 }
 
 }  // namespace treu::testing_contract

@@ -1308,7 +1308,8 @@ std::int64_t& CountOf(MessageCounts& c, MessageState state) {
 }
 
 constexpr const char* kTemplateColumns =
-    "id, workspace_id, name, channel, topic, subject, html, body_text, created_at, updated_at";
+    "id, workspace_id, name, channel, topic, subject, html, body_text, created_at, updated_at, "
+    "link_url, layout, endpoint";
 
 // Row i of "SELECT <kTemplateColumns> FROM message_templates".
 Result<MessageTemplateRecord> ReadMessageTemplate(const Rows& r, int i) {
@@ -1323,6 +1324,9 @@ Result<MessageTemplateRecord> ReadMessageTemplate(const Rows& r, int i) {
   t.text = r.Text(i, 7);
   t.created_at = Timestamp{r.Int(i, 8)};
   t.updated_at = Timestamp{r.Int(i, 9)};
+  t.link_url = r.Text(i, 10);
+  t.layout = r.Text(i, 11);
+  t.endpoint = r.Text(i, 12);
   return t;
 }
 
@@ -1517,6 +1521,63 @@ Result<ConsentRecord> ReadConsentRecord(const Rows& r, int i, WorkspaceId ws) {
   return c;
 }
 
+// ---- Channel rows
+
+Status CheckPushSubscription(const PushSubscriptionRecord& p) {
+  if (p.endpoint.empty()) return InvalidArgument("push subscription", "the endpoint is empty");
+  if (!p.customer.valid()) return InvalidArgument("push subscription " + p.endpoint, "no customer");
+  return Ok();
+}
+
+Status CheckWebhookEndpoint(const WebhookEndpointRecord& e) {
+  if (e.format != "json" && e.format != "slack" && e.format != "discord") {
+    return InvalidArgument("webhook endpoint " + e.name,
+                           "format '" + e.format + "' is unknown; one of json, slack, discord");
+  }
+  return Ok();
+}
+
+constexpr const char* kPushSubscriptionColumns =
+    "id, workspace_id, customer_id, endpoint, p256dh, auth, user_agent, created_at, updated_at";
+
+// Row i of "SELECT <kPushSubscriptionColumns> FROM push_subscriptions".
+PushSubscriptionRecord ReadPushSubscription(const Rows& r, int i) {
+  PushSubscriptionRecord p;
+  p.id = r.Int(i, 0);
+  p.workspace = WorkspaceId{r.Int(i, 1)};
+  p.customer = CustomerId{r.Int(i, 2)};
+  p.endpoint = r.Text(i, 3);
+  p.p256dh = r.Text(i, 4);
+  p.auth = r.Text(i, 5);
+  p.user_agent = r.Text(i, 6);
+  p.created_at = Timestamp{r.Int(i, 7)};
+  p.updated_at = Timestamp{r.Int(i, 8)};
+  return p;
+}
+
+std::vector<PushSubscriptionRecord> ReadPushSubscriptions(const Rows& r) {
+  std::vector<PushSubscriptionRecord> out;
+  out.reserve(static_cast<std::size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) out.push_back(ReadPushSubscription(r, i));
+  return out;
+}
+
+constexpr const char* kWebhookEndpointColumns =
+    "workspace_id, name, url, format, secret_sealed, created_at, updated_at";
+
+// Row i of "SELECT <kWebhookEndpointColumns> FROM webhook_endpoints".
+WebhookEndpointRecord ReadWebhookEndpoint(const Rows& r, int i) {
+  WebhookEndpointRecord e;
+  e.workspace = WorkspaceId{r.Int(i, 0)};
+  e.name = r.Text(i, 1);
+  e.url = r.Text(i, 2);
+  e.format = r.Text(i, 3);
+  e.secret_sealed = r.Text(i, 4);
+  e.created_at = Timestamp{r.Int(i, 5)};
+  e.updated_at = Timestamp{r.Int(i, 6)};
+  return e;
+}
+
 // Appends transfers in the order given ($1 workspace, then one array per column); returns the
 // ids inserted. An id already taken is skipped (the caller undoes the statement).
 constexpr const char* kAppendLoyaltyTransfersSql =
@@ -1579,7 +1640,7 @@ constexpr const char* kDeleteSubscriptionSql =
 
 // Erases the personal data of a customer of a workspace (by external id): clears the
 // profile, renames the external id to "erased-<id>", deletes attributes, consents,
-// anonymous-id links and events. Returns ('customer', id) for the customer and ('event', id)
+// anonymous-id links, push subscriptions and events. Returns ('customer', id) for the customer and ('event', id)
 // for each deleted event; no row: no such customer.
 constexpr const char* kEraseCustomerSql =
     "WITH c AS (UPDATE customers SET external_id = 'erased-' || id::text, email = '', "
@@ -1588,6 +1649,8 @@ constexpr const char* kEraseCustomerSql =
     "a AS (DELETE FROM customer_attributes WHERE customer_id IN (SELECT id FROM c)), "
     "k AS (DELETE FROM customer_consents WHERE customer_id IN (SELECT id FROM c)), "
     "i AS (DELETE FROM identities WHERE workspace_id = $1::bigint AND customer_id IN "
+    "  (SELECT id FROM c)), "
+    "p AS (DELETE FROM push_subscriptions WHERE workspace_id = $1::bigint AND customer_id IN "
     "  (SELECT id FROM c)), "
     "e AS (DELETE FROM events WHERE workspace_id = $1::bigint AND customer_id IN "
     "  (SELECT id FROM c) RETURNING id) "
@@ -4194,17 +4257,19 @@ class PostgresStore final : public Store {
     static const std::string kSql =
         std::string(
             "INSERT INTO message_templates (workspace_id, name, channel, topic, subject, html, "
-            "body_text, created_at, updated_at) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, "
-            "$8::bigint, $9::bigint) ON CONFLICT (workspace_id, name) DO UPDATE SET channel = "
-            "excluded.channel, topic = excluded.topic, subject = excluded.subject, html = "
-            "excluded.html, body_text = excluded.body_text, updated_at = excluded.updated_at "
-            "RETURNING ") +
+            "body_text, created_at, updated_at, link_url, layout, endpoint) VALUES ($1::bigint, $2, "
+            "$3, $4, $5, $6, $7, $8::bigint, $9::bigint, $10, $11, $12) ON CONFLICT (workspace_id, "
+            "name) DO UPDATE SET channel = excluded.channel, topic = excluded.topic, subject = "
+            "excluded.subject, html = excluded.html, body_text = excluded.body_text, updated_at = "
+            "excluded.updated_at, link_url = excluded.link_url, layout = excluded.layout, endpoint = "
+            "excluded.endpoint RETURNING ") +
         kTemplateColumns;
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("save template " + t.name, kSql.c_str(),
                             Params().Add(t.workspace.value).Add(t.name).Add(ChannelName(t.channel))
                                 .Add(t.topic).Add(t.subject).Add(t.html).Add(t.text)
-                                .Add(t.created_at.micros).Add(t.updated_at.micros)));
+                                .Add(t.created_at.micros).Add(t.updated_at.micros).Add(t.link_url)
+                                .Add(t.layout).Add(t.endpoint)));
     if (r.size() == 0) return Internal("postgresql: save template " + t.name, "no row after saving");
     return ReadMessageTemplate(r, 0);
   }
@@ -4613,6 +4678,170 @@ class PostgresStore final : public Store {
     s.public_url = r.Text(0, 14);
     s.track_engagement = r.Int(0, 15) != 0;
     return std::optional<MessagingSettingsRecord>(std::move(s));
+  }
+
+  // ---- Channels beyond email
+
+  Result<PushSubscriptionRecord> SavePushSubscription(const PushSubscriptionRecord& p) override {
+    TREU_RETURN_IF_ERROR(CheckPushSubscription(p));
+    // Inserted only for a customer of the workspace: no row back means there is none.
+    static const std::string kSql =
+        std::string(
+            "INSERT INTO push_subscriptions (workspace_id, customer_id, endpoint, p256dh, auth, "
+            "user_agent, created_at, updated_at) SELECT $1::bigint, $2::bigint, $3, $4, $5, $6, "
+            "$7::bigint, $8::bigint WHERE EXISTS (SELECT 1 FROM customers WHERE workspace_id = "
+            "$1::bigint AND id = $2::bigint) ON CONFLICT (workspace_id, endpoint) DO UPDATE SET "
+            "customer_id = excluded.customer_id, p256dh = excluded.p256dh, auth = excluded.auth, "
+            "user_agent = excluded.user_agent, updated_at = excluded.updated_at RETURNING ") +
+        kPushSubscriptionColumns;
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("save push subscription", kSql.c_str(),
+                            Params().Add(p.workspace.value).Add(p.customer.value).Add(p.endpoint).Add(p.p256dh)
+                                .Add(p.auth).Add(p.user_agent).Add(p.created_at.micros)
+                                .Add(p.updated_at.micros)));
+    if (r.size() == 0) {
+      return NotFound("push subscription " + p.endpoint,
+                      "no customer " + std::to_string(p.customer.value) + " in the workspace");
+    }
+    return ReadPushSubscription(r, 0);
+  }
+
+  Result<std::vector<PushSubscriptionRecord>> ListPushSubscriptions(WorkspaceId ws, CustomerId customer,
+                                                                    std::int64_t after_id, int limit) override {
+    static const std::string kByCustomer = std::string("SELECT ") + kPushSubscriptionColumns +
+                                           " FROM push_subscriptions WHERE workspace_id = $1::bigint AND "
+                                           "customer_id = $2::bigint AND id > $3::bigint ORDER BY id LIMIT "
+                                           "$4::bigint";
+    static const std::string kAll = std::string("SELECT ") + kPushSubscriptionColumns +
+                                    " FROM push_subscriptions WHERE workspace_id = $1::bigint AND id > "
+                                    "$2::bigint ORDER BY id LIMIT $3::bigint";
+    Params p;
+    p.Add(ws.value);
+    if (customer.valid()) p.Add(customer.value);
+    p.Add(after_id).Add(std::int64_t{std::max(limit, 0)});
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list push subscriptions",
+                                              customer.valid() ? kByCustomer.c_str() : kAll.c_str(), p));
+    return ReadPushSubscriptions(r);
+  }
+
+  Result<std::optional<PushSubscriptionRecord>> FindPushSubscription(WorkspaceId ws, std::int64_t id) override {
+    static const std::string kSql = std::string("SELECT ") + kPushSubscriptionColumns +
+                                    " FROM push_subscriptions WHERE workspace_id = $1::bigint AND id = "
+                                    "$2::bigint";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find push subscription", kSql.c_str(),
+                                              Params().Add(ws.value).Add(id)));
+    if (r.size() == 0) return std::optional<PushSubscriptionRecord>();
+    return std::optional<PushSubscriptionRecord>(ReadPushSubscription(r, 0));
+  }
+
+  Result<bool> DeletePushSubscription(WorkspaceId ws, std::int64_t id) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("delete push subscription",
+                                              "DELETE FROM push_subscriptions WHERE workspace_id = $1::bigint "
+                                              "AND id = $2::bigint RETURNING 1",
+                                              Params().Add(ws.value).Add(id)));
+    return r.size() > 0;
+  }
+
+  Result<bool> DeletePushSubscriptionByEndpoint(WorkspaceId ws, std::string_view endpoint) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("delete push subscription",
+                                              "DELETE FROM push_subscriptions WHERE workspace_id = $1::bigint "
+                                              "AND endpoint = $2 RETURNING 1",
+                                              Params().Add(ws.value).Add(endpoint)));
+    return r.size() > 0;
+  }
+
+  Result<WebhookEndpointRecord> SaveWebhookEndpoint(const WebhookEndpointRecord& e) override {
+    TREU_RETURN_IF_ERROR(CheckWebhookEndpoint(e));
+    static const std::string kSql =
+        std::string(
+            "INSERT INTO webhook_endpoints (workspace_id, name, url, format, secret_sealed, created_at, "
+            "updated_at) VALUES ($1::bigint, $2, $3, $4, $5, $6::bigint, $7::bigint) ON CONFLICT "
+            "(workspace_id, name) DO UPDATE SET url = excluded.url, format = excluded.format, "
+            "secret_sealed = excluded.secret_sealed, updated_at = excluded.updated_at RETURNING ") +
+        kWebhookEndpointColumns;
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("save webhook endpoint " + e.name, kSql.c_str(),
+                            Params().Add(e.workspace.value).Add(e.name).Add(e.url).Add(e.format)
+                                .Add(e.secret_sealed).Add(e.created_at.micros).Add(e.updated_at.micros)));
+    if (r.size() == 0) return Internal("postgresql: save webhook endpoint " + e.name, "no row after saving");
+    return ReadWebhookEndpoint(r, 0);
+  }
+
+  Result<std::vector<WebhookEndpointRecord>> ListWebhookEndpoints(WorkspaceId ws) override {
+    // The name column sorts in byte order (COLLATE "C"), as SQLite does.
+    static const std::string kSql = std::string("SELECT ") + kWebhookEndpointColumns +
+                                    " FROM webhook_endpoints WHERE workspace_id = $1::bigint ORDER BY name";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list webhook endpoints", kSql.c_str(), Params().Add(ws.value)));
+    std::vector<WebhookEndpointRecord> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadWebhookEndpoint(r, i));
+    return out;
+  }
+
+  Result<std::optional<WebhookEndpointRecord>> FindWebhookEndpoint(WorkspaceId ws,
+                                                                   std::string_view name) override {
+    static const std::string kSql = std::string("SELECT ") + kWebhookEndpointColumns +
+                                    " FROM webhook_endpoints WHERE workspace_id = $1::bigint AND name = $2";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find webhook endpoint", kSql.c_str(),
+                                              Params().Add(ws.value).Add(name)));
+    if (r.size() == 0) return std::optional<WebhookEndpointRecord>();
+    return std::optional<WebhookEndpointRecord>(ReadWebhookEndpoint(r, 0));
+  }
+
+  Status DeleteWebhookEndpoint(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("delete webhook endpoint",
+                                              "DELETE FROM webhook_endpoints WHERE workspace_id = $1::bigint "
+                                              "AND name = $2 RETURNING 1",
+                                              Params().Add(ws.value).Add(name)));
+    if (r.size() == 0) return NotFound("webhook endpoint " + std::string(name), "no such endpoint");
+    return Ok();
+  }
+
+  Status SaveChannelSettings(const ChannelSettingsRecord& s) override {
+    return StatusOf(conn_.Query(
+        "save channel settings",
+        "INSERT INTO channel_settings (workspace_id, vapid_public_key, vapid_private_sealed, vapid_subject, "
+        "identity_secret_sealed, updated_at) VALUES ($1::bigint, $2, $3, $4, $5, $6::bigint) ON CONFLICT "
+        "(workspace_id) DO UPDATE SET vapid_public_key = excluded.vapid_public_key, vapid_private_sealed = "
+        "excluded.vapid_private_sealed, vapid_subject = excluded.vapid_subject, identity_secret_sealed = "
+        "excluded.identity_secret_sealed, updated_at = excluded.updated_at",
+        Params().Add(s.workspace.value).Add(s.vapid_public_key).Add(s.vapid_private_sealed).Add(s.vapid_subject)
+            .Add(s.identity_secret_sealed).Add(s.updated_at.micros)));
+  }
+
+  Result<std::optional<ChannelSettingsRecord>> FindChannelSettings(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find channel settings",
+                            "SELECT vapid_public_key, vapid_private_sealed, vapid_subject, "
+                            "identity_secret_sealed, updated_at FROM channel_settings WHERE workspace_id = "
+                            "$1::bigint",
+                            Params().Add(ws.value)));
+    if (r.size() == 0) return std::optional<ChannelSettingsRecord>();
+    ChannelSettingsRecord s;
+    s.workspace = ws;
+    s.vapid_public_key = r.Text(0, 0);
+    s.vapid_private_sealed = r.Text(0, 1);
+    s.vapid_subject = r.Text(0, 2);
+    s.identity_secret_sealed = r.Text(0, 3);
+    s.updated_at = Timestamp{r.Int(0, 4)};
+    return std::optional<ChannelSettingsRecord>(std::move(s));
+  }
+
+  Result<std::vector<OutboxMessage>> ListInAppMessages(WorkspaceId ws, CustomerId customer, Timestamp since,
+                                                       int limit) override {
+    if (limit <= 0) return std::vector<OutboxMessage>();
+    // The customer's messages newest first on outbox_by_customer; the dismissed check is an
+    // anti-join on message_log_by_message.
+    static const std::string kSql =
+        std::string("SELECT ") + kOutboxColumns +
+        " FROM outbox o WHERE workspace_id = $1::bigint AND customer_id = $2::bigint AND channel = $3 AND "
+        "state = 'sent' AND sent_at >= $4::bigint AND NOT EXISTS (SELECT 1 FROM message_log l WHERE "
+        "l.message_id = o.id AND l.kind = 'dismissed') ORDER BY id DESC LIMIT $5::bigint";
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list in-app messages", kSql.c_str(),
+                            Params().Add(ws.value).Add(customer.value).Add(ChannelName(Channel::kInApp))
+                                .Add(since.micros).Add(std::int64_t{std::min(limit, 100)})));
+    return ReadOutboxMessages(r, /*bodies=*/true);
   }
 
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,

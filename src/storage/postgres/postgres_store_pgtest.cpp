@@ -515,6 +515,43 @@ class TestStore final : public Store {
   Result<std::optional<MessagingSettingsRecord>> FindMessagingSettings(WorkspaceId ws) override {
     return store_->FindMessagingSettings(ws);
   }
+  Result<PushSubscriptionRecord> SavePushSubscription(const PushSubscriptionRecord& s) override {
+    return store_->SavePushSubscription(s);
+  }
+  Result<std::vector<PushSubscriptionRecord>> ListPushSubscriptions(WorkspaceId ws, CustomerId customer,
+                                                                    std::int64_t after_id, int limit) override {
+    return store_->ListPushSubscriptions(ws, customer, after_id, limit);
+  }
+  Result<std::optional<PushSubscriptionRecord>> FindPushSubscription(WorkspaceId ws, std::int64_t id) override {
+    return store_->FindPushSubscription(ws, id);
+  }
+  Result<bool> DeletePushSubscription(WorkspaceId ws, std::int64_t id) override {
+    return store_->DeletePushSubscription(ws, id);
+  }
+  Result<bool> DeletePushSubscriptionByEndpoint(WorkspaceId ws, std::string_view endpoint) override {
+    return store_->DeletePushSubscriptionByEndpoint(ws, endpoint);
+  }
+  Result<WebhookEndpointRecord> SaveWebhookEndpoint(const WebhookEndpointRecord& e) override {
+    return store_->SaveWebhookEndpoint(e);
+  }
+  Result<std::vector<WebhookEndpointRecord>> ListWebhookEndpoints(WorkspaceId ws) override {
+    return store_->ListWebhookEndpoints(ws);
+  }
+  Result<std::optional<WebhookEndpointRecord>> FindWebhookEndpoint(WorkspaceId ws,
+                                                                   std::string_view name) override {
+    return store_->FindWebhookEndpoint(ws, name);
+  }
+  Status DeleteWebhookEndpoint(WorkspaceId ws, std::string_view name) override {
+    return store_->DeleteWebhookEndpoint(ws, name);
+  }
+  Status SaveChannelSettings(const ChannelSettingsRecord& s) override { return store_->SaveChannelSettings(s); }
+  Result<std::optional<ChannelSettingsRecord>> FindChannelSettings(WorkspaceId ws) override {
+    return store_->FindChannelSettings(ws);
+  }
+  Result<std::vector<OutboxMessage>> ListInAppMessages(WorkspaceId ws, CustomerId customer, Timestamp since,
+                                                       int limit) override {
+    return store_->ListInAppMessages(ws, customer, since, limit);
+  }
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
                                           int limit) override {
     return store_->ReadChanges(ws, after_seq, limit);

@@ -737,7 +737,8 @@ Status CheckMessageOutcome(const MessageOutcome& o) {
 }
 
 constexpr const char* kTemplateColumns =
-    "id, workspace_id, name, channel, topic, subject, html, body_text, created_at, updated_at";
+    "id, workspace_id, name, channel, topic, subject, html, body_text, created_at, updated_at, "
+    "link_url, layout, endpoint";
 
 // A row of "SELECT <kTemplateColumns> FROM message_templates".
 Result<MessageTemplateRecord> ReadMessageTemplate(const Stmt& s) {
@@ -752,6 +753,9 @@ Result<MessageTemplateRecord> ReadMessageTemplate(const Stmt& s) {
   t.text = s.Text(7);
   t.created_at = Timestamp{s.Int(8)};
   t.updated_at = Timestamp{s.Int(9)};
+  t.link_url = s.Text(10);
+  t.layout = s.Text(11);
+  t.endpoint = s.Text(12);
   return t;
 }
 
@@ -904,6 +908,56 @@ Result<ConsentRecord> ReadConsentRecord(const Stmt& s, WorkspaceId ws) {
   r.text_version = s.Text(7);
   r.source = s.Text(8);
   return r;
+}
+
+// ---- Channel rows
+
+Status CheckPushSubscription(const PushSubscriptionRecord& p) {
+  if (p.endpoint.empty()) return InvalidArgument("push subscription", "the endpoint is empty");
+  if (!p.customer.valid()) return InvalidArgument("push subscription " + p.endpoint, "no customer");
+  return Ok();
+}
+
+Status CheckWebhookEndpoint(const WebhookEndpointRecord& e) {
+  if (e.format != "json" && e.format != "slack" && e.format != "discord") {
+    return InvalidArgument("webhook endpoint " + e.name,
+                           "format '" + e.format + "' is unknown; one of json, slack, discord");
+  }
+  return Ok();
+}
+
+constexpr const char* kPushSubscriptionColumns =
+    "id, workspace_id, customer_id, endpoint, p256dh, auth, user_agent, created_at, updated_at";
+
+// A row of "SELECT <kPushSubscriptionColumns> FROM push_subscriptions".
+PushSubscriptionRecord ReadPushSubscription(const Stmt& s) {
+  PushSubscriptionRecord p;
+  p.id = s.Int(0);
+  p.workspace = WorkspaceId{s.Int(1)};
+  p.customer = CustomerId{s.Int(2)};
+  p.endpoint = s.Text(3);
+  p.p256dh = s.Text(4);
+  p.auth = s.Text(5);
+  p.user_agent = s.Text(6);
+  p.created_at = Timestamp{s.Int(7)};
+  p.updated_at = Timestamp{s.Int(8)};
+  return p;
+}
+
+constexpr const char* kWebhookEndpointColumns =
+    "workspace_id, name, url, format, secret_sealed, created_at, updated_at";
+
+// A row of "SELECT <kWebhookEndpointColumns> FROM webhook_endpoints".
+WebhookEndpointRecord ReadWebhookEndpoint(const Stmt& s) {
+  WebhookEndpointRecord e;
+  e.workspace = WorkspaceId{s.Int(0)};
+  e.name = s.Text(1);
+  e.url = s.Text(2);
+  e.format = s.Text(3);
+  e.secret_sealed = s.Text(4);
+  e.created_at = Timestamp{s.Int(5)};
+  e.updated_at = Timestamp{s.Int(6)};
+  return e;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1294,6 +1348,9 @@ class SqliteWriteTransaction final : public WriteTransaction {
     TREU_ASSIGN_OR_RETURN(Stmt * links, db_.Prepare("DELETE FROM identities WHERE workspace_id = ? "
                                                     "AND customer_id = ?"));
     TREU_RETURN_IF_ERROR(links->Bind(ws_.value).Bind(id).Run());
+    TREU_ASSIGN_OR_RETURN(Stmt * push, db_.Prepare("DELETE FROM push_subscriptions WHERE workspace_id = ? "
+                                                   "AND customer_id = ?"));
+    TREU_RETURN_IF_ERROR(push->Bind(ws_.value).Bind(id).Run());
     TREU_ASSIGN_OR_RETURN(Stmt * events, db_.Prepare("DELETE FROM events WHERE workspace_id = ? "
                                                      "AND customer_id = ? RETURNING id"));
     events->Bind(ws_.value).Bind(id);
@@ -3260,15 +3317,18 @@ class SqliteStore final : public Store {
     static const std::string kSql =
         std::string(
             "INSERT INTO message_templates (workspace_id, name, channel, topic, subject, html, "
-            "body_text, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
-            "(workspace_id, name) DO UPDATE SET channel = excluded.channel, topic = excluded.topic, "
-            "subject = excluded.subject, html = excluded.html, body_text = excluded.body_text, "
-            "updated_at = excluded.updated_at RETURNING ") +
+            "body_text, created_at, updated_at, link_url, layout, endpoint) VALUES (?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, name) DO UPDATE SET channel = "
+            "excluded.channel, topic = excluded.topic, subject = excluded.subject, html = "
+            "excluded.html, body_text = excluded.body_text, updated_at = excluded.updated_at, "
+            "link_url = excluded.link_url, layout = excluded.layout, endpoint = excluded.endpoint "
+            "RETURNING ") +
         kTemplateColumns;
     TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
     TREU_ASSIGN_OR_RETURN(bool row, s->Bind(t.workspace.value).Bind(t.name).Bind(ChannelName(t.channel))
                                         .Bind(t.topic).Bind(t.subject).Bind(t.html).Bind(t.text)
-                                        .Bind(t.created_at.micros).Bind(t.updated_at.micros).Step());
+                                        .Bind(t.created_at.micros).Bind(t.updated_at.micros)
+                                        .Bind(t.link_url).Bind(t.layout).Bind(t.endpoint).Step());
     if (!row) return Internal("save template " + t.name, "no row after saving");
     auto out = ReadMessageTemplate(*s);
     s->Reset();
@@ -3690,6 +3750,184 @@ class SqliteStore final : public Store {
     r.track_engagement = s->Int(15) != 0;
     s->Reset();
     return std::optional<MessagingSettingsRecord>(std::move(r));
+  }
+
+  // ---- Channels beyond email
+
+  Result<PushSubscriptionRecord> SavePushSubscription(const PushSubscriptionRecord& p) override {
+    TREU_RETURN_IF_ERROR(CheckPushSubscription(p));
+    // Inserted only for a customer of the workspace (foreign keys are not enforced here).
+    static const std::string kSql =
+        std::string(
+            "INSERT INTO push_subscriptions (workspace_id, customer_id, endpoint, p256dh, auth, "
+            "user_agent, created_at, updated_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS "
+            "(SELECT 1 FROM customers WHERE workspace_id = ?1 AND id = ?2) ON CONFLICT "
+            "(workspace_id, endpoint) DO UPDATE SET customer_id = excluded.customer_id, p256dh = "
+            "excluded.p256dh, auth = excluded.auth, user_agent = excluded.user_agent, updated_at = "
+            "excluded.updated_at RETURNING ") +
+        kPushSubscriptionColumns;
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(p.workspace.value).Bind(p.customer.value).Bind(p.endpoint)
+                                        .Bind(p.p256dh).Bind(p.auth).Bind(p.user_agent)
+                                        .Bind(p.created_at.micros).Bind(p.updated_at.micros).Step());
+    if (!row) {
+      return NotFound("push subscription " + p.endpoint,
+                      "no customer " + std::to_string(p.customer.value) + " in the workspace");
+    }
+    PushSubscriptionRecord out = ReadPushSubscription(*s);
+    s->Reset();
+    return out;
+  }
+
+  Result<std::vector<PushSubscriptionRecord>> ListPushSubscriptions(WorkspaceId ws, CustomerId customer,
+                                                                    std::int64_t after_id, int limit) override {
+    static const std::string kByCustomer = std::string("SELECT ") + kPushSubscriptionColumns +
+                                           " FROM push_subscriptions WHERE workspace_id = ? AND "
+                                           "customer_id = ? AND id > ? ORDER BY id LIMIT ?";
+    static const std::string kAll = std::string("SELECT ") + kPushSubscriptionColumns +
+                                    " FROM push_subscriptions WHERE workspace_id = ? AND id > ? ORDER BY "
+                                    "id LIMIT ?";
+    Stmt* s = nullptr;
+    if (customer.valid()) {
+      TREU_ASSIGN_OR_RETURN(s, db_.Prepare(kByCustomer.c_str()));
+      s->Bind(ws.value).Bind(customer.value);
+    } else {
+      TREU_ASSIGN_OR_RETURN(s, db_.Prepare(kAll.c_str()));
+      s->Bind(ws.value);
+    }
+    s->Bind(after_id).Bind(std::int64_t{std::max(limit, 0)});
+    std::vector<PushSubscriptionRecord> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(ReadPushSubscription(*s));
+    }
+    return out;
+  }
+
+  Result<std::optional<PushSubscriptionRecord>> FindPushSubscription(WorkspaceId ws, std::int64_t id) override {
+    static const std::string kSql = std::string("SELECT ") + kPushSubscriptionColumns +
+                                    " FROM push_subscriptions WHERE workspace_id = ? AND id = ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(id).Step());
+    if (!row) return std::optional<PushSubscriptionRecord>();
+    PushSubscriptionRecord out = ReadPushSubscription(*s);
+    s->Reset();
+    return std::optional<PushSubscriptionRecord>(std::move(out));
+  }
+
+  Result<bool> DeletePushSubscription(WorkspaceId ws, std::int64_t id) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM push_subscriptions WHERE workspace_id = ? AND "
+                                                "id = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(ws.value).Bind(id).Run());
+    return db_.Changes() > 0;
+  }
+
+  Result<bool> DeletePushSubscriptionByEndpoint(WorkspaceId ws, std::string_view endpoint) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM push_subscriptions WHERE workspace_id = ? AND "
+                                                "endpoint = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(ws.value).Bind(endpoint).Run());
+    return db_.Changes() > 0;
+  }
+
+  Result<WebhookEndpointRecord> SaveWebhookEndpoint(const WebhookEndpointRecord& e) override {
+    TREU_RETURN_IF_ERROR(CheckWebhookEndpoint(e));
+    static const std::string kSql =
+        std::string(
+            "INSERT INTO webhook_endpoints (workspace_id, name, url, format, secret_sealed, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, name) DO UPDATE SET "
+            "url = excluded.url, format = excluded.format, secret_sealed = excluded.secret_sealed, "
+            "updated_at = excluded.updated_at RETURNING ") +
+        kWebhookEndpointColumns;
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(e.workspace.value).Bind(e.name).Bind(e.url).Bind(e.format)
+                                        .Bind(e.secret_sealed).Bind(e.created_at.micros)
+                                        .Bind(e.updated_at.micros).Step());
+    if (!row) return Internal("save webhook endpoint " + e.name, "no row after saving");
+    WebhookEndpointRecord out = ReadWebhookEndpoint(*s);
+    s->Reset();
+    return out;
+  }
+
+  Result<std::vector<WebhookEndpointRecord>> ListWebhookEndpoints(WorkspaceId ws) override {
+    static const std::string kSql = std::string("SELECT ") + kWebhookEndpointColumns +
+                                    " FROM webhook_endpoints WHERE workspace_id = ? ORDER BY name";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    s->Bind(ws.value);
+    std::vector<WebhookEndpointRecord> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(ReadWebhookEndpoint(*s));
+    }
+    return out;
+  }
+
+  Result<std::optional<WebhookEndpointRecord>> FindWebhookEndpoint(WorkspaceId ws,
+                                                                   std::string_view name) override {
+    static const std::string kSql = std::string("SELECT ") + kWebhookEndpointColumns +
+                                    " FROM webhook_endpoints WHERE workspace_id = ? AND name = ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(name).Step());
+    if (!row) return std::optional<WebhookEndpointRecord>();
+    WebhookEndpointRecord out = ReadWebhookEndpoint(*s);
+    s->Reset();
+    return std::optional<WebhookEndpointRecord>(std::move(out));
+  }
+
+  Status DeleteWebhookEndpoint(WorkspaceId ws, std::string_view name) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM webhook_endpoints WHERE workspace_id = ? AND "
+                                                "name = ?"));
+    TREU_RETURN_IF_ERROR(s->Bind(ws.value).Bind(name).Run());
+    if (db_.Changes() == 0) return NotFound("webhook endpoint " + std::string(name), "no such endpoint");
+    return Ok();
+  }
+
+  Status SaveChannelSettings(const ChannelSettingsRecord& r) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO channel_settings (workspace_id, vapid_public_key, "
+                              "vapid_private_sealed, vapid_subject, identity_secret_sealed, updated_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id) DO UPDATE SET "
+                              "vapid_public_key = excluded.vapid_public_key, vapid_private_sealed = "
+                              "excluded.vapid_private_sealed, vapid_subject = excluded.vapid_subject, "
+                              "identity_secret_sealed = excluded.identity_secret_sealed, updated_at = "
+                              "excluded.updated_at"));
+    return s->Bind(r.workspace.value).Bind(r.vapid_public_key).Bind(r.vapid_private_sealed)
+        .Bind(r.vapid_subject).Bind(r.identity_secret_sealed).Bind(r.updated_at.micros).Run();
+  }
+
+  Result<std::optional<ChannelSettingsRecord>> FindChannelSettings(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT vapid_public_key, vapid_private_sealed, vapid_subject, "
+                              "identity_secret_sealed, updated_at FROM channel_settings WHERE "
+                              "workspace_id = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Step());
+    if (!row) return std::optional<ChannelSettingsRecord>();
+    ChannelSettingsRecord r;
+    r.workspace = ws;
+    r.vapid_public_key = s->Text(0);
+    r.vapid_private_sealed = s->Text(1);
+    r.vapid_subject = s->Text(2);
+    r.identity_secret_sealed = s->Text(3);
+    r.updated_at = Timestamp{s->Int(4)};
+    s->Reset();
+    return std::optional<ChannelSettingsRecord>(std::move(r));
+  }
+
+  Result<std::vector<OutboxMessage>> ListInAppMessages(WorkspaceId ws, CustomerId customer, Timestamp since,
+                                                       int limit) override {
+    if (limit <= 0) return std::vector<OutboxMessage>();
+    // Walks the customer's messages newest first on outbox_by_customer; the dismissed check
+    // probes message_log_by_message per candidate.
+    static const std::string kSql =
+        std::string("SELECT ") + kOutboxColumns +
+        " FROM outbox o WHERE workspace_id = ? AND customer_id = ? AND channel = ? AND state = 'sent' AND "
+        "sent_at >= ? AND NOT EXISTS (SELECT 1 FROM message_log l WHERE l.message_id = o.id AND l.kind = "
+        "'dismissed') ORDER BY id DESC LIMIT ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    s->Bind(ws.value).Bind(customer.value).Bind(ChannelName(Channel::kInApp)).Bind(since.micros)
+        .Bind(std::int64_t{std::min(limit, 100)});
+    return ReadOutboxMessages(*s, /*bodies=*/true);
   }
 
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
