@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, withQuery, type Customer, type CustomerConsent, type Message, type Page, type PushSubscription } from '../api';
+import { linkHost } from '../channelpreview';
 import { Async, Card, Empty, ErrorBox, Loading, PageHeader, Stat } from '../components';
 import { useApp } from '../context';
 import { useApi, useDebounced, useRefreshWhile } from '../hooks';
@@ -351,7 +352,7 @@ function ConsentCard({ id }: { id: string }) {
 
 // A short name of the browser of a user agent ("Firefox 128 on Windows"); the whole string is
 // in the cell's tooltip and for screen readers in the row.
-export function browserOf(ua: string): string {
+function browserOf(ua: string): string {
   const m = (re: RegExp) => re.exec(ua);
   const browser = m(/Edg\/(\d+)/) ? `Edge ${m(/Edg\/(\d+)/)![1]}` : m(/OPR\/(\d+)/) ? `Opera ${m(/OPR\/(\d+)/)![1]}`
     : m(/Firefox\/(\d+)/) ? `Firefox ${m(/Firefox\/(\d+)/)![1]}` : m(/Chrome\/(\d+)/) ? `Chrome ${m(/Chrome\/(\d+)/)![1]}`
@@ -387,7 +388,7 @@ function PushSubscriptions({ id }: { id: string }) {
                 <td class="break-words" title={s.user_agent}>
                   {browserOf(s.user_agent) || fmt.t('push.unknownBrowser')}
                   {s.user_agent && <span class="sr-only"> ({s.user_agent})</span>}
-                  <div class="muted small break-words">{hostOf(s.endpoint)}</div>
+                  <div class="muted small break-words">{linkHost(s.endpoint)}</div>
                 </td>
                 <td class="nowrap">{fmt.date(s.created_at)}</td>
                 {canWrite && (
@@ -402,9 +403,4 @@ function PushSubscriptions({ id }: { id: string }) {
       {error !== null && <ErrorBox error={error} />}
     </>
   );
-}
-
-// The push service of a subscription (fcm.googleapis.com, updates.push.services.mozilla.com).
-function hostOf(url: string): string {
-  try { return new URL(url).host; } catch { return ''; }
 }
