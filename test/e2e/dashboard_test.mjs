@@ -5,7 +5,9 @@
 // with the visual builder counting what `treu segment eval` counts, messaging (a template's
 // errors at their position, its live preview with a customer's data, saving, a send through the
 // form delivered to the demo's .eml files, the message log, a test email, the customer's consent
-// and messages), German labels and number
+// and messages), channels (an in-app modal template's preview with a customer's data, the web
+// push settings, a webhook endpoint with its once-shown secret and a signed test post to a local
+// receiver, a new identity secret shown once), German labels and number
 // formatting after switching the language, axe-core without serious or critical violations on
 // every page, screenshots of every page at 1280 and 390 px, signing out, and a table of the
 // time from navigation to the page's data.
@@ -20,8 +22,10 @@
 // Screenshots go to $TREU_ARTIFACTS (default a new temporary directory, printed).
 import { chromium } from 'playwright-core';
 import { execFileSync, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +60,8 @@ const PAGES = [
   { name: 'segment-editor', hash: '#/segments/new', ready: '[data-testid="builder-row"]' },
   { name: 'templates', hash: '#/templates', ready: '[data-testid="template-row"]' },
   { name: 'template-editor', hash: '#/templates/welcome', ready: '[data-testid="template-preview-subject"]' },
+  { name: 'template-push', hash: '#/templates/winback-push', ready: '[data-testid="push-preview"]' },
+  { name: 'template-inapp', hash: '#/templates/points-banner', ready: '[data-testid="inapp-preview"]' },
   { name: 'messages', hash: '#/messages', ready: '[data-testid="message-stat-sent"]' },
   { name: 'predictions', hash: '#/predictions', ready: '[data-testid="model-run"]' },
   { name: 'surveys', hash: '#/surveys', ready: '[data-testid="followups"] :is(table, [data-testid="empty"])' },
@@ -203,6 +209,17 @@ async function apiPost(route, body) {
       headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token }, body: JSON.stringify(b) });
     return { status: r.status, body: await r.json() };
   }, [route, body]);
+}
+
+// Any write as the page makes it (PATCH, PUT, DELETE, POST): the session's CSRF token.
+async function apiWrite(method, route, body) {
+  return page.evaluate(async ([m, u, b]) => {
+    const { csrf_token } = await (await fetch('/api/v1/session', { credentials: 'same-origin' })).json();
+    const r = await fetch(u, { method: m, credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token }, body: b === undefined ? undefined : JSON.stringify(b) });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : null };
+  }, [method, route, body]);
 }
 
 // Opens a page at 1280 and 390 px: no error state, console error, failed request or CSP
@@ -555,6 +572,170 @@ test('messaging: a template\'s errors at their position, its preview, save, a se
   await page.getByTestId('template-delete').click();
   await page.getByTestId('template-table').waitFor();
   await page.waitForFunction((n) => !document.querySelector(`[data-testid="template-row"][data-name="${n}"]`), name);
+  found.push(...problems.slice(firstProblem));
+  assert.equal(found.length, 0, [...new Set(found)].join('\n'));
+});
+
+test('channels: an in-app modal template\'s preview, Settings → Channels (push keys, a webhook endpoint with its secret and a signed test, a new identity secret)', { timeout: 300_000 }, async (t) => {
+  const found = [];
+  const firstProblem = problems.length;
+  // A receiver of webhook posts on 127.0.0.1, which the workspace must be allowed to post to.
+  const received = [];
+  const receiver = createHttpServer((req, res) => {
+    const chunks = [];
+    req.on('data', (d) => chunks.push(d));
+    req.on('end', () => {
+      received.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const hookUrl = `http://127.0.0.1:${receiver.address().port}/hooks/treu`;
+  const hookName = `e2e_hook_${Math.random().toString(36).slice(2, 8)}`;
+  const tplName = `e2e_inapp_${Math.random().toString(36).slice(2, 8)}`;
+  try {
+    const allowed = await apiWrite('PATCH', '/api/v1/workspace', { private_webhooks: 'allow' });
+    assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
+    assert.equal(allowed.body.private_webhooks, 'allow');
+
+    // The template list shows each template's channel, as the API has it.
+    const templates = (await api('/api/v1/templates')).data;
+    for (const n of ['winback-push', 'points-banner']) assert.ok(templates.some((x) => x.name === n), `the demo has template ${n}`);
+    await open(PAGES.find((p) => p.name === 'templates'));
+    for (const x of templates) {
+      assert.equal(await page.locator(`[data-testid="template-row"][data-name="${x.name}"] [data-testid="template-channel"]`).getAttribute('data-channel'), x.channel, `channel of ${x.name}`);
+    }
+
+    // A new in-app template: a modal with a link; only the in-app fields are shown.
+    const customer = (await api('/api/v1/customers?limit=100')).data.find((c) => c.email && c.name);
+    assert.ok(customer, 'a demo customer with name and email');
+    const record = await api(`/api/v1/customers/${encodeURIComponent(customer.id)}`);
+    where = 'template-inapp-new';
+    await open({ name: 'template-inapp-new', hash: '#/templates/new', ready: '[data-testid="template-editor"]' });
+    await page.locator('input[name="channel"][value="inapp"]').check({ force: true });
+    await page.waitForFunction(() => document.querySelector('[data-testid="template-editor"]')?.dataset.channel === 'inapp');
+    assert.equal(await page.getByTestId('template-html').count(), 0, 'no HTML part for in-app');
+    assert.equal(await page.getByTestId('template-endpoint').count(), 0, 'no endpoint for in-app');
+    await page.getByTestId('template-name').fill(tplName);
+    await page.getByTestId('template-subject').fill('Hallo {{ customer.name }}');
+    await page.getByTestId('template-text').fill('Schön, dass du da bist, {{ customer.name }}.');
+    await page.locator('input[name="layout"][value="modal"]').check({ force: true });
+    await page.getByTestId('template-link_url').fill('https://shop.example/p?c={{ customer.id }}');
+    await page.getByTestId('template-customer-search').fill(customer.email);
+    await page.waitForFunction((id) => [...document.querySelectorAll('[data-testid="template-customer"] option')].some((o) => o.value === id), customer.id, { timeout: DATA_TIMEOUT });
+    await page.getByTestId('template-customer').selectOption(customer.id);
+    const t0 = Date.now();
+    await page.waitForFunction((n) => {
+      const p = document.querySelector('[data-testid="inapp-preview"]');
+      return p?.getAttribute('data-layout') === 'modal' && p.querySelector('[data-testid="inapp-preview-title"]')?.textContent === `Hallo ${n}`;
+    }, record.name, { timeout: DATA_TIMEOUT });
+    timings.push({ page: 'in-app preview', ms: Date.now() - t0 });
+    assert.equal(await page.getByTestId('template-check').getAttribute('data-ok'), 'true');
+    assert.equal((await page.getByTestId('inapp-preview-body').innerText()).trim(), `Schön, dass du da bist, ${record.name}.`);
+    const button = page.getByTestId('inapp-preview-button');
+    assert.equal(await button.getAttribute('data-href'), `https://shop.example/p?c=${customer.id}`, 'the modal has a button to the link');
+    // The customer's data is text, never markup: the preview has no element the data could have made.
+    assert.equal(await page.locator('[data-testid="inapp-preview"] :is(script, img, iframe, a)').count(), 0);
+    found.push(...await axeViolations(t, 'template-inapp-new'));
+    await page.screenshot({ path: join(artifacts, 'template-inapp-modal-1280.png'), fullPage: true });
+    await page.setViewportSize(PHONE);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 1) found.push(`template-inapp-new @390: the page is ${overflow}px wider than the viewport`);
+    await page.screenshot({ path: join(artifacts, 'template-inapp-modal-390.png'), fullPage: true });
+    found.push(...await axeViolations(t, 'template-inapp-new @390'));
+    await page.setViewportSize(WIDE);
+
+    // Saved with its channel, layout and link; listed as in-app.
+    await page.getByTestId('template-save').click();
+    await page.waitForFunction((n) => window.location.hash.startsWith(`#/templates/${n}`), tplName);
+    await page.getByTestId('template-notice').waitFor({ timeout: DATA_TIMEOUT });
+    const saved = await api(`/api/v1/templates/${tplName}`);
+    assert.equal(saved.channel, 'inapp');
+    assert.equal(saved.layout, 'modal');
+    assert.equal(saved.link_url, 'https://shop.example/p?c={{ customer.id }}');
+    assert.equal(saved.html, '');
+    await open(PAGES.find((p) => p.name === 'templates'));
+    assert.equal(await page.locator(`[data-testid="template-row"][data-name="${tplName}"]`).getAttribute('data-channel'), 'inapp');
+
+    // Settings → Channels: the demo's web push keys.
+    where = 'settings-channels';
+    const settingsPage = { name: 'settings-channels', hash: '#/settings', ready: '[data-testid="push-ready"]' };
+    await open(settingsPage);
+    const channels = await api('/api/v1/channels/settings');
+    assert.equal(channels.push_ready, true, 'the demo sets up web push');
+    assert.equal(await page.getByTestId('push-ready').getAttribute('data-value'), 'true');
+    assert.equal(await page.getByTestId('vapid-public-key').inputValue(), channels.vapid_public_key);
+    assert.equal(await page.getByTestId('vapid-subject').inputValue(), channels.vapid_subject);
+    assert.equal(await page.getByTestId('identity-secret-set').getAttribute('data-value'), String(channels.identity_secret_set));
+
+    // A webhook endpoint: added, its signing secret shown once, a signed test post received.
+    const form = page.getByTestId('webhook-form');
+    await form.getByTestId('webhook-name').fill(hookName);
+    await form.getByTestId('webhook-url').fill(hookUrl);
+    await form.getByTestId('webhook-format').selectOption('json');
+    await form.getByTestId('webhook-save').click();
+    const secretField = page.getByTestId('webhook-secret');
+    await secretField.waitFor({ timeout: DATA_TIMEOUT });
+    const secret = await secretField.inputValue();
+    assert.match(secret, /^whsec_[0-9a-f]{64}$/);
+    const row = page.locator(`[data-testid="webhook-row"][data-name="${hookName}"]`);
+    await row.waitFor({ timeout: DATA_TIMEOUT });
+    const listed = (await api('/api/v1/webhook-endpoints')).data.find((x) => x.name === hookName);
+    assert.ok(listed, 'the API lists the endpoint');
+    assert.equal(listed.url, hookUrl);
+    assert.equal(listed.format, 'json');
+    assert.equal(listed.secret, undefined, 'the list never has the secret');
+    await row.getByTestId('webhook-test').click();
+    const result = page.getByTestId('webhook-test-result');
+    await result.waitFor({ timeout: DATA_TIMEOUT });
+    assert.equal(await result.getAttribute('data-ok'), 'true', await result.innerText());
+    assert.equal(await result.getAttribute('data-name'), hookName);
+    const post = received.find((r) => r.url === '/hooks/treu');
+    assert.ok(post, `the receiver got the test post (${received.length} requests)`);
+    assert.equal(post.method, 'POST');
+    const signature = post.headers['treu-signature'];
+    assert.ok(signature, `a Treu-Signature header: ${JSON.stringify(post.headers)}`);
+    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(signature);
+    assert.ok(m, `signature format: ${signature}`);
+    assert.equal(m[2], createHmac('sha256', secret).update(`${m[1]}.${post.body}`).digest('hex'), 'signed with the secret shown');
+    assert.equal(JSON.parse(post.body).type, 'message');
+
+    // Identity verification: a new secret (confirmed: the old one stops working), shown once.
+    page.once('dialog', (d) => void d.accept());
+    await page.getByTestId('identity-secret-new').click();
+    const identity = page.getByTestId('identity-secret');
+    await identity.waitFor({ timeout: DATA_TIMEOUT });
+    const identitySecret = await identity.inputValue();
+    assert.match(identitySecret, /^[0-9a-f]{64}$/);
+    await page.waitForFunction(() => document.querySelector('[data-testid="identity-secret-set"]')?.getAttribute('data-value') === 'true');
+    assert.ok((await page.getByTestId('identity-snippet').innerText()).includes('createHmac'), 'the backend snippet');
+    const after = await api('/api/v1/channels/settings');
+    assert.equal(after.identity_secret_set, true);
+    assert.ok(!JSON.stringify(after).includes(identitySecret), 'the settings never show the secret');
+    await checkBothWidths(t, settingsPage, found);
+
+    // Shown once: after a reload neither secret is on the page.
+    await page.reload();
+    await page.getByTestId('push-ready').waitFor({ timeout: DATA_TIMEOUT });
+    await page.locator(`[data-testid="webhook-row"][data-name="${hookName}"]`).waitFor({ timeout: DATA_TIMEOUT });
+    assert.equal(await page.getByTestId('webhook-secret').count(), 0, 'the endpoint secret is gone');
+    assert.equal(await page.getByTestId('identity-secret').count(), 0, 'the identity secret is gone');
+    assert.ok(!(await page.content()).includes(secret) && !(await page.content()).includes(identitySecret), 'no secret in the page');
+
+    // Deleted after confirming.
+    page.once('dialog', (d) => void d.accept());
+    await page.locator(`[data-testid="webhook-row"][data-name="${hookName}"]`).getByTestId('webhook-delete').click();
+    await page.waitForFunction((n) => !document.querySelector(`[data-testid="webhook-row"][data-name="${n}"]`), hookName, { timeout: DATA_TIMEOUT });
+  } finally {
+    receiver.close();
+    // What the test made is removed (only what is still there: a 404 would count as a problem).
+    const left = await api('/api/v1/templates').catch(() => ({ data: [] }));
+    if (left.data.some((x) => x.name === tplName)) await apiWrite('DELETE', `/api/v1/templates/${tplName}`).catch(() => {});
+    const hooks = await api('/api/v1/webhook-endpoints').catch(() => ({ data: [] }));
+    if (hooks.data.some((x) => x.name === hookName)) await apiWrite('DELETE', `/api/v1/webhook-endpoints/${hookName}`).catch(() => {});
+    await apiWrite('PATCH', '/api/v1/workspace', { private_webhooks: 'refuse' }).catch(() => {});
+  }
   found.push(...problems.slice(firstProblem));
   assert.equal(found.length, 0, [...new Set(found)].join('\n'));
 });

@@ -129,18 +129,36 @@ export interface MessagingSettings {
 }
 export interface TestSendResult { outcome: 'sent' | 'temporary_failure' | 'permanent_failure' | string; smtp_code: number; detail: string; message_id: string }
 
+export const CHANNELS = ['email', 'push', 'inapp', 'webhook'] as const;
+export type Channel = typeof CHANNELS[number];
+export type InAppLayout = 'banner' | 'modal';
 export interface MessageTemplate {
-  id: number; name: string; channel: string; topic: string; subject: string; html: string; text: string;
+  id: number; name: string; channel: Channel | string; topic: string; subject: string; html: string; text: string;
+  link_url?: string; layout?: InAppLayout | ''; endpoint?: string;
   created_at: string; updated_at: string;
 }
-export type TemplatePart = 'subject' | 'html' | 'text';
+export type TemplatePart = 'subject' | 'html' | 'text' | 'link_url' | 'layout' | 'endpoint';
 export interface TemplateProblem { part: string; line: number; column: number; message: string }
 export interface TemplateCheck { ok: boolean; errors: TemplateProblem[] }
-export interface TemplatePreview { ok: boolean; customer_id?: string; subject?: string; html?: string; text?: string; errors?: TemplateProblem[] }
+export interface TemplatePreview {
+  ok: boolean; customer_id?: string; subject?: string; html?: string; text?: string; link_url?: string; errors?: TemplateProblem[];
+}
 export interface SendReport {
   key: string; audience: number; queued: number; duplicates: number;
-  skipped: { no_email: number; no_consent: number; suppressed: number };
+  skipped: { no_email: number; no_consent: number; suppressed: number; no_subscription?: number };
 }
+
+// ---- channels: web push, in-app, webhooks --------------------------------------------------
+
+export interface ChannelSettings {
+  vapid_public_key: string; vapid_subject: string; push_ready: boolean; identity_secret_set: boolean; updated_at: string | null;
+}
+export interface IdentitySecret { identity_secret: string; note: string }
+export type WebhookFormat = 'json' | 'slack' | 'discord';
+export const WEBHOOK_FORMATS: WebhookFormat[] = ['json', 'slack', 'discord'];
+export interface WebhookEndpoint { name: string; url: string; format: WebhookFormat | string; created_at: string; updated_at: string; secret?: string }
+export interface WebhookTestResult { ok: boolean; detail: string }
+export interface PushSubscription { id: number; endpoint: string; user_agent: string; created_at: string; updated_at: string }
 
 export const MESSAGE_STATES = ['queued', 'sending', 'sent', 'bounced', 'failed', 'suppressed', 'cancelled'] as const;
 export type MessageState = typeof MESSAGE_STATES[number];

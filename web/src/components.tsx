@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useId, useRef } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError, type PreviewError } from './api';
 import { useApp } from './context';
 
@@ -86,9 +86,11 @@ export function InfoTip({ label, text }: { label: string; text: string }) {
   );
 }
 
-export function Segmented<T extends string>({ label, value, options, onChange, name }: { label: string; value: T; options: { value: T; label: string }[]; onChange: (v: T) => void; name: string }) {
+export function Segmented<T extends string>({ label, value, options, onChange, name, disabled, testid }: {
+  label: string; value: T; options: { value: T; label: string }[]; onChange: (v: T) => void; name: string; disabled?: boolean; testid?: string;
+}) {
   return (
-    <fieldset class="segmented">
+    <fieldset class="segmented" disabled={disabled} data-testid={testid} data-value={value}>
       <legend class="sr-only">{label}</legend>
       {options.map((o) => (
         <label key={o.value} class={o.value === value ? 'active' : ''}>
@@ -125,5 +127,38 @@ export function ErrorList({ errors, source, testid }: { errors: PreviewError[]; 
         );
       })}
     </ul>
+  );
+}
+
+// A value to copy (a key, a secret): shown read-only in full, with a copy button. Without the
+// Clipboard API (not a secure context) the button selects the text for Ctrl+C.
+export function CopyField({ label, value, testid, hint }: { label: string; value: string; testid: string; hint?: ComponentChildren }) {
+  const { fmt } = useApp();
+  const id = useId();
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const [copied, setCopied] = useState(false);
+  useEffect(() => setCopied(false), [value]);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(value);
+      setCopied(true);
+    } catch {
+      ref.current?.focus();
+      ref.current?.select();
+    }
+  };
+  return (
+    <div class="copy-field">
+      <label class="field" for={`${id}-v`}><span>{label}</span></label>
+      <div class="copy-row">
+        <textarea id={`${id}-v`} ref={ref} readOnly rows={value.length > 60 ? 2 : 1} class="code copy-value" spellcheck={false}
+          value={value} data-testid={testid} aria-describedby={hint ? `${id}-h` : undefined} onFocus={(e) => e.currentTarget.select()} />
+        <button type="button" class="btn btn-small" onClick={() => void copy()} data-testid={`${testid}-copy`}>
+          {copied ? `✓ ${fmt.t('common.copied')}` : fmt.t('common.copy')}
+        </button>
+      </div>
+      {hint && <small id={`${id}-h`} class="muted">{hint}</small>}
+      <span class="sr-only" role="status">{copied ? fmt.t('common.copied') : ''}</span>
+    </div>
   );
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, withQuery, type Customer, type CustomerConsent, type Message, type Page } from '../api';
+import { api, ApiError, withQuery, type Customer, type CustomerConsent, type Message, type Page, type PushSubscription } from '../api';
+import { linkHost } from '../channelpreview';
 import { Async, Card, Empty, ErrorBox, Loading, PageHeader, Stat } from '../components';
 import { useApp } from '../context';
 import { useApi, useDebounced, useRefreshWhile } from '../hooks';
@@ -150,10 +151,15 @@ export function CustomerPage({ id }: { id: string }) {
               </div>
             )}
           </Card>
-          <Card title={fmt.t('c360.messages')} testid="c360-messages"
-            actions={<a href={href('/messages', { customer: id })} class="small" data-testid="c360-messages-all">{fmt.t('c360.allMessages')}</a>}>
-            <CustomerMessages id={id} />
-          </Card>
+          <div class="grid-stack">
+            <Card title={fmt.t('c360.messages')} testid="c360-messages"
+              actions={<a href={href('/messages', { customer: id })} class="small" data-testid="c360-messages-all">{fmt.t('c360.allMessages')}</a>}>
+              <CustomerMessages id={id} />
+            </Card>
+            <Card title={fmt.t('c360.push')} testid="c360-push">
+              <PushSubscriptions id={id} />
+            </Card>
+          </div>
           <Card title={fmt.t('c360.consent')} testid="c360-consent">
             <ConsentCard id={id} />
           </Card>
@@ -341,5 +347,60 @@ function ConsentCard({ id }: { id: string }) {
         </div>
       );
     }}</Async>
+  );
+}
+
+// A short name of the browser of a user agent ("Firefox 128 on Windows"); the whole string is
+// in the cell's tooltip and for screen readers in the row.
+function browserOf(ua: string): string {
+  const m = (re: RegExp) => re.exec(ua);
+  const browser = m(/Edg\/(\d+)/) ? `Edge ${m(/Edg\/(\d+)/)![1]}` : m(/OPR\/(\d+)/) ? `Opera ${m(/OPR\/(\d+)/)![1]}`
+    : m(/Firefox\/(\d+)/) ? `Firefox ${m(/Firefox\/(\d+)/)![1]}` : m(/Chrome\/(\d+)/) ? `Chrome ${m(/Chrome\/(\d+)/)![1]}`
+      : m(/Version\/(\d+)[.\d]* .*Safari\//) ? `Safari ${m(/Version\/(\d+)/)![1]}` : '';
+  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad|iOS/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows'
+    : /Mac OS X|Macintosh/.test(ua) ? 'macOS' : /CrOS/.test(ua) ? 'ChromeOS' : /Linux/.test(ua) ? 'Linux' : '';
+  return browser && os ? `${browser} · ${os}` : browser || os || ua;
+}
+
+// The customer's browsers subscribed to web push (made by the JavaScript snippet); removing one
+// stops push messages to that browser.
+function PushSubscriptions({ id }: { id: string }) {
+  const { fmt, canWrite } = useApp();
+  const list = useApi<{ data: PushSubscription[] }>(`/api/v1/customers/${encodeURIComponent(id)}/push-subscriptions`);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState<number | null>(null);
+  const remove = async (s: PushSubscription) => {
+    if (!window.confirm(fmt.t('push.removeConfirm', { browser: browserOf(s.user_agent) || fmt.t('push.unknownBrowser') }))) return;
+    setBusy(s.id); setError(null);
+    try { await api.del(`/api/v1/push-subscriptions/${s.id}`); list.reload(); } catch (err) { setError(err); } finally { setBusy(null); }
+  };
+  return (
+    <>
+      <Async value={list}>{(l) => l.data.length === 0 ? <Empty>{fmt.t('push.none')}</Empty> : (
+        <div class="table-wrap" tabIndex={0}>
+          <table class="table compact" data-testid="push-subscriptions">
+            <thead><tr>
+              <th scope="col">{fmt.t('push.browser')}</th><th scope="col">{fmt.t('push.since')}</th>
+              {canWrite && <th scope="col"><span class="sr-only">{fmt.t('push.remove')}</span></th>}
+            </tr></thead>
+            <tbody>{l.data.map((s) => (
+              <tr key={s.id} data-testid="push-subscription" data-id={s.id}>
+                <td class="break-words" title={s.user_agent}>
+                  {browserOf(s.user_agent) || fmt.t('push.unknownBrowser')}
+                  {s.user_agent && <span class="sr-only"> ({s.user_agent})</span>}
+                  <div class="muted small break-words">{linkHost(s.endpoint)}</div>
+                </td>
+                <td class="nowrap">{fmt.date(s.created_at)}</td>
+                {canWrite && (
+                  <td><button type="button" class="btn btn-small btn-danger" disabled={busy === s.id} onClick={() => void remove(s)}
+                    aria-label={`${fmt.t('push.remove')}: ${browserOf(s.user_agent) || s.id}`} data-testid="push-subscription-remove">{fmt.t('push.remove')}</button></td>
+                )}
+              </tr>
+            ))}</tbody>
+          </table>
+        </div>
+      )}</Async>
+      {error !== null && <ErrorBox error={error} />}
+    </>
   );
 }

@@ -1,6 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, type MessagingSettings, type Role, type TestSendResult, type Workspace } from '../api';
-import { Async, Card, Empty, ErrorBox, PageHeader } from '../components';
+import {
+  api, ApiError, WEBHOOK_FORMATS, type ChannelSettings, type IdentitySecret, type MessagingSettings, type Role, type TestSendResult,
+  type WebhookEndpoint, type WebhookTestResult, type Workspace,
+} from '../api';
+import { Async, Card, CopyField, Empty, ErrorBox, PageHeader } from '../components';
 import { useApp } from '../context';
 import { useApi } from '../hooks';
 import type { MessageKey } from '../i18n';
@@ -22,6 +25,7 @@ export function SettingsPage() {
       <PageHeader title={fmt.t('settings.title')} />
       <Async value={ws}>{(w) => <WorkspaceForm ws={w} onSaved={ws.reload} />}</Async>
       <SendingCard />
+      <ChannelsCard />
       {isAdmin ? (<><KeysCard /><UsersCard /></>) : <p class="notice">{fmt.t('settings.adminOnly')}</p>}
     </>
   );
@@ -331,5 +335,241 @@ function TestSend() {
         ? <div class="state state-error" role="alert" data-testid="sending-test-result" data-outcome="failed"><strong>{fmt.t('sending.testFailed')}</strong><p class="error-detail">{(error as ApiError).detail}</p></div>
         : <ErrorBox error={error} />)}
     </>
+  );
+}
+
+// The channels besides email (docs/messaging.md): web push (the VAPID keys browsers subscribe
+// with), identity verification of the JavaScript snippet's users (in-app and push), and the
+// webhook endpoints. Everyone sees them; admins change them. Secrets are shown once, when made.
+function ChannelsCard() {
+  const { fmt, isAdmin } = useApp();
+  const settings = useApi<ChannelSettings>('/api/v1/channels/settings');
+  return (
+    <Card title={fmt.t('channels.title')} testid="settings-channels">
+      {!isAdmin && <p class="muted">{fmt.t('common.readOnly')}</p>}
+      <Async value={settings}>{(s) => (
+        <>
+          <PushSettings s={s} onSaved={settings.reload} />
+          <IdentitySettings s={s} onSaved={settings.reload} />
+        </>
+      )}</Async>
+      <WebhookEndpoints />
+    </Card>
+  );
+}
+
+function PushSettings({ s, onSaved }: { s: ChannelSettings; onSaved: () => void }) {
+  const { fmt, isAdmin } = useApp();
+  const [subject, setSubject] = useState(s.vapid_subject);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<'saved' | 'keys' | null>(null);
+  useEffect(() => setSubject(s.vapid_subject), [s]);
+  const save = async (newKeys: boolean) => {
+    if (newKeys && !window.confirm(fmt.t('channels.newKeysConfirm'))) return;
+    setBusy(true); setError(null); setDone(null);
+    try {
+      await api.patch<ChannelSettings>('/api/v1/channels/settings', { vapid_subject: subject.trim(), new_vapid_keys: newKeys });
+      setDone(newKeys ? 'keys' : 'saved'); onSaved();
+    } catch (err) { setError(err); } finally { setBusy(false); }
+  };
+  return (
+    <section class="settings-section" aria-labelledby="ch-push-h" data-testid="channels-push">
+      <h3 id="ch-push-h">{fmt.t('channels.push')}</h3>
+      <p data-testid="push-ready" data-value={String(s.push_ready)}>
+        {s.push_ready ? <span class="ok">✓ {fmt.t('channels.pushReady')}</span> : <span class="muted">{fmt.t('channels.pushNotReady')}</span>}
+      </p>
+      {s.vapid_public_key && <CopyField label={fmt.t('channels.vapidKey')} value={s.vapid_public_key} testid="vapid-public-key" hint={fmt.t('channels.vapidKeyHint')} />}
+      <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void save(false); }} aria-label={fmt.t('channels.push')}>
+        <label class="field grow"><span>{fmt.t('channels.vapidSubject')}</span>
+          <input type="text" value={subject} onInput={(e) => { setDone(null); setSubject(e.currentTarget.value); }} disabled={!isAdmin} required
+            placeholder="mailto:push@shop.example" aria-describedby="ch-subject-hint" data-testid="vapid-subject" />
+          <small id="ch-subject-hint" class="muted">{fmt.t('channels.vapidSubjectHint')}</small></label>
+        {isAdmin && (
+          <div class="form-actions">
+            <button type="submit" class="btn btn-primary" disabled={busy} data-testid="vapid-save">
+              {busy ? fmt.t('common.saving') : s.push_ready ? fmt.t('common.save') : fmt.t('channels.setUpPush')}</button>
+            {s.push_ready && <button type="button" class="btn btn-danger" disabled={busy} onClick={() => void save(true)} data-testid="vapid-new-keys">{fmt.t('channels.newKeys')}</button>}
+          </div>
+        )}
+      </form>
+      {done && <p role="status" class="ok" data-testid="vapid-done">{done === 'keys' ? fmt.t('channels.newKeysDone') : fmt.t('common.saved')}</p>}
+      {error !== null && <ErrorBox error={error} />}
+    </section>
+  );
+}
+
+// What a backend computes for each signed-in user, in two languages.
+const IDENTITY_SNIPPET = `// Node.js
+import { createHmac } from 'node:crypto';
+const userHash = createHmac('sha256', process.env.TREU_IDENTITY_SECRET)
+  .update(String(user.id)).digest('hex');
+
+# Python
+import hashlib, hmac, os
+user_hash = hmac.new(os.environ['TREU_IDENTITY_SECRET'].encode(),
+                     str(user.id).encode(), hashlib.sha256).hexdigest()`;
+
+function IdentitySettings({ s, onSaved }: { s: ChannelSettings; onSaved: () => void }) {
+  const { fmt, isAdmin } = useApp();
+  const [busy, setBusy] = useState(false);
+  const [made, setMade] = useState<{ secret: string; replaced: boolean } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const make = async () => {
+    if (s.identity_secret_set && !window.confirm(fmt.t('channels.identityConfirm'))) return;
+    setBusy(true); setError(null); setMade(null);
+    try {
+      const r = await api.post<IdentitySecret>('/api/v1/channels/identity-secret', {});
+      setMade({ secret: r.identity_secret, replaced: s.identity_secret_set }); onSaved();
+    } catch (err) { setError(err); } finally { setBusy(false); }
+  };
+  return (
+    <section class="settings-section" aria-labelledby="ch-identity-h" data-testid="channels-identity">
+      <h3 id="ch-identity-h">{fmt.t('channels.identity')}</h3>
+      <p class="muted small">{fmt.t('channels.identityHint')}</p>
+      <p data-testid="identity-secret-set" data-value={String(s.identity_secret_set)}>
+        {s.identity_secret_set ? <span class="ok">✓ {fmt.t('channels.identitySet')}</span> : <span class="muted">{fmt.t('channels.identityUnset')}</span>}
+      </p>
+      {isAdmin && (
+        <div class="form-actions">
+          <button type="button" class={`btn ${s.identity_secret_set ? 'btn-danger' : 'btn-primary'}`} disabled={busy} onClick={() => void make()} data-testid="identity-secret-new">
+            {s.identity_secret_set ? fmt.t('channels.identityNew') : fmt.t('channels.identityMake')}</button>
+        </div>
+      )}
+      {made && (
+        <div class="notice" role="status" data-testid="identity-secret-made">
+          <p><strong>{fmt.t('channels.secretOnce')}</strong>{made.replaced ? ` ${fmt.t('channels.identityReplaced')}` : ''}</p>
+          <CopyField label={fmt.t('channels.identitySecret')} value={made.secret} testid="identity-secret" />
+        </div>
+      )}
+      {error !== null && <ErrorBox error={error} />}
+      <details class="table-details" open={made !== null}>
+        <summary>{fmt.t('channels.identitySnippet')}</summary>
+        <pre class="code snippet" tabIndex={0} data-testid="identity-snippet">{IDENTITY_SNIPPET}</pre>
+        <p class="muted small">{fmt.t('channels.identitySnippetHint')}</p>
+      </details>
+    </section>
+  );
+}
+
+type EndpointForm = { name: string; url: string; format: string; new_secret: boolean };
+const NO_ENDPOINT: EndpointForm = { name: '', url: '', format: 'json', new_secret: false };
+
+function WebhookEndpoints() {
+  const { fmt, isAdmin } = useApp();
+  const list = useApi<{ data: WebhookEndpoint[] }>('/api/v1/webhook-endpoints');
+  const [form, setForm] = useState<EndpointForm>(NO_ENDPOINT);
+  const [editing, setEditing] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
+  const [testing, setTesting] = useState<string | null>(null);
+  const [tested, setTested] = useState<(WebhookTestResult & { name: string }) | null>(null);
+  const field = (k: keyof EndpointForm) => (e: Event) => {
+    const el = e.currentTarget as HTMLInputElement;
+    setForm({ ...form, [k]: el.type === 'checkbox' ? el.checked : el.value });
+  };
+  const edit = (x: WebhookEndpoint) => { setEditing(x.name); setForm({ name: x.name, url: x.url, format: x.format, new_secret: false }); setError(null); setSecret(null); };
+  const cancel = () => { setEditing(null); setForm(NO_ENDPOINT); setError(null); };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true); setError(null); setSecret(null);
+    const name = form.name.trim();
+    try {
+      const saved = await api.put<WebhookEndpoint>(`/api/v1/webhook-endpoints/${encodeURIComponent(name)}`,
+        { url: form.url.trim(), format: form.format, new_secret: form.new_secret });
+      if (saved.secret) setSecret({ name: saved.name, secret: saved.secret });
+      setEditing(null); setForm(NO_ENDPOINT); list.reload();
+    } catch (err) { setError(err); } finally { setBusy(false); }
+  };
+  const remove = async (x: WebhookEndpoint) => {
+    if (!window.confirm(fmt.t('channels.endpointDeleteConfirm', { name: x.name }))) return;
+    setError(null);
+    try {
+      await api.del(`/api/v1/webhook-endpoints/${encodeURIComponent(x.name)}`);
+      if (editing === x.name) cancel();
+      if (tested?.name === x.name) setTested(null);
+      list.reload();
+    } catch (err) { setError(err); }
+  };
+  const test = async (x: WebhookEndpoint) => {
+    setTesting(x.name); setTested(null); setError(null);
+    try {
+      const r = await api.post<WebhookTestResult>(`/api/v1/webhook-endpoints/${encodeURIComponent(x.name)}/test`, {});
+      setTested({ ...r, name: x.name });
+    } catch (err) {
+      // 502: the endpoint was reached (or not) and did not accept the message; the detail says why.
+      if (err instanceof ApiError && err.status === 502) setTested({ ok: false, detail: err.detail, name: x.name });
+      else setError(err);
+    } finally { setTesting(null); }
+  };
+  return (
+    <section class="settings-section" aria-labelledby="ch-webhooks-h" data-testid="channels-webhooks">
+      <h3 id="ch-webhooks-h">{fmt.t('channels.webhooks')}</h3>
+      <p class="muted small">{fmt.t('channels.webhooksHint')}</p>
+      <Async value={list}>{(l) => l.data.length === 0 ? <Empty>{fmt.t('channels.noEndpoints')}</Empty> : (
+        <div class="table-wrap" tabIndex={0}>
+          <table class="table" data-testid="webhook-table">
+            <thead><tr>
+              <th scope="col">{fmt.t('common.name')}</th><th scope="col">{fmt.t('channels.endpointUrl')}</th>
+              <th scope="col">{fmt.t('channels.endpointFormat')}</th><th scope="col" class="hide-sm">{fmt.t('tpl.updated')}</th>
+              {isAdmin && <th scope="col"><span class="sr-only">{fmt.t('channels.endpointActions')}</span></th>}
+            </tr></thead>
+            <tbody>{l.data.map((x) => (
+              <tr key={x.name} data-testid="webhook-row" data-name={x.name}>
+                <th scope="row">{x.name}</th>
+                <td class="break-words small"><code>{x.url}</code></td>
+                <td>{fmt.t(`channels.format.${x.format}` as MessageKey)}</td>
+                <td class="hide-sm nowrap">{fmt.dateTime(x.updated_at)}</td>
+                {isAdmin && (
+                  <td><div class="row-actions">
+                    <button type="button" class="btn btn-small" disabled={testing !== null} onClick={() => void test(x)}
+                      aria-label={`${fmt.t('channels.endpointTest')}: ${x.name}`} data-testid="webhook-test">
+                      {testing === x.name ? fmt.t('send.sending') : fmt.t('channels.endpointTest')}</button>
+                    <button type="button" class="btn btn-small" onClick={() => edit(x)} aria-label={`${fmt.t('common.edit')}: ${x.name}`} data-testid="webhook-edit">{fmt.t('common.edit')}</button>
+                    <button type="button" class="btn btn-small btn-danger" onClick={() => void remove(x)} aria-label={`${fmt.t('common.delete')}: ${x.name}`} data-testid="webhook-delete">{fmt.t('common.delete')}</button>
+                  </div></td>
+                )}
+              </tr>
+            ))}</tbody>
+          </table>
+        </div>
+      )}</Async>
+      {tested && (
+        <p class={`notice ${tested.ok ? 'notice-ok' : 'notice-error'}`} role="status" data-testid="webhook-test-result" data-ok={String(tested.ok)} data-name={tested.name}>
+          {tested.ok ? <span class="ok">✓ {fmt.t('channels.endpointTestOk', { name: tested.name })}</span>
+            : <strong class="fail">{fmt.t('channels.endpointTestFailed', { name: tested.name })}</strong>}
+          {tested.detail ? <><br /><span class="break-words small" data-testid="webhook-test-detail">{tested.detail}</span></> : null}
+        </p>
+      )}
+      {isAdmin && (
+        <form class="inline-form" onSubmit={save} aria-label={editing ? `${fmt.t('common.edit')}: ${editing}` : fmt.t('channels.endpointAdd')} data-testid="webhook-form">
+          <label class="field"><span>{fmt.t('common.name')}</span>
+            <input type="text" required pattern="[A-Za-z0-9_.\-]{1,64}" value={form.name} onInput={field('name')} disabled={editing !== null} data-testid="webhook-name" /></label>
+          <label class="field grow"><span>{fmt.t('channels.endpointUrl')}</span>
+            <input type="url" required value={form.url} onInput={field('url')} placeholder="https://hooks.example/treu" data-testid="webhook-url" /></label>
+          <label class="field"><span>{fmt.t('channels.endpointFormat')}</span>
+            <select value={form.format} onChange={field('format')} data-testid="webhook-format">
+              {WEBHOOK_FORMATS.map((f) => <option key={f} value={f}>{fmt.t(`channels.format.${f}` as MessageKey)}</option>)}
+            </select></label>
+          {editing && (
+            <label class="field check-field"><input type="checkbox" checked={form.new_secret} onChange={field('new_secret')} data-testid="webhook-new-secret" />
+              <span>{fmt.t('channels.endpointNewSecret')}</span></label>
+          )}
+          <div class="form-actions">
+            <button type="submit" class="btn btn-primary" disabled={busy} data-testid="webhook-save">
+              {busy ? fmt.t('common.saving') : editing ? fmt.t('common.save') : fmt.t('channels.endpointAdd')}</button>
+            {editing && <button type="button" class="btn" onClick={cancel}>{fmt.t('common.cancel')}</button>}
+          </div>
+        </form>
+      )}
+      {secret && (
+        <div class="notice" role="status" data-testid="webhook-secret-made">
+          <p><strong>{fmt.t('channels.secretOnce')}</strong> {fmt.t('channels.endpointSecretHint', { name: secret.name })}</p>
+          <CopyField label={fmt.t('channels.endpointSecret')} value={secret.secret} testid="webhook-secret" />
+        </div>
+      )}
+      {error !== null && <ErrorBox error={error} />}
+    </section>
   );
 }

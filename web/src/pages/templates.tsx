@@ -1,14 +1,19 @@
 // Message templates: the list, and the editor with its live check (errors at their line and
 // column in the part they are in), a live preview for a chosen customer, save, delete and a
-// send form.
+// send form. A template is for one channel: email (subject, HTML, text), web push (title, text,
+// link), in-app (title, text, banner or modal, link) or webhook (endpoint, title, text, link);
+// the editor shows and sends only the parts of its channel.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import {
-  api, ApiError, withQuery, type Customer, type MessageTemplate, type Page, type PreviewError, type Segment,
-  type SendReport, type TemplateCheck, type TemplatePart, type TemplatePreview, type TemplateProblem,
+  api, ApiError, CHANNELS, withQuery, type Channel, type Customer, type InAppLayout, type MessageTemplate, type Page,
+  type PreviewError, type Segment, type SendReport, type TemplateCheck, type TemplatePart, type TemplatePreview,
+  type TemplateProblem, type WebhookEndpoint,
 } from '../api';
+import { InAppPreview, PushPreview, WebhookPreview, webhookBody } from '../channelpreview';
 import { Async, Card, Empty, ErrorBox, ErrorList, Loading, PageHeader, Segmented } from '../components';
 import { useApp } from '../context';
 import { EmailPreview } from '../emailpreview';
+import type { MessageKey } from '../i18n';
 import { useApi, useDebounced } from '../hooks';
 import { href, navigate, useRoute } from '../router';
 import { MessagingTabs } from './messages';
@@ -29,14 +34,16 @@ export function TemplatesPage() {
             <table class="table" data-testid="template-table">
               <thead><tr>
                 <th scope="col">{fmt.t('common.name')}</th>
-                <th scope="col">{fmt.t('tpl.subject')}</th>
+                <th scope="col">{fmt.t('tpl.channel')}</th>
+                <th scope="col" class="hide-sm">{fmt.t('tpl.subjectOrTitle')}</th>
                 <th scope="col" class="hide-sm">{fmt.t('tpl.topic')}</th>
                 <th scope="col" class="hide-sm">{fmt.t('tpl.updated')}</th>
               </tr></thead>
               <tbody>{l.data.map((t) => (
-                <tr key={t.id} data-testid="template-row" data-name={t.name}>
+                <tr key={t.id} data-testid="template-row" data-name={t.name} data-channel={t.channel}>
                   <th scope="row"><a href={href(`/templates/${encodeURIComponent(t.name)}`)}>{t.name}</a></th>
-                  <td class="break-words">{t.subject}</td>
+                  <td><ChannelBadge channel={t.channel} /></td>
+                  <td class="break-words hide-sm">{t.subject || '—'}</td>
                   <td class="hide-sm">{t.topic || '—'}</td>
                   <td class="hide-sm nowrap">{fmt.dateTime(t.updated_at)}</td>
                 </tr>
@@ -69,7 +76,31 @@ function Crumb() {
   return <p class="breadcrumb"><a href="#/templates">← {fmt.t('tpl.title')}</a></p>;
 }
 
-interface Parts { name: string; topic: string; subject: string; html: string; text: string }
+type Parts = { name: string; channel: Channel; topic: string; subject: string; html: string; text: string; link_url: string; layout: InAppLayout; endpoint: string };
+type Body = Record<string, string> & { channel: Channel; topic: string };
+
+// The parts of each channel's templates (besides the topic); the others are neither shown nor sent.
+const CHANNEL_PARTS: Record<Channel, TemplatePart[]> = {
+  email: ['subject', 'html', 'text'],
+  push: ['subject', 'text', 'link_url'],
+  inapp: ['subject', 'text', 'layout', 'link_url'],
+  webhook: ['endpoint', 'subject', 'text', 'link_url'],
+};
+const TEXT_PARTS: TemplatePart[] = ['subject', 'html', 'text', 'link_url'];
+
+function bodyOf(p: Parts): Body {
+  const b: Body = { channel: p.channel, topic: p.topic };
+  for (const k of CHANNEL_PARTS[p.channel]) b[k] = p[k];
+  return b;
+}
+
+const asChannel = (c: string | undefined): Channel => (CHANNELS as readonly string[]).includes(c ?? '') ? c as Channel : 'email';
+
+export function ChannelBadge({ channel }: { channel: string }) {
+  const { fmt } = useApp();
+  const key = `channel.${channel}`;
+  return <span class={`badge channel-badge channel-${channel}`} data-testid="template-channel" data-channel={channel}>{fmt.has(key) ? fmt.t(key as MessageKey) : channel}</span>;
+}
 
 // Problems of a 400 from saving: errors [{pointer: "/html", detail: "2:7: message"}].
 function saveProblems(e: unknown): TemplateProblem[] {
@@ -77,7 +108,7 @@ function saveProblems(e: unknown): TemplateProblem[] {
   const out: TemplateProblem[] = [];
   for (const x of e.errors) {
     const part = (x.pointer ?? '').replace(/^\//, '');
-    if (!['subject', 'html', 'text'].includes(part)) continue;
+    if (!['subject', 'html', 'text', 'link_url', 'layout', 'endpoint', 'channel'].includes(part)) continue;
     const m = /^(\d+):(\d+):\s*(.*)$/s.exec(x.detail ?? '');
     out.push(m ? { part, line: Number(m[1]), column: Number(m[2]), message: m[3]! } : { part, line: 0, column: 0, message: x.detail ?? '' });
   }
@@ -85,29 +116,36 @@ function saveProblems(e: unknown): TemplateProblem[] {
 }
 
 function Editor({ template }: { template: MessageTemplate | null }) {
-  const { fmt, canWrite } = useApp();
+  const { fmt, canWrite, isAdmin } = useApp();
   const [parts, setParts] = useState<Parts>({
-    name: template?.name ?? '', topic: template?.topic ?? '', subject: template?.subject ?? '',
-    html: template?.html ?? '', text: template?.text ?? '',
+    name: template?.name ?? '', channel: asChannel(template?.channel), topic: template?.topic ?? '', subject: template?.subject ?? '',
+    html: template?.html ?? '', text: template?.text ?? '', link_url: template?.link_url ?? '',
+    layout: template?.layout === 'modal' ? 'modal' : 'banner', endpoint: template?.endpoint ?? '',
   });
   const [customer, setCustomer] = useState<Customer | null>(null);
   const [check, setCheck] = useState<TemplateCheck | null>(null);
   const [checkError, setCheckError] = useState<unknown>(null);
-  const [preview, setPreview] = useState<TemplatePreview | null>(null);
+  const [preview, setPreview] = useState<{ p: TemplatePreview; body: Body } | null>(null);
   const [previewError, setPreviewError] = useState<unknown>(null);
   const [previewing, setPreviewing] = useState(false);
   const [saveError, setSaveError] = useState<unknown>(null);
   const [saving, setSaving] = useState(false);
   const [notice, setNotice] = useState<string | null>(useSavedNotice());
-  const set = (k: keyof Parts) => (e: Event) => { setNotice(null); setSaveError(null); setParts((p) => ({ ...p, [k]: (e.currentTarget as HTMLInputElement).value })); };
+  const change = (k: keyof Parts, v: string) => { setNotice(null); setSaveError(null); setParts((p) => ({ ...p, [k]: v })); };
+  const set = (k: keyof Parts) => (e: Event) => change(k, (e.currentTarget as HTMLInputElement).value);
+  const channel = parts.channel;
+  const has = (part: TemplatePart) => CHANNEL_PARTS[channel].includes(part);
+  const endpoints = useApi<{ data: WebhookEndpoint[] }>(channel === 'webhook' ? '/api/v1/webhook-endpoints' : null);
 
   // The live check, then (when the parts are fine and a customer is chosen) the preview.
-  const body = useMemo(() => ({ topic: parts.topic, subject: parts.subject, html: parts.html, text: parts.text }),
-    [parts.topic, parts.subject, parts.html, parts.text]);
+  const current = bodyOf(parts);
+  const key = JSON.stringify(current);
+  const body = useMemo(() => current, [key]);
   const debounced = useDebounced(body, 400);
+  const filled = (b: Body) => TEXT_PARTS.some((k) => !!b[k]);
   useEffect(() => {
     // A new, still empty template has nothing to check yet.
-    if (!debounced.subject && !debounced.html && !debounced.text) { setCheck(null); setCheckError(null); return; }
+    if (!filled(debounced)) { setCheck(null); setCheckError(null); return; }
     const ctl = new AbortController();
     api.post<TemplateCheck>('/api/v1/templates/check', debounced, ctl.signal).then((c) => {
       if (!ctl.signal.aborted) { setCheck(c); setCheckError(null); }
@@ -117,21 +155,24 @@ function Editor({ template }: { template: MessageTemplate | null }) {
   useEffect(() => {
     if (!check?.ok || !customer) { setPreview(null); setPreviewError(null); setPreviewing(false); return; }
     const ctl = new AbortController();
+    const used = debounced;
     setPreviewing(true);
-    api.post<TemplatePreview>('/api/v1/templates/preview', { ...debounced, customer_id: customer.id }, ctl.signal).then((p) => {
-      if (!ctl.signal.aborted) { setPreview(p); setPreviewError(null); setPreviewing(false); }
+    api.post<TemplatePreview>('/api/v1/templates/preview', { ...used, customer_id: customer.id }, ctl.signal).then((p) => {
+      if (!ctl.signal.aborted) { setPreview({ p, body: used }); setPreviewError(null); setPreviewing(false); }
     }, (e: unknown) => { if (!ctl.signal.aborted) { setPreviewError(e); setPreview(null); setPreviewing(false); } });
     return () => ctl.abort();
   }, [check, customer]);
 
   const problems: TemplateProblem[] = saveError ? saveProblems(saveError) : check?.errors ?? [];
   const of = (part: TemplatePart): PreviewError[] => problems.filter((p) => p.part === part);
+  // Problems of no field on the form (the channel, say) are listed by themselves.
+  const unplaced = problems.filter((p) => !has(p.part as TemplatePart));
 
   const save = async (e: Event) => {
     e.preventDefault();
     setSaving(true); setSaveError(null); setNotice(null);
     try {
-      const saved = await api.post<MessageTemplate>('/api/v1/templates', { ...parts, name: parts.name.trim() });
+      const saved = await api.post<MessageTemplate>('/api/v1/templates', { ...bodyOf(parts), name: parts.name.trim() });
       setNotice(fmt.t('tpl.saved'));
       if (saved.name !== template?.name) navigate(`/templates/${encodeURIComponent(saved.name)}`, { saved: 1 }, true);
     } catch (err) { setSaveError(err); } finally { setSaving(false); }
@@ -143,13 +184,28 @@ function Editor({ template }: { template: MessageTemplate | null }) {
   };
   const ro = !canWrite;
   const otherSaveError = saveError !== null && saveProblems(saveError).length === 0;
+  const anyText = TEXT_PARTS.some((k) => has(k) && !!parts[k]);
+  const channelLabel = (c: Channel) => fmt.t(`channel.${c}` as MessageKey);
+  const subjectLabel = channel === 'email' ? fmt.t('tpl.subject') : channel === 'push' ? fmt.t('tpl.pushTitle') : fmt.t('tpl.titleOptional');
+  const endpointList = endpoints.data?.data ?? [];
+  const endpointOptions = parts.endpoint && !endpointList.some((x) => x.name === parts.endpoint)
+    ? [{ name: parts.endpoint, missing: !endpoints.loading && endpoints.data !== null }, ...endpointList.map((x) => ({ name: x.name, missing: false }))]
+    : endpointList.map((x) => ({ name: x.name, missing: false }));
 
   return (
     <>
       <Crumb />
       <PageHeader title={template ? `${fmt.t('tpl.edit')}: ${template.name}` : fmt.t('tpl.new')} />
       <div class="editor-layout tpl-layout">
-        <form class="card editor" onSubmit={save} aria-label={fmt.t('tpl.editor')} data-testid="template-editor">
+        <form class="card editor" onSubmit={save} aria-label={fmt.t('tpl.editor')} data-testid="template-editor" data-channel={channel}>
+          <div class="field-block">
+            <span class="field-label" aria-hidden="true">{fmt.t('tpl.channel')}</span>
+            {template || ro
+              ? <div><ChannelBadge channel={channel} /> <span class="sr-only">{fmt.t('tpl.channel')}: {channelLabel(channel)}</span></div>
+              : <Segmented name="channel" label={fmt.t('tpl.channel')} value={channel} onChange={(c) => change('channel', c)}
+                options={CHANNELS.map((c) => ({ value: c, label: channelLabel(c) }))} testid="template-channel-select" />}
+            <small class="muted">{fmt.t(`tpl.channelHint.${channel}` as MessageKey)}</small>
+          </div>
           <div class="form-grid form-grid-2">
             <label class="field">
               <span>{fmt.t('tpl.name')}</span>
@@ -163,11 +219,44 @@ function Editor({ template }: { template: MessageTemplate | null }) {
               <small id="tpl-topic-hint" class="muted">{fmt.t('tpl.topicHint')}</small>
             </label>
           </div>
-          <PartField part="subject" label={fmt.t('tpl.subject')} value={parts.subject} onInput={set('subject')} errors={of('subject')} ro={ro} rows={1} />
-          <PartField part="html" label={fmt.t('tpl.html')} value={parts.html} onInput={set('html')} errors={of('html')} ro={ro} rows={12} />
-          <PartField part="text" label={fmt.t('tpl.text')} value={parts.text} onInput={set('text')} errors={of('text')} ro={ro} rows={6} hint={fmt.t('tpl.textHint')} />
+          {has('endpoint') && (
+            <div class="field-block" data-part="endpoint">
+              <label class="field">
+                <span>{fmt.t('tpl.endpoint')}</span>
+                <select value={parts.endpoint} onChange={set('endpoint')} disabled={ro} aria-busy={endpoints.loading}
+                  aria-invalid={of('endpoint').length > 0} aria-describedby="tpl-endpoint-hint tpl-endpoint-errors" data-testid="template-endpoint">
+                  <option value="">{endpoints.loading ? fmt.t('state.loading') : '—'}</option>
+                  {endpointOptions.map((x) => <option key={x.name} value={x.name}>{x.name}{x.missing ? ` (${fmt.t('tpl.endpointMissing')})` : ''}</option>)}
+                </select>
+              </label>
+              <small id="tpl-endpoint-hint" class="muted">
+                {endpoints.data && endpointList.length === 0
+                  ? <>{fmt.t('tpl.noEndpoints')} {isAdmin && <a href="#/settings">{fmt.t('tpl.addEndpoint')}</a>}</>
+                  : fmt.t('tpl.endpointHint')}
+              </small>
+              {endpoints.error !== null && <ErrorBox error={endpoints.error} onRetry={endpoints.reload} />}
+              <div id="tpl-endpoint-errors">{of('endpoint').length > 0 && <ErrorList errors={of('endpoint')} testid="template-errors-endpoint" />}</div>
+            </div>
+          )}
+          <PartField part="subject" label={subjectLabel} value={parts.subject} onInput={set('subject')} errors={of('subject')} ro={ro} rows={1}
+            hint={channel === 'inapp' ? fmt.t('tpl.inappTitleHint') : channel === 'webhook' ? fmt.t('tpl.webhookTitleHint') : undefined} />
+          {has('html') && <PartField part="html" label={fmt.t('tpl.html')} value={parts.html} onInput={set('html')} errors={of('html')} ro={ro} rows={12} />}
+          <PartField part="text" label={channel === 'email' ? fmt.t('tpl.text') : fmt.t('tpl.message')} value={parts.text} onInput={set('text')}
+            errors={of('text')} ro={ro} rows={channel === 'email' ? 6 : 4} hint={fmt.t(`tpl.textHint.${channel}` as MessageKey)} />
+          {has('layout') && (
+            <div class="field-block" data-part="layout">
+              <span class="field-label" aria-hidden="true">{fmt.t('tpl.layout')}</span>
+              <Segmented name="layout" label={fmt.t('tpl.layout')} value={parts.layout} onChange={(v) => change('layout', v)} disabled={ro}
+                options={[{ value: 'banner', label: fmt.t('tpl.layout.banner') }, { value: 'modal', label: fmt.t('tpl.layout.modal') }]} testid="template-layout" />
+              <small class="muted">{fmt.t(parts.layout === 'modal' ? 'tpl.layoutHint.modal' : 'tpl.layoutHint.banner')}</small>
+              <div>{of('layout').length > 0 && <ErrorList errors={of('layout')} testid="template-errors-layout" />}</div>
+            </div>
+          )}
+          {has('link_url') && <PartField part="link_url" label={fmt.t('tpl.link')} value={parts.link_url} onInput={set('link_url')} errors={of('link_url')}
+            ro={ro} rows={1} hint={fmt.t('tpl.linkHint')} />}
+          {unplaced.length > 0 && <ErrorList errors={unplaced} testid="template-errors-other" />}
           <p class="muted small" aria-live="polite" data-testid="template-check" data-ok={check ? String(check.ok) : ''}>
-            {checkError ? '' : !check ? (parts.subject || parts.html || parts.text ? fmt.t('segments.checking') : '') : check.ok ? `✓ ${fmt.t('tpl.checkOk')}` : fmt.t('tpl.checkErrors', { count: check.errors.length })}
+            {checkError ? '' : !check ? (anyText ? fmt.t('segments.checking') : '') : check.ok ? `✓ ${fmt.t('tpl.checkOk')}` : fmt.t('tpl.checkErrors', { count: check.errors.length })}
           </p>
           {checkError !== null && <ErrorBox error={checkError} />}
           {notice && <p class="notice" role="status" data-testid="template-notice">{notice}</p>}
@@ -186,12 +275,12 @@ function Editor({ template }: { template: MessageTemplate | null }) {
           <div aria-live="polite" aria-busy={previewing}>
             {previewError ? <ErrorBox error={previewError} />
               : check && !check.ok ? <p class="form-error">{fmt.t('tpl.fixFirst')}</p>
-                : !preview ? (previewing || (!check && (parts.subject || parts.html || parts.text)) ? <Loading /> : <p class="muted">{customer ? '—' : fmt.t('tpl.chooseCustomer')}</p>)
-                  : <PreviewParts p={preview} />}
+                : !preview ? (previewing || (!check && anyText) ? <Loading /> : <p class="muted">{customer ? '—' : fmt.t('tpl.chooseCustomer')}</p>)
+                  : <PreviewParts p={preview.p} body={preview.body} customer={customer} endpoints={endpointList} />}
           </div>
         </Card>
       </div>
-      {template && canWrite && <SendCard template={template.name} />}
+      {template && canWrite && <SendCard template={template.name} channel={asChannel(template.channel)} />}
     </>
   );
 }
@@ -207,7 +296,7 @@ function PartField({ part, label, value, onInput, errors, ro, rows, hint }: {
         <span>{label}</span>
         {rows === 1
           ? <input type="text" value={value} onInput={onInput} disabled={ro} spellcheck={false} class="code"
-            aria-invalid={errors.length > 0} aria-describedby={describedBy} data-testid={`template-${part}`} />
+            inputMode={part === 'link_url' ? 'url' : undefined} aria-invalid={errors.length > 0} aria-describedby={describedBy} data-testid={`template-${part}`} />
           : <textarea rows={rows} value={value} onInput={onInput} disabled={ro} spellcheck={false} autoCapitalize="off" class="code"
             aria-invalid={errors.length > 0} aria-describedby={describedBy} data-testid={`template-${part}`} />}
       </label>
@@ -217,26 +306,41 @@ function PartField({ part, label, value, onInput, errors, ro, rows, hint }: {
   );
 }
 
-function PreviewParts({ p }: { p: TemplatePreview }) {
+// The rendered template as the customer meets it, by channel.
+function PreviewParts({ p, body, customer, endpoints }: { p: TemplatePreview; body: Body; customer: Customer | null; endpoints: WebhookEndpoint[] }) {
   const { fmt } = useApp();
-  return (
-    <div class="preview-parts">
-      <div class="field-label">{fmt.t('tpl.subject')}</div>
-      <p class="preview-subject" data-testid="template-preview-subject">{p.subject}</p>
-      {p.html ? (
-        <>
-          <div class="field-label">{fmt.t('tpl.html')}</div>
-          <EmailPreview html={p.html} label={fmt.t('tpl.htmlPreview')} testid="template-preview-html" />
-        </>
-      ) : null}
-      {p.text ? (
-        <details class="table-details" open={!p.html}>
-          <summary>{fmt.t('tpl.text')}</summary>
-          <pre class="code" data-testid="template-preview-text">{p.text}</pre>
-        </details>
-      ) : null}
-    </div>
-  );
+  const subject = p.subject ?? '', text = p.text ?? '', link = p.link_url ?? '';
+  switch (body.channel) {
+    case 'push':
+      return <PushPreview title={subject} body={text} link={link} />;
+    case 'inapp':
+      return <InAppPreview layout={body.layout === 'modal' ? 'modal' : 'banner'} title={subject} body={text} link={link} />;
+    case 'webhook': {
+      const endpoint = body.endpoint ?? '';
+      const format = endpoints.find((x) => x.name === endpoint)?.format ?? 'json';
+      return <WebhookPreview endpoint={endpoint} format={format}
+        body={webhookBody(format, { title: subject, text, link, topic: body.topic, customerId: customer?.id ?? '', email: customer?.email ?? '' })} />;
+    }
+    default:
+      return (
+        <div class="preview-parts">
+          <div class="field-label">{fmt.t('tpl.subject')}</div>
+          <p class="preview-subject" data-testid="template-preview-subject">{subject}</p>
+          {p.html ? (
+            <>
+              <div class="field-label">{fmt.t('tpl.html')}</div>
+              <EmailPreview html={p.html} label={fmt.t('tpl.htmlPreview')} testid="template-preview-html" />
+            </>
+          ) : null}
+          {text ? (
+            <details class="table-details" open={!p.html}>
+              <summary>{fmt.t('tpl.text')}</summary>
+              <pre class="code" data-testid="template-preview-text">{text}</pre>
+            </details>
+          ) : null}
+        </div>
+      );
+  }
 }
 
 // Search customers (id, name or email) and choose one; the first customer until then.
@@ -271,7 +375,7 @@ export function CustomerPicker({ value, onChange }: { value: Customer | null; on
 
 type Audience = 'segment' | 'customers';
 
-function SendCard({ template }: { template: string }) {
+function SendCard({ template, channel }: { template: string; channel: Channel }) {
   const { fmt } = useApp();
   const segments = useApi<Page<Segment>>('/api/v1/segments?limit=500');
   const [audience, setAudience] = useState<Audience>('segment');
@@ -320,7 +424,7 @@ function SendCard({ template }: { template: string }) {
             <option value="marketing">{fmt.t('send.marketing')}</option>
             <option value="transactional">{fmt.t('send.transactional')}</option>
           </select>
-          <small id="send-cat-hint" class="muted">{fmt.t(category === 'marketing' ? 'send.marketingHint' : 'send.transactionalHint')}</small></label>
+          <small id="send-cat-hint" class="muted">{fmt.t(`send.${category === 'marketing' ? 'marketing' : 'transactional'}Hint.${channel}` as MessageKey)}</small></label>
         <label class="field"><span>{fmt.t('send.campaign')}</span>
           <input type="text" value={campaign} onInput={(e) => setCampaign(e.currentTarget.value)} data-testid="send-campaign" /></label>
         {segments.error !== null && audience === 'segment' && <div class="span-all"><ErrorBox error={segments.error} onRetry={segments.reload} /></div>}
@@ -331,13 +435,17 @@ function SendCard({ template }: { template: string }) {
       </form>
       {error !== null && <ErrorBox error={error} />}
       {report && (
-        <div class="notice send-report" role="status" data-testid="send-report" data-queued={report.queued} data-key={report.key}>
-          <p><strong>{fmt.t('send.queued', { queued: fmt.integer(report.queued), audience: fmt.integer(report.audience) })}</strong></p>
+        <div class="notice send-report" role="status" data-testid="send-report" data-queued={report.queued} data-key={report.key}
+          data-no-subscription={report.skipped.no_subscription ?? 0}>
+          <p><strong>{fmt.t(channel === 'push' ? 'send.queuedPush' : 'send.queued', { queued: fmt.integer(report.queued), audience: fmt.integer(report.audience) })}</strong></p>
           <ul class="plain small">
             <li>{fmt.t('send.duplicates')}: {fmt.integer(report.duplicates)}</li>
-            <li>{fmt.t('send.noEmail')}: {fmt.integer(report.skipped.no_email)}</li>
-            <li>{fmt.t('send.noConsent')}: {fmt.integer(report.skipped.no_consent)}</li>
-            <li>{fmt.t('send.suppressed')}: {fmt.integer(report.skipped.suppressed)}</li>
+            {channel === 'email' && <>
+              <li>{fmt.t('send.noEmail')}: {fmt.integer(report.skipped.no_email)}</li>
+              <li>{fmt.t('send.noConsent')}: {fmt.integer(report.skipped.no_consent)}</li>
+              <li>{fmt.t('send.suppressed')}: {fmt.integer(report.skipped.suppressed)}</li>
+            </>}
+            {channel === 'push' && <li data-testid="send-no-subscription">{fmt.t('send.noSubscription')}: {fmt.integer(report.skipped.no_subscription ?? 0)}</li>}
           </ul>
           <p><a href={href('/messages', { campaign: campaign.trim() || undefined })} data-testid="send-report-link">{fmt.t('send.viewMessages')}</a></p>
         </div>
