@@ -278,23 +278,28 @@ Result<std::shared_ptr<const EmailSetup>> OutboxWorker::SetupOf(Store& store, Wo
 }
 
 Result<std::shared_ptr<const ChannelSetup>> OutboxWorker::ChannelSetupOf(Store& store, WorkspaceId ws) {
-  // Kept until the channel settings change, and at most a minute (the workspace's
-  // allow_private_webhooks can change too).
-  constexpr std::int64_t kMaxAgeMicros = 60'000'000;
+  // The VAPID signer is kept until the channel settings change; the workspace's outbound
+  // address policy is read for every message, so turning private addresses off takes effect at
+  // once.
   TREU_ASSIGN_OR_RETURN(ChannelSettingsRecord settings, LoadChannelSettings(store, ws));
-  const Timestamp now = clock_.Now();
+  TREU_ASSIGN_OR_RETURN(const std::vector<Workspace> all, store.ListWorkspaces());
+  bool allow_private = false;
+  for (const Workspace& w : all) {
+    if (w.id == ws) allow_private = w.allow_private_webhooks;
+  }
   {
     std::lock_guard lock(setups_mu_);
     auto it = channel_setups_.find(ws.value);
-    if (it != channel_setups_.end() && it->second.first->settings.updated_at == settings.updated_at &&
-        now.micros - it->second.second.micros < kMaxAgeMicros) {
-      return it->second.first;
+    if (it != channel_setups_.end() && it->second->settings.updated_at == settings.updated_at &&
+        it->second->allow_private == allow_private) {
+      return it->second;
     }
   }
   TREU_ASSIGN_OR_RETURN(ChannelSetup setup, MakeChannelSetup(store, ws, secret_));
+  setup.allow_private = allow_private;
   auto shared = std::make_shared<const ChannelSetup>(std::move(setup));
   std::lock_guard lock(setups_mu_);
-  channel_setups_[ws.value] = {shared, now};
+  channel_setups_[ws.value] = shared;
   return shared;
 }
 

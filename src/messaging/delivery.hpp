@@ -100,7 +100,8 @@ class OutboxWorker {
   void Run(std::unique_ptr<Store> store, unsigned seed);
   // The setup of workspace `ws` (cached until its settings change).
   Result<std::shared_ptr<const EmailSetup>> SetupOf(Store& store, WorkspaceId ws);
-  // The push and webhook setup of workspace `ws` (cached until its channel settings change).
+  // The push and webhook setup of workspace `ws` (cached until its channel settings or address
+  // policy change).
   Result<std::shared_ptr<const ChannelSetup>> ChannelSetupOf(Store& store, WorkspaceId ws);
   // Delivers one claimed message of any channel.
   Result<MessageOutcome> Deliver(Store& store, const OutboxMessage& m, Timestamp now, double unit);
@@ -114,8 +115,7 @@ class OutboxWorker {
   std::uint64_t wakes_ = 0;  // guarded by mu_
   std::mutex setups_mu_;
   std::map<std::int64_t, std::shared_ptr<const EmailSetup>> setups_;  // guarded by setups_mu_
-  // With the time each was made; guarded by setups_mu_.
-  std::map<std::int64_t, std::pair<std::shared_ptr<const ChannelSetup>, Timestamp>> channel_setups_;
+  std::map<std::int64_t, std::shared_ptr<const ChannelSetup>> channel_setups_;  // guarded by setups_mu_
   std::atomic<std::int64_t> finished_{0};
   std::vector<std::thread> threads_;
 };

@@ -476,7 +476,7 @@ class ChannelsTest(unittest.TestCase):
             status, out = self.call("PUT", "/api/v1/webhook-endpoints/badinput", body)
             self.assertEqual(status, 400, (body, out))
             self.assertEqual(out["errors"][0]["pointer"], pointer, out)
-        self.assertEqual(self.call("PUT", "/api/v1/webhook-endpoints/bad name", {"url": "https://ok.example"})[0], 400)
+        self.assertEqual(self.call("PUT", "/api/v1/webhook-endpoints/bad%20name", {"url": "https://ok.example"})[0], 400)
         names = [e["name"] for e in self.call("GET", "/api/v1/webhook-endpoints")[1]["data"]]
         self.assertNotIn("badinput", names)
         # Channel settings: a subject push services can't use.
