@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -315,6 +316,28 @@ TEST(OpenApiTest, DocumentCoversEveryRoute) {
     ASSERT_TRUE(doc["paths"][std::string(r.pattern)].contains(m)) << r.pattern;
     EXPECT_EQ(doc["paths"][std::string(r.pattern)][m]["security"].empty(), r.access.is_public);
   }
+}
+
+// The schemas are JSON files (src/api/openapi/): every "$ref" in the document, a route's
+// response or one schema naming another, must name a schema that is there.
+TEST(OpenApiTest, EveryReferenceNamesASchema) {
+  const json doc = json::parse(OpenApiJson(ApiRoutes()));
+  const json& schemas = doc["components"]["schemas"];
+  const std::string prefix = "#/components/schemas/";
+  int refs = 0;
+  std::function<void(const json&)> visit = [&](const json& j) {
+    if (j.is_object() && j.contains("$ref")) {
+      const std::string ref = j["$ref"];
+      ++refs;
+      ASSERT_TRUE(ref.starts_with(prefix)) << ref;
+      EXPECT_TRUE(schemas.contains(ref.substr(prefix.size()))) << ref;
+    }
+    if (j.is_structured()) {
+      for (const json& child : j) visit(child);
+    }
+  };
+  visit(doc);
+  EXPECT_GT(refs, 0);
 }
 
 std::string RoundTrip(std::uint16_t port, const std::string& request) {

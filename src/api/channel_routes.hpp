@@ -4,7 +4,6 @@
 // subscriptions and the in-app inbox.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "api/router.hpp"
@@ -13,8 +12,5 @@ namespace treu::api {
 
 // The channel routes, for ApiRoutes().
 std::vector<Route> ChannelRoutes();
-
-// Their OpenAPI component schemas, merged into the document's.
-nlohmann::json ChannelSchemas();
 
 }  // namespace treu::api

@@ -3,16 +3,13 @@
 // consent (double opt-in, proof records and their export, preferences).
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "api/router.hpp"
 
 namespace treu::api {
 
+// The OpenAPI schemas these routes name are in openapi/messaging.json.
 std::vector<Route> MessagingRoutes();
-
-// The OpenAPI schemas these routes name.
-nlohmann::json MessagingSchemas();
 
 }  // namespace treu::api
