@@ -268,7 +268,7 @@ class ApiTest(unittest.TestCase):
         req.add_header("Authorization", "Bearer " + cls.keys[("a", "read")])
         CONCRETE_IDS["/api/v1/messages/{id}"] = str(json.loads(urllib.request.urlopen(req, timeout=10).read())
                                                     ["data"][0]["id"])
-        # A push subscription of a-1 (a browser's key made here), for /api/v1/push-subscriptions/{id}.
+        # A push subscription of a-2 (a-1 is erased by the tenancy test before its deletes run), for /api/v1/push-subscriptions/{id}.
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ec
         identity = cli(cls.db, "channels", "identity-secret", workspace="a").split()[-1]
@@ -280,8 +280,8 @@ class ApiTest(unittest.TestCase):
         req = urllib.request.Request(cls.base + "/v1/push/subscribe", method="POST", data=json.dumps(body).encode())
         req.add_header("Authorization", "Basic " + base64.b64encode((cls.keys[("a", "tracking")] + ":").encode()).decode())
         req.add_header("Content-Type", "application/json")
-        req.add_header("Treu-User-Id", "a-1")
-        req.add_header("Treu-User-Hash", hmac.new(identity.encode(), b"a-1", hashlib.sha256).hexdigest())
+        req.add_header("Treu-User-Id", "a-2")
+        req.add_header("Treu-User-Hash", hmac.new(identity.encode(), b"a-2", hashlib.sha256).hexdigest())
         CONCRETE_IDS["/api/v1/push-subscriptions/{id}"] = str(json.loads(urllib.request.urlopen(req, timeout=10).read())
                                                               ["id"])
 

@@ -178,7 +178,8 @@ after(async () => {
 // ---- helpers --------------------------------------------------------------------------------
 
 const basic = (key) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
-const hmac = (secret, userId) => createHmac('sha256', Buffer.from(secret, 'hex')).update(userId).digest('hex');
+// The identity secret's text is the HMAC key (docs/channels.md).
+const hmac = (secret, userId) => createHmac('sha256', secret).update(userId).digest('hex');
 
 // Runs fn(page, problems, context) in a Chromium started on a new, empty profile, closed
 // afterwards. problems collects page errors, console errors and CSP refusals.
@@ -304,7 +305,8 @@ window.queuedBeforeLoad = Array.isArray(window.treu) ? window.treu.length : -1;`
     }
 
     // The next page of the visit: the same anonymous id and user id, from localStorage.
-    await page.goto(`${shopBase}/second`);
+    // A link followed from the first page (page.goto sends no referrer of its own).
+    await page.goto(`${shopBase}/second`, { referer: `${shopBase}/` });
     await page.waitForFunction(() => window.treu && window.treu.loaded === true);
     assert.deepEqual(await page.evaluate(() => window.treu.user()), ids);
     await eventually(async () => (await events('cust-1')).filter((e) => e.type === 'page').length === 2, 15_000, 'the second page view');
@@ -517,6 +519,7 @@ test('push: the sample service worker shows the payload and opens its URL on a c
 // user's identity headers, the call's options, the subscription sent to treu and removed.
 test('push: treu.push.subscribe() and unsubscribe() with the browser\'s push service stood in for', { timeout: 60_000 }, async (t) => {
   if (!inappRoutes) return t.skip('this server has no push routes (the push branch is not merged)');
+  await api('/api/v1/channels/settings', { key: adminKey, method: 'PATCH', body: { vapid_subject: 'mailto:ops@shop.example' }, status: [200] });
   const keyAnswer = await fetch(`${base}/v1/push/key`, { headers: { Authorization: basic(trackingKey) } });
   if (keyAnswer.status === 404) return t.skip('push is not set up on this server (no VAPID key)');
   const { vapid_public_key: vapid } = await keyAnswer.json();
