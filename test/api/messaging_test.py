@@ -217,7 +217,7 @@ class MessagingTest(unittest.TestCase):
         # ada, carl, dora have consent and an address; bob has no consent; nomail no address.
         self.assertEqual(report["audience"], 5)
         self.assertEqual(report["queued"], 3)
-        self.assertEqual(report["skipped"], {"no_email": 1, "no_consent": 1, "suppressed": 0})
+        self.assertEqual(report["skipped"], {"no_email": 1, "no_subscription": 0, "no_consent": 1, "suppressed": 0})
         again = self.call("POST", "/api/v1/sends", {"template": "spring", "where": "orders_count >= 0",
                                                     "campaign": "spring-2026", "key": "spring-2026"})[1]
         self.assertEqual((again["queued"], again["duplicates"]), (0, 3), "the same key sends nothing twice")
