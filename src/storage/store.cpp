@@ -144,4 +144,61 @@ Result<std::vector<std::pair<std::string, double>>> DecodeNamedValues(std::strin
   return out;
 }
 
+namespace {
+constexpr std::pair<std::string_view, CampaignState> kCampaignStates[] = {
+    {"draft", CampaignState::kDraft},   {"scheduled", CampaignState::kScheduled}, {"running", CampaignState::kRunning},
+    {"testing", CampaignState::kTesting}, {"done", CampaignState::kDone},         {"cancelled", CampaignState::kCancelled}};
+}  // namespace
+
+std::string_view CampaignStateName(CampaignState s) {
+  for (const auto& [n, v] : kCampaignStates) {
+    if (v == s) return n;
+  }
+  return "unknown";
+}
+
+Result<CampaignState> ParseCampaignState(std::string_view text) {
+  for (const auto& [n, v] : kCampaignStates) {
+    if (n == text) return v;
+  }
+  return InvalidArgument("state", "'" + std::string(text) +
+                                      "' is unknown; one of draft, scheduled, running, testing, done, cancelled");
+}
+
+std::string FormatCampaignVariants(std::span<const CampaignVariant> variants) {
+  std::string out;
+  for (const CampaignVariant& v : variants) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(v.weight) + ':' + v.template_name;
+  }
+  return out;
+}
+
+Result<std::vector<CampaignVariant>> ParseCampaignVariants(std::string_view text) {
+  std::vector<CampaignVariant> out;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    const std::size_t colon = item.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == item.size())
+      return Internal("campaign variants", "'" + std::string(item) + "' is not <weight>:<template>");
+    CampaignVariant v;
+    v.weight = std::atoi(std::string(item.substr(0, colon)).c_str());
+    v.template_name = std::string(item.substr(colon + 1));
+    out.push_back(std::move(v));
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return out;
+}
+
+Status CheckCampaignRecord(const CampaignRecord& c) {
+  if (c.name.empty()) return InvalidArgument("name", "a campaign needs a name");
+  if (c.variants.empty()) return InvalidArgument("variants", "a campaign needs at least one variant");
+  for (const CampaignVariant& v : c.variants) {
+    if (v.template_name.empty() || v.template_name.find(',') != std::string::npos)
+      return InvalidArgument("variants", "a variant's template name must be non-empty and without ','");
+  }
+  return Ok();
+}
+
 }  // namespace treu

@@ -578,6 +578,99 @@ struct ChannelSettingsRecord {
   Timestamp updated_at;
 };
 
+// ---- Campaigns ----
+// A campaign's life: kDraft (editable), kScheduled (launches at send_at), kRunning (being
+// launched: audience resolved, arms recorded, messages enqueued), kTesting (the A/B test share
+// was sent; the rest waits for the winner at test_ends_at), kDone, kCancelled.
+enum class CampaignState { kDraft, kScheduled, kRunning, kTesting, kDone, kCancelled };
+std::string_view CampaignStateName(CampaignState s);
+Result<CampaignState> ParseCampaignState(std::string_view text);
+
+struct CampaignVariant {
+  std::string template_name;
+  int weight = 1;
+  auto operator<=>(const CampaignVariant&) const = default;
+};
+
+// A campaign: variants of templates (one channel) sent to a saved segment and/or a segment
+// expression, with a holdout, an optional A/B test share whose winner the rest get, and a
+// send time (docs/campaigns.md). The service checks the fields; the store keeps them.
+struct CampaignRecord {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::string name;
+  CampaignState state = CampaignState::kDraft;
+  std::string segment;  // a saved segment's name, and/or
+  std::string where;    // a segment expression
+  std::vector<CampaignVariant> variants;
+  int holdout_permille = 0;
+  int test_permille = 1000;
+  std::string winner_metric = "clicked";  // "opened", "clicked" or "converted"
+  std::int64_t test_window_micros = 0;
+  int winner = -1;                        // the winning variant's index once picked
+  std::string split_key;                  // 32 hex digits: the arms' hash key
+  std::optional<Timestamp> send_at;       // none: when launched
+  std::string local_time;                 // "HH:MM" in each recipient's zone, or ""
+  bool optimize_send_time = false;
+  std::int64_t goal_window_micros = 7 * kMicrosPerDay;  // an order within it converts
+  std::string last_error;
+  Timestamp created_at;
+  Timestamp updated_at;
+  std::optional<Timestamp> launched_at;
+  std::optional<Timestamp> test_ends_at;
+  std::optional<Timestamp> finished_at;
+};
+
+// Arms of a campaign member (CampaignMember::arm); variants are 0, 1, ...
+inline constexpr int kArmHoldout = -1;
+inline constexpr int kArmWaiting = -2;
+
+// One customer of a campaign's audience as recorded at launch: their arm, when their message is
+// due, and what became of it: "queued", "capped", "no_email", "no_consent", "suppressed",
+// "no_address", "duplicate", "held_out" or "waiting" (for the winner).
+struct CampaignMember {
+  CustomerId customer;
+  int arm = 0;
+  Timestamp due;
+  std::string outcome;
+  auto operator<=>(const CampaignMember&) const = default;
+};
+
+// A marketing message as frequency capping counts it (Store::ListMarketingMessages).
+struct MarketingMessageRow {
+  std::int64_t id = 0;
+  CustomerId customer;
+  Timestamp at;  // next_attempt_at: when it is due, or was last attempted
+  MessageState state = MessageState::kQueued;
+  std::string campaign;
+};
+
+// An open or click of a customer (Store::ListEngagements).
+struct EngagementRow {
+  CustomerId customer;
+  std::int64_t message_id = 0;
+  Timestamp at;
+  std::string kind;  // "opened" or "clicked"
+};
+
+// A workspace's delivery rules: at most cap_messages marketing messages per customer in any
+// cap_window (0: no cap) and quiet hours ("HH:MM"; equal: none) in each recipient's zone.
+struct DeliveryRulesRecord {
+  WorkspaceId workspace;
+  int cap_messages = 0;
+  std::int64_t cap_window_micros = 7 * kMicrosPerDay;
+  std::string quiet_start = "00:00";
+  std::string quiet_end = "00:00";
+  Timestamp updated_at;
+};
+
+// Variants as stored: "<weight>:<template name>" joined by ",". Template names have no ','.
+std::string FormatCampaignVariants(std::span<const CampaignVariant> variants);
+Result<std::vector<CampaignVariant>> ParseCampaignVariants(std::string_view text);
+
+// The checks both backends make before saving a campaign.
+Status CheckCampaignRecord(const CampaignRecord& c);
+
 // A user of the web dashboard: an email unique in its workspace (stored lower-case), a role
 // ("admin", "marketer" or "viewer") and an argon2id password hash (libsodium's string form).
 struct DashboardUser {
@@ -1102,6 +1195,42 @@ class Store {
   // gives an empty list, one above 100 is taken as 100.
   virtual Result<std::vector<OutboxMessage>> ListInAppMessages(WorkspaceId ws, CustomerId customer, Timestamp since,
                                                                int limit) = 0;
+
+  // ---- Campaigns ----
+  // SaveCampaign inserts or (same workspace and name) replaces every field but id and
+  // created_at, and returns the row as stored. InvalidArgument for an empty name, no variants
+  // or a template name with ','. DeleteCampaign deletes the campaign and its members; NotFound
+  // if there is none. Listed by name.
+  virtual Result<CampaignRecord> SaveCampaign(const CampaignRecord& c) = 0;
+  virtual Result<std::vector<CampaignRecord>> ListCampaigns(WorkspaceId ws) = 0;
+  virtual Result<std::optional<CampaignRecord>> FindCampaign(WorkspaceId ws, std::string_view name) = 0;
+  virtual Status DeleteCampaign(WorkspaceId ws, std::string_view name) = 0;
+  // Writes `c` (found by workspace and id) only if its stored state is still `expected`: the
+  // compare-and-set of state changes, so of two schedulers only one launches a campaign.
+  // False (nothing written) when the state differs; NotFound when there is no such campaign.
+  virtual Result<bool> UpdateCampaignIf(const CampaignRecord& c, CampaignState expected) = 0;
+  // Campaigns of every workspace that need the scheduler at `now`: scheduled with send_at <=
+  // now, testing with test_ends_at <= now, and running ones not updated since `stale_before`
+  // (a launch a crash interrupted). By id.
+  virtual Result<std::vector<CampaignRecord>> ListDueCampaigns(Timestamp now, Timestamp stale_before) = 0;
+  // Members: inserted or replaced by (campaign, customer), in one transaction; listed by
+  // customer id after `after`, at most `limit` (1..100,000).
+  virtual Status SaveCampaignMembers(WorkspaceId ws, std::int64_t campaign_id,
+                                     std::span<const CampaignMember> members) = 0;
+  virtual Result<std::vector<CampaignMember>> ListCampaignMembers(WorkspaceId ws, std::int64_t campaign_id,
+                                                                  CustomerId after, int limit) = 0;
+
+  // Frequency capping: the workspace's marketing messages queued, sending or sent with
+  // next_attempt_at in [from, to), by customer then time.
+  virtual Result<std::vector<MarketingMessageRow>> ListMarketingMessages(WorkspaceId ws, Timestamp from,
+                                                                         Timestamp to) = 0;
+  // Send-time optimisation: the workspace's "opened" and "clicked" log lines at or after
+  // `since`, by customer then time.
+  virtual Result<std::vector<EngagementRow>> ListEngagements(WorkspaceId ws, Timestamp since) = 0;
+
+  // Delivery rules: inserted or replaced; nullopt when the workspace has none stored.
+  virtual Status SaveDeliveryRules(const DeliveryRulesRecord& r) = 0;
+  virtual Result<std::optional<DeliveryRulesRecord>> FindDeliveryRules(WorkspaceId ws) = 0;
 
   // Change-log rows with seq > after_seq, oldest first, at most `limit`.
   virtual Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,

@@ -3224,4 +3224,275 @@ TEST_P(StoreContractTest, InAppInboxListsSentUndismissedMessagesNewestFirst) {
   EXPECT_EQ(inbox(w.id, c, 0, 100), (std::vector<std::string>{"i6", "i1", "i0"}));
 }
 
+CampaignRecord Campaign(WorkspaceId ws, std::string name) {
+  CampaignRecord c;
+  c.workspace = ws;
+  c.name = std::move(name);
+  c.segment = "at_risk";
+  c.where = "orders >= 2";
+  c.variants = {{"winback-a", 1}, {"winback-b", 3}};
+  c.holdout_permille = 100;
+  c.test_permille = 200;
+  c.winner_metric = "clicked";
+  c.test_window_micros = 4 * 3600 * kMicrosPerSecond;
+  c.split_key = "000102030405060708090a0b0c0d0e0f";
+  c.send_at = Timestamp::FromSeconds(5'000);
+  c.local_time = "09:30";
+  c.optimize_send_time = true;
+  c.goal_window_micros = 3 * kMicrosPerDay;
+  c.created_at = c.updated_at = Timestamp::FromSeconds(100);
+  return c;
+}
+
+TEST_P(StoreContractTest, CampaignsAreSavedReplacedListedAndDeleted) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  EXPECT_TRUE(store_->ListCampaigns(w.id).value().empty());
+  CampaignRecord c = Campaign(w.id, "winback");
+  const CampaignRecord saved = store_->SaveCampaign(c).value();
+  EXPECT_GT(saved.id, 0);
+  EXPECT_EQ(saved.workspace, w.id);
+  EXPECT_EQ(saved.state, CampaignState::kDraft);
+  EXPECT_EQ(saved.segment, "at_risk");
+  EXPECT_EQ(saved.where, "orders >= 2");
+  EXPECT_EQ(saved.variants, c.variants);
+  EXPECT_EQ(saved.holdout_permille, 100);
+  EXPECT_EQ(saved.test_permille, 200);
+  EXPECT_EQ(saved.winner_metric, "clicked");
+  EXPECT_EQ(saved.test_window_micros, c.test_window_micros);
+  EXPECT_EQ(saved.winner, -1);
+  EXPECT_EQ(saved.split_key, c.split_key);
+  EXPECT_EQ(saved.send_at, c.send_at);
+  EXPECT_EQ(saved.local_time, "09:30");
+  EXPECT_TRUE(saved.optimize_send_time);
+  EXPECT_EQ(saved.goal_window_micros, 3 * kMicrosPerDay);
+  EXPECT_EQ(saved.launched_at, std::nullopt);
+  EXPECT_EQ(saved.test_ends_at, std::nullopt);
+  EXPECT_EQ(saved.finished_at, std::nullopt);
+  // Replaced by name, keeping id and created_at; optional times cleared and set.
+  c.send_at.reset();
+  c.local_time = "";
+  c.optimize_send_time = false;
+  c.variants = {{"winback-c", 5}};
+  c.state = CampaignState::kScheduled;
+  c.launched_at = Timestamp::FromSeconds(7);
+  c.created_at = c.updated_at = Timestamp::FromSeconds(200);
+  const CampaignRecord replaced = store_->SaveCampaign(c).value();
+  EXPECT_EQ(replaced.id, saved.id);
+  EXPECT_EQ(replaced.created_at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(replaced.updated_at, Timestamp::FromSeconds(200));
+  EXPECT_EQ(replaced.send_at, std::nullopt);
+  EXPECT_EQ(replaced.launched_at, std::optional(Timestamp::FromSeconds(7)));
+  EXPECT_EQ(replaced.variants, (std::vector<CampaignVariant>{{"winback-c", 5}}));
+  EXPECT_EQ(replaced.state, CampaignState::kScheduled);
+  ASSERT_TRUE(store_->SaveCampaign(Campaign(w.id, "Autumn")));
+  ASSERT_TRUE(store_->SaveCampaign(Campaign(other.id, "theirs")));
+  std::vector<std::string> names;
+  const auto campaigns = store_->ListCampaigns(w.id).value();
+  for (const auto& l : campaigns) names.push_back(l.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"Autumn", "winback"}));
+  EXPECT_FALSE(store_->FindCampaign(w.id, "theirs").value().has_value());
+  EXPECT_EQ(store_->FindCampaign(w.id, "winback").value().value().id, saved.id);
+  // Bad records change nothing.
+  CampaignRecord bad = Campaign(w.id, "");
+  EXPECT_EQ(store_->SaveCampaign(bad).error().code(), ErrorCode::kInvalidArgument);
+  bad.name = "bad";
+  bad.variants = {};
+  EXPECT_EQ(store_->SaveCampaign(bad).error().code(), ErrorCode::kInvalidArgument);
+  bad.variants = {{"a,b", 1}};
+  EXPECT_EQ(store_->SaveCampaign(bad).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(store_->FindCampaign(w.id, "bad").value().has_value());
+  // Deleted; another workspace's can't be.
+  EXPECT_EQ(store_->DeleteCampaign(w.id, "theirs").error().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->DeleteCampaign(w.id, "Autumn"));
+  EXPECT_FALSE(store_->FindCampaign(w.id, "Autumn").value().has_value());
+  EXPECT_TRUE(store_->FindCampaign(other.id, "theirs").value().has_value());
+}
+
+TEST_P(StoreContractTest, CampaignStateChangesAreCompareAndSet) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  CampaignRecord c = Campaign(w.id, "winback");
+  c.state = CampaignState::kScheduled;
+  c = store_->SaveCampaign(c).value();
+  CampaignRecord launch = c;
+  launch.state = CampaignState::kRunning;
+  launch.launched_at = Timestamp::FromSeconds(5'000);
+  launch.updated_at = Timestamp::FromSeconds(5'000);
+  EXPECT_TRUE(store_->UpdateCampaignIf(launch, CampaignState::kScheduled).value());
+  // The second scheduler finds it running already.
+  EXPECT_FALSE(store_->UpdateCampaignIf(launch, CampaignState::kScheduled).value());
+  const CampaignRecord now = store_->FindCampaign(w.id, "winback").value().value();
+  EXPECT_EQ(now.state, CampaignState::kRunning);
+  EXPECT_EQ(now.launched_at, std::optional(Timestamp::FromSeconds(5'000)));
+  EXPECT_EQ(now.created_at, Timestamp::FromSeconds(100));
+  CampaignRecord testing = now;
+  testing.state = CampaignState::kTesting;
+  testing.test_ends_at = Timestamp::FromSeconds(9'000);
+  testing.winner = 1;
+  testing.last_error = "";
+  EXPECT_TRUE(store_->UpdateCampaignIf(testing, CampaignState::kRunning).value());
+  EXPECT_EQ(store_->FindCampaign(w.id, "winback").value().value().winner, 1);
+  // Not another workspace's, nor a missing one.
+  CampaignRecord foreign = testing;
+  foreign.workspace = other.id;
+  EXPECT_EQ(store_->UpdateCampaignIf(foreign, CampaignState::kTesting).error().code(), ErrorCode::kNotFound);
+  foreign = testing;
+  foreign.id += 1000;
+  EXPECT_EQ(store_->UpdateCampaignIf(foreign, CampaignState::kTesting).error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->FindCampaign(w.id, "winback").value().value().state, CampaignState::kTesting);
+}
+
+TEST_P(StoreContractTest, DueCampaignsAreScheduledTestedOrStale) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  auto save = [&](WorkspaceId ws, std::string name, CampaignState state, std::int64_t send_s, std::int64_t test_s,
+                  std::int64_t updated_s) {
+    CampaignRecord c = Campaign(ws, std::move(name));
+    c.state = state;
+    c.send_at = Timestamp::FromSeconds(send_s);
+    c.test_ends_at = Timestamp::FromSeconds(test_s);
+    c.updated_at = Timestamp::FromSeconds(updated_s);
+    return store_->SaveCampaign(c).value().id;
+  };
+  const std::int64_t due = save(w.id, "due", CampaignState::kScheduled, 1'000, 0, 1);
+  save(w.id, "later", CampaignState::kScheduled, 3'000, 0, 1);
+  save(w.id, "draft", CampaignState::kDraft, 1'000, 0, 1);
+  const std::int64_t tested = save(other.id, "tested", CampaignState::kTesting, 0, 2'000, 1'900);
+  save(w.id, "testing", CampaignState::kTesting, 0, 2'001, 1'900);
+  const std::int64_t stale = save(w.id, "stale", CampaignState::kRunning, 0, 0, 1'000);
+  save(w.id, "fresh", CampaignState::kRunning, 0, 0, 1'500);
+  save(w.id, "done", CampaignState::kDone, 1'000, 1'000, 1);
+  std::vector<std::int64_t> ids;
+  const auto due_now = store_->ListDueCampaigns(Timestamp::FromSeconds(2'000), Timestamp::FromSeconds(1'500)).value();
+  for (const auto& c : due_now) ids.push_back(c.id);
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{due, tested, stale}));
+}
+
+TEST_P(StoreContractTest, CampaignMembersAreUpsertedAndPaged) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2", "c3"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  const std::int64_t id = store_->SaveCampaign(Campaign(w.id, "winback")).value().id;
+  const std::int64_t theirs = store_->SaveCampaign(Campaign(other.id, "winback")).value().id;
+  std::vector<CampaignMember> members{{ids[2], kArmHoldout, Timestamp::FromSeconds(10), "held_out"},
+                                      {ids[0], 0, Timestamp::FromSeconds(11), "queued"},
+                                      {ids[1], kArmWaiting, Timestamp::FromSeconds(12), "waiting"}};
+  ASSERT_TRUE(store_->SaveCampaignMembers(w.id, id, members));
+  // Replaced by customer: the waiting one got the winner.
+  const std::vector<CampaignMember> winner{{ids[1], 1, Timestamp::FromSeconds(20), "capped"}};
+  ASSERT_TRUE(store_->SaveCampaignMembers(w.id, id, winner));
+  auto all = store_->ListCampaignMembers(w.id, id, CustomerId{}, 100).value();
+  std::vector<CampaignMember> expected{members[1], winner[0], members[0]};
+  std::sort(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.customer.value < b.customer.value; });
+  EXPECT_EQ(all, expected);
+  // Paged by customer id.
+  auto first = store_->ListCampaignMembers(w.id, id, CustomerId{}, 2).value();
+  ASSERT_EQ(first.size(), 2u);
+  auto rest = store_->ListCampaignMembers(w.id, id, first.back().customer, 2).value();
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0], expected[2]);
+  // Workspaces are apart: not into another's campaign, not listed through another workspace.
+  EXPECT_EQ(store_->SaveCampaignMembers(w.id, theirs, members).error().code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->ListCampaignMembers(other.id, id, CustomerId{}, 100).value().empty());
+  EXPECT_TRUE(store_->ListCampaignMembers(w.id, theirs, CustomerId{}, 100).value().empty());
+  // Deleting the campaign deletes its members.
+  ASSERT_TRUE(store_->DeleteCampaign(w.id, "winback"));
+  EXPECT_TRUE(store_->ListCampaignMembers(w.id, id, CustomerId{}, 100).value().empty());
+}
+
+TEST_P(StoreContractTest, MarketingMessagesAndEngagementsAreListedForCapping) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  CustomerId e;
+  {
+    auto tx = store_->BeginWrite(other.id).value();
+    e = Resolve(*tx, {"e1"}, clock_.Now())[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  auto at = [&](std::string key, CustomerId c, std::int64_t due_s, std::string category = "marketing") {
+    OutboxMessage m = Message(w.id, std::move(key), c, "spring");
+    m.next_attempt_at = Timestamp::FromSeconds(due_s);
+    m.category = std::move(category);
+    return m;
+  };
+  std::vector<OutboxMessage> batch{at("a", ids[1], 500),  at("b", ids[0], 900), at("c", ids[0], 300),
+                                   at("d", ids[0], 400, "transactional"),      at("e", ids[0], 2'000),
+                                   at("f", ids[0], 100),  at("g", ids[0], 350)};
+  ASSERT_EQ(store_->EnqueueMessages(w.id, batch, Timestamp::FromSeconds(1)).value(), 7);
+  std::vector<OutboxMessage> theirs{Message(other.id, "o", e)};
+  theirs[0].next_attempt_at = Timestamp::FromSeconds(500);
+  ASSERT_EQ(store_->EnqueueMessages(other.id, theirs, Timestamp::FromSeconds(1)).value(), 1);
+  // c (due 300) is sent at 300; g (350) cancelled; f (100) failed.
+  const std::int64_t lease = 60 * kMicrosPerSecond;
+  auto claimed = store_->ClaimMessages(Channel::kEmail, Timestamp::FromSeconds(360), lease, "w", 10).value();
+  std::map<std::string, std::int64_t> id;
+  for (const auto& m : claimed) id[m.idempotency_key] = m.id;
+  ASSERT_TRUE(id.contains("c") && id.contains("f") && id.contains("g"));
+  ASSERT_TRUE(store_->FinishMessage(Outcome(id.at("c"), "w", MessageState::kSent, "sent", 300)).value());
+  ASSERT_TRUE(store_->FinishMessage(Outcome(id.at("f"), "w", MessageState::kFailed, "failed", 300)).value());
+  ASSERT_TRUE(store_->FinishMessage(Outcome(id.at("g"), "w", MessageState::kSuppressed, "suppressed", 300)).value());
+  auto rows = store_->ListMarketingMessages(w.id, Timestamp::FromSeconds(100), Timestamp::FromSeconds(2'000)).value();
+  std::vector<std::pair<std::int64_t, std::int64_t>> got;  // customer, due s
+  for (const auto& r : rows) {
+    got.emplace_back(r.customer.value, r.at.micros / kMicrosPerSecond);
+    EXPECT_EQ(r.campaign, "spring");
+  }
+  // By customer then time: c1's c (sent; at its last attempt's due time), b (queued); c2's a.
+  // Not the transactional d, the failed f, the suppressed g, e (at the end of the range) nor
+  // the other workspace's.
+  EXPECT_EQ(got, (std::vector<std::pair<std::int64_t, std::int64_t>>{
+                     {ids[0].value, 300}, {ids[0].value, 900}, {ids[1].value, 500}}));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].state, MessageState::kSent);
+  EXPECT_EQ(rows[1].state, MessageState::kQueued);
+  // Opens and clicks by customer then time, from `since`.
+  ASSERT_TRUE(store_->AppendMessageLog({0, w.id, id.at("c"), ids[0], "clicked", Timestamp::FromSeconds(700), "u"}));
+  ASSERT_TRUE(store_->AppendMessageLog({0, w.id, id.at("c"), ids[0], "opened", Timestamp::FromSeconds(600), ""}));
+  ASSERT_TRUE(store_->AppendMessageLog({0, w.id, id.at("c"), ids[0], "opened", Timestamp::FromSeconds(50), ""}));
+  ASSERT_TRUE(store_->AppendMessageLog({0, w.id, id.at("c"), ids[0], "dismissed", Timestamp::FromSeconds(800), ""}));
+  auto eng = store_->ListEngagements(w.id, Timestamp::FromSeconds(100)).value();
+  ASSERT_EQ(eng.size(), 2u);
+  EXPECT_EQ(eng[0].customer, ids[0]);
+  EXPECT_EQ(eng[0].at, Timestamp::FromSeconds(600));
+  EXPECT_EQ(eng[0].kind, "opened");
+  EXPECT_EQ(eng[0].message_id, id.at("c"));
+  EXPECT_EQ(eng[1].at, Timestamp::FromSeconds(700));
+  EXPECT_EQ(eng[1].kind, "clicked");
+  EXPECT_TRUE(store_->ListEngagements(other.id, Timestamp::FromSeconds(0)).value().empty());
+}
+
+TEST_P(StoreContractTest, DeliveryRulesAreSavedAndReplaced) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  EXPECT_FALSE(store_->FindDeliveryRules(w.id).value().has_value());
+  DeliveryRulesRecord r{w.id, 3, 7 * kMicrosPerDay, "21:00", "08:00", Timestamp::FromSeconds(10)};
+  ASSERT_TRUE(store_->SaveDeliveryRules(r));
+  auto found = store_->FindDeliveryRules(w.id).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->cap_messages, 3);
+  EXPECT_EQ(found->cap_window_micros, 7 * kMicrosPerDay);
+  EXPECT_EQ(found->quiet_start, "21:00");
+  EXPECT_EQ(found->quiet_end, "08:00");
+  EXPECT_EQ(found->updated_at, Timestamp::FromSeconds(10));
+  r.cap_messages = 0;
+  r.quiet_start = r.quiet_end = "00:00";
+  r.updated_at = Timestamp::FromSeconds(20);
+  ASSERT_TRUE(store_->SaveDeliveryRules(r));
+  EXPECT_EQ(store_->FindDeliveryRules(w.id).value()->cap_messages, 0);
+  EXPECT_EQ(store_->FindDeliveryRules(w.id).value()->quiet_start, "00:00");
+  EXPECT_FALSE(store_->FindDeliveryRules(other.id).value().has_value());
+}
+
 }  // namespace treu::testing_contract

@@ -1529,6 +1529,70 @@ Status CheckPushSubscription(const PushSubscriptionRecord& p) {
   return Ok();
 }
 
+constexpr const char* kCampaignColumns =
+    "id, workspace_id, name, state, segment, where_expr, variants, holdout_permille, test_permille, "
+    "winner_metric, test_window, winner, split_key, send_at, local_time, optimize_send_time, goal_window, "
+    "last_error, created_at, updated_at, launched_at, test_ends_at, finished_at";
+
+// Row i of "SELECT <kCampaignColumns> FROM campaigns".
+Result<CampaignRecord> ReadCampaign(const Rows& r, int i) {
+  CampaignRecord c;
+  c.id = r.Int(i, 0);
+  c.workspace = WorkspaceId{r.Int(i, 1)};
+  c.name = r.Text(i, 2);
+  TREU_ASSIGN_OR_RETURN(c.state, ParseCampaignState(r.View(i, 3)));
+  c.segment = r.Text(i, 4);
+  c.where = r.Text(i, 5);
+  TREU_ASSIGN_OR_RETURN(c.variants, ParseCampaignVariants(r.View(i, 6)));
+  c.holdout_permille = static_cast<int>(r.Int(i, 7));
+  c.test_permille = static_cast<int>(r.Int(i, 8));
+  c.winner_metric = r.Text(i, 9);
+  c.test_window_micros = r.Int(i, 10);
+  c.winner = static_cast<int>(r.Int(i, 11));
+  c.split_key = r.Text(i, 12);
+  c.send_at = OptionalTimestamp(r, i, 13);
+  c.local_time = r.Text(i, 14);
+  c.optimize_send_time = r.Int(i, 15) != 0;
+  c.goal_window_micros = r.Int(i, 16);
+  c.last_error = r.Text(i, 17);
+  c.created_at = Timestamp{r.Int(i, 18)};
+  c.updated_at = Timestamp{r.Int(i, 19)};
+  c.launched_at = OptionalTimestamp(r, i, 20);
+  c.test_ends_at = OptionalTimestamp(r, i, 21);
+  c.finished_at = OptionalTimestamp(r, i, 22);
+  return c;
+}
+
+Result<std::vector<CampaignRecord>> ReadCampaigns(const Rows& r) {
+  std::vector<CampaignRecord> out;
+  out.reserve(static_cast<std::size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) {
+    TREU_ASSIGN_OR_RETURN(CampaignRecord c, ReadCampaign(r, i));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// The campaign's fields in column order from workspace_id (SaveCampaign's $1..$22); without
+// created_at for UpdateCampaignIf ($1..$21).
+Params CampaignParams(const CampaignRecord& c, bool with_created_at) {
+  Params p;
+  p.Add(c.workspace.value).Add(c.name).Add(CampaignStateName(c.state)).Add(c.segment).Add(c.where)
+      .Add(FormatCampaignVariants(c.variants)).Add(std::int64_t{c.holdout_permille})
+      .Add(std::int64_t{c.test_permille}).Add(c.winner_metric).Add(c.test_window_micros)
+      .Add(std::int64_t{c.winner}).Add(c.split_key);
+  AddOptional(p, c.send_at ? std::optional<std::int64_t>(c.send_at->micros) : std::nullopt);
+  p.Add(c.local_time).Add(std::int64_t{c.optimize_send_time ? 1 : 0}).Add(c.goal_window_micros).Add(c.last_error);
+  if (with_created_at) p.Add(c.created_at.micros);
+  p.Add(c.updated_at.micros);
+  AddOptional(p, c.launched_at ? std::optional<std::int64_t>(c.launched_at->micros) : std::nullopt);
+  AddOptional(p, c.test_ends_at ? std::optional<std::int64_t>(c.test_ends_at->micros) : std::nullopt);
+  AddOptional(p, c.finished_at ? std::optional<std::int64_t>(c.finished_at->micros) : std::nullopt);
+  return p;
+}
+
+Status CheckCampaign(const CampaignRecord& c) { return CheckCampaignRecord(c); }
+
 Status CheckWebhookEndpoint(const WebhookEndpointRecord& e) {
   if (e.format != "json" && e.format != "slack" && e.format != "discord") {
     return InvalidArgument("webhook endpoint " + e.name,
@@ -4842,6 +4906,198 @@ class PostgresStore final : public Store {
                             Params().Add(ws.value).Add(customer.value).Add(ChannelName(Channel::kInApp))
                                 .Add(since.micros).Add(std::int64_t{std::min(limit, 100)})));
     return ReadOutboxMessages(r, /*bodies=*/true);
+  }
+
+  // ---- Campaigns
+
+  Result<CampaignRecord> SaveCampaign(const CampaignRecord& c) override {
+    TREU_RETURN_IF_ERROR(CheckCampaign(c));
+    static const std::string kSql =
+        std::string(
+            "INSERT INTO campaigns (workspace_id, name, state, segment, where_expr, variants, holdout_permille, "
+            "test_permille, winner_metric, test_window, winner, split_key, send_at, local_time, "
+            "optimize_send_time, goal_window, last_error, created_at, updated_at, launched_at, test_ends_at, "
+            "finished_at) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7::bigint, $8::bigint, $9, $10::bigint, "
+            "$11::bigint, $12, $13::bigint, $14, $15::bigint, $16::bigint, $17, $18::bigint, $19::bigint, "
+            "$20::bigint, $21::bigint, $22::bigint) ON CONFLICT (workspace_id, name) DO UPDATE SET state = "
+            "excluded.state, segment = excluded.segment, where_expr = excluded.where_expr, variants = "
+            "excluded.variants, holdout_permille = excluded.holdout_permille, test_permille = "
+            "excluded.test_permille, winner_metric = excluded.winner_metric, test_window = excluded.test_window, "
+            "winner = excluded.winner, split_key = excluded.split_key, send_at = excluded.send_at, local_time = "
+            "excluded.local_time, optimize_send_time = excluded.optimize_send_time, goal_window = "
+            "excluded.goal_window, last_error = excluded.last_error, updated_at = excluded.updated_at, "
+            "launched_at = excluded.launched_at, test_ends_at = excluded.test_ends_at, finished_at = "
+            "excluded.finished_at RETURNING ") +
+        kCampaignColumns;
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("save campaign " + c.name, kSql.c_str(), CampaignParams(c, true)));
+    if (r.size() == 0) return Internal("postgresql: save campaign " + c.name, "no row after saving");
+    return ReadCampaign(r, 0);
+  }
+
+  Result<std::vector<CampaignRecord>> ListCampaigns(WorkspaceId ws) override {
+    static const std::string kSql = std::string("SELECT ") + kCampaignColumns +
+                                    " FROM campaigns WHERE workspace_id = $1::bigint ORDER BY name";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list campaigns", kSql.c_str(), Params().Add(ws.value)));
+    return ReadCampaigns(r);
+  }
+
+  Result<std::optional<CampaignRecord>> FindCampaign(WorkspaceId ws, std::string_view name) override {
+    static const std::string kSql = std::string("SELECT ") + kCampaignColumns +
+                                    " FROM campaigns WHERE workspace_id = $1::bigint AND name = $2";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find campaign", kSql.c_str(), Params().Add(ws.value).Add(name)));
+    if (r.size() == 0) return std::optional<CampaignRecord>();
+    TREU_ASSIGN_OR_RETURN(CampaignRecord c, ReadCampaign(r, 0));
+    return std::optional<CampaignRecord>(std::move(c));
+  }
+
+  Status DeleteCampaign(WorkspaceId ws, std::string_view name) override {
+    return InTransaction([&]() -> Status {
+      const Params p = Params().Add(ws.value).Add(name);
+      TREU_RETURN_IF_ERROR(conn_.Query("delete campaign members",
+                                       "DELETE FROM campaign_members WHERE campaign_id IN (SELECT id FROM campaigns "
+                                       "WHERE workspace_id = $1::bigint AND name = $2)",
+                                       p));
+      TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("delete campaign",
+                                                "DELETE FROM campaigns WHERE workspace_id = $1::bigint AND name = "
+                                                "$2 RETURNING id",
+                                                p));
+      if (r.size() == 0) return NotFound("campaign " + std::string(name), "no such campaign");
+      return Ok();
+    });
+  }
+
+  Result<bool> UpdateCampaignIf(const CampaignRecord& c, CampaignState expected) override {
+    TREU_RETURN_IF_ERROR(CheckCampaign(c));
+    // One statement: the row is locked while its state is compared and written.
+    Params p = CampaignParams(c, false);
+    p.Add(c.id).Add(CampaignStateName(expected));
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("update campaign " + c.name,
+                            "WITH target AS (SELECT id, state FROM campaigns WHERE workspace_id = $1::bigint AND id = "
+                            "$22::bigint FOR UPDATE), changed AS (UPDATE campaigns SET name = $2, state = $3, "
+                            "segment = $4, where_expr = $5, variants = $6, holdout_permille = $7::bigint, "
+                            "test_permille = $8::bigint, winner_metric = $9, test_window = $10::bigint, winner = "
+                            "$11::bigint, split_key = $12, send_at = $13::bigint, local_time = $14, "
+                            "optimize_send_time = $15::bigint, goal_window = $16::bigint, last_error = $17, "
+                            "updated_at = $18::bigint, launched_at = $19::bigint, test_ends_at = $20::bigint, "
+                            "finished_at = $21::bigint FROM target WHERE campaigns.id = target.id AND target.state = "
+                            "$23 RETURNING campaigns.id) SELECT (SELECT count(*) FROM target), (SELECT count(*) FROM "
+                            "changed)",
+                            p));
+    if (r.Int(0, 0) == 0) return NotFound("campaign " + c.name, "no such campaign");
+    return r.Int(0, 1) > 0;
+  }
+
+  Result<std::vector<CampaignRecord>> ListDueCampaigns(Timestamp now, Timestamp stale_before) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kCampaignColumns +
+        " FROM campaigns WHERE (state = 'scheduled' AND send_at <= $1::bigint) OR (state = 'testing' AND "
+        "test_ends_at <= $1::bigint) OR (state = 'running' AND updated_at < $2::bigint) ORDER BY id";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list due campaigns", kSql.c_str(),
+                                              Params().Add(now.micros).Add(stale_before.micros)));
+    return ReadCampaigns(r);
+  }
+
+  Status SaveCampaignMembers(WorkspaceId ws, std::int64_t campaign_id,
+                             std::span<const CampaignMember> members) override {
+    if (members.empty()) return Ok();
+    return InTransaction([&]() -> Status {
+      TREU_ASSIGN_OR_RETURN(Rows owner, conn_.Query("find campaign",
+                                                    "SELECT 1 FROM campaigns WHERE workspace_id = $1::bigint AND id "
+                                                    "= $2::bigint",
+                                                    Params().Add(ws.value).Add(campaign_id)));
+      if (owner.size() == 0)
+        return NotFound("campaign " + std::to_string(campaign_id), "no such campaign in this workspace");
+      constexpr std::size_t kPiece = 20'000;
+      for (std::size_t begin = 0; begin < members.size(); begin += kPiece) {
+        ArrayLiteral customers, arms, dues, outcomes;
+        for (const CampaignMember& m : members.subspan(begin, std::min(kPiece, members.size() - begin))) {
+          customers.Add(m.customer.value);
+          arms.Add(std::int64_t{m.arm});
+          dues.Add(m.due.micros);
+          outcomes.Add(m.outcome);
+        }
+        TREU_RETURN_IF_ERROR(conn_.Query(
+            "save campaign members",
+            "INSERT INTO campaign_members (workspace_id, campaign_id, customer_id, arm, due, outcome) SELECT "
+            "$1::bigint, $2::bigint, u.c, u.a, u.d, u.o FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], "
+            "$6::text[]) AS u(c, a, d, o) ON CONFLICT (campaign_id, customer_id) DO UPDATE SET arm = excluded.arm, "
+            "due = excluded.due, outcome = excluded.outcome",
+            Params().Add(ws.value).Add(campaign_id).Add(customers).Add(arms).Add(dues).Add(outcomes)));
+      }
+      return Ok();
+    });
+  }
+
+  Result<std::vector<CampaignMember>> ListCampaignMembers(WorkspaceId ws, std::int64_t campaign_id, CustomerId after,
+                                                          int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list campaign members",
+                            "SELECT customer_id, arm, due, outcome FROM campaign_members WHERE campaign_id = "
+                            "$1::bigint AND workspace_id = $2::bigint AND customer_id > $3::bigint ORDER BY "
+                            "customer_id LIMIT $4::bigint",
+                            Params().Add(campaign_id).Add(ws.value).Add(after.value)
+                                .Add(std::int64_t{std::clamp(limit, 0, 100'000)})));
+    std::vector<CampaignMember> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i)
+      out.push_back({CustomerId{r.Int(i, 0)}, static_cast<int>(r.Int(i, 1)), Timestamp{r.Int(i, 2)}, r.Text(i, 3)});
+    return out;
+  }
+
+  Result<std::vector<MarketingMessageRow>> ListMarketingMessages(WorkspaceId ws, Timestamp from,
+                                                                 Timestamp to) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list marketing messages",
+                            "SELECT id, customer_id, next_attempt_at, state, campaign FROM outbox WHERE workspace_id "
+                            "= $1::bigint AND category = 'marketing' AND next_attempt_at >= $2::bigint AND "
+                            "next_attempt_at < $3::bigint AND state IN ('queued', 'sending', 'sent') ORDER BY "
+                            "customer_id, next_attempt_at, id",
+                            Params().Add(ws.value).Add(from.micros).Add(to.micros)));
+    std::vector<MarketingMessageRow> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) {
+      MarketingMessageRow m{r.Int(i, 0), CustomerId{r.Int(i, 1)}, Timestamp{r.Int(i, 2)}, MessageState::kQueued,
+                            r.Text(i, 4)};
+      TREU_ASSIGN_OR_RETURN(m.state, ParseMessageState(r.View(i, 3)));
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
+  Result<std::vector<EngagementRow>> ListEngagements(WorkspaceId ws, Timestamp since) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list engagements",
+                                              "SELECT customer_id, message_id, at, kind FROM message_log WHERE "
+                                              "workspace_id = $1::bigint AND at >= $2::bigint AND kind IN "
+                                              "('opened', 'clicked') ORDER BY customer_id, at, id",
+                                              Params().Add(ws.value).Add(since.micros)));
+    std::vector<EngagementRow> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i)
+      out.push_back({CustomerId{r.Int(i, 0)}, r.Int(i, 1), Timestamp{r.Int(i, 2)}, r.Text(i, 3)});
+    return out;
+  }
+
+  Status SaveDeliveryRules(const DeliveryRulesRecord& d) override {
+    TREU_RETURN_IF_ERROR(conn_.Query(
+        "save delivery rules",
+        "INSERT INTO delivery_rules (workspace_id, cap_messages, cap_window, quiet_start, quiet_end, updated_at) "
+        "VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5, $6::bigint) ON CONFLICT (workspace_id) DO UPDATE SET "
+        "cap_messages = excluded.cap_messages, cap_window = excluded.cap_window, quiet_start = "
+        "excluded.quiet_start, quiet_end = excluded.quiet_end, updated_at = excluded.updated_at",
+        Params().Add(d.workspace.value).Add(std::int64_t{d.cap_messages}).Add(d.cap_window_micros)
+            .Add(d.quiet_start).Add(d.quiet_end).Add(d.updated_at.micros)));
+    return Ok();
+  }
+
+  Result<std::optional<DeliveryRulesRecord>> FindDeliveryRules(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find delivery rules",
+                                              "SELECT cap_messages, cap_window, quiet_start, quiet_end, updated_at "
+                                              "FROM delivery_rules WHERE workspace_id = $1::bigint",
+                                              Params().Add(ws.value)));
+    if (r.size() == 0) return std::optional<DeliveryRulesRecord>();
+    return std::optional<DeliveryRulesRecord>(DeliveryRulesRecord{
+        ws, static_cast<int>(r.Int(0, 0)), r.Int(0, 1), r.Text(0, 2), r.Text(0, 3), Timestamp{r.Int(0, 4)}});
   }
 
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,

@@ -552,6 +552,37 @@ class TestStore final : public Store {
                                                        int limit) override {
     return store_->ListInAppMessages(ws, customer, since, limit);
   }
+  Result<CampaignRecord> SaveCampaign(const CampaignRecord& c) override { return store_->SaveCampaign(c); }
+  Result<std::vector<CampaignRecord>> ListCampaigns(WorkspaceId ws) override { return store_->ListCampaigns(ws); }
+  Result<std::optional<CampaignRecord>> FindCampaign(WorkspaceId ws, std::string_view name) override {
+    return store_->FindCampaign(ws, name);
+  }
+  Status DeleteCampaign(WorkspaceId ws, std::string_view name) override { return store_->DeleteCampaign(ws, name); }
+  Result<bool> UpdateCampaignIf(const CampaignRecord& c, CampaignState expected) override {
+    return store_->UpdateCampaignIf(c, expected);
+  }
+  Result<std::vector<CampaignRecord>> ListDueCampaigns(Timestamp now, Timestamp stale_before) override {
+    return store_->ListDueCampaigns(now, stale_before);
+  }
+  Status SaveCampaignMembers(WorkspaceId ws, std::int64_t campaign_id,
+                             std::span<const CampaignMember> members) override {
+    return store_->SaveCampaignMembers(ws, campaign_id, members);
+  }
+  Result<std::vector<CampaignMember>> ListCampaignMembers(WorkspaceId ws, std::int64_t campaign_id, CustomerId after,
+                                                          int limit) override {
+    return store_->ListCampaignMembers(ws, campaign_id, after, limit);
+  }
+  Result<std::vector<MarketingMessageRow>> ListMarketingMessages(WorkspaceId ws, Timestamp from,
+                                                                 Timestamp to) override {
+    return store_->ListMarketingMessages(ws, from, to);
+  }
+  Result<std::vector<EngagementRow>> ListEngagements(WorkspaceId ws, Timestamp since) override {
+    return store_->ListEngagements(ws, since);
+  }
+  Status SaveDeliveryRules(const DeliveryRulesRecord& r) override { return store_->SaveDeliveryRules(r); }
+  Result<std::optional<DeliveryRulesRecord>> FindDeliveryRules(WorkspaceId ws) override {
+    return store_->FindDeliveryRules(ws);
+  }
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
                                           int limit) override {
     return store_->ReadChanges(ws, after_seq, limit);

@@ -947,6 +947,53 @@ PushSubscriptionRecord ReadPushSubscription(const Stmt& s) {
 constexpr const char* kWebhookEndpointColumns =
     "workspace_id, name, url, format, secret_sealed, created_at, updated_at";
 
+constexpr const char* kCampaignColumns =
+    "id, workspace_id, name, state, segment, where_expr, variants, holdout_permille, test_permille, "
+    "winner_metric, test_window, winner, split_key, send_at, local_time, optimize_send_time, goal_window, "
+    "last_error, created_at, updated_at, launched_at, test_ends_at, finished_at";
+
+// A row of "SELECT <kCampaignColumns> FROM campaigns".
+Result<CampaignRecord> ReadCampaign(const Stmt& s) {
+  CampaignRecord c;
+  c.id = s.Int(0);
+  c.workspace = WorkspaceId{s.Int(1)};
+  c.name = s.Text(2);
+  TREU_ASSIGN_OR_RETURN(c.state, ParseCampaignState(s.View(3)));
+  c.segment = s.Text(4);
+  c.where = s.Text(5);
+  TREU_ASSIGN_OR_RETURN(c.variants, ParseCampaignVariants(s.View(6)));
+  c.holdout_permille = static_cast<int>(s.Int(7));
+  c.test_permille = static_cast<int>(s.Int(8));
+  c.winner_metric = s.Text(9);
+  c.test_window_micros = s.Int(10);
+  c.winner = static_cast<int>(s.Int(11));
+  c.split_key = s.Text(12);
+  c.send_at = OptionalTimestamp(s, 13);
+  c.local_time = s.Text(14);
+  c.optimize_send_time = s.Int(15) != 0;
+  c.goal_window_micros = s.Int(16);
+  c.last_error = s.Text(17);
+  c.created_at = Timestamp{s.Int(18)};
+  c.updated_at = Timestamp{s.Int(19)};
+  c.launched_at = OptionalTimestamp(s, 20);
+  c.test_ends_at = OptionalTimestamp(s, 21);
+  c.finished_at = OptionalTimestamp(s, 22);
+  return c;
+}
+
+Result<std::vector<CampaignRecord>> ReadCampaigns(Stmt& s) {
+  std::vector<CampaignRecord> out;
+  while (true) {
+    TREU_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    TREU_ASSIGN_OR_RETURN(CampaignRecord c, ReadCampaign(s));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Status CheckCampaign(const CampaignRecord& c) { return CheckCampaignRecord(c); }
+
 // A row of "SELECT <kWebhookEndpointColumns> FROM webhook_endpoints".
 WebhookEndpointRecord ReadWebhookEndpoint(const Stmt& s) {
   WebhookEndpointRecord e;
@@ -3928,6 +3975,200 @@ class SqliteStore final : public Store {
     s->Bind(ws.value).Bind(customer.value).Bind(ChannelName(Channel::kInApp)).Bind(since.micros)
         .Bind(std::int64_t{std::min(limit, 100)});
     return ReadOutboxMessages(*s, /*bodies=*/true);
+  }
+
+  // ---- Campaigns
+
+  Result<CampaignRecord> SaveCampaign(const CampaignRecord& c) override {
+    TREU_RETURN_IF_ERROR(CheckCampaign(c));
+    static const std::string kSql =
+        std::string(
+            "INSERT INTO campaigns (workspace_id, name, state, segment, where_expr, variants, holdout_permille, "
+            "test_permille, winner_metric, test_window, winner, split_key, send_at, local_time, "
+            "optimize_send_time, goal_window, last_error, created_at, updated_at, launched_at, test_ends_at, "
+            "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+            "(workspace_id, name) DO UPDATE SET state = excluded.state, segment = excluded.segment, "
+            "where_expr = excluded.where_expr, variants = excluded.variants, holdout_permille = "
+            "excluded.holdout_permille, test_permille = excluded.test_permille, winner_metric = "
+            "excluded.winner_metric, test_window = excluded.test_window, winner = excluded.winner, split_key = "
+            "excluded.split_key, send_at = excluded.send_at, local_time = excluded.local_time, "
+            "optimize_send_time = excluded.optimize_send_time, goal_window = excluded.goal_window, last_error = "
+            "excluded.last_error, updated_at = excluded.updated_at, launched_at = excluded.launched_at, "
+            "test_ends_at = excluded.test_ends_at, finished_at = excluded.finished_at RETURNING ") +
+        kCampaignColumns;
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    s->Bind(c.workspace.value).Bind(c.name).Bind(CampaignStateName(c.state)).Bind(c.segment).Bind(c.where)
+        .Bind(FormatCampaignVariants(c.variants)).Bind(std::int64_t{c.holdout_permille})
+        .Bind(std::int64_t{c.test_permille}).Bind(c.winner_metric).Bind(c.test_window_micros)
+        .Bind(std::int64_t{c.winner}).Bind(c.split_key).Bind(OptionalMicros(c.send_at)).Bind(c.local_time)
+        .Bind(std::int64_t{c.optimize_send_time ? 1 : 0}).Bind(c.goal_window_micros).Bind(c.last_error)
+        .Bind(c.created_at.micros).Bind(c.updated_at.micros).Bind(OptionalMicros(c.launched_at))
+        .Bind(OptionalMicros(c.test_ends_at)).Bind(OptionalMicros(c.finished_at));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return Internal("save campaign " + c.name, "no row after saving");
+    auto out = ReadCampaign(*s);
+    s->Reset();
+    return out;
+  }
+
+  Result<std::vector<CampaignRecord>> ListCampaigns(WorkspaceId ws) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kCampaignColumns + " FROM campaigns WHERE workspace_id = ? ORDER BY name";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    s->Bind(ws.value);
+    return ReadCampaigns(*s);
+  }
+
+  Result<std::optional<CampaignRecord>> FindCampaign(WorkspaceId ws, std::string_view name) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kCampaignColumns + " FROM campaigns WHERE workspace_id = ? AND name = ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    s->Bind(ws.value).Bind(name);
+    TREU_ASSIGN_OR_RETURN(auto rows, ReadCampaigns(*s));
+    if (rows.empty()) return std::optional<CampaignRecord>();
+    return std::optional<CampaignRecord>(std::move(rows.front()));
+  }
+
+  Status DeleteCampaign(WorkspaceId ws, std::string_view name) override {
+    return InImmediateTransaction([&]() -> Status {
+      TREU_ASSIGN_OR_RETURN(Stmt * members,
+                            db_.Prepare("DELETE FROM campaign_members WHERE campaign_id IN (SELECT id FROM campaigns "
+                                        "WHERE workspace_id = ? AND name = ?)"));
+      TREU_RETURN_IF_ERROR(members->Bind(ws.value).Bind(name).Run());
+      TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM campaigns WHERE workspace_id = ? AND name = ?"));
+      TREU_RETURN_IF_ERROR(s->Bind(ws.value).Bind(name).Run());
+      if (db_.Changes() == 0) return NotFound("campaign " + std::string(name), "no such campaign");
+      return Ok();
+    });
+  }
+
+  Result<bool> UpdateCampaignIf(const CampaignRecord& c, CampaignState expected) override {
+    TREU_RETURN_IF_ERROR(CheckCampaign(c));
+    return InImmediateTransaction([&]() -> Result<bool> {
+      TREU_ASSIGN_OR_RETURN(Stmt * find, db_.Prepare("SELECT state FROM campaigns WHERE workspace_id = ? AND id = ?"));
+      TREU_ASSIGN_OR_RETURN(bool found, find->Bind(c.workspace.value).Bind(c.id).Step());
+      if (!found) return NotFound("campaign " + c.name, "no such campaign");
+      const bool same = find->View(0) == CampaignStateName(expected);
+      find->Reset();
+      if (!same) return false;
+      TREU_ASSIGN_OR_RETURN(
+          Stmt * s,
+          db_.Prepare("UPDATE campaigns SET name = ?, state = ?, segment = ?, where_expr = ?, variants = ?, "
+                      "holdout_permille = ?, test_permille = ?, winner_metric = ?, test_window = ?, winner = ?, "
+                      "split_key = ?, send_at = ?, local_time = ?, optimize_send_time = ?, goal_window = ?, "
+                      "last_error = ?, updated_at = ?, launched_at = ?, test_ends_at = ?, finished_at = ? WHERE "
+                      "workspace_id = ? AND id = ?"));
+      TREU_RETURN_IF_ERROR(
+          s->Bind(c.name).Bind(CampaignStateName(c.state)).Bind(c.segment).Bind(c.where)
+              .Bind(FormatCampaignVariants(c.variants)).Bind(std::int64_t{c.holdout_permille})
+              .Bind(std::int64_t{c.test_permille}).Bind(c.winner_metric).Bind(c.test_window_micros)
+              .Bind(std::int64_t{c.winner}).Bind(c.split_key).Bind(OptionalMicros(c.send_at)).Bind(c.local_time)
+              .Bind(std::int64_t{c.optimize_send_time ? 1 : 0}).Bind(c.goal_window_micros).Bind(c.last_error)
+              .Bind(c.updated_at.micros).Bind(OptionalMicros(c.launched_at)).Bind(OptionalMicros(c.test_ends_at))
+              .Bind(OptionalMicros(c.finished_at)).Bind(c.workspace.value).Bind(c.id).Run());
+      return true;
+    });
+  }
+
+  Result<std::vector<CampaignRecord>> ListDueCampaigns(Timestamp now, Timestamp stale_before) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kCampaignColumns +
+        " FROM campaigns WHERE (state = 'scheduled' AND send_at <= ?1) OR (state = 'testing' AND test_ends_at <= "
+        "?1) OR (state = 'running' AND updated_at < ?2) ORDER BY id";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    s->Bind(now.micros).Bind(stale_before.micros);
+    return ReadCampaigns(*s);
+  }
+
+  Status SaveCampaignMembers(WorkspaceId ws, std::int64_t campaign_id,
+                             std::span<const CampaignMember> members) override {
+    if (members.empty()) return Ok();
+    return InImmediateTransaction([&]() -> Status {
+      TREU_ASSIGN_OR_RETURN(Stmt * owner, db_.Prepare("SELECT 1 FROM campaigns WHERE workspace_id = ? AND id = ?"));
+      TREU_ASSIGN_OR_RETURN(bool found, owner->Bind(ws.value).Bind(campaign_id).Step());
+      owner->Reset();
+      if (!found) return NotFound("campaign " + std::to_string(campaign_id), "no such campaign in this workspace");
+      TREU_ASSIGN_OR_RETURN(
+          Stmt * s, db_.Prepare("INSERT INTO campaign_members (workspace_id, campaign_id, customer_id, arm, due, "
+                                "outcome) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, customer_id) DO "
+                                "UPDATE SET arm = excluded.arm, due = excluded.due, outcome = excluded.outcome"));
+      for (const CampaignMember& m : members) {
+        TREU_RETURN_IF_ERROR(s->Reset().Bind(ws.value).Bind(campaign_id).Bind(m.customer.value)
+                                 .Bind(std::int64_t{m.arm}).Bind(m.due.micros).BindRef(m.outcome).Run());
+      }
+      s->Reset();
+      return Ok();
+    });
+  }
+
+  Result<std::vector<CampaignMember>> ListCampaignMembers(WorkspaceId ws, std::int64_t campaign_id, CustomerId after,
+                                                          int limit) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT customer_id, arm, due, outcome FROM campaign_members WHERE "
+                                                "campaign_id = ? AND workspace_id = ? AND customer_id > ? ORDER BY "
+                                                "customer_id LIMIT ?"));
+    s->Bind(campaign_id).Bind(ws.value).Bind(after.value).Bind(std::int64_t{std::clamp(limit, 0, 100'000)});
+    std::vector<CampaignMember> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({CustomerId{s->Int(0)}, static_cast<int>(s->Int(1)), Timestamp{s->Int(2)}, s->Text(3)});
+    }
+    return out;
+  }
+
+  Result<std::vector<MarketingMessageRow>> ListMarketingMessages(WorkspaceId ws, Timestamp from,
+                                                                 Timestamp to) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT id, customer_id, next_attempt_at, state, campaign FROM outbox WHERE "
+                              "workspace_id = ? AND category = 'marketing' AND next_attempt_at >= ? AND "
+                              "next_attempt_at < ? AND state IN ('queued', 'sending', 'sent') ORDER BY "
+                              "customer_id, next_attempt_at, id"));
+    s->Bind(ws.value).Bind(from.micros).Bind(to.micros);
+    std::vector<MarketingMessageRow> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      MarketingMessageRow m{s->Int(0), CustomerId{s->Int(1)}, Timestamp{s->Int(2)}, MessageState::kQueued,
+                            s->Text(4)};
+      TREU_ASSIGN_OR_RETURN(m.state, ParseMessageState(s->View(3)));
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
+  Result<std::vector<EngagementRow>> ListEngagements(WorkspaceId ws, Timestamp since) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT customer_id, message_id, at, kind FROM message_log WHERE "
+                                                "workspace_id = ? AND at >= ? AND kind IN ('opened', 'clicked') "
+                                                "ORDER BY customer_id, at, id"));
+    s->Bind(ws.value).Bind(since.micros);
+    std::vector<EngagementRow> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({CustomerId{s->Int(0)}, s->Int(1), Timestamp{s->Int(2)}, s->Text(3)});
+    }
+    return out;
+  }
+
+  Status SaveDeliveryRules(const DeliveryRulesRecord& r) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("INSERT INTO delivery_rules (workspace_id, cap_messages, cap_window, quiet_start, "
+                              "quiet_end, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id) DO "
+                              "UPDATE SET cap_messages = excluded.cap_messages, cap_window = excluded.cap_window, "
+                              "quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end, updated_at = "
+                              "excluded.updated_at"));
+    return s->Bind(r.workspace.value).Bind(std::int64_t{r.cap_messages}).Bind(r.cap_window_micros)
+        .Bind(r.quiet_start).Bind(r.quiet_end).Bind(r.updated_at.micros).Run();
+  }
+
+  Result<std::optional<DeliveryRulesRecord>> FindDeliveryRules(WorkspaceId ws) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT cap_messages, cap_window, quiet_start, quiet_end, "
+                                                "updated_at FROM delivery_rules WHERE workspace_id = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Step());
+    if (!row) return std::optional<DeliveryRulesRecord>();
+    DeliveryRulesRecord r{ws, static_cast<int>(s->Int(0)), s->Int(1), s->Text(2), s->Text(3), Timestamp{s->Int(4)}};
+    s->Reset();
+    return std::optional<DeliveryRulesRecord>(std::move(r));
   }
 
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
