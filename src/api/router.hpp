@@ -18,6 +18,7 @@
 #include "api/rate_limit.hpp"
 #include "core/time.hpp"
 #include "analytics/model_fits.hpp"
+#include "campaigns/scheduler.hpp"
 #include "ingest/import_jobs.hpp"
 #include "ingest/tracking.hpp"
 #include "loyalty/writer.hpp"
@@ -46,6 +47,7 @@ struct ServerServices {
   bool secure_cookies = false;                // session cookies always carry Secure
   messaging::OutboxWorker* outbox = nullptr;  // delivers the outbox, if the server runs it
   std::filesystem::path mail_dir = "mail";    // where the file transport writes
+  campaigns::CampaignScheduler* campaigns = nullptr;  // launches due campaigns, if the server runs it
 };
 
 // Who may call a route: anyone (public), a key or a dashboard session whose scope allows
@@ -86,6 +88,7 @@ struct RequestContext {
   std::optional<SessionUser> session;
   messaging::OutboxWorker* outbox = nullptr;   // delivers the outbox, if the server runs it
   std::filesystem::path mail_dir = "mail";     // where the file transport writes
+  campaigns::CampaignScheduler* campaigns = nullptr;  // launches due campaigns, if the server runs it
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }

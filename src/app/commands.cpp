@@ -15,6 +15,7 @@
 #include "app/model_commands.hpp"
 #include "app/segment_commands.hpp"
 #include "app/loyalty_commands.hpp"
+#include "app/campaign_commands.hpp"
 #include "app/channel_commands.hpp"
 #include "app/messaging_commands.hpp"
 #include "app/survey_commands.hpp"
@@ -315,6 +316,8 @@ const std::vector<Command>& Commands() {
       {"outbox", "messages per state, or deliver the outbox from this process", SetupOutbox},
       {"consent", "send a double opt-in email, or export the consent proof", SetupConsent},
       {"channels", "web push keys, the identity secret of in-app messages, webhook endpoints", SetupChannels},
+      {"campaign", "campaigns: save, preview, launch, cancel and report (lift against the holdout); delivery rules",
+       SetupCampaign},
       {"migrate", "apply pending schema migrations to the database", SetupMigrate},
       {"backup", "write a consistent copy of the SQLite database while treu runs", SetupBackup},
       {"version", "print the version of treu and its libraries", SetupVersion},

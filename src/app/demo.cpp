@@ -10,6 +10,7 @@
 #include "loyalty/service.hpp"
 #include "loyalty/surprises.hpp"
 #include "access/secrets.hpp"
+#include "campaigns/service.hpp"
 #include "messaging/channels.hpp"
 #include "messaging/composer.hpp"
 #include "messaging/settings.hpp"
@@ -286,8 +287,32 @@ Status SetUpDemoMessaging(Store& store, const Workspace& ws, const Clock& clock,
   inapp.text = "Du hast {{ loyalty.points }} Punkte ({{ loyalty.tier | default: \"Basis\" }}).";
   inapp.link_url = "https://shop.example/praemien";
   TREU_RETURN_IF_ERROR(messaging::SaveTemplate(store, inapp, clock.Now()));
+  // A campaign ready to schedule: win back the customers at risk with two subject lines, an A/B
+  // test on a fifth of them, 10 % held out to measure the lift; and delivery rules.
+  MessageTemplateRecord bonus;
+  bonus.workspace = ws.id;
+  bonus.name = "winback-bonus";
+  bonus.topic = "offers";
+  bonus.subject = "Doppelte Punkte für dich, {{ customer.first_name | default: \"Hallo\" }}";
+  bonus.html = "<p>Hallo {{ customer.first_name | default: \"du\" }},</p>\n"
+               "<p>bei deiner nächsten Bestellung bekommst du doppelte Punkte.</p>\n"
+               "<p><a href=\"https://shop.example/angebote\">Jetzt bestellen</a></p>\n"
+               "<p><small><a href=\"{{ unsubscribe_url }}\">Abmelden</a></small></p>";
+  TREU_RETURN_IF_ERROR(messaging::SaveTemplate(store, bonus, clock.Now()));
+  TREU_RETURN_IF_ERROR(campaigns::SaveDeliveryRules(store, {ws.id, 3, 7 * kMicrosPerDay, "21:00", "08:00"}, clock.Now()));
+  CampaignRecord winback;
+  winback.name = "winback-at-risk";
+  winback.segment = "at_risk";
+  winback.variants = {{"winback", 1}, {"winback-bonus", 1}};
+  winback.holdout_permille = 100;
+  winback.test_permille = 200;
+  winback.winner_metric = "clicked";
+  winback.test_window_micros = 24 * 3600 * kMicrosPerSecond;
+  winback.local_time = "10:00";
+  TREU_RETURN_IF_ERROR(campaigns::SaveCampaign(store, ws, winback, clock.Now()));
   std::printf("  messaging      %12d  templates (treu template list); email is written to %s/ as .eml files\n",
-              static_cast<int>(std::size(kTemplates)) + 2, mail_dir.c_str());
+              static_cast<int>(std::size(kTemplates)) + 3, mail_dir.c_str());
+  std::printf("  campaigns      %12d  draft with an A/B test and a holdout (treu campaign show winback-at-risk)\n", 1);
   return {};
 }
 

@@ -67,7 +67,7 @@ Status CheckSplit(const Split& s) {
   if (s.weights.size() > 26) return InvalidArgument("weights", "at most 26 variants (A to Z)");
   for (std::size_t i = 0; i < s.weights.size(); ++i)
     if (s.weights[i] < 1 || s.weights[i] > 1000)
-      return InvalidArgument("weights/" + std::to_string(i), "a weight must be between 1 and 1000");
+      return InvalidArgument("weights." + std::to_string(i), "a weight must be between 1 and 1000");
   if (s.test_permille < 1000 && s.weights.size() < 2)
     return InvalidArgument("test_permille", "a test share below 1000 needs at least two variants to pick a winner from");
   return Ok();

@@ -39,7 +39,7 @@ struct Split {
 };
 
 // InvalidArgument naming the field ("holdout_permille", "test_permille", "weights",
-// "weights/<i>") or OK. At most 26 variants (A..Z).
+// "weights.<i>") or OK. At most 26 variants (A..Z).
 Status CheckSplit(const Split& s);
 
 enum class ArmKind : std::uint8_t { kHoldout, kVariant, kRemainder };

@@ -53,7 +53,7 @@ TEST(Split, ChecksNameTheField) {
   s.test_permille = 200;  // a winner phase with one variant
   EXPECT_EQ(CheckSplit(s).error().context(), "test_permille");
   s.weights = {50, 0};
-  EXPECT_EQ(CheckSplit(s).error().context(), "weights/1");
+  EXPECT_EQ(CheckSplit(s).error().context(), "weights.1");
   s.weights = {};
   EXPECT_EQ(CheckSplit(s).error().context(), "weights");
   s.weights = std::vector<int>(27, 1);

@@ -282,6 +282,10 @@ const std::string& TemplateData::Email(Snapshot::Index c) const {
 
 const segment::SegmentData& TemplateData::segment_data() const { return impl_->data; }
 
+const std::string& TemplateData::ZoneName(Snapshot::Index c) const {
+  return impl_->zones[c].empty() ? impl_->ws.time_zone : impl_->zones[c];
+}
+
 bool TemplateData::EmailConsent(Snapshot::Index c) const {
   const Column* col = impl_->consent;
   return col != nullptr && col->type == ColumnType::kBool && col->bools[c] == 1;
@@ -422,6 +426,153 @@ Result<RenderedMessage> PreviewTemplate(Store& store, const Workspace& ws, const
   return Render(compiled, data->For(c, std::move(links.unsubscribe_url), std::move(links.preferences_url)), ctx);
 }
 
+std::string_view SkipName(Skip s) {
+  switch (s) {
+    case Skip::kNone: return "";
+    case Skip::kNoEmail: return "no_email";
+    case Skip::kNoConsent: return "no_consent";
+    case Skip::kSuppressed: return "suppressed";
+    case Skip::kNoSubscription: return "no_subscription";
+  }
+  return "";
+}
+
+struct Composer::Impl {
+  Workspace ws;
+  std::shared_ptr<const Snapshot> snapshot;
+  std::vector<MessageTemplateRecord> templates;
+  std::vector<CompiledTemplate> compiled;
+  std::vector<std::string> webhook_formats;  // by variant; "" for other channels
+  std::unique_ptr<TemplateData> data;
+  std::set<std::string, std::less<>> suppressed;
+  MessagingSettingsRecord settings;
+  std::unordered_map<std::int64_t, std::vector<std::int64_t>> subscriptions;  // push: by customer id
+  std::vector<std::uint8_t> secret;
+};
+
+Composer::Composer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Composer::~Composer() = default;
+
+Result<std::unique_ptr<Composer>> Composer::Prepare(Store& store, const Workspace& ws,
+                                                    const std::shared_ptr<const Snapshot>& s,
+                                                    PredictionCache* predictions,
+                                                    std::vector<MessageTemplateRecord> templates,
+                                                    std::span<const std::uint8_t> secret, Timestamp now) {
+  if (templates.empty()) return InvalidArgument("template", "a send needs a template");
+  auto impl = std::make_unique<Impl>();
+  impl->ws = ws;
+  impl->snapshot = s;
+  impl->secret.assign(secret.begin(), secret.end());
+  std::vector<VariableUse> variables;
+  for (const MessageTemplateRecord& t : templates) {
+    if (t.channel != templates.front().channel)
+      return InvalidArgument("variants", "every variant's template must be of one channel: '" + t.name + "' is " +
+                                             std::string(ChannelName(t.channel)) + ", '" + templates.front().name +
+                                             "' " + std::string(ChannelName(templates.front().channel)));
+    TREU_ASSIGN_OR_RETURN(CompiledTemplate compiled, CompileTemplate(t));
+    variables.insert(variables.end(), compiled.variables.begin(), compiled.variables.end());
+    impl->compiled.push_back(std::move(compiled));
+    std::string format;
+    if (t.channel == Channel::kWebhook) {
+      TREU_ASSIGN_OR_RETURN(auto endpoint, store.FindWebhookEndpoint(ws.id, t.endpoint));
+      if (!endpoint) return FailedPrecondition("endpoint", "the template's webhook endpoint '" + t.endpoint + "' was deleted");
+      format = endpoint->format;
+    }
+    impl->webhook_formats.push_back(std::move(format));
+  }
+  impl->templates = std::move(templates);
+  TREU_ASSIGN_OR_RETURN(impl->data, TemplateData::Build(store, ws, s, predictions, variables, now));
+  for (std::string after;;) {
+    TREU_ASSIGN_OR_RETURN(auto page, store.ListSuppressions(ws.id, after, 1000));
+    for (auto& sup : page) impl->suppressed.insert(sup.address);
+    if (page.size() < 1000) break;
+    after = page.back().address;
+  }
+  TREU_ASSIGN_OR_RETURN(impl->settings, LoadMessagingSettings(store, ws.id));
+  if (impl->templates.front().channel == Channel::kPush) {
+    for (std::int64_t after = 0;;) {
+      TREU_ASSIGN_OR_RETURN(auto page, store.ListPushSubscriptions(ws.id, CustomerId{}, after, 1000));
+      for (const PushSubscriptionRecord& sub : page) impl->subscriptions[sub.customer.value].push_back(sub.id);
+      if (page.size() < 1000) break;
+      after = page.back().id;
+    }
+  }
+  return std::unique_ptr<Composer>(new Composer(std::move(impl)));
+}
+
+const TemplateData& Composer::data() const { return *impl_->data; }
+Channel Composer::channel() const { return impl_->templates.front().channel; }
+
+Skip Composer::Check(Snapshot::Index c, bool marketing) const {
+  switch (channel()) {
+    case Channel::kEmail: {
+      const std::string& email = impl_->data->Email(c);
+      if (email.empty()) return Skip::kNoEmail;
+      if (marketing && !impl_->data->EmailConsent(c)) return Skip::kNoConsent;
+      std::string lower = email;
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      if (impl_->suppressed.contains(lower)) return Skip::kSuppressed;
+      return Skip::kNone;
+    }
+    case Channel::kPush:
+      return impl_->subscriptions.contains(impl_->snapshot->customer_id(c).value) ? Skip::kNone : Skip::kNoSubscription;
+    default:
+      return Skip::kNone;
+  }
+}
+
+Status Composer::Compose(std::size_t v, Snapshot::Index c, const Envelope& e, std::vector<OutboxMessage>& out) const {
+  const Impl& d = *impl_;
+  const MessageTemplateRecord& t = d.templates[v];
+  const Snapshot& s = *d.snapshot;
+  const CustomerId id = s.customer_id(c);
+  RecipientLinks links = LinksFor(d.settings, d.ws.id, id, t.id, d.secret);
+  TREU_ASSIGN_OR_RETURN(RenderContext ctx, d.data->ContextFor(c));
+  auto rendered = Render(d.compiled[v], d.data->For(c, std::move(links.unsubscribe_url), std::move(links.preferences_url)), ctx);
+  if (!rendered) return std::unexpected(rendered.error().WithContext("customer " + s.external_id(c)));
+  OutboxMessage m;
+  m.workspace = d.ws.id;
+  m.idempotency_key = e.key + ":" + s.external_id(c);
+  m.channel = t.channel;
+  m.customer = id;
+  m.category = e.category;
+  m.topic = t.topic;
+  m.template_id = t.id;
+  m.campaign = e.campaign;
+  m.subject = std::move(rendered->subject);
+  m.next_attempt_at = e.due;
+  m.created_at = e.now;
+  switch (t.channel) {
+    case Channel::kEmail:
+      m.recipient = d.data->Email(c);
+      m.html = std::move(rendered->html);
+      m.text = std::move(rendered->text);
+      break;
+    case Channel::kWebhook:
+      m.recipient = t.endpoint;
+      m.text = std::move(rendered->text);
+      m.html = WebhookBody(d.webhook_formats[v], m, s.external_id(c), d.data->Email(c), rendered->link_url);
+      break;
+    default:
+      m.text = std::move(rendered->text);
+      m.html = ChannelPayload(m.subject, m.text, rendered->link_url, t.layout);
+      break;
+  }
+  if (t.channel == Channel::kPush) {
+    auto it = d.subscriptions.find(id.value);
+    if (it == d.subscriptions.end()) return Ok();
+    for (std::int64_t browser : it->second) {
+      OutboxMessage one = m;
+      one.idempotency_key += ":" + std::to_string(browser);
+      one.recipient = std::to_string(browser);
+      out.push_back(std::move(one));
+    }
+  } else {
+    out.push_back(std::move(m));
+  }
+  return Ok();
+}
+
 Result<SendReport> SendTemplate(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                                 PredictionCache* predictions, const SendRequest& request,
                                 std::span<const std::uint8_t> secret, Timestamp now,
@@ -432,8 +583,7 @@ Result<SendReport> SendTemplate(Store& store, const Workspace& ws, const std::sh
   if (request.campaign.size() > 100) return InvalidArgument("campaign", "at most 100 bytes");
   TREU_ASSIGN_OR_RETURN(auto found, store.FindMessageTemplate(ws.id, request.template_name));
   if (!found) return NotFound("template " + request.template_name, "no such template in this workspace");
-  const MessageTemplateRecord& t = *found;
-  TREU_ASSIGN_OR_RETURN(CompiledTemplate compiled, CompileTemplate(t));
+  const std::int64_t template_id = found->id;
 
   // The audience, checked before anything is written.
   std::vector<bool> selected;
@@ -454,40 +604,17 @@ Result<SendReport> SendTemplate(Store& store, const Workspace& ws, const std::sh
       return InvalidArgument("audience", "name customers, a segment or a where expression");
     }
   }
-  TREU_ASSIGN_OR_RETURN(auto data, TemplateData::Build(store, ws, s, predictions, compiled.variables, now));
+  TREU_ASSIGN_OR_RETURN(auto composer, Composer::Prepare(store, ws, s, predictions, {std::move(*found)}, secret, now));
   if (request.customers.empty()) {
-    TREU_ASSIGN_OR_RETURN(selected,
-                          segment::SelectCustomersOn(store, ws, data->segment_data(), request.where, request.segment));
-  }
-  std::set<std::string, std::less<>> suppressed;
-  for (std::string after;;) {
-    TREU_ASSIGN_OR_RETURN(auto page, store.ListSuppressions(ws.id, after, 1000));
-    for (auto& sup : page) suppressed.insert(sup.address);
-    if (page.size() < 1000) break;
-    after = page.back().address;
-  }
-  TREU_ASSIGN_OR_RETURN(MessagingSettingsRecord settings, LoadMessagingSettings(store, ws.id));
-  // Push: each customer's subscriptions (a message per browser). Webhook: the endpoint's format.
-  std::unordered_map<std::int64_t, std::vector<std::int64_t>> subscriptions;
-  if (t.channel == Channel::kPush) {
-    for (std::int64_t after = 0;;) {
-      TREU_ASSIGN_OR_RETURN(auto page, store.ListPushSubscriptions(ws.id, CustomerId{}, after, 1000));
-      for (const PushSubscriptionRecord& sub : page) subscriptions[sub.customer.value].push_back(sub.id);
-      if (page.size() < 1000) break;
-      after = page.back().id;
-    }
-  }
-  std::string webhook_format;
-  if (t.channel == Channel::kWebhook) {
-    TREU_ASSIGN_OR_RETURN(auto endpoint, store.FindWebhookEndpoint(ws.id, t.endpoint));
-    if (!endpoint) return FailedPrecondition("endpoint", "the template's webhook endpoint '" + t.endpoint + "' was deleted");
-    webhook_format = endpoint->format;
+    TREU_ASSIGN_OR_RETURN(selected, segment::SelectCustomersOn(store, ws, composer->data().segment_data(), request.where,
+                                                               request.segment));
   }
 
   SendReport report;
-  report.key = request.key.empty() ? "send:" + std::to_string(t.id) + ":" + request.campaign + ":" +
+  report.key = request.key.empty() ? "send:" + std::to_string(template_id) + ":" + request.campaign + ":" +
                                          std::to_string(now.micros)
                                    : request.key;
+  const Composer::Envelope envelope{request.category, request.campaign, report.key, now, now};
   const bool marketing = request.category == "marketing";
   const std::int64_t total = std::count(selected.begin(), selected.end(), true);
   std::vector<OutboxMessage> batch;
@@ -505,74 +632,14 @@ Result<SendReport> SendTemplate(Store& store, const Workspace& ws, const std::sh
     if (!selected[c]) continue;
     ++report.audience;
     if (progress && (++done % 10'000) == 0) progress(done, total);
-    const std::string& email = data->Email(c);
-    const CustomerId id = s->customer_id(c);
-    const std::vector<std::int64_t>* browsers = nullptr;
-    if (t.channel == Channel::kEmail) {
-      if (email.empty()) {
-        ++report.no_email;
-        continue;
-      }
-      if (marketing && !data->EmailConsent(c)) {
-        ++report.no_consent;
-        continue;
-      }
-      std::string lower = email;
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
-      if (suppressed.contains(lower)) {
-        ++report.suppressed;
-        continue;
-      }
-    } else if (t.channel == Channel::kPush) {
-      auto it = subscriptions.find(id.value);
-      if (it == subscriptions.end()) {
-        ++report.no_address;
-        continue;
-      }
-      browsers = &it->second;
+    switch (composer->Check(c, marketing)) {
+      case Skip::kNone: break;
+      case Skip::kNoEmail: ++report.no_email; continue;
+      case Skip::kNoConsent: ++report.no_consent; continue;
+      case Skip::kSuppressed: ++report.suppressed; continue;
+      case Skip::kNoSubscription: ++report.no_address; continue;
     }
-    RecipientLinks links = LinksFor(settings, ws.id, id, t.id, secret);
-    TREU_ASSIGN_OR_RETURN(RenderContext ctx, data->ContextFor(c));
-    auto rendered = Render(compiled, data->For(c, std::move(links.unsubscribe_url), std::move(links.preferences_url)), ctx);
-    if (!rendered) return std::unexpected(rendered.error().WithContext("customer " + s->external_id(c)));
-    OutboxMessage m;
-    m.workspace = ws.id;
-    m.idempotency_key = report.key + ":" + s->external_id(c);
-    m.channel = t.channel;
-    m.customer = id;
-    m.category = request.category;
-    m.topic = t.topic;
-    m.template_id = t.id;
-    m.campaign = request.campaign;
-    m.subject = std::move(rendered->subject);
-    m.next_attempt_at = now;
-    m.created_at = now;
-    switch (t.channel) {
-      case Channel::kEmail:
-        m.recipient = email;
-        m.html = std::move(rendered->html);
-        m.text = std::move(rendered->text);
-        break;
-      case Channel::kWebhook:
-        m.recipient = t.endpoint;
-        m.text = std::move(rendered->text);
-        m.html = WebhookBody(webhook_format, m, s->external_id(c), email, rendered->link_url);
-        break;
-      default:
-        m.text = std::move(rendered->text);
-        m.html = ChannelPayload(m.subject, m.text, rendered->link_url, t.layout);
-        break;
-    }
-    if (browsers != nullptr) {
-      for (std::int64_t browser : *browsers) {
-        OutboxMessage one = m;
-        one.idempotency_key += ":" + std::to_string(browser);
-        one.recipient = std::to_string(browser);
-        batch.push_back(std::move(one));
-      }
-    } else {
-      batch.push_back(std::move(m));
-    }
+    TREU_RETURN_IF_ERROR(composer->Compose(0, c, envelope, batch));
     if (batch.size() >= kBatch) TREU_RETURN_IF_ERROR(flush());
   }
   TREU_RETURN_IF_ERROR(flush());

@@ -72,6 +72,8 @@ class TemplateData {
   // Email address and whether it may receive marketing email (consent granted).
   const std::string& Email(Snapshot::Index c) const;
   bool EmailConsent(Snapshot::Index c) const;
+  // The customer's time zone name, else the workspace's.
+  const std::string& ZoneName(Snapshot::Index c) const;
   // What the data was built from: the customer table and snapshot, to select an audience on.
   const segment::SegmentData& segment_data() const;
 
@@ -125,6 +127,50 @@ struct SendReport {
   std::int64_t no_consent = 0;          // skipped (marketing): no email consent
   std::int64_t suppressed = 0;          // skipped: the address is suppressed
   std::string key;
+};
+
+// Why a recipient of a send gets no message.
+enum class Skip { kNone, kNoEmail, kNoConsent, kSuppressed, kNoSubscription };
+// "", "no_email", "no_consent", "suppressed", "no_subscription".
+std::string_view SkipName(Skip s);
+
+// One send prepared: its templates (the variants, all of one channel) compiled, the data all of
+// them read built once, the workspace's suppressed addresses and messaging settings, each
+// customer's push subscriptions and the webhook endpoints' formats. Composes recipients'
+// messages; the const methods may run on several threads at once.
+class Composer {
+ public:
+  // NotFound for a webhook template whose endpoint was deleted (FailedPrecondition);
+  // InvalidArgument when the templates' channels differ or there are none.
+  static Result<std::unique_ptr<Composer>> Prepare(Store& store, const Workspace& ws,
+                                                   const std::shared_ptr<const Snapshot>& s,
+                                                   PredictionCache* predictions,
+                                                   std::vector<MessageTemplateRecord> templates,
+                                                   std::span<const std::uint8_t> secret, Timestamp now);
+  ~Composer();
+
+  const TemplateData& data() const;
+  Channel channel() const;
+  // Whether customer c can be reached on the channel: email needs an address and, for
+  // marketing, consent and no suppression; push a subscription; in-app and webhook always.
+  Skip Check(Snapshot::Index c, bool marketing) const;
+
+  struct Envelope {
+    std::string category = "marketing";
+    std::string campaign;
+    std::string key;  // message keys are "<key>:<external id>" (push: ":<subscription id>" more)
+    Timestamp due;    // next_attempt_at
+    Timestamp now;    // created_at
+  };
+  // Renders variant `v` for c and appends its messages (a push message per subscription).
+  // A render error (a limit) names the customer.
+  Status Compose(std::size_t v, Snapshot::Index c, const Envelope& e, std::vector<OutboxMessage>& out) const;
+
+  struct Impl;
+
+ private:
+  explicit Composer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 // Selects, renders and enqueues in batches of 10,000 (one transaction each), reporting progress

@@ -191,6 +191,13 @@ Result<std::vector<bool>> SelectCustomers(Store& store, const Workspace& ws, con
   return std::move(m.members);
 }
 
+Status CheckSelection(Store& store, WorkspaceId ws, std::string_view where, std::string_view name) {
+  if (where.empty() && name.empty()) return InvalidArgument("audience", "name a segment or a where expression");
+  TREU_ASSIGN_OR_RETURN(SegmentLibrary lib, SegmentLibrary::Load(store, ws));
+  TREU_RETURN_IF_ERROR(BindSelection(lib, where, name));
+  return Ok();
+}
+
 Result<std::vector<bool>> SelectCustomersOn(Store& store, const Workspace& ws, const SegmentData& data,
                                             std::string_view where, std::string_view name) {
   TREU_ASSIGN_OR_RETURN(SegmentLibrary lib, SegmentLibrary::Load(store, ws.id));

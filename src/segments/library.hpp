@@ -94,6 +94,11 @@ Result<Membership> EvaluateSegment(Store& store, const Workspace& ws, const std:
 Result<std::vector<bool>> SelectCustomers(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                                           std::string_view where, std::string_view name, Timestamp now);
 
+// Checks an audience without evaluating it: `where` (if not empty) parses and binds (errors with
+// position and caret), saved segment `name` (if not empty) exists (NotFound), and at least one
+// of them is given (InvalidArgument "audience").
+Status CheckSelection(Store& store, WorkspaceId ws, std::string_view where, std::string_view name);
+
 // As SelectCustomers, evaluated over `data` already built (its snapshot and instant), so a caller
 // that needs the customer table anyway builds it once.
 Result<std::vector<bool>> SelectCustomersOn(Store& store, const Workspace& ws, const SegmentData& data,

@@ -80,6 +80,11 @@ WRITE_BODIES = {
     "/api/v1/channels/identity-secret": {},
     "/api/v1/webhook-endpoints/{name}": {"url": "https://203.0.113.9/hook"},
     "/api/v1/webhook-endpoints/{name}/test": {},
+    "/api/v1/campaigns/{name}": {"variants": [{"template": "tenancy-tmpl"}], "where": "orders_count >= 1"},
+    "/api/v1/campaigns/{name}/schedule": {"send_at": "2030-01-01T00:00:00Z"},
+    "/api/v1/campaigns/{name}/cancel": {},
+    "/api/v1/campaigns/{name}/preview": {},
+    "/api/v1/delivery-rules": {"max_messages": 0},
     # (query, raw body) for routes that take a file
     "/api/v1/imports": ("?kind=customers&file_name=tenancy.csv", b"customer_id,email\ntenancy-imp,ti@a.example\n"),
 }
@@ -88,8 +93,9 @@ CONCRETE_IDS = {"/api/v1/kpis/{id}": "revenue"}
 # Routes whose {id} names something every workspace has (a metric), not a workspace's resource:
 # another workspace's key gets its own answer, which must not leak workspace a's data.
 # PUT …/rewards/{name} creates the reward in the caller's own workspace.
+# PUT /api/v1/campaigns/{name} creates the campaign in the caller's own workspace too.
 SHARED_IDS = {"/api/v1/kpis/{id}", "/api/v1/models/{model}/fit", "/api/v1/loyalty/rewards/{name}",
-              "/api/v1/webhook-endpoints/{name}"}
+              "/api/v1/webhook-endpoints/{name}", "/api/v1/campaigns/{name}"}
 # Query parameters a GET route requires.
 QUERIES = {"/api/v1/kpis": "?period=2024-01", "/api/v1/kpis/{id}": "?period=2024-01",
            "/api/v1/mrr": "?period=2024-01", "/api/v1/cohorts/members": "?cohort=2024-01"}
@@ -263,6 +269,17 @@ class ApiTest(unittest.TestCase):
             req.add_header("Authorization", "Bearer " + cls.keys[("a", "admin")])
             urllib.request.urlopen(req, timeout=10).read()
         CONCRETE_IDS["/api/v1/templates/{name}"] = "tenancy-tmpl"
+        # Campaigns of workspace a: one scheduled, read and previewed, one cancelled, one deleted.
+        for name in ("tenancy-camp", "tenancy-cancel", "tenancy-del"):
+            req = urllib.request.Request(cls.base + "/api/v1/campaigns/" + name, method="PUT",
+                                         data=json.dumps(WRITE_BODIES["/api/v1/campaigns/{name}"]).encode())
+            req.add_header("Authorization", "Bearer " + cls.keys[("a", "admin")])
+            urllib.request.urlopen(req, timeout=10).read()
+        for path in ("/api/v1/campaigns/{name}/schedule", "/api/v1/campaigns/{name}/preview",
+                     "/api/v1/campaigns/{name}/report", "/api/v1/campaigns/{name}/members"):
+            CONCRETE_IDS[path] = "tenancy-camp"
+        CONCRETE_IDS["/api/v1/campaigns/{name}/cancel"] = "tenancy-cancel"
+        CONCRETE_IDS["/api/v1/campaigns/{name}"] = "tenancy-del"
         CONCRETE_IDS["/api/v1/suppressions/{id}"] = "tenancy-del@a.example"
         req = urllib.request.Request(cls.base + "/api/v1/messages")
         req.add_header("Authorization", "Bearer " + cls.keys[("a", "read")])

@@ -1,0 +1,150 @@
+// Campaigns as a service (docs/campaigns.md): saving and checking them, launching them — the
+// audience resolved on the live snapshot, every member's arm drawn (holdout, A/B test share,
+// the rest waiting for the winner) and recorded, each member's send time worked out in their
+// own time zone (a chosen local time, or the hour they engage most, then quiet hours), the
+// frequency cap applied, the messages rendered and enqueued — picking the A/B winner after the
+// test window, the scheduler that does all this when it is due, and the report with the lift
+// against the holdout.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "analytics/model_fits.hpp"
+#include "campaigns/assignment.hpp"
+#include "campaigns/frequency.hpp"
+#include "campaigns/lift.hpp"
+#include "campaigns/timing.hpp"
+#include "snapshot/snapshot.hpp"
+#include "storage/store.hpp"
+
+namespace treu::campaigns {
+
+// ---- Delivery rules ----
+
+struct DeliveryRules {
+  FrequencyCap cap;
+  QuietHours quiet;
+};
+// The workspace's rules; no cap and no quiet hours when none are stored.
+Result<DeliveryRules> LoadDeliveryRules(Store& store, WorkspaceId ws);
+// Checks (CheckFrequencyCap; quiet hours "HH:MM", context "quiet_hours.start"/".end") and saves.
+Result<DeliveryRulesRecord> SaveDeliveryRules(Store& store, DeliveryRulesRecord r, Timestamp now);
+
+// ---- Campaigns ----
+
+// The earliest instant local time `at` occurs on `date` anywhere (UTC+14): a campaign sent at a
+// local time is launched then, so nobody's morning has passed.
+Timestamp EarliestLocal(CivilDate date, LocalTime at);
+// The date of a local-time campaign (the inverse of EarliestLocal).
+CivilDate LocalSendDate(Timestamp send_at);
+
+// Checks and saves campaign `c` (new, or replacing one of the same name that is a draft or
+// scheduled; FailedPrecondition otherwise):
+//  - a name as segment names have them; 1..26 variants, distinct templates of the workspace
+//    of one channel, weights 1..1000;
+//  - an audience: a saved segment and/or an expression (checked);
+//  - holdout 0..500 ‰; test share 1..1000 ‰ (below 1000: two or more variants, a winner
+//    metric opened, clicked or converted, a test window of 1 hour to 30 days);
+//  - local_time "HH:MM" or "" (then send_at is EarliestLocal of its date); a goal window of 1
+//    hour to 90 days; state draft or scheduled (scheduled with a send_at).
+// A new campaign draws its split key; a replaced one keeps its own, so arms never change.
+Result<CampaignRecord> SaveCampaign(Store& store, const Workspace& ws, CampaignRecord c, Timestamp now);
+
+// The campaign's split (its key, holdout, test share and weights), checked.
+Result<Split> CampaignSplit(const CampaignRecord& c);
+
+// Cancels a draft, scheduled or testing campaign: its queued messages are withdrawn; members
+// waiting for the winner get nothing. FailedPrecondition for a running, done or cancelled one.
+Result<CampaignRecord> CancelCampaign(Store& store, WorkspaceId ws, std::string_view name, Timestamp now);
+
+struct LaunchReport {
+  std::int64_t audience = 0;      // customers selected (this phase: the waiting ones for the winner)
+  std::int64_t holdout = 0;       // held out: recorded, sent nothing
+  std::int64_t waiting = 0;       // waiting for the A/B winner
+  std::int64_t queued = 0;        // messages enqueued
+  std::int64_t duplicates = 0;    // already enqueued (a launch run again)
+  std::int64_t capped = 0;        // over the frequency cap
+  std::int64_t no_email = 0, no_consent = 0, suppressed = 0, no_subscription = 0;
+  std::int64_t deferred = 0;      // due inside quiet hours, moved to their end
+  std::int64_t optimized = 0;     // at the hour the customer engages most
+  std::vector<std::int64_t> per_variant;  // members sent each variant
+};
+
+using Progress = std::function<void(std::int64_t done, std::int64_t total)>;
+
+// What launching `c` now would do, writing nothing: the composer's audience after caps.
+Result<LaunchReport> PreviewCampaign(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
+                                     PredictionCache* predictions, const CampaignRecord& c,
+                                     std::span<const std::uint8_t> secret, Timestamp now);
+
+// Launches `c` (state kRunning): the audience, arms, send times and caps as above; members and
+// messages written in batches of 10,000. Message keys are "campaign:<id>:<customer>", members
+// are upserted: running it again after a crash adds nothing twice. With a winner (c.winner >=
+// 0), sends the winner to the members waiting for it instead.
+Result<LaunchReport> LaunchCampaign(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
+                                    PredictionCache* predictions, const CampaignRecord& c,
+                                    std::span<const std::uint8_t> secret, Timestamp now, const Progress& progress = {});
+
+// ---- Reports ----
+
+struct ArmReport {
+  std::string name;           // "A", "B", ..., or "holdout"
+  std::string template_name;  // "" for the holdout
+  std::int64_t members = 0;   // assigned to the arm (intent to treat)
+  std::int64_t messaged = 0;  // members a message was enqueued for
+  std::int64_t sent = 0, failed = 0;        // customers with a message in that state
+  std::int64_t opened = 0, clicked = 0;     // customers who opened / clicked
+  std::int64_t converted = 0;               // members with an order within the goal window
+  std::int64_t unsubscribed = 0;            // members who unsubscribed within it
+  double revenue = 0;                       // of those orders, in the currency's units
+  Sample revenue_sample;                    // per member
+};
+
+struct CampaignReport {
+  CampaignRecord campaign;
+  std::vector<ArmReport> variants;
+  ArmReport treated;  // all variants together
+  ArmReport holdout;
+  std::int64_t waiting = 0;
+  std::int64_t capped = 0;
+  std::optional<Lift> conversion_lift;  // treated vs holdout
+  std::optional<Lift> revenue_lift;     // per member
+  std::optional<Winner> winner;         // by the campaign's metric, among the variants
+};
+
+// The report of `c` on snapshot s: members' outcomes, the messages and their opens and clicks,
+// orders and unsubscribes within goal_window of each member's send time (the holdout's would-be
+// send time), and the lift with its 95 % interval.
+Result<CampaignReport> ReportCampaign(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
+                                      const CampaignRecord& c);
+
+// ---- Scheduling ----
+
+// Moves campaign `found` on, claimed by a compare-and-set of its state (false: another server
+// had it): a draft or scheduled one is launched, a testing one gets its winner picked (by its
+// metric; A on a tie) and sent to the members waiting for it, a stale running one is resumed.
+// Then it is testing (until its test window ends) or done. A failed launch stays running with
+// the error in last_error, and the error is returned.
+Result<bool> AdvanceCampaign(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& snapshot,
+                             PredictionCache* predictions, const CampaignRecord& found,
+                             std::span<const std::uint8_t> secret, Timestamp now, const Progress& progress = {});
+
+struct SchedulerRun {
+  int launched = 0;   // campaigns launched (or their winner sent)
+  int failed = 0;     // launches that failed (last_error says why; retried when stale)
+};
+
+// AdvanceCampaign for every campaign due at `now` (Store::ListDueCampaigns; running ones
+// untouched for `stale_micros` are resumed). A failure of one campaign is counted (and printed
+// to stderr) and the others go on.
+Result<SchedulerRun> RunDueCampaigns(Store& store, SnapshotCache& snapshots, PredictionCache* predictions,
+                                     std::span<const std::uint8_t> secret, Timestamp now,
+                                     std::int64_t stale_micros = 10 * 60 * kMicrosPerSecond);
+
+}  // namespace treu::campaigns

@@ -1,0 +1,375 @@
+// Campaign scenarios on a real SQLite store with a simulated clock: launching with a holdout,
+// send times at a local hour across a daylight-saving change, quiet hours, frequency caps, the
+// A/B test and its winner through the scheduler, and the report's lift against the holdout.
+#include "campaigns/service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "campaigns/assignment.hpp"
+#include "messaging/composer.hpp"
+#include "storage/sqlite/temp_store_testing.hpp"
+
+namespace treu::campaigns {
+namespace {
+
+const std::vector<std::uint8_t> kSecret(32, 9);
+constexpr int kCustomers = 3000;
+const char* const kZones[] = {"Europe/Berlin", "America/New_York", "Asia/Tokyo"};
+
+Timestamp At(std::string_view text) { return ParseTimestamp(text, TimeZone::Utc()).value(); }
+
+class CampaignServiceTest : public ::testing::Test {
+ protected:
+  // Friday 2026-03-27, 12:00 UTC: Europe springs forward on Sunday the 29th.
+  CampaignServiceTest() : clock_(At("2026-03-27T12:00:00Z")), db_("treu-campaigns", clock_) {
+    std::vector<Customer> customers;
+    for (int i = 0; i < kCustomers; ++i) {
+      Customer c;
+      c.external_id = Id(i);
+      c.email = Id(i) + "@example.com";
+      c.time_zone = kZones[i % 3];
+      if (i % 100 != 99) c.consent[Channel::kEmail] = Consent{true, "import", clock_.Now()};
+      customers.push_back(std::move(c));
+    }
+    auto tx = store().BeginWrite(ws().id).value();
+    tx->UpsertCustomers(customers, clock_.Now()).value();
+    tx->Commit().value();
+    for (std::string name : {"offer-a", "offer-b"}) {
+      MessageTemplateRecord t;
+      t.workspace = ws().id;
+      t.name = name;
+      t.subject = name + " for {{ customer.id }}";
+      t.html = "<p>" + name + "</p>";
+      messaging::SaveTemplate(store(), t, clock_.Now()).value();
+    }
+    MessageTemplateRecord push;
+    push.workspace = ws().id;
+    push.name = "offer-push";
+    push.channel = Channel::kPush;
+    push.subject = "Offer";
+    push.text = "For you";
+    messaging::SaveTemplate(store(), push, clock_.Now()).value();
+  }
+
+  static std::string Id(int i) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "c%04d", i);
+    return buf;
+  }
+  Store& store() { return *db_.store; }
+  const Workspace& ws() { return db_.workspace; }
+  std::shared_ptr<const Snapshot> Snap() { return BuildSnapshot(store(), ws().id).value(); }
+
+  CampaignRecord Draft(std::string name, std::vector<CampaignVariant> variants = {{"offer-a", 1}}) {
+    CampaignRecord c;
+    c.name = std::move(name);
+    c.where = "orders_count >= 0";
+    c.variants = std::move(variants);
+    return c;
+  }
+
+  // Saves and launches `c` now (as the scheduler would), returning the stored campaign.
+  std::pair<CampaignRecord, LaunchReport> Launch(CampaignRecord c) {
+    CampaignRecord saved = SaveCampaign(store(), ws(), std::move(c), clock_.Now()).value();
+    saved.launched_at = clock_.Now();
+    saved = store().SaveCampaign(saved).value();
+    auto report = LaunchCampaign(store(), ws(), Snap(), nullptr, saved, kSecret, clock_.Now());
+    EXPECT_TRUE(report.has_value()) << report.error().ToString();
+    return {saved, report.value_or(LaunchReport{})};
+  }
+
+  std::vector<CampaignMember> Members(const CampaignRecord& c) {
+    return store().ListCampaignMembers(ws().id, c.id, CustomerId{}, 100'000).value();
+  }
+
+  // The campaign's messages by customer id.
+  std::map<std::int64_t, OutboxMessage> Messages(const std::string& campaign) {
+    std::map<std::int64_t, OutboxMessage> out;
+    MessageFilter f;
+    f.campaign = campaign;
+    for (std::int64_t before = 0;;) {
+      auto page = store().ListMessages(ws().id, f, before, 1000).value();
+      for (auto& m : page) out.emplace(m.customer.value, m);
+      if (page.size() < 1000) break;
+      before = page.back().id;
+    }
+    return out;
+  }
+
+  ManualClock clock_;
+  testing::TempSqliteStore db_;
+};
+
+TEST_F(CampaignServiceTest, SavingChecksEveryFieldAndKeepsTheSplitKey) {
+  auto error_of = [&](CampaignRecord c) {
+    auto r = SaveCampaign(store(), ws(), std::move(c), clock_.Now());
+    EXPECT_FALSE(r.has_value());
+    return r ? Error(ErrorCode::kInternal, "", "") : r.error();
+  };
+  EXPECT_EQ(error_of(Draft("bad name!")).context(), "name");
+  EXPECT_EQ(error_of(Draft("x", {})).context(), "variants");
+  EXPECT_EQ(error_of(Draft("x", {{"offer-a", 1}, {"nope", 1}})).context(), "variants.1.template");
+  EXPECT_EQ(error_of(Draft("x", {{"offer-a", 1}, {"offer-push", 1}})).context(), "variants.1.template");
+  EXPECT_EQ(error_of(Draft("x", {{"offer-a", 1}, {"offer-a", 1}})).context(), "variants.1.template");
+  EXPECT_EQ(error_of(Draft("x", {{"offer-a", 0}})).context(), "variants.0.weight");
+  CampaignRecord c = Draft("x");
+  c.where = "";
+  EXPECT_EQ(error_of(c).context(), "audience");
+  c = Draft("x");
+  c.segment = "no_such_segment";
+  EXPECT_EQ(error_of(c).code(), ErrorCode::kNotFound);
+  c = Draft("x");
+  c.where = "orders_count >=";
+  EXPECT_EQ(error_of(c).code(), ErrorCode::kInvalidArgument);
+  c = Draft("x");
+  c.holdout_permille = 501;
+  EXPECT_EQ(error_of(c).context(), "holdout_percent");
+  c = Draft("x");
+  c.test_permille = 200;
+  EXPECT_EQ(error_of(c).context(), "test_percent");  // one variant
+  c = Draft("x", {{"offer-a", 1}, {"offer-b", 1}});
+  c.test_permille = 200;
+  c.winner_metric = "revenue";
+  EXPECT_EQ(error_of(c).context(), "winner_metric");
+  c.winner_metric = "clicked";
+  c.test_window_micros = 60 * kMicrosPerSecond;
+  EXPECT_EQ(error_of(c).context(), "test_window_hours");
+  c = Draft("x");
+  c.local_time = "9:00";
+  EXPECT_EQ(error_of(c).context(), "local_time");
+  c = Draft("x");
+  c.state = CampaignState::kScheduled;
+  EXPECT_EQ(error_of(c).context(), "send_at");
+  EXPECT_TRUE(store().ListCampaigns(ws().id).value().empty());
+
+  // Saved: a split key of its own, kept when the draft is changed.
+  c = Draft("spring");
+  const CampaignRecord saved = SaveCampaign(store(), ws(), c, clock_.Now()).value();
+  EXPECT_EQ(saved.split_key.size(), 32u);
+  EXPECT_TRUE(ParseSplitKey(saved.split_key).has_value());
+  c.holdout_permille = 200;
+  c.split_key = "00000000000000000000000000000000";
+  const CampaignRecord changed = SaveCampaign(store(), ws(), c, clock_.Now()).value();
+  EXPECT_EQ(changed.id, saved.id);
+  EXPECT_EQ(changed.split_key, saved.split_key);
+  EXPECT_EQ(changed.holdout_permille, 200);
+  // A local-time campaign is launched when its date begins at UTC+14.
+  c.local_time = "09:00";
+  c.send_at = At("2026-03-30T07:00:00Z");
+  EXPECT_EQ(SaveCampaign(store(), ws(), c, clock_.Now()).value().send_at, At("2026-03-29T19:00:00Z"));
+  // Once it ran, it can't be changed.
+  CampaignRecord done = changed;
+  done.state = CampaignState::kDone;
+  store().SaveCampaign(done).value();
+  EXPECT_EQ(SaveCampaign(store(), ws(), c, clock_.Now()).error().code(), ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(CampaignServiceTest, LaunchRecordsTheHoldoutAndSendsAtNineInEveryZone) {
+  // Monday 2026-03-30 at 09:00 local: Berlin is on summer time by then.
+  clock_.Set(EarliestLocal({2026, 3, 30}, {9, 0}));
+  CampaignRecord c = Draft("monday");
+  c.holdout_permille = 100;
+  c.local_time = "09:00";
+  c.send_at = clock_.Now();
+  auto [saved, report] = Launch(c);
+  EXPECT_EQ(report.audience, kCustomers);
+  EXPECT_NEAR(report.holdout, 300, 4 * 16.4);  // binomial(3000, 0.1): σ = 16.4
+  EXPECT_EQ(report.waiting, 0);
+  EXPECT_EQ(report.no_consent + report.queued + report.holdout, kCustomers);
+  EXPECT_EQ(report.per_variant, std::vector<std::int64_t>{report.queued});
+  EXPECT_GT(report.no_consent, 20);  // every 100th customer has no consent, unless held out
+
+  const auto members = Members(saved);
+  ASSERT_EQ(members.size(), static_cast<std::size_t>(kCustomers));
+  const auto messages = Messages("monday");
+  EXPECT_EQ(static_cast<std::int64_t>(messages.size()), report.queued);
+  const std::map<std::string, Timestamp> nine{{"Europe/Berlin", At("2026-03-30T07:00:00Z")},
+                                             {"America/New_York", At("2026-03-30T13:00:00Z")},
+                                             {"Asia/Tokyo", At("2026-03-30T00:00:00Z")}};
+  const Assigner assigner(CampaignSplit(saved).value());
+  int held = 0;
+  for (const CampaignMember& m : members) {
+    const auto customer = store().CustomerExternalId(ws().id, m.customer).value().value();
+    const int i = std::stoi(customer.substr(1));
+    const Arm arm = assigner.Assign(m.customer);
+    if (m.arm == kArmHoldout) {
+      ++held;
+      EXPECT_EQ(arm.kind, ArmKind::kHoldout);
+      EXPECT_EQ(m.outcome, "held_out");
+      EXPECT_FALSE(messages.contains(m.customer.value)) << customer;
+      EXPECT_EQ(m.due, nine.at(kZones[i % 3])) << customer;  // when they would have got it
+      continue;
+    }
+    EXPECT_EQ(arm.kind, ArmKind::kVariant);
+    if (i % 100 == 99) {
+      EXPECT_EQ(m.outcome, "no_consent");
+      continue;
+    }
+    EXPECT_EQ(m.outcome, "queued");
+    ASSERT_TRUE(messages.contains(m.customer.value)) << customer;
+    EXPECT_EQ(messages.at(m.customer.value).next_attempt_at, nine.at(kZones[i % 3])) << customer;
+    EXPECT_EQ(m.due, nine.at(kZones[i % 3]));
+  }
+  EXPECT_EQ(held, report.holdout);
+
+  // Launched again (a crash in between): nothing twice, the same arms.
+  auto again = LaunchCampaign(store(), ws(), Snap(), nullptr, saved, kSecret, clock_.Now()).value();
+  EXPECT_EQ(again.queued, 0);
+  EXPECT_EQ(again.duplicates, report.queued);
+  EXPECT_EQ(again.holdout, report.holdout);
+  EXPECT_EQ(Members(saved), members);
+  // The preview predicts what a launch does.
+  CampaignRecord twin = c;
+  twin.name = "monday-preview";
+  const CampaignRecord twin_saved = SaveCampaign(store(), ws(), twin, clock_.Now()).value();
+  CampaignRecord same_key = twin_saved;
+  same_key.split_key = saved.split_key;
+  auto preview = PreviewCampaign(store(), ws(), Snap(), nullptr, same_key, kSecret, clock_.Now()).value();
+  EXPECT_EQ(preview.holdout, report.holdout);
+  EXPECT_EQ(preview.queued, report.queued);
+  EXPECT_TRUE(Members(twin_saved).empty());  // a preview writes nothing
+}
+
+TEST_F(CampaignServiceTest, QuietHoursDeferAndCapsSkip) {
+  // 21:30 UTC on Friday: 22:30 in Berlin (quiet), 17:30 in New York, 06:30 on Saturday in Tokyo
+  // (quiet).
+  clock_.Set(At("2026-03-27T21:30:00Z"));
+  store().SaveDeliveryRules({ws().id, 1, 7 * kMicrosPerDay, "21:00", "08:00", clock_.Now()}).value();
+  auto [first, report] = Launch(Draft("friday-night"));
+  EXPECT_EQ(report.capped, 0);
+  const std::map<std::string, Timestamp> due{{"Europe/Berlin", At("2026-03-28T07:00:00Z")},
+                                            {"America/New_York", At("2026-03-27T21:30:00Z")},
+                                            {"Asia/Tokyo", At("2026-03-27T23:00:00Z")}};
+  const auto messages = Messages("friday-night");
+  std::int64_t quiet = 0;
+  for (const auto& [id, m] : messages) {
+    const auto customer = store().CustomerExternalId(ws().id, CustomerId{id}).value().value();
+    const int zone = std::stoi(customer.substr(1)) % 3;
+    EXPECT_EQ(m.next_attempt_at, due.at(kZones[zone])) << customer;
+    quiet += zone != 1;
+  }
+  EXPECT_EQ(report.deferred, quiet);  // Berlin's and Tokyo's, not New York's
+  // One marketing message a week: a second campaign the same night reaches nobody.
+  auto [second, capped] = Launch(Draft("saturday", {{"offer-b", 1}}));
+  EXPECT_EQ(capped.queued, 0);
+  EXPECT_EQ(capped.capped, report.queued);
+  for (const CampaignMember& m : Members(second))
+    EXPECT_TRUE(m.outcome == "capped" || m.outcome == "no_consent") << m.outcome;
+  // Eight days later there is room again.
+  clock_.Advance(8 * kMicrosPerDay);
+  auto [third, later] = Launch(Draft("next-week", {{"offer-b", 1}}));
+  EXPECT_EQ(later.capped, 0);
+  EXPECT_EQ(later.queued, report.queued);
+}
+
+TEST_F(CampaignServiceTest, TheSchedulerRunsTheTestAndSendsTheWinner) {
+  SnapshotCache snapshots;
+  CampaignRecord c = Draft("ab", {{"offer-a", 1}, {"offer-b", 1}});
+  c.test_permille = 200;
+  c.winner_metric = "clicked";
+  c.test_window_micros = 4 * 3600 * kMicrosPerSecond;
+  c.state = CampaignState::kScheduled;
+  c.send_at = At("2026-03-27T13:00:00Z");
+  CampaignRecord saved = SaveCampaign(store(), ws(), c, clock_.Now()).value();
+  // Not due yet.
+  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, clock_.Now()).value().launched, 0);
+  clock_.Set(At("2026-03-27T13:00:00Z"));
+  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, clock_.Now()).value().launched, 1);
+  saved = store().FindCampaign(ws().id, "ab").value().value();
+  EXPECT_EQ(saved.state, CampaignState::kTesting);
+  EXPECT_EQ(saved.test_ends_at, At("2026-03-27T17:00:00Z"));
+  // 20 % in the test (300 each side), the rest wait.
+  std::map<int, int> arms;
+  for (const CampaignMember& m : Members(saved)) ++arms[m.arm];
+  EXPECT_NEAR(arms[0], 300, 4 * 15.5);
+  EXPECT_NEAR(arms[1], 300, 4 * 15.5);
+  EXPECT_NEAR(arms[kArmWaiting], 2400, 4 * 21.9);
+  // B's messages get clicked twice as often (every second vs every fourth).
+  const auto templates = store().ListMessageTemplates(ws().id).value();
+  std::int64_t b_id = 0;
+  for (const auto& t : templates)
+    if (t.name == "offer-b") b_id = t.id;
+  int n = 0;
+  for (const auto& [customer, m] : Messages("ab")) {
+    const bool b = m.template_id == b_id;
+    if (n++ % (b ? 2 : 4) == 0)
+      store().AppendMessageLog({0, ws().id, m.id, m.customer, "clicked", At("2026-03-27T14:00:00Z"), "u"}).value();
+  }
+  // The window isn't over: nothing happens; then the winner goes to everyone waiting.
+  clock_.Set(At("2026-03-27T16:59:00Z"));
+  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, clock_.Now()).value().launched, 0);
+  clock_.Set(At("2026-03-27T17:00:00Z"));
+  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, clock_.Now()).value().launched, 1);
+  saved = store().FindCampaign(ws().id, "ab").value().value();
+  EXPECT_EQ(saved.state, CampaignState::kDone);
+  EXPECT_EQ(saved.winner, 1);
+  EXPECT_EQ(saved.finished_at, At("2026-03-27T17:00:00Z"));
+  std::map<int, int> after;
+  for (const CampaignMember& m : Members(saved)) ++after[m.arm];
+  EXPECT_EQ(after[kArmWaiting], 0);
+  EXPECT_EQ(after[0], arms[0]);
+  EXPECT_EQ(after[1], arms[1] + arms[kArmWaiting]);
+  int to_b = 0;
+  for (const auto& [customer, m] : Messages("ab")) to_b += m.template_id == b_id;
+  EXPECT_GT(to_b, 2400);
+  // Done campaigns are not run again.
+  clock_.Advance(kMicrosPerDay);
+  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, clock_.Now()).value().launched, 0);
+}
+
+TEST_F(CampaignServiceTest, TheReportMeasuresTheLiftAgainstTheHoldout) {
+  CampaignRecord c = Draft("winback");
+  c.holdout_permille = 300;
+  c.goal_window_micros = 7 * kMicrosPerDay;
+  auto [saved, launch] = Launch(c);
+  // Within the week, 40 % of the recipients order and 10 % of the holdout; one order of each
+  // kind lands after the window and doesn't count.
+  std::vector<Order> orders;
+  int k = 0;
+  for (const CampaignMember& m : Members(saved)) {
+    const bool held = m.arm == kArmHoldout;
+    ++k;
+    if ((held && k % 10 == 0) || (!held && k % 5 < 2)) {
+      Order o;
+      o.external_id = "o" + std::to_string(k);
+      o.customer = m.customer;
+      o.placed_at = Timestamp{m.due.micros + 2 * kMicrosPerDay};
+      o.total = Money{2500, Currency::FromCode("EUR").value()};
+      orders.push_back(o);
+    }
+    if (k == 7 || k == 10) {
+      Order late;
+      late.external_id = "late" + std::to_string(k);
+      late.customer = m.customer;
+      late.placed_at = Timestamp{m.due.micros + 8 * kMicrosPerDay};
+      late.total = Money{100'000, Currency::FromCode("EUR").value()};
+      orders.push_back(late);
+    }
+  }
+  auto tx = store().BeginWrite(ws().id).value();
+  ASSERT_TRUE(tx->InsertOrders(orders));
+  ASSERT_TRUE(tx->Commit());
+  const CampaignReport r = ReportCampaign(store(), ws(), Snap(), saved).value();
+  EXPECT_EQ(r.holdout.members, launch.holdout);
+  EXPECT_EQ(r.treated.members, kCustomers - launch.holdout);
+  EXPECT_EQ(r.treated.messaged, launch.queued);
+  EXPECT_NEAR(static_cast<double>(r.treated.converted) / static_cast<double>(r.treated.members), 0.4, 0.02);
+  EXPECT_NEAR(static_cast<double>(r.holdout.converted) / static_cast<double>(r.holdout.members), 0.1, 0.02);
+  ASSERT_TRUE(r.conversion_lift.has_value());
+  EXPECT_NEAR(r.conversion_lift->difference, 0.3, 0.03);
+  EXPECT_TRUE(r.conversion_lift->significant);
+  EXPECT_GT(r.conversion_lift->interval.low, 0.2);
+  EXPECT_LT(r.conversion_lift->interval.high, 0.4);
+  ASSERT_TRUE(r.revenue_lift.has_value());
+  EXPECT_NEAR(r.revenue_lift->difference, 0.3 * 25.0, 1.0);  // € per member
+  EXPECT_DOUBLE_EQ(r.treated.revenue, 25.0 * static_cast<double>(r.treated.converted));
+  ASSERT_EQ(r.variants.size(), 1u);
+  EXPECT_EQ(r.variants[0].name, "A");
+  EXPECT_EQ(r.variants[0].template_name, "offer-a");
+}
+
+}  // namespace
+}  // namespace treu::campaigns
