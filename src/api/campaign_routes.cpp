@@ -13,10 +13,6 @@ using nlohmann::json;
 
 constexpr std::int64_t kHour = 3600 * kMicrosPerSecond;
 
-const std::vector<std::uint8_t>& Secret(const RequestContext& ctx) {
-  static const std::vector<std::uint8_t> none;
-  return ctx.signing_secret != nullptr ? *ctx.signing_secret : none;
-}
 
 json Time(const std::optional<Timestamp>& t) { return t ? json(FormatTimestamp(*t)) : json(nullptr); }
 
@@ -305,6 +301,36 @@ Result<HttpResponse> CampaignMembers(RequestContext& ctx) {
                        {"next_cursor", more ? json(CursorAfter(page.back().customer.value)) : json(nullptr)}});
 }
 
+Result<HttpResponse> Calendar(RequestContext& ctx) {
+  TREU_ASSIGN_OR_RETURN(Workspace ws, TheWorkspace(ctx));
+  auto date = [&](const char* name) -> Result<CivilDate> {
+    const std::string* text = ctx.request.Query(name);
+    if (text == nullptr) return InvalidArgument(name, "is required: a date YYYY-MM-DD");
+    auto d = ParseDate(*text);
+    if (!d) return InvalidArgument(name, "must be a date YYYY-MM-DD");
+    return *d;
+  };
+  TREU_ASSIGN_OR_RETURN(CivilDate from, date("from"));
+  TREU_ASSIGN_OR_RETURN(CivilDate to, date("to"));
+  TREU_ASSIGN_OR_RETURN(auto entries, campaigns::ContentCalendar(ctx.store, ws, from, to));
+  json data = json::array();
+  for (const auto& e : entries) {
+    json conflicts = json::array();
+    for (const auto& c : e.conflicts) conflicts.push_back({{"kind", c.kind}, {"detail", c.detail}});
+    data.push_back({{"kind", e.kind},
+                    {"name", e.name},
+                    {"state", CampaignStateName(e.state)},
+                    {"channel", ChannelName(e.channel)},
+                    {"date", FormatDate(e.date)},
+                    {"at", Time(e.at)},
+                    {"local_time", e.local_time.empty() ? json(nullptr) : json(e.local_time)},
+                    {"segment", e.segment},
+                    {"where", e.where},
+                    {"conflicts", std::move(conflicts)}});
+  }
+  return JsonResponse({{"from", FormatDate(from)}, {"to", FormatDate(to)}, {"data", std::move(data)}});
+}
+
 json RulesJson(const DeliveryRulesRecord& r) {
   return {{"max_messages", r.cap_messages},
           {"window_days", static_cast<double>(r.cap_window_micros) / kMicrosPerDay},
@@ -379,6 +405,10 @@ std::vector<Route> CampaignRoutes() {
       {"GET", "/api/v1/campaigns/{name}/members", read,
        "The audience as recorded at launch: each customer's arm (variant, holdout, waiting), send time and outcome",
        CampaignMembers, "CampaignMemberList", {{"limit", "page size, 1..500 (default 50)"}, {"cursor", "next_cursor of the previous page"}}},
+      {"GET", "/api/v1/calendar", read,
+       "The content calendar: campaigns planned or sent from `from` to `to` (dates, at most 366 days), with "
+       "conflicts (the same audience twice in a day, a send inside quiet hours)",
+       Calendar, "Calendar", {{"from", "first day, YYYY-MM-DD"}, {"to", "last day, YYYY-MM-DD"}}},
       {"GET", "/api/v1/delivery-rules", read, "The frequency cap and quiet hours", GetRules, "DeliveryRules"},
       {"PUT", "/api/v1/delivery-rules", admin,
        "Sets {\"max_messages\" (0: no cap), \"window_days\", \"quiet_hours\": {\"start\", \"end\"}}", PutRules,

@@ -12,15 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::uint8_t>& Secret(const RequestContext& ctx) {
-  static const std::vector<std::uint8_t> none;
-  return ctx.signing_secret != nullptr ? *ctx.signing_secret : none;
-}
 
-Status NeedSecret(const RequestContext& ctx) {
-  if (ctx.signing_secret == nullptr) return Unavailable("channels", "this server has no signing secret");
-  return {};
-}
 
 HttpResponse Status204() {
   HttpResponse r;
@@ -44,7 +36,7 @@ Result<HttpResponse> GetChannelSettings(RequestContext& ctx) {
 }
 
 Result<HttpResponse> PatchChannelSettings(RequestContext& ctx) {
-  TREU_RETURN_IF_ERROR(NeedSecret(ctx));
+  TREU_RETURN_IF_ERROR(NeedSecret(ctx, "channels"));
   TREU_ASSIGN_OR_RETURN(json body, BodyObject(ctx.request, {"vapid_subject", "new_vapid_keys"}));
   TREU_ASSIGN_OR_RETURN(auto subject, OptionalString(body, "vapid_subject"));
   bool new_keys = false;
@@ -61,7 +53,7 @@ Result<HttpResponse> PatchChannelSettings(RequestContext& ctx) {
 }
 
 Result<HttpResponse> NewIdentitySecret(RequestContext& ctx) {
-  TREU_RETURN_IF_ERROR(NeedSecret(ctx));
+  TREU_RETURN_IF_ERROR(NeedSecret(ctx, "channels"));
   TREU_ASSIGN_OR_RETURN(std::string plain,
                         messaging::RotateIdentitySecret(ctx.store, ctx.workspace(), Secret(ctx), ctx.clock.Now()));
   return JsonResponse({{"identity_secret", plain},
@@ -88,7 +80,7 @@ Result<HttpResponse> ListEndpoints(RequestContext& ctx) {
 }
 
 Result<HttpResponse> PutEndpoint(RequestContext& ctx) {
-  TREU_RETURN_IF_ERROR(NeedSecret(ctx));
+  TREU_RETURN_IF_ERROR(NeedSecret(ctx, "channels"));
   TREU_ASSIGN_OR_RETURN(json body, BodyObject(ctx.request, {"url", "format", "new_secret"}));
   messaging::WebhookEndpointChange change;
   change.name = ctx.params.at("name");
@@ -116,7 +108,7 @@ Result<HttpResponse> DeleteEndpoint(RequestContext& ctx) {
 
 // A test message to an endpoint now, through the same delivery as the outbox's.
 Result<HttpResponse> TestEndpoint(RequestContext& ctx) {
-  TREU_RETURN_IF_ERROR(NeedSecret(ctx));
+  TREU_RETURN_IF_ERROR(NeedSecret(ctx, "channels"));
   const std::string& name = ctx.params.at("name");
   TREU_ASSIGN_OR_RETURN(auto endpoint, ctx.store.FindWebhookEndpoint(ctx.workspace(), name));
   if (!endpoint) return NotFound("webhook endpoint " + name, "no such endpoint in this workspace");
@@ -156,7 +148,7 @@ Result<HttpResponse> DeleteSubscription(RequestContext& ctx) {
 // The verified user of a snippet request: the customer named by Treu-User-Id whose
 // Treu-User-Hash is right.
 Result<Customer> VerifiedUser(RequestContext& ctx) {
-  TREU_RETURN_IF_ERROR(NeedSecret(ctx));
+  TREU_RETURN_IF_ERROR(NeedSecret(ctx, "channels"));
   const std::string user(ctx.request.Header("treu-user-id"));
   const std::string hash(ctx.request.Header("treu-user-hash"));
   if (user.empty()) return InvalidArgument("Treu-User-Id", "the header is required: the signed-in user's id");

@@ -60,10 +60,6 @@ messaging::Requester Who(const RequestContext& ctx) {
   return {ctx.request.remote, std::string(ctx.request.Header("user-agent"))};
 }
 
-const std::vector<std::uint8_t>& Secret(const RequestContext& ctx) {
-  static const std::vector<std::uint8_t> none;
-  return ctx.signing_secret != nullptr ? *ctx.signing_secret : none;
-}
 
 // The page for a link that can't be used (malformed, forged, expired, or what it names is gone).
 HttpResponse LinkProblem(const RequestContext& ctx, const Error& e) {

@@ -15,15 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::uint8_t>& Secret(const RequestContext& ctx) {
-  static const std::vector<std::uint8_t> none;
-  return ctx.signing_secret != nullptr ? *ctx.signing_secret : none;
-}
 
-Status NeedSecret(const RequestContext& ctx) {
-  if (ctx.signing_secret == nullptr) return Unavailable("messaging", "this server has no signing secret");
-  return {};
-}
 
 json OptionalTime(const std::optional<Timestamp>& t) { return t ? json(FormatTimestamp(*t)) : json(nullptr); }
 
@@ -54,7 +46,7 @@ Result<HttpResponse> GetSettings(RequestContext& ctx) {
 }
 
 Result<HttpResponse> PatchSettings(RequestContext& ctx) {
-  TREU_RETURN_IF_ERROR(NeedSecret(ctx));
+  TREU_RETURN_IF_ERROR(NeedSecret(ctx, "messaging"));
   static constexpr std::string_view kStrings[] = {
       "from_name", "from_address", "reply_to", "transport", "smtp_url", "smtp_tls", "smtp_username",
       "smtp_password", "dkim_domain", "dkim_selector", "dkim_private_key", "consent_text_version", "public_url"};
@@ -89,7 +81,7 @@ Result<HttpResponse> PatchSettings(RequestContext& ctx) {
 // Sends a short test email through the workspace's transport now (not through the outbox),
 // and answers with the transport's result.
 Result<HttpResponse> TestSend(RequestContext& ctx) {
-  TREU_RETURN_IF_ERROR(NeedSecret(ctx));
+  TREU_RETURN_IF_ERROR(NeedSecret(ctx, "messaging"));
   TREU_ASSIGN_OR_RETURN(json body, BodyObject(ctx.request, {"to"}));
   TREU_ASSIGN_OR_RETURN(auto to, OptionalString(body, "to"));
   if (!to) return InvalidArgument("to", "is required: the address to send the test to");
@@ -218,7 +210,7 @@ Result<HttpResponse> CheckTemplateRoute(RequestContext& ctx) {
 
 // A template (saved, by "template", or given inline) rendered for a real customer.
 Result<HttpResponse> PreviewRoute(RequestContext& ctx) {
-  TREU_RETURN_IF_ERROR(NeedSecret(ctx));
+  TREU_RETURN_IF_ERROR(NeedSecret(ctx, "messaging"));
   TREU_ASSIGN_OR_RETURN(json body,
                         BodyObject(ctx.request, {"template", "customer_id", "channel", "topic", "subject", "html", "text",
                                                  "link_url", "layout", "endpoint"}));
@@ -254,7 +246,7 @@ Result<HttpResponse> PreviewRoute(RequestContext& ctx) {
 // ---- Sends ----
 
 Result<HttpResponse> SendRoute(RequestContext& ctx) {
-  TREU_RETURN_IF_ERROR(NeedSecret(ctx));
+  TREU_RETURN_IF_ERROR(NeedSecret(ctx, "messaging"));
   TREU_ASSIGN_OR_RETURN(json body, BodyObject(ctx.request, {"template", "customers", "segment", "where", "category",
                                                             "campaign", "key"}));
   messaging::SendRequest req;
@@ -482,7 +474,7 @@ Result<HttpResponse> CustomerConsent(RequestContext& ctx) {
 }
 
 Result<HttpResponse> RequestConsent(RequestContext& ctx) {
-  TREU_RETURN_IF_ERROR(NeedSecret(ctx));
+  TREU_RETURN_IF_ERROR(NeedSecret(ctx, "messaging"));
   TREU_ASSIGN_OR_RETURN(json body, BodyObject(ctx.request, {"ip", "user_agent"}));
   TREU_ASSIGN_OR_RETURN(auto ip, OptionalString(body, "ip"));
   TREU_ASSIGN_OR_RETURN(auto ua, OptionalString(body, "user_agent"));

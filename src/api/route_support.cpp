@@ -30,6 +30,16 @@ Result<std::int64_t> ParseCursor(const HttpRequest& req) {
 
 std::string CursorAfter(std::int64_t last_id) { return "c" + std::to_string(last_id); }
 
+const std::vector<std::uint8_t>& Secret(const RequestContext& ctx) {
+  static const std::vector<std::uint8_t> none;
+  return ctx.signing_secret != nullptr ? *ctx.signing_secret : none;
+}
+
+Status NeedSecret(const RequestContext& ctx, std::string_view what) {
+  if (ctx.signing_secret == nullptr) return Unavailable(std::string(what), "this server has no signing secret");
+  return {};
+}
+
 HttpResponse JsonResponse(const nlohmann::json& body, int status) {
   HttpResponse r;
   r.status = status;

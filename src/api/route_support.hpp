@@ -47,6 +47,11 @@ HttpResponse PublicPage(int status, std::string body);
 
 // A JSON body with `status`.
 HttpResponse JsonResponse(const nlohmann::json& body, int status = 200);
+// The server's signing secret (signed links, sealed settings), or an empty one when it has none.
+const std::vector<std::uint8_t>& Secret(const RequestContext& ctx);
+// Unavailable (naming `what`) when the server has no signing secret.
+Status NeedSecret(const RequestContext& ctx, std::string_view what);
+
 // The caller's workspace record. REQUIRES: a non-public route.
 Result<Workspace> TheWorkspace(RequestContext& ctx);
 // The caller's workspace snapshot: the server's live one, or built now without a cache.

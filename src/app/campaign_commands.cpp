@@ -25,6 +25,8 @@ struct CampaignFlags {
   std::optional<int> max_messages;
   std::optional<double> window_days;
   std::string quiet_start, quiet_end;
+  // calendar
+  std::string from, to;
 };
 
 std::string TimeOr(const std::optional<Timestamp>& t, const char* none) {
@@ -154,6 +156,25 @@ int RunCampaign(const CampaignFlags& f, Context& ctx) {
   Store& store = *opened->store;
   const Workspace& ws = opened->ws;
   if (f.action == "rules") return RunRules(f, store, ws, ctx);
+  if (f.action == "calendar") {
+    auto from = ParseDate(f.from);
+    if (!from) return Fail(InvalidArgument("--from", "give the first day, YYYY-MM-DD").error());
+    auto to = ParseDate(f.to.empty() ? f.from : f.to);
+    if (!to) return Fail(InvalidArgument("--to", "give the last day, YYYY-MM-DD").error());
+    auto days = campaigns::ContentCalendar(store, ws, *from, *to);
+    if (!days) return Fail(days.error());
+    std::printf("%-10s %-20s %-24s %-10s %-8s %s\n", "DATE", "TIME", "CAMPAIGN", "STATE", "CHANNEL", "CONFLICTS");
+    for (const auto& e : *days) {
+      std::string when = e.at ? FormatTimestamp(*e.at) : e.local_time + " local";
+      std::string conflicts;
+      for (const auto& c : e.conflicts)
+        conflicts += (conflicts.empty() ? "" : "; ") + (c.kind == "same_audience" ? "same audience as " + c.detail : c.detail);
+      std::printf("%-10s %-20s %-24s %-10s %-8s %s\n", FormatDate(e.date).c_str(), when.c_str(), e.name.c_str(),
+                  std::string(CampaignStateName(e.state)).c_str(), std::string(ChannelName(e.channel)).c_str(),
+                  conflicts.empty() ? "-" : conflicts.c_str());
+    }
+    return 0;
+  }
   if (f.action == "list") {
     auto all = store.ListCampaigns(ws.id);
     if (!all) return Fail(all.error());
@@ -261,10 +282,10 @@ std::function<int()> SetupCampaign(CLI::App& cmd, Context& ctx) {
   auto f = std::make_shared<CampaignFlags>();
   cmd.add_option("ACTION", f->action,
                  "list; show, save, preview, launch, cancel, delete or report NAME; run-due (launch what is due, "
-                 "for cron); rules (show or set the frequency cap and quiet hours)")
+                 "for cron); rules (show or set the frequency cap and quiet hours); calendar --from --to")
       ->required()
       ->check(CLI::IsMember({"list", "show", "save", "preview", "launch", "cancel", "delete", "report", "run-due",
-                             "rules"}));
+                             "rules", "calendar"}));
   cmd.add_option("NAME", f->name, "the campaign");
   cmd.add_option("--template", f->templates, "save: a variant's template, NAME or NAME:WEIGHT (repeat for A/B)");
   cmd.add_option("--segment", f->segment, "save: the audience, a saved segment");
@@ -284,6 +305,8 @@ std::function<int()> SetupCampaign(CLI::App& cmd, Context& ctx) {
   cmd.add_option("--window-days", f->window_days, "rules: the cap's window in days");
   cmd.add_option("--quiet-start", f->quiet_start, "rules: quiet hours start, HH:MM in each recipient's zone");
   cmd.add_option("--quiet-end", f->quiet_end, "rules: quiet hours end, HH:MM");
+  cmd.add_option("--from", f->from, "calendar: the first day, YYYY-MM-DD");
+  cmd.add_option("--to", f->to, "calendar: the last day (default: --from)");
   return [f, &ctx]() -> int { return RunCampaign(*f, ctx); };
 }
 

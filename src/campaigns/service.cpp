@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cmath>
 #include <map>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -484,6 +485,69 @@ Result<CampaignReport> ReportCampaign(Store& store, const Workspace& ws, const s
     r.winner = PickWinner(rates);
   }
   return r;
+}
+
+// ---- The content calendar ----
+
+Result<std::vector<CalendarEntry>> ContentCalendar(Store& store, const Workspace& ws, CivilDate from, CivilDate to) {
+  const std::int64_t first = DaysFromCivil(from), last = DaysFromCivil(to);
+  if (last < first) return InvalidArgument("to", "must not be before from");
+  if (last - first > 365) return InvalidArgument("to", "a calendar spans at most 366 days");
+  auto zone = TimeZone::Find(ws.time_zone);
+  const TimeZone wz = zone ? *zone : TimeZone::Utc();
+  TREU_ASSIGN_OR_RETURN(DeliveryRules rules, LoadDeliveryRules(store, ws.id));
+  TREU_ASSIGN_OR_RETURN(auto campaigns, store.ListCampaigns(ws.id));
+  std::vector<CalendarEntry> out;
+  for (const CampaignRecord& c : campaigns) {
+    CalendarEntry e;
+    e.name = c.name;
+    e.state = c.state;
+    e.segment = c.segment;
+    e.where = c.where;
+    e.local_time = c.local_time;
+    if (c.state == CampaignState::kDone) {
+      if (!c.launched_at) continue;
+      e.at = c.launched_at;
+      e.local_time.clear();
+      e.date = wz.LocalDate(*c.launched_at);
+    } else if (c.state == CampaignState::kScheduled || c.state == CampaignState::kRunning ||
+               c.state == CampaignState::kTesting) {
+      if (!c.send_at) continue;
+      if (!c.local_time.empty()) {
+        e.date = LocalSendDate(*c.send_at);
+      } else {
+        e.at = c.send_at;
+        e.date = wz.LocalDate(*c.send_at);
+      }
+    } else {
+      continue;  // drafts and cancelled campaigns are not planned
+    }
+    const std::int64_t day = DaysFromCivil(e.date);
+    if (day < first || day > last) continue;
+    if (!c.variants.empty()) {
+      TREU_ASSIGN_OR_RETURN(auto t, store.FindMessageTemplate(ws.id, c.variants.front().template_name));
+      if (t) e.channel = t->channel;
+    }
+    if (!rules.quiet.empty() && c.state != CampaignState::kDone) {
+      bool quiet = false;
+      if (e.at) quiet = InQuietHours(*e.at, wz, rules.quiet);
+      else if (auto at = ParseLocalTime(e.local_time, "local_time"))
+        quiet = InQuietHours(*at, rules.quiet);
+      if (quiet)
+        e.conflicts.push_back({"quiet_hours", "inside the quiet hours " + FormatLocalTime(rules.quiet.start) + "–" +
+                                                  FormatLocalTime(rules.quiet.end) + ": deferred to their end"});
+    }
+    out.push_back(std::move(e));
+  }
+  for (std::size_t i = 0; i < out.size(); ++i)
+    for (std::size_t j = 0; j < out.size(); ++j)
+      if (i != j && out[i].date == out[j].date && out[i].segment == out[j].segment && out[i].where == out[j].where)
+        out[i].conflicts.push_back({"same_audience", out[j].name});
+  std::sort(out.begin(), out.end(), [](const CalendarEntry& a, const CalendarEntry& b) {
+    const std::int64_t ta = a.at ? a.at->micros : 0, tb = b.at ? b.at->micros : 0;
+    return std::tie(a.date, ta, a.name) < std::tie(b.date, tb, b.name);
+  });
+  return out;
 }
 
 // ---- Scheduling ----

@@ -124,6 +124,33 @@ struct CampaignReport {
 Result<CampaignReport> ReportCampaign(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                                       const CampaignRecord& c);
 
+// ---- The content calendar ----
+
+struct CalendarConflict {
+  std::string kind;    // "same_audience" (another send to the same audience that day), "quiet_hours"
+  std::string detail;  // e.g. the other campaign's name, or the quiet hours
+};
+
+struct CalendarEntry {
+  std::string kind = "campaign";
+  std::string name;
+  CampaignState state = CampaignState::kScheduled;
+  Channel channel = Channel::kEmail;
+  CivilDate date;                 // in the workspace's zone; a local-time send's own day
+  std::optional<Timestamp> at;    // the instant; none for a local-time send (each zone its own)
+  std::string local_time;         // "HH:MM" in each recipient's zone, or ""
+  std::string segment, where;     // the audience
+  std::vector<CalendarConflict> conflicts;
+};
+
+// Every campaign planned or sent on a day from `from` to `to` (inclusive, at most 366 days):
+// scheduled, testing and running ones at their send day, done ones at the day they were
+// launched; drafts and cancelled ones are not on it. By date, then time, then name. Conflicts:
+// two sends to the same audience (segment and expression) on one day, and a send at a time
+// inside the quiet hours (in the workspace's zone, or the local time itself), which would be
+// deferred for everyone.
+Result<std::vector<CalendarEntry>> ContentCalendar(Store& store, const Workspace& ws, CivilDate from, CivilDate to);
+
 // ---- Scheduling ----
 
 // Moves campaign `found` on, claimed by a compare-and-set of its state (false: another server

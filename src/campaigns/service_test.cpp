@@ -371,5 +371,56 @@ TEST_F(CampaignServiceTest, TheReportMeasuresTheLiftAgainstTheHoldout) {
   EXPECT_EQ(r.variants[0].template_name, "offer-a");
 }
 
+TEST_F(CampaignServiceTest, TheCalendarShowsPlannedSendsAndTheirConflicts) {
+  store().SaveDeliveryRules({ws().id, 0, 7 * kMicrosPerDay, "21:00", "08:00", clock_.Now()}).value();
+  auto plan = [&](std::string name, std::string where, std::optional<Timestamp> send_at, std::string local_time,
+                  CampaignState state = CampaignState::kScheduled) {
+    CampaignRecord c = Draft(std::move(name));
+    c.where = std::move(where);
+    c.send_at = send_at;
+    c.local_time = std::move(local_time);
+    c.state = state;
+    SaveCampaign(store(), ws(), c, clock_.Now()).value();
+  };
+  plan("a", "orders_count >= 0", At("2026-04-02T10:00:00Z"), "");
+  plan("b", "orders_count >= 0", At("2026-04-02T15:00:00Z"), "");
+  plan("c", "orders_count >= 1", At("2026-04-02T22:00:00Z"), "");       // 22:00 in the UTC workspace: quiet
+  plan("d", "orders_count >= 2", EarliestLocal({2026, 4, 3}, {22, 30}), "22:30");  // quiet in every zone
+  plan("e", "orders_count >= 0", At("2026-04-02T11:00:00Z"), "", CampaignState::kDraft);  // not planned
+  plan("f", "orders_count >= 0", At("2026-05-01T10:00:00Z"), "");       // after the range
+  const auto days = ContentCalendar(store(), ws(), {2026, 4, 1}, {2026, 4, 30}).value();
+  std::vector<std::string> names;
+  for (const auto& e : days) names.push_back(e.name);
+  ASSERT_EQ(names, (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(days[0].date, (CivilDate{2026, 4, 2}));
+  EXPECT_EQ(days[0].at, At("2026-04-02T10:00:00Z"));
+  EXPECT_EQ(days[0].channel, Channel::kEmail);
+  ASSERT_EQ(days[0].conflicts.size(), 1u);
+  EXPECT_EQ(days[0].conflicts[0].kind, "same_audience");
+  EXPECT_EQ(days[0].conflicts[0].detail, "b");
+  ASSERT_EQ(days[1].conflicts.size(), 1u);
+  EXPECT_EQ(days[1].conflicts[0].detail, "a");
+  ASSERT_EQ(days[2].conflicts.size(), 1u);
+  EXPECT_EQ(days[2].conflicts[0].kind, "quiet_hours");
+  EXPECT_EQ(days[3].date, (CivilDate{2026, 4, 3}));
+  EXPECT_EQ(days[3].at, std::nullopt);
+  EXPECT_EQ(days[3].local_time, "22:30");
+  ASSERT_EQ(days[3].conflicts.size(), 1u);
+  EXPECT_EQ(days[3].conflicts[0].kind, "quiet_hours");
+  // A sent campaign stays on the day it was launched; a cancelled one leaves.
+  clock_.Set(At("2026-04-05T09:00:00Z"));
+  Launch(Draft("sent-one", {{"offer-b", 1}}));
+  CampaignRecord done = store().FindCampaign(ws().id, "sent-one").value().value();
+  done.state = CampaignState::kDone;
+  store().SaveCampaign(done).value();
+  CancelCampaign(store(), ws().id, "b", clock_.Now()).value();
+  names.clear();
+  const auto after = ContentCalendar(store(), ws(), {2026, 4, 1}, {2026, 4, 30}).value();
+  for (const auto& e : after) names.push_back(e.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "c", "d", "sent-one"}));
+  EXPECT_EQ(ContentCalendar(store(), ws(), {2026, 4, 2}, {2026, 4, 1}).error().context(), "to");
+  EXPECT_EQ(ContentCalendar(store(), ws(), {2026, 1, 1}, {2027, 1, 2}).error().context(), "to");
+}
+
 }  // namespace
 }  // namespace treu::campaigns

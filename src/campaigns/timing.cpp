@@ -38,11 +38,19 @@ Timestamp NextLocalTime(Timestamp not_before, const TimeZone& zone, LocalTime at
   return zone.ToUtc(CivilFromDays(today + 3), at.micros());  // not reached for real zones
 }
 
-bool InQuietHours(Timestamp t, const TimeZone& zone, const QuietHours& quiet) {
+namespace {
+bool Inside(std::int64_t m, const QuietHours& quiet) {
   if (quiet.empty()) return false;
-  const std::int64_t m = LocalMicrosOfDay(t, zone), start = quiet.start.micros(), end = quiet.end.micros();
+  const std::int64_t start = quiet.start.micros(), end = quiet.end.micros();
   return start < end ? m >= start && m < end : m >= start || m < end;
 }
+}  // namespace
+
+bool InQuietHours(Timestamp t, const TimeZone& zone, const QuietHours& quiet) {
+  return Inside(LocalMicrosOfDay(t, zone), quiet);
+}
+
+bool InQuietHours(LocalTime t, const QuietHours& quiet) { return Inside(t.micros(), quiet); }
 
 Timestamp DeferPastQuietHours(Timestamp t, const TimeZone& zone, const QuietHours& quiet) {
   return InQuietHours(t, zone, quiet) ? NextLocalTime(t, zone, quiet.end) : t;

@@ -43,6 +43,8 @@ struct QuietHours {
 };
 
 bool InQuietHours(Timestamp t, const TimeZone& zone, const QuietHours& quiet);
+// Whether local time of day `t` is inside them.
+bool InQuietHours(LocalTime t, const QuietHours& quiet);
 // t itself outside quiet hours; inside, the instant they end.
 Timestamp DeferPastQuietHours(Timestamp t, const TimeZone& zone, const QuietHours& quiet);
 

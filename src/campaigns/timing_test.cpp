@@ -92,6 +92,10 @@ TEST(QuietHours, AcrossMidnightAndDst) {
   EXPECT_TRUE(InQuietHours(At("2026-01-15T12:30:00Z"), TimeZone::Utc(), lunch));
   EXPECT_FALSE(InQuietHours(At("2026-01-15T14:00:00Z"), TimeZone::Utc(), lunch));
   EXPECT_EQ(DeferPastQuietHours(At("2026-01-15T13:59:00Z"), TimeZone::Utc(), lunch), At("2026-01-15T14:00:00Z"));
+  EXPECT_TRUE(InQuietHours(LocalTime{21, 0}, night));
+  EXPECT_TRUE(InQuietHours(LocalTime{7, 59}, night));
+  EXPECT_FALSE(InQuietHours(LocalTime{8, 0}, night));
+  EXPECT_FALSE(InQuietHours(LocalTime{20, 59}, night));
   const QuietHours none{{8, 0}, {8, 0}};
   EXPECT_FALSE(InQuietHours(At("2026-01-15T08:00:00Z"), TimeZone::Utc(), none));
 }

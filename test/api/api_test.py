@@ -97,7 +97,7 @@ CONCRETE_IDS = {"/api/v1/kpis/{id}": "revenue"}
 SHARED_IDS = {"/api/v1/kpis/{id}", "/api/v1/models/{model}/fit", "/api/v1/loyalty/rewards/{name}",
               "/api/v1/webhook-endpoints/{name}", "/api/v1/campaigns/{name}"}
 # Query parameters a GET route requires.
-QUERIES = {"/api/v1/kpis": "?period=2024-01", "/api/v1/kpis/{id}": "?period=2024-01",
+QUERIES = {"/api/v1/calendar": "?from=2030-01-01&to=2030-01-31", "/api/v1/kpis": "?period=2024-01", "/api/v1/kpis/{id}": "?period=2024-01",
            "/api/v1/mrr": "?period=2024-01", "/api/v1/cohorts/members": "?cohort=2024-01"}
 BACKEND = sys.argv.pop(1) if len(sys.argv) > 1 else "sqlite"
 

@@ -221,6 +221,32 @@ class CampaignsTest(unittest.TestCase):
         self.assertGreater(report["capped"], 0)
         self.rules(max_messages=0)
 
+    def test_the_calendar_flags_conflicts(self):
+        self.rules(max_messages=0, quiet_hours={"start": "21:00", "end": "08:00"})
+        for name, where, when in (("cal-a", "orders_count >= 5", "2031-03-02T10:00:00Z"),
+                                  ("cal-b", "orders_count >= 5", "2031-03-02T16:00:00Z"),
+                                  ("cal-night", "orders_count >= 6", "2031-03-03T22:30:00Z")):
+            status, c = self.call("PUT", "/api/v1/campaigns/" + name, {"variants": [{"template": "offer-a"}],
+                                                                       "where": where, "send_at": when,
+                                                                       "schedule": True})
+            self.assertEqual(status, 201, c)
+        status, cal = self.call("GET", "/api/v1/calendar?from=2031-03-01&to=2031-03-31")
+        self.assertEqual(status, 200, cal)
+        entries = {e["name"]: e for e in cal["data"]}
+        self.assertEqual(list(entries), ["cal-a", "cal-b", "cal-night"])
+        self.assertEqual(entries["cal-a"]["conflicts"], [{"kind": "same_audience", "detail": "cal-b"}])
+        self.assertEqual(entries["cal-night"]["conflicts"][0]["kind"], "quiet_hours")
+        self.assertEqual((entries["cal-a"]["date"], entries["cal-a"]["channel"]), ("2031-03-02", "email"))
+        for query, pointer in (("?from=2031-03-01", "/to"), ("?from=2031-13-01&to=2031-03-02", "/from"),
+                               ("?from=2031-03-02&to=2031-03-01", "/to"), ("?from=2031-01-01&to=2032-01-03", "/to")):
+            status, problem = self.call("GET", "/api/v1/calendar" + query)
+            self.assertEqual((status, problem["errors"][0]["pointer"]), (400, pointer), problem)
+        self.assertEqual(self.call("GET", "/api/v1/calendar?from=2031-03-01&to=2031-03-31",
+                                   key=self.other_key)[1]["data"], [])
+        for name in entries:
+            self.assertEqual(self.call("POST", f"/api/v1/campaigns/{name}/cancel", {})[0], 200)
+        self.rules(quiet_hours={"start": "00:00", "end": "00:00"})
+
     def test_bad_input_points_at_the_field_and_changes_nothing(self):
         before = self.call("GET", "/api/v1/campaigns")[1]["data"]
         cases = [
