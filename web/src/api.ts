@@ -183,3 +183,54 @@ export interface CustomerConsent {
   preferences: { topics_off: string[]; paused_until: string | null; tracking: boolean };
   records: ConsentRecord[];
 }
+
+// ---- campaigns (docs/campaigns.md) ---------------------------------------------------------
+
+export const CAMPAIGN_STATES = ['draft', 'scheduled', 'running', 'testing', 'done', 'cancelled'] as const;
+export type CampaignState = typeof CAMPAIGN_STATES[number];
+export type WinnerMetric = 'opened' | 'clicked' | 'converted';
+export interface CampaignVariant { name?: string; template: string; weight: number }
+export interface Campaign {
+  name: string; state: CampaignState | string; segment: string; where: string; variants: CampaignVariant[];
+  holdout_percent: number; test_percent: number; winner_metric: WinnerMetric | string; test_window_hours: number;
+  winner: string | null; send_at: string | null; send_date: string | null; local_time: string | null;
+  optimize_send_time: boolean; goal_window_days: number; last_error: string;
+  created_at: string; updated_at: string; launched_at: string | null; test_ends_at: string | null; finished_at: string | null;
+}
+export interface CampaignLaunch {
+  audience: number; holdout: number; waiting: number; messages: number; duplicates: number; capped: number;
+  skipped: { no_email: number; no_consent: number; suppressed: number; no_subscription: number };
+  deferred_by_quiet_hours: number; optimized_send_times: number; per_variant: number[];
+}
+export interface CampaignArm {
+  name: string; template: string | null; members: number; messaged: number; sent: number; failed: number;
+  opened: number; clicked: number; converted: number; unsubscribed: number; revenue: number;
+}
+export interface CampaignLift {
+  recipients: number; holdout: number; difference: number; relative: number | null;
+  ci95: [number, number]; p_value: number | null; significant: boolean;
+}
+export interface CampaignReport {
+  campaign: Campaign; variants: CampaignArm[]; recipients: CampaignArm; holdout: CampaignArm; waiting: number; capped: number;
+  conversion_lift: CampaignLift | null; revenue_lift: CampaignLift | null;
+  winner: { variant: string; metric: string; p_value: number | null; significant: boolean } | null;
+}
+export type ConflictKind = 'same_audience' | 'quiet_hours';
+export interface CalendarEntry {
+  kind: string; name: string; state: CampaignState | string; channel: Channel | string; date: string; at: string | null;
+  local_time: string | null; segment: string; where: string; conflicts: { kind: ConflictKind | string; detail: string }[];
+}
+export interface CalendarPage { from: string; to: string; data: CalendarEntry[] }
+export interface DeliveryRules { max_messages: number; window_days: number; quiet_hours: { start: string; end: string }; updated_at: string | null }
+
+// The problems of a 400 by the field they name: {"/holdout_percent": ["must be between 0 and 50"]}.
+// Pointers into lists keep their index ("/variants/1/template").
+export function fieldErrors(e: unknown): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (!(e instanceof ApiError)) return out;
+  for (const x of e.errors) {
+    if (!x.pointer) continue;
+    out.set(x.pointer, [...(out.get(x.pointer) ?? []), x.detail ?? '']);
+  }
+  return out;
+}

@@ -16,6 +16,8 @@ import { LoyaltyPage } from './pages/loyalty';
 import { SettingsPage } from './pages/settings';
 import { TemplatesPage, TemplateEditorPage } from './pages/templates';
 import { MessagesPage, MessageDetailPage } from './pages/messages';
+import { CampaignsPage, CampaignEditorPage, CampaignReportPage } from './pages/campaigns';
+import { CalendarPage } from './pages/calendar';
 
 type Auth =
   | { state: 'checking' }
@@ -30,7 +32,7 @@ function initialLocale(): Locale {
   return normalizeLocale(navigator.language);
 }
 
-const NAV: { path: string; key: MessageKey; icon: string }[] = [
+const NAV: { path: string; key: MessageKey; icon: string; also?: string[] }[] = [
   { path: '/', key: 'nav.overview', icon: '◎' },
   { path: '/cohorts', key: 'nav.cohorts', icon: '▦' },
   { path: '/revenue', key: 'nav.revenue', icon: '↗' },
@@ -38,6 +40,7 @@ const NAV: { path: string; key: MessageKey; icon: string }[] = [
   { path: '/segments', key: 'nav.segments', icon: '◔' },
   { path: '/templates', key: 'nav.templates', icon: '✉' },
   { path: '/messages', key: 'nav.messages', icon: '⇄' },
+  { path: '/campaigns', key: 'nav.campaigns', icon: '➚', also: ['calendar'] },
   { path: '/predictions', key: 'nav.predictions', icon: '∿' },
   { path: '/surveys', key: 'nav.surveys', icon: '✎' },
   { path: '/loyalty', key: 'nav.loyalty', icon: '★' },
@@ -146,7 +149,7 @@ function Shell() {
   }, [menuOpen]);
 
   const section = route.parts[0] ?? '';
-  const active = (p: string) => (p === '/' ? section === '' : section === p.slice(1));
+  const active = (n: { path: string; also?: string[] }) => (n.path === '/' ? section === '' : section === n.path.slice(1) || (n.also ?? []).includes(section));
 
   return (
     <div class={`shell ${navOpen ? 'nav-open' : ''}`}>
@@ -182,7 +185,7 @@ function Shell() {
         <ul>
           {NAV.map((n) => (
             <li key={n.path}>
-              <a href={href(n.path)} aria-current={active(n.path) ? 'page' : undefined} data-testid={`nav-${n.path.slice(1) || 'overview'}`}>
+              <a href={href(n.path)} aria-current={active(n) ? 'page' : undefined} data-testid={`nav-${n.path.slice(1) || 'overview'}`}>
                 <span class="nav-icon" aria-hidden="true">{n.icon}</span><span class="nav-label">{fmt.t(n.key)}</span>
               </a>
             </li>
@@ -213,6 +216,11 @@ function Page() {
       if (b === 'new') return <TemplateEditorPage name={null} />;
       return b ? <TemplateEditorPage name={b} /> : <TemplatesPage />;
     case 'messages': return b ? <MessageDetailPage id={b} /> : <MessagesPage />;
+    case 'campaigns':
+      if (b === 'new') return <CampaignEditorPage name={null} />;
+      if (b && c === 'report') return <CampaignReportPage name={b} />;
+      return b ? <CampaignEditorPage name={b} /> : <CampaignsPage />;
+    case 'calendar': return <CalendarPage />;
     case 'predictions': return <PredictionsPage />;
     case 'surveys': return <SurveysPage />;
     case 'loyalty': return <LoyaltyPage />;

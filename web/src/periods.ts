@@ -78,3 +78,6 @@ export function lastCompleteOfData(g: Granularity, lastMonth: string | null, tim
 export function addMonths(label: string, n: number): string { return labelOf(firstMonth(label) + n, 'month'); }
 
 export function laterMonth(a: string, b: string): string { return firstMonth(a) >= firstMonth(b) ? a : b; }
+
+// This month (YYYY-MM) in a time zone.
+export function currentMonth(timeZone: string): string { return labelOf(nowMonth(timeZone), 'month'); }
