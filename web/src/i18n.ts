@@ -724,7 +724,7 @@ const en = {
   'cal.conflict.same_audience': 'Same audience',
   'cal.conflict.quiet_hours': 'Quiet hours',
   'cal.conflictHelp.same_audience': 'another campaign goes to the same customers this day ({detail}): they would get both, or the frequency cap drops one.',
-  'cal.conflictHelp.quiet_hours': 'the send time is inside the quiet hours ({detail}), so every message waits until they end.',
+  'cal.conflictHelp.quiet_hours': 'every message waits until the quiet hours end ({detail}).',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -1453,7 +1453,7 @@ const de: Record<MessageKey, string> = {
   'cal.conflict.same_audience': 'Gleiche Zielgruppe',
   'cal.conflict.quiet_hours': 'Ruhezeit',
   'cal.conflictHelp.same_audience': 'eine andere Kampagne geht an diesem Tag an dieselben Kunden ({detail}): Sie bekämen beide, oder das Versandlimit lässt eine weg.',
-  'cal.conflictHelp.quiet_hours': 'die Versandzeit liegt in den Ruhezeiten ({detail}), jede Nachricht wartet bis zu deren Ende.',
+  'cal.conflictHelp.quiet_hours': 'jede Nachricht wartet bis zum Ende der Ruhezeiten ({detail}).',
 };
 
 export type Locale = 'en' | 'de';

@@ -84,7 +84,7 @@ export function CampaignsPage() {
       {!canWrite && <p class="muted">{fmt.t('common.readOnly')}</p>}
       <Card>
         <Async value={list}>{(l) => l.data.length === 0 ? <Empty>{fmt.t('camp.none')}</Empty> : (
-          <div class="table-wrap" tabIndex={0} role="region" aria-label={fmt.t('camp.title')}>
+          <div class="table-wrap" tabIndex={0}>
             <table class="table" data-testid="campaign-table">
               <thead><tr>
                 <th scope="col">{fmt.t('common.name')}</th>
@@ -662,7 +662,7 @@ function Report({ r }: { r: CampaignReport }) {
         <WinnerCard r={r} />
       </div>
       <Card title={fmt.t('camp.arms')} testid="report-arms">
-        <div class="table-wrap" tabIndex={0} role="region" aria-label={fmt.t('camp.arms')}>
+        <div class="table-wrap" tabIndex={0}>
           <table class="table compact report-table">
             <thead><tr>
               <th scope="col">{fmt.t('camp.arm')}</th>
@@ -679,7 +679,7 @@ function Report({ r }: { r: CampaignReport }) {
               return (
                 <tr key={id} data-testid="report-arm" data-arm={id} class={a === r.recipients ? 'total-row' : ''}>
                   <th scope="row">{label}{a.template && <span class="muted small arm-template"> {a.template}</span>}
-                    {r.winner?.variant === a.name && a !== r.recipients && <span class="badge winner-badge">{fmt.t('camp.winnerBadge')}</span>}</th>
+                    {r.winner?.variant === a.name && a !== r.recipients && r.recipients.members > 0 && <span class="badge winner-badge">{fmt.t('camp.winnerBadge')}</span>}</th>
                   {ARM_COUNTS.map((k) => <td key={k} class="num" data-testid={`arm-${k}`} data-value={a[k]}>{fmt.integer(a[k])}</td>)}
                   <td class="num" data-testid="arm-revenue" data-value={a.revenue}>{fmt.money(a.revenue)}</td>
                   <td class="num" data-testid="arm-open_rate" data-value={rt.open_rate ?? ''}>{fmt.percent(rt.open_rate, 1)}</td>
@@ -775,7 +775,7 @@ function WinnerCard({ r }: { r: CampaignReport }) {
   return (
     <Card title={fmt.t('camp.winner')} testid="report-winner">
       {r.variants.length < 2 ? <p class="muted">{fmt.t('camp.noTest')}</p>
-        : !r.winner ? <p class="muted" data-testid="winner-none">{fmt.t(c.state === 'testing' ? 'camp.winnerPending' : 'camp.noWinner', { metric, when: fmt.dateTime(c.test_ends_at) })}</p>
+        : !r.winner || r.recipients.members === 0 ? <p class="muted" data-testid="winner-none">{fmt.t(c.state === 'testing' ? 'camp.winnerPending' : 'camp.noWinner', { metric, when: fmt.dateTime(c.test_ends_at) })}</p>
           : (
             <div data-testid="winner" data-variant={r.winner.variant} data-p={r.winner.p_value} data-significant={String(r.winner.significant)}>
               <p class="big-sentence">{fmt.t('camp.winnerIs', { v: r.winner.variant, metric })}</p>
