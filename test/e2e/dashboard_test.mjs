@@ -7,7 +7,9 @@
 // form delivered to the demo's .eml files, the message log, a test email, the customer's consent
 // and messages), channels (an in-app modal template's preview with a customer's data, the web
 // push settings, a webhook endpoint with its once-shown secret and a signed test post to a local
-// receiver, a new identity secret shown once), German labels and number
+// receiver, a new identity secret shown once), campaigns (the composer's audience equal to the
+// preview's, a refused holdout at its field, a scheduled campaign on the calendar with its
+// conflicts, one sent now and its report equal to the API's), German labels and number
 // formatting after switching the language, axe-core without serious or critical violations on
 // every page, screenshots of every page at 1280 and 390 px, signing out, and a table of the
 // time from navigation to the page's data.
@@ -67,6 +69,10 @@ const PAGES = [
   { name: 'surveys', hash: '#/surveys', ready: '[data-testid="followups"] :is(table, [data-testid="empty"])' },
   { name: 'loyalty', hash: '#/loyalty', ready: '[data-testid="loyalty-members"]' },
   { name: 'settings', hash: '#/settings', ready: '[data-testid="settings-workspace"]' },
+  { name: 'campaigns', hash: '#/campaigns', ready: '[data-testid="campaign-row"]' },
+  { name: 'campaign-editor', hash: '#/campaigns/winback-at-risk', ready: '[data-testid="campaign-preview-body"][data-state="ready"]' },
+  { name: 'campaign-report', hash: '#/campaigns/winback-at-risk/report', ready: '[data-testid="campaign-report"]' },
+  { name: 'calendar', hash: '#/calendar', ready: '[data-testid="calendar"]' },
 ];
 
 // ---- setup and cleanup ----------------------------------------------------------------------
@@ -735,6 +741,235 @@ test('channels: an in-app modal template\'s preview, Settings → Channels (push
     const hooks = await api('/api/v1/webhook-endpoints').catch(() => ({ data: [] }));
     if (hooks.data.some((x) => x.name === hookName)) await apiWrite('DELETE', `/api/v1/webhook-endpoints/${hookName}`).catch(() => {});
     await apiWrite('PATCH', '/api/v1/workspace', { private_webhooks: 'refuse' }).catch(() => {});
+  }
+  found.push(...problems.slice(firstProblem));
+  assert.equal(found.length, 0, [...new Set(found)].join('\n'));
+});
+
+test('campaigns: the composer\'s audience equals the preview, a refused holdout at its field, the calendar with conflicts, a campaign sent now and its report equal to the API\'s', { timeout: 420_000 }, async (t) => {
+  const found = [];
+  const firstProblem = problems.length;
+  // A 400 the test provokes on purpose (and the browser's console line about it) is no problem.
+  const expectFailures = (from) => {
+    const kept = problems.slice(from).filter((x) => !/HTTP 400 PUT|status of 400/.test(x));
+    problems.splice(from, problems.length - from, ...kept);
+  };
+  const name = `e2e-camp-${Math.random().toString(36).slice(2, 8)}`;
+  const demo = 'winback-at-risk';
+  const camp = (n) => `/api/v1/campaigns/${encodeURIComponent(n)}`;
+  try {
+    // The demo: a draft on at_risk with a 10 % holdout; delivery rules 3 per 7 days, quiet 21:00–08:00.
+    const listed = (await api('/api/v1/campaigns')).data;
+    const winback = listed.find((c) => c.name === demo);
+    assert.ok(winback, `the demo has campaign ${demo}`);
+    assert.equal(winback.state, 'draft');
+    assert.equal(winback.segment, 'at_risk');
+    assert.equal(winback.holdout_percent, 10);
+    const rules = await api('/api/v1/delivery-rules');
+    assert.deepEqual([rules.max_messages, rules.window_days, rules.quiet_hours.start, rules.quiet_hours.end], [3, 7, '21:00', '08:00']);
+
+    // The list: every campaign with its state; the delivery rules as the API has them.
+    where = 'campaigns';
+    await open(PAGES.find((p) => p.name === 'campaigns'));
+    const rows = await page.getByTestId('campaign-row').evaluateAll((els) => els.map((e) => ({ name: e.dataset.name, state: e.dataset.state })));
+    assert.deepEqual(rows, listed.map((c) => ({ name: c.name, state: c.state })));
+    assert.equal(await page.getByTestId('rules-max').inputValue(), '3');
+    assert.equal(await page.getByTestId('rules-window').inputValue(), '7');
+    assert.equal(await page.getByTestId('rules-quiet-start').inputValue(), '21:00');
+    assert.equal(await page.getByTestId('rules-quiet-end').inputValue(), '08:00');
+    // A cap the server refuses shows its error at the field and changes nothing; saved again, it is kept.
+    let mark = problems.length;
+    await page.getByTestId('rules-max').fill('-1');
+    await page.getByTestId('rules-save').click();
+    const capError = page.getByTestId('field-error-max_messages');
+    await capError.waitFor({ timeout: DATA_TIMEOUT });
+    const refusedCap = await apiWrite('PUT', '/api/v1/delivery-rules', { max_messages: -1 });
+    assert.equal(refusedCap.status, 400);
+    assert.equal((await capError.innerText()).trim(), refusedCap.body.errors.find((e) => e.pointer === '/max_messages').detail);
+    assert.equal(await page.getByTestId('rules-max').getAttribute('aria-invalid'), 'true');
+    expectFailures(mark);
+    assert.equal((await api('/api/v1/delivery-rules')).max_messages, 3, 'the refused cap is not saved');
+    await page.getByTestId('rules-max').fill('3');
+    await page.getByTestId('rules-save').click();
+    await page.getByTestId('rules-saved').waitFor({ timeout: DATA_TIMEOUT });
+    assert.equal((await api('/api/v1/delivery-rules')).max_messages, 3);
+
+    // A new campaign: segment and template chosen, saved as a draft, then its audience shown.
+    where = 'campaign-new';
+    await page.getByTestId('campaign-new').click();
+    await page.getByTestId('campaign-editor').waitFor();
+    await page.getByTestId('campaign-preview-unsaved').waitFor();
+    await page.getByTestId('campaign-name').fill(name);
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="campaign-segment"] option')].some((o) => o.value === 'at_risk'), null, { timeout: DATA_TIMEOUT });
+    await page.getByTestId('campaign-segment').selectOption('at_risk');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="variant-template"] option')].some((o) => o.value === 'winback'), null, { timeout: DATA_TIMEOUT });
+    await page.getByTestId('variant-template').selectOption('winback');
+    assert.equal(await page.getByTestId('campaign-holdout').inputValue(), '10');
+    found.push(...await axeViolations(t, 'campaign-new'));
+    await page.getByTestId('campaign-save').click();
+    await page.waitForFunction((n) => window.location.hash.startsWith(`#/campaigns/${n}`), name, { timeout: DATA_TIMEOUT });
+    await page.getByTestId('campaign-notice').waitFor({ timeout: DATA_TIMEOUT });
+    const t0 = Date.now();
+    await page.locator('[data-testid="campaign-preview-body"][data-state="ready"]').waitFor({ timeout: DATA_TIMEOUT });
+    timings.push({ page: 'campaign reach', ms: Date.now() - t0 });
+    const saved = await api(camp(name));
+    assert.equal(saved.state, 'draft');
+    assert.equal(saved.segment, 'at_risk');
+    assert.deepEqual(saved.variants.map((v) => v.template), ['winback']);
+    assert.equal(saved.holdout_percent, 10);
+    // The audience shown is the preview's (POST …/preview with the page's cookie).
+    const preview = await apiPost(`${camp(name)}/preview`, {});
+    assert.equal(preview.status, 200, JSON.stringify(preview.body));
+    const p = preview.body;
+    assert.ok(p.audience > 0, 'the at_risk segment has customers');
+    const shown = async (id) => Number(await dataValue(id));
+    assert.equal(await shown('preview-audience'), p.audience, 'audience');
+    assert.equal(await shown('preview-holdout'), p.holdout, 'held out');
+    assert.equal(await shown('preview-capped'), p.capped, 'capped');
+    assert.equal(await shown('preview-messages'), p.messages, 'messages');
+    assert.equal(await shown('preview-skipped'), p.skipped.no_email + p.skipped.no_consent + p.skipped.suppressed + p.skipped.no_subscription, 'skipped');
+    for (const k of ['no_email', 'no_consent', 'suppressed']) assert.equal(await shown(`preview-${k}`), p.skipped[k], k);
+    assert.equal(await shown('preview-deferred'), p.deferred_by_quiet_hours, 'deferred by quiet hours');
+    // Listed.
+    await open(PAGES.find((x) => x.name === 'campaigns'));
+    assert.equal(await page.locator(`[data-testid="campaign-row"][data-name="${name}"]`).getAttribute('data-state'), 'draft');
+
+    // A holdout of 80 %: the server's error at the holdout field, nothing saved.
+    const editor = { name: 'campaign-composer', hash: `#/campaigns/${name}`, ready: '[data-testid="campaign-preview-body"][data-state="ready"]' };
+    await open(editor);
+    mark = problems.length;
+    await page.getByTestId('campaign-holdout').fill('80');
+    await page.getByTestId('campaign-save').click();
+    const holdoutError = page.getByTestId('field-error-holdout_percent');
+    await holdoutError.waitFor({ timeout: DATA_TIMEOUT });
+    const refused = await apiWrite('PUT', camp(name), { holdout_percent: 80 });
+    assert.equal(refused.status, 400);
+    const detail = refused.body.errors.find((e) => e.pointer === '/holdout_percent')?.detail;
+    assert.ok(detail, `the server names the field: ${JSON.stringify(refused.body)}`);
+    assert.equal((await holdoutError.innerText()).trim(), detail);
+    assert.equal(await page.getByTestId('campaign-holdout').getAttribute('aria-invalid'), 'true');
+    assert.ok(await page.getByTestId('campaign-holdout').evaluate((el, id) => el.getAttribute('aria-describedby').split(' ').some((x) => document.getElementById(x)?.contains(document.querySelector(`[data-testid="${id}"]`))), 'field-error-holdout_percent'),
+      'the error describes the holdout input');
+    expectFailures(mark);
+    const unchanged = await api(camp(name));
+    assert.equal(unchanged.holdout_percent, 10, 'nothing saved');
+    assert.equal(unchanged.updated_at, saved.updated_at, 'nothing saved');
+    await page.getByTestId('campaign-holdout').fill('10');
+
+    // Scheduled at 22:30 (workspace time) on the 15th of next month; the demo campaign on the
+    // same day at 10:00 local time: both on the calendar that day, with their conflicts.
+    const ws = await api('/api/v1/workspace');
+    const now = new Date();
+    const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 15));
+    const month = next.toISOString().slice(0, 7);
+    const day = `${month}-15`;
+    await page.locator('input[name="timing"][value="at"]').check({ force: true });
+    await page.getByTestId('campaign-send-at').fill(`${day}T22:30`);
+    await page.getByTestId('campaign-schedule').click();
+    await page.getByTestId('campaign-notice').waitFor({ timeout: DATA_TIMEOUT });
+    const scheduled = await api(camp(name));
+    assert.equal(scheduled.state, 'scheduled');
+    assert.ok(scheduled.send_at, 'a send time');
+    const localDay = new Intl.DateTimeFormat('en-CA', { timeZone: ws.time_zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(scheduled.send_at));
+    assert.equal(localDay, day, `22:30 on ${day} in ${ws.time_zone}`);
+    const demoScheduled = await apiWrite('PUT', camp(demo), { send_date: day, local_time: '10:00', schedule: true });
+    assert.equal(demoScheduled.status, 200, JSON.stringify(demoScheduled.body));
+    const calendarPage = { name: 'calendar-month', hash: `#/calendar?month=${month}`, ready: `[data-testid="calendar-entry"][data-name="${name}"]` };
+    await open(calendarPage);
+    const cal = await api(`/api/v1/calendar?from=${month}-01&to=${month}-${new Date(Date.UTC(next.getUTCFullYear(), next.getUTCMonth() + 1, 0)).getUTCDate()}`);
+    const mine = cal.data.find((e) => e.name === name);
+    assert.ok(mine, 'the API has it on the calendar');
+    assert.equal(mine.date, day);
+    const entries = await page.getByTestId('calendar-entry').evaluateAll((els) => els.map((e) => ({
+      name: e.dataset.name, date: e.dataset.date, day: e.closest('[data-testid="calendar-day"]')?.dataset.date, conflicts: e.dataset.conflicts })));
+    assert.equal(entries.length, cal.data.length, 'every entry of the month');
+    for (const e of cal.data) {
+      const shownEntry = entries.find((x) => x.name === e.name);
+      assert.ok(shownEntry, `${e.name} on the calendar`);
+      assert.equal(shownEntry.day, e.date, `${e.name} on its day`);
+      assert.equal(shownEntry.conflicts, e.conflicts.map((c) => c.kind).join(' '), `${e.name}'s conflicts`);
+    }
+    assert.deepEqual(mine.conflicts.map((c) => c.kind).sort(), ['quiet_hours', 'same_audience'], 'same audience as the demo campaign, inside quiet hours');
+    for (const c of mine.conflicts) {
+      const row = page.locator(`[data-testid="conflict-row"][data-name="${name}"][data-kind="${c.kind}"]`);
+      assert.ok((await row.innerText()).includes(c.detail), `the explanation of ${c.kind} names ${c.detail}`);
+    }
+    await page.getByTestId('calendar-next').click();
+    await page.waitForFunction((m) => document.querySelector('[data-testid="calendar-month"]')?.dataset.value !== m, month);
+    await page.getByTestId('calendar-prev').click();
+    await page.locator(`[data-testid="calendar-month"][data-value="${month}"]`).waitFor();
+    await page.locator(`[data-testid="calendar-entry"][data-name="${name}"]`).waitFor({ timeout: DATA_TIMEOUT });
+    await checkBothWidths(t, calendarPage, found);
+    assert.equal((await apiWrite('PUT', camp(demo), { schedule: false })).status, 200, 'the demo campaign is a draft again');
+
+    // Sent now: the server's scheduler launches it; the report shows the report API's numbers.
+    where = 'campaign-send';
+    await open(editor);
+    await page.locator('input[name="timing"][value="launch"]').check({ force: true });
+    page.once('dialog', (d) => void d.accept());
+    const t1 = Date.now();
+    await page.getByTestId('campaign-send-now').click();
+    await page.waitForFunction((n) => window.location.hash === `#/campaigns/${n}/report`, name, { timeout: DATA_TIMEOUT });
+    let state = '';
+    for (let i = 0; i < 120 && !['testing', 'done'].includes(state); i++) {
+      state = (await api(camp(name))).state;
+      if (!['testing', 'done'].includes(state)) await page.waitForTimeout(500);
+    }
+    assert.equal(state, 'done', 'the scheduler launched it');
+    timings.push({ page: 'send now → done', ms: Date.now() - t1 });
+    const reportPage = { name: 'campaign-report-sent', hash: `#/campaigns/${name}/report`, ready: '[data-testid="campaign-report"][data-state="done"]' };
+    // Messages are still being delivered: compare with a report that did not change while the page loaded.
+    let report = null;
+    for (let i = 0; i < 10 && !report; i++) {
+      const a = await api(`${camp(name)}/report`);
+      await open(reportPage);
+      const b = await api(`${camp(name)}/report`);
+      if (JSON.stringify(a) === JSON.stringify(b)) report = a; else await page.waitForTimeout(1000);
+    }
+    assert.ok(report, 'the report settled');
+    assert.ok(report.recipients.members > 0, 'members were recorded');
+    const arms = [...report.variants.map((a) => ({ id: a.name, a })), { id: 'recipients', a: report.recipients }, { id: 'holdout', a: report.holdout }];
+    for (const { id, a } of arms) {
+      const row = page.locator(`[data-testid="report-arm"][data-arm="${id}"]`);
+      for (const k of ['members', 'messaged', 'sent', 'opened', 'clicked', 'converted', 'unsubscribed', 'revenue']) {
+        close(await row.getByTestId(`arm-${k}`).getAttribute('data-value'), a[k], `${id} ${k}`);
+      }
+      if (a.members > 0) close(await row.getByTestId('arm-conversion_rate').getAttribute('data-value'), a.converted / a.members, `${id} conversion rate`);
+    }
+    close(await dataValue('report-waiting'), report.waiting, 'waiting');
+    close(await dataValue('report-capped'), report.capped, 'capped');
+    for (const kind of ['conversion', 'revenue']) {
+      const lift = report[`${kind}_lift`];
+      if (lift === null) { assert.equal(await page.getByTestId(`${kind}-lift-none`).count(), 1, `no ${kind} lift`); continue; }
+      const el = page.getByTestId(`${kind}-lift`);
+      close(await el.getAttribute('data-difference'), lift.difference, `${kind} lift`);
+      close(await el.getAttribute('data-low'), lift.ci95[0], `${kind} interval low`);
+      close(await el.getAttribute('data-high'), lift.ci95[1], `${kind} interval high`);
+      if (lift.p_value !== null) close(await el.getAttribute('data-p'), lift.p_value, `${kind} p-value`);
+      assert.equal(await el.getAttribute('data-significant'), String(lift.significant));
+      assert.equal(await el.getByTestId('lift-bar').count(), 1, 'the interval is drawn');
+      if (!lift.significant) assert.match(await page.getByTestId(`${kind}-lift-verdict`).innerText(), /Not significant/, 'says plainly it is not significant');
+    }
+    if (report.winner && report.recipients.members > 0) assert.equal(await page.getByTestId('winner').getAttribute('data-variant'), report.winner.variant);
+    await checkBothWidths(t, reportPage, found);
+
+    // Sent, it can no longer be changed (with the reason); deleted, it is gone.
+    await open({ name: 'campaign-done', hash: `#/campaigns/${name}`, ready: '[data-testid="campaign-locked"]' });
+    assert.equal(await page.getByTestId('campaign-locked').getAttribute('data-state'), 'done');
+    assert.equal(await page.getByTestId('campaign-holdout').isDisabled(), true, 'the fields are disabled');
+    assert.equal(await page.getByTestId('campaign-save').count(), 0, 'no save button');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByTestId('campaign-delete').click();
+    await page.getByTestId('campaign-table').waitFor({ timeout: DATA_TIMEOUT });
+    await page.waitForFunction((n) => !document.querySelector(`[data-testid="campaign-row"][data-name="${n}"]`), name);
+    assert.ok(!(await api('/api/v1/campaigns')).data.some((c) => c.name === name), 'deleted');
+  } finally {
+    // What the test made is undone (only what is still there: a 404 would count as a problem).
+    const left = await api('/api/v1/campaigns').catch(() => ({ data: [] }));
+    const mineLeft = left.data.find((c) => c.name === name);
+    if (mineLeft && ['scheduled', 'testing'].includes(mineLeft.state)) await apiPost(`${camp(name)}/cancel`, {}).catch(() => {});
+    if (mineLeft) await apiWrite('DELETE', camp(name)).catch(() => {});
+    if (left.data.find((c) => c.name === demo)?.state === 'scheduled') await apiWrite('PUT', camp(demo), { schedule: false }).catch(() => {});
   }
   found.push(...problems.slice(firstProblem));
   assert.equal(found.length, 0, [...new Set(found)].join('\n'));
