@@ -223,7 +223,8 @@ void Router::Run(const HttpRequest& request, Store& store, const Clock& clock,
                      services.metrics, services.tracking, services.imports, services.snapshots,
                      services.fits,    services.predictions, services.segments, services.signing_secret,
                      services.loyalty, services.ledgers, services.logins, services.secure_cookies,
-                     std::nullopt,     services.outbox,   services.mail_dir, services.campaigns};
+                     std::nullopt,     services.outbox,   services.mail_dir, services.campaigns,
+                     services.journeys};
   std::vector<std::pair<std::string, std::string>> rate_headers;
   if (!match->access.is_public) {
     // A dashboard session authenticates when the request carries no Authorization header;

@@ -19,6 +19,7 @@
 #include "core/time.hpp"
 #include "analytics/model_fits.hpp"
 #include "campaigns/scheduler.hpp"
+#include "journeys/worker.hpp"
 #include "ingest/import_jobs.hpp"
 #include "ingest/tracking.hpp"
 #include "loyalty/writer.hpp"
@@ -48,6 +49,7 @@ struct ServerServices {
   messaging::OutboxWorker* outbox = nullptr;  // delivers the outbox, if the server runs it
   std::filesystem::path mail_dir = "mail";    // where the file transport writes
   campaigns::CampaignScheduler* campaigns = nullptr;  // launches due campaigns, if the server runs it
+  journeys::JourneyWorker* journeys = nullptr;        // runs journeys, if the server runs it
 };
 
 // Who may call a route: anyone (public), a key or a dashboard session whose scope allows
@@ -89,6 +91,7 @@ struct RequestContext {
   messaging::OutboxWorker* outbox = nullptr;   // delivers the outbox, if the server runs it
   std::filesystem::path mail_dir = "mail";     // where the file transport writes
   campaigns::CampaignScheduler* campaigns = nullptr;  // launches due campaigns, if the server runs it
+  journeys::JourneyWorker* journeys = nullptr;        // runs journeys, if the server runs it
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }

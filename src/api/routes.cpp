@@ -9,6 +9,7 @@
 
 #include "api/route_support.hpp"
 #include "api/campaign_routes.hpp"
+#include "api/journey_routes.hpp"
 #include "api/customer_json.hpp"
 #include "api/customer_routes.hpp"
 #include "api/problem.hpp"
@@ -714,6 +715,7 @@ const std::vector<Route>& ApiRoutes() {
   for (Route& r : MessagePageRoutes()) routes.push_back(std::move(r));
   for (Route& r : ChannelRoutes()) routes.push_back(std::move(r));
   for (Route& r : CampaignRoutes()) routes.push_back(std::move(r));
+  for (Route& r : JourneyRoutes()) routes.push_back(std::move(r));
   for (Route& r : TrackingRoutes()) routes.push_back(std::move(r));
   for (Route& r : SdkRoutes()) routes.push_back(std::move(r));
   return routes;

@@ -60,4 +60,7 @@ const std::vector<Command>& Commands();
 // Prints an error as "treu: <message>" to stderr and returns exit code 1.
 int Fail(const Error& e);
 
+// The whole file at `path` ("-": standard input); InvalidArgument naming `flag` when unreadable.
+Result<std::string> ReadTextFile(const std::string& path, std::string_view flag);
+
 }  // namespace treu::app

@@ -1,3 +1,6 @@
+#include <fstream>
+#include <iostream>
+#include <sstream>
 #include <sqlite3.h>
 #include <libpq-fe.h>
 
@@ -16,6 +19,7 @@
 #include "app/segment_commands.hpp"
 #include "app/loyalty_commands.hpp"
 #include "app/campaign_commands.hpp"
+#include "app/journey_commands.hpp"
 #include "app/channel_commands.hpp"
 #include "app/messaging_commands.hpp"
 #include "app/survey_commands.hpp"
@@ -29,6 +33,18 @@
 #include "surveys/followups.hpp"
 
 namespace treu::app {
+
+Result<std::string> ReadTextFile(const std::string& path, std::string_view flag) {
+  std::ostringstream out;
+  if (path == "-") {
+    out << std::cin.rdbuf();
+    return out.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument(std::string(flag), "can't read '" + path + "'");
+  out << in.rdbuf();
+  return out.str();
+}
 
 int Fail(const Error& e) {
   std::fprintf(stderr, "treu: %s\n", e.ToString().c_str());
@@ -318,6 +334,8 @@ const std::vector<Command>& Commands() {
       {"channels", "web push keys, the identity secret of in-app messages, webhook endpoints", SetupChannels},
       {"campaign", "campaigns: save, preview, launch, cancel and report (lift against the holdout); delivery rules",
        SetupCampaign},
+      {"journey", "journeys: save a JSON definition (versions), pause, resume, report per step, runs, run-due",
+       SetupJourney},
       {"migrate", "apply pending schema migrations to the database", SetupMigrate},
       {"backup", "write a consistent copy of the SQLite database while treu runs", SetupBackup},
       {"version", "print the version of treu and its libraries", SetupVersion},

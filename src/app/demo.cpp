@@ -11,6 +11,8 @@
 #include "loyalty/surprises.hpp"
 #include "access/secrets.hpp"
 #include "campaigns/service.hpp"
+#include "journeys/definition_json.hpp"
+#include "journeys/service.hpp"
 #include "messaging/channels.hpp"
 #include "messaging/composer.hpp"
 #include "messaging/settings.hpp"
@@ -316,6 +318,36 @@ Status SetUpDemoMessaging(Store& store, const Workspace& ws, const Clock& clock,
   return {};
 }
 
+// The journey presets (presets/journeys/), compiled in by src/app/CMakeLists.txt.
+namespace journey_presets {
+extern const std::pair<std::string_view, std::string_view> kFiles[];
+extern const std::size_t kFiles_count;
+}  // namespace journey_presets
+
+// Journeys for the demo: the win-back and welcome presets, active; the customers at risk now
+// enter the win-back journey at once, so its report has runs from the start.
+Status SetUpDemoJourneys(Store& store, const Workspace& ws, const Clock& clock, const std::string& secret_path) {
+  TREU_ASSIGN_OR_RETURN(std::vector<std::uint8_t> secret, LoadOrCreateSecret(secret_path));
+  SnapshotCache snapshots;
+  std::int64_t entered = 0;
+  for (std::size_t i = 0; i < journey_presets::kFiles_count; ++i) {
+    const auto& [file, text] = journey_presets::kFiles[i];
+    if (file != "winback.json" && file != "welcome.json") continue;
+    auto def = journeys::ParseJourneyText(text);
+    if (!def) return std::unexpected(def.error().front().WithContext(file));
+    TREU_ASSIGN_OR_RETURN(auto saved, journeys::SaveJourney(store, ws, *def, "active", clock.Now()));
+    if (file == "winback.json") {
+      TREU_ASSIGN_OR_RETURN(auto pass, journeys::EnterCurrentMembers(store, ws, snapshots, saved.record.name,
+                                                                     journeys::RunOptions{secret, nullptr}, clock.Now()));
+      entered = pass.entered;
+    }
+  }
+  std::printf("  journeys       %12d  active: winback (%s customers at risk entered) and welcome-series "
+              "(treu journey report winback)\n",
+              2, GroupDigits(entered).c_str());
+  return Ok();
+}
+
 std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
   auto size = std::make_shared<std::string>("S");
   auto seed = std::make_shared<std::uint64_t>(42);
@@ -376,6 +408,7 @@ std::function<int()> SetupDemo(CLI::App& cmd, Context& ctx) {
     if (auto s = RefreshDemoSegments(**store, *fresh, ctx.clock); !s) return Fail(s.error());
     if (auto s = SetUpDemoLoyalty(**store, *fresh, ctx.clock, config->start); !s) return Fail(s.error());
     if (auto s = SetUpDemoMessaging(**store, *fresh, ctx.clock, *listen, ctx.MailDir(), ctx.SecretPath()); !s) return Fail(s.error());
+    if (auto s = SetUpDemoJourneys(**store, *fresh, ctx.clock, ctx.SecretPath()); !s) return Fail(s.error());
     return ServeDemo(ctx, **store, *listen, !*no_serve, *password);
   };
 }

@@ -35,11 +35,8 @@ struct LoyaltyFlags {
 };
 
 Result<json> ReadJsonFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return InvalidArgument(path, "can't read the file");
-  std::stringstream text;
-  text << in.rdbuf();
-  json j = json::parse(text.str(), nullptr, false);
+  TREU_ASSIGN_OR_RETURN(std::string text, ReadTextFile(path, path));
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return InvalidArgument(path, "is not valid JSON");
   return j;
 }

@@ -23,14 +23,6 @@
 namespace treu::app {
 namespace {
 
-Result<std::string> ReadFile(const std::string& path, std::string_view flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument(std::string(flag), "can't read '" + path + "'");
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 // ---- treu messaging ----
 
 struct MessagingFlags {
@@ -71,13 +63,13 @@ int RunMessaging(MessagingFlags& f, Context& ctx) {
   auto secret = LoadOrCreateSecret(ctx.SecretPath());
   if (!secret) return Fail(secret.error());
   if (!f.password_file.empty()) {
-    auto text = ReadFile(f.password_file, "--smtp-password-file");
+    auto text = ReadTextFile(f.password_file, "--smtp-password-file");
     if (!text) return Fail(text.error());
     while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
     f.change.smtp_password = *text;
   }
   if (!f.dkim_key_file.empty()) {
-    auto text = ReadFile(f.dkim_key_file, "--dkim-key-file");
+    auto text = ReadTextFile(f.dkim_key_file, "--dkim-key-file");
     if (!text) return Fail(text.error());
     f.change.dkim_private_key = *text;
   }
@@ -254,10 +246,10 @@ Result<MessageTemplateRecord> TemplateOfFlags(const TemplateFlags& f, WorkspaceI
     t.channel = *channel;
   }
   if (!f.html_file.empty()) {
-    TREU_ASSIGN_OR_RETURN(t.html, ReadFile(f.html_file, "--html"));
+    TREU_ASSIGN_OR_RETURN(t.html, ReadTextFile(f.html_file, "--html"));
   }
   if (!f.text_file.empty()) {
-    TREU_ASSIGN_OR_RETURN(t.text, ReadFile(f.text_file, "--text"));
+    TREU_ASSIGN_OR_RETURN(t.text, ReadTextFile(f.text_file, "--text"));
   }
   return t;
 }

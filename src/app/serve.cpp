@@ -20,6 +20,7 @@
 #include "api/routes.hpp"
 #include "api/server.hpp"
 #include "campaigns/scheduler.hpp"
+#include "journeys/worker.hpp"
 #include "api/survey_json.hpp"
 #include "ingest/import_jobs.hpp"
 #include "loyalty/worker.hpp"
@@ -163,18 +164,25 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
                                                        &predictions, secret, campaigns::CampaignScheduler::Options{});
   if (!scheduler) return Fail(scheduler.error());
   campaigns::CampaignScheduler* campaigns_ptr = scheduler->get();
+  // Journeys: customers entered from triggers, waits woken, actions performed.
+  auto journey_store = ctx.OpenStore();
+  if (!journey_store) return Fail(journey_store.error());
+  auto journey_worker = journeys::JourneyWorker::Start(std::move(*journey_store), ctx.clock, &snapshots, &predictions,
+                                                       secret, journeys::JourneyWorker::Options{});
+  if (!journey_worker) return Fail(journey_worker.error());
+  journeys::JourneyWorker* journeys_ptr = journey_worker->get();
   static std::filesystem::path mail_dir;
   mail_dir = ctx.MailDir();
   opts.body_limit = [max = opts.max_body_bytes](std::string_view method, std::string_view target) {
     return method == "POST" && target.starts_with("/api/v1/imports") ? api::kMaxImportBytes : max;
   };
   api::HttpServer server(opts, [&ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr, segments_ptr,
-                                loyalty_ptr, secure_cookies, outbox_ptr, campaigns_ptr]() -> api::HttpHandler {
+                                loyalty_ptr, secure_cookies, outbox_ptr, campaigns_ptr, journeys_ptr]() -> api::HttpHandler {
     // Each event loop owns its database connection.
     std::shared_ptr<Store> store;
     if (auto s = ctx.OpenStore()) store = std::move(*s);
     return [store, &ctx, metrics_ptr, tracking_ptr, imports_ptr, fits_ptr, segments_ptr, loyalty_ptr,
-            secure_cookies, outbox_ptr, campaigns_ptr](
+            secure_cookies, outbox_ptr, campaigns_ptr, journeys_ptr](
                api::HttpRequest& req, api::HttpRespond respond) {
       if (!store) {
         return respond(
@@ -185,7 +193,7 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
       router.Dispatch(req, *store, ctx.clock,
                       {metrics_ptr, tracking_ptr, &RateLimits(), &keys, imports_ptr, &snapshots, fits_ptr,
                        &predictions, segments_ptr, &secret, loyalty_ptr, &ledgers, &logins,
-                       secure_cookies, outbox_ptr, mail_dir, campaigns_ptr},
+                       secure_cookies, outbox_ptr, mail_dir, campaigns_ptr, journeys_ptr},
                       std::move(respond));
     };
   });

@@ -4,6 +4,14 @@
 #include <vector>
 
 namespace treu::campaigns {
+
+std::string JourneyMessageTag(std::string_view journey, std::string_view step) {
+  return "journey:" + std::string(journey) + ":" + std::string(step);
+}
+
+Priority PriorityOfMessage(std::string_view campaign) {
+  return campaign.starts_with("journey:") ? Priority::kJourney : Priority::kCampaign;
+}
 namespace {
 
 // The most messages of `times` (sorted) in one window [s, s + w) that contains `at`.

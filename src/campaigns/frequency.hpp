@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 
 #include "core/status.hpp"
 #include "core/time.hpp"
@@ -21,6 +23,11 @@ struct FrequencyCap {
   std::int64_t window_micros = 7 * kMicrosPerDay;
   bool enabled() const { return max_messages > 0; }
 };
+
+// The outbox `campaign` of a journey step's messages, "journey:<journey>:<step id>" (campaign
+// names have no ':'), and the priority class of a marketing message by its `campaign`.
+std::string JourneyMessageTag(std::string_view journey, std::string_view step);
+Priority PriorityOfMessage(std::string_view campaign);
 
 // InvalidArgument ("frequency_cap.max_messages", "frequency_cap.window") or OK: 0..1000
 // messages in a window of 1 hour to 90 days.

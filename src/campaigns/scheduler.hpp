@@ -4,14 +4,13 @@
 // lets only one of them launch it.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <thread>
+#include <optional>
 #include <vector>
 
 #include "analytics/model_fits.hpp"
+#include "core/periodic.hpp"
 #include "snapshot/snapshot.hpp"
 #include "storage/store.hpp"
 
@@ -34,20 +33,15 @@ class CampaignScheduler {
 
  private:
   CampaignScheduler(std::unique_ptr<Store> store, const Clock& clock, SnapshotCache* snapshots,
-                    PredictionCache* predictions, std::vector<std::uint8_t> secret, Options options);
-  void Run();
+                    PredictionCache* predictions, std::vector<std::uint8_t> secret);
+  void Pass();
 
   std::unique_ptr<Store> store_;
   const Clock& clock_;
   SnapshotCache* snapshots_;
   PredictionCache* predictions_;
   std::vector<std::uint8_t> secret_;
-  Options options_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
-  bool woken_ = false;     // guarded by mu_
-  std::thread thread_;
+  std::optional<Periodic> thread_;  // last: stopped first
 };
 
 }  // namespace treu::campaigns

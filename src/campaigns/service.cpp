@@ -118,7 +118,7 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
     TREU_ASSIGN_OR_RETURN(auto rows, store.ListMarketingMessages(ws.id, from, to));
     for (const MarketingMessageRow& r : rows) {
       if (r.campaign == c.name) continue;
-      history[r.customer.value].push_back({r.id, r.at, Priority::kCampaign, r.state == MessageState::kSent});
+      history[r.customer.value].push_back({r.id, r.at, PriorityOfMessage(r.campaign), r.state == MessageState::kSent});
     }
   }
   Zones zones;

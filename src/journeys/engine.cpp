@@ -62,6 +62,7 @@ Status Execute(const JourneyVersion& v, const StepContext& ctx, Timestamp now, O
     const Step& step = v.steps()[static_cast<std::size_t>(run.step)];
     const std::span<const int> targets = v.Targets(run.step);
     ++out.steps;
+    out.visited.push_back(run.step);
     ++run.steps_executed;
     switch (step.type()) {
       case StepType::kWait:

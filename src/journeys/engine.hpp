@@ -85,6 +85,7 @@ struct Outcome {
   JourneyRun run;
   std::vector<Action> actions;
   int steps = 0;  // steps executed in this call (each counts, waits and exits too)
+  std::vector<int> visited;  // the indices of those steps, in the order executed
 };
 
 // A new run of `customer` at the version's start step (active; Advance executes it).

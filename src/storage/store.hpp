@@ -671,6 +671,71 @@ Result<std::vector<CampaignVariant>> ParseCampaignVariants(std::string_view text
 // The checks both backends make before saving a campaign.
 Status CheckCampaignRecord(const CampaignRecord& c);
 
+// ---- Journeys ----
+// A journey (docs/journeys.md) as stored: its latest version's definition (the JSON text),
+// whether it runs, and how far the journey worker has read each of its inputs.
+struct JourneyRecord {
+  std::int64_t id = 0;
+  WorkspaceId workspace;
+  std::string name;
+  std::string state = "active";  // "active": customers enter and runs proceed; "paused": neither
+  int version = 1;               // the latest version
+  std::string definition;        // the latest version's JSON
+  std::string split_key;         // 32 hex digits: the random splits' key, kept across versions
+  // The worker's cursors: the change log (events and orders: event triggers, waits for events,
+  // goals), the trigger's input (segment transitions, survey responses by id; a date trigger:
+  // the last local day scanned, as days since 1970-01-01) and the goal segment's transitions.
+  std::int64_t change_seq = 0;
+  std::int64_t trigger_cursor = 0;
+  std::int64_t goal_cursor = 0;
+  std::string last_error;        // the worker's last failure on this journey, "" when none
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+
+// One customer's pass through a journey as stored (journeys::JourneyRun).
+struct JourneyRunRow {
+  std::int64_t id = 0;            // assigned by WriteJourneyRuns when 0
+  std::int64_t journey_id = 0;
+  int version = 1;
+  CustomerId customer;
+  std::string zone;               // the customer's time zone name at entry ("" = UTC)
+  int step = 0;
+  std::string state = "active";   // journeys::RunStateName
+  Timestamp wake_at;
+  Timestamp entered_at;
+  Timestamp step_entered_at;
+  Timestamp ended_at;             // 0 while inside
+  std::int64_t steps_executed = 0;
+  auto operator<=>(const JourneyRunRow&) const = default;
+};
+
+// How often a step of a version was executed, by outcome ("" for steps without one; actions:
+// "queued", "capped", "no_consent", ...). WriteJourneyRuns adds deltas of these.
+struct JourneyStepCount {
+  int version = 1;
+  std::string step_id;
+  std::string outcome;
+  std::int64_t count = 0;
+  auto operator<=>(const JourneyStepCount&) const = default;
+};
+
+// Runs per version, current step and state (Store::CountJourneyRuns).
+struct JourneyRunCount {
+  int version = 1;
+  int step = 0;
+  std::string state;
+  std::int64_t count = 0;
+  auto operator<=>(const JourneyRunCount&) const = default;
+};
+
+// Filters of Store::ListJourneyRuns; empty fields don't filter.
+struct JourneyRunFilter {
+  std::int64_t journey_id = 0;  // 0: every journey
+  CustomerId customer;          // invalid: every customer
+  bool inside_only = false;     // only runs that are active, waiting or waiting for an event
+};
+
 // A user of the web dashboard: an email unique in its workspace (stored lower-case), a role
 // ("admin", "marketer" or "viewer") and an argon2id password hash (libsodium's string form).
 struct DashboardUser {
@@ -1231,6 +1296,37 @@ class Store {
   // Delivery rules: inserted or replaced; nullopt when the workspace has none stored.
   virtual Status SaveDeliveryRules(const DeliveryRulesRecord& r) = 0;
   virtual Result<std::optional<DeliveryRulesRecord>> FindDeliveryRules(WorkspaceId ws) = 0;
+
+  // ---- Journeys ----
+  // SaveJourney inserts or (same workspace and name) replaces every field but id, created_at
+  // and the cursors (kept; a new journey's are stored as given), and stores (journey, version)
+  // with `definition` unless that version is stored already (versions are immutable). Returns
+  // the row as stored. DeleteJourney deletes it with its versions, runs and counts; NotFound if
+  // there is none. Listed by name.
+  virtual Result<JourneyRecord> SaveJourney(const JourneyRecord& j) = 0;
+  virtual Result<std::vector<JourneyRecord>> ListJourneys(WorkspaceId ws) = 0;
+  virtual Result<std::optional<JourneyRecord>> FindJourney(WorkspaceId ws, std::string_view name) = 0;
+  virtual Status DeleteJourney(WorkspaceId ws, std::string_view name) = 0;
+  // A stored version's definition; nullopt when there is no such version of a journey of `ws`.
+  virtual Result<std::optional<std::string>> FindJourneyVersion(WorkspaceId ws, std::int64_t journey_id,
+                                                                int version) = 0;
+  // One step of the journey worker, in one transaction: inserts the runs with id 0 and
+  // replaces the others (by id; all of journeys of `ws`), adds the step count deltas of
+  // `journey_id`, and writes the cursors and last_error of `cursors` (when given; by id).
+  // Returns the ids of the runs in the order given. A second run of a customer inside the same
+  // journey is AlreadyExists (nothing of the call is then written).
+  virtual Result<std::vector<std::int64_t>> WriteJourneyRuns(WorkspaceId ws, std::int64_t journey_id,
+                                                             std::span<const JourneyRunRow> runs,
+                                                             std::span<const JourneyStepCount> step_deltas,
+                                                             const JourneyRecord* cursors) = 0;
+  // Runs by id after `after_id`, at most `limit` (1..100,000).
+  virtual Result<std::vector<JourneyRunRow>> ListJourneyRuns(WorkspaceId ws, const JourneyRunFilter& filter,
+                                                             std::int64_t after_id, int limit) = 0;
+  // Waiting runs (waiting, waiting_for_event) of `ws` with wake_at <= now, by wake_at then id,
+  // at most `limit` (1..100,000).
+  virtual Result<std::vector<JourneyRunRow>> ListDueJourneyRuns(WorkspaceId ws, Timestamp now, int limit) = 0;
+  virtual Result<std::vector<JourneyStepCount>> CountJourneySteps(WorkspaceId ws, std::int64_t journey_id) = 0;
+  virtual Result<std::vector<JourneyRunCount>> CountJourneyRuns(WorkspaceId ws, std::int64_t journey_id) = 0;
 
   // Change-log rows with seq > after_seq, oldest first, at most `limit`.
   virtual Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,

@@ -3495,4 +3495,458 @@ TEST_P(StoreContractTest, DeliveryRulesAreSavedAndReplaced) {
   EXPECT_FALSE(store_->FindDeliveryRules(other.id).value().has_value());
 }
 
+namespace {
+
+JourneyRecord Journey(WorkspaceId ws, std::string name) {
+  JourneyRecord j;
+  j.workspace = ws;
+  j.name = std::move(name);
+  j.definition = R"({"name":"welcome","trigger":{"event":"signed_up"},"steps":[{"id":"s1","wait":"1d"}]})";
+  j.split_key = "000102030405060708090a0b0c0d0e0f";
+  j.created_at = j.updated_at = Timestamp::FromSeconds(100);
+  return j;
+}
+
+JourneyRunRow MakeRun(std::int64_t journey, CustomerId c, std::string state, std::int64_t wake_s, int step = 0,
+                      int version = 1) {
+  JourneyRunRow r;
+  r.journey_id = journey;
+  r.version = version;
+  r.customer = c;
+  r.zone = "Europe/Berlin";
+  r.step = step;
+  r.state = std::move(state);
+  r.wake_at = Timestamp::FromSeconds(wake_s);
+  r.entered_at = Timestamp::FromSeconds(10);
+  r.step_entered_at = Timestamp::FromSeconds(20);
+  r.steps_executed = 3;
+  return r;
+}
+
+// The runs of a journey of `ws`, by id.
+std::vector<JourneyRunRow> RunsOf(Store& store, WorkspaceId ws, std::int64_t journey) {
+  JourneyRunFilter f;
+  f.journey_id = journey;
+  auto runs = store.ListJourneyRuns(ws, f, 0, 100'000);
+  EXPECT_TRUE(runs.has_value()) << runs.error().ToString();
+  return runs.value_or(std::vector<JourneyRunRow>{});
+}
+
+std::vector<std::string> JourneyNames(const std::vector<JourneyRecord>& journeys) {
+  std::vector<std::string> out;
+  for (const auto& j : journeys) out.push_back(j.name);
+  return out;
+}
+
+}  // namespace
+
+TEST_P(StoreContractTest, JourneysAreSavedReplacedVersionedListedAndDeleted) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  EXPECT_TRUE(store_->ListJourneys(w.id).value().empty());
+  JourneyRecord j = Journey(w.id, "welcome");
+  j.change_seq = 5;
+  j.trigger_cursor = 6;
+  j.goal_cursor = 7;
+  const std::string v1 = j.definition;
+  const JourneyRecord saved = store_->SaveJourney(j).value();
+  EXPECT_GT(saved.id, 0);
+  EXPECT_EQ(saved.workspace, w.id);
+  EXPECT_EQ(saved.name, "welcome");
+  EXPECT_EQ(saved.state, "active");
+  EXPECT_EQ(saved.version, 1);
+  EXPECT_EQ(saved.definition, v1);
+  EXPECT_EQ(saved.split_key, j.split_key);
+  EXPECT_EQ(saved.change_seq, 5);  // a new journey's cursors as given
+  EXPECT_EQ(saved.trigger_cursor, 6);
+  EXPECT_EQ(saved.goal_cursor, 7);
+  EXPECT_EQ(saved.last_error, "");
+  EXPECT_EQ(saved.created_at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(saved.updated_at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(store_->FindJourneyVersion(w.id, saved.id, 1).value(), std::optional<std::string>(v1));
+  // Replaced by name, keeping id, created_at and the cursors; version 2 is stored beside 1.
+  JourneyRecord next = j;
+  next.version = 2;
+  next.definition = R"({"name":"welcome","steps":[]})";
+  next.state = "paused";
+  next.last_error = "template missing";
+  next.change_seq = next.trigger_cursor = next.goal_cursor = 999;
+  next.created_at = next.updated_at = Timestamp::FromSeconds(200);
+  const JourneyRecord replaced = store_->SaveJourney(next).value();
+  EXPECT_EQ(replaced.id, saved.id);
+  EXPECT_EQ(replaced.state, "paused");
+  EXPECT_EQ(replaced.version, 2);
+  EXPECT_EQ(replaced.definition, next.definition);
+  EXPECT_EQ(replaced.last_error, "template missing");
+  EXPECT_EQ(replaced.change_seq, 5);
+  EXPECT_EQ(replaced.trigger_cursor, 6);
+  EXPECT_EQ(replaced.goal_cursor, 7);
+  EXPECT_EQ(replaced.created_at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(replaced.updated_at, Timestamp::FromSeconds(200));
+  EXPECT_EQ(store_->FindJourneyVersion(w.id, saved.id, 1).value(), std::optional<std::string>(v1));
+  EXPECT_EQ(store_->FindJourneyVersion(w.id, saved.id, 2).value(), std::optional<std::string>(next.definition));
+  // Versions are immutable: saving version 1 again with another text keeps the first text.
+  JourneyRecord again = j;
+  again.definition = R"({"name":"welcome","changed":true})";
+  again.updated_at = Timestamp::FromSeconds(300);
+  EXPECT_EQ(store_->SaveJourney(again).value().definition, again.definition);
+  EXPECT_EQ(store_->FindJourneyVersion(w.id, saved.id, 1).value(), std::optional<std::string>(v1));
+  EXPECT_EQ(store_->FindJourneyVersion(w.id, saved.id, 2).value(), std::optional<std::string>(next.definition));
+  EXPECT_FALSE(store_->FindJourneyVersion(w.id, saved.id, 3).value().has_value());
+  EXPECT_FALSE(store_->FindJourneyVersion(other.id, saved.id, 1).value().has_value());
+  // Listed by name (byte order); other workspaces' apart.
+  const std::int64_t autumn = store_->SaveJourney(Journey(w.id, "Autumn")).value().id;
+  ASSERT_TRUE(store_->SaveJourney(Journey(other.id, "theirs")));
+  ASSERT_TRUE(store_->SaveJourney(Journey(other.id, "welcome")));
+  EXPECT_EQ(JourneyNames(store_->ListJourneys(w.id).value()), (std::vector<std::string>{"Autumn", "welcome"}));
+  EXPECT_EQ(JourneyNames(store_->ListJourneys(other.id).value()), (std::vector<std::string>{"theirs", "welcome"}));
+  EXPECT_FALSE(store_->FindJourney(w.id, "theirs").value().has_value());
+  EXPECT_EQ(store_->FindJourney(w.id, "welcome").value().value().id, saved.id);
+  EXPECT_NE(store_->FindJourney(other.id, "welcome").value().value().id, saved.id);
+  // Bad records are refused and change nothing.
+  std::vector<JourneyRecord> bad(4, Journey(w.id, "bad"));
+  bad[0].name = "";
+  bad[1].state = "running";
+  bad[2].version = 0;
+  bad[3].definition = "";
+  for (const JourneyRecord& b : bad) {
+    auto r = store_->SaveJourney(b);
+    ASSERT_FALSE(r.has_value()) << b.name << " " << b.state;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  }
+  EXPECT_FALSE(store_->FindJourney(w.id, "bad").value().has_value());
+  EXPECT_FALSE(store_->FindJourney(w.id, "").value().has_value());
+  JourneyRecord bad_replace = next;
+  bad_replace.state = "stopped";
+  bad_replace.version = 7;
+  EXPECT_EQ(store_->SaveJourney(bad_replace).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->FindJourney(w.id, "welcome").value().value().version, 1);
+  EXPECT_FALSE(store_->FindJourneyVersion(w.id, saved.id, 7).value().has_value());
+  // Deleting removes versions, runs and counts; only the workspace's own journeys.
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  const std::vector<JourneyRunRow> autumn_runs{MakeRun(autumn, ids[0], "waiting", 50),
+                                               MakeRun(autumn, ids[1], "completed", 0)};
+  const std::vector<JourneyStepCount> deltas{{1, "s1", "", 2}};
+  ASSERT_TRUE(store_->WriteJourneyRuns(w.id, autumn, autumn_runs, deltas, nullptr));
+  const std::vector<JourneyRunRow> welcome_runs{MakeRun(saved.id, ids[0], "active", 0)};
+  ASSERT_TRUE(store_->WriteJourneyRuns(w.id, saved.id, welcome_runs, deltas, nullptr));
+  EXPECT_EQ(RunsOf(*store_, w.id, autumn).size(), 2u);
+  EXPECT_EQ(store_->DeleteJourney(w.id, "theirs").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->DeleteJourney(other.id, "Autumn").error().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->DeleteJourney(w.id, "Autumn"));
+  EXPECT_EQ(store_->DeleteJourney(w.id, "Autumn").error().code(), ErrorCode::kNotFound);
+  EXPECT_FALSE(store_->FindJourney(w.id, "Autumn").value().has_value());
+  EXPECT_FALSE(store_->FindJourneyVersion(w.id, autumn, 1).value().has_value());
+  EXPECT_TRUE(RunsOf(*store_, w.id, autumn).empty());
+  EXPECT_TRUE(store_->CountJourneySteps(w.id, autumn).value().empty());
+  EXPECT_TRUE(store_->CountJourneyRuns(w.id, autumn).value().empty());
+  EXPECT_TRUE(store_->ListDueJourneyRuns(w.id, Timestamp::FromSeconds(1'000), 100).value().empty());
+  // The others are untouched.
+  EXPECT_EQ(RunsOf(*store_, w.id, saved.id).size(), 1u);
+  EXPECT_EQ(store_->CountJourneySteps(w.id, saved.id).value(), deltas);
+  EXPECT_TRUE(store_->FindJourneyVersion(w.id, saved.id, 1).value().has_value());
+  EXPECT_TRUE(store_->FindJourney(other.id, "theirs").value().has_value());
+  EXPECT_EQ(JourneyNames(store_->ListJourneys(w.id).value()), (std::vector<std::string>{"welcome"}));
+}
+
+TEST_P(StoreContractTest, JourneyRunsAreWrittenWithStepCountsAndCursors) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2", "c3", "c4"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  CustomerId e;
+  {
+    auto tx = store_->BeginWrite(other.id).value();
+    e = Resolve(*tx, {"e1"}, clock_.Now())[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  const JourneyRecord journey = store_->SaveJourney(Journey(w.id, "welcome")).value();
+  const std::int64_t jid = journey.id;
+  const JourneyRecord theirs = store_->SaveJourney(Journey(other.id, "welcome")).value();
+  // Inserted: ids in the order given.
+  std::vector<JourneyRunRow> runs{MakeRun(jid, ids[0], "active", 0), MakeRun(jid, ids[1], "waiting", 500, 1)};
+  runs[1].zone = "";
+  const std::vector<JourneyStepCount> deltas{{1, "s1", "", 2}, {1, "email", "queued", 1}};
+  JourneyRecord cursors = journey;
+  cursors.change_seq = 10;
+  cursors.trigger_cursor = 11;
+  cursors.goal_cursor = 12;
+  cursors.last_error = "boom";
+  cursors.updated_at = Timestamp::FromSeconds(300);
+  const auto first = store_->WriteJourneyRuns(w.id, jid, runs, deltas, &cursors).value();
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_GT(first[0], 0);
+  EXPECT_GT(first[1], 0);
+  EXPECT_NE(first[0], first[1]);
+  runs[0].id = first[0];
+  runs[1].id = first[1];
+  std::vector<JourneyRunRow> expected = runs;
+  std::sort(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  EXPECT_EQ(RunsOf(*store_, w.id, jid), expected);
+  JourneyRecord stored = store_->FindJourney(w.id, "welcome").value().value();
+  EXPECT_EQ(stored.change_seq, 10);
+  EXPECT_EQ(stored.trigger_cursor, 11);
+  EXPECT_EQ(stored.goal_cursor, 12);
+  EXPECT_EQ(stored.last_error, "boom");
+  EXPECT_EQ(stored.updated_at, Timestamp::FromSeconds(300));
+  EXPECT_EQ(stored.created_at, Timestamp::FromSeconds(100));
+  EXPECT_EQ(stored.definition, journey.definition);
+  // Replaced by id, a new one inserted (its id returned in its place); the deltas add up; no
+  // cursors given leaves them.
+  runs[0].step = 1;
+  runs[0].state = "waiting_for_event";
+  runs[0].wake_at = Timestamp::FromSeconds(900);
+  runs[0].step_entered_at = Timestamp::FromSeconds(40);
+  runs[0].steps_executed = 4;
+  std::vector<JourneyRunRow> second{MakeRun(jid, ids[2], "active", 0, 0, 2), runs[0]};
+  const auto second_ids = store_->WriteJourneyRuns(w.id, jid, second, deltas, nullptr).value();
+  ASSERT_EQ(second_ids.size(), 2u);
+  EXPECT_EQ(second_ids[1], first[0]);
+  EXPECT_NE(second_ids[0], first[0]);
+  EXPECT_NE(second_ids[0], first[1]);
+  second[0].id = second_ids[0];
+  expected = {runs[0], runs[1], second[0]};
+  std::sort(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  EXPECT_EQ(RunsOf(*store_, w.id, jid), expected);
+  const std::vector<JourneyStepCount> summed{{1, "email", "queued", 2}, {1, "s1", "", 4}};
+  EXPECT_EQ(store_->CountJourneySteps(w.id, jid).value(), summed);
+  EXPECT_EQ(store_->FindJourney(w.id, "welcome").value().value().change_seq, 10);
+  // A second run of a customer inside the journey: AlreadyExists, and nothing of the call is
+  // written (not the other run, the counts nor the cursors) — inserted twice, inserted beside
+  // an inside run, or an update moving a run onto an inside customer.
+  JourneyRecord later = cursors;
+  later.change_seq = 20;
+  later.last_error = "";
+  const std::vector<std::vector<JourneyRunRow>> clashes{
+      {MakeRun(jid, ids[3], "active", 0), MakeRun(jid, ids[1], "active", 0)},
+      {MakeRun(jid, ids[3], "active", 0), MakeRun(jid, ids[3], "waiting", 70)},
+      {MakeRun(jid, ids[3], "active", 0), [&] {
+         JourneyRunRow moved = second[0];
+         moved.customer = ids[1];
+         return moved;
+       }()}};
+  for (const auto& clash : clashes) {
+    auto r = store_->WriteJourneyRuns(w.id, jid, clash, deltas, &later);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), ErrorCode::kAlreadyExists) << r.error().ToString();
+    EXPECT_EQ(RunsOf(*store_, w.id, jid), expected);
+    EXPECT_EQ(store_->CountJourneySteps(w.id, jid).value(), summed);
+    stored = store_->FindJourney(w.id, "welcome").value().value();
+    EXPECT_EQ(stored.change_seq, 10);
+    EXPECT_EQ(stored.last_error, "boom");
+  }
+  // A run that ends and the customer's new one, in one call, are fine.
+  runs[1].state = "exited";
+  runs[1].ended_at = Timestamp::FromSeconds(1'000);
+  std::vector<JourneyRunRow> reenter{MakeRun(jid, ids[1], "active", 0, 0, 2), runs[1]};
+  const auto third = store_->WriteJourneyRuns(w.id, jid, reenter, {}, &later).value();
+  ASSERT_EQ(third.size(), 2u);
+  EXPECT_EQ(third[1], runs[1].id);
+  reenter[0].id = third[0];
+  expected = {runs[0], runs[1], second[0], reenter[0]};
+  std::sort(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  EXPECT_EQ(RunsOf(*store_, w.id, jid), expected);
+  stored = store_->FindJourney(w.id, "welcome").value().value();
+  EXPECT_EQ(stored.change_seq, 20);
+  EXPECT_EQ(stored.last_error, "");
+  EXPECT_EQ(store_->CountJourneySteps(w.id, jid).value(), summed);
+  // Workspaces are apart: not into another's journey, not another's runs or cursors.
+  const std::vector<JourneyRunRow> foreign{MakeRun(theirs.id, ids[3], "active", 0)};
+  EXPECT_EQ(store_->WriteJourneyRuns(w.id, theirs.id, foreign, deltas, nullptr).error().code(),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(store_->WriteJourneyRuns(w.id, jid, foreign, {}, nullptr).error().code(), ErrorCode::kNotFound);
+  JourneyRunRow hijack = runs[0];
+  hijack.journey_id = theirs.id;
+  hijack.customer = e;
+  EXPECT_EQ(store_->WriteJourneyRuns(other.id, theirs.id, std::span(&hijack, 1), {}, nullptr).error().code(),
+            ErrorCode::kNotFound);
+  JourneyRecord their_cursors = theirs;
+  their_cursors.change_seq = 77;
+  EXPECT_EQ(store_->WriteJourneyRuns(w.id, jid, {}, {}, &their_cursors).error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->FindJourney(other.id, "welcome").value().value().change_seq, 0);
+  EXPECT_TRUE(RunsOf(*store_, other.id, theirs.id).empty());
+  EXPECT_TRUE(RunsOf(*store_, other.id, jid).empty());
+  EXPECT_TRUE(store_->CountJourneySteps(other.id, theirs.id).value().empty());
+  EXPECT_TRUE(store_->CountJourneySteps(other.id, jid).value().empty());
+  EXPECT_EQ(RunsOf(*store_, w.id, jid), expected);
+  // A run with an unknown state is refused.
+  JourneyRunRow odd = MakeRun(jid, ids[3], "sleeping", 0);
+  EXPECT_EQ(store_->WriteJourneyRuns(w.id, jid, std::span(&odd, 1), {}, nullptr).error().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(RunsOf(*store_, w.id, jid), expected);
+}
+
+TEST_P(StoreContractTest, JourneyRunsAreListedFilteredDueAndCounted) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  std::vector<CustomerId> ids;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    ids = Resolve(*tx, {"c1", "c2", "c3", "c4", "c5"}, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  CustomerId e;
+  {
+    auto tx = store_->BeginWrite(other.id).value();
+    e = Resolve(*tx, {"e1"}, clock_.Now())[0];
+    ASSERT_TRUE(tx->Commit());
+  }
+  const std::int64_t a = store_->SaveJourney(Journey(w.id, "a")).value().id;
+  const std::int64_t b = store_->SaveJourney(Journey(w.id, "b")).value().id;
+  const std::int64_t t = store_->SaveJourney(Journey(other.id, "t")).value().id;
+  std::vector<JourneyRunRow> in_a{MakeRun(a, ids[0], "waiting", 300, 2),
+                                  MakeRun(a, ids[1], "waiting", 100, 2),
+                                  MakeRun(a, ids[2], "active", 0, 0, 2),
+                                  MakeRun(a, ids[3], "completed", 50, 3),
+                                  MakeRun(a, ids[4], "waiting_for_event", 400, 1)};
+  in_a[3].ended_at = Timestamp::FromSeconds(60);
+  // Keys repeated within a call are summed too.
+  const std::vector<JourneyStepCount> deltas{
+      {1, "b", "x", 1}, {1, "a", "", 1}, {2, "a", "", 1}, {1, "a", "", 2}, {1, "zero", "", 0}};
+  const auto a_ids = store_->WriteJourneyRuns(w.id, a, in_a, deltas, nullptr).value();
+  ASSERT_EQ(a_ids.size(), in_a.size());
+  for (std::size_t i = 0; i < in_a.size(); ++i) in_a[i].id = a_ids[i];
+  std::vector<JourneyRunRow> in_b{MakeRun(b, ids[0], "waiting", 100, 1)};
+  in_b[0].id = store_->WriteJourneyRuns(w.id, b, in_b, {}, nullptr).value().at(0);
+  std::vector<JourneyRunRow> in_t{MakeRun(t, e, "waiting", 10)};
+  in_t[0].id = store_->WriteJourneyRuns(other.id, t, in_t, {}, nullptr).value().at(0);
+
+  auto list = [&](WorkspaceId ws, std::int64_t journey, CustomerId customer, bool inside, std::int64_t after = 0,
+                  int limit = 100) {
+    JourneyRunFilter f;
+    f.journey_id = journey;
+    f.customer = customer;
+    f.inside_only = inside;
+    auto runs = store_->ListJourneyRuns(ws, f, after, limit);
+    EXPECT_TRUE(runs.has_value()) << runs.error().ToString();
+    std::vector<std::int64_t> out;
+    for (const auto& r : runs.value_or(std::vector<JourneyRunRow>{})) out.push_back(r.id);
+    return out;
+  };
+  std::vector<std::int64_t> all_a = a_ids;
+  std::sort(all_a.begin(), all_a.end());
+  std::vector<std::int64_t> all = all_a;
+  all.push_back(in_b[0].id);
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(list(w.id, 0, CustomerId{}, false), all);
+  EXPECT_EQ(list(w.id, a, CustomerId{}, false), all_a);
+  EXPECT_EQ(list(w.id, a, ids[3], false), (std::vector<std::int64_t>{in_a[3].id}));
+  std::vector<std::int64_t> c1 = {in_a[0].id, in_b[0].id};
+  std::sort(c1.begin(), c1.end());
+  EXPECT_EQ(list(w.id, 0, ids[0], false), c1);
+  EXPECT_EQ(list(w.id, 0, ids[0], true), c1);
+  std::vector<std::int64_t> inside_a = {in_a[0].id, in_a[1].id, in_a[2].id, in_a[4].id};
+  std::sort(inside_a.begin(), inside_a.end());
+  EXPECT_EQ(list(w.id, a, CustomerId{}, true), inside_a);
+  EXPECT_TRUE(list(w.id, 0, ids[3], true).empty());
+  EXPECT_TRUE(list(w.id, b, ids[1], false).empty());
+  // Paged by id.
+  EXPECT_EQ(list(w.id, a, CustomerId{}, false, 0, 2), (std::vector<std::int64_t>{all_a[0], all_a[1]}));
+  EXPECT_EQ(list(w.id, a, CustomerId{}, false, all_a[1], 2), (std::vector<std::int64_t>{all_a[2], all_a[3]}));
+  EXPECT_EQ(list(w.id, a, CustomerId{}, false, all_a[3], 2), (std::vector<std::int64_t>{all_a[4]}));
+  EXPECT_TRUE(list(w.id, a, CustomerId{}, false, all_a[4], 2).empty());
+  // Full rows come back.
+  JourneyRunFilter by_customer;
+  by_customer.customer = ids[3];
+  EXPECT_EQ(store_->ListJourneyRuns(w.id, by_customer, 0, 10).value(), (std::vector<JourneyRunRow>{in_a[3]}));
+  // Not across workspaces.
+  EXPECT_TRUE(list(other.id, a, CustomerId{}, false).empty());
+  EXPECT_TRUE(list(other.id, 0, ids[0], false).empty());
+  EXPECT_EQ(list(other.id, 0, CustomerId{}, false), (std::vector<std::int64_t>{in_t[0].id}));
+  EXPECT_TRUE(list(w.id, t, CustomerId{}, false).empty());
+
+  // Due: waiting runs of the workspace with wake_at <= now, by wake_at then id.
+  auto due = [&](WorkspaceId ws, std::int64_t now_s, int limit) {
+    auto runs = store_->ListDueJourneyRuns(ws, Timestamp::FromSeconds(now_s), limit);
+    EXPECT_TRUE(runs.has_value()) << runs.error().ToString();
+    std::vector<std::int64_t> out;
+    for (const auto& r : runs.value_or(std::vector<JourneyRunRow>{})) out.push_back(r.id);
+    return out;
+  };
+  std::vector<std::int64_t> at_100 = {in_a[1].id, in_b[0].id};
+  std::sort(at_100.begin(), at_100.end());
+  std::vector<std::int64_t> due_400 = at_100;
+  due_400.push_back(in_a[0].id);
+  due_400.push_back(in_a[4].id);
+  EXPECT_EQ(due(w.id, 400, 100), due_400);
+  EXPECT_EQ(due(w.id, 399, 100), (std::vector<std::int64_t>{due_400[0], due_400[1], due_400[2]}));
+  EXPECT_EQ(due(w.id, 400, 2), at_100);
+  EXPECT_EQ(due(w.id, 100, 1), (std::vector<std::int64_t>{at_100[0]}));
+  EXPECT_TRUE(due(w.id, 99, 100).empty());
+  EXPECT_EQ(due(other.id, 400, 100), (std::vector<std::int64_t>{in_t[0].id}));
+  const auto due_rows = store_->ListDueJourneyRuns(w.id, Timestamp::FromSeconds(400), 100).value();
+  ASSERT_EQ(due_rows.size(), 4u);
+  EXPECT_EQ(due_rows[3], in_a[4]);
+
+  // Counted by version, step and state; step counts summed.
+  const std::vector<JourneyRunCount> counts{
+      {1, 1, "waiting_for_event", 1}, {1, 2, "waiting", 2}, {1, 3, "completed", 1}, {2, 0, "active", 1}};
+  EXPECT_EQ(store_->CountJourneyRuns(w.id, a).value(), counts);
+  EXPECT_EQ(store_->CountJourneyRuns(w.id, b).value(), (std::vector<JourneyRunCount>{{1, 1, "waiting", 1}}));
+  EXPECT_TRUE(store_->CountJourneyRuns(other.id, a).value().empty());
+  const std::vector<JourneyStepCount> steps{{1, "a", "", 3}, {1, "b", "x", 1}, {2, "a", "", 1}};
+  EXPECT_EQ(store_->CountJourneySteps(w.id, a).value(), steps);
+  EXPECT_TRUE(store_->CountJourneySteps(w.id, b).value().empty());
+  EXPECT_TRUE(store_->CountJourneySteps(other.id, a).value().empty());
+}
+
+TEST_P(StoreContractTest, LargeJourneyBatchesKeepTheirOrder) {
+  const Workspace w = MakeWorkspace("shop");
+  constexpr int kRuns = 10'000;
+  std::vector<std::string> ext;
+  for (int i = 0; i < kRuns; ++i) ext.push_back("cust-" + std::to_string(i));
+  std::vector<CustomerId> customers;
+  {
+    auto tx = store_->BeginWrite(w.id).value();
+    customers = Resolve(*tx, ext, clock_.Now());
+    ASSERT_TRUE(tx->Commit());
+  }
+  const std::int64_t jid = store_->SaveJourney(Journey(w.id, "welcome")).value().id;
+  // Entered in reverse customer order: the ids come back in the order given.
+  std::vector<JourneyRunRow> runs;
+  for (int i = kRuns - 1; i >= 0; --i) {
+    runs.push_back(MakeRun(jid, customers[static_cast<std::size_t>(i)], "waiting", i));
+  }
+  const std::vector<JourneyStepCount> deltas{{1, "s1", "", kRuns}};
+  const auto ids = store_->WriteJourneyRuns(w.id, jid, runs, deltas, nullptr).value();
+  ASSERT_EQ(ids.size(), runs.size());
+  for (std::size_t i = 0; i < runs.size(); ++i) runs[i].id = ids[i];
+  std::map<std::int64_t, CustomerId> by_id;
+  for (const auto& r : RunsOf(*store_, w.id, jid)) by_id[r.id] = r.customer;
+  ASSERT_EQ(by_id.size(), runs.size());
+  for (const auto& r : runs) ASSERT_EQ(by_id.at(r.id), r.customer);
+  // All of them end and enter again, in one call.
+  std::vector<JourneyRunRow> next;
+  for (JourneyRunRow r : runs) {
+    r.state = "exited";
+    r.ended_at = Timestamp::FromSeconds(99);
+    next.push_back(r);
+    next.push_back(MakeRun(jid, r.customer, "active", 0, 0, 2));
+  }
+  const auto next_ids = store_->WriteJourneyRuns(w.id, jid, next, deltas, nullptr).value();
+  ASSERT_EQ(next_ids.size(), next.size());
+  for (std::size_t i = 0; i < next.size(); i += 2) EXPECT_EQ(next_ids[i], next[i].id);
+  JourneyRunFilter inside;
+  inside.journey_id = jid;
+  inside.inside_only = true;
+  by_id.clear();
+  const auto inside_runs = store_->ListJourneyRuns(w.id, inside, 0, 100'000).value();
+  for (const auto& r : inside_runs) by_id[r.id] = r.customer;
+  ASSERT_EQ(by_id.size(), runs.size());
+  for (std::size_t i = 1; i < next.size(); i += 2) ASSERT_EQ(by_id.at(next_ids[i]), next[i].customer);
+  const std::vector<JourneyRunCount> counts{{1, 0, "exited", kRuns}, {2, 0, "active", kRuns}};
+  EXPECT_EQ(store_->CountJourneyRuns(w.id, jid).value(), counts);
+  EXPECT_EQ(store_->CountJourneySteps(w.id, jid).value(), (std::vector<JourneyStepCount>{{1, "s1", "", 2 * kRuns}}));
+  EXPECT_TRUE(store_->ListDueJourneyRuns(w.id, Timestamp::FromSeconds(kRuns), 100'000).value().empty());
+}
+
 }  // namespace treu::testing_contract

@@ -85,6 +85,12 @@ WRITE_BODIES = {
     "/api/v1/campaigns/{name}/cancel": {},
     "/api/v1/campaigns/{name}/preview": {},
     "/api/v1/delivery-rules": {"max_messages": 0},
+    "/api/v1/journeys/{name}": {"trigger": {"type": "segment_entered", "segment": "tenancy-jseg"},
+                                "steps": [{"id": "wait", "type": "wait", "days": 1, "next": "out"},
+                                          {"id": "out", "type": "exit"}]},
+    "/api/v1/journeys/{name}/pause": {},
+    "/api/v1/journeys/{name}/resume": {},
+    "/api/v1/journeys/{name}/enter-members": {},
     # (query, raw body) for routes that take a file
     "/api/v1/imports": ("?kind=customers&file_name=tenancy.csv", b"customer_id,email\ntenancy-imp,ti@a.example\n"),
 }
@@ -93,9 +99,10 @@ CONCRETE_IDS = {"/api/v1/kpis/{id}": "revenue"}
 # Routes whose {id} names something every workspace has (a metric), not a workspace's resource:
 # another workspace's key gets its own answer, which must not leak workspace a's data.
 # PUT …/rewards/{name} creates the reward in the caller's own workspace.
-# PUT /api/v1/campaigns/{name} creates the campaign in the caller's own workspace too.
+# PUT /api/v1/campaigns/{name} and /api/v1/journeys/{name} create theirs in the caller's own
+# workspace too.
 SHARED_IDS = {"/api/v1/kpis/{id}", "/api/v1/models/{model}/fit", "/api/v1/loyalty/rewards/{name}",
-              "/api/v1/webhook-endpoints/{name}", "/api/v1/campaigns/{name}"}
+              "/api/v1/webhook-endpoints/{name}", "/api/v1/campaigns/{name}", "/api/v1/journeys/{name}"}
 # Query parameters a GET route requires.
 QUERIES = {"/api/v1/calendar": "?from=2030-01-01&to=2030-01-31", "/api/v1/kpis": "?period=2024-01", "/api/v1/kpis/{id}": "?period=2024-01",
            "/api/v1/mrr": "?period=2024-01", "/api/v1/cohorts/members": "?cohort=2024-01"}
@@ -280,6 +287,20 @@ class ApiTest(unittest.TestCase):
             CONCRETE_IDS[path] = "tenancy-camp"
         CONCRETE_IDS["/api/v1/campaigns/{name}/cancel"] = "tenancy-cancel"
         CONCRETE_IDS["/api/v1/campaigns/{name}"] = "tenancy-del"
+        # Journeys of workspace a (entered on a segment of its own): one read, paused and
+        # resumed, one deleted.
+        for path, body in (("/api/v1/segments", {"name": "tenancy-jseg", "expr": "orders_count >= 1"}),
+                           ("/api/v1/journeys/tenancy-j", WRITE_BODIES["/api/v1/journeys/{name}"]),
+                           ("/api/v1/journeys/tenancy-jdel", WRITE_BODIES["/api/v1/journeys/{name}"])):
+            req = urllib.request.Request(cls.base + path, method="POST" if path.endswith("segments") else "PUT",
+                                         data=json.dumps(body).encode())
+            req.add_header("Authorization", "Bearer " + cls.keys[("a", "admin")])
+            urllib.request.urlopen(req, timeout=10).read()
+        for path in ("/api/v1/journeys/{name}/pause", "/api/v1/journeys/{name}/resume",
+                     "/api/v1/journeys/{name}/enter-members", "/api/v1/journeys/{name}/report",
+                     "/api/v1/journeys/{name}/runs"):
+            CONCRETE_IDS[path] = "tenancy-j"
+        CONCRETE_IDS["/api/v1/journeys/{name}"] = "tenancy-jdel"
         CONCRETE_IDS["/api/v1/suppressions/{id}"] = "tenancy-del@a.example"
         req = urllib.request.Request(cls.base + "/api/v1/messages")
         req.add_header("Authorization", "Bearer " + cls.keys[("a", "read")])

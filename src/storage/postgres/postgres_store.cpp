@@ -1593,6 +1593,112 @@ Params CampaignParams(const CampaignRecord& c, bool with_created_at) {
 
 Status CheckCampaign(const CampaignRecord& c) { return CheckCampaignRecord(c); }
 
+constexpr const char* kJourneyColumns =
+    "id, workspace_id, name, state, version, definition, split_key, change_seq, trigger_cursor, goal_cursor, "
+    "last_error, created_at, updated_at";
+
+// Row i of "SELECT <kJourneyColumns> FROM journeys".
+JourneyRecord ReadJourney(const Rows& r, int i) {
+  JourneyRecord j;
+  j.id = r.Int(i, 0);
+  j.workspace = WorkspaceId{r.Int(i, 1)};
+  j.name = r.Text(i, 2);
+  j.state = r.Text(i, 3);
+  j.version = static_cast<int>(r.Int(i, 4));
+  j.definition = r.Text(i, 5);
+  j.split_key = r.Text(i, 6);
+  j.change_seq = r.Int(i, 7);
+  j.trigger_cursor = r.Int(i, 8);
+  j.goal_cursor = r.Int(i, 9);
+  j.last_error = r.Text(i, 10);
+  j.created_at = Timestamp{r.Int(i, 11)};
+  j.updated_at = Timestamp{r.Int(i, 12)};
+  return j;
+}
+
+std::vector<JourneyRecord> ReadJourneys(const Rows& r) {
+  std::vector<JourneyRecord> out;
+  out.reserve(static_cast<std::size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) out.push_back(ReadJourney(r, i));
+  return out;
+}
+
+Status CheckJourney(const JourneyRecord& j) {
+  if (j.name.empty()) return InvalidArgument("journey", "a journey needs a name");
+  if (j.state != "active" && j.state != "paused")
+    return InvalidArgument("journey " + j.name, "state '" + j.state + "' is neither active nor paused");
+  if (j.version < 1) return InvalidArgument("journey " + j.name, "versions count from 1");
+  if (j.definition.empty()) return InvalidArgument("journey " + j.name, "the definition is empty");
+  return Ok();
+}
+
+constexpr const char* kJourneyRunColumns =
+    "id, journey_id, version, customer_id, zone, step, state, wake_at, entered_at, step_entered_at, ended_at, "
+    "steps_executed";
+
+// Row i of "SELECT <kJourneyRunColumns> FROM journey_runs".
+JourneyRunRow ReadJourneyRun(const Rows& r, int i) {
+  JourneyRunRow run;
+  run.id = r.Int(i, 0);
+  run.journey_id = r.Int(i, 1);
+  run.version = static_cast<int>(r.Int(i, 2));
+  run.customer = CustomerId{r.Int(i, 3)};
+  run.zone = r.Text(i, 4);
+  run.step = static_cast<int>(r.Int(i, 5));
+  run.state = r.Text(i, 6);
+  run.wake_at = Timestamp{r.Int(i, 7)};
+  run.entered_at = Timestamp{r.Int(i, 8)};
+  run.step_entered_at = Timestamp{r.Int(i, 9)};
+  run.ended_at = Timestamp{r.Int(i, 10)};
+  run.steps_executed = r.Int(i, 11);
+  return run;
+}
+
+std::vector<JourneyRunRow> ReadJourneyRuns(const Rows& r) {
+  std::vector<JourneyRunRow> out;
+  out.reserve(static_cast<std::size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) out.push_back(ReadJourneyRun(r, i));
+  return out;
+}
+
+Status CheckJourneyRun(const JourneyRunRow& r) {
+  const std::string_view st = r.state;
+  if (st != "active" && st != "waiting" && st != "waiting_for_event" && st != "exited" && st != "completed")
+    return InvalidArgument("journey run " + std::to_string(r.id), "state '" + r.state + "' is unknown");
+  if (!r.customer.valid()) return InvalidArgument("journey run " + std::to_string(r.id), "no customer");
+  return Ok();
+}
+
+// Which of a JourneyRunFilter's fields filter: bit 0 journey, bit 1 customer, bit 2 inside only.
+int JourneyRunFilterBits(const JourneyRunFilter& f) {
+  return (f.journey_id != 0 ? 1 : 0) | (f.customer.valid() ? 2 : 0) | (f.inside_only ? 4 : 0);
+}
+
+// One statement text per filter combination, so that each is planned with its index: workspace
+// $1, then journey and customer as far as the filter has them, then after-id and limit.
+const char* ListJourneyRunsSql(int bits) {
+  static const std::array<std::string, 8> kSql = [] {
+    std::array<std::string, 8> out;
+    for (int b = 0; b < 8; ++b) {
+      int next = 2;
+      std::string sql =
+          std::string("SELECT ") + kJourneyRunColumns + " FROM journey_runs WHERE workspace_id = $1::bigint";
+      if (b & 1) sql += " AND journey_id = $" + std::to_string(next++) + "::bigint";
+      if (b & 2) sql += " AND customer_id = $" + std::to_string(next++) + "::bigint";
+      if (b & 4) sql += " AND state IN ('active', 'waiting', 'waiting_for_event')";
+      sql += " AND id > $" + std::to_string(next) + "::bigint ORDER BY id LIMIT $" + std::to_string(next + 1) +
+             "::bigint";
+      out[static_cast<std::size_t>(b)] = std::move(sql);
+    }
+    return out;
+  }();
+  return kSql[static_cast<std::size_t>(bits)].c_str();
+}
+
+// Runs per WriteJourneyRuns statement: a large batch is sent in several statements of one
+// transaction.
+constexpr std::size_t kJourneyRunRows = 20'000;
+
 Status CheckWebhookEndpoint(const WebhookEndpointRecord& e) {
   if (e.format != "json" && e.format != "slack" && e.format != "discord") {
     return InvalidArgument("webhook endpoint " + e.name,
@@ -5098,6 +5204,262 @@ class PostgresStore final : public Store {
     if (r.size() == 0) return std::optional<DeliveryRulesRecord>();
     return std::optional<DeliveryRulesRecord>(DeliveryRulesRecord{
         ws, static_cast<int>(r.Int(0, 0)), r.Int(0, 1), r.Text(0, 2), r.Text(0, 3), Timestamp{r.Int(0, 4)}});
+  }
+
+  // ---- Journeys
+
+  Result<JourneyRecord> SaveJourney(const JourneyRecord& j) override {
+    TREU_RETURN_IF_ERROR(CheckJourney(j));
+    // One statement: the journey and, unless stored already (versions are immutable), its version.
+    static const std::string kSql =
+        std::string(
+            "WITH saved AS (INSERT INTO journeys (workspace_id, name, state, version, definition, split_key, "
+            "change_seq, trigger_cursor, goal_cursor, last_error, created_at, updated_at) VALUES ($1::bigint, $2, "
+            "$3, $4::bigint, $5, $6, $7::bigint, $8::bigint, $9::bigint, $10, $11::bigint, $12::bigint) ON "
+            "CONFLICT (workspace_id, name) DO UPDATE SET state = excluded.state, version = excluded.version, "
+            "definition = excluded.definition, split_key = excluded.split_key, last_error = excluded.last_error, "
+            "updated_at = excluded.updated_at RETURNING ") +
+        kJourneyColumns +
+        "), stored_version AS (INSERT INTO journey_versions (journey_id, version, definition, created_at) SELECT id, "
+        "$4::bigint, $5, $12::bigint FROM saved ON CONFLICT (journey_id, version) DO NOTHING) SELECT " +
+        kJourneyColumns + " FROM saved";
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("save journey " + j.name, kSql.c_str(),
+                            Params().Add(j.workspace.value).Add(j.name).Add(j.state).Add(std::int64_t{j.version})
+                                .Add(j.definition).Add(j.split_key).Add(j.change_seq).Add(j.trigger_cursor)
+                                .Add(j.goal_cursor).Add(j.last_error).Add(j.created_at.micros)
+                                .Add(j.updated_at.micros)));
+    if (r.size() == 0) return Internal("postgresql: save journey " + j.name, "no row after saving");
+    return ReadJourney(r, 0);
+  }
+
+  Result<std::vector<JourneyRecord>> ListJourneys(WorkspaceId ws) override {
+    static const std::string kSql = std::string("SELECT ") + kJourneyColumns +
+                                    " FROM journeys WHERE workspace_id = $1::bigint ORDER BY name";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list journeys", kSql.c_str(), Params().Add(ws.value)));
+    return ReadJourneys(r);
+  }
+
+  Result<std::optional<JourneyRecord>> FindJourney(WorkspaceId ws, std::string_view name) override {
+    static const std::string kSql = std::string("SELECT ") + kJourneyColumns +
+                                    " FROM journeys WHERE workspace_id = $1::bigint AND name = $2";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("find journey", kSql.c_str(), Params().Add(ws.value).Add(name)));
+    if (r.size() == 0) return std::optional<JourneyRecord>();
+    return std::optional<JourneyRecord>(ReadJourney(r, 0));
+  }
+
+  Status DeleteJourney(WorkspaceId ws, std::string_view name) override {
+    return InTransaction([&]() -> Status {
+      const Params p = Params().Add(ws.value).Add(name);
+      TREU_RETURN_IF_ERROR(conn_.Query("delete journey step counts",
+                                       "DELETE FROM journey_step_counts WHERE journey_id IN (SELECT id FROM journeys "
+                                       "WHERE workspace_id = $1::bigint AND name = $2)",
+                                       p));
+      TREU_RETURN_IF_ERROR(conn_.Query("delete journey runs",
+                                       "DELETE FROM journey_runs WHERE journey_id IN (SELECT id FROM journeys WHERE "
+                                       "workspace_id = $1::bigint AND name = $2)",
+                                       p));
+      TREU_RETURN_IF_ERROR(conn_.Query("delete journey versions",
+                                       "DELETE FROM journey_versions WHERE journey_id IN (SELECT id FROM journeys "
+                                       "WHERE workspace_id = $1::bigint AND name = $2)",
+                                       p));
+      TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("delete journey",
+                                                "DELETE FROM journeys WHERE workspace_id = $1::bigint AND name = $2 "
+                                                "RETURNING id",
+                                                p));
+      if (r.size() == 0) return NotFound("journey " + std::string(name), "no such journey");
+      return Ok();
+    });
+  }
+
+  Result<std::optional<std::string>> FindJourneyVersion(WorkspaceId ws, std::int64_t journey_id,
+                                                        int version) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("find journey version",
+                            "SELECT v.definition FROM journey_versions v JOIN journeys j ON j.id = v.journey_id "
+                            "WHERE j.workspace_id = $1::bigint AND v.journey_id = $2::bigint AND v.version = "
+                            "$3::bigint",
+                            Params().Add(ws.value).Add(journey_id).Add(std::int64_t{version})));
+    if (r.size() == 0) return std::optional<std::string>();
+    return std::optional<std::string>(r.Text(0, 0));
+  }
+
+  Result<std::vector<std::int64_t>> WriteJourneyRuns(WorkspaceId ws, std::int64_t journey_id,
+                                                     std::span<const JourneyRunRow> runs,
+                                                     std::span<const JourneyStepCount> step_deltas,
+                                                     const JourneyRecord* cursors) override {
+    for (const JourneyRunRow& r : runs) TREU_RETURN_IF_ERROR(CheckJourneyRun(r));
+    // The journeys written to, each checked to be of `ws`.
+    std::vector<std::int64_t> journeys{journey_id};
+    if (cursors != nullptr) journeys.push_back(cursors->id);
+    for (const JourneyRunRow& r : runs) {
+      if (r.journey_id != journeys.back()) journeys.push_back(r.journey_id);
+    }
+    std::sort(journeys.begin(), journeys.end());
+    journeys.erase(std::unique(journeys.begin(), journeys.end()), journeys.end());
+    std::vector<std::size_t> updated, inserted;  // indexes into `runs`
+    for (std::size_t i = 0; i < runs.size(); ++i) (runs[i].id == 0 ? inserted : updated).push_back(i);
+    std::vector<std::int64_t> ids(runs.size(), 0);
+    // The run columns from journey_id on, as arrays of the runs runs[at[begin..end)].
+    auto run_arrays = [&](const std::vector<std::size_t>& at, std::size_t begin, std::size_t end, Params& p) {
+      ArrayLiteral journey, version, customer, zone, step, state, wake, entered, step_entered, ended, executed;
+      for (std::size_t k = begin; k < end; ++k) {
+        const JourneyRunRow& r = runs[at[k]];
+        journey.Add(r.journey_id);
+        version.Add(std::int64_t{r.version});
+        customer.Add(r.customer.value);
+        zone.Add(r.zone);
+        step.Add(std::int64_t{r.step});
+        state.Add(r.state);
+        wake.Add(r.wake_at.micros);
+        entered.Add(r.entered_at.micros);
+        step_entered.Add(r.step_entered_at.micros);
+        ended.Add(r.ended_at.micros);
+        executed.Add(r.steps_executed);
+      }
+      p.Add(journey).Add(version).Add(customer).Add(zone).Add(step).Add(state).Add(wake).Add(entered)
+          .Add(step_entered).Add(ended).Add(executed);
+    };
+    Status done = InTransaction([&]() -> Status {
+      ArrayLiteral journey_ids;
+      for (const std::int64_t id : journeys) journey_ids.Add(id);
+      TREU_ASSIGN_OR_RETURN(Rows owned, conn_.Query("find journeys",
+                                                    "SELECT count(*) FROM journeys WHERE workspace_id = $1::bigint "
+                                                    "AND id = ANY($2::bigint[])",
+                                                    Params().Add(ws.value).Add(journey_ids)));
+      if (owned.Int(0, 0) != static_cast<std::int64_t>(journeys.size()))
+        return NotFound("journey " + std::to_string(journey_id), "no such journey in this workspace");
+      // Replaced runs first: a run that ends here makes room for the customer's next one.
+      for (std::size_t begin = 0; begin < updated.size(); begin += kJourneyRunRows) {
+        const std::size_t end = std::min(updated.size(), begin + kJourneyRunRows);
+        ArrayLiteral run_ids;
+        for (std::size_t k = begin; k < end; ++k) run_ids.Add(runs[updated[k]].id);
+        Params p;
+        p.Add(ws.value).Add(run_ids);
+        run_arrays(updated, begin, end, p);
+        TREU_ASSIGN_OR_RETURN(
+            Rows r, conn_.Query("update journey runs",
+                                "UPDATE journey_runs AS r SET journey_id = u.j, version = u.v, customer_id = u.c, "
+                                "zone = u.z, step = u.s, state = u.st, wake_at = u.w, entered_at = u.e, "
+                                "step_entered_at = u.se, ended_at = u.en, steps_executed = u.x FROM "
+                                "unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], "
+                                "$7::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], "
+                                "$13::bigint[]) AS u(id, j, v, c, z, s, st, w, e, se, en, x) WHERE r.id = u.id AND "
+                                "r.workspace_id = $1::bigint RETURNING r.id",
+                                p));
+        if (static_cast<std::size_t>(r.size()) != end - begin)
+          return NotFound("journey runs", "a run to replace is not a run of this workspace");
+        for (std::size_t k = begin; k < end; ++k) ids[updated[k]] = runs[updated[k]].id;
+      }
+      for (std::size_t begin = 0; begin < inserted.size(); begin += kJourneyRunRows) {
+        const std::size_t end = std::min(inserted.size(), begin + kJourneyRunRows);
+        Params p;
+        p.Add(ws.value);
+        run_arrays(inserted, begin, end, p);
+        // Ids are drawn in the order of the rows inserted, which is the order given.
+        TREU_ASSIGN_OR_RETURN(
+            Rows r, conn_.Query("insert journey runs",
+                                "INSERT INTO journey_runs (workspace_id, journey_id, version, customer_id, zone, "
+                                "step, state, wake_at, entered_at, step_entered_at, ended_at, steps_executed) SELECT "
+                                "$1::bigint, u.j, u.v, u.c, u.z, u.s, u.st, u.w, u.e, u.se, u.en, u.x FROM "
+                                "unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], "
+                                "$7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], "
+                                "$12::bigint[]) WITH ORDINALITY AS u(j, v, c, z, s, st, w, e, se, en, x, n) ORDER "
+                                "BY u.n RETURNING id",
+                                p));
+        if (static_cast<std::size_t>(r.size()) != end - begin)
+          return Internal("postgresql: insert journey runs", "fewer rows than runs after inserting");
+        std::vector<std::int64_t> new_ids(end - begin);
+        for (int i = 0; i < r.size(); ++i) new_ids[static_cast<std::size_t>(i)] = r.Int(i, 0);
+        std::sort(new_ids.begin(), new_ids.end());
+        for (std::size_t k = begin; k < end; ++k) ids[inserted[k]] = new_ids[k - begin];
+      }
+      if (!step_deltas.empty()) {
+        ArrayLiteral versions, steps, outcomes, counts;
+        for (const JourneyStepCount& d : step_deltas) {
+          if (d.count == 0) continue;
+          versions.Add(std::int64_t{d.version});
+          steps.Add(d.step_id);
+          outcomes.Add(d.outcome);
+          counts.Add(d.count);
+        }
+        // Summed per key first: one statement can't update a row twice.
+        TREU_RETURN_IF_ERROR(conn_.Query(
+            "count journey steps",
+            "INSERT INTO journey_step_counts (journey_id, version, step_id, outcome, count) SELECT $1::bigint, u.v, "
+            "u.s, u.o, sum(u.c)::bigint FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS u(v, s, "
+            "o, c) GROUP BY u.v, u.s, u.o ON CONFLICT (journey_id, version, step_id, outcome) DO UPDATE SET count = "
+            "journey_step_counts.count + excluded.count",
+            Params().Add(journey_id).Add(versions).Add(steps).Add(outcomes).Add(counts)));
+      }
+      if (cursors != nullptr) {
+        TREU_RETURN_IF_ERROR(conn_.Query("write journey cursors",
+                                         "UPDATE journeys SET change_seq = $1::bigint, trigger_cursor = $2::bigint, "
+                                         "goal_cursor = $3::bigint, last_error = $4, updated_at = $5::bigint WHERE "
+                                         "workspace_id = $6::bigint AND id = $7::bigint",
+                                         Params().Add(cursors->change_seq).Add(cursors->trigger_cursor)
+                                             .Add(cursors->goal_cursor).Add(cursors->last_error)
+                                             .Add(cursors->updated_at.micros).Add(ws.value).Add(cursors->id)));
+      }
+      return Ok();
+    });
+    if (!done) {
+      if (done.error().code() == ErrorCode::kAlreadyExists)
+        return AlreadyExists("journey runs", "a customer is inside the journey already: " + done.error().detail());
+      return std::unexpected(done.error());
+    }
+    return ids;
+  }
+
+  Result<std::vector<JourneyRunRow>> ListJourneyRuns(WorkspaceId ws, const JourneyRunFilter& filter,
+                                                     std::int64_t after_id, int limit) override {
+    Params p;
+    p.Add(ws.value);
+    if (filter.journey_id != 0) p.Add(filter.journey_id);
+    if (filter.customer.valid()) p.Add(filter.customer.value);
+    p.Add(after_id).Add(std::int64_t{std::clamp(limit, 0, 100'000)});
+    TREU_ASSIGN_OR_RETURN(Rows r,
+                          conn_.Query("list journey runs", ListJourneyRunsSql(JourneyRunFilterBits(filter)), p));
+    return ReadJourneyRuns(r);
+  }
+
+  Result<std::vector<JourneyRunRow>> ListDueJourneyRuns(WorkspaceId ws, Timestamp now, int limit) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kJourneyRunColumns +
+        " FROM journey_runs WHERE workspace_id = $1::bigint AND wake_at <= $2::bigint AND state IN ('waiting', "
+        "'waiting_for_event') ORDER BY wake_at, id LIMIT $3::bigint";
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list due journey runs", kSql.c_str(),
+                                              Params().Add(ws.value).Add(now.micros)
+                                                  .Add(std::int64_t{std::clamp(limit, 0, 100'000)})));
+    return ReadJourneyRuns(r);
+  }
+
+  Result<std::vector<JourneyStepCount>> CountJourneySteps(WorkspaceId ws, std::int64_t journey_id) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("count journey steps",
+                            "SELECT c.version, c.step_id, c.outcome, c.count FROM journey_step_counts c JOIN "
+                            "journeys j ON j.id = c.journey_id WHERE j.workspace_id = $1::bigint AND c.journey_id = "
+                            "$2::bigint ORDER BY c.version, c.step_id, c.outcome",
+                            Params().Add(ws.value).Add(journey_id)));
+    std::vector<JourneyStepCount> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i)
+      out.push_back({static_cast<int>(r.Int(i, 0)), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3)});
+    return out;
+  }
+
+  Result<std::vector<JourneyRunCount>> CountJourneyRuns(WorkspaceId ws, std::int64_t journey_id) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("count journey runs",
+                            "SELECT version, step, state, count(*) FROM journey_runs WHERE workspace_id = $1::bigint "
+                            "AND journey_id = $2::bigint GROUP BY version, step, state ORDER BY version, step, "
+                            "state COLLATE \"C\"",
+                            Params().Add(ws.value).Add(journey_id)));
+    std::vector<JourneyRunCount> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i)
+      out.push_back({static_cast<int>(r.Int(i, 0)), static_cast<int>(r.Int(i, 1)), r.Text(i, 2), r.Int(i, 3)});
+    return out;
   }
 
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,

@@ -583,6 +583,35 @@ class TestStore final : public Store {
   Result<std::optional<DeliveryRulesRecord>> FindDeliveryRules(WorkspaceId ws) override {
     return store_->FindDeliveryRules(ws);
   }
+  Result<JourneyRecord> SaveJourney(const JourneyRecord& j) override { return store_->SaveJourney(j); }
+  Result<std::vector<JourneyRecord>> ListJourneys(WorkspaceId ws) override { return store_->ListJourneys(ws); }
+  Result<std::optional<JourneyRecord>> FindJourney(WorkspaceId ws, std::string_view name) override {
+    return store_->FindJourney(ws, name);
+  }
+  Status DeleteJourney(WorkspaceId ws, std::string_view name) override { return store_->DeleteJourney(ws, name); }
+  Result<std::optional<std::string>> FindJourneyVersion(WorkspaceId ws, std::int64_t journey_id,
+                                                        int version) override {
+    return store_->FindJourneyVersion(ws, journey_id, version);
+  }
+  Result<std::vector<std::int64_t>> WriteJourneyRuns(WorkspaceId ws, std::int64_t journey_id,
+                                                     std::span<const JourneyRunRow> runs,
+                                                     std::span<const JourneyStepCount> step_deltas,
+                                                     const JourneyRecord* cursors) override {
+    return store_->WriteJourneyRuns(ws, journey_id, runs, step_deltas, cursors);
+  }
+  Result<std::vector<JourneyRunRow>> ListJourneyRuns(WorkspaceId ws, const JourneyRunFilter& filter,
+                                                     std::int64_t after_id, int limit) override {
+    return store_->ListJourneyRuns(ws, filter, after_id, limit);
+  }
+  Result<std::vector<JourneyRunRow>> ListDueJourneyRuns(WorkspaceId ws, Timestamp now, int limit) override {
+    return store_->ListDueJourneyRuns(ws, now, limit);
+  }
+  Result<std::vector<JourneyStepCount>> CountJourneySteps(WorkspaceId ws, std::int64_t journey_id) override {
+    return store_->CountJourneySteps(ws, journey_id);
+  }
+  Result<std::vector<JourneyRunCount>> CountJourneyRuns(WorkspaceId ws, std::int64_t journey_id) override {
+    return store_->CountJourneyRuns(ws, journey_id);
+  }
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,
                                           int limit) override {
     return store_->ReadChanges(ws, after_seq, limit);

@@ -994,6 +994,110 @@ Result<std::vector<CampaignRecord>> ReadCampaigns(Stmt& s) {
 
 Status CheckCampaign(const CampaignRecord& c) { return CheckCampaignRecord(c); }
 
+constexpr const char* kJourneyColumns =
+    "id, workspace_id, name, state, version, definition, split_key, change_seq, trigger_cursor, goal_cursor, "
+    "last_error, created_at, updated_at";
+
+// A row of "SELECT <kJourneyColumns> FROM journeys".
+JourneyRecord ReadJourney(const Stmt& s) {
+  JourneyRecord j;
+  j.id = s.Int(0);
+  j.workspace = WorkspaceId{s.Int(1)};
+  j.name = s.Text(2);
+  j.state = s.Text(3);
+  j.version = static_cast<int>(s.Int(4));
+  j.definition = s.Text(5);
+  j.split_key = s.Text(6);
+  j.change_seq = s.Int(7);
+  j.trigger_cursor = s.Int(8);
+  j.goal_cursor = s.Int(9);
+  j.last_error = s.Text(10);
+  j.created_at = Timestamp{s.Int(11)};
+  j.updated_at = Timestamp{s.Int(12)};
+  return j;
+}
+
+Result<std::vector<JourneyRecord>> ReadJourneys(Stmt& s) {
+  std::vector<JourneyRecord> out;
+  while (true) {
+    TREU_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(ReadJourney(s));
+  }
+  return out;
+}
+
+Status CheckJourney(const JourneyRecord& j) {
+  if (j.name.empty()) return InvalidArgument("journey", "a journey needs a name");
+  if (j.state != "active" && j.state != "paused")
+    return InvalidArgument("journey " + j.name, "state '" + j.state + "' is neither active nor paused");
+  if (j.version < 1) return InvalidArgument("journey " + j.name, "versions count from 1");
+  if (j.definition.empty()) return InvalidArgument("journey " + j.name, "the definition is empty");
+  return Ok();
+}
+
+constexpr const char* kJourneyRunColumns =
+    "id, journey_id, version, customer_id, zone, step, state, wake_at, entered_at, step_entered_at, ended_at, "
+    "steps_executed";
+
+// A row of "SELECT <kJourneyRunColumns> FROM journey_runs".
+JourneyRunRow ReadJourneyRun(const Stmt& s) {
+  JourneyRunRow r;
+  r.id = s.Int(0);
+  r.journey_id = s.Int(1);
+  r.version = static_cast<int>(s.Int(2));
+  r.customer = CustomerId{s.Int(3)};
+  r.zone = s.Text(4);
+  r.step = static_cast<int>(s.Int(5));
+  r.state = s.Text(6);
+  r.wake_at = Timestamp{s.Int(7)};
+  r.entered_at = Timestamp{s.Int(8)};
+  r.step_entered_at = Timestamp{s.Int(9)};
+  r.ended_at = Timestamp{s.Int(10)};
+  r.steps_executed = s.Int(11);
+  return r;
+}
+
+Result<std::vector<JourneyRunRow>> ReadJourneyRuns(Stmt& s) {
+  std::vector<JourneyRunRow> out;
+  while (true) {
+    TREU_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(ReadJourneyRun(s));
+  }
+  return out;
+}
+
+Status CheckJourneyRun(const JourneyRunRow& r) {
+  const std::string_view st = r.state;
+  if (st != "active" && st != "waiting" && st != "waiting_for_event" && st != "exited" && st != "completed")
+    return InvalidArgument("journey run " + std::to_string(r.id), "state '" + r.state + "' is unknown");
+  if (!r.customer.valid()) return InvalidArgument("journey run " + std::to_string(r.id), "no customer");
+  return Ok();
+}
+
+// Which of a JourneyRunFilter's fields filter: bit 0 journey, bit 1 customer, bit 2 inside only.
+int JourneyRunFilterBits(const JourneyRunFilter& f) {
+  return (f.journey_id != 0 ? 1 : 0) | (f.customer.valid() ? 2 : 0) | (f.inside_only ? 4 : 0);
+}
+
+// One statement text per filter combination (statements are cached by their text's address).
+const char* ListJourneyRunsSql(int bits) {
+  static const std::array<std::string, 8> kSql = [] {
+    std::array<std::string, 8> out;
+    for (int b = 0; b < 8; ++b) {
+      std::string sql = std::string("SELECT ") + kJourneyRunColumns + " FROM journey_runs WHERE workspace_id = ?";
+      if (b & 1) sql += " AND journey_id = ?";
+      if (b & 2) sql += " AND customer_id = ?";
+      if (b & 4) sql += " AND state IN ('active', 'waiting', 'waiting_for_event')";
+      sql += " AND id > ? ORDER BY id LIMIT ?";
+      out[static_cast<std::size_t>(b)] = std::move(sql);
+    }
+    return out;
+  }();
+  return kSql[static_cast<std::size_t>(bits)].c_str();
+}
+
 // A row of "SELECT <kWebhookEndpointColumns> FROM webhook_endpoints".
 WebhookEndpointRecord ReadWebhookEndpoint(const Stmt& s) {
   WebhookEndpointRecord e;
@@ -4169,6 +4273,227 @@ class SqliteStore final : public Store {
     DeliveryRulesRecord r{ws, static_cast<int>(s->Int(0)), s->Int(1), s->Text(2), s->Text(3), Timestamp{s->Int(4)}};
     s->Reset();
     return std::optional<DeliveryRulesRecord>(std::move(r));
+  }
+
+  // ---- Journeys
+
+  Result<JourneyRecord> SaveJourney(const JourneyRecord& j) override {
+    TREU_RETURN_IF_ERROR(CheckJourney(j));
+    return InImmediateTransaction([&]() -> Result<JourneyRecord> {
+      static const std::string kSql =
+          std::string(
+              "INSERT INTO journeys (workspace_id, name, state, version, definition, split_key, change_seq, "
+              "trigger_cursor, goal_cursor, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+              "?, ?, ?) ON CONFLICT (workspace_id, name) DO UPDATE SET state = excluded.state, version = "
+              "excluded.version, definition = excluded.definition, split_key = excluded.split_key, last_error = "
+              "excluded.last_error, updated_at = excluded.updated_at RETURNING ") +
+          kJourneyColumns;
+      TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+      s->Bind(j.workspace.value).Bind(j.name).Bind(j.state).Bind(std::int64_t{j.version}).Bind(j.definition)
+          .Bind(j.split_key).Bind(j.change_seq).Bind(j.trigger_cursor).Bind(j.goal_cursor).Bind(j.last_error)
+          .Bind(j.created_at.micros).Bind(j.updated_at.micros);
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) return Internal("save journey " + j.name, "no row after saving");
+      JourneyRecord out = ReadJourney(*s);
+      s->Reset();
+      // Versions are immutable: the first text saved for a version stays.
+      TREU_ASSIGN_OR_RETURN(
+          Stmt * v, db_.Prepare("INSERT INTO journey_versions (journey_id, version, definition, created_at) VALUES "
+                                "(?, ?, ?, ?) ON CONFLICT (journey_id, version) DO NOTHING"));
+      TREU_RETURN_IF_ERROR(
+          v->Bind(out.id).Bind(std::int64_t{j.version}).Bind(j.definition).Bind(j.updated_at.micros).Run());
+      return out;
+    });
+  }
+
+  Result<std::vector<JourneyRecord>> ListJourneys(WorkspaceId ws) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kJourneyColumns + " FROM journeys WHERE workspace_id = ? ORDER BY name";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    s->Bind(ws.value);
+    return ReadJourneys(*s);
+  }
+
+  Result<std::optional<JourneyRecord>> FindJourney(WorkspaceId ws, std::string_view name) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kJourneyColumns + " FROM journeys WHERE workspace_id = ? AND name = ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    s->Bind(ws.value).Bind(name);
+    TREU_ASSIGN_OR_RETURN(auto rows, ReadJourneys(*s));
+    if (rows.empty()) return std::optional<JourneyRecord>();
+    return std::optional<JourneyRecord>(std::move(rows.front()));
+  }
+
+  Status DeleteJourney(WorkspaceId ws, std::string_view name) override {
+    return InImmediateTransaction([&]() -> Status {
+      static constexpr std::array<const char*, 3> kDetails = {
+          "DELETE FROM journey_step_counts WHERE journey_id IN (SELECT id FROM journeys WHERE workspace_id = ? AND "
+          "name = ?)",
+          "DELETE FROM journey_runs WHERE journey_id IN (SELECT id FROM journeys WHERE workspace_id = ? AND name = "
+          "?)",
+          "DELETE FROM journey_versions WHERE journey_id IN (SELECT id FROM journeys WHERE workspace_id = ? AND "
+          "name = ?)"};
+      for (const char* sql : kDetails) {
+        TREU_ASSIGN_OR_RETURN(Stmt * d, db_.Prepare(sql));
+        TREU_RETURN_IF_ERROR(d->Bind(ws.value).Bind(name).Run());
+      }
+      TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("DELETE FROM journeys WHERE workspace_id = ? AND name = ?"));
+      TREU_RETURN_IF_ERROR(s->Bind(ws.value).Bind(name).Run());
+      if (db_.Changes() == 0) return NotFound("journey " + std::string(name), "no such journey");
+      return Ok();
+    });
+  }
+
+  Result<std::optional<std::string>> FindJourneyVersion(WorkspaceId ws, std::int64_t journey_id,
+                                                        int version) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT v.definition FROM journey_versions v JOIN journeys j ON j.id = v.journey_id "
+                              "WHERE j.workspace_id = ? AND v.journey_id = ? AND v.version = ?"));
+    TREU_ASSIGN_OR_RETURN(bool row, s->Bind(ws.value).Bind(journey_id).Bind(std::int64_t{version}).Step());
+    if (!row) return std::optional<std::string>();
+    std::optional<std::string> out(s->Text(0));
+    s->Reset();
+    return out;
+  }
+
+  Result<std::vector<std::int64_t>> WriteJourneyRuns(WorkspaceId ws, std::int64_t journey_id,
+                                                     std::span<const JourneyRunRow> runs,
+                                                     std::span<const JourneyStepCount> step_deltas,
+                                                     const JourneyRecord* cursors) override {
+    for (const JourneyRunRow& r : runs) TREU_RETURN_IF_ERROR(CheckJourneyRun(r));
+    // The journeys written to, each checked once to be of `ws`.
+    std::vector<std::int64_t> journeys{journey_id};
+    if (cursors != nullptr) journeys.push_back(cursors->id);
+    for (const JourneyRunRow& r : runs) {
+      if (r.journey_id != journeys.back()) journeys.push_back(r.journey_id);
+    }
+    std::sort(journeys.begin(), journeys.end());
+    journeys.erase(std::unique(journeys.begin(), journeys.end()), journeys.end());
+    return InImmediateTransaction([&]() -> Result<std::vector<std::int64_t>> {
+      TREU_ASSIGN_OR_RETURN(Stmt * owner, db_.Prepare("SELECT 1 FROM journeys WHERE workspace_id = ? AND id = ?"));
+      for (const std::int64_t id : journeys) {
+        TREU_ASSIGN_OR_RETURN(bool found, owner->Reset().Bind(ws.value).Bind(id).Step());
+        owner->Reset();
+        if (!found) return NotFound("journey " + std::to_string(id), "no such journey in this workspace");
+      }
+      std::vector<std::int64_t> ids(runs.size(), 0);
+      // Replaced runs first: a run that ends here makes room for the customer's next one.
+      TREU_ASSIGN_OR_RETURN(
+          Stmt * upd,
+          db_.Prepare("UPDATE OR IGNORE journey_runs SET journey_id = ?, version = ?, customer_id = ?, zone = ?, "
+                      "step = ?, state = ?, wake_at = ?, entered_at = ?, step_entered_at = ?, ended_at = ?, "
+                      "steps_executed = ? WHERE id = ? AND workspace_id = ?"));
+      for (std::size_t i = 0; i < runs.size(); ++i) {
+        const JourneyRunRow& r = runs[i];
+        if (r.id == 0) continue;
+        TREU_RETURN_IF_ERROR(upd->Reset().Bind(r.journey_id).Bind(std::int64_t{r.version}).Bind(r.customer.value)
+                                 .BindRef(r.zone).Bind(std::int64_t{r.step}).BindRef(r.state).Bind(r.wake_at.micros)
+                                 .Bind(r.entered_at.micros).Bind(r.step_entered_at.micros).Bind(r.ended_at.micros)
+                                 .Bind(r.steps_executed).Bind(r.id).Bind(ws.value).Run());
+        if (db_.Changes() == 0) {
+          upd->Reset();
+          TREU_ASSIGN_OR_RETURN(Stmt * find,
+                                db_.Prepare("SELECT 1 FROM journey_runs WHERE id = ? AND workspace_id = ?"));
+          TREU_ASSIGN_OR_RETURN(bool found, find->Bind(r.id).Bind(ws.value).Step());
+          find->Reset();
+          if (!found) return NotFound("journey run " + std::to_string(r.id), "no such run in this workspace");
+          return AlreadyExists("journey run " + std::to_string(r.id),
+                               "the customer is inside the journey already");
+        }
+        ids[i] = r.id;
+      }
+      upd->Reset();
+      TREU_ASSIGN_OR_RETURN(
+          Stmt * ins,
+          db_.Prepare("INSERT INTO journey_runs (workspace_id, journey_id, version, customer_id, zone, step, state, "
+                      "wake_at, entered_at, step_entered_at, ended_at, steps_executed) VALUES (?, ?, ?, ?, ?, ?, ?, "
+                      "?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"));
+      for (std::size_t i = 0; i < runs.size(); ++i) {
+        const JourneyRunRow& r = runs[i];
+        if (r.id != 0) continue;
+        TREU_RETURN_IF_ERROR(ins->Reset().Bind(ws.value).Bind(r.journey_id).Bind(std::int64_t{r.version})
+                                 .Bind(r.customer.value).BindRef(r.zone).Bind(std::int64_t{r.step}).BindRef(r.state)
+                                 .Bind(r.wake_at.micros).Bind(r.entered_at.micros).Bind(r.step_entered_at.micros)
+                                 .Bind(r.ended_at.micros).Bind(r.steps_executed).Run());
+        if (db_.Changes() == 0) {
+          ins->Reset();
+          return AlreadyExists("journey " + std::to_string(r.journey_id) + " customer " +
+                                   std::to_string(r.customer.value),
+                               "the customer is inside the journey already");
+        }
+        ids[i] = db_.LastRowId();
+      }
+      ins->Reset();
+      TREU_ASSIGN_OR_RETURN(
+          Stmt * count,
+          db_.Prepare("INSERT INTO journey_step_counts (journey_id, version, step_id, outcome, count) VALUES (?, ?, "
+                      "?, ?, ?) ON CONFLICT (journey_id, version, step_id, outcome) DO UPDATE SET count = count + "
+                      "excluded.count"));
+      for (const JourneyStepCount& d : step_deltas) {
+        if (d.count == 0) continue;
+        TREU_RETURN_IF_ERROR(count->Reset().Bind(journey_id).Bind(std::int64_t{d.version}).BindRef(d.step_id)
+                                 .BindRef(d.outcome).Bind(d.count).Run());
+      }
+      count->Reset();
+      if (cursors != nullptr) {
+        TREU_ASSIGN_OR_RETURN(
+            Stmt * c, db_.Prepare("UPDATE journeys SET change_seq = ?, trigger_cursor = ?, goal_cursor = ?, "
+                                  "last_error = ?, updated_at = ? WHERE workspace_id = ? AND id = ?"));
+        TREU_RETURN_IF_ERROR(c->Bind(cursors->change_seq).Bind(cursors->trigger_cursor).Bind(cursors->goal_cursor)
+                                 .Bind(cursors->last_error).Bind(cursors->updated_at.micros).Bind(ws.value)
+                                 .Bind(cursors->id).Run());
+      }
+      return ids;
+    });
+  }
+
+  Result<std::vector<JourneyRunRow>> ListJourneyRuns(WorkspaceId ws, const JourneyRunFilter& filter,
+                                                     std::int64_t after_id, int limit) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(ListJourneyRunsSql(JourneyRunFilterBits(filter))));
+    s->Bind(ws.value);
+    if (filter.journey_id != 0) s->Bind(filter.journey_id);
+    if (filter.customer.valid()) s->Bind(filter.customer.value);
+    s->Bind(after_id).Bind(std::int64_t{std::clamp(limit, 0, 100'000)});
+    return ReadJourneyRuns(*s);
+  }
+
+  Result<std::vector<JourneyRunRow>> ListDueJourneyRuns(WorkspaceId ws, Timestamp now, int limit) override {
+    static const std::string kSql =
+        std::string("SELECT ") + kJourneyRunColumns +
+        " FROM journey_runs WHERE workspace_id = ? AND wake_at <= ? AND state IN ('waiting', 'waiting_for_event') "
+        "ORDER BY wake_at, id LIMIT ?";
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
+    s->Bind(ws.value).Bind(now.micros).Bind(std::int64_t{std::clamp(limit, 0, 100'000)});
+    return ReadJourneyRuns(*s);
+  }
+
+  Result<std::vector<JourneyStepCount>> CountJourneySteps(WorkspaceId ws, std::int64_t journey_id) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT c.version, c.step_id, c.outcome, c.count FROM journey_step_counts c JOIN "
+                              "journeys j ON j.id = c.journey_id WHERE j.workspace_id = ? AND c.journey_id = ? "
+                              "ORDER BY c.version, c.step_id, c.outcome"));
+    s->Bind(ws.value).Bind(journey_id);
+    std::vector<JourneyStepCount> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({static_cast<int>(s->Int(0)), s->Text(1), s->Text(2), s->Int(3)});
+    }
+    return out;
+  }
+
+  Result<std::vector<JourneyRunCount>> CountJourneyRuns(WorkspaceId ws, std::int64_t journey_id) override {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * s, db_.Prepare("SELECT version, step, state, count(*) FROM journey_runs WHERE workspace_id = ? AND "
+                              "journey_id = ? GROUP BY version, step, state ORDER BY version, step, state"));
+    s->Bind(ws.value).Bind(journey_id);
+    std::vector<JourneyRunCount> out;
+    while (true) {
+      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({static_cast<int>(s->Int(0)), static_cast<int>(s->Int(1)), s->Text(2), s->Int(3)});
+    }
+    return out;
   }
 
   Result<std::vector<Change>> ReadChanges(WorkspaceId ws, std::int64_t after_seq,

@@ -1,0 +1,345 @@
+// Journey scenarios on a real SQLite store with a simulated clock: customers entered by live
+// events and segment transitions (not by history), waits, branches and waits for events, the
+// goal, actions performed once however often a pass runs, a new version while customers are
+// inside, the frequency cap with the journey priority, quiet hours in each customer's zone,
+// the report per step, and the checks of a definition against the workspace.
+#include "journeys/service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "campaigns/service.hpp"
+#include "journeys/definition_json.hpp"
+#include "messaging/composer.hpp"
+#include "segments/library.hpp"
+#include "segments/membership.hpp"
+#include "storage/sqlite/temp_store_testing.hpp"
+
+namespace treu::journeys {
+namespace {
+
+const std::vector<std::uint8_t> kSecret(32, 7);
+
+Timestamp At(std::string_view text) { return ParseTimestamp(text, TimeZone::Utc()).value(); }
+
+// Signed up → welcome → 2 days → ordered? exit : nudge → wait up to 3 days for an order:
+// ordered → mark them; no order → mark them otherwise.
+constexpr std::string_view kWelcome = R"({
+  "name": "welcome",
+  "trigger": {"type": "event", "event": "Signed Up"},
+  "steps": [
+    {"id": "hello", "type": "send", "template": "hello", "next": "pause"},
+    {"id": "pause", "type": "wait", "days": 2, "next": "ordered"},
+    {"id": "ordered", "type": "branch", "if": "orders_count > 0", "then": "done", "else": "nudge"},
+    {"id": "nudge", "type": "send", "template": "nudge", "next": "await"},
+    {"id": "await", "type": "wait_for_event", "event": "Order Completed", "timeout_days": 3,
+     "next": "won", "timeout_next": "lost"},
+    {"id": "won", "type": "set_attribute", "name": "welcome_result", "value": "ordered", "next": "done"},
+    {"id": "lost", "type": "set_attribute", "name": "welcome_result", "value": "silent", "next": "done"},
+    {"id": "done", "type": "exit"}
+  ]
+})";
+
+class JourneyServiceTest : public ::testing::Test {
+ protected:
+  // Monday 2026-03-23, 12:00 UTC.
+  JourneyServiceTest() : clock_(At("2026-03-23T12:00:00Z")), db_("treu-journeys", clock_) {
+    std::vector<Customer> customers;
+    for (int i = 0; i < 6; ++i) {
+      Customer c;
+      c.external_id = "c" + std::to_string(i);
+      c.email = c.external_id + "@example.com";
+      c.time_zone = i % 2 == 0 ? "Europe/Berlin" : "America/New_York";
+      c.consent[Channel::kEmail] = Consent{true, "import", clock_.Now()};
+      customers.push_back(std::move(c));
+    }
+    auto tx = store().BeginWrite(ws().id).value();
+    ids_ = tx->ResolveCustomers(std::vector<std::string>{"c0", "c1", "c2", "c3", "c4", "c5"}, clock_.Now()).value();
+    tx->UpsertCustomers(customers, clock_.Now()).value();
+    tx->SetCurrency(Currency::FromCode("EUR").value()).value();
+    tx->Commit().value();
+    for (std::string name : {"hello", "nudge", "offer"}) {
+      MessageTemplateRecord t;
+      t.workspace = ws().id;
+      t.name = name;
+      t.subject = name + " {{ customer.name }}";
+      t.html = "<p>" + name + "</p>";
+      messaging::SaveTemplate(store(), t, clock_.Now()).value();
+    }
+  }
+
+  Store& store() { return *db_.store; }
+  const Workspace& ws() { return db_.workspace; }
+
+  SaveOutcome Save(std::string_view json) {
+    auto def = ParseJourneyText(json);
+    EXPECT_TRUE(def.has_value()) << (def ? "" : def.error().front().ToString());
+    auto saved = SaveJourney(store(), ws(), def.value(), "", clock_.Now());
+    EXPECT_TRUE(saved.has_value()) << saved.error().ToString();
+    return saved.value_or(SaveOutcome{});
+  }
+
+  PassReport Pass() {
+    auto r = RunJourneys(store(), ws(), snapshots_, RunOptions{kSecret, nullptr}, clock_.Now());
+    EXPECT_TRUE(r.has_value()) << r.error().ToString();
+    return r.value_or(PassReport{});
+  }
+
+  void Track(int customer, std::string name, Timestamp at) {
+    Event e;
+    e.name = std::move(name);
+    e.message_id = "m" + std::to_string(++events_);
+    e.user_id = "c" + std::to_string(customer);
+    e.customer = ids_[static_cast<std::size_t>(customer)];
+    e.timestamp = e.received_at = at;
+    auto tx = store().BeginWrite(ws().id).value();
+    tx->InsertEvents(std::span(&e, 1)).value();
+    tx->Commit().value();
+  }
+
+  void Buy(int customer, Timestamp at) {
+    Order o;
+    o.external_id = "o" + std::to_string(++orders_);
+    o.customer = ids_[static_cast<std::size_t>(customer)];
+    o.customer_external_id = "c" + std::to_string(customer);
+    o.placed_at = at;
+    o.total = Money{5000, Currency::FromCode("EUR").value()};
+    auto tx = store().BeginWrite(ws().id).value();
+    tx->InsertOrders(std::span(&o, 1)).value();
+    tx->Commit().value();
+  }
+
+  std::vector<JourneyRunRow> Runs(std::int64_t journey) {
+    return store().ListJourneyRuns(ws().id, JourneyRunFilter{journey, CustomerId{}, false}, 0, 1000).value();
+  }
+
+  std::map<std::string, OutboxMessage> Messages() {
+    std::map<std::string, OutboxMessage> out;
+    const auto messages = store().ListMessages(ws().id, MessageFilter{}, 0, 1000).value();
+    for (const auto& m : messages) out.emplace(m.idempotency_key, m);
+    return out;
+  }
+
+  std::string Attribute(int customer, const std::string& name) {
+    auto c = store().FindCustomer(ws().id, "c" + std::to_string(customer)).value().value();
+    auto it = c.attributes.find(name);
+    return it == c.attributes.end() ? "" : FormatAttributeValue(it->second);
+  }
+
+  ManualClock clock_;
+  testing::TempSqliteStore db_;
+  SnapshotCache snapshots_;
+  std::vector<CustomerId> ids_;
+  int events_ = 0, orders_ = 0;
+};
+
+TEST_F(JourneyServiceTest, EventsEnterCustomersWhoThenWaitBranchAndWaitForAnOrder) {
+  // History before the journey enters nobody.
+  Track(5, "Signed Up", clock_.Now());
+  const SaveOutcome saved = Save(kWelcome);
+  EXPECT_TRUE(saved.created);
+  EXPECT_EQ(saved.record.version, 1);
+  EXPECT_EQ(Pass().entered, 0);
+
+  for (int c : {0, 1, 2}) Track(c, "Signed Up", clock_.Now());
+  Track(3, "Page Viewed", clock_.Now());
+  PassReport first = Pass();
+  EXPECT_EQ(first.entered, 3);
+  EXPECT_EQ(first.messages, 3);
+  // A second pass at once does nothing again.
+  PassReport again = Pass();
+  EXPECT_EQ(again.entered, 0);
+  EXPECT_EQ(again.messages, 0);
+  EXPECT_EQ(Messages().size(), 3u);
+  for (const JourneyRunRow& r : Runs(saved.record.id)) {
+    EXPECT_EQ(r.state, "waiting");
+    EXPECT_EQ(r.wake_at.micros, clock_.Now().micros + 2 * kMicrosPerDay);
+  }
+
+  // c0 orders during the wait (not a goal, not awaited yet); after 2 days c0 leaves at the branch.
+  clock_.Advance(kMicrosPerDay);
+  Buy(0, clock_.Now());
+  EXPECT_EQ(Pass().woken, 0);
+  clock_.Advance(kMicrosPerDay);
+  PassReport woke = Pass();
+  EXPECT_EQ(woke.woken, 3);
+  EXPECT_EQ(woke.exited, 1);
+  EXPECT_EQ(woke.messages, 2);  // the nudges of c1 and c2
+  // c1 orders a day later: the run continues at once.
+  clock_.Advance(kMicrosPerDay);
+  Buy(1, clock_.Now());
+  PassReport ordered = Pass();
+  EXPECT_EQ(ordered.woken, 1);
+  EXPECT_EQ(Attribute(1, "welcome_result"), "ordered");
+  EXPECT_EQ(Attribute(2, "welcome_result"), "");
+  // c2's timeout: 3 days after the nudge.
+  clock_.Advance(kMicrosPerDay);
+  EXPECT_EQ(Pass().woken, 0);
+  clock_.Advance(kMicrosPerDay);
+  EXPECT_EQ(Pass().woken, 1);
+  EXPECT_EQ(Attribute(2, "welcome_result"), "silent");
+  for (const JourneyRunRow& r : Runs(saved.record.id)) EXPECT_EQ(r.state, "exited");
+
+  // The report per step.
+  const JourneyReport report = ReportJourney(store(), ws(), "welcome").value();
+  EXPECT_EQ(report.entered, 3);
+  EXPECT_EQ(report.inside, 0);
+  EXPECT_EQ(report.exited, 3);
+  std::map<std::string, StepReport> steps;
+  for (const StepReport& s : report.steps) steps[s.id] = s;
+  EXPECT_EQ(steps["hello"].executed, 3);
+  EXPECT_EQ(steps["hello"].queued, 3);
+  EXPECT_EQ(steps["ordered"].executed, 3);
+  EXPECT_EQ(steps["nudge"].executed, 2);
+  EXPECT_EQ(steps["won"].executed, 1);
+  EXPECT_EQ(steps["lost"].executed, 1);
+  EXPECT_EQ(steps["done"].executed, 3);
+  EXPECT_EQ(steps["won"].outcomes, (std::vector<std::pair<std::string, std::int64_t>>{{"set", 1}}));
+}
+
+TEST_F(JourneyServiceTest, ANewVersionTakesNewEntriesWhileThoseInsideStayOnTheirs) {
+  const SaveOutcome v1 = Save(kWelcome);
+  Track(0, "Signed Up", clock_.Now());
+  EXPECT_EQ(Pass().entered, 1);
+  // Saving the same definition keeps version 1; a longer pause is version 2.
+  EXPECT_FALSE(Save(kWelcome).new_version);
+  std::string changed(kWelcome);
+  changed.replace(changed.find("\"days\": 2"), 9, "\"days\": 5");
+  const SaveOutcome v2 = Save(changed);
+  EXPECT_TRUE(v2.new_version);
+  EXPECT_EQ(v2.record.version, 2);
+  EXPECT_EQ(v2.record.id, v1.record.id);
+  Track(1, "Signed Up", clock_.Now());
+  EXPECT_EQ(Pass().entered, 1);
+  std::map<std::int64_t, JourneyRunRow> runs;
+  for (const JourneyRunRow& r : Runs(v1.record.id)) runs[r.customer.value] = r;
+  EXPECT_EQ(runs[ids_[0].value].version, 1);
+  EXPECT_EQ(runs[ids_[1].value].version, 2);
+  EXPECT_EQ(runs[ids_[1].value].wake_at.micros - runs[ids_[0].value].wake_at.micros, 3 * kMicrosPerDay);
+  // c0 wakes after 2 days on version 1 and is nudged; c1 still waits.
+  clock_.Advance(2 * kMicrosPerDay);
+  EXPECT_EQ(Pass().woken, 1);
+  EXPECT_TRUE(Messages().size() == 3u);
+}
+
+TEST_F(JourneyServiceTest, SegmentEntriesTheGoalAndReentry) {
+  ASSERT_TRUE(segment::SaveChecked(store(), ws().id, "buyers", "orders_count >= 1", clock_.Now()));
+  ASSERT_TRUE(segment::SaveChecked(store(), ws().id, "loyal", "orders_count >= 2", clock_.Now()));
+  auto refresh = [&] {
+    auto snap = snapshots_.Get(store(), ws().id).value();
+    ASSERT_TRUE(segment::RefreshSegments(store(), ws(), snap, clock_.Now(), nullptr));
+  };
+  Buy(0, clock_.Now());  // c0 is a buyer before the journey: only EnterCurrentMembers enters them
+  refresh();
+  Save(R"({"name": "second-order", "trigger": {"type": "segment_entered", "segment": "buyers"},
+           "reentry": "never", "goal": {"segment": "loyal", "within_days": 30},
+           "steps": [{"id": "offer", "type": "send", "template": "offer", "next": "wait"},
+                     {"id": "wait", "type": "wait", "days": 14, "next": "done"},
+                     {"id": "done", "type": "exit"}]})");
+  Buy(1, clock_.Now());
+  Buy(2, clock_.Now());
+  refresh();
+  EXPECT_EQ(Pass().entered, 2);
+  auto current = EnterCurrentMembers(store(), ws(), snapshots_, "second-order", RunOptions{kSecret, nullptr}, clock_.Now());
+  ASSERT_TRUE(current) << current.error().ToString();
+  EXPECT_EQ(current->entered, 1);  // c0; c1 and c2 are inside already
+  // c1 orders again: in "loyal", the goal; the run completes.
+  clock_.Advance(kMicrosPerDay);
+  Buy(1, clock_.Now());
+  refresh();
+  EXPECT_EQ(Pass().completed, 1);
+  const JourneyReport report = ReportJourney(store(), ws(), "second-order").value();
+  EXPECT_EQ(report.entered, 3);
+  EXPECT_EQ(report.completed, 1);
+  EXPECT_EQ(report.inside, 2);
+  EXPECT_NEAR(report.conversion_rate, 1.0 / 3, 1e-12);
+  // Never again: leaving and entering the segment enters nobody a second time.
+  clock_.Advance(20 * kMicrosPerDay);
+  Pass();
+  EXPECT_EQ(Runs(report.record.id).size(), 3u);
+}
+
+TEST_F(JourneyServiceTest, QuietHoursDeferAndTheCapPrefersTheJourney) {
+  // At most one marketing message a week, nothing between 21:00 and 08:00 local time.
+  DeliveryRulesRecord rules;
+  rules.workspace = ws().id;
+  rules.cap_messages = 1;
+  rules.cap_window_micros = 7 * kMicrosPerDay;
+  rules.quiet_start = "21:00";
+  rules.quiet_end = "08:00";
+  ASSERT_TRUE(campaigns::SaveDeliveryRules(store(), rules, clock_.Now()));
+  // A campaign message waits for c2 for tomorrow, another one for c4 was sent yesterday.
+  auto queue = [&](int c, std::string campaign, Timestamp due, MessageState state) {
+    OutboxMessage m;
+    m.workspace = ws().id;
+    m.idempotency_key = campaign + ":" + std::to_string(c);
+    m.customer = ids_[static_cast<std::size_t>(c)];
+    m.campaign = campaign;
+    m.recipient = "c" + std::to_string(c) + "@example.com";
+    m.subject = "s";
+    m.html = "<p>h</p>";
+    m.next_attempt_at = due;
+    m.created_at = clock_.Now();
+    ASSERT_TRUE(store().EnqueueMessages(ws().id, std::span(&m, 1), clock_.Now()));
+    (void)state;
+  };
+  queue(2, "spring-sale", Timestamp{clock_.Now().micros + kMicrosPerDay}, MessageState::kQueued);
+  Save(kWelcome);
+  // 22:30 in Berlin (21:30 UTC) is quiet there; 17:30 in New York isn't.
+  clock_.Set(At("2026-03-23T21:30:00Z"));
+  for (int c : {0, 1, 2}) Track(c, "Signed Up", clock_.Now());
+  const PassReport r = Pass();
+  EXPECT_EQ(r.entered, 3);
+  EXPECT_EQ(r.capped, 0);
+  const auto messages = Messages();
+  auto hello = [&](int c) {
+    for (const auto& [key, m] : messages)
+      if (m.customer == ids_[static_cast<std::size_t>(c)] && m.campaign == "journey:welcome:hello") return m;
+    ADD_FAILURE() << "no hello for c" << c;
+    return OutboxMessage{};
+  };
+  EXPECT_EQ(hello(0).next_attempt_at, At("2026-03-24T07:00:00Z"));  // 08:00 in Berlin (UTC+1)
+  EXPECT_EQ(hello(1).next_attempt_at, At("2026-03-23T21:30:00Z"));
+  EXPECT_EQ(hello(2).next_attempt_at, At("2026-03-24T07:00:00Z"));
+  // c2's waiting campaign message gave way to the journey's.
+  EXPECT_EQ(messages.at("spring-sale:2").state, MessageState::kCancelled);
+  // Two days later the nudges are over the cap (the hellos are within the week).
+  clock_.Advance(2 * kMicrosPerDay);
+  const PassReport later = Pass();
+  EXPECT_EQ(later.capped, 3);
+  EXPECT_EQ(later.messages, 0);
+}
+
+TEST_F(JourneyServiceTest, DefinitionsAreCheckedAgainstTheWorkspace) {
+  auto error_of = [&](std::string json) {
+    auto def = ParseJourneyText(json);
+    EXPECT_TRUE(def.has_value());
+    auto r = SaveJourney(store(), ws(), def.value(), "", clock_.Now());
+    EXPECT_FALSE(r.has_value());
+    return r ? Error(ErrorCode::kInternal, "", "") : r.error();
+  };
+  std::string bad(kWelcome);
+  bad.replace(bad.find("\"template\": \"nudge\""), 19, "\"template\": \"nope\"");
+  EXPECT_EQ(error_of(bad).context(), "steps.3.template");
+  bad = kWelcome;
+  bad.replace(bad.find("orders_count > 0"), 16, "orders_cnt > 0");
+  EXPECT_EQ(error_of(bad).context(), "steps.2.if");
+  EXPECT_EQ(error_of(R"({"name": "s", "trigger": {"type": "segment_entered", "segment": "nope"},
+                         "steps": [{"id": "x", "type": "exit"}]})").context(), "trigger.segment");
+  EXPECT_EQ(error_of(R"({"name": "f", "trigger": {"type": "event", "event": "E"},
+                         "steps": [{"id": "x", "type": "followup", "note": "call"}]})").context(), "steps.0.type");
+  auto def = ParseJourneyText(kWelcome).value();
+  EXPECT_EQ(SaveJourney(store(), ws(), def, "sleeping", clock_.Now()).error().context(), "state");
+  EXPECT_TRUE(store().ListJourneys(ws().id).value().empty());
+  // Paused, nobody enters; resumed, the inputs since the pause are read.
+  Save(kWelcome);
+  ASSERT_TRUE(SetJourneyState(store(), ws().id, "welcome", "paused", clock_.Now()));
+  Track(0, "Signed Up", clock_.Now());
+  EXPECT_EQ(Pass().entered, 0);
+  ASSERT_TRUE(SetJourneyState(store(), ws().id, "welcome", "active", clock_.Now()));
+  EXPECT_EQ(Pass().entered, 1);
+}
+
+}  // namespace
+}  // namespace treu::journeys
