@@ -46,23 +46,19 @@ json CampaignJson(const CampaignRecord& c) {
           {"finished_at", Time(c.finished_at)}};
 }
 
-// Member `name` as a number in [low, high], or nullopt when absent or null.
-Result<std::optional<double>> OptionalNumber(const json& body, const std::string& name, double low, double high) {
+// Member `name` as a number, or nullopt when absent or null.
+Result<std::optional<double>> OptionalNumber(const json& body, const std::string& name) {
   if (!body.contains(name) || body[name].is_null()) return std::optional<double>();
   if (!body[name].is_number()) return InvalidArgument(name, "must be a number");
-  const double v = body[name].get<double>();
-  if (!(v >= low && v <= high))
-    return InvalidArgument(name, "must be between " + json(low).dump() + " and " + json(high).dump());
-  return std::optional<double>(v);
+  return std::optional<double>(body[name].get<double>());
 }
 
-// A percentage with at most one decimal as per mille.
-Result<std::optional<int>> OptionalPermille(const json& body, const std::string& name, double low, double high) {
-  TREU_ASSIGN_OR_RETURN(auto v, OptionalNumber(body, name, low, high));
-  if (!v) return std::optional<int>();
-  const double permille = *v * 10;
-  if (std::fabs(permille - std::round(permille)) > 1e-9) return InvalidArgument(name, "has at most one decimal");
-  return std::optional<int>(static_cast<int>(std::lround(permille)));
+// The same within [low, high].
+Result<std::optional<double>> OptionalNumber(const json& body, const std::string& name, double low, double high) {
+  TREU_ASSIGN_OR_RETURN(auto v, OptionalNumber(body, name));
+  if (v && !(*v >= low && *v <= high))
+    return InvalidArgument(name, "must be between " + json(low).dump() + " and " + json(high).dump());
+  return v;
 }
 
 Result<std::optional<bool>> OptionalBool(const json& body, const std::string& name) {
@@ -71,25 +67,16 @@ Result<std::optional<bool>> OptionalBool(const json& body, const std::string& na
   return std::optional<bool>(body[name].get<bool>());
 }
 
-// The campaign of the body (PUT): every field optional but the variants; an existing
-// campaign's values are the defaults.
-Result<CampaignRecord> CampaignOfBody(RequestContext& ctx, const Workspace& ws, std::string name) {
-  TREU_ASSIGN_OR_RETURN(
-      json body, BodyObject(ctx.request, {"segment", "where", "variants", "holdout_percent", "test_percent",
-                                          "winner_metric", "test_window_hours", "send_at", "send_date", "local_time",
-                                          "optimize_send_time", "goal_window_days", "schedule"}));
-  TREU_ASSIGN_OR_RETURN(auto existing, ctx.store.FindCampaign(ws.id, name));
-  CampaignRecord c = existing.value_or(CampaignRecord{});
-  c.name = std::move(name);
-  if (!existing) c.test_window_micros = 4 * kHour;
-  TREU_ASSIGN_OR_RETURN(auto segment, OptionalString(body, "segment"));
-  if (segment) c.segment = *segment;
-  TREU_ASSIGN_OR_RETURN(auto where, OptionalString(body, "where"));
-  if (where) c.where = *where;
+// The change a PUT (or a preview) body asks for: every member optional; "send_at": null clears
+// the send time (sent when launched).
+Result<campaigns::CampaignChange> ChangeOfBody(const json& body, const Workspace& ws) {
+  campaigns::CampaignChange change;
+  TREU_ASSIGN_OR_RETURN(change.segment, OptionalString(body, "segment"));
+  TREU_ASSIGN_OR_RETURN(change.where, OptionalString(body, "where"));
   if (body.contains("variants") && !body["variants"].is_null()) {
     const json& list = body["variants"];
     if (!list.is_array()) return InvalidArgument("variants", "must be a list of {\"template\", \"weight\"}");
-    c.variants.clear();
+    std::vector<CampaignVariant> variants;
     for (std::size_t i = 0; i < list.size(); ++i) {
       const std::string at = "variants." + std::to_string(i);
       if (!list[i].is_object()) return InvalidArgument(at, "must be an object {\"template\", \"weight\"}");
@@ -103,46 +90,44 @@ Result<CampaignRecord> CampaignOfBody(RequestContext& ctx, const Workspace& ws, 
         if (!list[i]["weight"].is_number_integer()) return InvalidArgument(at + ".weight", "must be a whole number");
         v.weight = list[i]["weight"].get<int>();
       }
-      c.variants.push_back(std::move(v));
+      variants.push_back(std::move(v));
     }
-  } else if (!existing) {
-    return InvalidArgument("variants", "is required: [{\"template\": ..., \"weight\": ...}]");
+    change.variants = std::move(variants);
   }
-  TREU_ASSIGN_OR_RETURN(auto holdout, OptionalPermille(body, "holdout_percent", 0, 50));
-  if (holdout) c.holdout_permille = *holdout;
-  TREU_ASSIGN_OR_RETURN(auto test, OptionalPermille(body, "test_percent", 0.1, 100));
-  if (test) c.test_permille = *test;
-  TREU_ASSIGN_OR_RETURN(auto metric, OptionalString(body, "winner_metric"));
-  if (metric) c.winner_metric = *metric;
-  TREU_ASSIGN_OR_RETURN(auto window, OptionalNumber(body, "test_window_hours", 1, 720));
-  if (window) c.test_window_micros = static_cast<std::int64_t>(std::llround(*window * kHour));
-  TREU_ASSIGN_OR_RETURN(auto goal, OptionalNumber(body, "goal_window_days", 1.0 / 24, 90));
-  if (goal) c.goal_window_micros = static_cast<std::int64_t>(std::llround(*goal * kMicrosPerDay));
-  TREU_ASSIGN_OR_RETURN(auto optimize, OptionalBool(body, "optimize_send_time"));
-  if (optimize) c.optimize_send_time = *optimize;
-  // When: send_at (an instant), or send_date + local_time (that time in each recipient's zone).
+  TREU_ASSIGN_OR_RETURN(change.holdout_percent, OptionalNumber(body, "holdout_percent"));
+  TREU_ASSIGN_OR_RETURN(change.test_percent, OptionalNumber(body, "test_percent"));
+  TREU_ASSIGN_OR_RETURN(change.winner_metric, OptionalString(body, "winner_metric"));
+  TREU_ASSIGN_OR_RETURN(change.test_window_hours, OptionalNumber(body, "test_window_hours"));
+  TREU_ASSIGN_OR_RETURN(change.goal_window_days, OptionalNumber(body, "goal_window_days"));
+  TREU_ASSIGN_OR_RETURN(change.optimize_send_time, OptionalBool(body, "optimize_send_time"));
+  change.clear_send_at = body.contains("send_at") && body["send_at"].is_null();
   TREU_ASSIGN_OR_RETURN(auto send_at, OptionalString(body, "send_at"));
-  TREU_ASSIGN_OR_RETURN(auto send_date, OptionalString(body, "send_date"));
-  TREU_ASSIGN_OR_RETURN(auto local_time, OptionalString(body, "local_time"));
-  if (send_date && send_at) return InvalidArgument("send_date", "give send_at or send_date with local_time, not both");
-  if (local_time) c.local_time = *local_time;
   if (send_at) {
     auto zone = TimeZone::Find(ws.time_zone);
     auto t = ParseTimestamp(*send_at, zone ? *zone : TimeZone::Utc());
     if (!t) return InvalidArgument("send_at", "must be an ISO 8601 date-time, e.g. 2026-12-01T09:00:00Z");
-    c.send_at = *t;
-    if (!local_time) c.local_time.clear();
+    change.send_at = *t;
   }
+  TREU_ASSIGN_OR_RETURN(auto send_date, OptionalString(body, "send_date"));
   if (send_date) {
-    if (c.local_time.empty()) return InvalidArgument("local_time", "is required with send_date, e.g. \"09:00\"");
     auto date = ParseDate(*send_date);
     if (!date) return InvalidArgument("send_date", "must be a date YYYY-MM-DD");
-    TREU_ASSIGN_OR_RETURN(auto at, campaigns::ParseLocalTime(c.local_time, "local_time"));
-    c.send_at = campaigns::EarliestLocal(*date, at);
+    change.send_date = *date;
   }
-  TREU_ASSIGN_OR_RETURN(auto schedule, OptionalBool(body, "schedule"));
-  if (schedule) c.state = *schedule ? CampaignState::kScheduled : CampaignState::kDraft;
-  return c;
+  TREU_ASSIGN_OR_RETURN(change.local_time, OptionalString(body, "local_time"));
+  TREU_ASSIGN_OR_RETURN(change.schedule, OptionalBool(body, "schedule"));
+  return change;
+}
+
+// The campaign of the body (PUT, preview): the stored campaign of that name (if any) changed.
+Result<CampaignRecord> CampaignOfBody(RequestContext& ctx, const Workspace& ws, std::string name) {
+  TREU_ASSIGN_OR_RETURN(
+      json body, BodyObject(ctx.request, {"segment", "where", "variants", "holdout_percent", "test_percent",
+                                          "winner_metric", "test_window_hours", "send_at", "send_date", "local_time",
+                                          "optimize_send_time", "goal_window_days", "schedule"}));
+  TREU_ASSIGN_OR_RETURN(auto change, ChangeOfBody(body, ws));
+  TREU_ASSIGN_OR_RETURN(auto existing, ctx.store.FindCampaign(ws.id, name));
+  return campaigns::ApplyCampaignChange(existing ? &*existing : nullptr, std::move(name), change);
 }
 
 Result<CampaignRecord> CampaignOfPath(RequestContext& ctx) {
@@ -215,10 +200,7 @@ Result<HttpResponse> PutCampaign(RequestContext& ctx) {
 }
 
 Result<HttpResponse> DeleteCampaign(RequestContext& ctx) {
-  TREU_ASSIGN_OR_RETURN(CampaignRecord c, CampaignOfPath(ctx));
-  if (c.state == CampaignState::kScheduled || c.state == CampaignState::kRunning || c.state == CampaignState::kTesting)
-    return FailedPrecondition("campaign " + c.name, "is " + std::string(CampaignStateName(c.state)) + ": cancel it first");
-  TREU_RETURN_IF_ERROR(ctx.store.DeleteCampaign(ctx.workspace(), c.name));
+  TREU_RETURN_IF_ERROR(campaigns::DeleteCampaign(ctx.store, ctx.workspace(), ctx.params.at("name")));
   HttpResponse r;
   r.status = 204;
   return r;
@@ -247,9 +229,20 @@ Result<HttpResponse> CancelCampaign(RequestContext& ctx) {
   return JsonResponse(CampaignJson(c));
 }
 
+// The stored campaign, or (with a body, as PUT takes it) the campaign as it would be saved —
+// unsaved, so the composer counts the audience as the form changes. No body or {}: the stored one. A campaign not saved yet
+// draws a split key for the preview: its holdout is as large, not the same customers.
 Result<HttpResponse> PreviewCampaign(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(Workspace ws, TheWorkspace(ctx));
-  TREU_ASSIGN_OR_RETURN(CampaignRecord c, CampaignOfPath(ctx));
+  CampaignRecord c;
+  const json body = json::parse(ctx.request.body, nullptr, false);
+  if (ctx.request.body.find_first_not_of(" \t\r\n") == std::string::npos || (body.is_object() && body.empty())) {
+    TREU_ASSIGN_OR_RETURN(c, CampaignOfPath(ctx));
+  } else {
+    TREU_ASSIGN_OR_RETURN(c, CampaignOfBody(ctx, ws, ctx.params.at("name")));
+    TREU_ASSIGN_OR_RETURN(c, campaigns::CheckedCampaign(ctx.store, ws, std::move(c)));
+    if (c.split_key.empty()) c.split_key = campaigns::FormatSplitKey(campaigns::NewSplitKey());
+  }
   TREU_ASSIGN_OR_RETURN(auto snap, SnapshotOf(ctx));
   TREU_ASSIGN_OR_RETURN(auto report,
                         campaigns::PreviewCampaign(ctx.store, ws, snap, ctx.predictions, c, Secret(ctx), ctx.clock.Now()));
@@ -396,7 +389,9 @@ std::vector<Route> CampaignRoutes() {
        "Cancels a draft, scheduled or testing campaign and withdraws its queued messages", CancelCampaign,
        "Campaign"},
       {"POST", "/api/v1/campaigns/{name}/preview", read,
-       "What launching now would do: audience, holdout, messages after frequency caps and consent", PreviewCampaign,
+       "What launching now would do: audience, holdout, messages after frequency caps and consent; with a body "
+       "(the fields of PUT), for the campaign as it would be saved, without saving it",
+       PreviewCampaign,
        "CampaignLaunch"},
       {"GET", "/api/v1/campaigns/{name}/report", read,
        "Per variant and for the holdout: members, sent, opened, clicked, converted, unsubscribed, revenue; the lift "

@@ -102,12 +102,9 @@ int RunRules(const CampaignFlags& f, Store& store, const Workspace& ws, Context&
 }
 
 Result<CampaignRecord> CampaignOfFlags(const CampaignFlags& f, Store& store, const Workspace& ws) {
-  TREU_ASSIGN_OR_RETURN(auto existing, store.FindCampaign(ws.id, f.name));
-  CampaignRecord c = existing.value_or(CampaignRecord{});
-  c.name = f.name;
-  if (!existing) c.test_window_micros = 4 * 3600 * kMicrosPerSecond;
+  campaigns::CampaignChange change;
   if (!f.templates.empty()) {
-    c.variants.clear();
+    std::vector<CampaignVariant> variants;
     for (const std::string& t : f.templates) {
       CampaignVariant v;
       const auto colon = t.rfind(':');
@@ -121,33 +118,31 @@ Result<CampaignRecord> CampaignOfFlags(const CampaignFlags& f, Store& store, con
           return InvalidArgument("--template", "'" + t + "' is not NAME or NAME:WEIGHT");
         }
       }
-      c.variants.push_back(std::move(v));
+      variants.push_back(std::move(v));
     }
+    change.variants = std::move(variants);
   }
-  if (!f.segment.empty()) c.segment = f.segment;
-  if (!f.where.empty()) c.where = f.where;
-  auto permille = [](double pct) { return static_cast<int>(std::lround(pct * 10)); };
-  if (f.holdout) c.holdout_permille = permille(*f.holdout);
-  if (f.test) c.test_permille = permille(*f.test);
-  if (!f.metric.empty()) c.winner_metric = f.metric;
-  if (f.test_window_hours) c.test_window_micros = static_cast<std::int64_t>(std::llround(*f.test_window_hours * 3.6e9));
-  if (f.goal_days) c.goal_window_micros = static_cast<std::int64_t>(std::llround(*f.goal_days * kMicrosPerDay));
-  if (f.optimize) c.optimize_send_time = true;
-  if (!f.local_time.empty()) c.local_time = f.local_time;
+  if (!f.segment.empty()) change.segment = f.segment;
+  if (!f.where.empty()) change.where = f.where;
+  change.holdout_percent = f.holdout;
+  change.test_percent = f.test;
+  if (!f.metric.empty()) change.winner_metric = f.metric;
+  change.test_window_hours = f.test_window_hours;
+  change.goal_window_days = f.goal_days;
+  if (f.optimize) change.optimize_send_time = true;
+  if (!f.local_time.empty()) change.local_time = f.local_time;
   if (!f.send_at.empty()) {
     auto zone = TimeZone::Find(ws.time_zone);
     auto t = ParseTimestamp(f.send_at, zone ? *zone : TimeZone::Utc());
     if (!t) return InvalidArgument("--send-at", "must be an ISO 8601 date-time, e.g. 2026-12-01T09:00:00Z");
-    c.send_at = *t;
+    change.send_at = *t;
   }
   if (!f.send_date.empty()) {
-    if (c.local_time.empty()) return InvalidArgument("--local-time", "is required with --send-date, e.g. 09:00");
-    TREU_ASSIGN_OR_RETURN(CivilDate date, ParseDate(f.send_date));
-    TREU_ASSIGN_OR_RETURN(auto at, campaigns::ParseLocalTime(c.local_time, "--local-time"));
-    c.send_at = campaigns::EarliestLocal(date, at);
+    TREU_ASSIGN_OR_RETURN(change.send_date, ParseDate(f.send_date));
   }
-  if (f.schedule) c.state = CampaignState::kScheduled;
-  return c;
+  if (f.schedule) change.schedule = true;
+  TREU_ASSIGN_OR_RETURN(auto existing, store.FindCampaign(ws.id, f.name));
+  return campaigns::ApplyCampaignChange(existing ? &*existing : nullptr, f.name, change);
 }
 
 int RunCampaign(const CampaignFlags& f, Context& ctx) {
@@ -218,10 +213,7 @@ int RunCampaign(const CampaignFlags& f, Context& ctx) {
     return 0;
   }
   if (f.action == "delete") {
-    if (c.state == CampaignState::kScheduled || c.state == CampaignState::kRunning || c.state == CampaignState::kTesting)
-      return Fail(FailedPrecondition("campaign " + c.name, "is " + std::string(CampaignStateName(c.state)) +
-                                                              ": cancel it first").error());
-    if (auto s = store.DeleteCampaign(ws.id, c.name); !s) return Fail(s.error());
+    if (auto s = campaigns::DeleteCampaign(store, ws.id, c.name); !s) return Fail(s.error());
     std::printf("deleted campaign %s\n", c.name.c_str());
     return 0;
   }
@@ -234,16 +226,8 @@ int RunCampaign(const CampaignFlags& f, Context& ctx) {
     return 0;
   }
   if (f.action == "launch") {
-    // Now, from this process, as the scheduler would (a local-time campaign keeps its day).
-    CampaignRecord now = c;
-    if (now.state == CampaignState::kDraft && now.local_time.empty()) {
-      now.send_at = ctx.clock.Now();
-      auto saved = campaigns::SaveCampaign(store, ws, now, ctx.clock.Now());
-      if (!saved) return Fail(saved.error());
-      now = *saved;
-    }
     ProgressBar bar("launching " + c.name);
-    auto advanced = campaigns::AdvanceCampaign(store, ws, *snapshot, nullptr, now, *secret, ctx.clock.Now(),
+    auto advanced = campaigns::LaunchNow(store, ws, *snapshot, nullptr, c, *secret, ctx.clock.Now(),
                                                [&bar](std::int64_t done, std::int64_t total) { bar.Update(done, total, done); });
     bar.Clear();
     if (!advanced) return Fail(advanced.error());

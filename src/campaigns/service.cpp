@@ -256,12 +256,76 @@ CivilDate LocalSendDate(Timestamp send_at) {
   return CivilFromDays(days);
 }
 
-Result<CampaignRecord> SaveCampaign(Store& store, const Workspace& ws, CampaignRecord c, Timestamp now) {
+namespace {
+
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// A percentage in [low, high] with at most one decimal, as per mille.
+Result<int> Permille(double percent, std::string_view field, double low, double high) {
+  if (!(percent >= low && percent <= high))
+    return InvalidArgument(std::string(field), "must be between " + Number(low) + " and " + Number(high));
+  const double permille = percent * 10;
+  if (std::fabs(permille - std::round(permille)) > 1e-9) return InvalidArgument(std::string(field), "has at most one decimal");
+  return static_cast<int>(std::lround(permille));
+}
+
+Result<std::int64_t> Micros(double amount, std::int64_t unit, std::string_view field, double low, double high,
+                            std::string_view what) {
+  if (!(amount >= low && amount <= high)) return InvalidArgument(std::string(field), "must be " + std::string(what));
+  return static_cast<std::int64_t>(std::llround(amount * static_cast<double>(unit)));
+}
+
+}  // namespace
+
+Result<CampaignRecord> ApplyCampaignChange(const CampaignRecord* existing, std::string name, const CampaignChange& change) {
+  CampaignRecord c = existing ? *existing : CampaignRecord{};
+  c.name = std::move(name);
+  if (!existing) c.test_window_micros = 4 * kHour;
+  if (change.segment) c.segment = *change.segment;
+  if (change.where) c.where = *change.where;
+  if (change.variants) c.variants = *change.variants;
+  else if (!existing) return InvalidArgument("variants", "is required: [{\"template\": ..., \"weight\": ...}]");
+  if (change.holdout_percent) {
+    TREU_ASSIGN_OR_RETURN(c.holdout_permille, Permille(*change.holdout_percent, "holdout_percent", 0, 50));
+  }
+  if (change.test_percent) {
+    TREU_ASSIGN_OR_RETURN(c.test_permille, Permille(*change.test_percent, "test_percent", 0.1, 100));
+  }
+  if (change.winner_metric) c.winner_metric = *change.winner_metric;
+  if (change.test_window_hours) {
+    TREU_ASSIGN_OR_RETURN(c.test_window_micros, Micros(*change.test_window_hours, kHour, "test_window_hours", 1, 720,
+                                                       "between 1 and 720 hours"));
+  }
+  if (change.goal_window_days) {
+    TREU_ASSIGN_OR_RETURN(c.goal_window_micros, Micros(*change.goal_window_days, kMicrosPerDay, "goal_window_days",
+                                                       1.0 / 24, 90, "between 1 hour (0.042) and 90 days"));
+  }
+  if (change.optimize_send_time) c.optimize_send_time = *change.optimize_send_time;
+  if (change.send_date && change.send_at) return InvalidArgument("send_date", "give send_at or send_date with local_time, not both");
+  if (change.clear_send_at) {
+    c.send_at.reset();
+    c.local_time.clear();
+  }
+  if (change.local_time) c.local_time = *change.local_time;
+  if (change.send_at) {
+    c.send_at = *change.send_at;
+    if (!change.local_time) c.local_time.clear();
+  }
+  if (change.send_date) {
+    if (c.local_time.empty()) return InvalidArgument("local_time", "is required with send_date, e.g. \"09:00\"");
+    TREU_ASSIGN_OR_RETURN(auto at, ParseLocalTime(c.local_time, "local_time"));
+    c.send_at = EarliestLocal(*change.send_date, at);
+  }
+  if (change.schedule) c.state = *change.schedule ? CampaignState::kScheduled : CampaignState::kDraft;
+  return c;
+}
+
+Result<CampaignRecord> CheckedCampaign(Store& store, const Workspace& ws, CampaignRecord c) {
   if (auto ok = ValidateSegmentName(c.name); !ok) return InvalidArgument("name", ok.error().detail());
-  TREU_ASSIGN_OR_RETURN(auto existing, store.FindCampaign(ws.id, c.name));
-  if (existing && !Editable(existing->state))
-    return FailedPrecondition("campaign " + c.name, "is " + std::string(CampaignStateName(existing->state)) +
-                                                        ": only drafts and scheduled campaigns can be changed");
   if (c.variants.empty()) return InvalidArgument("variants", "a campaign needs at least one variant (a template)");
   if (c.variants.size() > 26) return InvalidArgument("variants", "at most 26 variants (A to Z)");
   TREU_ASSIGN_OR_RETURN(auto templates, VariantTemplates(store, ws.id, c));
@@ -298,6 +362,26 @@ Result<CampaignRecord> SaveCampaign(Store& store, const Workspace& ws, CampaignR
     return InvalidArgument("state", "a saved campaign is a draft or scheduled");
   if (c.state == CampaignState::kScheduled && !c.send_at) return InvalidArgument("send_at", "a scheduled campaign needs a send time");
 
+  return c;
+}
+
+Status DeleteCampaign(Store& store, WorkspaceId ws, std::string_view name) {
+  TREU_ASSIGN_OR_RETURN(auto found, store.FindCampaign(ws, name));
+  if (!found) return NotFound("campaign " + std::string(name), "no such campaign");
+  if (found->state == CampaignState::kScheduled || found->state == CampaignState::kRunning ||
+      found->state == CampaignState::kTesting)
+    return FailedPrecondition("campaign " + found->name,
+                              "is " + std::string(CampaignStateName(found->state)) + ": cancel it first");
+  return store.DeleteCampaign(ws, name);
+}
+
+Result<CampaignRecord> SaveCampaign(Store& store, const Workspace& ws, CampaignRecord c, Timestamp now) {
+  if (auto ok = ValidateSegmentName(c.name); !ok) return InvalidArgument("name", ok.error().detail());
+  TREU_ASSIGN_OR_RETURN(auto existing, store.FindCampaign(ws.id, c.name));
+  if (existing && !Editable(existing->state))
+    return FailedPrecondition("campaign " + c.name, "is " + std::string(CampaignStateName(existing->state)) +
+                                                        ": only drafts and scheduled campaigns can be changed");
+  TREU_ASSIGN_OR_RETURN(c, CheckedCampaign(store, ws, std::move(c)));
   if (existing) {
     c.id = existing->id;
     c.split_key = existing->split_key;  // the arms never change
@@ -475,7 +559,7 @@ Result<CampaignReport> ReportCampaign(Store& store, const Workspace& ws, const s
   }
   r.conversion_lift = RateLift({r.treated.converted, r.treated.members}, {r.holdout.converted, r.holdout.members});
   r.revenue_lift = MeanLift(r.treated.revenue_sample, r.holdout.revenue_sample);
-  if (r.variants.size() >= 2) {
+  if (r.variants.size() >= 2 && r.treated.members > 0) {
     std::vector<Proportion> rates;
     for (const ArmReport& a : r.variants) {
       if (c.winner_metric == "opened") rates.push_back({a.opened, a.messaged});
@@ -551,6 +635,17 @@ Result<std::vector<CalendarEntry>> ContentCalendar(Store& store, const Workspace
 }
 
 // ---- Scheduling ----
+
+Result<bool> LaunchNow(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& snapshot,
+                       PredictionCache* predictions, const CampaignRecord& c, std::span<const std::uint8_t> secret,
+                       Timestamp now, const Progress& progress) {
+  CampaignRecord launch = c;
+  if (launch.state == CampaignState::kDraft && launch.local_time.empty()) {
+    launch.send_at = now;
+    TREU_ASSIGN_OR_RETURN(launch, SaveCampaign(store, ws, launch, now));
+  }
+  return AdvanceCampaign(store, ws, snapshot, predictions, launch, secret, now, progress);
+}
 
 Result<bool> AdvanceCampaign(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& snapshot,
                              PredictionCache* predictions, const CampaignRecord& found,

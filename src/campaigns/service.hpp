@@ -44,6 +44,39 @@ Timestamp EarliestLocal(CivilDate date, LocalTime at);
 // The date of a local-time campaign (the inverse of EarliestLocal).
 CivilDate LocalSendDate(Timestamp send_at);
 
+// A change to a campaign as the API and the CLI take it: every member optional — absent, the
+// stored campaign's value stays (a new one gets the default). Percentages have one decimal.
+struct CampaignChange {
+  std::optional<std::string> segment, where;
+  std::optional<std::vector<CampaignVariant>> variants;
+  std::optional<double> holdout_percent;    // 0..50
+  std::optional<double> test_percent;       // 0.1..100
+  std::optional<std::string> winner_metric;
+  std::optional<double> test_window_hours;  // 1..720
+  std::optional<double> goal_window_days;   // 1/24..90
+  std::optional<bool> optimize_send_time;
+  // When: an instant, or a date with a local time (that time in each recipient's zone); or no
+  // send time (clear_send_at: when launched).
+  std::optional<Timestamp> send_at;
+  std::optional<CivilDate> send_date;
+  std::optional<std::string> local_time;
+  bool clear_send_at = false;
+  std::optional<bool> schedule;  // scheduled, or back to a draft
+};
+
+// `existing` (null: a new campaign named `name`, with a test window of 4 hours) with `change`
+// applied. InvalidArgument naming the member: a value out of range, more than one decimal,
+// send_at with send_date, send_date without a local time, a new campaign without variants.
+Result<CampaignRecord> ApplyCampaignChange(const CampaignRecord* existing, std::string name, const CampaignChange& change);
+
+// The checks of SaveCampaign without saving (nor the state of a stored campaign of that name);
+// returns `c` with a local-time send moved to EarliestLocal of its date.
+Result<CampaignRecord> CheckedCampaign(Store& store, const Workspace& ws, CampaignRecord c);
+
+// Deletes a draft, done or cancelled campaign with its members; FailedPrecondition for one that
+// is scheduled, running or testing (cancel it first), NotFound.
+Status DeleteCampaign(Store& store, WorkspaceId ws, std::string_view name);
+
 // Checks and saves campaign `c` (new, or replacing one of the same name that is a draft or
 // scheduled; FailedPrecondition otherwise):
 //  - a name as segment names have them; 1..26 variants, distinct templates of the workspace
@@ -152,6 +185,12 @@ struct CalendarEntry {
 Result<std::vector<CalendarEntry>> ContentCalendar(Store& store, const Workspace& ws, CivilDate from, CivilDate to);
 
 // ---- Scheduling ----
+
+// Launches campaign `c` now from this process, as the scheduler would: a draft without a local
+// time is sent now (a local-time one keeps its day). False when another process had it.
+Result<bool> LaunchNow(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& snapshot,
+                       PredictionCache* predictions, const CampaignRecord& c, std::span<const std::uint8_t> secret,
+                       Timestamp now, const Progress& progress = {});
 
 // Moves campaign `found` on, claimed by a compare-and-set of its state (false: another server
 // had it): a draft or scheduled one is launched, a testing one gets its winner picked (by its

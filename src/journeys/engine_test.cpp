@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "journeys/definition_json.hpp"
+#include "journeys/winback_testing.hpp"
 
 namespace treu::journeys {
 namespace {
@@ -30,23 +31,7 @@ Timestamp Plus(Timestamp t, std::int64_t days, std::int64_t hours = 0) {
   return {t.micros + days * kMicrosPerDay + hours * 3600 * kMicrosPerSecond};
 }
 
-constexpr const char* kWinback = R"({
-  "name": "winback",
-  "trigger": {"type": "segment_entered", "segment": "at_risk"},
-  "reentry": {"mode": "after_exit", "after_days": 90},
-  "goal": {"event": "Order Completed", "within_days": 30},
-  "start": "offer",
-  "steps": [
-    {"id": "offer", "type": "send", "template": "winback", "next": "wait1"},
-    {"id": "wait1", "type": "wait", "days": 7, "next": "check"},
-    {"id": "check", "type": "branch", "if": "orders_count > 3", "then": "done", "else": "bonus"},
-    {"id": "bonus", "type": "grant_points", "points": 200, "reason": "winback", "next": "push"},
-    {"id": "push", "type": "send", "template": "winback-push", "next": "wait2"},
-    {"id": "wait2", "type": "wait_for_event", "event": "Order Completed", "timeout_days": 7, "next": "done", "timeout_next": "survey"},
-    {"id": "survey", "type": "send", "template": "nps-invite", "next": "done"},
-    {"id": "done", "type": "exit"}
-  ]
-})";
+using ::treu::journeys::testing::kWinback;
 
 constexpr JourneyKey kKey{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 

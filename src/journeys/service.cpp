@@ -687,6 +687,10 @@ Status Pass::Enter(Journey& j, const std::vector<std::pair<CustomerId, Timestamp
   };
   if (who.size() > 1000) {
     TREU_RETURN_IF_ERROR(load(JourneyRunFilter{j.record.id, CustomerId{}, false}));
+    // Everyone's time zone in one scan rather than a lookup per customer.
+    TREU_RETURN_IF_ERROR(store_.ScanCustomers(ws_.id, [&](const Customer& c) {
+      zone_names_.emplace(c.id.value, c.time_zone.empty() ? ws_.time_zone : c.time_zone);
+    }));
   } else {
     std::set<std::int64_t> seen;
     for (const auto& [c, at] : who) {

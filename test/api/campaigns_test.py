@@ -289,6 +289,28 @@ class CampaignsTest(unittest.TestCase):
             self.assertEqual(self.call("GET", "/api/v1/delivery-rules")[1], rules_before)
         self.assertEqual(self.call("GET", "/api/v1/campaigns/nope/report")[0], 404)
 
+    def test_the_composer_previews_unsaved_changes_and_clears_a_send_time(self):
+        self.rules(max_messages=0, quiet_hours={"start": "00:00", "end": "00:00"})
+        # Not saved at all: the form's campaign, previewed as it would be saved.
+        body = {"variants": [{"template": "offer-a"}], "where": "orders_count >= 0", "holdout_percent": 0}
+        status, preview = self.call("POST", "/api/v1/campaigns/draft-only/preview", body)
+        self.assertEqual((status, preview["audience"], preview["holdout"], preview["messages"]),
+                         (200, CUSTOMERS, 0, CUSTOMERS), preview)
+        self.assertEqual(self.call("GET", "/api/v1/campaigns/draft-only")[0], 404)
+        # An unsaved change to a saved one: the change counts, the stored campaign stays.
+        status, c = self.call("PUT", "/api/v1/campaigns/narrow", dict(body, send_at="2030-01-01T09:00:00Z"))
+        self.assertEqual(status, 201, c)
+        status, preview = self.call("POST", "/api/v1/campaigns/narrow/preview", {"holdout_percent": 50})
+        self.assertEqual(status, 200, preview)
+        self.assertLess(abs(preview["holdout"] - CUSTOMERS / 2), 4 * 10)  # binomial(400, 0.5): σ = 10
+        self.assertEqual(self.call("GET", "/api/v1/campaigns/narrow")[1]["holdout_percent"], 0)
+        # Errors as PUT's, nothing saved.
+        status, problem = self.call("POST", "/api/v1/campaigns/narrow/preview", {"holdout_percent": 80})
+        self.assertEqual((status, problem["errors"][0]["pointer"]), (400, "/holdout_percent"))
+        # "send_at": null: sent when launched.
+        status, c = self.call("PUT", "/api/v1/campaigns/narrow", {"send_at": None})
+        self.assertEqual((status, c["send_at"], c["local_time"]), (200, None, None), c)
+
     def test_other_workspaces_see_nothing(self):
         status, c = self.call("PUT", "/api/v1/campaigns/mine", {"variants": [{"template": "offer-a"}],
                                                                 "where": "orders_count >= 0"})
