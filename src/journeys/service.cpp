@@ -389,6 +389,9 @@ class Pass {
   std::unordered_map<std::int64_t, std::vector<MarketingMessageRow>> queued_campaign_;  // displaceable
   std::optional<loyalty::Program> program_;
   bool program_loaded_ = false;
+  // Actions performed in one write at Flush: points grants and attribute changes.
+  std::vector<std::pair<CustomerId, loyalty::ManualTransfer>> points_;
+  std::map<std::string, Customer> attributes_;  // by external id
   std::map<std::int64_t, std::unique_ptr<Journey>> journeys_;
 
   std::vector<JourneyRunRow> rows_;
@@ -551,17 +554,19 @@ Result<std::string> Pass::Perform(Journey& j, const JourneyRun& run, const Actio
       }
     }
     if (!program_) return std::string("no_program");
-    TREU_ASSIGN_OR_RETURN(auto batch, loyalty::LoyaltyBatch::Begin(store_, ws_, *program_, now_, nullptr));
     if (const auto* points = std::get_if<GrantPointsStep>(&a.body)) {
+      // Booked with the batch's other grants when the runs are written (Flush).
       loyalty::ManualTransfer t;
       t.id = key;
       t.kind = "earn";
       t.points = points->points;
       t.reason = points->reason.empty() ? "journey " + j.record.name : points->reason;
       t.source = loyalty::Source{loyalty::SourceKind::kRule, "journey:" + j.record.name, std::nullopt};
-      TREU_ASSIGN_OR_RETURN(auto posting, batch->Manual(run.customer, t));
-      (void)posting;
-    } else {
+      points_.emplace_back(run.customer, std::move(t));
+      return std::string("granted");
+    }
+    {
+      TREU_ASSIGN_OR_RETURN(auto batch, loyalty::LoyaltyBatch::Begin(store_, ws_, *program_, now_, nullptr));
       loyalty::Surprise s;
       s.id = "journey-" + std::to_string(j.record.id);
       s.reward = std::get<GrantRewardStep>(a.body).reward;
@@ -571,8 +576,6 @@ Result<std::string> Pass::Perform(Journey& j, const JourneyRun& run, const Actio
       TREU_RETURN_IF_ERROR(batch->Commit());
       return std::string(granted ? "granted" : "unavailable");
     }
-    TREU_RETURN_IF_ERROR(batch->Commit());
-    return std::string("granted");
   }
   if (const auto* hook = std::get_if<WebhookStep>(&a.body)) {
     TREU_ASSIGN_OR_RETURN(auto external, store_.CustomerExternalId(ws_.id, run.customer));
@@ -598,9 +601,16 @@ Result<std::string> Pass::Perform(Journey& j, const JourneyRun& run, const Actio
     return std::string("queued");
   }
   if (const auto* attr = std::get_if<SetAttributeStep>(&a.body)) {
-    TREU_ASSIGN_OR_RETURN(auto external, store_.CustomerExternalId(ws_.id, run.customer));
+    // Written with the batch's other attributes when the runs are written (Flush).
+    TREU_ASSIGN_OR_RETURN(auto index, IndexOf(run.customer));
+    std::optional<std::string> external;
+    if (index) {
+      external = snapshot_->external_id(*index);
+    } else {
+      TREU_ASSIGN_OR_RETURN(external, store_.CustomerExternalId(ws_.id, run.customer));
+    }
     if (!external) return std::string("no_customer");
-    Customer c;
+    Customer& c = attributes_[*external];
     c.external_id = *external;
     std::visit(
         [&](const auto& v) {
@@ -609,9 +619,6 @@ Result<std::string> Pass::Perform(Journey& j, const JourneyRun& run, const Actio
           else c.attributes[attr->name] = v;
         },
         attr->value);
-    TREU_ASSIGN_OR_RETURN(auto tx, store_.BeginWrite(ws_.id));
-    TREU_RETURN_IF_ERROR(tx->UpsertCustomers(std::span(&c, 1), now_));
-    TREU_RETURN_IF_ERROR(tx->Commit());
     return std::string("set");
   }
   if (const auto* followup = std::get_if<FollowupStep>(&a.body)) {
@@ -659,6 +666,23 @@ Status Pass::Apply(Journey& j, const Outcome& out) {
 }
 
 Status Pass::Flush(Journey& j, const JourneyRecord* cursors) {
+  // The batched actions first: a crash before the runs are written repeats them under the same
+  // keys (a points grant with the same id is a replay; an attribute set twice is set once).
+  if (!points_.empty()) {
+    TREU_ASSIGN_OR_RETURN(auto batch, loyalty::LoyaltyBatch::Begin(store_, ws_, *program_, now_, nullptr));
+    for (const auto& [customer, t] : points_) TREU_RETURN_IF_ERROR(StatusOf(batch->Manual(customer, t)));
+    TREU_RETURN_IF_ERROR(batch->Commit());
+    points_.clear();
+  }
+  if (!attributes_.empty()) {
+    std::vector<Customer> customers;
+    customers.reserve(attributes_.size());
+    for (auto& [external, c] : attributes_) customers.push_back(std::move(c));
+    TREU_ASSIGN_OR_RETURN(auto tx, store_.BeginWrite(ws_.id));
+    TREU_RETURN_IF_ERROR(StatusOf(tx->UpsertCustomers(customers, now_)));
+    TREU_RETURN_IF_ERROR(tx->Commit());
+    attributes_.clear();
+  }
   std::vector<JourneyStepCount> deltas;
   for (const auto& [key, count] : deltas_) deltas.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), count});
   if (!rows_.empty() || !deltas.empty() || cursors) {
@@ -699,8 +723,11 @@ Status Pass::Enter(Journey& j, const std::vector<std::pair<CustomerId, Timestamp
   }
   // Customers already in the goal segment: they have reached it.
   std::optional<std::vector<bool>> in_goal;
-  for (const auto& [c, at] : who) {
+  for (const auto& [c, trigger_at] : who) {
     auto& mine = previous[c.value];
+    // Each entry of a customer at its own instant: the entry time is part of the actions' keys.
+    Timestamp at = trigger_at;
+    for (const JourneyRun& r : mine) at = std::max(at, Timestamp{r.entered_at.micros + 1});
     if (!MayEnter(*v, mine, at)) continue;
     TREU_ASSIGN_OR_RETURN(std::string zone_name, ZoneNameOf(c));
     TREU_ASSIGN_OR_RETURN(Outcome out, Start(*v, c, at, zones_.Get(zone_name), ContextFor(c)));

@@ -11,6 +11,7 @@
 
 #include "campaigns/service.hpp"
 #include "journeys/definition_json.hpp"
+#include "loyalty/catalog.hpp"
 #include "messaging/composer.hpp"
 #include "segments/library.hpp"
 #include "segments/membership.hpp"
@@ -309,6 +310,36 @@ TEST_F(JourneyServiceTest, QuietHoursDeferAndTheCapPrefersTheJourney) {
   const PassReport later = Pass();
   EXPECT_EQ(later.capped, 3);
   EXPECT_EQ(later.messages, 0);
+}
+
+TEST_F(JourneyServiceTest, PointsAndAttributesAreWrittenOncePerRun) {
+  Save(R"({"name": "thanks", "trigger": {"type": "event", "event": "Review Written"}, "reentry": "always",
+           "steps": [{"id": "points", "type": "grant_points", "points": 50, "reason": "thanks for the review",
+                      "next": "mark"},
+                     {"id": "mark", "type": "set_attribute", "name": "reviews_thanked", "value": 1}]})");
+  // Without a loyalty program the points can't be granted; the run goes on.
+  Track(0, "Review Written", clock_.Now());
+  PassReport first = Pass();
+  EXPECT_EQ(first.entered, 1);
+  EXPECT_EQ(Attribute(0, "reviews_thanked"), "1");
+  ASSERT_TRUE(loyalty::SaveProgram(store(), ws(), nlohmann::json::parse(R"({"name": "Club"})"), clock_.Now()));
+  clock_.Advance(60 * kMicrosPerSecond);
+  for (int c : {1, 2}) Track(c, "Review Written", clock_.Now());
+  // c1 writes a second review: "always" enters them again, as their first run has ended.
+  Track(1, "Review Written", Timestamp{clock_.Now().micros + 1});
+  EXPECT_EQ(Pass().entered, 3);
+  EXPECT_EQ(Pass().entered, 0);
+  std::map<std::int64_t, std::int64_t> points;
+  const auto members = store().ListLoyaltyMembers(ws().id, 0, 100).value();
+  for (const LoyaltyMember& m : members) points[m.customer.value] = m.available;
+  EXPECT_EQ(points[ids_[0].value], 0);
+  EXPECT_EQ(points[ids_[1].value], 100);
+  EXPECT_EQ(points[ids_[2].value], 50);
+  EXPECT_EQ(Attribute(2, "reviews_thanked"), "1");
+  const JourneyReport report = ReportJourney(store(), ws(), "thanks").value();
+  EXPECT_EQ(report.exited, 4);
+  EXPECT_EQ(report.steps[0].outcomes,
+            (std::vector<std::pair<std::string, std::int64_t>>{{"granted", 3}, {"no_program", 1}}));
 }
 
 TEST_F(JourneyServiceTest, DefinitionsAreCheckedAgainstTheWorkspace) {
