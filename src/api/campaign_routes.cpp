@@ -5,6 +5,7 @@
 
 #include "api/route_support.hpp"
 #include "campaigns/service.hpp"
+#include "journeys/service.hpp"
 
 namespace treu::api {
 namespace {
@@ -321,6 +322,24 @@ Result<HttpResponse> Calendar(RequestContext& ctx) {
                     {"where", e.where},
                     {"conflicts", std::move(conflicts)}});
   }
+  // The journeys' planned sends, by their day.
+  TREU_ASSIGN_OR_RETURN(auto planned, journeys::PlannedJourneySends(ctx.store, ws, from, to));
+  for (const auto& p : planned) {
+    data.push_back({{"kind", "journey"},
+                    {"name", p.journey},
+                    {"state", "active"},
+                    {"channel", ChannelName(p.channel)},
+                    {"date", FormatDate(p.date)},
+                    {"at", nullptr},
+                    {"local_time", nullptr},
+                    {"segment", p.segment},
+                    {"where", ""},
+                    {"step", p.step},
+                    {"template", p.template_name},
+                    {"customers", p.customers},
+                    {"conflicts", json::array()}});
+  }
+  std::stable_sort(data.begin(), data.end(), [](const json& a, const json& b) { return a["date"] < b["date"]; });
   return JsonResponse({{"from", FormatDate(from)}, {"to", FormatDate(to)}, {"data", std::move(data)}});
 }
 
@@ -402,7 +421,8 @@ std::vector<Route> CampaignRoutes() {
        CampaignMembers, "CampaignMemberList", {{"limit", "page size, 1..500 (default 50)"}, {"cursor", "next_cursor of the previous page"}}},
       {"GET", "/api/v1/calendar", read,
        "The content calendar: campaigns planned or sent from `from` to `to` (dates, at most 366 days), with "
-       "conflicts (the same audience twice in a day, a send inside quiet hours)",
+       "conflicts (the same audience twice in a day, a send inside quiet hours), and the journeys' planned sends "
+       "(kind journey: the step, its template and how many customers are due that day)",
        Calendar, "Calendar", {{"from", "first day, YYYY-MM-DD"}, {"to", "last day, YYYY-MM-DD"}}},
       {"GET", "/api/v1/delivery-rules", read, "The frequency cap and quiet hours", GetRules, "DeliveryRules"},
       {"PUT", "/api/v1/delivery-rules", admin,

@@ -7,6 +7,7 @@
 #include "access/secrets.hpp"
 #include "app/progress.hpp"
 #include "campaigns/service.hpp"
+#include "journeys/service.hpp"
 
 namespace treu::app {
 namespace {
@@ -167,6 +168,14 @@ int RunCampaign(const CampaignFlags& f, Context& ctx) {
       std::printf("%-10s %-20s %-24s %-10s %-8s %s\n", FormatDate(e.date).c_str(), when.c_str(), e.name.c_str(),
                   std::string(CampaignStateName(e.state)).c_str(), std::string(ChannelName(e.channel)).c_str(),
                   conflicts.empty() ? "-" : conflicts.c_str());
+    }
+    auto planned = journeys::PlannedJourneySends(store, ws, *from, *to);
+    if (!planned) return Fail(planned.error());
+    for (const auto& p : *planned) {
+      const std::string what = "journey " + p.journey + " / " + p.step;
+      std::printf("%-10s %-20s %-24s %-10s %-8s %lld customers due\n", FormatDate(p.date).c_str(), "during the day",
+                  what.c_str(), "active", std::string(ChannelName(p.channel)).c_str(),
+                  static_cast<long long>(p.customers));
     }
     return 0;
   }

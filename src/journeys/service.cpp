@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -1035,6 +1036,55 @@ Result<JourneyReport> ReportJourney(Store& store, const Workspace& ws, std::stri
     s.clicked = static_cast<std::int64_t>(clicked.size());
   }
   return report;
+}
+
+// ---- The content calendar ----
+
+Result<std::vector<PlannedSend>> PlannedJourneySends(Store& store, const Workspace& ws, CivilDate from, CivilDate to) {
+  TREU_ASSIGN_OR_RETURN(const TimeZone zone, TimeZone::Find(ws.time_zone));
+  TREU_ASSIGN_OR_RETURN(auto journeys, store.ListJourneys(ws.id));
+  std::map<std::tuple<CivilDate, std::string, std::string>, PlannedSend> planned;
+  std::map<std::string, std::optional<Channel>, std::less<>> channels;
+  for (const JourneyRecord& j : journeys) {
+    if (j.state != "active") continue;
+    std::map<int, std::unique_ptr<JourneyVersion>> versions;
+    for (std::int64_t after = 0;;) {
+      TREU_ASSIGN_OR_RETURN(auto page, store.ListJourneyRuns(ws.id, JourneyRunFilter{j.id, CustomerId{}, true}, after, 100'000));
+      for (const JourneyRunRow& r : page) {
+        if (r.state != "waiting") continue;
+        const CivilDate date = zone.LocalDate(r.wake_at);
+        if (date < from || to < date) continue;
+        auto& v = versions[r.version];
+        if (!v) {
+          TREU_ASSIGN_OR_RETURN(JourneyVersion loaded, LoadVersion(store, j, r.version));
+          v = std::make_unique<JourneyVersion>(std::move(loaded));
+        }
+        if (r.step < 0 || static_cast<std::size_t>(r.step) >= v->steps().size()) continue;
+        const std::span<const int> targets = v->Targets(r.step);
+        if (targets.empty() || targets[0] < 0) continue;
+        const Step& next = v->steps()[static_cast<std::size_t>(targets[0])];
+        const auto* send = std::get_if<SendStep>(&next.body);
+        if (!send) continue;
+        auto channel = channels.find(send->template_name);
+        if (channel == channels.end()) {
+          TREU_ASSIGN_OR_RETURN(auto tpl, store.FindMessageTemplate(ws.id, send->template_name));
+          channel = channels.emplace(send->template_name, tpl ? std::optional(tpl->channel) : std::nullopt).first;
+        }
+        PlannedSend& p = planned[{date, j.name, next.id}];
+        if (p.customers == 0) {
+          const Trigger& t = v->definition().trigger;
+          p = PlannedSend{j.name, next.id, send->template_name, channel->second.value_or(Channel::kEmail), date, 0,
+                          t.type == TriggerType::kSegmentEntered || t.type == TriggerType::kSegmentLeft ? t.segment : ""};
+        }
+        ++p.customers;
+      }
+      if (page.size() < 100'000) break;
+      after = page.back().id;
+    }
+  }
+  std::vector<PlannedSend> out;
+  for (auto& [key, p] : planned) out.push_back(std::move(p));
+  return out;
 }
 
 }  // namespace treu::journeys

@@ -114,4 +114,23 @@ struct JourneyReport {
 
 Result<JourneyReport> ReportJourney(Store& store, const Workspace& ws, std::string_view name);
 
+// ---- The content calendar ----
+
+// Sends a journey has planned: runs waiting (wait, wait_until) whose next step is a send, by
+// the day their wait ends in the workspace's zone.
+struct PlannedSend {
+  std::string journey;
+  std::string step;
+  std::string template_name;
+  Channel channel = Channel::kEmail;
+  CivilDate date;
+  std::int64_t customers = 0;
+  std::string segment;  // the trigger's segment, if it has one
+};
+
+// The planned sends of the active journeys from `from` to `to` (inclusive), by date, journey
+// and step. A wait for an event isn't counted: whether its timeout leads to a send depends on
+// the customer.
+Result<std::vector<PlannedSend>> PlannedJourneySends(Store& store, const Workspace& ws, CivilDate from, CivilDate to);
+
 }  // namespace treu::journeys

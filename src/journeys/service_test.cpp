@@ -342,6 +342,29 @@ TEST_F(JourneyServiceTest, PointsAndAttributesAreWrittenOncePerRun) {
             (std::vector<std::pair<std::string, std::int64_t>>{{"granted", 3}, {"no_program", 1}}));
 }
 
+TEST_F(JourneyServiceTest, TheCalendarShowsTheSendsJourneysHavePlanned) {
+  Save(R"({"name": "reminder", "trigger": {"type": "event", "event": "Cart Abandoned"},
+           "steps": [{"id": "later", "type": "wait", "days": 1, "next": "remind"},
+                     {"id": "remind", "type": "send", "template": "nudge"}]})");
+  for (int c : {0, 1, 2}) Track(c, "Cart Abandoned", clock_.Now());
+  EXPECT_EQ(Pass().entered, 3);
+  const CivilDate today = TimeZone::Find(ws().time_zone).value().LocalDate(clock_.Now());
+  const CivilDate tomorrow = TimeZone::Find(ws().time_zone).value().LocalDate(Timestamp{clock_.Now().micros + kMicrosPerDay});
+  auto planned = PlannedJourneySends(store(), ws(), today, tomorrow).value();
+  ASSERT_EQ(planned.size(), 1u);
+  EXPECT_EQ(planned[0].journey, "reminder");
+  EXPECT_EQ(planned[0].step, "remind");
+  EXPECT_EQ(planned[0].template_name, "nudge");
+  EXPECT_EQ(planned[0].channel, Channel::kEmail);
+  EXPECT_EQ(planned[0].date, tomorrow);
+  EXPECT_EQ(planned[0].customers, 3);
+  EXPECT_TRUE(PlannedJourneySends(store(), ws(), today, today).value().empty());
+  // Sent: nothing is planned any more.
+  clock_.Advance(kMicrosPerDay);
+  EXPECT_EQ(Pass().messages, 3);
+  EXPECT_TRUE(PlannedJourneySends(store(), ws(), today, tomorrow).value().empty());
+}
+
 TEST_F(JourneyServiceTest, DefinitionsAreCheckedAgainstTheWorkspace) {
   auto error_of = [&](std::string json) {
     auto def = ParseJourneyText(json);

@@ -12,6 +12,7 @@ src/journeys/service_test.cpp.
 Usage: journeys_test.py sqlite|postgres   (TREU names the binary; postgres needs TREU_TEST_PG_URL)
 """
 import base64
+import datetime
 import http.client
 import json
 import os
@@ -30,7 +31,8 @@ WELCOME = {
     "reentry": "never",
     "steps": [
         {"id": "hello", "type": "send", "template": "hello", "next": "pause"},
-        {"id": "pause", "type": "wait", "days": 3, "next": "done"},
+        {"id": "pause", "type": "wait", "days": 3, "next": "again"},
+        {"id": "again", "type": "send", "template": "hello", "next": "done"},
         {"id": "done", "type": "exit"},
     ],
 }
@@ -160,6 +162,13 @@ class JourneysTest(unittest.TestCase):
         self.assertTrue(all(run["step"] == "pause" and run["state"] == "waiting" for run in page["data"]))
         status, one = self.call("GET", "/api/v1/journeys/welcome/runs?customer=c03")
         self.assertEqual([run["customer"] for run in one["data"]], ["c03"])
+        # The content calendar shows the second email, planned three days from now.
+        first = datetime.date.today()
+        status, cal = self.call("GET", f"/api/v1/calendar?from={first}&to={first + datetime.timedelta(days=5)}")
+        self.assertEqual(status, 200, cal)
+        planned = [e for e in cal["data"] if e["kind"] == "journey" and e["name"] == "welcome"]
+        self.assertEqual([(e["step"], e["template"], e["customers"]) for e in planned], [("again", "hello", 5)], cal)
+        self.assertIn(planned[0]["date"], (str(first + datetime.timedelta(days=3)), str(first + datetime.timedelta(days=4))))
         # "never": signing up again enters nobody twice.
         self.track("c01", "Signed Up", 100)
         time.sleep(5)

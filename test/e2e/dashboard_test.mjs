@@ -8,8 +8,10 @@
 // and messages), channels (an in-app modal template's preview with a customer's data, the web
 // push settings, a webhook endpoint with its once-shown secret and a signed test post to a local
 // receiver, a new identity secret shown once), campaigns (the composer's audience equal to the
-// preview's, a refused holdout at its field, a scheduled campaign on the calendar with its
-// conflicts, one sent now and its report equal to the API's), German labels and number
+// preview's, also before saving, a refused holdout at its field, a scheduled campaign on the
+// calendar with its conflicts, one sent now and its report equal to the API's), journeys (the
+// list, the winback graph's counts per step equal to the report's, pause and resume, the
+// editor's errors at their pointers, a new journey and its versions), German labels and number
 // formatting after switching the language, axe-core without serious or critical violations on
 // every page, screenshots of every page at 1280 and 390 px, signing out, and a table of the
 // time from navigation to the page's data.
@@ -73,6 +75,10 @@ const PAGES = [
   { name: 'campaign-editor', hash: '#/campaigns/winback-at-risk', ready: '[data-testid="campaign-preview-body"][data-state="ready"]' },
   { name: 'campaign-report', hash: '#/campaigns/winback-at-risk/report', ready: '[data-testid="campaign-report"]' },
   { name: 'calendar', hash: '#/calendar', ready: '[data-testid="calendar"]' },
+  { name: 'journeys', hash: '#/journeys', ready: '[data-testid="journey-row"] [data-testid="journey-entered"]:not([data-value=""])' },
+  { name: 'journey', hash: '#/journeys/winback', ready: '[data-testid="journey-node"]' },
+  { name: 'journey-welcome', hash: '#/journeys/welcome-series', ready: '[data-testid="journey-node"]' },
+  { name: 'journey-editor', hash: '#/journeys/winback/edit', ready: '[data-testid="journey-json"]' },
 ];
 
 // ---- setup and cleanup ----------------------------------------------------------------------
@@ -751,7 +757,7 @@ test('campaigns: the composer\'s audience equals the preview, a refused holdout 
   const firstProblem = problems.length;
   // A 400 the test provokes on purpose (and the browser's console line about it) is no problem.
   const expectFailures = (from) => {
-    const kept = problems.slice(from).filter((x) => !/HTTP 400 PUT|status of 400/.test(x));
+    const kept = problems.slice(from).filter((x) => !/HTTP 400 PUT|HTTP 400 POST \S+\/preview|status of 400/.test(x));
     problems.splice(from, problems.length - from, ...kept);
   };
   const name = `e2e-camp-${Math.random().toString(36).slice(2, 8)}`;
@@ -805,6 +811,41 @@ test('campaigns: the composer\'s audience equals the preview, a refused holdout 
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="variant-template"] option')].some((o) => o.value === 'winback'), null, { timeout: DATA_TIMEOUT });
     await page.getByTestId('variant-template').selectOption('winback');
     assert.equal(await page.getByTestId('campaign-holdout').inputValue(), '10');
+    // Before it is saved, the composer shows the audience of the form as it is (POST …/preview
+    // with the form as the body): the same numbers as the preview API for the same body.
+    const shown = async (id) => Number(await dataValue(id));
+    const previewOfForm = async (holdout) => {
+      const body = page.locator(`[data-testid="campaign-preview-body"][data-state="ready"]`);
+      await page.waitForFunction((h) => {
+        const el = document.querySelector('[data-testid="campaign-preview-body"]');
+        return el?.dataset.state === 'ready' && JSON.parse(el.dataset.body || '{}').holdout_percent === h;
+      }, holdout, { timeout: DATA_TIMEOUT });
+      const asked = JSON.parse(await body.getAttribute('data-body'));
+      const r = await apiPost(`${camp(name)}/preview`, asked);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return { asked, p: r.body };
+    };
+    const unsaved = await previewOfForm(10);
+    assert.equal(unsaved.asked.segment, 'at_risk', 'the form\'s segment');
+    assert.deepEqual(unsaved.asked.variants, [{ template: 'winback', weight: 1 }], 'the form\'s template');
+    assert.equal(unsaved.asked.send_at, null, '"when I send it": no send time');
+    assert.ok(unsaved.p.audience > 0, 'the at_risk segment has customers');
+    // A campaign not saved yet draws a new split for each preview: as many held out, not the same customers.
+    assert.equal(await shown('preview-audience'), unsaved.p.audience, 'audience before saving');
+    assert.equal(await shown('preview-holdout'), unsaved.p.holdout, 'held out before saving');
+    assert.equal(await page.getByTestId('campaign-preview-stale').count(), 1, 'marked as not saved');
+    // Without a holdout every number is determined by the body.
+    await page.getByTestId('campaign-holdout').fill('0');
+    const noHoldout = await previewOfForm(0);
+    assert.equal(noHoldout.p.holdout, 0);
+    for (const [id, v] of [['preview-audience', noHoldout.p.audience], ['preview-holdout', 0], ['preview-capped', noHoldout.p.capped],
+      ['preview-messages', noHoldout.p.messages], ['preview-deferred', noHoldout.p.deferred_by_quiet_hours],
+      ['preview-skipped', noHoldout.p.skipped.no_email + noHoldout.p.skipped.no_consent + noHoldout.p.skipped.suppressed + noHoldout.p.skipped.no_subscription]]) {
+      assert.equal(await shown(id), v, `${id} before saving, without a holdout`);
+    }
+    await page.getByTestId('campaign-holdout').fill('10');
+    await previewOfForm(10);
+    assert.ok(!(await api('/api/v1/campaigns')).data.some((c) => c.name === name), 'previewing saves nothing');
     found.push(...await axeViolations(t, 'campaign-new'));
     await page.getByTestId('campaign-save').click();
     await page.waitForFunction((n) => window.location.hash.startsWith(`#/campaigns/${n}`), name, { timeout: DATA_TIMEOUT });
@@ -822,7 +863,6 @@ test('campaigns: the composer\'s audience equals the preview, a refused holdout 
     assert.equal(preview.status, 200, JSON.stringify(preview.body));
     const p = preview.body;
     assert.ok(p.audience > 0, 'the at_risk segment has customers');
-    const shown = async (id) => Number(await dataValue(id));
     assert.equal(await shown('preview-audience'), p.audience, 'audience');
     assert.equal(await shown('preview-holdout'), p.holdout, 'held out');
     assert.equal(await shown('preview-capped'), p.capped, 'capped');
@@ -842,6 +882,8 @@ test('campaigns: the composer\'s audience equals the preview, a refused holdout 
     await page.getByTestId('campaign-save').click();
     const holdoutError = page.getByTestId('field-error-holdout_percent');
     await holdoutError.waitFor({ timeout: DATA_TIMEOUT });
+    // The live audience names the same problem (its preview is refused too).
+    await page.locator('[data-testid="campaign-preview-body"][data-state="error"]').waitFor({ timeout: DATA_TIMEOUT });
     const refused = await apiWrite('PUT', camp(name), { holdout_percent: 80 });
     assert.equal(refused.status, 400);
     const detail = refused.body.errors.find((e) => e.pointer === '/holdout_percent')?.detail;
@@ -906,6 +948,11 @@ test('campaigns: the composer\'s audience equals the preview, a refused holdout 
     where = 'campaign-send';
     await open(editor);
     await page.locator('input[name="timing"][value="launch"]').check({ force: true });
+    // "When I send it" clears the send time: the form's body has "send_at": null.
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="campaign-preview-body"]');
+      return el?.dataset.state === 'ready' && JSON.parse(el.dataset.body || '{}').send_at === null;
+    }, null, { timeout: DATA_TIMEOUT });
     page.once('dialog', (d) => void d.accept());
     const t1 = Date.now();
     await page.getByTestId('campaign-send-now').click();
@@ -970,6 +1017,161 @@ test('campaigns: the composer\'s audience equals the preview, a refused holdout 
     if (mineLeft && ['scheduled', 'testing'].includes(mineLeft.state)) await apiPost(`${camp(name)}/cancel`, {}).catch(() => {});
     if (mineLeft) await apiWrite('DELETE', camp(name)).catch(() => {});
     if (left.data.find((c) => c.name === demo)?.state === 'scheduled') await apiWrite('PUT', camp(demo), { schedule: false }).catch(() => {});
+  }
+  found.push(...problems.slice(firstProblem));
+  assert.equal(found.length, 0, [...new Set(found)].join('\n'));
+});
+
+test('journeys: the list, the winback graph with the report\'s counts per step, pause and resume, the editor\'s errors at their pointers, a new journey saved', { timeout: 300_000 }, async (t) => {
+  const found = [];
+  const firstProblem = problems.length;
+  // The 400s the test provokes on purpose (and the browser's console line about them) are no problem.
+  const expectFailures = (from) => {
+    const kept = problems.slice(from).filter((x) => !/HTTP 400 PUT \S+\/api\/v1\/journeys\/|status of 400/.test(x));
+    problems.splice(from, problems.length - from, ...kept);
+  };
+  const jr = (n) => `/api/v1/journeys/${encodeURIComponent(n)}`;
+  const name = `e2e-journey-${Math.random().toString(36).slice(2, 8)}`;
+  const integer = (n) => new Intl.NumberFormat('en-GB').format(n);
+  try {
+    // The list: the demo's two journeys, each with its state, version and the counts of its report.
+    where = 'journeys';
+    const listed = (await api('/api/v1/journeys')).data;
+    for (const n of ['winback', 'welcome-series']) assert.ok(listed.some((j) => j.name === n), `the demo has journey ${n}`);
+    await open(PAGES.find((p) => p.name === 'journeys'));
+    const rows = await page.getByTestId('journey-row').evaluateAll((els) => els.map((e) => ({ name: e.dataset.name, state: e.dataset.state })));
+    assert.deepEqual(rows, listed.map((j) => ({ name: j.name, state: j.state })));
+    for (const j of listed) {
+      const row = page.locator(`[data-testid="journey-row"][data-name="${j.name}"]`);
+      assert.equal(Number(await row.getByTestId('journey-version').innerText()), j.version, `${j.name}'s version`);
+      for (const k of ['entered', 'inside', 'completed']) await row.locator(`[data-testid="journey-${k}"]:not([data-value=""])`).waitFor({ timeout: DATA_TIMEOUT });
+      const r = await api(`${jr(j.name)}/report`);
+      for (const k of ['entered', 'inside', 'completed']) assert.equal(Number(await row.getByTestId(`journey-${k}`).getAttribute('data-value')), r[k], `${j.name} ${k}`);
+    }
+
+    // The winback graph: one box per step of its definition, each with the report's counts.
+    where = 'journey';
+    const winback = await api(jr('winback'));
+    assert.equal(winback.state, 'active');
+    await open(PAGES.find((p) => p.name === 'journey'));
+    const ids = winback.definition.steps.map((s) => s.id);
+    const boxes = () => page.getByTestId('journey-node').evaluateAll((els) => els.map((e) => ({
+      id: e.dataset.step, type: e.dataset.type, executed: Number(e.dataset.executed), waiting: Number(e.dataset.waiting),
+      outcomes: JSON.parse(e.dataset.outcomes), messages: e.dataset.messages ? JSON.parse(e.dataset.messages) : null, text: e.textContent })));
+    let report = null, mismatch = '';
+    for (let i = 0; i < 10 && !report; i++) {
+      const r = await api(`${jr('winback')}/report`);
+      const shownBoxes = await boxes();
+      assert.deepEqual(shownBoxes.map((b) => b.id).sort(), [...ids].sort(), 'one box per step');
+      try {
+        for (const s of r.steps) {
+          const b = shownBoxes.find((x) => x.id === s.id);
+          assert.deepEqual({ type: b.type, executed: b.executed, waiting: b.waiting, outcomes: b.outcomes, messages: b.messages },
+            { type: s.type, executed: s.executed, waiting: s.waiting, outcomes: s.outcomes, messages: s.messages ?? null }, `step ${s.id}`);
+          assert.ok(b.text.includes(`executed ${integer(s.executed)}`), `${s.id} shows executed ${s.executed}: ${b.text}`);
+          if (s.messages) assert.ok(b.text.includes(`sent ${integer(s.messages.sent)} · opened ${integer(s.messages.opened)} · clicked ${integer(s.messages.clicked)}`), `${s.id} shows its messages: ${b.text}`);
+        }
+        for (const k of ['entered', 'inside', 'completed', 'exited']) assert.equal(Number(await dataValue(`journey-${k}`)), r[k], k);
+        report = r;
+      } catch (e) { mismatch = e.message; await page.waitForTimeout(2000); }
+    }
+    assert.ok(report, `the boxes show the report's counts: ${mismatch}`);
+    assert.ok(report.entered > 0, 'the demo entered the at_risk members');
+    assert.ok(report.steps.find((s) => s.id === 'offer').executed > 0, 'the first step ran');
+    // Every transition is drawn, labelled: then/else of the branch, the timeout of the wait for an order.
+    const edges = await page.getByTestId('journey-edge').evaluateAll((els) => els.map((e) => `${e.dataset.from}>${e.dataset.to}:${e.dataset.label}`));
+    const step = (id) => winback.definition.steps.find((s) => s.id === id);
+    assert.ok(edges.includes(`check>${step('check').then}:then`) && edges.includes(`check>${step('check').else}:else`), `the branch's edges: ${edges}`);
+    assert.ok(edges.includes(`wait2>${step('wait2').timeout_next}:timeout`), `the timeout edge: ${edges}`);
+    assert.equal(await page.getByTestId('journey-trigger').innerText(), 'When a customer enters the segment at_risk.');
+    // The runs: the first page as the API has it, each linking to the customer.
+    const runs = await api(`${jr('winback')}/runs?limit=20`);
+    const runRows = await page.getByTestId('journey-run-row').evaluateAll((els) => els.map((e) => ({ customer: e.dataset.customer, state: e.dataset.state, step: e.dataset.step, href: e.querySelector('a')?.getAttribute('href') })));
+    assert.deepEqual(runRows.map(({ customer, state, step: s }) => ({ customer, state, step: s })), runs.data.map((r) => ({ customer: r.customer, state: r.state, step: r.step ?? '' })));
+    assert.equal(runRows[0]?.href, `#/customers/${encodeURIComponent(runs.data[0]?.customer)}`, 'a run links to its customer');
+    if (runs.next_cursor) {
+      await page.getByTestId('journey-runs-next').click();
+      const next = await api(`${jr('winback')}/runs?limit=20&cursor=${encodeURIComponent(runs.next_cursor)}`);
+      await page.locator(`[data-testid="journey-run-row"][data-customer="${next.data[0].customer}"]`).first().waitFor();
+      assert.equal(await page.getByTestId('journey-runs-page').innerText(), 'Page 2');
+    }
+    // Entering the segment's members asks first; declined, nothing happens.
+    let asked = '';
+    page.once('dialog', (d) => { asked = d.message(); void d.dismiss(); });
+    await page.getByTestId('journey-enter-members').click();
+    assert.match(asked, /at_risk/, 'the confirmation names the segment');
+
+    // Pause and resume through the buttons.
+    await page.getByTestId('journey-pause').click();
+    await page.locator('[data-testid="journey"][data-state="paused"]').waitFor({ timeout: DATA_TIMEOUT });
+    assert.equal((await api(jr('winback'))).state, 'paused', 'paused');
+    await page.getByTestId('journey-resume').click();
+    await page.locator('[data-testid="journey"][data-state="active"]').waitFor({ timeout: DATA_TIMEOUT });
+    assert.equal((await api(jr('winback'))).state, 'active', 'resumed');
+
+    // The editor: a definition with two errors shows both at their pointers and lines; nothing is saved.
+    where = 'journey-new';
+    await open(PAGES.find((p) => p.name === 'journeys'));
+    await page.getByTestId('journey-new').click();
+    await page.getByTestId('journey-json').waitFor();
+    const definition = {
+      name,
+      trigger: { type: 'event', event: 'e2e never happens' },
+      steps: [
+        { id: 'hello', type: 'send', template: 'welcome', next: 'pause' },
+        { id: 'pause', type: 'wait', days: 1, next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    };
+    const broken = JSON.stringify(definition, null, 2).replace('"template": "welcome"', '"tempalte": "welcome", "template": "welcome"').replace('"days": 1', '"days": 0');
+    let mark = problems.length;
+    await page.getByTestId('journey-json').fill(broken);
+    await page.getByTestId('journey-save').click();
+    await page.getByTestId('journey-errors').waitFor({ timeout: DATA_TIMEOUT });
+    const refused = await apiWrite('PUT', jr(name), JSON.parse(broken));
+    assert.equal(refused.status, 400);
+    const pointers = refused.body.errors.map((e) => e.pointer).sort();
+    assert.deepEqual(pointers, ['/steps/0/tempalte', '/steps/1/days'], `the server's errors: ${JSON.stringify(refused.body.errors)}`);
+    const listedErrors = await page.locator('[data-testid="journey-errors"] li').evaluateAll((els) => els.map((e) => ({ pointer: e.dataset.pointer, line: Number(e.dataset.line), text: e.textContent })));
+    assert.deepEqual(listedErrors.map((e) => e.pointer).sort(), pointers, 'both errors, each with its pointer');
+    const lines = broken.split('\n');
+    for (const e of listedErrors) {
+      const detail = refused.body.errors.find((x) => x.pointer === e.pointer).detail;
+      assert.ok(e.text.includes(e.pointer) && e.text.includes(detail), `${e.pointer}: ${detail} shown as ${e.text}`);
+      const member = e.pointer.split('/').pop();
+      assert.ok(lines[e.line - 1]?.includes(`"${member}"`), `${e.pointer} marked at its line (${e.line}: ${lines[e.line - 1]})`);
+    }
+    assert.equal(await page.getByTestId('journey-json').getAttribute('aria-invalid'), 'true');
+    expectFailures(mark);
+    assert.ok(!(await api('/api/v1/journeys')).data.some((j) => j.name === name), 'nothing saved');
+    found.push(...await axeViolations(t, 'journey-editor-errors'));
+
+    // Fixed, it is saved as version 1 and listed; saved again unchanged, it stays version 1;
+    // changed, it becomes version 2.
+    await page.getByTestId('journey-json').fill(JSON.stringify(definition, null, 2));
+    await page.getByTestId('journey-save').click();
+    await page.waitForFunction((n) => window.location.hash.startsWith(`#/journeys/${n}`), name, { timeout: DATA_TIMEOUT });
+    await page.getByTestId('journey-node').first().waitFor({ timeout: DATA_TIMEOUT });
+    assert.equal(await page.getByTestId('journey-node').count(), 3);
+    const created = await api(jr(name));
+    assert.equal(created.version, 1);
+    await open(PAGES.find((p) => p.name === 'journeys'));
+    assert.equal(await page.locator(`[data-testid="journey-row"][data-name="${name}"]`).getAttribute('data-state'), 'active', 'listed');
+    await open({ name: 'journey-edit', hash: `#/journeys/${name}/edit`, ready: '[data-testid="journey-json"]' });
+    await page.getByTestId('journey-save').click();
+    await page.locator('[data-testid="journey-save-result"][data-result="unchanged"]').waitFor({ timeout: DATA_TIMEOUT });
+    assert.match(await page.getByTestId('journey-save-result').innerText(), /Unchanged/);
+    const changed = { ...definition, steps: definition.steps.map((s) => (s.id === 'pause' ? { ...s, days: 2 } : s)) };
+    await page.getByTestId('journey-json').fill(JSON.stringify(changed, null, 2));
+    await page.getByTestId('journey-save').click();
+    await page.locator('[data-testid="journey-save-result"][data-result="new_version"]').waitFor({ timeout: DATA_TIMEOUT });
+    assert.equal(await page.getByTestId('journey-save-result').getAttribute('data-version'), '2');
+    assert.match(await page.getByTestId('journey-save-result').innerText(), /version 2, customers inside stay on theirs/);
+    assert.equal((await api(jr(name))).version, 2);
+  } finally {
+    const left = await api('/api/v1/journeys').catch(() => ({ data: [] }));
+    if (left.data.some((j) => j.name === name)) await apiWrite('DELETE', jr(name)).catch(() => {});
+    if (left.data.find((j) => j.name === 'winback')?.state === 'paused') await apiPost(`${jr('winback')}/resume`, {}).catch(() => {});
   }
   found.push(...problems.slice(firstProblem));
   assert.equal(found.length, 0, [...new Set(found)].join('\n'));
