@@ -844,8 +844,10 @@ Status Pass::RunInputs(JourneyRecord& record) {
       if (it == c.attributes.end()) return;
       const auto* at = std::get_if<Timestamp>(&it->second);
       if (!at) return;
+      // A date attribute is a day in the workspace's zone (docs/import.md: midnight there); it fires at the
+      // local time in the customer's own.
+      const CivilDate date = zones_.Get(ws_.time_zone).LocalDate(*at);
       const TimeZone& zone = zones_.Get(c.time_zone.empty() ? ws_.time_zone : c.time_zone);
-      const CivilDate date = zone.LocalDate(*at);
       if (auto fires = NextDateTrigger(t, date, zone, after); fires && *fires <= now_) who.emplace_back(c.id, *fires);
     }));
     cursors.trigger_cursor = now_.micros;

@@ -365,6 +365,89 @@ TEST_F(JourneyServiceTest, TheCalendarShowsTheSendsJourneysHavePlanned) {
   EXPECT_TRUE(PlannedJourneySends(store(), ws(), today, tomorrow).value().empty());
 }
 
+TEST_F(JourneyServiceTest, DateTriggersFireAtTheLocalTimeBeforeTheDate) {
+  // c0 (Berlin) and c1 (New York) renew on 2026-04-01; c2 on 2026-05-01; c3 has no date.
+  std::vector<Customer> dated(3);
+  const char* dates[] = {"2026-04-01", "2026-04-01", "2026-05-01"};
+  for (int i = 0; i < 3; ++i) {
+    dated[i].external_id = "c" + std::to_string(i);
+    dated[i].attributes["renewal_date"] = ParseTimestamp(dates[i], TimeZone::Utc()).value();
+  }
+  auto tx = store().BeginWrite(ws().id).value();
+  tx->UpsertCustomers(dated, clock_.Now()).value();
+  tx->Commit().value();
+  Save(R"({"name": "renewal", "trigger": {"type": "date", "attribute": "renewal_date", "offset_days": -7, "at": "09:00"},
+           "reentry": "always", "steps": [{"id": "remind", "type": "send", "template": "nudge"}]})");
+  // 2026-03-25 09:00 in Berlin is 08:00 UTC; in New York 13:00 UTC (EDT).
+  clock_.Set(At("2026-03-25T07:59:00Z"));
+  EXPECT_EQ(Pass().entered, 0);
+  clock_.Set(At("2026-03-25T08:30:00Z"));
+  EXPECT_EQ(Pass().entered, 1);
+  clock_.Set(At("2026-03-25T12:00:00Z"));
+  EXPECT_EQ(Pass().entered, 0);
+  clock_.Set(At("2026-03-25T13:30:00Z"));
+  EXPECT_EQ(Pass().entered, 1);
+  clock_.Set(At("2026-03-26T13:30:00Z"));
+  EXPECT_EQ(Pass().entered, 0);  // once
+  std::map<std::int64_t, Timestamp> entered;
+  for (const JourneyRunRow& r : Runs(store().FindJourney(ws().id, "renewal").value()->id)) entered[r.customer.value] = r.entered_at;
+  EXPECT_EQ(entered[ids_[0].value], At("2026-03-25T08:00:00Z"));
+  EXPECT_EQ(entered[ids_[1].value], At("2026-03-25T13:00:00Z"));
+  EXPECT_EQ(entered.size(), 2u);
+}
+
+TEST_F(JourneyServiceTest, DetractorsGetAFollowUpAndAWebhookCall) {
+  SurveyRecord survey;
+  survey.workspace = ws().id;
+  survey.name = "nps";
+  survey.definition = "{}";
+  survey.created_at = survey.updated_at = clock_.Now();
+  survey = store().SaveSurvey(survey).value();
+  WebhookEndpointRecord hook;
+  hook.workspace = ws().id;
+  hook.name = "team";
+  hook.url = "https://hooks.example/team";
+  hook.created_at = hook.updated_at = clock_.Now();
+  ASSERT_TRUE(store().SaveWebhookEndpoint(hook));
+  Save(R"({"name": "recovery", "trigger": {"type": "survey_answer", "survey": "nps", "max_score": 6},
+           "steps": [{"id": "task", "type": "followup", "note": "Call them", "next": "tell"},
+                     {"id": "tell", "type": "webhook", "endpoint": "team"}]})");
+  auto answer = [&](int c, int score, std::int64_t nonce) {
+    SurveyResponse r;
+    r.workspace = ws().id;
+    r.survey_id = survey.id;
+    r.customer = ids_[static_cast<std::size_t>(c)];
+    r.nonce = nonce;
+    r.answers = R"({"nps": )" + std::to_string(score) + "}";
+    r.nps_score = score;
+    r.nps_category = score <= 6 ? "detractor" : score <= 8 ? "passive" : "promoter";
+    r.created_at = r.updated_at = clock_.Now();
+    ASSERT_TRUE(store().SaveSurveyResponse(r));
+  };
+  answer(0, 3, 101);
+  answer(1, 9, 102);
+  answer(2, 6, 103);
+  const PassReport r = Pass();
+  EXPECT_EQ(r.entered, 2);
+  const auto items = store().ListFollowUps(ws().id, "", 0, 100).value();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].customer, ids_[0]);
+  EXPECT_EQ(items[0].nonce, 101);
+  EXPECT_EQ(items[0].score, 3);
+  EXPECT_EQ(items[0].note, "Call them");
+  EXPECT_EQ(items[1].customer, ids_[2]);
+  int calls = 0;
+  for (const auto& [key, m] : Messages()) {
+    if (m.channel != Channel::kWebhook) continue;
+    ++calls;
+    EXPECT_EQ(m.recipient, "team");
+    const auto body = nlohmann::json::parse(store().FindMessage(ws().id, m.id).value()->html);  // lists leave bodies out
+    EXPECT_EQ(body["journey"], "recovery");
+    EXPECT_EQ(body["step"], "tell");
+  }
+  EXPECT_EQ(calls, 2);
+}
+
 TEST_F(JourneyServiceTest, DefinitionsAreCheckedAgainstTheWorkspace) {
   auto error_of = [&](std::string json) {
     auto def = ParseJourneyText(json);

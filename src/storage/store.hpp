@@ -985,6 +985,7 @@ class Store {
   // Each customer's latest response with an NPS score (by updated_at, then id), at or before
   // `now`, in customer id order.
   virtual Result<std::vector<NpsScore>> LatestNpsScores(WorkspaceId ws, Timestamp now) = 0;
+  // Responses of one survey (with nps_score) by id after `after_id`, at most `limit`.
   virtual Result<std::vector<SurveyResponse>> ListSurveyResponses(WorkspaceId ws, std::int64_t survey_id,
                                                                   std::int64_t after_id, int limit) = 0;
 

@@ -3830,12 +3830,17 @@ class PostgresStore final : public Store {
                                                           std::int64_t after_id, int limit) override {
     TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list survey responses",
                                               "SELECT id, survey_id, customer_id, nonce, answers, created_at, "
-                                              "updated_at FROM survey_responses WHERE workspace_id = $1::bigint AND "
-                                              "survey_id = $2::bigint AND id > $3::bigint ORDER BY id LIMIT $4::bigint",
+                                              "updated_at, nps_score FROM survey_responses WHERE workspace_id = "
+                                              "$1::bigint AND survey_id = $2::bigint AND id > $3::bigint ORDER BY id "
+                                              "LIMIT $4::bigint",
                                               Params().Add(ws.value).Add(survey_id).Add(after_id)
                                                   .Add(std::int64_t{limit})));
     std::vector<SurveyResponse> out;
-    for (int i = 0; i < r.size(); ++i) out.push_back(ReadResponse(r, i, ws));
+    for (int i = 0; i < r.size(); ++i) {
+      SurveyResponse sr = ReadResponse(r, i, ws);
+      if (!r.IsNull(i, 7)) sr.nps_score = static_cast<int>(r.Int(i, 7));
+      out.push_back(std::move(sr));
+    }
     return out;
   }
 

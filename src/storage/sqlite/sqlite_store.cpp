@@ -2307,14 +2307,16 @@ class SqliteStore final : public Store {
   Result<std::vector<SurveyResponse>> ListSurveyResponses(WorkspaceId ws, std::int64_t survey_id,
                                                           std::int64_t after_id, int limit) override {
     TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT id, survey_id, customer_id, nonce, answers, created_at, "
-                                                "updated_at FROM survey_responses WHERE workspace_id = ? AND "
-                                                "survey_id = ? AND id > ? ORDER BY id LIMIT ?"));
+                                                "updated_at, nps_score FROM survey_responses WHERE workspace_id = ? "
+                                                "AND survey_id = ? AND id > ? ORDER BY id LIMIT ?"));
     s->Bind(ws.value).Bind(survey_id).Bind(after_id).Bind(std::int64_t{limit});
     std::vector<SurveyResponse> out;
     while (true) {
       TREU_ASSIGN_OR_RETURN(bool row, s->Step());
       if (!row) break;
-      out.push_back(ReadResponse(*s, ws));
+      SurveyResponse r = ReadResponse(*s, ws);
+      if (!s->IsNull(7)) r.nps_score = static_cast<int>(s->Int(7));
+      out.push_back(std::move(r));
     }
     return out;
   }
