@@ -10,6 +10,7 @@
 #include "loyalty/service.hpp"
 #include "loyalty/surprises.hpp"
 #include "access/secrets.hpp"
+#include "api/survey_json.hpp"
 #include "campaigns/service.hpp"
 #include "journeys/definition_json.hpp"
 #include "journeys/service.hpp"
@@ -324,15 +325,66 @@ extern const std::pair<std::string_view, std::string_view> kFiles[];
 extern const std::size_t kFiles_count;
 }  // namespace journey_presets
 
-// Journeys for the demo: the win-back and welcome presets, active; the customers at risk now
-// enter the win-back journey at once, so its report has runs from the start.
+// Journeys for the demo: the four presets, active, with what they need — an NPS survey, the
+// templates of the detractor's apology and the renewal reminder, and a renewal date on every
+// subscriber (within the next four weeks). The customers at risk now enter the win-back
+// journey at once, so its report has runs from the start.
 Status SetUpDemoJourneys(Store& store, const Workspace& ws, const Clock& clock, const std::string& secret_path) {
   TREU_ASSIGN_OR_RETURN(std::vector<std::uint8_t> secret, LoadOrCreateSecret(secret_path));
+  const nlohmann::json nps = {
+      {"name", "nps"},
+      {"kind", "relationship"},
+      {"every_days", 90},
+      {"min_gap_days", 30},
+      {"default_locale", "de"},
+      {"title", {{"de", "Deine Meinung zählt"}, {"en", "Your opinion counts"}}},
+      {"thanks", {{"de", "Danke!"}, {"en", "Thank you!"}}},
+      {"questions",
+       {{{"id", "nps"},
+         {"kind", "nps"},
+         {"required", true},
+         {"text", {{"de", "Wie wahrscheinlich ist es, dass du uns weiterempfiehlst?"},
+                   {"en", "How likely are you to recommend us?"}}}}}}};
+  TREU_RETURN_IF_ERROR(StatusOf(SaveSurveyDefinition(store, ws.id, nps, false, clock.Now())));
+  const std::pair<const char*, const char*> templates[][2] = {
+      {{"detractor-sorry", "Das tut uns leid, {{ customer.first_name | default: \"Hallo\" }}"},
+       {"", "<p>Hallo {{ customer.first_name | default: \"du\" }},</p>\n<p>danke für deine ehrliche Antwort. Wir "
+            "melden uns persönlich bei dir — und ein Kaffee geht auf uns.</p>"}},
+      {{"renewal-reminder", "Dein Abo verlängert sich bald"},
+       {"offers", "<p>Hallo {{ customer.first_name | default: \"du\" }},</p>\n<p>in einer Woche verlängert sich dein "
+                  "Abo. <a href=\"https://shop.example/abo\">Abo ansehen</a></p>\n"
+                  "<p><small><a href=\"{{ unsubscribe_url }}\">Abmelden</a></small></p>"}}};
+  for (const auto& t : templates) {
+    MessageTemplateRecord r;
+    r.workspace = ws.id;
+    r.name = t[0].first;
+    r.subject = t[0].second;
+    r.topic = t[1].first;
+    r.html = t[1].second;
+    TREU_RETURN_IF_ERROR(StatusOf(messaging::SaveTemplate(store, r, clock.Now())));
+  }
+  std::vector<Customer> renewals;
+  for (std::int64_t after = 0;;) {
+    TREU_ASSIGN_OR_RETURN(auto page, store.ListSubscriptions(ws.id, "", after, 1000));
+    for (const Subscription& sub : page) {
+      if (sub.ended_at) continue;
+      Customer c;
+      c.external_id = sub.customer_external_id;
+      c.attributes["renewal_date"] = Timestamp{clock.Now().micros + (8 + sub.id.value % 21) * kMicrosPerDay};
+      renewals.push_back(std::move(c));
+    }
+    if (page.size() < 1000) break;
+    after = page.back().id.value;
+  }
+  if (!renewals.empty()) {
+    TREU_ASSIGN_OR_RETURN(auto tx, store.BeginWrite(ws.id));
+    TREU_RETURN_IF_ERROR(StatusOf(tx->UpsertCustomers(renewals, clock.Now())));
+    TREU_RETURN_IF_ERROR(tx->Commit());
+  }
   SnapshotCache snapshots;
   std::int64_t entered = 0;
   for (std::size_t i = 0; i < journey_presets::kFiles_count; ++i) {
     const auto& [file, text] = journey_presets::kFiles[i];
-    if (file != "winback.json" && file != "welcome.json") continue;
     auto def = journeys::ParseJourneyText(text);
     if (!def) return std::unexpected(def.error().front().WithContext(file));
     TREU_ASSIGN_OR_RETURN(auto saved, journeys::SaveJourney(store, ws, *def, "active", clock.Now()));
@@ -342,9 +394,10 @@ Status SetUpDemoJourneys(Store& store, const Workspace& ws, const Clock& clock, 
       entered = pass.entered;
     }
   }
-  std::printf("  journeys       %12d  active: winback (%s customers at risk entered) and welcome-series "
-              "(treu journey report winback)\n",
-              2, GroupDigits(entered).c_str());
+  std::printf("  journeys       %12d  active presets: winback (%s customers at risk entered), welcome-series, "
+              "nps-detractor-recovery, renewal-reminder (%s renewal dates) (treu journey report winback)\n",
+              static_cast<int>(journey_presets::kFiles_count), GroupDigits(entered).c_str(),
+              GroupDigits(static_cast<std::int64_t>(renewals.size())).c_str());
   return Ok();
 }
 
