@@ -232,7 +232,8 @@ Result<HttpResponse> CancelCampaign(RequestContext& ctx) {
 
 // The stored campaign, or (with a body, as PUT takes it) the campaign as it would be saved —
 // unsaved, so the composer counts the audience as the form changes. No body or {}: the stored one. A campaign not saved yet
-// draws a split key for the preview: its holdout is as large, not the same customers.
+// draws a split key for each preview: its holdout is a fresh random draw of the same share, so its
+// size varies (binomially) from preview to preview until the campaign is saved.
 Result<HttpResponse> PreviewCampaign(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(Workspace ws, TheWorkspace(ctx));
   CampaignRecord c;

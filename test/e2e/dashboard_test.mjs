@@ -830,9 +830,10 @@ test('campaigns: the composer\'s audience equals the preview, a refused holdout 
     assert.deepEqual(unsaved.asked.variants, [{ template: 'winback', weight: 1 }], 'the form\'s template');
     assert.equal(unsaved.asked.send_at, null, '"when I send it": no send time');
     assert.ok(unsaved.p.audience > 0, 'the at_risk segment has customers');
-    // A campaign not saved yet draws a new split for each preview: as many held out, not the same customers.
+    // A campaign not saved yet draws a new split for each preview: the same share held out, not the same customers.
     assert.equal(await shown('preview-audience'), unsaved.p.audience, 'audience before saving');
-    assert.equal(await shown('preview-holdout'), unsaved.p.holdout, 'held out before saving');
+    const heldOut = await shown('preview-holdout');
+    assert.ok(heldOut > 0 && heldOut < unsaved.p.audience * 0.2, `about 10 % held out before saving: ${heldOut} of ${unsaved.p.audience}`);
     assert.equal(await page.getByTestId('campaign-preview-stale').count(), 1, 'marked as not saved');
     // Without a holdout every number is determined by the body.
     await page.getByTestId('campaign-holdout').fill('0');
@@ -1078,11 +1079,16 @@ test('journeys: the list, the winback graph with the report\'s counts per step, 
     assert.ok(report, `the boxes show the report's counts: ${mismatch}`);
     assert.ok(report.entered > 0, 'the demo entered the at_risk members');
     assert.ok(report.steps.find((s) => s.id === 'offer').executed > 0, 'the first step ran');
-    // Every transition is drawn, labelled: then/else of the branch, the timeout of the wait for an order.
-    const edges = await page.getByTestId('journey-edge').evaluateAll((els) => els.map((e) => `${e.dataset.from}>${e.dataset.to}:${e.dataset.label}`));
-    const step = (id) => winback.definition.steps.find((s) => s.id === id);
-    assert.ok(edges.includes(`check>${step('check').then}:then`) && edges.includes(`check>${step('check').else}:else`), `the branch's edges: ${edges}`);
-    assert.ok(edges.includes(`wait2>${step('wait2').timeout_next}:timeout`), `the timeout edge: ${edges}`);
+    // Every transition of the definition is drawn, labelled (then/else of a branch, event/timeout
+    // of a wait for an event, a split's shares).
+    const edgesOf = (def) => def.steps.flatMap((st) => {
+      if (st.type === 'branch') return [`${st.id}>${st.then}:then`, `${st.id}>${st.else}:else`];
+      if (st.type === 'wait_for_event') return [`${st.id}>${st.next}:event`, `${st.id}>${st.timeout_next}:timeout`].filter((x) => !x.includes('>undefined'));
+      if (st.type === 'split') return st.branches.map((b) => `${st.id}>${b.next}:`);
+      return st.next ? [`${st.id}>${st.next}:`] : [];
+    }).sort();
+    const drawnEdges = async () => (await page.getByTestId('journey-edge').evaluateAll((els) => els.map((e) => `${e.dataset.from}>${e.dataset.to}:${/%$/.test(e.dataset.label) ? '' : e.dataset.label}`))).sort();
+    assert.deepEqual(await drawnEdges(), edgesOf(winback.definition), 'every transition of winback');
     assert.equal(await page.getByTestId('journey-trigger').innerText(), 'When a customer enters the segment at_risk.');
     // The runs: the first page as the API has it, each linking to the customer.
     const runs = await api(`${jr('winback')}/runs?limit=20`);
@@ -1100,6 +1106,15 @@ test('journeys: the list, the winback graph with the report\'s counts per step, 
     page.once('dialog', (d) => { asked = d.message(); void d.dismiss(); });
     await page.getByTestId('journey-enter-members').click();
     assert.match(asked, /at_risk/, 'the confirmation names the segment');
+
+    // welcome-series has a branch: its then/else edges are drawn and labelled.
+    const welcome = await api(jr('welcome-series'));
+    await open(PAGES.find((p) => p.name === 'journey-welcome'));
+    const welcomeEdges = await drawnEdges();
+    assert.deepEqual(welcomeEdges, edgesOf(welcome.definition), 'every transition of welcome-series');
+    assert.ok(welcomeEdges.some((e) => e.endsWith(':then')) && welcomeEdges.some((e) => e.endsWith(':else')), `the branch's edges: ${welcomeEdges}`);
+    assert.equal(await page.getByTestId('journey-node').count(), welcome.definition.steps.length);
+    await open(PAGES.find((p) => p.name === 'journey'));
 
     // Pause and resume through the buttons.
     await page.getByTestId('journey-pause').click();

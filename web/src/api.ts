@@ -219,6 +219,8 @@ export type ConflictKind = 'same_audience' | 'quiet_hours';
 export interface CalendarEntry {
   kind: string; name: string; state: CampaignState | string; channel: Channel | string; date: string; at: string | null;
   local_time: string | null; segment: string; where: string; conflicts: { kind: ConflictKind | string; detail: string }[];
+  // kind "journey": a journey's planned send that day
+  step?: string; template?: string; customers?: number;
 }
 export interface CalendarPage { from: string; to: string; data: CalendarEntry[] }
 export interface DeliveryRules { max_messages: number; window_days: number; quiet_hours: { start: string; end: string }; updated_at: string | null }
@@ -234,3 +236,39 @@ export function fieldErrors(e: unknown): Map<string, string[]> {
   }
   return out;
 }
+
+// ---- journeys (docs/journeys.md) -----------------------------------------------------------
+
+export interface JourneyTrigger {
+  type: 'event' | 'segment_entered' | 'segment_left' | 'date' | 'survey_answer' | string;
+  event?: string; where?: string; segment?: string; attribute?: string; offset_days?: number; at?: string; yearly?: boolean;
+  survey?: string; min_score?: number; max_score?: number;
+}
+export type JourneyReentry = string | { mode: string; after_days?: number };
+export interface JourneyGoal { event?: string; segment?: string; within_days?: number }
+export interface JourneyStep {
+  id: string; type: string; next?: string; then?: string; else?: string; timeout_next?: string;
+  branches?: { weight?: number; next: string }[];
+  days?: number; hours?: number; minutes?: number; time?: string; weekday?: number; event?: string;
+  timeout_days?: number; timeout_hours?: number; if?: string; template?: string; category?: string;
+  points?: number; reason?: string; reward?: string; endpoint?: string; note?: string; name?: string; value?: string | number | boolean;
+}
+export interface JourneyDefinition {
+  name: string; trigger: JourneyTrigger; reentry?: JourneyReentry; goal?: JourneyGoal; start?: string; steps: JourneyStep[];
+}
+export interface Journey {
+  name: string; state: 'active' | 'paused' | string; version: number; definition: JourneyDefinition | null;
+  last_error: string; created_at: string; updated_at: string; new_version?: boolean;
+}
+export interface JourneyMessages { queued: number; sent: number; failed: number; suppressed: number; opened: number; clicked: number }
+export interface JourneyStepReport { id: string; type: string; executed: number; waiting: number; outcomes: Record<string, number>; messages?: JourneyMessages }
+export interface JourneyReport {
+  journey: Journey; entered: number; inside: number; completed: number; exited: number; conversion_rate: number | null;
+  steps: JourneyStepReport[];
+}
+export interface JourneyRun {
+  id: number; customer: string; version: number; step: string | null;
+  state: 'active' | 'waiting' | 'waiting_for_event' | 'exited' | 'completed' | string;
+  entered_at: string; wake_at: string | null; ended_at: string | null;
+}
+export interface JourneyPass { entered: number; steps: number; actions: number; messages: number; capped: number; completed: number; exited: number }

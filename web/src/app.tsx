@@ -18,6 +18,7 @@ import { TemplatesPage, TemplateEditorPage } from './pages/templates';
 import { MessagesPage, MessageDetailPage } from './pages/messages';
 import { CampaignsPage, CampaignEditorPage, CampaignReportPage } from './pages/campaigns';
 import { CalendarPage } from './pages/calendar';
+import { JourneysPage, JourneyPage, JourneyEditorPage } from './pages/journeys';
 
 type Auth =
   | { state: 'checking' }
@@ -41,6 +42,7 @@ const NAV: { path: string; key: MessageKey; icon: string; also?: string[] }[] = 
   { path: '/templates', key: 'nav.templates', icon: '✉' },
   { path: '/messages', key: 'nav.messages', icon: '⇄' },
   { path: '/campaigns', key: 'nav.campaigns', icon: '➚', also: ['calendar'] },
+  { path: '/journeys', key: 'nav.journeys', icon: '⤳' },
   { path: '/predictions', key: 'nav.predictions', icon: '∿' },
   { path: '/surveys', key: 'nav.surveys', icon: '✎' },
   { path: '/loyalty', key: 'nav.loyalty', icon: '★' },
@@ -221,6 +223,10 @@ function Page() {
       if (b && c === 'report') return <CampaignReportPage name={b} />;
       return b ? <CampaignEditorPage name={b} /> : <CampaignsPage />;
     case 'calendar': return <CalendarPage />;
+    case 'journeys':
+      if (b === 'new') return <JourneyEditorPage name={null} />;
+      if (b && c === 'edit') return <JourneyEditorPage name={b} />;
+      return b ? <JourneyPage name={b} /> : <JourneysPage />;
     case 'predictions': return <PredictionsPage />;
     case 'surveys': return <SurveysPage />;
     case 'loyalty': return <LoyaltyPage />;

@@ -108,25 +108,25 @@ export function errorText(e: unknown): string {
 
 // Each error of an editor (segment expressions, templates) at its line and column: the message,
 // and the source line with the faulty character marked and a caret below it. Line 0 is an
-// error of the whole text (no position).
-export function ErrorList({ errors, source, testid }: { errors: PreviewError[]; source?: string; testid: string }) {
+// error of the whole text (no position). An error with a `pointer` (a JSON editor's) names it first.
+export function ErrorList({ errors, source, testid }: { errors: (PreviewError & { pointer?: string })[]; source?: string; testid: string }) {
   return (
-    <ul class="expr-errors" role="alert" data-testid={testid}>
+    <div role="alert"><ul class="expr-errors" data-testid={testid}>
       {errors.map((e, i) => {
         const lines = (source ?? '').split('\n');
         const line = source !== undefined ? lines[e.line - 1] ?? '' : (e.text?.split('\n')[1] ?? '');
         const col = Math.max(1, e.column);
         const before = line.slice(0, col - 1), at = line.slice(col - 1, col) || ' ', after = line.slice(col);
         return (
-          <li key={i} data-line={e.line} data-column={e.column}>
-            <div class="expr-error-msg">{e.line > 0 ? `${e.line}:${e.column} — ` : ''}{e.message}</div>
+          <li key={i} data-line={e.line} data-column={e.column} data-pointer={e.pointer}>
+            <div class="expr-error-msg">{e.line > 0 ? `${e.line}:${e.column} — ` : ''}{e.pointer !== undefined && <code class="pointer">{e.pointer || '/'}</code>}{e.pointer !== undefined && ' '}{e.message}</div>
             {e.line > 0 && (line || e.column) && (
               <pre class="code expr-error-src" aria-hidden="true">{before}<mark class="err-at">{at}</mark>{after}{'\n'}{' '.repeat(col - 1)}^</pre>
             )}
           </li>
         );
       })}
-    </ul>
+    </ul></div>
   );
 }
 

@@ -1,7 +1,8 @@
 // The content calendar (GET /api/v1/calendar): a month of campaigns planned or sent, each on its
 // day and linking to the campaign, with its conflicts (the same audience twice that day, a send
-// inside the quiet hours) flagged and explained. A month grid on wide screens, a list of days
-// on phones.
+// inside the quiet hours) flagged and explained, and the journeys' planned sends (how many
+// customers a send step is due for that day), linking to the journey. A month grid on wide
+// screens, a list of days on phones.
 import { useEffect, useState } from 'preact/hooks';
 import type { CalendarEntry, CalendarPage as Calendar } from '../api';
 import { Async, Card, Empty, PageHeader } from '../components';
@@ -98,8 +99,17 @@ function Entry({ e, zone, full }: { e: CalendarEntry; zone: string; full: boolea
   return (
     <li class={`cal-entry ${e.conflicts.length ? 'has-conflict' : ''}`} data-testid="calendar-entry" data-name={e.name} data-date={e.date}
       data-conflicts={e.conflicts.map((c) => c.kind).join(' ')}>
-      <a href={href(`/campaigns/${encodeURIComponent(e.name)}`)} class="cal-link">{e.name}</a>
-      <span class="cal-meta">{time && <span class="cal-time">{time}</span>}<ChannelBadge channel={e.channel} />{full && <CampaignStateBadge state={e.state} />}</span>
+      {e.kind === 'journey' ? (
+        <>
+          <a href={href(`/journeys/${encodeURIComponent(e.name)}`)} class="cal-link">{e.name} · {e.step}</a>
+          <span class="cal-meta"><ChannelBadge channel={e.channel} /><span class="cal-time">{fmt.t('cal.journeyDue', { n: fmt.integer(e.customers ?? 0) })}</span></span>
+        </>
+      ) : (
+        <>
+          <a href={href(`/campaigns/${encodeURIComponent(e.name)}`)} class="cal-link">{e.name}</a>
+          <span class="cal-meta">{time && <span class="cal-time">{time}</span>}<ChannelBadge channel={e.channel} />{full && <CampaignStateBadge state={e.state} />}</span>
+        </>
+      )}
       {e.conflicts.length > 0 && (
         <ul class="cal-conflicts">
           {e.conflicts.map((c, i) => (
@@ -138,7 +148,7 @@ function MonthGrid({ y, m, days, entries, zone }: { y: number; m: number; days: 
           return (
             <td key={j} class={`cal-day ${date === today ? 'cal-today' : ''}`} data-testid="calendar-day" data-date={date} aria-current={date === today ? 'date' : undefined}>
               <span class="cal-num"><span aria-hidden="true">{d}</span><span class="sr-only">{dayF.format(new Date(`${date}T00:00:00Z`))}</span></span>
-              {list.length > 0 && <ul class="cal-entries">{list.map((e) => <Entry key={e.name} e={e} zone={zone} full={false} />)}</ul>}
+              {list.length > 0 && <ul class="cal-entries">{list.map((e) => <Entry key={`${e.kind}:${e.name}:${e.step ?? ''}`} e={e} zone={zone} full={false} />)}</ul>}
             </td>
           );
         })}</tr>
@@ -157,7 +167,7 @@ function DayList({ entries, zone }: { entries: CalendarEntry[]; zone: string }) 
       {dates.map((d) => (
         <li key={d} data-testid="calendar-day" data-date={d}>
           <h3 class="cal-list-day">{dayF.format(new Date(`${d}T00:00:00Z`))}</h3>
-          <ul class="cal-entries">{map.get(d)!.map((e) => <Entry key={e.name} e={e} zone={zone} full />)}</ul>
+          <ul class="cal-entries">{map.get(d)!.map((e) => <Entry key={`${e.kind}:${e.name}:${e.step ?? ''}`} e={e} zone={zone} full />)}</ul>
         </li>
       ))}
     </ol>

@@ -8,7 +8,7 @@ import {
   api, fieldErrors, type Campaign, type CampaignArm, type CampaignLaunch, type CampaignLift, type CampaignReport,
   type DeliveryRules, type MessageTemplate, type Page, type Segment, type WinnerMetric,
 } from '../api';
-import { Async, Card, Empty, ErrorBox, Loading, PageHeader, Segmented, Stat } from '../components';
+import { Async, Card, Empty, ErrorBox, errorText, Loading, PageHeader, Segmented, Stat } from '../components';
 import { useApp } from '../context';
 import { useApi, useDebounced, useRefreshWhile } from '../hooks';
 import type { Formatter, MessageKey } from '../i18n';
@@ -121,15 +121,18 @@ export function CampaignsPage() {
 function DeliveryRulesCard() {
   const { fmt, isAdmin } = useApp();
   const rules = useApi<DeliveryRules>('/api/v1/delivery-rules');
+  // The form is made anew for the reloaded rules; "saved" stays shown for the rules just saved.
+  const [savedAt, setSavedAt] = useState<string | null>(null);
   return (
     <Card title={fmt.t('rules.title')} testid="delivery-rules">
       <p class="muted small">{fmt.t('rules.intro')}</p>
-      <Async value={rules}>{(r) => <RulesForm key={r.updated_at ?? 'none'} rules={r} ro={!isAdmin} onSaved={rules.reload} />}</Async>
+      <Async value={rules}>{(r) => <RulesForm key={r.updated_at ?? 'none'} rules={r} ro={!isAdmin} justSaved={savedAt !== null && savedAt === r.updated_at}
+        onSaved={(x) => { setSavedAt(x.updated_at); rules.reload(); }} />}</Async>
     </Card>
   );
 }
 
-function RulesForm({ rules, ro, onSaved }: { rules: DeliveryRules; ro: boolean; onSaved: () => void }) {
+function RulesForm({ rules, ro, justSaved, onSaved }: { rules: DeliveryRules; ro: boolean; justSaved: boolean; onSaved: (saved: DeliveryRules) => void }) {
   const { fmt } = useApp();
   const [max, setMax] = useState(String(rules.max_messages));
   const [days, setDays] = useState(String(rules.window_days));
@@ -137,17 +140,17 @@ function RulesForm({ rules, ro, onSaved }: { rules: DeliveryRules; ro: boolean; 
   const [end, setEnd] = useState(rules.quiet_hours.end);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState(false);
+  const [saved, setSaved] = useState(justSaved);
   const errs = fieldErrors(error);
   const save = async (e: Event) => {
     e.preventDefault();
     setBusy(true); setError(null); setSaved(false);
     try {
-      await api.put<DeliveryRules>('/api/v1/delivery-rules', {
+      const r = await api.put<DeliveryRules>('/api/v1/delivery-rules', {
         max_messages: numberOrText(max), window_days: numberOrText(days), quiet_hours: { start, end },
       });
       setSaved(true);
-      onSaved();
+      onSaved(r);
     } catch (err) { setError(err); } finally { setBusy(false); }
   };
   const capOff = Number(max) === 0;
@@ -288,7 +291,7 @@ function bodyOf(f: Form): Record<string, unknown> {
   if (ab) { b.winner_metric = f.metric; b.test_window_hours = numberOrText(f.testWindow); }
   if (f.timing === 'at') { if (f.at) b.send_at = f.at.length === 16 ? `${f.at}:00` : f.at; b.local_time = ''; }
   else if (f.timing === 'local') { if (f.date) b.send_date = f.date; b.local_time = f.localTime; }
-  else b.local_time = '';
+  else { b.send_at = null; b.local_time = ''; }  // sent when launched: no send time
   for (const k of Object.keys(b)) if (b[k] === undefined) delete b[k];
   return b;
 }
@@ -356,7 +359,8 @@ function Composer({ initial }: { initial: Campaign | null }) {
     const name = (campaign?.name ?? form.name).trim();
     if (!window.confirm(fmt.t('camp.confirmSendNow', { name }))) return;
     void run('send', async () => {
-      const c = await put(undefined);
+      // Without a send time a campaign is a draft until the schedule below sends it now.
+      const c = await put(form.timing === 'launch' && state === 'scheduled' ? false : undefined);
       await api.post<Campaign>(`${campaignPath(c.name)}/schedule`, { send_at: new Date().toISOString() });
       navigate(`/campaigns/${enc(c.name)}/report`);
     });
@@ -539,7 +543,9 @@ function Composer({ initial }: { initial: Campaign | null }) {
           )}
         </form>
         {(campaign === null || EDITABLE.includes(state)) && (
-          <AudienceCard name={campaign?.name ?? null} version={campaign?.updated_at ?? ''} dirty={dirty} channel={channel} ab={ab} />
+          <AudienceCard name={(campaign?.name ?? form.name).trim()} ready={form.variants.every((v) => v.template !== '')}
+            body={form.timing === 'launch' && state === 'scheduled' ? { ...body, schedule: false } : body}
+            dirty={dirty || campaign === null} channel={channel} ab={ab} />
         )}
         {campaign && !EDITABLE.includes(state) && <CampaignFacts c={campaign} />}
       </div>
@@ -547,29 +553,37 @@ function Composer({ initial }: { initial: Campaign | null }) {
   );
 }
 
-// What a launch now would do (POST …/preview): of the saved campaign, after each save; with
-// changes not yet saved the numbers are marked as the saved version's.
-function AudienceCard({ name, version, dirty, channel, ab }: { name: string | null; version: string; dirty: boolean; channel: string | undefined; ab: boolean }) {
+// What a launch now would do (POST …/preview with the form as the body): the campaign as it
+// would be saved, also before it is saved, recounted as the form changes (debounced).
+const PREVIEW_NAME = 'new-campaign';  // the path of a new campaign's preview before it has a name
+function AudienceCard({ name, body, ready, dirty, channel, ab }: {
+  name: string; body: Record<string, unknown>; ready: boolean; dirty: boolean; channel: string | undefined; ab: boolean;
+}) {
   const { fmt } = useApp();
   const [p, setP] = useState<CampaignLaunch | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
-  const key = useDebounced(name ? `${name}@${version}` : '', 300);
+  const asked = JSON.stringify(body);
+  const key = useDebounced(ready ? `${name || PREVIEW_NAME}\n${asked}` : '', 300);
+  const [shown, setShown] = useState('');
   useEffect(() => {
-    if (!name || !key) { setP(null); return; }
+    if (!key) { setP(null); setError(null); setLoading(false); return; }
+    const [path, json] = [key.slice(0, key.indexOf('\n')), key.slice(key.indexOf('\n') + 1)];
     const ctl = new AbortController();
     setLoading(true); setError(null);
-    api.post<CampaignLaunch>(`${campaignPath(name)}/preview`, {}, ctl.signal).then(
-      (r) => { if (!ctl.signal.aborted) { setP(r); setLoading(false); } },
-      (e: unknown) => { if (!ctl.signal.aborted) { setError(e); setP(null); setLoading(false); } });
+    api.post<CampaignLaunch>(`${campaignPath(path)}/preview`, JSON.parse(json), ctl.signal).then(
+      (r) => { if (!ctl.signal.aborted) { setP(r); setShown(json); setLoading(false); } },
+      (e: unknown) => { if (!ctl.signal.aborted) { setError(e); setP(null); setShown(json); setLoading(false); } });
     return () => ctl.abort();
   }, [key]);
+  const waiting = ready && (loading || key !== `${name || PREVIEW_NAME}\n${asked}`);
   const skipped = p ? p.skipped.no_email + p.skipped.no_consent + p.skipped.suppressed + p.skipped.no_subscription : 0;
   return (
     <Card title={fmt.t('camp.reach')} class="preview-card camp-preview" testid="campaign-preview">
-      <div aria-live="polite" aria-busy={loading} data-testid="campaign-preview-body" data-state={!name ? 'unsaved' : loading ? 'loading' : p ? 'ready' : 'none'} data-version={version}>
-        {!name ? <p class="muted" data-testid="campaign-preview-unsaved">{fmt.t('camp.reachUnsaved')}</p>
-          : error ? <ErrorBox error={error} />
+      <div aria-live="polite" aria-busy={waiting} data-testid="campaign-preview-body" data-body={shown}
+        data-state={!ready ? 'unsaved' : waiting ? 'loading' : error ? 'error' : p ? 'ready' : 'none'}>
+        {!ready ? <p class="muted" data-testid="campaign-preview-unsaved">{fmt.t('camp.reachUnsaved')}</p>
+          : error ? <p class="notice notice-error" data-testid="campaign-preview-error">{errorText(error)}</p>
             : !p ? <Loading />
               : (
                 <>
