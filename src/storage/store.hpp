@@ -1323,8 +1323,8 @@ class Store {
   // Runs by id after `after_id`, at most `limit` (1..100,000).
   virtual Result<std::vector<JourneyRunRow>> ListJourneyRuns(WorkspaceId ws, const JourneyRunFilter& filter,
                                                              std::int64_t after_id, int limit) = 0;
-  // Waiting runs (waiting, waiting_for_event) of `ws` with wake_at <= now, by wake_at then id,
-  // at most `limit` (1..100,000).
+  // Waiting runs (waiting, waiting_for_event) of the active journeys of `ws` with wake_at <= now,
+  // by wake_at then id, at most `limit` (1..100,000). A paused journey's runs are left out.
   virtual Result<std::vector<JourneyRunRow>> ListDueJourneyRuns(WorkspaceId ws, Timestamp now, int limit) = 0;
   virtual Result<std::vector<JourneyStepCount>> CountJourneySteps(WorkspaceId ws, std::int64_t journey_id) = 0;
   virtual Result<std::vector<JourneyRunCount>> CountJourneyRuns(WorkspaceId ws, std::int64_t journey_id) = 0;

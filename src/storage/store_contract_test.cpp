@@ -3864,7 +3864,7 @@ TEST_P(StoreContractTest, JourneyRunsAreListedFilteredDueAndCounted) {
   EXPECT_EQ(list(other.id, 0, CustomerId{}, false), (std::vector<std::int64_t>{in_t[0].id}));
   EXPECT_TRUE(list(w.id, t, CustomerId{}, false).empty());
 
-  // Due: waiting runs of the workspace with wake_at <= now, by wake_at then id.
+  // Due: waiting runs of the workspace's active journeys with wake_at <= now, by wake_at then id.
   auto due = [&](WorkspaceId ws, std::int64_t now_s, int limit) {
     auto runs = store_->ListDueJourneyRuns(ws, Timestamp::FromSeconds(now_s), limit);
     EXPECT_TRUE(runs.has_value()) << runs.error().ToString();
@@ -3886,6 +3886,15 @@ TEST_P(StoreContractTest, JourneyRunsAreListedFilteredDueAndCounted) {
   const auto due_rows = store_->ListDueJourneyRuns(w.id, Timestamp::FromSeconds(400), 100).value();
   ASSERT_EQ(due_rows.size(), 4u);
   EXPECT_EQ(due_rows[3], in_a[4]);
+  // A paused journey's runs wait for it to be resumed: not due, and not in the way of others'.
+  JourneyRecord paused = store_->FindJourney(w.id, "b").value().value();
+  paused.state = "paused";
+  ASSERT_TRUE(store_->SaveJourney(paused));
+  EXPECT_EQ(due(w.id, 400, 1), (std::vector<std::int64_t>{in_a[1].id}));
+  EXPECT_EQ(due(w.id, 400, 100), (std::vector<std::int64_t>{in_a[1].id, in_a[0].id, in_a[4].id}));
+  paused.state = "active";
+  ASSERT_TRUE(store_->SaveJourney(paused));
+  EXPECT_EQ(due(w.id, 400, 100), due_400);
 
   // Counted by version, step and state; step counts summed.
   const std::vector<JourneyRunCount> counts{

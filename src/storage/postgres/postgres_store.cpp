@@ -5432,7 +5432,8 @@ class PostgresStore final : public Store {
     static const std::string kSql =
         std::string("SELECT ") + kJourneyRunColumns +
         " FROM journey_runs WHERE workspace_id = $1::bigint AND wake_at <= $2::bigint AND state IN ('waiting', "
-        "'waiting_for_event') ORDER BY wake_at, id LIMIT $3::bigint";
+        "'waiting_for_event') AND journey_id IN (SELECT id FROM journeys WHERE workspace_id = $1::bigint AND "
+        "state = 'active') ORDER BY wake_at, id LIMIT $3::bigint";
     TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list due journey runs", kSql.c_str(),
                                               Params().Add(ws.value).Add(now.micros)
                                                   .Add(std::int64_t{std::clamp(limit, 0, 100'000)})));

@@ -4462,8 +4462,9 @@ class SqliteStore final : public Store {
   Result<std::vector<JourneyRunRow>> ListDueJourneyRuns(WorkspaceId ws, Timestamp now, int limit) override {
     static const std::string kSql =
         std::string("SELECT ") + kJourneyRunColumns +
-        " FROM journey_runs WHERE workspace_id = ? AND wake_at <= ? AND state IN ('waiting', 'waiting_for_event') "
-        "ORDER BY wake_at, id LIMIT ?";
+        " FROM journey_runs WHERE workspace_id = ?1 AND wake_at <= ?2 AND state IN ('waiting', 'waiting_for_event') "
+        "AND journey_id IN (SELECT id FROM journeys WHERE workspace_id = ?1 AND state = 'active') "
+        "ORDER BY wake_at, id LIMIT ?3";
     TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
     s->Bind(ws.value).Bind(now.micros).Bind(std::int64_t{std::clamp(limit, 0, 100'000)});
     return ReadJourneyRuns(*s);
