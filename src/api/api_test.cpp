@@ -85,6 +85,19 @@ TEST(ProblemTest, MapsErrorsAndNamesFields) {
   EXPECT_EQ(HttpStatusFor(ErrorCode::kNotFound), 404);
 }
 
+TEST(ProblemTest, FieldErrorsPointAtTheMember) {
+  auto pointer = [](std::string context) {
+    auto f = FieldErrorOf(Error(ErrorCode::kInvalidArgument, std::move(context), "bad"));
+    return f ? f->pointer : std::string("none");
+  };
+  EXPECT_EQ(pointer("steps.3.next"), "/steps/3/next");
+  EXPECT_EQ(pointer("email"), "/email");
+  EXPECT_EQ(pointer("/batch/3/userId"), "/batch/3/userId");
+  EXPECT_EQ(pointer(""), "none");
+  EXPECT_EQ(pointer("customer c1"), "none");
+  EXPECT_EQ(FieldErrorOf(Error(ErrorCode::kInvalidArgument, "name", "is required"))->detail, "is required");
+}
+
 class RouterDispatchTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -307,40 +307,29 @@ Result<HttpResponse> Calendar(RequestContext& ctx) {
   };
   TREU_ASSIGN_OR_RETURN(CivilDate from, date("from"));
   TREU_ASSIGN_OR_RETURN(CivilDate to, date("to"));
-  TREU_ASSIGN_OR_RETURN(auto entries, campaigns::ContentCalendar(ctx.store, ws, from, to));
+  TREU_ASSIGN_OR_RETURN(auto entries, journeys::ContentCalendar(ctx.store, ws, from, to));
   json data = json::array();
   for (const auto& e : entries) {
     json conflicts = json::array();
     for (const auto& c : e.conflicts) conflicts.push_back({{"kind", c.kind}, {"detail", c.detail}});
-    data.push_back({{"kind", e.kind},
-                    {"name", e.name},
-                    {"state", CampaignStateName(e.state)},
-                    {"channel", ChannelName(e.channel)},
-                    {"date", FormatDate(e.date)},
-                    {"at", Time(e.at)},
-                    {"local_time", e.local_time.empty() ? json(nullptr) : json(e.local_time)},
-                    {"segment", e.segment},
-                    {"where", e.where},
-                    {"conflicts", std::move(conflicts)}});
+    const bool journey = e.kind == "journey";
+    json entry = {{"kind", e.kind},
+                  {"name", e.name},
+                  {"state", journey ? std::string_view("active") : CampaignStateName(e.state)},
+                  {"channel", ChannelName(e.channel)},
+                  {"date", FormatDate(e.date)},
+                  {"at", Time(e.at)},
+                  {"local_time", e.local_time.empty() ? json(nullptr) : json(e.local_time)},
+                  {"segment", e.segment},
+                  {"where", e.where},
+                  {"conflicts", std::move(conflicts)}};
+    if (journey) {
+      entry["step"] = e.step;
+      entry["template"] = e.template_name;
+      entry["customers"] = e.customers;
+    }
+    data.push_back(std::move(entry));
   }
-  // The journeys' planned sends, by their day.
-  TREU_ASSIGN_OR_RETURN(auto planned, journeys::PlannedJourneySends(ctx.store, ws, from, to));
-  for (const auto& p : planned) {
-    data.push_back({{"kind", "journey"},
-                    {"name", p.journey},
-                    {"state", "active"},
-                    {"channel", ChannelName(p.channel)},
-                    {"date", FormatDate(p.date)},
-                    {"at", nullptr},
-                    {"local_time", nullptr},
-                    {"segment", p.segment},
-                    {"where", ""},
-                    {"step", p.step},
-                    {"template", p.template_name},
-                    {"customers", p.customers},
-                    {"conflicts", json::array()}});
-  }
-  std::stable_sort(data.begin(), data.end(), [](const json& a, const json& b) { return a["date"] < b["date"]; });
   return JsonResponse({{"from", FormatDate(from)}, {"to", FormatDate(to)}, {"data", std::move(data)}});
 }
 

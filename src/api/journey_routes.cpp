@@ -4,6 +4,7 @@
 
 #include "api/problem.hpp"
 #include "api/route_support.hpp"
+#include "api/survey_json.hpp"
 #include "journeys/definition_json.hpp"
 #include "journeys/service.hpp"
 
@@ -58,12 +59,7 @@ Result<HttpResponse> PutJourney(RequestContext& ctx) {
   if (!def) {
     // Every error at its pointer, so an editor can mark them all.
     std::vector<FieldError> errors;
-    for (const Error& e : def.error()) {
-      std::string pointer = "/" + e.context();
-      for (char& c : pointer)
-        if (c == '.') c = '/';
-      errors.push_back({e.context().empty() ? "" : pointer, e.detail()});
-    }
+    for (const Error& e : def.error()) errors.push_back(FieldErrorOf(e).value_or(FieldError{"", e.detail()}));
     return ProblemResponse(400, "invalid_argument",
                            "the journey has " + std::to_string(errors.size()) +
                                " problem(s); the first: " + def.error().front().ToString(),
@@ -101,7 +97,7 @@ Result<HttpResponse> EnterMembers(RequestContext& ctx) {
   TREU_ASSIGN_OR_RETURN(Workspace ws, TheWorkspace(ctx));
   if (ctx.snapshots == nullptr) return Unavailable("snapshots", "this server keeps no live snapshots");
   TREU_ASSIGN_OR_RETURN(auto report, journeys::EnterCurrentMembers(ctx.store, ws, *ctx.snapshots, ctx.params.at("name"),
-                                                                   journeys::RunOptions{Secret(ctx), ctx.predictions},
+                                                                   journeys::RunOptions{Secret(ctx), ctx.predictions, SurveyOf},
                                                                    ctx.clock.Now()));
   WakeWorker(ctx);
   return JsonResponse(PassJson(report));

@@ -70,6 +70,16 @@ HttpResponse ProblemResponse(int status, std::string_view code, std::string_view
   return r;
 }
 
+std::optional<FieldError> FieldErrorOf(const Error& error) {
+  if (error.context().starts_with("/")) return FieldError{error.context(), error.detail()};
+  if (!IsFieldName(error.context())) return std::nullopt;
+  std::string pointer = "/" + error.context();
+  for (auto& c : pointer) {
+    if (c == '.') c = '/';
+  }
+  return FieldError{std::move(pointer), error.detail()};
+}
+
 HttpResponse ProblemResponse(const Error& error, std::string_view instance) {
   const int status = HttpStatusFor(error.code());
   if (error.code() == ErrorCode::kInternal) {
@@ -77,16 +87,7 @@ HttpResponse ProblemResponse(const Error& error, std::string_view instance) {
                            "an internal error occurred; it has been logged", instance);
   }
   std::vector<FieldError> fields;
-  if (error.context().starts_with("/")) {
-    // Already a JSON pointer into the request, e.g. "/batch/3/userId".
-    fields.push_back({error.context(), error.detail()});
-  } else if (IsFieldName(error.context())) {
-    std::string pointer = "/" + error.context();
-    for (auto& c : pointer) {
-      if (c == '.') c = '/';
-    }
-    fields.push_back({pointer, error.detail()});
-  }
+  if (auto field = FieldErrorOf(error)) fields.push_back(std::move(*field));
   return ProblemResponse(status, ErrorCodeName(error.code()), error.ToString(), instance, fields);
 }
 

@@ -1,6 +1,7 @@
 // RFC 9457 problem details: the one place where an Error becomes an HTTP status and body.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,11 @@ struct FieldError {
   std::string pointer;  // JSON pointer into the request, e.g. "/email"
   std::string detail;
 };
+
+// The `errors` entry of an error whose context names a member of the request: a JSON pointer
+// as it is ("/batch/3/userId"), or a field path made one ("steps.3.next" → "/steps/3/next").
+// None for any other context.
+std::optional<FieldError> FieldErrorOf(const Error& error);
 
 // The HTTP status for an error code.
 int HttpStatusFor(ErrorCode code);

@@ -157,25 +157,20 @@ int RunCampaign(const CampaignFlags& f, Context& ctx) {
     if (!from) return Fail(InvalidArgument("--from", "give the first day, YYYY-MM-DD").error());
     auto to = ParseDate(f.to.empty() ? f.from : f.to);
     if (!to) return Fail(InvalidArgument("--to", "give the last day, YYYY-MM-DD").error());
-    auto days = campaigns::ContentCalendar(store, ws, *from, *to);
+    auto days = journeys::ContentCalendar(store, ws, *from, *to);
     if (!days) return Fail(days.error());
-    std::printf("%-10s %-20s %-24s %-10s %-8s %s\n", "DATE", "TIME", "CAMPAIGN", "STATE", "CHANNEL", "CONFLICTS");
+    std::printf("%-10s %-20s %-24s %-10s %-8s %s\n", "DATE", "TIME", "CAMPAIGN / JOURNEY", "STATE", "CHANNEL",
+                "NOTES");
     for (const auto& e : *days) {
-      std::string when = e.at ? FormatTimestamp(*e.at) : e.local_time + " local";
-      std::string conflicts;
+      const bool journey = e.kind == "journey";
+      const std::string when = journey ? "during the day" : e.at ? FormatTimestamp(*e.at) : e.local_time + " local";
+      const std::string what = journey ? "journey " + e.name + " / " + e.step : e.name;
+      std::string conflicts = journey ? std::to_string(e.customers) + " customers due" : "";
       for (const auto& c : e.conflicts)
         conflicts += (conflicts.empty() ? "" : "; ") + (c.kind == "same_audience" ? "same audience as " + c.detail : c.detail);
-      std::printf("%-10s %-20s %-24s %-10s %-8s %s\n", FormatDate(e.date).c_str(), when.c_str(), e.name.c_str(),
-                  std::string(CampaignStateName(e.state)).c_str(), std::string(ChannelName(e.channel)).c_str(),
-                  conflicts.empty() ? "-" : conflicts.c_str());
-    }
-    auto planned = journeys::PlannedJourneySends(store, ws, *from, *to);
-    if (!planned) return Fail(planned.error());
-    for (const auto& p : *planned) {
-      const std::string what = "journey " + p.journey + " / " + p.step;
-      std::printf("%-10s %-20s %-24s %-10s %-8s %lld customers due\n", FormatDate(p.date).c_str(), "during the day",
-                  what.c_str(), "active", std::string(ChannelName(p.channel)).c_str(),
-                  static_cast<long long>(p.customers));
+      std::printf("%-10s %-20s %-24s %-10s %-8s %s\n", FormatDate(e.date).c_str(), when.c_str(), what.c_str(),
+                  journey ? "active" : std::string(CampaignStateName(e.state)).c_str(),
+                  std::string(ChannelName(e.channel)).c_str(), conflicts.empty() ? "-" : conflicts.c_str());
     }
     return 0;
   }

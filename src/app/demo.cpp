@@ -325,8 +325,9 @@ extern const std::pair<std::string_view, std::string_view> kFiles[];
 extern const std::size_t kFiles_count;
 }  // namespace journey_presets
 
-// Journeys for the demo: the four presets, active, with what they need — an NPS survey, the
-// templates of the detractor's apology and the renewal reminder, and a renewal date on every
+// Journeys for the demo: the four presets, active, with what they need — the NPS and win-back
+// surveys, the templates of the detractor's apology, the renewal reminder and the win-back
+// survey's invitation, and a renewal date on every
 // subscriber (within the next four weeks). The customers at risk now enter the win-back
 // journey at once, so its report has runs from the start.
 Status SetUpDemoJourneys(Store& store, const Workspace& ws, const Clock& clock, const std::string& secret_path) {
@@ -346,6 +347,30 @@ Status SetUpDemoJourneys(Store& store, const Workspace& ws, const Clock& clock, 
          {"text", {{"de", "Wie wahrscheinlich ist es, dass du uns weiterempfiehlst?"},
                    {"en", "How likely are you to recommend us?"}}}}}}};
   TREU_RETURN_IF_ERROR(StatusOf(SaveSurveyDefinition(store, ws.id, nps, false, clock.Now())));
+  // The win-back journey's last step asks those still away why.
+  const nlohmann::json why = {
+      {"name", "winback"},
+      {"kind", "relationship"},
+      {"every_days", 180},
+      {"min_gap_days", 30},
+      {"default_locale", "de"},
+      {"title", {{"de", "Wir vermissen dich"}, {"en", "We miss you"}}},
+      {"thanks", {{"de", "Danke, das hilft uns sehr!"}, {"en", "Thank you, that helps a lot!"}}},
+      {"questions",
+       {{{"id", "reason"},
+         {"kind", "single_choice"},
+         {"required", true},
+         {"text", {{"de", "Warum hast du länger nicht bei uns bestellt?"},
+                   {"en", "Why haven't you ordered from us in a while?"}}},
+         {"choices",
+          {{{"id", "price"}, {"label", {{"de", "Zu teuer"}, {"en", "Too expensive"}}}},
+           {{"id", "range"}, {"label", {{"de", "Nichts Passendes gefunden"}, {"en", "Nothing that fits"}}}},
+           {{"id", "elsewhere"}, {"label", {{"de", "Kaufe woanders"}, {"en", "Buying elsewhere"}}}},
+           {{"id", "no_need"}, {"label", {{"de", "Brauche gerade nichts"}, {"en", "Don't need anything now"}}}}}}},
+        {{"id", "wish"},
+         {"kind", "text"},
+         {"text", {{"de", "Was können wir besser machen?"}, {"en", "What could we do better?"}}}}}}};
+  TREU_RETURN_IF_ERROR(StatusOf(SaveSurveyDefinition(store, ws.id, why, false, clock.Now())));
   const std::pair<const char*, const char*> templates[][2] = {
       {{"detractor-sorry", "Das tut uns leid, {{ customer.first_name | default: \"Hallo\" }}"},
        {"", "<p>Hallo {{ customer.first_name | default: \"du\" }},</p>\n<p>danke für deine ehrliche Antwort. Wir "
@@ -353,6 +378,11 @@ Status SetUpDemoJourneys(Store& store, const Workspace& ws, const Clock& clock, 
       {{"renewal-reminder", "Dein Abo verlängert sich bald"},
        {"offers", "<p>Hallo {{ customer.first_name | default: \"du\" }},</p>\n<p>in einer Woche verlängert sich dein "
                   "Abo. <a href=\"https://shop.example/abo\">Abo ansehen</a></p>\n"
+                  "<p><small><a href=\"{{ unsubscribe_url }}\">Abmelden</a></small></p>"}},
+      {{"winback-survey", "Was können wir besser machen, {{ customer.first_name | default: \"Hallo\" }}?"},
+       {"offers", "<p>Hallo {{ customer.first_name | default: \"du\" }},</p>\n<p>du warst lange nicht mehr bei uns. "
+                  "Verrätst du uns in einer Minute, warum?</p>\n"
+                  "<p><a href=\"{{ survey_url }}\">Zur Umfrage</a></p>\n"
                   "<p><small><a href=\"{{ unsubscribe_url }}\">Abmelden</a></small></p>"}}};
   for (const auto& t : templates) {
     MessageTemplateRecord r;
@@ -390,7 +420,7 @@ Status SetUpDemoJourneys(Store& store, const Workspace& ws, const Clock& clock, 
     TREU_ASSIGN_OR_RETURN(auto saved, journeys::SaveJourney(store, ws, *def, "active", clock.Now()));
     if (file == "winback.json") {
       TREU_ASSIGN_OR_RETURN(auto pass, journeys::EnterCurrentMembers(store, ws, snapshots, saved.record.name,
-                                                                     journeys::RunOptions{secret, nullptr}, clock.Now()));
+                                                                     journeys::RunOptions{secret, nullptr, SurveyOf}, clock.Now()));
       entered = pass.entered;
     }
   }

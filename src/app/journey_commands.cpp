@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "access/secrets.hpp"
+#include "api/survey_json.hpp"
 #include "journeys/definition_json.hpp"
 #include "journeys/service.hpp"
 
@@ -116,7 +117,7 @@ int RunJourney(const JourneyFlags& f, Context& ctx) {
     auto secret = LoadOrCreateSecret(ctx.SecretPath());
     if (!secret) return Fail(secret.error());
     SnapshotCache snapshots;
-    const journeys::RunOptions options{*secret, nullptr};
+    const journeys::RunOptions options{*secret, nullptr, SurveyOf};
     auto pass = f.action == "run-due" ? journeys::RunJourneys(store, ws, snapshots, options, ctx.clock.Now())
                                       : journeys::EnterCurrentMembers(store, ws, snapshots, f.name, options, ctx.clock.Now());
     if (!pass) return Fail(pass.error());

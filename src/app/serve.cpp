@@ -168,7 +168,7 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
   auto journey_store = ctx.OpenStore();
   if (!journey_store) return Fail(journey_store.error());
   auto journey_worker = journeys::JourneyWorker::Start(std::move(*journey_store), ctx.clock, &snapshots, &predictions,
-                                                       secret, journeys::JourneyWorker::Options{});
+                                                       secret, SurveyOf, journeys::JourneyWorker::Options{});
   if (!journey_worker) return Fail(journey_worker.error());
   journeys::JourneyWorker* journeys_ptr = journey_worker->get();
   static std::filesystem::path mail_dir;

@@ -195,7 +195,7 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
           m.outcome = "capped";
           ++report.capped;
         } else {
-          const messaging::Composer::Envelope envelope{"marketing", c.name, key, m.due, now};
+          const messaging::Composer::Envelope envelope{"marketing", c.name, key, m.due, now, ""};
           TREU_RETURN_IF_ERROR(composer->Compose(static_cast<std::size_t>(arm.variant), i, envelope, batch));
           mine.push_back({0, m.due, Priority::kCampaign, false});
           m.outcome = "queued";

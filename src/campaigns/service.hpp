@@ -174,6 +174,10 @@ struct CalendarEntry {
   std::string local_time;         // "HH:MM" in each recipient's zone, or ""
   std::string segment, where;     // the audience
   std::vector<CalendarConflict> conflicts;
+  // kind "journey" (journeys::ContentCalendar): the send step, its template and the customers
+  // whose wait ends that day.
+  std::string step, template_name;
+  std::int64_t customers = 0;
 };
 
 // Every campaign planned or sent on a day from `from` to `to` (inclusive, at most 366 days):

@@ -233,7 +233,10 @@ void CheckStepBody(Errors& errors, const std::string& at, const Step& step) {
         Required(errors, b + ".next", s.branches[i].next);
       }
     }
-    void operator()(const SendStep& s) const { errors.Text(at + ".template", s.template_name); }
+    void operator()(const SendStep& s) const {
+      errors.Text(at + ".template", s.template_name);
+      if (!s.survey.empty()) errors.Text(at + ".survey", s.survey);
+    }
     void operator()(const GrantPointsStep& s) const {
       if (s.points < 1 || s.points > kPointsLimit)
         errors.Add(at + ".points", "must be between 1 and " + std::to_string(kPointsLimit));

@@ -165,6 +165,7 @@ struct SendStep {
   std::string template_name;
   MessageCategory category = MessageCategory::kMarketing;
   std::string next;
+  std::string survey;  // invites to this survey: the template's {{ survey_url }} ("" none)
   bool operator==(const SendStep&) const = default;
 };
 

@@ -300,8 +300,9 @@ class Reader {
       }
       case StepType::kSend: {
         SendStep s;
-        Object(j, at, what, {"id", "type", "template", "category", "next"});
+        Object(j, at, what, {"id", "type", "template", "category", "survey", "next"});
         String(j, "template", at, s.template_name);
+        String(j, "survey", at, s.survey);
         std::string category;
         String(j, "category", at, category);
         if (category == "transactional") {
@@ -418,6 +419,7 @@ json StepJson(const Step& step) {
     void operator()(const SendStep& s) const {
       out["template"] = s.template_name;
       out["category"] = MessageCategoryName(s.category);
+      if (!s.survey.empty()) out["survey"] = s.survey;
       put_next(s.next);
     }
     void operator()(const GrantPointsStep& s) const {

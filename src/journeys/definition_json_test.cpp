@@ -26,7 +26,8 @@ constexpr const char* kEverything = R"({
                                                    {"next": "c"}]},
     {"id": "a", "type": "wait_until", "time": "10:00", "weekday": 1, "next": "b"},
     {"id": "b", "type": "wait", "days": 1, "hours": 2, "minutes": 3, "next": "c"},
-    {"id": "c", "type": "send", "template": "receipt", "category": "transactional", "next": "d"},
+    {"id": "c", "type": "send", "template": "receipt", "category": "transactional", "survey": "nps",
+     "next": "d"},
     {"id": "d", "type": "grant_reward", "reward": "coffee", "next": "e"},
     {"id": "e", "type": "webhook", "endpoint": "crm", "next": "f"},
     {"id": "f", "type": "followup", "note": "Call them", "next": "g"},
@@ -52,7 +53,7 @@ TEST(JourneyJson, ParsesTheWinbackExample) {
   EXPECT_EQ(d.start, "offer");
   ASSERT_EQ(d.steps.size(), 8u);
   EXPECT_EQ(d.steps[0].id, "offer");
-  EXPECT_EQ(std::get<SendStep>(d.steps[0].body), (SendStep{"winback", MessageCategory::kMarketing, "wait1"}));
+  EXPECT_EQ(std::get<SendStep>(d.steps[0].body), (SendStep{"winback", MessageCategory::kMarketing, "wait1", ""}));
   EXPECT_EQ(std::get<WaitStep>(d.steps[1].body), (WaitStep{7, 0, 0, "check"}));
   EXPECT_EQ(std::get<BranchStep>(d.steps[2].body), (BranchStep{"orders_count > 3", "done", "bonus"}));
   EXPECT_EQ(std::get<GrantPointsStep>(d.steps[3].body), (GrantPointsStep{200, "winback", "push"}));
@@ -84,6 +85,7 @@ TEST(JourneyJson, ParsesEveryStepType) {
   EXPECT_EQ(std::get<WaitUntilStep>(d.steps[1].body), (WaitUntilStep{{10, 0}, 1, "b"}));
   EXPECT_EQ(std::get<WaitStep>(d.steps[2].body).micros(), (26 * 60 + 3) * 60 * kMicrosPerSecond);
   EXPECT_EQ(std::get<SendStep>(d.steps[3].body).category, MessageCategory::kTransactional);
+  EXPECT_EQ(std::get<SendStep>(d.steps[3].body).survey, "nps");
   EXPECT_EQ(std::get<SetAttributeStep>(d.steps[7].body).value, AttributeValue(true));
   EXPECT_EQ(std::get<SetAttributeStep>(d.steps[8].body).value, AttributeValue(4.25));
   EXPECT_EQ(std::get<SetAttributeStep>(d.steps[9].body).value, AttributeValue(std::int64_t{-3}));
@@ -243,7 +245,7 @@ TEST(JourneyJson, RefusesBadDefinitionsNamingTheMember) {
       {"unknown step type", [](json& j) { j["steps"][0]["type"] = "sned"; }, "steps.0.type", "not 'sned'"},
       {"step type missing", [](json& j) { j["steps"][6].erase("type"); }, "steps.6.type", "is required"},
       {"unknown step field", [](json& j) { j["steps"][6]["tempalte"] = "nps"; }, "steps.6.tempalte",
-       "is not a field of a send step (id, type, template, category, next)"},
+       "is not a field of a send step (id, type, template, category, survey, next)"},
       {"template missing", [](json& j) { j["steps"][6].erase("template"); }, "steps.6.template", "is required"},
       {"bad category", [](json& j) { j["steps"][0]["category"] = "promo"; }, "steps.0.category",
        "marketing or transactional, not 'promo'"},
@@ -297,6 +299,9 @@ TEST(JourneyJson, RefusesBadDefinitionsNamingTheMember) {
       {"set_attribute value null",
        [](json& j) { j["steps"][6] = Step(R"({"id": "survey", "type": "set_attribute", "name": "x", "value": null, "next": "done"})"); },
        "steps.6.value", "a string, a number, true or false"},
+      {"survey of the wrong type", [](json& j) { j["steps"][0]["survey"] = 5; }, "steps.0.survey", "must be a string"},
+      {"survey name too long", [](json& j) { j["steps"][0]["survey"] = std::string(201, 's'); }, "steps.0.survey",
+       "longer than 200"},
       {"set_attribute without value",
        [](json& j) { j["steps"][6] = Step(R"({"id": "survey", "type": "set_attribute", "name": "x"})"); },
        "steps.6.value", "is required"},
@@ -345,7 +350,7 @@ TEST(JourneyJson, ListsEveryErrorOnce) {
   std::vector<std::string> got;
   for (const Error& e : parsed.error()) got.push_back(e.ToString());
   EXPECT_EQ(got, (std::vector<std::string>{
-                     "steps.0.tempalte: is not a field of a send step (id, type, template, category, next)",
+                     "steps.0.tempalte: is not a field of a send step (id, type, template, category, survey, next)",
                      "steps.1.days: must be a whole number",
                      "steps.3.points: must be between 1 and 1000000000",
                      "trigger.segment: must be a segment name: 1 to 64 letters, digits, '_', '-' or '.'",

@@ -28,7 +28,7 @@ JourneyDefinition Small() {
   d.trigger.type = TriggerType::kEvent;
   d.trigger.event = "Signed Up";
   d.start = "hello";
-  d.steps = {Step{"hello", SendStep{"welcome", MessageCategory::kMarketing, "pause"}},
+  d.steps = {Step{"hello", SendStep{"welcome", MessageCategory::kMarketing, "pause", ""}},
              Step{"pause", WaitStep{1, 0, 0, "bye"}}, Step{"bye", ExitStep{}}};
   return d;
 }
@@ -88,7 +88,7 @@ TEST(ValidateJourney, ChecksValuesOfEveryStepType) {
       Step{"c", WaitForEventStep{"", 0, 0, "d", "d"}},
       Step{"d", BranchStep{"", "e", ""}},
       Step{"e", SplitStep{{{0, "f"}}}},
-      Step{"f", SendStep{"", MessageCategory::kMarketing, ""}},
+      Step{"f", SendStep{"", MessageCategory::kMarketing, "", ""}},
       Step{"g", GrantPointsStep{0, "", ""}},
       Step{"h", GrantRewardStep{"", ""}},
       Step{"i", WebhookStep{"", ""}},
@@ -126,7 +126,7 @@ TEST(ValidateJourney, LimitsStepsAndErrors) {
   EXPECT_EQ(errors[0].ToString(), "steps: has 201 steps; at most 200");
   // 200 steps, each wrong: the list stops at 100.
   d.steps.resize(200);
-  for (Step& s : d.steps) s.body = SendStep{"", MessageCategory::kMarketing, ""};
+  for (Step& s : d.steps) s.body = SendStep{"", MessageCategory::kMarketing, "", ""};
   EXPECT_EQ(ValidateJourney(d).size(), 100u);
 }
 
@@ -137,7 +137,7 @@ TEST(ValidateJourney, LoopsThroughAWaitAreFine) {
   d.steps.pop_back();
   EXPECT_TRUE(ValidateJourney(d).empty());
   // Without the wait the loop is refused, naming the step it closes at.
-  d.steps[0] = Step{"hello", SendStep{"welcome", MessageCategory::kMarketing, "again"}};
+  d.steps[0] = Step{"hello", SendStep{"welcome", MessageCategory::kMarketing, "again", ""}};
   d.steps[1] = Step{"again", FollowupStep{"call", "hello"}};
   auto errors = ValidateJourney(d);
   ASSERT_EQ(errors.size(), 1u);
@@ -172,7 +172,7 @@ TEST(JourneyVersion, ResolvesTargets) {
   JourneyDefinition d = Small();
   d.steps.insert(d.steps.begin() + 2, Step{"maybe", BranchStep{"vip", "bye", "hello2"}});
   std::get<WaitStep>(d.steps[1].body).next = "maybe";
-  d.steps.push_back(Step{"hello2", SendStep{"again", MessageCategory::kMarketing, ""}});
+  d.steps.push_back(Step{"hello2", SendStep{"again", MessageCategory::kMarketing, "", ""}});
   auto v = JourneyVersion::Create(9, 2, JourneyKey{}, d);
   ASSERT_TRUE(v) << v.error().ToString();
   EXPECT_EQ(v->journey_id(), 9);

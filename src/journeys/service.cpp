@@ -15,7 +15,9 @@
 #include "journeys/definition_json.hpp"
 #include "loyalty/service.hpp"
 #include "messaging/composer.hpp"
+#include "messaging/settings.hpp"
 #include "segments/library.hpp"
+#include "surveys/invitations.hpp"
 
 namespace treu::journeys {
 namespace {
@@ -98,13 +100,23 @@ Status CheckReferences(Store& store, const Workspace& ws, const JourneyDefinitio
       break;
   }
   if (!def.goal.segment.empty()) TREU_RETURN_IF_ERROR(SegmentId(store, ws.id, def.goal.segment, "goal.segment"));
-  std::optional<Channel> channel;
   for (std::size_t i = 0; i < def.steps.size(); ++i) {
     const StepBody& body = def.steps[i].body;
     if (const auto* send = std::get_if<SendStep>(&body)) {
       TREU_ASSIGN_OR_RETURN(auto tpl, store.FindMessageTemplate(ws.id, send->template_name));
       if (!tpl) return NotFound(StepContextName(i, "template"), "there is no template '" + send->template_name + "'");
-      (void)channel;
+      if (!send->survey.empty()) TREU_RETURN_IF_ERROR(SurveyId(store, ws.id, send->survey, StepContextName(i, "survey")));
+      TREU_ASSIGN_OR_RETURN(const messaging::CompiledTemplate compiled, messaging::CompileTemplate(*tpl));
+      const bool links = std::any_of(compiled.variables.begin(), compiled.variables.end(),
+                                     [](const messaging::VariableUse& v) { return v.path == "survey_url"; });
+      if (!send->survey.empty() && !links) {
+        return InvalidArgument(StepContextName(i, "template"),
+                               "template '" + send->template_name + "' doesn't link to the survey: put {{ survey_url }} in it");
+      }
+      if (send->survey.empty() && links) {
+        return InvalidArgument(StepContextName(i, "survey"),
+                               "is required: template '" + send->template_name + "' links to {{ survey_url }}");
+      }
     } else if (const auto* branch = std::get_if<BranchStep>(&body)) {
       TREU_RETURN_IF_ERROR(Named(segment::CheckSelection(store, ws.id, branch->condition, ""), StepContextName(i, "if")));
     } else if (const auto* reward = std::get_if<GrantRewardStep>(&body)) {
@@ -300,7 +312,8 @@ Result<SaveOutcome> SaveJourney(Store& store, const Workspace& ws, const Journey
   j.updated_at = now;
   TREU_ASSIGN_OR_RETURN(out.record, store.SaveJourney(j));
   if (!found) {
-    // Cursors are kept on replace; a journey saved anew (deleted before) starts from now.
+    // Store::SaveJourney keeps the cursors of a row that exists: had a concurrent save created
+    // the journey since FindJourney, its cursors would stay. This one's start from now.
     JourneyRecord cursors = out.record;
     cursors.change_seq = j.change_seq;
     cursors.trigger_cursor = j.trigger_cursor;
@@ -371,6 +384,13 @@ class Pass {
   Status Apply(Journey& j, const Outcome& out);
   Result<std::string> Perform(Journey& j, const JourneyRun& run, const Action& a);
   Result<std::string> Send(Journey& j, const JourneyRun& run, const Action& a, const SendStep& step);
+  // The invitation of a send step with a survey: its link, or (no link) the outcome that stops
+  // the send.
+  struct SurveyLink {
+    std::string link;
+    std::string outcome;
+  };
+  Result<SurveyLink> Invite(const JourneyRun& run, const Action& a, const SendStep& step);
   Status Flush(Journey& j, const JourneyRecord* cursors);
   Status LoadCapHistory();
 
@@ -390,6 +410,14 @@ class Pass {
   std::unordered_map<std::int64_t, std::vector<MarketingMessageRow>> queued_campaign_;  // displaceable
   std::optional<loyalty::Program> program_;
   bool program_loaded_ = false;
+  // Surveys invited to by send steps, with every customer's schedule facts (kept current as
+  // this pass invites), and the address survey links start with.
+  struct Invitations {
+    survey::Survey survey;
+    std::map<std::int64_t, survey::ScheduleFacts> facts;
+  };
+  std::map<std::string, Invitations, std::less<>> invitations_;
+  std::optional<std::string> public_url_;
   // Actions performed in one write at Flush: points grants and attribute changes.
   std::vector<std::pair<CustomerId, loyalty::ManualTransfer>> points_;
   std::map<std::string, Customer> attributes_;  // by external id
@@ -507,26 +535,35 @@ Result<std::string> Pass::Send(Journey& j, const JourneyRun& run, const Action& 
   const messaging::Skip skip = composer.Check(*index, marketing);
   if (skip != messaging::Skip::kNone) return std::string(messaging::SkipName(skip));
   Timestamp due = now_;
+  campaigns::CapDecision cap;
   if (marketing) {
     TREU_RETURN_IF_ERROR(LoadCapHistory());
     const TimeZone& zone = zones_.Get(composer.data().ZoneName(*index));
     due = campaigns::DeferPastQuietHours(due, zone, rules_->quiet);
-    auto& mine = (*history_)[run.customer.value];
-    const campaigns::CapDecision d = campaigns::DecideCap(rules_->cap, campaigns::Priority::kJourney, due, mine);
-    if (!d.allowed) {
+    cap = campaigns::DecideCap(rules_->cap, campaigns::Priority::kJourney, due, (*history_)[run.customer.value]);
+    if (!cap.allowed) {
       ++report.capped;
       return std::string("capped");
     }
-    if (d.displaced != 0) {
+  }
+  // Invited only when the message goes out: a capped customer isn't counted as asked.
+  SurveyLink survey;
+  if (!step.survey.empty()) {
+    TREU_ASSIGN_OR_RETURN(survey, Invite(run, a, step));
+    if (survey.link.empty()) return survey.outcome;
+  }
+  if (marketing) {
+    auto& mine = (*history_)[run.customer.value];
+    if (cap.displaced != 0) {
       auto& queued = queued_campaign_[run.customer.value];
-      auto it = std::find_if(queued.begin(), queued.end(), [&](const MarketingMessageRow& r) { return r.id == d.displaced; });
+      auto it = std::find_if(queued.begin(), queued.end(), [&](const MarketingMessageRow& r) { return r.id == cap.displaced; });
       if (it != queued.end()) {
         MessageFilter f;
         f.customer = run.customer;
         f.campaign = it->campaign;
         f.state = MessageState::kQueued;
         TREU_RETURN_IF_ERROR(store_.CancelMessages(ws_.id, f, now_));
-        std::erase_if(mine, [&](const campaigns::CountedMessage& m) { return m.id == d.displaced; });
+        std::erase_if(mine, [&](const campaigns::CountedMessage& m) { return m.id == cap.displaced; });
         queued.erase(it);
       }
     }
@@ -535,11 +572,53 @@ Result<std::string> Pass::Send(Journey& j, const JourneyRun& run, const Action& 
   std::vector<OutboxMessage> messages;
   const messaging::Composer::Envelope envelope{marketing ? "marketing" : "transactional",
                                                campaigns::JourneyMessageTag(j.record.name, a.step_id),
-                                               "journey:" + FormatSequence(run, a.sequence), due, now_};
+                                               "journey:" + FormatSequence(run, a.sequence), due, now_,
+                                               std::move(survey.link)};
   TREU_RETURN_IF_ERROR(composer.Compose(0, *index, envelope, messages));
   TREU_ASSIGN_OR_RETURN(std::int64_t inserted, store_.EnqueueMessages(ws_.id, messages, now_));
   report.messages += inserted;
   return std::string(due == now_ ? "queued" : "deferred");
+}
+
+Result<Pass::SurveyLink> Pass::Invite(const JourneyRun& run, const Action& a, const SendStep& step) {
+  if (!options_.read_survey) return SurveyLink{"", "no_survey_reader"};
+  auto it = invitations_.find(step.survey);
+  if (it == invitations_.end()) {
+    TREU_ASSIGN_OR_RETURN(auto record, store_.FindSurvey(ws_.id, step.survey));
+    if (!record) return SurveyLink{"", "no_survey"};
+    TREU_ASSIGN_OR_RETURN(survey::Survey parsed, options_.read_survey(*record));
+    // Everyone's facts in one scan of the invitations, not one per customer.
+    TREU_ASSIGN_OR_RETURN(auto s, Snap());
+    std::vector<survey::Candidate> everyone(s->customers());
+    for (Snapshot::Index i = 0; i < s->customers(); ++i) {
+      everyone[i].id = s->customer_id(i);
+      const auto times = s->order_times(i);
+      if (!times.empty()) everyone[i].last_order = Timestamp{times.back()};
+    }
+    TREU_ASSIGN_OR_RETURN(auto facts, survey::LoadScheduleFacts(store_, ws_.id, parsed, everyone));
+    it = invitations_.emplace(step.survey, Invitations{std::move(parsed), std::move(facts)}).first;
+  }
+  if (!public_url_) {
+    TREU_ASSIGN_OR_RETURN(auto settings, messaging::LoadMessagingSettings(store_, ws_.id));
+    public_url_ = settings.public_url;
+  }
+  survey::InviteOptions options;
+  options.base_url = *public_url_;
+  TREU_ASSIGN_OR_RETURN(auto invited,
+                        survey::InviteWithKey(store_, ws_, it->second.survey, run.customer,
+                                              it->second.facts[run.customer.value],
+                                              "journey:" + FormatSequence(run, a.sequence), options, options_.secret, now_));
+  if (invited.reason != survey::NotDue::kDue) {
+    return SurveyLink{"", "survey_" + std::string(survey::NotDueName(invited.reason))};
+  }
+  if (invited.made) {
+    for (auto& [name, other] : invitations_) {
+      survey::ScheduleFacts& f = other.facts[run.customer.value];
+      f.last_invited_any = now_;
+      if (&other == &it->second) f.last_invited_this = now_;
+    }
+  }
+  return SurveyLink{std::move(invited.link), ""};
 }
 
 Result<std::string> Pass::Perform(Journey& j, const JourneyRun& run, const Action& a) {
@@ -917,7 +996,7 @@ Status Pass::WakeDue() {
       }
       TREU_RETURN_IF_ERROR(Flush(*j, nullptr));
     }
-    // Only paused journeys' runs are due: they wait for the journey to be resumed.
+    // Nothing moved (a journey paused meanwhile) or nothing more is due.
     if (!moved || due.size() < static_cast<std::size_t>(options_.batch)) return Ok();
   }
 }
@@ -1087,6 +1166,39 @@ Result<std::vector<PlannedSend>> PlannedJourneySends(Store& store, const Workspa
   std::vector<PlannedSend> out;
   for (auto& [key, p] : planned) out.push_back(std::move(p));
   return out;
+}
+
+Result<std::vector<campaigns::CalendarEntry>> ContentCalendar(Store& store, const Workspace& ws, CivilDate from,
+                                                              CivilDate to) {
+  TREU_ASSIGN_OR_RETURN(std::vector<campaigns::CalendarEntry> entries, campaigns::ContentCalendar(store, ws, from, to));
+  TREU_ASSIGN_OR_RETURN(const std::vector<PlannedSend> planned, PlannedJourneySends(store, ws, from, to));
+  const std::size_t campaigns = entries.size();
+  for (const PlannedSend& p : planned) {
+    campaigns::CalendarEntry e;
+    e.kind = "journey";
+    e.name = p.journey;
+    e.state = CampaignState::kRunning;
+    e.channel = p.channel;
+    e.date = p.date;
+    e.segment = p.segment;
+    e.step = p.step;
+    e.template_name = p.template_name;
+    e.customers = p.customers;
+    for (std::size_t i = 0; i < campaigns; ++i) {
+      campaigns::CalendarEntry& c = entries[i];
+      if (p.segment.empty() || c.segment != p.segment || !(c.date == p.date)) continue;
+      e.conflicts.push_back({"same_audience", c.name});
+      const std::string journey = "journey " + p.journey;
+      const bool flagged = std::any_of(c.conflicts.begin(), c.conflicts.end(), [&](const campaigns::CalendarConflict& k) {
+        return k.kind == "same_audience" && k.detail == journey;
+      });
+      if (!flagged) c.conflicts.push_back({"same_audience", journey});
+    }
+    entries.push_back(std::move(e));
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const campaigns::CalendarEntry& a, const campaigns::CalendarEntry& b) { return a.date < b.date; });
+  return entries;
 }
 
 }  // namespace treu::journeys

@@ -18,10 +18,12 @@
 #include <vector>
 
 #include "analytics/model_fits.hpp"
+#include "campaigns/service.hpp"
 #include "journeys/definition.hpp"
 #include "journeys/engine.hpp"
 #include "snapshot/snapshot.hpp"
 #include "storage/store.hpp"
+#include "surveys/answers.hpp"
 
 namespace treu::journeys {
 
@@ -76,6 +78,9 @@ struct PassReport {
 struct RunOptions {
   std::span<const std::uint8_t> secret;  // the workspace secret of unsubscribe links
   PredictionCache* predictions = nullptr;
+  // Reads a stored survey's definition: send steps that invite to a survey need it (without
+  // one they count the outcome "no_survey_reader" and send nothing).
+  survey::SurveyReader read_survey;
   int batch = 10'000;  // runs written per transaction
 };
 
@@ -132,5 +137,12 @@ struct PlannedSend {
 // and step. A wait for an event isn't counted: whether its timeout leads to a send depends on
 // the customer.
 Result<std::vector<PlannedSend>> PlannedJourneySends(Store& store, const Workspace& ws, CivilDate from, CivilDate to);
+
+// The whole content calendar from `from` to `to`: the campaigns' entries
+// (campaigns::ContentCalendar) and the journeys' planned sends (kind "journey", state active, no
+// instant), by date, campaigns first within a day. A journey's send on a day a campaign goes to
+// the journey's trigger segment is flagged on both ("same_audience", naming the other).
+Result<std::vector<campaigns::CalendarEntry>> ContentCalendar(Store& store, const Workspace& ws, CivilDate from,
+                                                              CivilDate to);
 
 }  // namespace treu::journeys

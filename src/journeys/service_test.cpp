@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "campaigns/service.hpp"
 #include "journeys/definition_json.hpp"
@@ -16,6 +17,8 @@
 #include "segments/library.hpp"
 #include "segments/membership.hpp"
 #include "storage/sqlite/temp_store_testing.hpp"
+#include "surveys/invitations.hpp"
+#include "surveys/tokens.hpp"
 
 namespace treu::journeys {
 namespace {
@@ -359,6 +362,38 @@ TEST_F(JourneyServiceTest, TheCalendarShowsTheSendsJourneysHavePlanned) {
   EXPECT_EQ(planned[0].date, tomorrow);
   EXPECT_EQ(planned[0].customers, 3);
   EXPECT_TRUE(PlannedJourneySends(store(), ws(), today, today).value().empty());
+  // The whole calendar: a campaign to the segment a journey is entered from, on the day the
+  // journey sends too, is flagged on both.
+  ASSERT_TRUE(segment::SaveChecked(store(), ws().id, "carts", "orders_count >= 0", clock_.Now()));
+  ASSERT_TRUE(segment::RefreshSegments(store(), ws(), snapshots_.Get(store(), ws().id).value(), clock_.Now(), nullptr));
+  Save(R"({"name": "carts", "trigger": {"type": "segment_entered", "segment": "carts"},
+           "steps": [{"id": "later", "type": "wait", "days": 1, "next": "remind"},
+                     {"id": "remind", "type": "send", "template": "nudge"}]})");
+  ASSERT_TRUE(EnterCurrentMembers(store(), ws(), snapshots_, "carts", RunOptions{kSecret, nullptr}, clock_.Now()));
+  CampaignRecord c;
+  c.name = "spring";
+  c.segment = "carts";
+  c.variants = {{"offer", 1}};
+  c.state = CampaignState::kScheduled;
+  c.send_at = Timestamp{clock_.Now().micros + kMicrosPerDay};
+  ASSERT_TRUE(campaigns::SaveCampaign(store(), ws(), c, clock_.Now()));
+  const auto calendar = ContentCalendar(store(), ws(), today, tomorrow).value();
+  ASSERT_EQ(calendar.size(), 3u);
+  EXPECT_EQ(calendar[0].kind, "campaign");
+  EXPECT_EQ(calendar[0].name, "spring");
+  ASSERT_EQ(calendar[0].conflicts.size(), 1u);
+  EXPECT_EQ(calendar[0].conflicts[0].detail, "journey carts");
+  for (std::size_t i : {1u, 2u}) EXPECT_EQ(calendar[i].kind, "journey");
+  const auto& carts = calendar[1].name == "carts" ? calendar[1] : calendar[2];
+  const auto& reminder = calendar[1].name == "carts" ? calendar[2] : calendar[1];
+  EXPECT_EQ(carts.step, "remind");
+  EXPECT_EQ(carts.customers, 6);
+  ASSERT_EQ(carts.conflicts.size(), 1u);
+  EXPECT_EQ(carts.conflicts[0].kind, "same_audience");
+  EXPECT_EQ(carts.conflicts[0].detail, "spring");
+  EXPECT_TRUE(reminder.conflicts.empty());
+  EXPECT_EQ(reminder.customers, 3);
+  ASSERT_TRUE(SetJourneyState(store(), ws().id, "carts", "paused", clock_.Now()));
   // Sent: nothing is planned any more.
   clock_.Advance(kMicrosPerDay);
   EXPECT_EQ(Pass().messages, 3);
@@ -446,6 +481,110 @@ TEST_F(JourneyServiceTest, DetractorsGetAFollowUpAndAWebhookCall) {
     EXPECT_EQ(body["step"], "tell");
   }
   EXPECT_EQ(calls, 2);
+}
+
+TEST_F(JourneyServiceTest, SurveyStepsSendEachCustomerASignedInvitationOnce) {
+  SurveyRecord record;
+  record.workspace = ws().id;
+  record.name = "why";
+  record.definition = "{}";
+  record.created_at = record.updated_at = clock_.Now();
+  record = store().SaveSurvey(record).value();
+  SurveyRecord other = record;
+  other.id = 0;
+  other.name = "other";
+  other = store().SaveSurvey(other).value();
+  // What api's SurveyOf reads from a stored definition: a relationship survey asking nobody
+  // twice within 30 days of any survey.
+  const survey::SurveyReader read = [](const SurveyRecord& r) -> Result<survey::Survey> {
+    survey::Survey s;
+    s.id = r.id;
+    s.name = r.name;
+    return s;
+  };
+  // c2 was asked another survey 10 days ago.
+  const SurveyInvitation earlier{0, ws().id, other.id, ids_[2], 1, At("2026-03-13T12:00:00Z"),
+                                 At("2026-04-13T12:00:00Z")};
+  ASSERT_TRUE(store().CreateSurveyInvitations(std::span(&earlier, 1)));
+  MessageTemplateRecord ask;
+  ask.workspace = ws().id;
+  ask.name = "ask";
+  ask.subject = "Why?";
+  ask.html = R"(<p><a href="{{ survey_url }}">Tell us</a></p>)";
+  ASSERT_TRUE(messaging::SaveTemplate(store(), ask, clock_.Now()));
+
+  auto error_of = [&](std::string json) {
+    auto r = SaveJourney(store(), ws(), ParseJourneyText(json).value(), "", clock_.Now());
+    return r ? std::string("saved") : r.error().ToString();
+  };
+  EXPECT_EQ(error_of(R"({"name": "a", "trigger": {"type": "event", "event": "Cancelled"},
+                         "steps": [{"id": "s", "type": "send", "template": "ask", "survey": "nope"}]})"),
+            "steps.0.survey: there is no survey 'nope'");
+  EXPECT_EQ(error_of(R"({"name": "a", "trigger": {"type": "event", "event": "Cancelled"},
+                         "steps": [{"id": "s", "type": "send", "template": "offer", "survey": "why"}]})"),
+            "steps.0.template: template 'offer' doesn't link to the survey: put {{ survey_url }} in it");
+  EXPECT_EQ(error_of(R"({"name": "a", "trigger": {"type": "event", "event": "Cancelled"},
+                         "steps": [{"id": "s", "type": "send", "template": "ask"}]})"),
+            "steps.0.survey: is required: template 'ask' links to {{ survey_url }}");
+  EXPECT_TRUE(store().ListJourneys(ws().id).value().empty());
+
+  Save(R"({"name": "ask", "trigger": {"type": "event", "event": "Cancelled"}, "reentry": "always",
+           "steps": [{"id": "ask", "type": "send", "template": "ask", "survey": "why", "next": "done"},
+                     {"id": "done", "type": "exit"}]})");
+  for (int c : {0, 1, 2}) Track(c, "Cancelled", clock_.Now());
+  auto r = RunJourneys(store(), ws(), snapshots_, RunOptions{kSecret, nullptr, read}, clock_.Now());
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->entered, 3);
+  EXPECT_EQ(r->messages, 2);
+  // Each message carries its customer's link, signed for this survey, recorded as invited.
+  std::set<CustomerId> invited;
+  for (const auto& [key, listed] : Messages()) {
+    const std::string html = store().FindMessage(ws().id, listed.id).value()->html;
+    const std::string prefix = "href=\"http://127.0.0.1:8080/s/";
+    const auto at = html.find(prefix);
+    ASSERT_NE(at, std::string::npos) << html;
+    const std::string token = html.substr(at + prefix.size(), html.find('"', at + prefix.size()) - at - prefix.size());
+    auto inv = survey::VerifyInvitation(token, kSecret, clock_.Now());
+    ASSERT_TRUE(inv) << inv.error().ToString();
+    EXPECT_EQ(inv->survey_id, record.id);
+    EXPECT_EQ(inv->customer, listed.customer);
+    EXPECT_TRUE(store().FindSurveyInvitation(ws().id, record.id, inv->nonce).value().has_value());
+    invited.insert(inv->customer);
+  }
+  EXPECT_EQ(invited, (std::set<CustomerId>{ids_[0], ids_[1]}));
+  EXPECT_EQ(store().CountSurveyInvitations(ws().id, record.id).value(), 2);
+  const JourneyReport report = ReportJourney(store(), ws(), "ask").value();
+  EXPECT_EQ(report.steps[0].outcomes,
+            (std::vector<std::pair<std::string, std::int64_t>>{{"queued", 2}, {"survey_min_gap", 1}}));
+
+  // A day later c0 cancels again: re-entered, but asked a day ago; no second invitation.
+  clock_.Advance(kMicrosPerDay);
+  Track(0, "Cancelled", clock_.Now());
+  r = RunJourneys(store(), ws(), snapshots_, RunOptions{kSecret, nullptr, read}, clock_.Now());
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->entered, 1);
+  EXPECT_EQ(r->messages, 0);
+  EXPECT_EQ(store().CountSurveyInvitations(ws().id, record.id).value(), 2);
+
+  // The same key again (a pass repeated after a crash) finds the invitation it made and gives
+  // the same link, recording nothing, even though the schedule would now say no.
+  const survey::Survey why = read(record).value();
+  survey::InviteOptions options;
+  options.base_url = "https://shop.example/";
+  auto first = survey::InviteWithKey(store(), ws(), why, ids_[3], {}, "k-1", options, kSecret, clock_.Now()).value();
+  EXPECT_TRUE(first.made);
+  EXPECT_TRUE(first.link.starts_with("https://shop.example/s/"));
+  survey::ScheduleFacts asked;
+  asked.last_invited_any = asked.last_invited_this = clock_.Now();
+  auto again = survey::InviteWithKey(store(), ws(), why, ids_[3], asked, "k-1", options, kSecret, clock_.Now()).value();
+  EXPECT_FALSE(again.made);
+  EXPECT_EQ(again.reason, survey::NotDue::kDue);
+  EXPECT_EQ(again.link, first.link);
+  EXPECT_EQ(survey::InviteWithKey(store(), ws(), why, ids_[3], asked, "k-2", options, kSecret, clock_.Now())->reason,
+            survey::NotDue::kAskedRecently);
+  EXPECT_EQ(survey::InviteWithKey(store(), ws(), why, ids_[4], {}, "k-1", options, kSecret, clock_.Now()).error().code(),
+            ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(store().CountSurveyInvitations(ws().id, record.id).value(), 3);
 }
 
 TEST_F(JourneyServiceTest, DefinitionsAreCheckedAgainstTheWorkspace) {

@@ -14,6 +14,7 @@
 #include "core/periodic.hpp"
 #include "snapshot/snapshot.hpp"
 #include "storage/store.hpp"
+#include "surveys/answers.hpp"
 
 namespace treu::journeys {
 
@@ -24,7 +25,8 @@ class JourneyWorker {
   };
   static Result<std::unique_ptr<JourneyWorker>> Start(std::unique_ptr<Store> store, const Clock& clock,
                                                       SnapshotCache* snapshots, PredictionCache* predictions,
-                                                      std::vector<std::uint8_t> secret, Options options);
+                                                      std::vector<std::uint8_t> secret,
+                                                      survey::SurveyReader read_survey, Options options);
   ~JourneyWorker();  // finishes the pass under way
   JourneyWorker(const JourneyWorker&) = delete;
   JourneyWorker& operator=(const JourneyWorker&) = delete;
@@ -33,7 +35,7 @@ class JourneyWorker {
 
  private:
   JourneyWorker(std::unique_ptr<Store> store, const Clock& clock, SnapshotCache* snapshots,
-                PredictionCache* predictions, std::vector<std::uint8_t> secret);
+                PredictionCache* predictions, std::vector<std::uint8_t> secret, survey::SurveyReader read_survey);
   void Pass();
 
   std::unique_ptr<Store> store_;
@@ -41,6 +43,7 @@ class JourneyWorker {
   SnapshotCache* snapshots_;
   PredictionCache* predictions_;
   std::vector<std::uint8_t> secret_;
+  survey::SurveyReader read_survey_;
   std::optional<Periodic> thread_;  // last: stopped first
 };
 

@@ -16,7 +16,8 @@
 namespace treu::messaging {
 namespace {
 
-constexpr std::string_view kRoots[] = {"customer", "shop", "loyalty", "orders", "unsubscribe_url", "preferences_url"};
+constexpr std::string_view kRoots[] = {"customer", "shop", "loyalty", "orders", "unsubscribe_url", "preferences_url",
+                                       "survey_url"};
 // customer.* beyond the segment fields.
 constexpr std::string_view kProfileFields[] = {"id",         "email",     "name",   "first_name", "last_name",
                                                "time_zone",  "locale",    "country", "created_at", "attributes"};
@@ -58,7 +59,7 @@ std::string CheckVariable(std::string_view path) {
     return Unknown("loyalty field", field, segment::NearestName(field, kLoyaltyFields));
   }
   if (root == "shop" && !In(field, kShopFields)) return Unknown("shop field", field, segment::NearestName(field, kShopFields));
-  if ((root == "unsubscribe_url" || root == "preferences_url")) return "'" + std::string(root) + "' has no fields";
+  if (root == "unsubscribe_url" || root == "preferences_url" || root == "survey_url") return "'" + std::string(root) + "' has no fields";
   (void)sub;
   return "";
 }
@@ -310,7 +311,7 @@ Result<RenderContext> TemplateData::ContextFor(Snapshot::Index c) const {
   return *made;
 }
 
-Value TemplateData::For(Snapshot::Index c, std::string unsubscribe_url, std::string preferences_url) const {
+Value TemplateData::For(Snapshot::Index c, RecipientLinks links) const {
   const Impl& d = *impl_;
   Value data;
   if (!d.customer_fields.empty() || d.whole_customer) {
@@ -374,8 +375,9 @@ Value TemplateData::For(Snapshot::Index c, std::string unsubscribe_url, std::str
     }
     data.Set("orders", std::move(orders));
   }
-  data.Set("unsubscribe_url", std::move(unsubscribe_url));
-  data.Set("preferences_url", std::move(preferences_url));
+  data.Set("unsubscribe_url", std::move(links.unsubscribe_url));
+  data.Set("preferences_url", std::move(links.preferences_url));
+  data.Set("survey_url", std::move(links.survey_url));
   return data;
 }
 
@@ -384,7 +386,8 @@ RecipientLinks LinksFor(const MessagingSettingsRecord& settings, WorkspaceId ws,
   std::string base = settings.public_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   return {base + "/m/u/" + SignLink({LinkKind::kUnsubscribe, ws, c, template_id, Timestamp{}}, "", secret),
-          base + "/m/p/" + SignLink({LinkKind::kPreferences, ws, c, 0, Timestamp{}}, "", secret)};
+          base + "/m/p/" + SignLink({LinkKind::kPreferences, ws, c, 0, Timestamp{}}, "", secret),
+          ""};
 }
 
 namespace {
@@ -423,7 +426,7 @@ Result<RenderedMessage> PreviewTemplate(Store& store, const Workspace& ws, const
   TREU_ASSIGN_OR_RETURN(MessagingSettingsRecord settings, LoadMessagingSettings(store, ws.id));
   RecipientLinks links = LinksFor(settings, ws.id, s->customer_id(c), t.id, secret);
   TREU_ASSIGN_OR_RETURN(RenderContext ctx, data->ContextFor(c));
-  return Render(compiled, data->For(c, std::move(links.unsubscribe_url), std::move(links.preferences_url)), ctx);
+  return Render(compiled, data->For(c, std::move(links)), ctx);
 }
 
 std::string_view SkipName(Skip s) {
@@ -527,8 +530,9 @@ Status Composer::Compose(std::size_t v, Snapshot::Index c, const Envelope& e, st
   const Snapshot& s = *d.snapshot;
   const CustomerId id = s.customer_id(c);
   RecipientLinks links = LinksFor(d.settings, d.ws.id, id, t.id, d.secret);
+  links.survey_url = e.survey_url;
   TREU_ASSIGN_OR_RETURN(RenderContext ctx, d.data->ContextFor(c));
-  auto rendered = Render(d.compiled[v], d.data->For(c, std::move(links.unsubscribe_url), std::move(links.preferences_url)), ctx);
+  auto rendered = Render(d.compiled[v], d.data->For(c, std::move(links)), ctx);
   if (!rendered) return std::unexpected(rendered.error().WithContext("customer " + s.external_id(c)));
   OutboxMessage m;
   m.workspace = d.ws.id;
@@ -614,7 +618,7 @@ Result<SendReport> SendTemplate(Store& store, const Workspace& ws, const std::sh
   report.key = request.key.empty() ? "send:" + std::to_string(template_id) + ":" + request.campaign + ":" +
                                          std::to_string(now.micros)
                                    : request.key;
-  const Composer::Envelope envelope{request.category, request.campaign, report.key, now, now};
+  const Composer::Envelope envelope{request.category, request.campaign, report.key, now, now, ""};
   const bool marketing = request.category == "marketing";
   const std::int64_t total = std::count(selected.begin(), selected.end(), true);
   std::vector<OutboxMessage> batch;

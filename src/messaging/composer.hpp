@@ -53,6 +53,14 @@ struct CompiledTemplate {
 };
 Result<CompiledTemplate> CompileTemplate(const MessageTemplateRecord& t);
 
+// The links a message carries for customer `c`: unsubscribe (about template `template_id`,
+// so a topic can be turned off) and the preference page; and a survey invitation when the
+// message invites to one (a journey's send step with a survey; "" otherwise).
+struct RecipientLinks {
+  std::string unsubscribe_url;
+  std::string preferences_url;
+  std::string survey_url;
+};
 // The data of every customer of a snapshot that a template reads, built once per send.
 class TemplateData {
  public:
@@ -64,8 +72,8 @@ class TemplateData {
                                                      std::span<const VariableUse> variables, Timestamp now);
   ~TemplateData();
 
-  // The data object of customer `c` with its unsubscribe and preference links.
-  Value For(Snapshot::Index c, std::string unsubscribe_url, std::string preferences_url) const;
+  // The data object of customer `c` with their links.
+  Value For(Snapshot::Index c, RecipientLinks links) const;
   // The render context of customer `c`: their time zone and locale (else the workspace's
   // zone and en-US), the workspace's currency. Shared per (zone, locale).
   Result<RenderContext> ContextFor(Snapshot::Index c) const;
@@ -84,12 +92,6 @@ class TemplateData {
   std::unique_ptr<Impl> impl_;
 };
 
-// The links a message carries for customer `c`: unsubscribe (about template `template_id`,
-// so a topic can be turned off) and the preference page.
-struct RecipientLinks {
-  std::string unsubscribe_url;
-  std::string preferences_url;
-};
 RecipientLinks LinksFor(const MessagingSettingsRecord& settings, WorkspaceId ws, CustomerId c,
                         std::int64_t template_id, std::span<const std::uint8_t> secret);
 
@@ -161,6 +163,7 @@ class Composer {
     std::string key;  // message keys are "<key>:<external id>" (push: ":<subscription id>" more)
     Timestamp due;    // next_attempt_at
     Timestamp now;    // created_at
+    std::string survey_url;  // the template's {{ survey_url }}: the customer's invitation
   };
   // Renders variant `v` for c and appends its messages (a push message per subscription).
   // A render error (a limit) names the customer.

@@ -16,9 +16,26 @@ bool Within(std::optional<Timestamp> at, std::int64_t micros, Timestamp now) {
   return at && now.micros - at->micros < micros;
 }
 
-// The schedule facts of every candidate, by customer id.
-Result<std::map<std::int64_t, ScheduleFacts>> LoadFacts(Store& store, WorkspaceId ws, const Survey& s,
-                                                        std::span<const Candidate> candidates) {
+Status CheckOptions(const InviteOptions& options) {
+  if (options.expires_days < 1 || options.expires_days > 365) {
+    return InvalidArgument("expires_days", "must be a whole number from 1 to 365");
+  }
+  if (!options.base_url.starts_with("http://") && !options.base_url.starts_with("https://")) {
+    return InvalidArgument("base_url", "must start with http:// or https:// (the address customers reach treu at)");
+  }
+  return Ok();
+}
+
+std::string LinkBase(const InviteOptions& options) {
+  std::string base = options.base_url;
+  while (base.ends_with('/')) base.pop_back();
+  return base + "/s/";
+}
+
+}  // namespace
+
+Result<std::map<std::int64_t, ScheduleFacts>> LoadScheduleFacts(Store& store, WorkspaceId ws, const Survey& s,
+                                                                std::span<const Candidate> candidates) {
   std::map<std::int64_t, ScheduleFacts> facts;
   for (const Candidate& c : candidates) facts[c.id.value];
   TREU_RETURN_IF_ERROR(store.ScanSurveyInvitations(ws, [&](std::int64_t survey_id, CustomerId c, Timestamp at) {
@@ -45,8 +62,6 @@ Result<std::map<std::int64_t, ScheduleFacts>> LoadFacts(Store& store, WorkspaceI
   }
   return facts;
 }
-
-}  // namespace
 
 Result<std::vector<Candidate>> SelectCandidates(Store& store, const Workspace& ws, std::string_view segment,
                                                 std::string_view where, Timestamp now) {
@@ -88,12 +103,7 @@ NotDue CheckSchedule(const Survey& s, const ScheduleFacts& facts, Timestamp now)
 
 Result<Invited> Invite(Store& store, const Workspace& ws, const Survey& s, std::span<const Candidate> candidates,
                        const InviteOptions& options, std::span<const std::uint8_t> secret, Timestamp now) {
-  if (options.expires_days < 1 || options.expires_days > 365) {
-    return InvalidArgument("expires_days", "must be a whole number from 1 to 365");
-  }
-  if (!options.base_url.starts_with("http://") && !options.base_url.starts_with("https://")) {
-    return InvalidArgument("base_url", "must start with http:// or https:// (the address customers reach treu at)");
-  }
+  TREU_RETURN_IF_ERROR(CheckOptions(options));
   const Question* scored = nullptr;
   for (const Question& q : s.questions) {
     if (IsScoreKind(q.kind)) {
@@ -104,11 +114,10 @@ Result<Invited> Invite(Store& store, const Workspace& ws, const Survey& s, std::
   if (options.snippet && scored == nullptr) {
     return InvalidArgument("snippet", "survey " + s.name + " has no score question");
   }
-  std::string base = options.base_url;
-  while (base.ends_with('/')) base.pop_back();
+  const std::string base = LinkBase(options);
   std::map<std::int64_t, ScheduleFacts> facts;
   if (!options.ignore_schedule) {
-    TREU_ASSIGN_OR_RETURN(facts, LoadFacts(store, ws.id, s, candidates));
+    TREU_ASSIGN_OR_RETURN(facts, LoadScheduleFacts(store, ws.id, s, candidates));
   }
   Invited out;
   std::vector<SurveyInvitation> invitations;
@@ -129,7 +138,7 @@ Result<Invited> Invite(Store& store, const Workspace& ws, const Survey& s, std::
     invitations.push_back(inv);
     IssuedLink link;
     link.customer = c.external_id;
-    link.link = base + "/s/" + SignInvitation({ws.id, s.id, c.id, nonce, expires}, secret);
+    link.link = base + SignInvitation({ws.id, s.id, c.id, nonce, expires}, secret);
     TREU_ASSIGN_OR_RETURN(auto customer, store.FindCustomer(ws.id, c.external_id));
     if (customer) link.email = customer->email;
     if (options.snippet) {
@@ -151,6 +160,30 @@ Result<Invited> Invite(Store& store, const Workspace& ws, const Survey& s, std::
     out.links.push_back(std::move(link));
   }
   TREU_RETURN_IF_ERROR(store.CreateSurveyInvitations(invitations));
+  return out;
+}
+
+Result<KeyedInvitation> InviteWithKey(Store& store, const Workspace& ws, const Survey& s, CustomerId customer,
+                                      const ScheduleFacts& facts, std::string_view key, const InviteOptions& options,
+                                      std::span<const std::uint8_t> secret, Timestamp now) {
+  TREU_RETURN_IF_ERROR(CheckOptions(options));
+  const std::int64_t nonce = NonceForKey(ws.id, s.id, key, secret);
+  KeyedInvitation out;
+  TREU_ASSIGN_OR_RETURN(auto earlier, store.FindSurveyInvitation(ws.id, s.id, nonce));
+  if (earlier) {
+    if (earlier->customer != customer) {
+      return FailedPrecondition("survey invitation", "the key '" + std::string(key) + "' invited another customer");
+    }
+    out.link = LinkBase(options) + SignInvitation({ws.id, s.id, customer, nonce, earlier->expires_at}, secret);
+    return out;
+  }
+  out.reason = options.ignore_schedule ? NotDue::kDue : CheckSchedule(s, facts, now);
+  if (out.reason != NotDue::kDue) return out;
+  const Timestamp expires{now.micros + std::int64_t{options.expires_days} * kMicrosPerDay};
+  const SurveyInvitation inv{0, ws.id, s.id, customer, nonce, now, expires};
+  TREU_RETURN_IF_ERROR(store.CreateSurveyInvitations(std::span(&inv, 1)));
+  out.link = LinkBase(options) + SignInvitation({ws.id, s.id, customer, nonce, expires}, secret);
+  out.made = true;
   return out;
 }
 

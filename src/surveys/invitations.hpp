@@ -85,4 +85,25 @@ struct Invited {
 Result<Invited> Invite(Store& store, const Workspace& ws, const Survey& s, std::span<const Candidate> candidates,
                        const InviteOptions& options, std::span<const std::uint8_t> secret, Timestamp now);
 
+// The schedule facts of `candidates` by customer id: one scan of the workspace's invitations,
+// and for a transactional survey its trigger events (Invite's reading, for callers that invite
+// one customer at a time).
+Result<std::map<std::int64_t, ScheduleFacts>> LoadScheduleFacts(Store& store, WorkspaceId ws, const Survey& s,
+                                                                std::span<const Candidate> candidates);
+
+// One customer's invitation under a caller's idempotency key (a journey step's): its nonce is
+// NonceForKey(key), so a second call with the same key finds the invitation made by the first
+// and returns the same link, recording nothing. Otherwise the survey's schedule decides, with
+// the customer's `facts` (LoadScheduleFacts): a customer who is due gets one invitation,
+// recorded; one who isn't gets the reason and no link. InvalidArgument as Invite (snippet
+// ignored).
+struct KeyedInvitation {
+  NotDue reason = NotDue::kDue;  // kDue: invited, now or by an earlier call with the key
+  std::string link;              // <base_url>/s/<token> when invited
+  bool made = false;             // recorded by this call
+};
+Result<KeyedInvitation> InviteWithKey(Store& store, const Workspace& ws, const Survey& s, CustomerId customer,
+                                      const ScheduleFacts& facts, std::string_view key, const InviteOptions& options,
+                                      std::span<const std::uint8_t> secret, Timestamp now);
+
 }  // namespace treu::survey

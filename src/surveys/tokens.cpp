@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 namespace treu::survey {
 namespace {
@@ -20,6 +21,8 @@ constexpr std::size_t kMaxTokenChars = 256;
 // Prefixed to the payload before signing, so a MAC made for another purpose with the same
 // secret can never pass as an invitation's.
 constexpr std::string_view kLabel{"treu survey invitation\0", 23};
+// Keys nonces derived from a caller's idempotency key apart from token signatures.
+constexpr std::string_view kNonceLabel{"treu survey invitation nonce\0", 29};
 
 constexpr std::string_view kAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -57,8 +60,8 @@ std::vector<std::uint8_t> EncodePayload(const Invitation& inv) {
 }
 
 std::array<std::uint8_t, kMacBytes> Mac(std::span<const std::uint8_t> secret,
-                                        std::span<const std::uint8_t> payload) {
-  std::vector<std::uint8_t> message(kLabel.begin(), kLabel.end());
+                                        std::span<const std::uint8_t> payload, std::string_view label = kLabel) {
+  std::vector<std::uint8_t> message(label.begin(), label.end());
   message.insert(message.end(), payload.begin(), payload.end());
   std::array<std::uint8_t, kMacBytes> mac{};
   unsigned int len = 0;
@@ -75,6 +78,16 @@ std::unexpected<Error> Malformed(std::string detail) {
 }
 
 }  // namespace
+
+std::int64_t NonceForKey(WorkspaceId ws, std::int64_t survey_id, std::string_view key,
+                         std::span<const std::uint8_t> secret) {
+  std::vector<std::uint8_t> payload;
+  PutInt64(payload, ws.value);
+  PutInt64(payload, survey_id);
+  payload.insert(payload.end(), key.begin(), key.end());
+  const std::array<std::uint8_t, kMacBytes> mac = Mac(secret, payload, kNonceLabel);
+  return GetInt64(mac) & std::numeric_limits<std::int64_t>::max();
+}
 
 std::string Base64UrlEncode(std::span<const std::uint8_t> data) {
   std::string out;

@@ -51,6 +51,12 @@ std::string SignInvitation(const Invitation& invitation, std::span<const std::ui
 Result<Invitation> VerifyInvitation(std::string_view token, std::span<const std::uint8_t> secret,
                                     Timestamp now);
 
+// A nonce derived from a caller's idempotency key (HMAC-SHA256 under `secret` and a label of
+// its own, its first 63 bits): the same key of the same survey always gives the same nonce, so
+// an invitation made again after a crash is found instead of made twice.
+std::int64_t NonceForKey(WorkspaceId ws, std::int64_t survey_id, std::string_view key,
+                         std::span<const std::uint8_t> secret);
+
 // base64url (RFC 4648 §5) without padding.
 std::string Base64UrlEncode(std::span<const std::uint8_t> data);
 // Decodes unpadded base64url. Rejects other characters, padding, impossible lengths and

@@ -29,6 +29,19 @@ Invitation Sample() {
   return inv;
 }
 
+TEST(NonceForKeyTest, IsTheLabelledHmacOfWorkspaceSurveyAndKey) {
+  // Python: int.from_bytes(hmac.new(bytes(range(32)), b"treu survey invitation nonce\0" +
+  //   struct.pack(">qq", 7, 42) + b"journey:winback:1001:5:3", "sha256").digest()[:8], "big") & (2**63 - 1)
+  EXPECT_EQ(NonceForKey(WorkspaceId{7}, 42, "journey:winback:1001:5:3", Secret()), 5778152663831139863);
+  const std::int64_t n = NonceForKey(WorkspaceId{7}, 42, "k", Secret());
+  EXPECT_EQ(NonceForKey(WorkspaceId{7}, 42, "k", Secret()), n);
+  EXPECT_NE(NonceForKey(WorkspaceId{8}, 42, "k", Secret()), n);
+  EXPECT_NE(NonceForKey(WorkspaceId{7}, 43, "k", Secret()), n);
+  EXPECT_NE(NonceForKey(WorkspaceId{7}, 42, "k2", Secret()), n);
+  EXPECT_NE(NonceForKey(WorkspaceId{7}, 42, "k", Secret(1)), n);
+  EXPECT_GE(n, 0);
+}
+
 TEST(Base64UrlTest, Rfc4648Vectors) {
   EXPECT_EQ(Base64UrlEncode(Bytes("")), "");
   EXPECT_EQ(Base64UrlEncode(Bytes("f")), "Zg");

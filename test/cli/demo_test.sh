@@ -18,6 +18,10 @@ expect_contains "$out" "fitted gamma_gamma" "spend model fitted"
 prediction=$("$TREU" --db sqlite:treu-demo.db --workspace demo predict --customer c000005 --json)
 expect_contains "$prediction" '"model": "pareto_nbd"' "prediction"
 expect_contains "$prediction" '"clv_12m": ' "clv"
+# The win-back preset is active and ends by inviting to the demo's survey `winback`.
+journey=$("$TREU" --db sqlite:treu-demo.db --workspace demo journey show winback)
+expect_contains "$journey" '"survey": "winback"' "win-back survey step"
+expect_contains "$("$TREU" --db sqlite:treu-demo.db --workspace demo survey list)" "winback" "win-back survey"
 again=$("$TREU" demo --no-serve)
 expect_contains "$again" "already holds data" "second run"
 expect_eq "$(sqlite3 treu-demo.db 'SELECT count(*) FROM orders')" "$orders" "orders unchanged"

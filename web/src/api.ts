@@ -250,7 +250,7 @@ export interface JourneyStep {
   id: string; type: string; next?: string; then?: string; else?: string; timeout_next?: string;
   branches?: { weight?: number; next: string }[];
   days?: number; hours?: number; minutes?: number; time?: string; weekday?: number; event?: string;
-  timeout_days?: number; timeout_hours?: number; if?: string; template?: string; category?: string;
+  timeout_days?: number; timeout_hours?: number; if?: string; template?: string; category?: string; survey?: string;
   points?: number; reason?: string; reward?: string; endpoint?: string; note?: string; name?: string; value?: string | number | boolean;
 }
 export interface JourneyDefinition {

@@ -145,7 +145,10 @@ function stepSummary(fmt: Formatter, s: JourneyStep): string {
     case 'wait_for_event': return fmt.t('jr.sum.forEvent', { event: q(s.event), timeout: duration(fmt, s.timeout_days, s.timeout_hours) });
     case 'branch': return fmt.t('jr.sum.if', { expr: s.if ?? '' });
     case 'split': return fmt.t('jr.sum.split', { n: s.branches?.length ?? 0 });
-    case 'send': return s.category === 'transactional' ? fmt.t('jr.sum.sendTransactional', { template: s.template ?? '' }) : s.template ?? '';
+    case 'send': {
+      const base = s.category === 'transactional' ? fmt.t('jr.sum.sendTransactional', { template: s.template ?? '' }) : s.template ?? '';
+      return s.survey ? fmt.t('jr.sum.sendSurvey', { template: base, survey: s.survey }) : base;
+    }
     case 'grant_points': return fmt.t('jr.sum.points', { n: fmt.integer(s.points ?? 0) });
     case 'grant_reward': return s.reward ?? '';
     case 'webhook': return s.endpoint ?? '';
