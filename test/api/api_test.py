@@ -12,6 +12,7 @@ route the test can't exercise this way fails the test, so new routes can't skip 
 import base64
 import hashlib
 import hmac
+import http.client
 import http.server
 import json
 import os
@@ -149,6 +150,49 @@ def cli(db, *args, workspace=None):
 
 def make_key(db, workspace, scope):
     return cli(db, "key", "create", "--scope", scope, workspace=workspace).split()[-1]
+
+
+def set_up_database(cls, customers_csv, workspaces, import_into=None):
+    """The start of a test class's set-up: cls.tmp and a fresh cls.db, the signing secret and mail
+    directory in cls.tmp, the `workspaces` created (EUR) and the customers CSV (its text) imported
+    into `import_into` (default: every workspace)."""
+    cls.tmp = tempfile.TemporaryDirectory()
+    cls.db = fresh_db(cls.tmp.name)
+    os.environ["TREU_SECRET_FILE"] = os.path.join(cls.tmp.name, "treu.secret")
+    os.environ["TREU_MAIL_DIR"] = os.path.join(cls.tmp.name, "mail")
+    customers = os.path.join(cls.tmp.name, "customers.csv")
+    with open(customers, "w") as f:
+        f.write(customers_csv)
+    for ws in workspaces:
+        cli(cls.db, "workspace", "create", ws, "--currency", "EUR")
+    for ws in (workspaces if import_into is None else import_into):
+        cli(cls.db, "import", "customers", customers, workspace=ws)
+
+
+def request(port, method, url, body=None, headers=None, timeout=60):
+    """(status, headers, bytes) of one request to the server on `port`; `url` is a path or a full
+    URL (its path and query are used)."""
+    parsed = urllib.parse.urlsplit(url)
+    path = parsed.path + ("?" + parsed.query if parsed.query else "") if parsed.scheme else url
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, r.headers, data
+
+
+def call_json(port, method, path, body=None, key=None, headers=None, basic=False):
+    """(status, parsed JSON or the raw bytes) of an API call with `key` (as Bearer, or as the Basic
+    user with `basic`) and `body` sent as JSON."""
+    auth = ("Basic " + base64.b64encode((key + ":").encode()).decode()) if basic else "Bearer " + key
+    all_headers = {"Authorization": auth, **(headers or {})}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        all_headers["Content-Type"] = "application/json"
+    status, _, raw = request(port, method, path, data, all_headers)
+    return status, (json.loads(raw) if raw and raw[:1] in (b"{", b"[") else (raw or None))
 
 
 class ApiTest(unittest.TestCase):

@@ -12,11 +12,8 @@ the lift's statistics run on a simulated clock in src/campaigns/service_test.cpp
 Usage: campaigns_test.py sqlite|postgres   (TREU names the binary; postgres needs TREU_TEST_PG_URL)
 """
 import datetime
-import http.client
-import json
 import os
 import sys
-import tempfile
 import time
 import unittest
 
@@ -30,18 +27,8 @@ CUSTOMERS = 400
 class CampaignsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.db = api_test.fresh_db(cls.tmp.name)
-        os.environ["TREU_SECRET_FILE"] = os.path.join(cls.tmp.name, "treu.secret")
-        os.environ["TREU_MAIL_DIR"] = os.path.join(cls.tmp.name, "mail")
-        customers = os.path.join(cls.tmp.name, "customers.csv")
-        with open(customers, "w") as f:
-            f.write("customer_id,email,timezone,consent.email\n")
-            for i in range(CUSTOMERS):
-                f.write(f"c{i:03d},c{i:03d}@example.com,{ZONES[i % 3]},true\n")
-        for ws in ("c", "other"):
-            api_test.cli(cls.db, "workspace", "create", ws, "--currency", "EUR")
-            api_test.cli(cls.db, "import", "customers", customers, workspace=ws)
+        rows = "".join(f"c{i:03d},c{i:03d}@example.com,{ZONES[i % 3]},true\n" for i in range(CUSTOMERS))
+        api_test.set_up_database(cls, "customer_id,email,timezone,consent.email\n" + rows, ("c", "other"))
         cls.key = api_test.make_key(cls.db, "c", "admin")
         cls.other_key = api_test.make_key(cls.db, "other", "admin")
         cls.server = api_test.Server(cls.db)
@@ -58,17 +45,7 @@ class CampaignsTest(unittest.TestCase):
 
     @classmethod
     def call(cls, method, path, body=None, key=None):
-        conn = http.client.HTTPConnection("127.0.0.1", cls.server.port, timeout=60)
-        headers = {"Authorization": "Bearer " + (key or cls.key)}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        conn.request(method, path, body=data, headers=headers)
-        r = conn.getresponse()
-        raw = r.read()
-        conn.close()
-        return r.status, (json.loads(raw) if raw else None)
+        return api_test.call_json(cls.server.port, method, path, body, key or cls.key)
 
     def rules(self, **body):
         status, out = self.call("PUT", "/api/v1/delivery-rules", body)

@@ -20,7 +20,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -127,18 +126,9 @@ class Server:
 class ChannelsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.db = api_test.fresh_db(cls.tmp.name)
-        os.environ["TREU_SECRET_FILE"] = os.path.join(cls.tmp.name, "treu.secret")
-        os.environ["TREU_MAIL_DIR"] = os.path.join(cls.tmp.name, "mail")
-        customers = os.path.join(cls.tmp.name, "customers.csv")
-        with open(customers, "w") as f:
-            f.write("customer_id,email,name\n")
-            f.write("ada,ada@example.com,Ada Lovelace\nbob,bob@example.com,Bob Builder\n"
-                    "carl,carl@example.com,Carl Gauss\n")
-        for ws in ("c", "other"):
-            api_test.cli(cls.db, "workspace", "create", ws, "--currency", "EUR")
-            api_test.cli(cls.db, "import", "customers", customers, workspace=ws)
+        api_test.set_up_database(cls, "customer_id,email,name\nada,ada@example.com,Ada Lovelace\n"
+                                      "bob,bob@example.com,Bob Builder\ncarl,carl@example.com,Carl Gauss\n",
+                                 ("c", "other"))
         cls.key = api_test.make_key(cls.db, "c", "admin")
         cls.read_key = api_test.make_key(cls.db, "c", "read")
         cls.tracking = api_test.make_key(cls.db, "c", "tracking")
@@ -162,22 +152,11 @@ class ChannelsTest(unittest.TestCase):
 
     @classmethod
     def raw(cls, method, path, body=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", cls.server.port, timeout=30)
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        data = r.read()
-        conn.close()
-        return r.status, r.headers, data
+        return api_test.request(cls.server.port, method, path, body, headers, timeout=30)
 
     @classmethod
     def call(cls, method, path, body=None, key=None, headers=None):
-        all_headers = {"Authorization": "Bearer " + (key or cls.key), **(headers or {})}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            all_headers["Content-Type"] = "application/json"
-        status, _, raw = cls.raw(method, path, data, all_headers)
-        return status, (json.loads(raw) if raw and raw[:1] in (b"{", b"[") else raw)
+        return api_test.call_json(cls.server.port, method, path, body, key or cls.key, headers)
 
     def user_hash(self, user, secret=None):
         return hmac.new((secret or self.identity).encode(), user.encode(), hashlib.sha256).hexdigest()

@@ -11,13 +11,10 @@ src/journeys/service_test.cpp.
 
 Usage: journeys_test.py sqlite|postgres   (TREU names the binary; postgres needs TREU_TEST_PG_URL)
 """
-import base64
 import datetime
-import http.client
 import json
 import os
 import sys
-import tempfile
 import time
 import unittest
 
@@ -41,18 +38,8 @@ WELCOME = {
 class JourneysTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.db = api_test.fresh_db(cls.tmp.name)
-        os.environ["TREU_SECRET_FILE"] = os.path.join(cls.tmp.name, "treu.secret")
-        os.environ["TREU_MAIL_DIR"] = os.path.join(cls.tmp.name, "mail")
-        customers = os.path.join(cls.tmp.name, "customers.csv")
-        with open(customers, "w") as f:
-            f.write("customer_id,email,consent.email\n")
-            for i in range(CUSTOMERS):
-                f.write(f"c{i:02d},c{i:02d}@example.com,true\n")
-        for ws in ("j", "other"):
-            api_test.cli(cls.db, "workspace", "create", ws, "--currency", "EUR")
-            api_test.cli(cls.db, "import", "customers", customers, workspace=ws)
+        rows = "".join(f"c{i:02d},c{i:02d}@example.com,true\n" for i in range(CUSTOMERS))
+        api_test.set_up_database(cls, "customer_id,email,consent.email\n" + rows, ("j", "other"))
         cls.key = api_test.make_key(cls.db, "j", "admin")
         cls.tracking = api_test.make_key(cls.db, "j", "tracking")
         cls.other_key = api_test.make_key(cls.db, "other", "admin")
@@ -69,20 +56,7 @@ class JourneysTest(unittest.TestCase):
 
     @classmethod
     def call(cls, method, path, body=None, key=None, basic=False):
-        conn = http.client.HTTPConnection("127.0.0.1", cls.server.port, timeout=60)
-        if basic:
-            headers = {"Authorization": "Basic " + base64.b64encode((key + ":").encode()).decode()}
-        else:
-            headers = {"Authorization": "Bearer " + (key or cls.key)}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        conn.request(method, path, body=data, headers=headers)
-        r = conn.getresponse()
-        raw = r.read()
-        conn.close()
-        return r.status, (json.loads(raw) if raw else None)
+        return api_test.call_json(cls.server.port, method, path, body, key or cls.key, basic=basic)
 
     def track(self, customer, event, n):
         status, out = self.call("POST", "/v1/track", {"userId": customer, "event": event, "messageId": f"{event}-{n}"},

@@ -10,14 +10,12 @@ Usage: messaging_test.py sqlite|postgres   (TREU names the binary; postgres need
 import email
 import email.policy
 import glob
-import http.client
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 import urllib.parse
@@ -76,25 +74,16 @@ class Server:
 class MessagingTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.db = api_test.fresh_db(cls.tmp.name)
-        os.environ["TREU_SECRET_FILE"] = os.path.join(cls.tmp.name, "treu.secret")
-        os.environ["TREU_MAIL_DIR"] = os.path.join(cls.tmp.name, "mail")
-        customers = os.path.join(cls.tmp.name, "customers.csv")
-        with open(customers, "w") as f:
-            f.write("customer_id,email,name,locale,consent.email\n")
-            f.write("ada,ada@example.com,Ada Lovelace,de-DE,true\n")
-            f.write("bob,bob@example.com,Bob Builder,en,false\n")
-            f.write("carl,carl@example.com,Carl Gauss,de,true\n")
-            f.write("dora,dora@example.com,Dora Explorer,en,true\n")
-            f.write("nomail,,No Mail,en,true\n")
+        api_test.set_up_database(cls, "customer_id,email,name,locale,consent.email\n"
+                                      "ada,ada@example.com,Ada Lovelace,de-DE,true\n"
+                                      "bob,bob@example.com,Bob Builder,en,false\n"
+                                      "carl,carl@example.com,Carl Gauss,de,true\n"
+                                      "dora,dora@example.com,Dora Explorer,en,true\n"
+                                      "nomail,,No Mail,en,true\n", ("m", "other"), import_into=("m",))
         orders = os.path.join(cls.tmp.name, "orders.csv")
         with open(orders, "w") as f:
             f.write("order_id,customer_id,placed_at,total\n")
             f.write("o1,ada,2026-01-05,40.00\no2,ada,2026-02-07,19.50\no3,carl,2026-03-01,5.00\n")
-        for ws in ("m", "other"):
-            api_test.cli(cls.db, "workspace", "create", ws, "--currency", "EUR")
-        api_test.cli(cls.db, "import", "customers", customers, workspace="m")
         api_test.cli(cls.db, "import", "orders", orders, workspace="m")
         cls.key = api_test.make_key(cls.db, "m", "admin")
         cls.other_key = api_test.make_key(cls.db, "other", "admin")
@@ -117,24 +106,11 @@ class MessagingTest(unittest.TestCase):
     @classmethod
     def raw(cls, method, url, body=None, headers=None):
         """(status, headers, bytes) of a request to the server; `url` is a path or a full URL."""
-        parsed = urllib.parse.urlsplit(url)
-        path = parsed.path + ("?" + parsed.query if parsed.query else "") if parsed.scheme else url
-        conn = http.client.HTTPConnection("127.0.0.1", cls.server.port, timeout=30)
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        data = r.read()
-        conn.close()
-        return r.status, r.headers, data
+        return api_test.request(cls.server.port, method, url, body, headers, timeout=30)
 
     @classmethod
     def call(cls, method, path, body=None, key=None):
-        headers = {"Authorization": "Bearer " + (key or cls.key)}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        status, _, raw = cls.raw(method, path, data, headers)
-        return status, (json.loads(raw) if raw and raw[:1] in (b"{", b"[") else raw)
+        return api_test.call_json(cls.server.port, method, path, body, key or cls.key)
 
     def wait_for(self, predicate, what, seconds=30):
         deadline = time.time() + seconds
