@@ -16,10 +16,9 @@
 #include "api/http.hpp"
 #include "api/metrics.hpp"
 #include "api/rate_limit.hpp"
+#include "core/periodic.hpp"
 #include "core/time.hpp"
 #include "analytics/model_fits.hpp"
-#include "campaigns/scheduler.hpp"
-#include "journeys/worker.hpp"
 #include "ingest/import_jobs.hpp"
 #include "ingest/tracking.hpp"
 #include "loyalty/writer.hpp"
@@ -48,8 +47,8 @@ struct ServerServices {
   bool secure_cookies = false;                // session cookies always carry Secure
   messaging::OutboxWorker* outbox = nullptr;  // delivers the outbox, if the server runs it
   std::filesystem::path mail_dir = "mail";    // where the file transport writes
-  campaigns::CampaignScheduler* campaigns = nullptr;  // launches due campaigns, if the server runs it
-  journeys::JourneyWorker* journeys = nullptr;        // runs journeys, if the server runs it
+  Periodic* campaigns = nullptr;  // the campaign scheduler (launches due campaigns), if the server runs it
+  Periodic* journeys = nullptr;   // the journey worker, if the server runs it
 };
 
 // Who may call a route: anyone (public), a key or a dashboard session whose scope allows
@@ -90,8 +89,8 @@ struct RequestContext {
   std::optional<SessionUser> session;
   messaging::OutboxWorker* outbox = nullptr;   // delivers the outbox, if the server runs it
   std::filesystem::path mail_dir = "mail";     // where the file transport writes
-  campaigns::CampaignScheduler* campaigns = nullptr;  // launches due campaigns, if the server runs it
-  journeys::JourneyWorker* journeys = nullptr;        // runs journeys, if the server runs it
+  Periodic* campaigns = nullptr;  // the campaign scheduler (launches due campaigns), if the server runs it
+  Periodic* journeys = nullptr;   // the journey worker, if the server runs it
 
   // The caller's workspace. REQUIRES: a non-public route.
   WorkspaceId workspace() const { return key->workspace; }

@@ -160,17 +160,17 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
   // Scheduled campaigns are launched (and their A/B winners sent) by a scheduler thread.
   auto campaign_store = ctx.OpenStore();
   if (!campaign_store) return Fail(campaign_store.error());
-  auto scheduler = campaigns::CampaignScheduler::Start(std::move(*campaign_store), ctx.clock, &snapshots,
-                                                       &predictions, secret, campaigns::CampaignScheduler::Options{});
+  auto scheduler =
+      campaigns::StartCampaignScheduler(std::move(*campaign_store), ctx.clock, &snapshots, &predictions, secret);
   if (!scheduler) return Fail(scheduler.error());
-  campaigns::CampaignScheduler* campaigns_ptr = scheduler->get();
+  Periodic* campaigns_ptr = scheduler->get();
   // Journeys: customers entered from triggers, waits woken, actions performed.
   auto journey_store = ctx.OpenStore();
   if (!journey_store) return Fail(journey_store.error());
-  auto journey_worker = journeys::JourneyWorker::Start(std::move(*journey_store), ctx.clock, &snapshots, &predictions,
-                                                       secret, SurveyOf, journeys::JourneyWorker::Options{});
+  auto journey_worker =
+      journeys::StartJourneyWorker(std::move(*journey_store), ctx.clock, &snapshots, &predictions, secret, SurveyOf);
   if (!journey_worker) return Fail(journey_worker.error());
-  journeys::JourneyWorker* journeys_ptr = journey_worker->get();
+  Periodic* journeys_ptr = journey_worker->get();
   static std::filesystem::path mail_dir;
   mail_dir = ctx.MailDir();
   opts.body_limit = [max = opts.max_body_bytes](std::string_view method, std::string_view target) {

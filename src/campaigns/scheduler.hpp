@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "analytics/model_fits.hpp"
@@ -16,32 +15,11 @@
 
 namespace treu::campaigns {
 
-class CampaignScheduler {
- public:
-  struct Options {
-    int poll_seconds = 5;
-  };
-  static Result<std::unique_ptr<CampaignScheduler>> Start(std::unique_ptr<Store> store, const Clock& clock,
-                                                          SnapshotCache* snapshots, PredictionCache* predictions,
-                                                          std::vector<std::uint8_t> secret, Options options);
-  ~CampaignScheduler();  // finishes the launch under way
-  CampaignScheduler(const CampaignScheduler&) = delete;
-  CampaignScheduler& operator=(const CampaignScheduler&) = delete;
-
-  // Asks for a look at the due campaigns now.
-  void Wake();
-
- private:
-  CampaignScheduler(std::unique_ptr<Store> store, const Clock& clock, SnapshotCache* snapshots,
-                    PredictionCache* predictions, std::vector<std::uint8_t> secret);
-  void Pass();
-
-  std::unique_ptr<Store> store_;
-  const Clock& clock_;
-  SnapshotCache* snapshots_;
-  PredictionCache* predictions_;
-  std::vector<std::uint8_t> secret_;
-  std::optional<Periodic> thread_;  // last: stopped first
-};
+// Starts the scheduler: a pass at once, then every `poll_seconds` (>= 1) and whenever woken
+// (Periodic::Wake). Destroying it lets the launch under way finish. InvalidArgument without a
+// snapshot cache or with a poll under a second.
+Result<std::unique_ptr<Periodic>> StartCampaignScheduler(std::unique_ptr<Store> store, const Clock& clock,
+                                                         SnapshotCache* snapshots, PredictionCache* predictions,
+                                                         std::vector<std::uint8_t> secret, int poll_seconds = 5);
 
 }  // namespace treu::campaigns

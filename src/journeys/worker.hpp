@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "analytics/model_fits.hpp"
@@ -18,33 +17,12 @@
 
 namespace treu::journeys {
 
-class JourneyWorker {
- public:
-  struct Options {
-    int poll_seconds = 2;
-  };
-  static Result<std::unique_ptr<JourneyWorker>> Start(std::unique_ptr<Store> store, const Clock& clock,
-                                                      SnapshotCache* snapshots, PredictionCache* predictions,
-                                                      std::vector<std::uint8_t> secret,
-                                                      survey::SurveyReader read_survey, Options options);
-  ~JourneyWorker();  // finishes the pass under way
-  JourneyWorker(const JourneyWorker&) = delete;
-  JourneyWorker& operator=(const JourneyWorker&) = delete;
-
-  void Wake();
-
- private:
-  JourneyWorker(std::unique_ptr<Store> store, const Clock& clock, SnapshotCache* snapshots,
-                PredictionCache* predictions, std::vector<std::uint8_t> secret, survey::SurveyReader read_survey);
-  void Pass();
-
-  std::unique_ptr<Store> store_;
-  const Clock& clock_;
-  SnapshotCache* snapshots_;
-  PredictionCache* predictions_;
-  std::vector<std::uint8_t> secret_;
-  survey::SurveyReader read_survey_;
-  std::optional<Periodic> thread_;  // last: stopped first
-};
+// Starts the worker: a pass at once, then every `poll_seconds` (>= 1) and whenever woken
+// (Periodic::Wake). Destroying it lets the pass under way finish. InvalidArgument without a
+// snapshot cache or with a poll under a second.
+Result<std::unique_ptr<Periodic>> StartJourneyWorker(std::unique_ptr<Store> store, const Clock& clock,
+                                                     SnapshotCache* snapshots, PredictionCache* predictions,
+                                                     std::vector<std::uint8_t> secret, survey::SurveyReader read_survey,
+                                                     int poll_seconds = 2);
 
 }  // namespace treu::journeys
