@@ -103,7 +103,8 @@ Column ColumnOfValues(std::size_t rows, const std::vector<std::pair<std::uint32_
 }
 
 Result<CustomerTable> BuildCustomerTable(Store& store, const Snapshot& s,
-                                         const CustomerPredictions* predictions, Timestamp now) {
+                                         const CustomerPredictions* predictions, Timestamp now,
+                                         const std::function<void(Snapshot::Index, const Customer&)>& each) {
   const std::size_t n = s.customers();
   const double minor = std::pow(10.0, s.currency().exponent());
   CustomerTable t;
@@ -124,6 +125,7 @@ Result<CustomerTable> BuildCustomerTable(Store& store, const Snapshot& s,
     auto it = by_id.find(cu.id.value);
     if (it == by_id.end()) return;  // newer than the snapshot
     const Snapshot::Index c = it->second;
+    if (each) each(c, cu);
     if (!cu.email.empty()) email.Set(c, cu.email);
     if (!cu.country.empty()) country.Set(c, cu.country);
     if (!cu.locale.empty()) locale.Set(c, cu.locale);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -58,7 +59,10 @@ Column ColumnOfValues(std::size_t rows, const std::vector<std::pair<std::uint32_
 // The table of every customer in `s` as of `now`. `predictions` may be null (then the
 // prediction columns are absent). An attribute whose values have more than one type across
 // customers becomes a string column of their canonical text.
+// `each`, when given, is called with every customer of the scan that is in `s` (its snapshot
+// index and row), so that callers wanting more of the rows need not scan them again.
 Result<CustomerTable> BuildCustomerTable(Store& store, const Snapshot& s,
-                                         const CustomerPredictions* predictions, Timestamp now);
+                                         const CustomerPredictions* predictions, Timestamp now,
+                                         const std::function<void(Snapshot::Index, const Customer&)>& each = {});
 
 }  // namespace treu

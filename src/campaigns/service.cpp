@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cmath>
+#include <future>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -148,19 +149,39 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
   const std::string key = "campaign:" + std::to_string(c.id);
   std::vector<OutboxMessage> batch;
   std::vector<CampaignMember> members;
+  // A batch is written (its messages, then its members, each committed) on a second thread while
+  // the next one is composed: at most one write is under way, and the store is not otherwise
+  // used until it is waited for. Batches are written in order, as before.
+  std::future<Result<std::pair<std::int64_t, std::int64_t>>> writing;  // inserted, offered
+  auto wait = [&]() -> Status {
+    if (!writing.valid()) return Ok();
+    TREU_ASSIGN_OR_RETURN(auto counts, writing.get());
+    report.queued += counts.first;
+    report.duplicates += counts.second - counts.first;
+    return Ok();
+  };
   auto flush = [&]() -> Status {
-    if (write) {
-      if (!batch.empty()) {
-        TREU_ASSIGN_OR_RETURN(std::int64_t inserted, store.EnqueueMessages(ws.id, batch, now));
-        report.queued += inserted;
-        report.duplicates += static_cast<std::int64_t>(batch.size()) - inserted;
-      }
-      TREU_RETURN_IF_ERROR(store.SaveCampaignMembers(ws.id, c.id, members));
-    } else {
+    if (!write) {
       report.queued += static_cast<std::int64_t>(batch.size());
+      batch.clear();
+      members.clear();
+      return Ok();
     }
-    batch.clear();
-    members.clear();
+    TREU_RETURN_IF_ERROR(wait());
+    writing = std::async(std::launch::async,
+                         [&store, ws_id = ws.id, campaign_id = c.id, now, messages = std::move(batch),
+                          rows = std::move(members)]() -> Result<std::pair<std::int64_t, std::int64_t>> {
+                           std::int64_t inserted = 0;
+                           if (!messages.empty()) {
+                             TREU_ASSIGN_OR_RETURN(inserted, store.EnqueueMessages(ws_id, messages, now));
+                           }
+                           TREU_RETURN_IF_ERROR(store.SaveCampaignMembers(ws_id, campaign_id, rows));
+                           return std::pair{inserted, static_cast<std::int64_t>(messages.size())};
+                         });
+    batch = {};
+    members = {};
+    batch.reserve(kBatch);
+    members.reserve(kBatch);
     return Ok();
   };
   std::int64_t done = 0;
@@ -210,6 +231,7 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
     }
   }
   TREU_RETURN_IF_ERROR(flush());
+  TREU_RETURN_IF_ERROR(wait());
   if (progress) progress(report.audience, report.audience);
   return report;
 }

@@ -222,7 +222,6 @@ Result<std::unique_ptr<TemplateData>> TemplateData::Build(Store& store, const Wo
   impl->ws = ws;
   impl->snapshot = s;
   impl->now = now;
-  TREU_ASSIGN_OR_RETURN(impl->data, segment::SegmentData::Build(store, ws, s, now, /*with_events=*/false, predictions));
   for (const VariableUse& v : variables) {
     auto [root, rest] = SplitFirst(v.path);
     if (root == "customer") {
@@ -241,26 +240,25 @@ Result<std::unique_ptr<TemplateData>> TemplateData::Build(Store& store, const Wo
   if (impl->whole_customer) {
     for (std::string_view f : {"id", "email", "name", "first_name", "last_name"}) impl->customer_fields.emplace(f);
   }
-  const CustomerTable& table = impl->data.table;
-  impl->email = table.Find("email");
-  impl->consent = table.Find("consent.email");
-  impl->locale = table.Find("locale");
-
-  // Names and time zones come from the customers' rows (one pass).
-  std::unordered_map<std::int64_t, Snapshot::Index> index;
-  index.reserve(s->customers());
-  for (Snapshot::Index c = 0; c < s->customers(); ++c) index.emplace(s->customer_id(c).value, c);
+  // Names and time zones come from the customers' rows, read in the scan that builds the
+  // customer table.
   impl->names.assign(s->customers(), std::string());
   impl->zones.assign(s->customers(), std::string());
   const bool names = impl->customer_fields.contains("name") || impl->customer_fields.contains("first_name") ||
                      impl->customer_fields.contains("last_name");
-  TREU_RETURN_IF_ERROR(store.ScanCustomers(ws.id, [&](const Customer& c) {
-    auto it = index.find(c.id.value);
-    if (it == index.end()) return;
-    if (names) impl->names[it->second] = c.name;
-    if (!c.time_zone.empty()) impl->zones[it->second] = c.time_zone;
-  }));
+  TREU_ASSIGN_OR_RETURN(impl->data, segment::SegmentData::Build(store, ws, s, now, /*with_events=*/false, predictions,
+                                                                [&](Snapshot::Index c, const Customer& row) {
+                                                                  if (names) impl->names[c] = row.name;
+                                                                  if (!row.time_zone.empty()) impl->zones[c] = row.time_zone;
+                                                                }));
+  const CustomerTable& table = impl->data.table;
+  impl->email = table.Find("email");
+  impl->consent = table.Find("consent.email");
+  impl->locale = table.Find("locale");
   if (impl->loyalty) {
+    std::unordered_map<std::int64_t, Snapshot::Index> index;
+    index.reserve(s->customers());
+    for (Snapshot::Index c = 0; c < s->customers(); ++c) index.emplace(s->customer_id(c).value, c);
     std::int64_t after = 0;
     for (;;) {
       TREU_ASSIGN_OR_RETURN(auto page, store.ListLoyaltyMembers(ws.id, after, 1000));
@@ -451,6 +449,11 @@ struct Composer::Impl {
   MessagingSettingsRecord settings;
   std::unordered_map<std::int64_t, std::vector<std::int64_t>> subscriptions;  // push: by customer id
   std::vector<std::uint8_t> secret;
+  std::optional<LinkSigner> signer;  // under `secret`
+  std::string link_base;             // the public URL without a trailing '/'
+  // Whether any variant reads {{ unsubscribe_url }} / {{ preferences_url }}: links no template
+  // shows are not signed.
+  bool unsubscribe_link = false, preferences_link = false;
 };
 
 Composer::Composer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -474,6 +477,11 @@ Result<std::unique_ptr<Composer>> Composer::Prepare(Store& store, const Workspac
                                              "' " + std::string(ChannelName(templates.front().channel)));
     TREU_ASSIGN_OR_RETURN(CompiledTemplate compiled, CompileTemplate(t));
     variables.insert(variables.end(), compiled.variables.begin(), compiled.variables.end());
+    for (const VariableUse& v : compiled.variables) {
+      const std::string_view root = SplitFirst(v.path).first;
+      impl->unsubscribe_link = impl->unsubscribe_link || root == "unsubscribe_url";
+      impl->preferences_link = impl->preferences_link || root == "preferences_url";
+    }
     impl->compiled.push_back(std::move(compiled));
     std::string format;
     if (t.channel == Channel::kWebhook) {
@@ -492,6 +500,9 @@ Result<std::unique_ptr<Composer>> Composer::Prepare(Store& store, const Workspac
     after = page.back().address;
   }
   TREU_ASSIGN_OR_RETURN(impl->settings, LoadMessagingSettings(store, ws.id));
+  impl->signer.emplace(impl->secret);
+  impl->link_base = impl->settings.public_url;
+  while (!impl->link_base.empty() && impl->link_base.back() == '/') impl->link_base.pop_back();
   if (impl->templates.front().channel == Channel::kPush) {
     for (std::int64_t after = 0;;) {
       TREU_ASSIGN_OR_RETURN(auto page, store.ListPushSubscriptions(ws.id, CustomerId{}, after, 1000));
@@ -529,7 +540,12 @@ Status Composer::Compose(std::size_t v, Snapshot::Index c, const Envelope& e, st
   const MessageTemplateRecord& t = d.templates[v];
   const Snapshot& s = *d.snapshot;
   const CustomerId id = s.customer_id(c);
-  RecipientLinks links = LinksFor(d.settings, d.ws.id, id, t.id, d.secret);
+  // As LinksFor, each only when a variant shows it.
+  RecipientLinks links;
+  if (d.unsubscribe_link)
+    links.unsubscribe_url = d.link_base + "/m/u/" + d.signer->Sign({LinkKind::kUnsubscribe, d.ws.id, id, t.id, Timestamp{}}, "");
+  if (d.preferences_link)
+    links.preferences_url = d.link_base + "/m/p/" + d.signer->Sign({LinkKind::kPreferences, d.ws.id, id, 0, Timestamp{}}, "");
   links.survey_url = e.survey_url;
   TREU_ASSIGN_OR_RETURN(RenderContext ctx, d.data->ContextFor(c));
   auto rendered = Render(d.compiled[v], d.data->For(c, std::move(links)), ctx);

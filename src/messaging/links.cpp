@@ -1,12 +1,11 @@
 #include "messaging/links.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sodium.h>
 
 #include <array>
 #include <cstdlib>
+#include <cstring>
 
 namespace treu::messaging {
 namespace {
@@ -32,20 +31,41 @@ std::uint64_t GetU64(const unsigned char* p) {
   return v;
 }
 
-Mac MacOf(const Payload& payload, std::string_view bound, std::span<const std::uint8_t> secret) {
-  std::string data;
-  data.reserve(kLabel.size() + payload.size() + 1 + bound.size());
-  data.append(kLabel);
-  data.append(reinterpret_cast<const char*>(payload.data()), payload.size());
-  data.push_back('\0');
-  data.append(bound);
-  unsigned char full[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  ::HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), full, &len);
+static_assert(sizeof(crypto_auth_hmacsha256_state) <= 512);
+
+// HMAC-SHA256 under a key already absorbed into `keyed` (a copy is finished).
+Mac MacWith(const crypto_auth_hmacsha256_state& keyed, const Payload& payload, std::string_view bound) {
+  crypto_auth_hmacsha256_state st = keyed;
+  const unsigned char zero = 0;
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(kLabel.data()), kLabel.size());
+  crypto_auth_hmacsha256_update(&st, payload.data(), payload.size());
+  crypto_auth_hmacsha256_update(&st, &zero, 1);
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(bound.data()), bound.size());
+  unsigned char full[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_final(&st, full);
   Mac mac{};
   std::copy_n(full, kMacBytes, mac.begin());
+  sodium_memzero(&st, sizeof st);
   return mac;
+}
+
+Mac MacOf(const Payload& payload, std::string_view bound, std::span<const std::uint8_t> secret) {
+  crypto_auth_hmacsha256_state keyed;
+  crypto_auth_hmacsha256_init(&keyed, secret.data(), secret.size());
+  const Mac mac = MacWith(keyed, payload, bound);
+  sodium_memzero(&keyed, sizeof keyed);
+  return mac;
+}
+
+Payload PayloadOf(const LinkClaims& claims) {
+  Payload p{};
+  p[0] = kVersion;
+  p[1] = static_cast<unsigned char>(claims.kind);
+  PutU64(&p[2], static_cast<std::uint64_t>(claims.workspace.value));
+  PutU64(&p[10], static_cast<std::uint64_t>(claims.customer.value));
+  PutU64(&p[18], static_cast<std::uint64_t>(claims.ref));
+  PutU64(&p[26], static_cast<std::uint64_t>(claims.expires_at.micros));
+  return p;
 }
 
 std::string Encode(const unsigned char* data, std::size_t n) {
@@ -64,14 +84,26 @@ bool Decode(std::string_view text, unsigned char* out, std::size_t n) {
 }  // namespace
 
 std::string SignLink(const LinkClaims& claims, std::string_view bound, std::span<const std::uint8_t> secret) {
-  Payload p{};
-  p[0] = kVersion;
-  p[1] = static_cast<unsigned char>(claims.kind);
-  PutU64(&p[2], static_cast<std::uint64_t>(claims.workspace.value));
-  PutU64(&p[10], static_cast<std::uint64_t>(claims.customer.value));
-  PutU64(&p[18], static_cast<std::uint64_t>(claims.ref));
-  PutU64(&p[26], static_cast<std::uint64_t>(claims.expires_at.micros));
+  const Payload p = PayloadOf(claims);
   const Mac mac = MacOf(p, bound, secret);
+  return Encode(p.data(), p.size()) + "." + Encode(mac.data(), mac.size());
+}
+
+LinkSigner::LinkSigner(std::span<const std::uint8_t> secret) {
+  crypto_auth_hmacsha256_state keyed;
+  crypto_auth_hmacsha256_init(&keyed, secret.data(), secret.size());
+  std::memcpy(keyed_, &keyed, sizeof keyed);
+  sodium_memzero(&keyed, sizeof keyed);
+}
+
+LinkSigner::~LinkSigner() { sodium_memzero(keyed_, sizeof keyed_); }
+
+std::string LinkSigner::Sign(const LinkClaims& claims, std::string_view bound) const {
+  const Payload p = PayloadOf(claims);
+  crypto_auth_hmacsha256_state keyed;
+  std::memcpy(&keyed, keyed_, sizeof keyed);
+  const Mac mac = MacWith(keyed, p, bound);
+  sodium_memzero(&keyed, sizeof keyed);
   return Encode(p.data(), p.size()) + "." + Encode(mac.data(), mac.size());
 }
 

@@ -19,6 +19,23 @@ LinkClaims Claims(LinkKind kind) {
   return c;
 }
 
+// The format's known answer (HMAC-SHA256 as Python's hmac module computes it): tokens already
+// in sent messages keep verifying whichever HMAC implementation signs.
+TEST(Links, KnownAnswerAndSignerAgree) {
+  const LinkClaims c = Claims(LinkKind::kUnsubscribe);
+  const std::string want = "AQEAAAAAAAAABwAAAAAAAeJAAAAAADreaLEAAAAAAAAAAA.CAtp3ed9ZpTxeAZMU8z_dQ";
+  const std::string bound = "https://shop.example/x?y=1";
+  const std::string want_bound = "AQEAAAAAAAAABwAAAAAAAeJAAAAAADreaLEAAAAAAAAAAA.1WWGuzmK-Rt8c0pQpSxqhA";
+  EXPECT_EQ(SignLink(c, "", kSecret), want);
+  EXPECT_EQ(SignLink(c, bound, kSecret), want_bound);
+  const LinkSigner signer(kSecret);
+  EXPECT_EQ(signer.Sign(c, ""), want);
+  EXPECT_EQ(signer.Sign(c, bound), want_bound);
+  EXPECT_EQ(signer.Sign(c, ""), want);  // the keyed state is reused, not consumed
+  const LinkClaims p = Claims(LinkKind::kPreferences);
+  EXPECT_EQ(signer.Sign(p, ""), SignLink(p, "", kSecret));
+}
+
 TEST(Links, RoundTripAndUrlSafe) {
   const LinkClaims c = Claims(LinkKind::kUnsubscribe);
   const std::string token = SignLink(c, "", kSecret);

@@ -134,7 +134,8 @@ bool SegmentLibrary::NeedsEvents(const Expr& e, int depth) const {
 }
 
 Result<SegmentData> SegmentData::Build(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
-                                       Timestamp now, bool with_events, PredictionCache* predictions) {
+                                       Timestamp now, bool with_events, PredictionCache* predictions,
+                                       const std::function<void(Snapshot::Index, const Customer&)>& each_customer) {
   // Today's predictions when the workspace's purchase model has been fitted.
   auto current = CurrentPredictions(store, s, now, predictions);
   if (!current && current.error().code() != ErrorCode::kFailedPrecondition) {
@@ -143,7 +144,7 @@ Result<SegmentData> SegmentData::Build(Store& store, const Workspace& ws, const 
   SegmentData out;
   out.now = now;
   out.snapshot = s;
-  TREU_ASSIGN_OR_RETURN(out.table, BuildCustomerTable(store, *s, current ? current->get() : nullptr, now));
+  TREU_ASSIGN_OR_RETURN(out.table, BuildCustomerTable(store, *s, current ? current->get() : nullptr, now, each_customer));
   TREU_ASSIGN_OR_RETURN(out.zone, TimeZone::Find(ws.time_zone));
   if (with_events) {
     TREU_ASSIGN_OR_RETURN(EventLog log, LoadEventLog(store, *s));

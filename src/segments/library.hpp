@@ -72,8 +72,10 @@ struct SegmentData {
   std::unique_ptr<EventLog> events;  // null unless built with_events
 
   // `predictions` may be null.
+  // `each_customer`: as BuildCustomerTable's `each`.
   static Result<SegmentData> Build(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
-                                   Timestamp now, bool with_events, PredictionCache* predictions);
+                                   Timestamp now, bool with_events, PredictionCache* predictions,
+                                   const std::function<void(Snapshot::Index, const Customer&)>& each_customer = {});
   // An evaluation context over this data (valid while it and `lib` live).
   EvalContext Context(const SegmentLibrary& lib) const;
 };

@@ -1287,7 +1287,8 @@ class Store {
                                                                   CustomerId after, int limit) = 0;
 
   // Frequency capping: the workspace's marketing messages queued, sending or sent with
-  // next_attempt_at in [from, to), by customer then time.
+  // next_attempt_at in [from, to), by time then id (so each customer's in time order). Not by
+  // customer first: that sorted every row, where the time order is an index's.
   virtual Result<std::vector<MarketingMessageRow>> ListMarketingMessages(WorkspaceId ws, Timestamp from,
                                                                          Timestamp to) = 0;
   // Send-time optimisation: the workspace's "opened" and "clicked" log lines at or after

@@ -3449,11 +3449,11 @@ TEST_P(StoreContractTest, MarketingMessagesAndEngagementsAreListedForCapping) {
     got.emplace_back(r.customer.value, r.at.micros / kMicrosPerSecond);
     EXPECT_EQ(r.campaign, "spring");
   }
-  // By customer then time: c1's c (sent; at its last attempt's due time), b (queued); c2's a.
-  // Not the transactional d, the failed f, the suppressed g, e (at the end of the range) nor
-  // the other workspace's.
+  // By time: c1's c (sent; at its last attempt's due time), c2's a, c1's b (queued). Not the
+  // transactional d, the failed f, the suppressed g, e (at the end of the range) nor the other
+  // workspace's.
   EXPECT_EQ(got, (std::vector<std::pair<std::int64_t, std::int64_t>>{
-                     {ids[0].value, 300}, {ids[0].value, 900}, {ids[1].value, 500}}));
+                     {ids[0].value, 300}, {ids[1].value, 500}, {ids[0].value, 900}}));
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0].state, MessageState::kSent);
   EXPECT_EQ(rows[1].state, MessageState::kQueued);

@@ -5163,7 +5163,7 @@ class PostgresStore final : public Store {
                             "SELECT id, customer_id, next_attempt_at, state, campaign FROM outbox WHERE workspace_id "
                             "= $1::bigint AND category = 'marketing' AND next_attempt_at >= $2::bigint AND "
                             "next_attempt_at < $3::bigint AND state IN ('queued', 'sending', 'sent') ORDER BY "
-                            "customer_id, next_attempt_at, id",
+                            "next_attempt_at, id",
                             Params().Add(ws.value).Add(from.micros).Add(to.micros)));
     std::vector<MarketingMessageRow> out;
     out.reserve(static_cast<std::size_t>(r.size()));

@@ -4228,7 +4228,7 @@ class SqliteStore final : public Store {
         Stmt * s, db_.Prepare("SELECT id, customer_id, next_attempt_at, state, campaign FROM outbox WHERE "
                               "workspace_id = ? AND category = 'marketing' AND next_attempt_at >= ? AND "
                               "next_attempt_at < ? AND state IN ('queued', 'sending', 'sent') ORDER BY "
-                              "customer_id, next_attempt_at, id"));
+                              "next_attempt_at, id"));
     s->Bind(ws.value).Bind(from.micros).Bind(to.micros);
     std::vector<MarketingMessageRow> out;
     while (true) {
