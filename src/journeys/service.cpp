@@ -410,11 +410,11 @@ class Pass {
   std::unordered_map<std::int64_t, std::vector<MarketingMessageRow>> queued_campaign_;  // displaceable
   std::optional<loyalty::Program> program_;
   bool program_loaded_ = false;
-  // Surveys invited to by send steps, with every customer's schedule facts (kept current as
-  // this pass invites), and the address survey links start with.
+  // Surveys invited to by send steps, with the recorded schedule facts of the customers who
+  // have any (kept current as this pass invites), and the address survey links start with.
   struct Invitations {
     survey::Survey survey;
-    std::map<std::int64_t, survey::ScheduleFacts> facts;
+    std::unordered_map<std::int64_t, survey::ScheduleFacts> recorded;
   };
   std::map<std::string, Invitations, std::less<>> invitations_;
   std::optional<std::string> public_url_;
@@ -587,16 +587,9 @@ Result<Pass::SurveyLink> Pass::Invite(const JourneyRun& run, const Action& a, co
     TREU_ASSIGN_OR_RETURN(auto record, store_.FindSurvey(ws_.id, step.survey));
     if (!record) return SurveyLink{"", "no_survey"};
     TREU_ASSIGN_OR_RETURN(survey::Survey parsed, options_.read_survey(*record));
-    // Everyone's facts in one scan of the invitations, not one per customer.
-    TREU_ASSIGN_OR_RETURN(auto s, Snap());
-    std::vector<survey::Candidate> everyone(s->customers());
-    for (Snapshot::Index i = 0; i < s->customers(); ++i) {
-      everyone[i].id = s->customer_id(i);
-      const auto times = s->order_times(i);
-      if (!times.empty()) everyone[i].last_order = Timestamp{times.back()};
-    }
-    TREU_ASSIGN_OR_RETURN(auto facts, survey::LoadScheduleFacts(store_, ws_.id, parsed, everyone));
-    it = invitations_.emplace(step.survey, Invitations{std::move(parsed), std::move(facts)}).first;
+    // One scan of the invitations (and trigger events) per pass and survey; kept by customer.
+    TREU_ASSIGN_OR_RETURN(auto recorded, survey::LoadRecordedFacts(store_, ws_.id, parsed));
+    it = invitations_.emplace(step.survey, Invitations{std::move(parsed), std::move(recorded)}).first;
   }
   if (!public_url_) {
     TREU_ASSIGN_OR_RETURN(auto settings, messaging::LoadMessagingSettings(store_, ws_.id));
@@ -604,16 +597,24 @@ Result<Pass::SurveyLink> Pass::Invite(const JourneyRun& run, const Action& a, co
   }
   survey::InviteOptions options;
   options.base_url = *public_url_;
+  std::optional<Timestamp> last_order;
+  TREU_ASSIGN_OR_RETURN(const auto index, IndexOf(run.customer));
+  if (index) {
+    const auto times = snapshot_->order_times(*index);
+    if (!times.empty()) last_order = Timestamp{times.back()};
+  }
+  const auto known = it->second.recorded.find(run.customer.value);
+  const survey::ScheduleFacts facts = survey::WithLastOrder(
+      it->second.survey, known == it->second.recorded.end() ? survey::ScheduleFacts{} : known->second, last_order);
   TREU_ASSIGN_OR_RETURN(auto invited,
-                        survey::InviteWithKey(store_, ws_, it->second.survey, run.customer,
-                                              it->second.facts[run.customer.value],
+                        survey::InviteWithKey(store_, ws_, it->second.survey, run.customer, facts,
                                               "journey:" + FormatSequence(run, a.sequence), options, options_.secret, now_));
   if (invited.reason != survey::NotDue::kDue) {
     return SurveyLink{"", "survey_" + std::string(survey::NotDueName(invited.reason))};
   }
   if (invited.made) {
     for (auto& [name, other] : invitations_) {
-      survey::ScheduleFacts& f = other.facts[run.customer.value];
+      survey::ScheduleFacts& f = other.recorded[run.customer.value];
       f.last_invited_any = now_;
       if (&other == &it->second) f.last_invited_this = now_;
     }

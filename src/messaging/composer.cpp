@@ -379,13 +379,19 @@ Value TemplateData::For(Snapshot::Index c, RecipientLinks links) const {
   return data;
 }
 
-RecipientLinks LinksFor(const MessagingSettingsRecord& settings, WorkspaceId ws, CustomerId c, std::int64_t template_id,
-                        std::span<const std::uint8_t> secret) {
-  std::string base = settings.public_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return {base + "/m/u/" + SignLink({LinkKind::kUnsubscribe, ws, c, template_id, Timestamp{}}, "", secret),
-          base + "/m/p/" + SignLink({LinkKind::kPreferences, ws, c, 0, Timestamp{}}, "", secret),
-          ""};
+RecipientLinks LinksFor(std::string_view public_url, const LinkSigner& signer, WorkspaceId ws, CustomerId c,
+                        std::int64_t template_id, LinksShown shown) {
+  while (public_url.ends_with('/')) public_url.remove_suffix(1);
+  RecipientLinks links;
+  if (shown.unsubscribe) {
+    links.unsubscribe_url = std::string(public_url) + "/m/u/" +
+                            signer.Sign({LinkKind::kUnsubscribe, ws, c, template_id, Timestamp{}}, "");
+  }
+  if (shown.preferences) {
+    links.preferences_url = std::string(public_url) + "/m/p/" +
+                            signer.Sign({LinkKind::kPreferences, ws, c, 0, Timestamp{}}, "");
+  }
+  return links;
 }
 
 namespace {
@@ -422,7 +428,7 @@ Result<RenderedMessage> PreviewTemplate(Store& store, const Workspace& ws, const
   TREU_ASSIGN_OR_RETURN(Snapshot::Index c, IndexOf(*s, customer));
   TREU_ASSIGN_OR_RETURN(auto data, TemplateData::Build(store, ws, s, predictions, compiled.variables, now));
   TREU_ASSIGN_OR_RETURN(MessagingSettingsRecord settings, LoadMessagingSettings(store, ws.id));
-  RecipientLinks links = LinksFor(settings, ws.id, s->customer_id(c), t.id, secret);
+  RecipientLinks links = LinksFor(settings.public_url, LinkSigner(secret), ws.id, s->customer_id(c), t.id);
   TREU_ASSIGN_OR_RETURN(RenderContext ctx, data->ContextFor(c));
   return Render(compiled, data->For(c, std::move(links)), ctx);
 }
@@ -450,10 +456,9 @@ struct Composer::Impl {
   std::unordered_map<std::int64_t, std::vector<std::int64_t>> subscriptions;  // push: by customer id
   std::vector<std::uint8_t> secret;
   std::optional<LinkSigner> signer;  // under `secret`
-  std::string link_base;             // the public URL without a trailing '/'
   // Whether any variant reads {{ unsubscribe_url }} / {{ preferences_url }}: links no template
   // shows are not signed.
-  bool unsubscribe_link = false, preferences_link = false;
+  LinksShown shown{false, false};
 };
 
 Composer::Composer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -479,8 +484,8 @@ Result<std::unique_ptr<Composer>> Composer::Prepare(Store& store, const Workspac
     variables.insert(variables.end(), compiled.variables.begin(), compiled.variables.end());
     for (const VariableUse& v : compiled.variables) {
       const std::string_view root = SplitFirst(v.path).first;
-      impl->unsubscribe_link = impl->unsubscribe_link || root == "unsubscribe_url";
-      impl->preferences_link = impl->preferences_link || root == "preferences_url";
+      impl->shown.unsubscribe = impl->shown.unsubscribe || root == "unsubscribe_url";
+      impl->shown.preferences = impl->shown.preferences || root == "preferences_url";
     }
     impl->compiled.push_back(std::move(compiled));
     std::string format;
@@ -501,8 +506,6 @@ Result<std::unique_ptr<Composer>> Composer::Prepare(Store& store, const Workspac
   }
   TREU_ASSIGN_OR_RETURN(impl->settings, LoadMessagingSettings(store, ws.id));
   impl->signer.emplace(impl->secret);
-  impl->link_base = impl->settings.public_url;
-  while (!impl->link_base.empty() && impl->link_base.back() == '/') impl->link_base.pop_back();
   if (impl->templates.front().channel == Channel::kPush) {
     for (std::int64_t after = 0;;) {
       TREU_ASSIGN_OR_RETURN(auto page, store.ListPushSubscriptions(ws.id, CustomerId{}, after, 1000));
@@ -540,12 +543,7 @@ Status Composer::Compose(std::size_t v, Snapshot::Index c, const Envelope& e, st
   const MessageTemplateRecord& t = d.templates[v];
   const Snapshot& s = *d.snapshot;
   const CustomerId id = s.customer_id(c);
-  // As LinksFor, each only when a variant shows it.
-  RecipientLinks links;
-  if (d.unsubscribe_link)
-    links.unsubscribe_url = d.link_base + "/m/u/" + d.signer->Sign({LinkKind::kUnsubscribe, d.ws.id, id, t.id, Timestamp{}}, "");
-  if (d.preferences_link)
-    links.preferences_url = d.link_base + "/m/p/" + d.signer->Sign({LinkKind::kPreferences, d.ws.id, id, 0, Timestamp{}}, "");
+  RecipientLinks links = LinksFor(d.settings.public_url, *d.signer, d.ws.id, id, t.id, d.shown);
   links.survey_url = e.survey_url;
   TREU_ASSIGN_OR_RETURN(RenderContext ctx, d.data->ContextFor(c));
   auto rendered = Render(d.compiled[v], d.data->For(c, std::move(links)), ctx);

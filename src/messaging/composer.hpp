@@ -10,9 +10,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analytics/model_fits.hpp"
+#include "messaging/links.hpp"
 #include "messaging/template.hpp"
 #include "segments/library.hpp"
 #include "snapshot/snapshot.hpp"
@@ -92,8 +94,15 @@ class TemplateData {
   std::unique_ptr<Impl> impl_;
 };
 
-RecipientLinks LinksFor(const MessagingSettingsRecord& settings, WorkspaceId ws, CustomerId c,
-                        std::int64_t template_id, std::span<const std::uint8_t> secret);
+// Where the links of customer `c` in a message from template `template_id` lead: under
+// `public_url` (trailing '/' ignored), signed by `signer`. Only the links the template shows
+// are made; the others (and survey_url) are "".
+struct LinksShown {
+  bool unsubscribe = true;
+  bool preferences = true;
+};
+RecipientLinks LinksFor(std::string_view public_url, const LinkSigner& signer, WorkspaceId ws, CustomerId c,
+                        std::int64_t template_id, LinksShown shown = {});
 
 struct RenderedMessage {
   std::string subject;

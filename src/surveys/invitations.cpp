@@ -34,31 +34,28 @@ std::string LinkBase(const InviteOptions& options) {
 
 }  // namespace
 
-Result<std::map<std::int64_t, ScheduleFacts>> LoadScheduleFacts(Store& store, WorkspaceId ws, const Survey& s,
-                                                                std::span<const Candidate> candidates) {
-  std::map<std::int64_t, ScheduleFacts> facts;
-  for (const Candidate& c : candidates) facts[c.id.value];
+Result<std::unordered_map<std::int64_t, ScheduleFacts>> LoadRecordedFacts(Store& store, WorkspaceId ws,
+                                                                          const Survey& s) {
+  std::unordered_map<std::int64_t, ScheduleFacts> facts;
   TREU_RETURN_IF_ERROR(store.ScanSurveyInvitations(ws, [&](std::int64_t survey_id, CustomerId c, Timestamp at) {
-    auto it = facts.find(c.value);
-    if (it == facts.end()) return;
+    ScheduleFacts& f = facts[c.value];
     auto later = [&](std::optional<Timestamp>& slot) {
       if (!slot || *slot < at) slot = at;
     };
-    later(it->second.last_invited_any);
-    if (survey_id == s.id) later(it->second.last_invited_this);
+    later(f.last_invited_any);
+    if (survey_id == s.id) later(f.last_invited_this);
   }));
   if (s.kind == SurveyKind::kTransactional) {
     TREU_ASSIGN_OR_RETURN(auto latest, store.LatestEvents(ws, s.trigger_event));
-    for (const auto& [c, at] : latest) {
-      auto it = facts.find(c.value);
-      if (it != facts.end()) it->second.last_trigger = at;
-    }
-    if (s.trigger_event == "Order Completed") {
-      for (const Candidate& c : candidates) {
-        ScheduleFacts& f = facts[c.id.value];
-        if (c.last_order && (!f.last_trigger || *f.last_trigger < *c.last_order)) f.last_trigger = c.last_order;
-      }
-    }
+    for (const auto& [c, at] : latest) facts[c.value].last_trigger = at;
+  }
+  return facts;
+}
+
+ScheduleFacts WithLastOrder(const Survey& s, ScheduleFacts facts, std::optional<Timestamp> last_order) {
+  if (s.kind == SurveyKind::kTransactional && s.trigger_event == "Order Completed" && last_order &&
+      (!facts.last_trigger || *facts.last_trigger < *last_order)) {
+    facts.last_trigger = last_order;
   }
   return facts;
 }
@@ -115,16 +112,18 @@ Result<Invited> Invite(Store& store, const Workspace& ws, const Survey& s, std::
     return InvalidArgument("snippet", "survey " + s.name + " has no score question");
   }
   const std::string base = LinkBase(options);
-  std::map<std::int64_t, ScheduleFacts> facts;
+  std::unordered_map<std::int64_t, ScheduleFacts> recorded;
   if (!options.ignore_schedule) {
-    TREU_ASSIGN_OR_RETURN(facts, LoadScheduleFacts(store, ws.id, s, candidates));
+    TREU_ASSIGN_OR_RETURN(recorded, LoadRecordedFacts(store, ws.id, s));
   }
   Invited out;
   std::vector<SurveyInvitation> invitations;
   const Timestamp expires{now.micros + std::int64_t{options.expires_days} * kMicrosPerDay};
   for (const Candidate& c : candidates) {
     if (!options.ignore_schedule) {
-      const NotDue reason = CheckSchedule(s, facts[c.id.value], now);
+      const auto it = recorded.find(c.id.value);
+      const NotDue reason =
+          CheckSchedule(s, WithLastOrder(s, it == recorded.end() ? ScheduleFacts{} : it->second, c.last_order), now);
       if (reason != NotDue::kDue) {
         ++out.skipped[std::string(NotDueName(reason))];
         continue;

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "storage/store.hpp"
@@ -85,16 +86,21 @@ struct Invited {
 Result<Invited> Invite(Store& store, const Workspace& ws, const Survey& s, std::span<const Candidate> candidates,
                        const InviteOptions& options, std::span<const std::uint8_t> secret, Timestamp now);
 
-// The schedule facts of `candidates` by customer id: one scan of the workspace's invitations,
-// and for a transactional survey its trigger events (Invite's reading, for callers that invite
-// one customer at a time).
-Result<std::map<std::int64_t, ScheduleFacts>> LoadScheduleFacts(Store& store, WorkspaceId ws, const Survey& s,
-                                                                std::span<const Candidate> candidates);
+// What the workspace's records say about survey `s`'s schedule: the facts of every customer
+// with an invitation or (transactional) a trigger event, by customer id, from one scan each.
+// A customer missing from it has no such record. Its size follows the records, not the
+// customers, so callers that invite one customer at a time can keep it for a pass.
+Result<std::unordered_map<std::int64_t, ScheduleFacts>> LoadRecordedFacts(Store& store, WorkspaceId ws,
+                                                                          const Survey& s);
+
+// A customer's facts with their last order counted as the trigger when it is the survey's (a
+// transactional survey on "Order Completed") and later than the recorded trigger.
+ScheduleFacts WithLastOrder(const Survey& s, ScheduleFacts facts, std::optional<Timestamp> last_order);
 
 // One customer's invitation under a caller's idempotency key (a journey step's): its nonce is
 // NonceForKey(key), so a second call with the same key finds the invitation made by the first
 // and returns the same link, recording nothing. Otherwise the survey's schedule decides, with
-// the customer's `facts` (LoadScheduleFacts): a customer who is due gets one invitation,
+// the customer's `facts` (LoadRecordedFacts, WithLastOrder): a customer who is due gets one invitation,
 // recorded; one who isn't gets the reason and no link. InvalidArgument as Invite (snippet
 // ignored).
 struct KeyedInvitation {
