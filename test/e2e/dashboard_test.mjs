@@ -184,7 +184,10 @@ async function open(p, { screenshotName } = {}) {
   where = p.name;
   const hash = p.hash.replace('{customer}', encodeURIComponent(customerId ?? 'c000001'));
   const t0 = Date.now();
-  if (page.url().startsWith(base)) await page.evaluate((h) => { window.location.hash = h; }, hash);
+  // The page already showing the hash is loaded again: setting the same hash changes nothing,
+  // and a caller that opens a page twice wants its data as it is now.
+  if (page.url() === `${base}/${hash}`) await page.reload();
+  else if (page.url().startsWith(base)) await page.evaluate((h) => { window.location.hash = h; }, hash);
   else await page.goto(`${base}/${hash}`);
   // The page's data, or an error state in its place (reported by the caller).
   await page.locator(`${p.ready}, [data-testid="error"]`).first().waitFor({ timeout: DATA_TIMEOUT });
@@ -252,6 +255,21 @@ async function checkBothWidths(t, p, found) {
 }
 
 const dataValue = async (testid) => page.getByTestId(testid).first().getAttribute('data-value');
+// A page that shows live counts, checked against the API: `read` (the API) before and after
+// `load` (which opens the page again and takes what it shows) until both reads agree, so the page
+// loaded while nothing changed. Returns that read and what `load` returned.
+async function settled(read, load, { seconds = 120 } = {}) {
+  const until = Date.now() + seconds * 1000;
+  for (;;) {
+    const before = await read();
+    const shown = await load();
+    const after = await read();
+    if (JSON.stringify(before) === JSON.stringify(after)) return { report: after, shown };
+    assert.ok(Date.now() < until, `the counts did not stay still for one page load in ${seconds} s`);
+    await page.waitForTimeout(1000);
+  }
+}
+
 const close = (a, b, what) => assert.ok(Math.abs(Number(a) - Number(b)) <= 1e-9 * Math.max(1, Math.abs(Number(b))), `${what}: page ${a}, API ${b}`);
 
 // ---- tests ----------------------------------------------------------------------------------
@@ -967,14 +985,7 @@ test('campaigns: the composer\'s audience equals the preview, a refused holdout 
     timings.push({ page: 'send now → done', ms: Date.now() - t1 });
     const reportPage = { name: 'campaign-report-sent', hash: `#/campaigns/${name}/report`, ready: '[data-testid="campaign-report"][data-state="done"]' };
     // Messages are still being delivered: compare with a report that did not change while the page loaded.
-    let report = null;
-    for (let i = 0; i < 10 && !report; i++) {
-      const a = await api(`${camp(name)}/report`);
-      await open(reportPage);
-      const b = await api(`${camp(name)}/report`);
-      if (JSON.stringify(a) === JSON.stringify(b)) report = a; else await page.waitForTimeout(1000);
-    }
-    assert.ok(report, 'the report settled');
+    const { report } = await settled(() => api(`${camp(name)}/report`), () => open(reportPage));
     assert.ok(report.recipients.members > 0, 'members were recorded');
     const arms = [...report.variants.map((a) => ({ id: a.name, a })), { id: 'recipients', a: report.recipients }, { id: 'holdout', a: report.holdout }];
     for (const { id, a } of arms) {
@@ -1039,16 +1050,20 @@ test('journeys: the list, the winback graph with the report\'s counts per step, 
     where = 'journeys';
     const listed = (await api('/api/v1/journeys')).data;
     for (const n of ['winback', 'welcome-series']) assert.ok(listed.some((j) => j.name === n), `the demo has journey ${n}`);
-    await open(PAGES.find((p) => p.name === 'journeys'));
-    const rows = await page.getByTestId('journey-row').evaluateAll((els) => els.map((e) => ({ name: e.dataset.name, state: e.dataset.state })));
-    assert.deepEqual(rows, listed.map((j) => ({ name: j.name, state: j.state })));
-    for (const j of listed) {
-      const row = page.locator(`[data-testid="journey-row"][data-name="${j.name}"]`);
-      assert.equal(Number(await row.getByTestId('journey-version').innerText()), j.version, `${j.name}'s version`);
-      for (const k of ['entered', 'inside', 'completed']) await row.locator(`[data-testid="journey-${k}"]:not([data-value=""])`).waitFor({ timeout: DATA_TIMEOUT });
-      const r = await api(`${jr(j.name)}/report`);
-      for (const k of ['entered', 'inside', 'completed']) assert.equal(Number(await row.getByTestId(`journey-${k}`).getAttribute('data-value')), r[k], `${j.name} ${k}`);
-    }
+    const counts = ['entered', 'inside', 'completed'];
+    const { report: reports, shown: rows } = await settled(
+      () => Promise.all(listed.map((j) => api(`${jr(j.name)}/report`))),
+      async () => {
+        await open(PAGES.find((p) => p.name === 'journeys'));
+        // Each row loads its report on its own: wait until every row shows one.
+        await page.waitForFunction((ks) => ks.every((k) => [...document.querySelectorAll(`[data-testid="journey-row"] [data-testid="journey-${k}"]`)]
+          .every((el) => el.dataset.value !== '')), counts, { timeout: DATA_TIMEOUT });
+        return page.getByTestId('journey-row').evaluateAll((els, ks) => els.map((e) => ({
+          name: e.dataset.name, state: e.dataset.state, version: Number(e.querySelector('[data-testid="journey-version"]').innerText),
+          ...Object.fromEntries(ks.map((k) => [k, Number(e.querySelector(`[data-testid="journey-${k}"]`).dataset.value)])) })), counts);
+      });
+    assert.deepEqual(rows, listed.map((j, i) => ({ name: j.name, state: j.state, version: j.version, ...Object.fromEntries(counts.map((k) => [k, reports[i][k]])) })),
+      'one row per journey with its state, version and report counts');
 
     // The winback graph: one box per step of its definition, each with the report's counts.
     where = 'journey';
@@ -1058,25 +1073,30 @@ test('journeys: the list, the winback graph with the report\'s counts per step, 
     const ids = winback.definition.steps.map((s) => s.id);
     const boxes = () => page.getByTestId('journey-node').evaluateAll((els) => els.map((e) => ({
       id: e.dataset.step, type: e.dataset.type, executed: Number(e.dataset.executed), waiting: Number(e.dataset.waiting),
-      outcomes: JSON.parse(e.dataset.outcomes), messages: e.dataset.messages ? JSON.parse(e.dataset.messages) : null, text: e.textContent })));
-    let report = null, mismatch = '';
-    for (let i = 0; i < 10 && !report; i++) {
-      const r = await api(`${jr('winback')}/report`);
-      const shownBoxes = await boxes();
-      assert.deepEqual(shownBoxes.map((b) => b.id).sort(), [...ids].sort(), 'one box per step');
-      try {
-        for (const s of r.steps) {
-          const b = shownBoxes.find((x) => x.id === s.id);
-          assert.deepEqual({ type: b.type, executed: b.executed, waiting: b.waiting, outcomes: b.outcomes, messages: b.messages },
-            { type: s.type, executed: s.executed, waiting: s.waiting, outcomes: s.outcomes, messages: s.messages ?? null }, `step ${s.id}`);
-          assert.ok(b.text.includes(`executed ${integer(s.executed)}`), `${s.id} shows executed ${s.executed}: ${b.text}`);
-          if (s.messages) assert.ok(b.text.includes(`sent ${integer(s.messages.sent)} · opened ${integer(s.messages.opened)} · clicked ${integer(s.messages.clicked)}`), `${s.id} shows its messages: ${b.text}`);
-        }
-        for (const k of ['entered', 'inside', 'completed', 'exited']) assert.equal(Number(await dataValue(`journey-${k}`)), r[k], k);
-        report = r;
-      } catch (e) { mismatch = e.message; await page.waitForTimeout(2000); }
+      outcomes: JSON.parse(e.dataset.outcomes), messages: e.dataset.messages ? JSON.parse(e.dataset.messages) : null,
+      // The count lines as drawn (a line that did not fit is wrapped, never clipped): joined again.
+      counts: [...e.querySelectorAll('text.jr-node-count:not(.jr-node-outcome):not(.jr-node-msg)')].map((x) => x.textContent).join(' · '),
+      outcomeText: [...e.querySelectorAll('text.jr-node-outcome')].map((x) => x.textContent).join(' · '),
+      msgText: [...e.querySelectorAll('text.jr-node-msg')].map((x) => x.textContent).join(' · ') })));
+    // The journey worker and the delivery move the counts on while the page loads: the page is
+    // compared with a report that did not change while it loaded (and was read).
+    const { report, shown } = await settled(() => api(`${jr('winback')}/report`), async () => {
+      await open(PAGES.find((p) => p.name === 'journey'));
+      const totals = {};
+      for (const k of ['entered', 'inside', 'completed', 'exited']) totals[k] = Number(await dataValue(`journey-${k}`));
+      return { boxes: await boxes(), totals };
+    });
+    assert.deepEqual(shown.boxes.map((b) => b.id).sort(), [...ids].sort(), 'one box per step');
+    for (const s of report.steps) {
+      const b = shown.boxes.find((x) => x.id === s.id);
+      assert.deepEqual({ type: b.type, executed: b.executed, waiting: b.waiting, outcomes: b.outcomes, messages: b.messages },
+        { type: s.type, executed: s.executed, waiting: s.waiting, outcomes: s.outcomes, messages: s.messages ?? null }, `step ${s.id}`);
+      assert.match(b.counts, new RegExp(`^executed ${integer(s.executed)}( · waiting ${integer(s.waiting)})?$`), `${s.id} shows executed ${s.executed}`);
+      assert.ok(!/…/.test(b.counts + b.outcomeText + b.msgText), `${s.id}: no count is clipped`);
+      for (const [o, n] of Object.entries(s.outcomes)) if (n > 0) assert.ok(b.outcomeText.includes(integer(n)), `${s.id} shows outcome ${o} ${n}: ${b.outcomeText}`);
+      assert.equal(b.msgText, s.messages ? `sent ${integer(s.messages.sent)} · opened ${integer(s.messages.opened)} · clicked ${integer(s.messages.clicked)}` : '', `${s.id} shows its messages`);
     }
-    assert.ok(report, `the boxes show the report's counts: ${mismatch}`);
+    for (const k of ['entered', 'inside', 'completed', 'exited']) assert.equal(shown.totals[k], report[k], k);
     assert.ok(report.entered > 0, 'the demo entered the at_risk members');
     assert.ok(report.steps.find((s) => s.id === 'offer').executed > 0, 'the first step ran');
     // Every transition of the definition is drawn, labelled (then/else of a branch, event/timeout

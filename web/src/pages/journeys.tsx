@@ -184,6 +184,18 @@ function edgesOf(fmt: Formatter, s: JourneyStep): Edge[] {
 
 const clip = (s: string) => (s.length > MAX_CHARS ? `${s.slice(0, MAX_CHARS - 1)}…` : s);
 
+// Counts are never clipped: "a · b · c" parts fill a line each up to MAX_CHARS, and go on to the
+// next line (a part longer than a line is clipped on its own).
+function countLines(parts: string[], cls: string): Line[] {
+  const rows: string[] = [];
+  for (const part of parts) {
+    const last = rows.length - 1;
+    if (last >= 0 && rows[last].length + 3 + part.length <= MAX_CHARS) rows[last] += ` · ${part}`;
+    else rows.push(part);
+  }
+  return rows.map((text) => ({ text: clip(text), cls }));
+}
+
 // The lines of a step's box: id, type and summary, its counts.
 function linesOf(fmt: Formatter, s: JourneyStep, r: JourneyStepReport | undefined): Line[] {
   const summary = stepSummary(fmt, s);
@@ -193,15 +205,14 @@ function linesOf(fmt: Formatter, s: JourneyStep, r: JourneyStepReport | undefine
   ];
   if (summary) lines.push({ text: clip(summary), cls: 'jr-node-sum', title: summary });
   const executed = r?.executed ?? 0, waiting = r?.waiting ?? 0;
-  lines.push({ text: clip(`${fmt.t('jr.executed')} ${fmt.integer(executed)}${waiting > 0 || isWait(s.type) ? ` · ${fmt.t('jr.waitingNow')} ${fmt.integer(waiting)}` : ''}`), cls: 'jr-node-count' });
+  lines.push(...countLines([`${fmt.t('jr.executed')} ${fmt.integer(executed)}`,
+    ...(waiting > 0 || isWait(s.type) ? [`${fmt.t('jr.waitingNow')} ${fmt.integer(waiting)}`] : [])], 'jr-node-count'));
   const outcomes = Object.entries(r?.outcomes ?? {}).filter(([, n]) => n > 0);
-  if (outcomes.length) {
-    const text = outcomes.map(([o, n]) => `${outcomeName(fmt, o)} ${fmt.integer(n)}`).join(' · ');
-    lines.push({ text: clip(text), cls: 'jr-node-count', title: text });
-  }
+  lines.push(...countLines(outcomes.map(([o, n]) => `${outcomeName(fmt, o)} ${fmt.integer(n)}`), 'jr-node-count jr-node-outcome'));
   if (r?.messages) {
     const m = r.messages;
-    lines.push({ text: clip(`${fmt.t('jr.m.sent')} ${fmt.integer(m.sent)} · ${fmt.t('jr.m.opened')} ${fmt.integer(m.opened)} · ${fmt.t('jr.m.clicked')} ${fmt.integer(m.clicked)}`), cls: 'jr-node-count jr-node-msg' });
+    lines.push(...countLines([`${fmt.t('jr.m.sent')} ${fmt.integer(m.sent)}`, `${fmt.t('jr.m.opened')} ${fmt.integer(m.opened)}`,
+      `${fmt.t('jr.m.clicked')} ${fmt.integer(m.clicked)}`], 'jr-node-count jr-node-msg'));
   }
   return lines;
 }
