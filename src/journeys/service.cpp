@@ -414,7 +414,7 @@ class Pass {
   // have any (kept current as this pass invites), and the address survey links start with.
   struct Invitations {
     survey::Survey survey;
-    std::unordered_map<std::int64_t, survey::ScheduleFacts> recorded;
+    survey::RecordedFacts recorded;
   };
   std::map<std::string, Invitations, std::less<>> invitations_;
   std::optional<std::string> public_url_;
@@ -603,9 +603,7 @@ Result<Pass::SurveyLink> Pass::Invite(const JourneyRun& run, const Action& a, co
     const auto times = snapshot_->order_times(*index);
     if (!times.empty()) last_order = Timestamp{times.back()};
   }
-  const auto known = it->second.recorded.find(run.customer.value);
-  const survey::ScheduleFacts facts = survey::WithLastOrder(
-      it->second.survey, known == it->second.recorded.end() ? survey::ScheduleFacts{} : known->second, last_order);
+  const survey::ScheduleFacts facts = survey::FactsOf(it->second.survey, it->second.recorded, run.customer, last_order);
   TREU_ASSIGN_OR_RETURN(auto invited,
                         survey::InviteWithKey(store_, ws_, it->second.survey, run.customer, facts,
                                               "journey:" + FormatSequence(run, a.sequence), options, options_.secret, now_));

@@ -34,9 +34,8 @@ std::string LinkBase(const InviteOptions& options) {
 
 }  // namespace
 
-Result<std::unordered_map<std::int64_t, ScheduleFacts>> LoadRecordedFacts(Store& store, WorkspaceId ws,
-                                                                          const Survey& s) {
-  std::unordered_map<std::int64_t, ScheduleFacts> facts;
+Result<RecordedFacts> LoadRecordedFacts(Store& store, WorkspaceId ws, const Survey& s) {
+  RecordedFacts facts;
   TREU_RETURN_IF_ERROR(store.ScanSurveyInvitations(ws, [&](std::int64_t survey_id, CustomerId c, Timestamp at) {
     ScheduleFacts& f = facts[c.value];
     auto later = [&](std::optional<Timestamp>& slot) {
@@ -52,7 +51,9 @@ Result<std::unordered_map<std::int64_t, ScheduleFacts>> LoadRecordedFacts(Store&
   return facts;
 }
 
-ScheduleFacts WithLastOrder(const Survey& s, ScheduleFacts facts, std::optional<Timestamp> last_order) {
+ScheduleFacts FactsOf(const Survey& s, const RecordedFacts& recorded, CustomerId c, std::optional<Timestamp> last_order) {
+  const auto it = recorded.find(c.value);
+  ScheduleFacts facts = it == recorded.end() ? ScheduleFacts{} : it->second;
   if (s.kind == SurveyKind::kTransactional && s.trigger_event == "Order Completed" && last_order &&
       (!facts.last_trigger || *facts.last_trigger < *last_order)) {
     facts.last_trigger = last_order;
@@ -112,7 +113,7 @@ Result<Invited> Invite(Store& store, const Workspace& ws, const Survey& s, std::
     return InvalidArgument("snippet", "survey " + s.name + " has no score question");
   }
   const std::string base = LinkBase(options);
-  std::unordered_map<std::int64_t, ScheduleFacts> recorded;
+  RecordedFacts recorded;
   if (!options.ignore_schedule) {
     TREU_ASSIGN_OR_RETURN(recorded, LoadRecordedFacts(store, ws.id, s));
   }
@@ -121,9 +122,7 @@ Result<Invited> Invite(Store& store, const Workspace& ws, const Survey& s, std::
   const Timestamp expires{now.micros + std::int64_t{options.expires_days} * kMicrosPerDay};
   for (const Candidate& c : candidates) {
     if (!options.ignore_schedule) {
-      const auto it = recorded.find(c.id.value);
-      const NotDue reason =
-          CheckSchedule(s, WithLastOrder(s, it == recorded.end() ? ScheduleFacts{} : it->second, c.last_order), now);
+      const NotDue reason = CheckSchedule(s, FactsOf(s, recorded, c.id, c.last_order), now);
       if (reason != NotDue::kDue) {
         ++out.skipped[std::string(NotDueName(reason))];
         continue;

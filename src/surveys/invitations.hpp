@@ -90,17 +90,18 @@ Result<Invited> Invite(Store& store, const Workspace& ws, const Survey& s, std::
 // with an invitation or (transactional) a trigger event, by customer id, from one scan each.
 // A customer missing from it has no such record. Its size follows the records, not the
 // customers, so callers that invite one customer at a time can keep it for a pass.
-Result<std::unordered_map<std::int64_t, ScheduleFacts>> LoadRecordedFacts(Store& store, WorkspaceId ws,
-                                                                          const Survey& s);
+using RecordedFacts = std::unordered_map<std::int64_t, ScheduleFacts>;
+Result<RecordedFacts> LoadRecordedFacts(Store& store, WorkspaceId ws, const Survey& s);
 
-// A customer's facts with their last order counted as the trigger when it is the survey's (a
-// transactional survey on "Order Completed") and later than the recorded trigger.
-ScheduleFacts WithLastOrder(const Survey& s, ScheduleFacts facts, std::optional<Timestamp> last_order);
+// Customer `c`'s facts: the `recorded` ones (none when missing), with their last order counted
+// as the trigger when it is the survey's (a transactional survey on "Order Completed") and
+// later than the recorded trigger.
+ScheduleFacts FactsOf(const Survey& s, const RecordedFacts& recorded, CustomerId c, std::optional<Timestamp> last_order);
 
 // One customer's invitation under a caller's idempotency key (a journey step's): its nonce is
 // NonceForKey(key), so a second call with the same key finds the invitation made by the first
 // and returns the same link, recording nothing. Otherwise the survey's schedule decides, with
-// the customer's `facts` (LoadRecordedFacts, WithLastOrder): a customer who is due gets one invitation,
+// the customer's `facts` (FactsOf): a customer who is due gets one invitation,
 // recorded; one who isn't gets the reason and no link. InvalidArgument as Invite (snippet
 // ignored).
 struct KeyedInvitation {

@@ -66,5 +66,38 @@ TEST(ScheduleTest, ReasonsHaveStableNames) {
   EXPECT_EQ(NotDueName(NotDue::kAlreadyAsked), "already_asked");
 }
 
+TEST(ScheduleTest, FactsOfACustomerAddTheirLastOrderAsTheTriggerOfAnAfterOrderSurvey) {
+  const Survey after_order = Transactional();
+  const RecordedFacts recorded{{1, {DaysAgo(20), DaysAgo(20), DaysAgo(10)}}};
+  const CustomerId known{1}, unknown{2};
+
+  // No record and no order: no facts at all.
+  const ScheduleFacts none = FactsOf(after_order, recorded, unknown, std::nullopt);
+  EXPECT_FALSE(none.last_invited_any || none.last_invited_this || none.last_trigger);
+  // A customer without a record: their last order is the trigger.
+  EXPECT_EQ(FactsOf(after_order, recorded, unknown, DaysAgo(3)).last_trigger, DaysAgo(3));
+  // A recorded customer keeps their invitations; the later of event and order is the trigger.
+  const ScheduleFacts later = FactsOf(after_order, recorded, known, DaysAgo(3));
+  EXPECT_EQ(later.last_invited_any, DaysAgo(20));
+  EXPECT_EQ(later.last_invited_this, DaysAgo(20));
+  EXPECT_EQ(later.last_trigger, DaysAgo(3));
+  EXPECT_EQ(FactsOf(after_order, recorded, known, DaysAgo(15)).last_trigger, DaysAgo(10));
+  EXPECT_EQ(FactsOf(after_order, recorded, known, std::nullopt).last_trigger, DaysAgo(10));
+
+  // Orders are not the trigger of a survey on another event, nor of a relationship survey.
+  Survey on_signup = Transactional();
+  on_signup.trigger_event = "Signed Up";
+  EXPECT_FALSE(FactsOf(on_signup, recorded, unknown, DaysAgo(3)).last_trigger);
+  EXPECT_EQ(FactsOf(on_signup, recorded, known, DaysAgo(3)).last_trigger, DaysAgo(10));
+  EXPECT_FALSE(FactsOf(Relationship(), {}, unknown, DaysAgo(3)).last_trigger);
+
+  // What the schedule makes of it: a customer asked 20 days ago about the event 25 days ago is
+  // due again only for an order after that.
+  const RecordedFacts asked{{3, {DaysAgo(20), DaysAgo(20), DaysAgo(25)}}};
+  EXPECT_EQ(CheckSchedule(after_order, FactsOf(after_order, asked, CustomerId{3}, std::nullopt), kNow), NotDue::kAlreadyAsked);
+  EXPECT_EQ(CheckSchedule(after_order, FactsOf(after_order, asked, CustomerId{3}, DaysAgo(22)), kNow), NotDue::kAlreadyAsked);
+  EXPECT_EQ(CheckSchedule(after_order, FactsOf(after_order, asked, CustomerId{3}, DaysAgo(3)), kNow), NotDue::kDue);
+}
+
 }  // namespace
 }  // namespace treu::survey
