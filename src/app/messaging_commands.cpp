@@ -14,6 +14,7 @@
 #include "access/secrets.hpp"
 #include "app/progress.hpp"
 #include "analytics/model_fits.hpp"
+#include "campaigns/service.hpp"
 #include "messaging/composer.hpp"
 #include "messaging/consent.hpp"
 #include "messaging/delivery.hpp"
@@ -138,6 +139,7 @@ int RunOutbox(const OutboxFlags& f, Context& ctx) {
   o.lease_micros = static_cast<std::int64_t>(f.lease_seconds) * 1'000'000;
   o.mail_dir = ctx.MailDir();
   o.poll_ms = 100;
+  o.hold = campaigns::QuietHoursHold;  // marketing waits out the recipient's quiet hours
   auto worker = messaging::OutboxWorker::Start([&ctx] { return ctx.OpenStore(); }, ctx.clock, *secret, o);
   if (!worker) return Fail(worker.error());
   const auto start = std::chrono::steady_clock::now();

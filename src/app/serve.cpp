@@ -20,6 +20,7 @@
 #include "api/routes.hpp"
 #include "api/server.hpp"
 #include "campaigns/scheduler.hpp"
+#include "campaigns/service.hpp"
 #include "journeys/worker.hpp"
 #include "api/survey_json.hpp"
 #include "ingest/import_jobs.hpp"
@@ -152,6 +153,7 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
     o.threads = outbox_options.threads;
     o.lease_micros = static_cast<std::int64_t>(outbox_options.lease_seconds) * 1'000'000;
     o.mail_dir = ctx.MailDir();
+    o.hold = campaigns::QuietHoursHold;  // marketing waits out the recipient's quiet hours
     auto started = messaging::OutboxWorker::Start([&ctx] { return ctx.OpenStore(); }, ctx.clock, secret, o);
     if (!started) return Fail(started.error());
     outbox = std::move(*started);

@@ -266,6 +266,32 @@ Result<DeliveryRulesRecord> SaveDeliveryRules(Store& store, DeliveryRulesRecord 
   return r;
 }
 
+Result<std::optional<messaging::Hold>> QuietHoursHold(Store& store, const OutboxMessage& m, Timestamp now) {
+  // The messages queued under the delivery rules: a campaign's ("campaign:<id>:…") and a
+  // journey's ("journey:…"); a one-off send is not.
+  const bool ruled = m.idempotency_key.starts_with("campaign:") || m.idempotency_key.starts_with("journey:");
+  if (m.category != "marketing" || !ruled) return std::nullopt;
+  TREU_ASSIGN_OR_RETURN(const DeliveryRules rules, LoadDeliveryRules(store, m.workspace));
+  if (rules.quiet.empty()) return std::nullopt;
+  std::string zone_name;
+  TREU_ASSIGN_OR_RETURN(auto external, store.CustomerExternalId(m.workspace, m.customer));
+  if (external) {
+    TREU_ASSIGN_OR_RETURN(auto customer, store.FindCustomer(m.workspace, *external));
+    if (customer) zone_name = customer->time_zone;
+  }
+  if (zone_name.empty()) {
+    TREU_ASSIGN_OR_RETURN(auto workspaces, store.ListWorkspaces());
+    for (const Workspace& w : workspaces)
+      if (w.id == m.workspace) zone_name = w.time_zone;
+  }
+  auto found = TimeZone::Find(zone_name);
+  const TimeZone zone = found ? *found : TimeZone::Utc();
+  const Timestamp until = DeferPastQuietHours(now, zone, rules.quiet);
+  if (until == now) return std::nullopt;
+  return messaging::Hold{until, "inside the quiet hours " + FormatLocalTime(rules.quiet.start) + "–" +
+                                    FormatLocalTime(rules.quiet.end) + " in " + zone.name()};
+}
+
 // ---- Campaigns ----
 
 Timestamp EarliestLocal(CivilDate date, LocalTime at) {

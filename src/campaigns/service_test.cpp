@@ -265,6 +265,55 @@ TEST_F(CampaignServiceTest, QuietHoursDeferAndCapsSkip) {
   EXPECT_EQ(later.queued, report.queued);
 }
 
+TEST_F(CampaignServiceTest, QuietHoursAreCheckedAgainAtSendTime) {
+  // 19:30 UTC on Friday: 20:30 in Berlin and 15:30 in New York, both outside the quiet hours.
+  clock_.Set(At("2026-03-27T19:30:00Z"));
+  store().SaveDeliveryRules({ws().id, 0, 7 * kMicrosPerDay, "21:00", "08:00", clock_.Now()}).value();
+  Launch(Draft("evening"));
+  const auto messages = Messages("evening");
+  const OutboxMessage berlin = messages.at(store().FindCustomer(ws().id, Id(0)).value()->id.value);
+  const OutboxMessage new_york = messages.at(store().FindCustomer(ws().id, Id(1)).value()->id.value);
+  ASSERT_EQ(berlin.next_attempt_at, clock_.Now()) << "planned for now, outside the quiet hours";
+  EXPECT_FALSE(QuietHoursHold(store(), berlin, clock_.Now()).value());
+
+  // The mail server was down for an hour: at 21:30 in Berlin the message waits until 08:00 CET.
+  clock_.Set(At("2026-03-27T20:30:00Z"));
+  const auto held = QuietHoursHold(store(), berlin, clock_.Now()).value();
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->until, At("2026-03-28T07:00:00Z"));
+  EXPECT_EQ(held->reason, "inside the quiet hours 21:00–08:00 in Europe/Berlin");
+  EXPECT_FALSE(QuietHoursHold(store(), new_york, clock_.Now()).value()) << "16:30 in New York";
+  OutboxMessage receipt = berlin;
+  receipt.category = "transactional";
+  EXPECT_FALSE(QuietHoursHold(store(), receipt, clock_.Now()).value()) << "transactional messages are never held";
+  OutboxMessage journey = berlin;
+  journey.idempotency_key = "journey:7.2:c0000";
+  EXPECT_TRUE(QuietHoursHold(store(), journey, clock_.Now()).value()) << "a journey's message is held too";
+  OutboxMessage one_off = berlin;
+  one_off.idempotency_key = "send:4:evening:c0000";
+  EXPECT_FALSE(QuietHoursHold(store(), one_off, clock_.Now()).value()) << "one-off sends are not under the rules";
+
+  // A customer without a zone of their own keeps the workspace's (UTC here): 20:30 is not quiet,
+  // 21:30 is, until 08:00 UTC.
+  Customer nomad;
+  nomad.external_id = "nomad";
+  nomad.email = "nomad@example.com";
+  auto tx = store().BeginWrite(ws().id).value();
+  tx->UpsertCustomers(std::vector<Customer>{nomad}, clock_.Now()).value();
+  tx->Commit().value();
+  OutboxMessage theirs = berlin;
+  theirs.customer = store().FindCustomer(ws().id, "nomad").value()->id;
+  EXPECT_FALSE(QuietHoursHold(store(), theirs, clock_.Now()).value());
+  clock_.Advance(3600 * kMicrosPerSecond);
+  const auto nomad_held = QuietHoursHold(store(), theirs, clock_.Now()).value();
+  ASSERT_TRUE(nomad_held);
+  EXPECT_EQ(nomad_held->until, At("2026-03-28T08:00:00Z"));
+
+  // Without quiet hours nothing is held.
+  store().SaveDeliveryRules({ws().id, 0, 7 * kMicrosPerDay, "00:00", "00:00", clock_.Now()}).value();
+  EXPECT_FALSE(QuietHoursHold(store(), berlin, clock_.Now()).value());
+}
+
 TEST_F(CampaignServiceTest, TheSchedulerRunsTheTestAndSendsTheWinner) {
   SnapshotCache snapshots;
   CampaignRecord c = Draft("ab", {{"offer-a", 1}, {"offer-b", 1}});

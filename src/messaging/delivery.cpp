@@ -303,6 +303,19 @@ Result<std::shared_ptr<const ChannelSetup>> OutboxWorker::ChannelSetupOf(Store& 
   return shared;
 }
 
+MessageOutcome HeldOutcome(const OutboxMessage& m, const Hold& hold, Timestamp now) {
+  MessageOutcome o;
+  o.id = m.id;
+  o.worker = m.claimed_by;
+  o.state = MessageState::kQueued;
+  o.next_attempt_at = hold.until;
+  o.error = m.last_error;  // a hold is no failure: the last one, if any, stays
+  o.log_kind = "deferred";
+  o.log_detail = hold.reason;
+  o.at = now;
+  return o;
+}
+
 Result<MessageOutcome> OutboxWorker::Deliver(Store& store, const OutboxMessage& m, Timestamp now,
                                              double unit) {
   TREU_ASSIGN_OR_RETURN(auto setup, SetupOf(store, m.workspace));
@@ -328,6 +341,14 @@ Result<MessageOutcome> OutboxWorker::Deliver(Store& store, const OutboxMessage& 
                                            " messages are not delivered by this server");
 }
 
+Result<MessageOutcome> OutboxWorker::HoldOrDeliver(Store& store, const OutboxMessage& m, Timestamp now, double unit) {
+  if (options_.hold) {
+    TREU_ASSIGN_OR_RETURN(const std::optional<Hold> hold, options_.hold(store, m, now));
+    if (hold) return HeldOutcome(m, *hold, now);
+  }
+  return Deliver(store, m, now, unit);
+}
+
 void OutboxWorker::Run(std::unique_ptr<Store> store, unsigned seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -347,7 +368,7 @@ void OutboxWorker::Run(std::unique_ptr<Store> store, unsigned seed) {
         busy = busy || !claimed->empty();
         for (const OutboxMessage& m : *claimed) {
           const Timestamp now = clock_.Now();
-          Result<MessageOutcome> outcome = Deliver(*store, m, now, unit(rng));
+          Result<MessageOutcome> outcome = HoldOrDeliver(*store, m, now, unit(rng));
           if (!outcome) {
             // Settings that don't work (a secret that doesn't open, a bad DKIM key) or a storage
             // failure: try again later, as a temporary failure.

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -67,6 +68,18 @@ Result<std::string> SendBlocker(Store& store, const OutboxMessage& m, Timestamp 
 Result<MessageOutcome> DeliverEmail(Store& store, const OutboxMessage& m, const EmailSetup& setup,
                                     std::span<const std::uint8_t> secret, Timestamp now, double random_unit);
 
+// Why a claimed message waits instead of being delivered now, and until when: the rules of a
+// layer above messaging (the workspace's quiet hours in the recipient's zone), checked at send
+// time because a message can come due later than it was planned (a retry, a backlog).
+struct Hold {
+  Timestamp until;
+  std::string reason;  // the log line's detail
+};
+using HoldCheck = std::function<Result<std::optional<Hold>>(Store&, const OutboxMessage&, Timestamp now)>;
+
+// The outcome of a held message: queued again for `hold.until`, logged "deferred".
+MessageOutcome HeldOutcome(const OutboxMessage& m, const Hold& hold, Timestamp now);
+
 // Workers that deliver the outbox's email: `threads` threads, each with its own store
 // connection, claiming up to `batch` messages at a time; a thread that finds nothing waits
 // `poll_ms` or until Wake().
@@ -81,6 +94,8 @@ class OutboxWorker {
     std::filesystem::path mail_dir = "mail";  // where the file transport writes
     // Push and webhook requests; a CurlHttpClient when null.
     std::shared_ptr<net::HttpClient> http;
+    // Asked before each delivery; a message it holds is queued again for later (none: all go).
+    HoldCheck hold;
   };
   using StoreOpener = std::function<Result<std::unique_ptr<Store>>()>;
 
@@ -105,6 +120,8 @@ class OutboxWorker {
   Result<std::shared_ptr<const ChannelSetup>> ChannelSetupOf(Store& store, WorkspaceId ws);
   // Delivers one claimed message of any channel.
   Result<MessageOutcome> Deliver(Store& store, const OutboxMessage& m, Timestamp now, double unit);
+  // The hold check first (Options::hold): a held message is queued again, the others delivered.
+  Result<MessageOutcome> HoldOrDeliver(Store& store, const OutboxMessage& m, Timestamp now, double unit);
 
   const Clock& clock_;
   std::vector<std::uint8_t> secret_;

@@ -244,5 +244,39 @@ TEST_F(DeliveryTest, WorkersDrainTheOutbox) {
   EXPECT_LE(sink_->Stats()["connections"].get<int>(), 3 + 1) << "connections are reused";
 }
 
+TEST_F(DeliveryTest, WorkersQueueAHeldMessageAgainAndDeliverTheRest) {
+  const std::int64_t offer = Enqueue("h1", "ada");
+  const std::int64_t receipt = Enqueue("h2", "bob", "transactional");
+  SystemClock real;
+  const Timestamp until{real.Now().micros + 3600 * kMicrosPerSecond};
+  OutboxWorker::Options o;
+  o.threads = 1;
+  o.poll_ms = 20;
+  o.mail_dir = mail_.path();
+  int asked = 0;
+  o.hold = [&](Store&, const OutboxMessage& m, Timestamp) -> Result<std::optional<Hold>> {
+    ++asked;
+    if (m.category == "marketing") return Hold{until, "inside the quiet hours 21:00–08:00 in Europe/Berlin"};
+    return std::nullopt;
+  };
+  auto worker = OutboxWorker::Start([&]() -> Result<std::unique_ptr<Store>> { return db_.Reopen(real); }, real, kSecret, o);
+  ASSERT_TRUE(worker.has_value()) << worker.error().ToString();
+  for (int i = 0; i < 500 && (*worker)->finished() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  worker->reset();
+  EXPECT_EQ(asked, 2);
+  // The held message is queued again for the end of the hold, logged, and not sent.
+  const OutboxMessage held = Message(offer);
+  EXPECT_EQ(held.state, MessageState::kQueued);
+  EXPECT_EQ(held.next_attempt_at, until);
+  EXPECT_EQ(held.last_error, "");
+  const auto log = store().ListMessageLog(ws().id, offer, CustomerId{}, 100).value();
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log.back().kind, "deferred");
+  EXPECT_EQ(log.back().detail, "inside the quiet hours 21:00–08:00 in Europe/Berlin");
+  EXPECT_EQ(Message(receipt).state, MessageState::kSent);
+  sink_->Stop();
+  EXPECT_EQ(sink_->Stats()["messages"], 1);
+}
+
 }  // namespace
 }  // namespace treu::messaging
