@@ -116,6 +116,14 @@ int RunJourney(const JourneyFlags& f, Context& ctx) {
   if (f.action == "run-due" || f.action == "enter-members") {
     auto secret = LoadOrCreateSecret(ctx.SecretPath());
     if (!secret) return Fail(secret.error());
+    if (f.action == "run-due") {
+      auto held = store.HoldLock(journeys::kPassLock);
+      if (!held) return Fail(held.error());
+      if (!*held) {
+        std::fprintf(stderr, "another process (a treu serve) runs the journeys of this database: nothing done\n");
+        return 0;
+      }
+    }
     SnapshotCache snapshots;
     const journeys::RunOptions options{*secret, nullptr, SurveyOf};
     auto pass = f.action == "run-due" ? journeys::RunJourneys(store, ws, snapshots, options, ctx.clock.Now())

@@ -84,6 +84,10 @@ struct RunOptions {
   int batch = 10'000;  // runs written per transaction
 };
 
+// The store lock (Store::HoldLock) under which journey passes run: one process per database
+// makes them, whichever holds it (the journey worker of a `treu serve`, `treu journey run-due`).
+inline constexpr std::string_view kPassLock = "journeys";
+
 // One pass over the active journeys of `ws` at `now`: their inputs since the last pass enter
 // customers and move runs (events, goals), due waits end, and the actions are performed. A
 // journey that fails keeps its error in last_error (its inputs are read again next time); the

@@ -12,6 +12,7 @@
 
 #include "campaigns/service.hpp"
 #include "journeys/definition_json.hpp"
+#include "journeys/worker.hpp"
 #include "loyalty/catalog.hpp"
 #include "messaging/composer.hpp"
 #include "segments/library.hpp"
@@ -200,6 +201,24 @@ TEST_F(JourneyServiceTest, EventsEnterCustomersWhoThenWaitBranchAndWaitForAnOrde
   EXPECT_EQ(steps["lost"].executed, 1);
   EXPECT_EQ(steps["done"].executed, 3);
   EXPECT_EQ(steps["won"].outcomes, (std::vector<std::pair<std::string, std::int64_t>>{{"set", 1}}));
+}
+
+TEST_F(JourneyServiceTest, OnlyTheServerHoldingTheLockMakesThePasses) {
+  const SaveOutcome saved = Save(kWelcome);
+  Track(0, "Signed Up", clock_.Now());
+  // Another server's worker holds the database's journey lock: this one's passes do nothing.
+  std::unique_ptr<Store> other = db_.Reopen(clock_).value();
+  ASSERT_TRUE(other->HoldLock(kPassLock).value());
+  auto pass = JourneyWorkerPass(db_.Reopen(clock_).value(), clock_, &snapshots_, nullptr, kSecret, {});
+  pass();
+  pass();
+  EXPECT_TRUE(Runs(saved.record.id).empty());
+  // That server stops: the next pass takes the lock over and enters the customer.
+  other.reset();
+  pass();
+  EXPECT_EQ(Runs(saved.record.id).size(), 1u);
+  std::unique_ptr<Store> third = db_.Reopen(clock_).value();
+  EXPECT_FALSE(third->HoldLock(kPassLock).value()) << "kept by the worker that took it";
 }
 
 TEST_F(JourneyServiceTest, ANewVersionTakesNewEntriesWhileThoseInsideStayOnTheirs) {

@@ -1,11 +1,11 @@
 // The journey worker of `treu serve`: a thread that runs a journey pass (RunJourneys) over every
 // workspace every few seconds on its own store connection, and at once when woken (a journey
-// was saved). One pass at a time per server; run one server's worker per database (a second
-// one would enter customers twice only if both read the same inputs at once, which the unique
-// run per customer and journey refuses).
+// was saved). One pass at a time, and one server per database makes them: the one whose
+// connection holds the store lock kPassLock; the others wait and take over when it is let go.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -16,6 +16,13 @@
 #include "surveys/answers.hpp"
 
 namespace treu::journeys {
+
+// One pass of the worker on `store` (what StartJourneyWorker repeats): when the store holds
+// kPassLock, or gets it now, RunJourneys over every workspace; otherwise nothing. Errors go to
+// standard error.
+std::function<void()> JourneyWorkerPass(std::shared_ptr<Store> store, const Clock& clock, SnapshotCache* snapshots,
+                                        PredictionCache* predictions, std::vector<std::uint8_t> secret,
+                                        survey::SurveyReader read_survey);
 
 // Starts the worker: a pass at once, then every `poll_seconds` (>= 1) and whenever woken
 // (Periodic::Wake). Destroying it lets the pass under way finish. InvalidArgument without a

@@ -191,6 +191,13 @@ Result<std::vector<CampaignVariant>> ParseCampaignVariants(std::string_view text
   return out;
 }
 
+Status CheckLockName(std::string_view name) {
+  if (name.empty() || name.size() > 40 ||
+      !std::all_of(name.begin(), name.end(), [](char ch) { return (ch >= 'a' && ch <= 'z') || ch == '_'; }))
+    return InvalidArgument("lock", "a lock's name is 1 to 40 of a-z and '_'");
+  return Ok();
+}
+
 Status CheckCampaignRecord(const CampaignRecord& c) {
   if (c.name.empty()) return InvalidArgument("name", "a campaign needs a name");
   if (c.variants.empty()) return InvalidArgument("variants", "a campaign needs at least one variant");

@@ -671,6 +671,9 @@ Result<std::vector<CampaignVariant>> ParseCampaignVariants(std::string_view text
 // The checks both backends make before saving a campaign.
 Status CheckCampaignRecord(const CampaignRecord& c);
 
+// A lock's name for Store::HoldLock: 1 to 40 of a-z and '_'.
+Status CheckLockName(std::string_view name);
+
 // ---- Journeys ----
 // A journey (docs/journeys.md) as stored: its latest version's definition (the JSON text),
 // whether it runs, and how far the journey worker has read each of its inputs.
@@ -878,6 +881,15 @@ class Store {
 
   // "sqlite" or "postgresql".
   virtual std::string_view backend() const = 0;
+
+  // Takes the lock `name` (lower-case letters and '_') for as long as this store stays open,
+  // unless another store on the same database holds it: true when this one holds it (asking
+  // again while holding it is fine), false when another does. A process that dies lets go of its
+  // locks. Work that must run in one place per database (the journey pass) runs only where its
+  // lock is held. PostgreSQL: a session advisory lock; SQLite: flock(2) on the file
+  // "<database>-<name>.lock" beside the database (an in-memory database always has it).
+  // InvalidArgument for a bad name.
+  virtual Result<bool> HoldLock(std::string_view name) = 0;
 
   // NotFound when no workspace has this name.
   virtual Result<Workspace> FindWorkspace(std::string_view name) = 0;

@@ -22,6 +22,13 @@ expect_contains "$prediction" '"clv_12m": ' "clv"
 journey=$("$TREU" --db sqlite:treu-demo.db --workspace demo journey show winback)
 expect_contains "$journey" '"survey": "winback"' "win-back survey step"
 expect_contains "$("$TREU" --db sqlite:treu-demo.db --workspace demo survey list)" "winback" "win-back survey"
+# One process per database makes the journey passes: while another holds the lock (here
+# flock(1) on the same lock file a treu serve's worker holds), run-due does nothing.
+held=$(flock treu-demo.db-journeys.lock "$TREU" --db sqlite:treu-demo.db --workspace demo journey run-due 2>&1)
+expect_contains "$held" "another process (a treu serve) runs the journeys of this database: nothing done" "run-due under the lock"
+[[ $held != *"entered "* ]] || fail "a pass ran under another's lock: $held"
+pass=$("$TREU" --db sqlite:treu-demo.db --workspace demo journey run-due 2>&1)
+expect_contains "$pass" "entered " "run-due with the lock free makes a pass"
 again=$("$TREU" demo --no-serve)
 expect_contains "$again" "already holds data" "second run"
 expect_eq "$(sqlite3 treu-demo.db 'SELECT count(*) FROM orders')" "$orders" "orders unchanged"

@@ -2807,6 +2807,16 @@ class PostgresStore final : public Store {
 
   std::string_view backend() const override { return "postgresql"; }
 
+  Result<bool> HoldLock(std::string_view name) override {
+    TREU_RETURN_IF_ERROR(CheckLockName(name));
+    // A session lock in the two-int4 key space, under its own class (the migration lock's + 1).
+    // Taken again while held, it is counted, and still let go when the session ends.
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("lock " + std::string(name),
+                                              "SELECT pg_try_advisory_lock(1953654134, hashtext($1))",
+                                              Params().Add(name)));
+    return r.Bool(0, 0);
+  }
+
   Result<std::vector<Customer>> ListCustomers(WorkspaceId ws, const CustomerFilter& filter,
                                               std::int64_t after_id, int limit) override {
     Params p;

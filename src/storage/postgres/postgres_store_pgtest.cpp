@@ -134,6 +134,7 @@ class TestStore final : public Store {
       : db_(std::move(db)), store_(std::move(store)) {}
 
   std::string_view backend() const override { return store_->backend(); }
+  Result<bool> HoldLock(std::string_view name) override { return store_->HoldLock(name); }
   Result<Workspace> FindWorkspace(std::string_view name) override {
     return store_->FindWorkspace(name);
   }
@@ -697,6 +698,20 @@ TEST_F(PostgresStoreTest, MigrationsAreAppliedOnceAcrossOpens) {
   EXPECT_EQ(RunSql(db_->url(), "SELECT count(*) FROM schema_migrations").value(),
             std::to_string(postgres_migrations::kFiles_count));
   EXPECT_EQ(RunSql(db_->url(), "SELECT min(version) FROM schema_migrations").value(), "1");
+}
+
+TEST_F(PostgresStoreTest, ALockIsHeldByOneSessionUntilItCloses) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  EXPECT_TRUE(a->HoldLock("journeys").value());
+  EXPECT_TRUE(a->HoldLock("journeys").value()) << "asking again while holding it";
+  EXPECT_FALSE(b->HoldLock("journeys").value()) << "another session on the database";
+  EXPECT_TRUE(b->HoldLock("other_work").value()) << "locks of other names are independent";
+  EXPECT_FALSE(a->HoldLock("other_work").value());
+  a.reset();
+  EXPECT_TRUE(b->HoldLock("journeys").value()) << "closing a store lets go of its locks";
+  EXPECT_EQ(b->HoldLock("Journeys!").error().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST_F(PostgresStoreTest, StoresOpeningTogetherMigrateOnce) {

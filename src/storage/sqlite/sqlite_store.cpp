@@ -1,10 +1,14 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -1819,8 +1823,14 @@ class SqliteWriteTransaction final : public WriteTransaction {
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(const Clock& clock) : clock_(clock) {}
+  ~SqliteStore() override {
+    for (const auto& [name, fd] : lock_files_) ::close(fd);
+  }
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
 
   Status Open(const std::string& path) {
+    path_ = path;
     TREU_RETURN_IF_ERROR(db_.Open(path));
     TREU_RETURN_IF_ERROR(db_.Exec("PRAGMA journal_mode = WAL"));
     TREU_RETURN_IF_ERROR(db_.Exec("PRAGMA synchronous = FULL"));
@@ -1836,6 +1846,23 @@ class SqliteStore final : public Store {
   }
 
   std::string_view backend() const override { return "sqlite"; }
+
+  Result<bool> HoldLock(std::string_view name) override {
+    TREU_RETURN_IF_ERROR(CheckLockName(name));
+    if (path_.empty() || path_ == ":memory:" || path_.starts_with("file::memory:")) return true;
+    auto it = lock_files_.find(std::string(name));
+    if (it == lock_files_.end()) {
+      const std::string file = path_ + "-" + std::string(name) + ".lock";
+      const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (fd < 0) return Unavailable("lock " + std::string(name), file + ": " + std::strerror(errno));
+      it = lock_files_.emplace(std::string(name), fd).first;
+    }
+    // The lock belongs to this store's open file: another store, in this process or another,
+    // opens its own and is refused while this one holds it.
+    if (::flock(it->second, LOCK_EX | LOCK_NB) == 0) return true;
+    if (errno == EWOULDBLOCK) return false;
+    return Unavailable("lock " + std::string(name), std::strerror(errno));
+  }
 
   Result<Workspace> FindWorkspace(std::string_view name) override {
     TREU_ASSIGN_OR_RETURN(
@@ -4524,6 +4551,8 @@ class SqliteStore final : public Store {
  private:
   const Clock& clock_;
   Db db_;
+  std::string path_;
+  std::map<std::string, int> lock_files_;  // HoldLock: name → open lock file
 };
 
 }  // namespace

@@ -89,6 +89,27 @@ TEST(SqliteStoreTest, SecondWriterWaitsThenFailsAsUnavailable) {
   ASSERT_TRUE(tx->Commit());
 }
 
+TEST(SqliteStoreTest, ALockIsHeldByOneStoreUntilItCloses) {
+  ManualClock clock(Timestamp::FromSeconds(1'700'000'000));
+  const std::string path = TempDbPath();
+  auto a = OpenSqliteStore(path, clock).value();
+  auto b = OpenSqliteStore(path, clock).value();
+  EXPECT_TRUE(a->HoldLock("journeys").value());
+  EXPECT_TRUE(a->HoldLock("journeys").value()) << "asking again while holding it";
+  EXPECT_FALSE(b->HoldLock("journeys").value()) << "another store on the database";
+  EXPECT_TRUE(std::filesystem::exists(path + "-journeys.lock"));
+  EXPECT_TRUE(b->HoldLock("other_work").value()) << "locks of other names are independent";
+  EXPECT_FALSE(a->HoldLock("other_work").value());
+  a.reset();
+  EXPECT_TRUE(b->HoldLock("journeys").value()) << "closing a store lets go of its locks";
+  EXPECT_EQ(b->HoldLock("Journeys!").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(b->HoldLock("").error().code(), ErrorCode::kInvalidArgument);
+  auto memory = OpenSqliteStore(":memory:", clock).value();
+  EXPECT_TRUE(memory->HoldLock("journeys").value()) << "an in-memory database is this store's alone";
+  b.reset();
+  for (const char* lock : {"-journeys.lock", "-other_work.lock"}) std::filesystem::remove(path + lock);
+}
+
 TEST(SqliteStoreTest, BackupIsAConsistentCopy) {
   ManualClock clock(Timestamp::FromSeconds(1'700'000'000));
   const std::string path = TempDbPath();

@@ -39,7 +39,7 @@ class TempSqliteStore {
 
  private:
   void Remove() {
-    for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + s);
+    for (const char* s : {"", "-wal", "-shm", "-journeys.lock"}) std::filesystem::remove(path_.string() + s);
   }
   std::filesystem::path path_;
 };
