@@ -139,7 +139,7 @@ int RunOutbox(const OutboxFlags& f, Context& ctx) {
   o.lease_micros = static_cast<std::int64_t>(f.lease_seconds) * 1'000'000;
   o.mail_dir = ctx.MailDir();
   o.poll_ms = 100;
-  o.hold = campaigns::QuietHoursHold;  // marketing waits out the recipient's quiet hours
+  o.hold = campaigns::QuietHoursHolds;  // marketing waits out the recipient's quiet hours
   auto worker = messaging::OutboxWorker::Start([&ctx] { return ctx.OpenStore(); }, ctx.clock, *secret, o);
   if (!worker) return Fail(worker.error());
   const auto start = std::chrono::steady_clock::now();

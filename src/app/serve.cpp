@@ -153,7 +153,7 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
     o.threads = outbox_options.threads;
     o.lease_micros = static_cast<std::int64_t>(outbox_options.lease_seconds) * 1'000'000;
     o.mail_dir = ctx.MailDir();
-    o.hold = campaigns::QuietHoursHold;  // marketing waits out the recipient's quiet hours
+    o.hold = campaigns::QuietHoursHolds;  // marketing waits out the recipient's quiet hours
     auto started = messaging::OutboxWorker::Start([&ctx] { return ctx.OpenStore(); }, ctx.clock, secret, o);
     if (!started) return Fail(started.error());
     outbox = std::move(*started);

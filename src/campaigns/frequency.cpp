@@ -5,12 +5,28 @@
 
 namespace treu::campaigns {
 
+namespace {
+
+constexpr std::string_view kJourneyTag = "journey:";       // an outbox `campaign` of a journey step
+constexpr std::string_view kCampaignKey = "campaign:";     // idempotency keys
+constexpr std::string_view kJourneyKey = "journey:";
+
+}  // namespace
+
 std::string JourneyMessageTag(std::string_view journey, std::string_view step) {
-  return "journey:" + std::string(journey) + ":" + std::string(step);
+  return std::string(kJourneyTag) + std::string(journey) + ":" + std::string(step);
 }
 
 Priority PriorityOfMessage(std::string_view campaign) {
-  return campaign.starts_with("journey:") ? Priority::kJourney : Priority::kCampaign;
+  return campaign.starts_with(kJourneyTag) ? Priority::kJourney : Priority::kCampaign;
+}
+
+std::string CampaignKey(std::int64_t campaign_id) { return std::string(kCampaignKey) + std::to_string(campaign_id); }
+
+std::string JourneyActionKey(std::string_view run_sequence) { return std::string(kJourneyKey) + std::string(run_sequence); }
+
+bool UnderDeliveryRules(std::string_view idempotency_key) {
+  return idempotency_key.starts_with(kCampaignKey) || idempotency_key.starts_with(kJourneyKey);
 }
 namespace {
 

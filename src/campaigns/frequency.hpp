@@ -29,6 +29,14 @@ struct FrequencyCap {
 std::string JourneyMessageTag(std::string_view journey, std::string_view step);
 Priority PriorityOfMessage(std::string_view campaign);
 
+// The idempotency keys of what campaigns and journeys do: a campaign's messages are keyed
+// CampaignKey(id) + ":<customer>", and a journey action (its message, survey invitation, points…)
+// JourneyActionKey("<run>:<entry>:<step count>"). The messages keyed so are the ones under the
+// delivery rules (UnderDeliveryRules); a one-off send's are not.
+std::string CampaignKey(std::int64_t campaign_id);
+std::string JourneyActionKey(std::string_view run_sequence);
+bool UnderDeliveryRules(std::string_view idempotency_key);
+
 // InvalidArgument ("frequency_cap.max_messages", "frequency_cap.window") or OK: 0..1000
 // messages in a window of 1 hour to 90 days.
 Status CheckFrequencyCap(const FrequencyCap& cap);

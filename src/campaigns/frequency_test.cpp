@@ -110,5 +110,15 @@ TEST(FrequencyCap, AgreesWithBruteForce) {
   }
 }
 
+TEST(DeliveryRuleKeys, CampaignAndJourneyMessagesAreUnderTheRulesAndOneOffSendsAreNot) {
+  EXPECT_EQ(CampaignKey(12), "campaign:12");
+  EXPECT_TRUE(UnderDeliveryRules(CampaignKey(12) + ":c0001"));
+  EXPECT_TRUE(UnderDeliveryRules(JourneyActionKey("7.2:1:3")));
+  EXPECT_FALSE(UnderDeliveryRules("send:4:evening:c0001"));
+  EXPECT_FALSE(UnderDeliveryRules("campaigns-old:1"));
+  EXPECT_EQ(PriorityOfMessage(JourneyMessageTag("win-back", "offer")), Priority::kJourney);
+  EXPECT_EQ(PriorityOfMessage("spring-sale"), Priority::kCampaign);
+}
+
 }  // namespace
 }  // namespace treu::campaigns

@@ -146,7 +146,7 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
   LaunchReport report;
   report.per_variant.assign(c.variants.size(), 0);
   report.audience = static_cast<std::int64_t>(who.size());
-  const std::string key = "campaign:" + std::to_string(c.id);
+  const std::string key = CampaignKey(c.id);
   std::vector<OutboxMessage> batch;
   std::vector<CampaignMember> members;
   // A batch is written (its messages, then its members, each committed) on a second thread while
@@ -266,30 +266,38 @@ Result<DeliveryRulesRecord> SaveDeliveryRules(Store& store, DeliveryRulesRecord 
   return r;
 }
 
-Result<std::optional<messaging::Hold>> QuietHoursHold(Store& store, const OutboxMessage& m, Timestamp now) {
-  // The messages queued under the delivery rules: a campaign's ("campaign:<id>:…") and a
-  // journey's ("journey:…"); a one-off send is not.
-  const bool ruled = m.idempotency_key.starts_with("campaign:") || m.idempotency_key.starts_with("journey:");
-  if (m.category != "marketing" || !ruled) return std::nullopt;
-  TREU_ASSIGN_OR_RETURN(const DeliveryRules rules, LoadDeliveryRules(store, m.workspace));
-  if (rules.quiet.empty()) return std::nullopt;
-  std::string zone_name;
-  TREU_ASSIGN_OR_RETURN(auto external, store.CustomerExternalId(m.workspace, m.customer));
-  if (external) {
-    TREU_ASSIGN_OR_RETURN(auto customer, store.FindCustomer(m.workspace, *external));
-    if (customer) zone_name = customer->time_zone;
-  }
-  if (zone_name.empty()) {
-    TREU_ASSIGN_OR_RETURN(auto workspaces, store.ListWorkspaces());
-    for (const Workspace& w : workspaces)
-      if (w.id == m.workspace) zone_name = w.time_zone;
-  }
-  auto found = TimeZone::Find(zone_name);
-  const TimeZone zone = found ? *found : TimeZone::Utc();
-  const Timestamp until = DeferPastQuietHours(now, zone, rules.quiet);
-  if (until == now) return std::nullopt;
-  return messaging::Hold{until, "inside the quiet hours " + FormatLocalTime(rules.quiet.start) + "–" +
-                                    FormatLocalTime(rules.quiet.end) + " in " + zone.name()};
+messaging::HoldCheck QuietHoursHolds(Store& store) {
+  // What a workspace's messages share, read at its first message of the batch.
+  struct Quiet {
+    DeliveryRules rules;
+    std::string zone;  // the workspace's
+  };
+  auto workspaces = std::make_shared<std::unordered_map<std::int64_t, Quiet>>();
+  return [&store, workspaces](const OutboxMessage& m, messaging::MessageCustomer& customer,
+                              Timestamp now) -> Result<std::optional<messaging::Hold>> {
+    if (m.category != "marketing" || !UnderDeliveryRules(m.idempotency_key)) return std::nullopt;
+    auto it = workspaces->find(m.workspace.value);
+    if (it == workspaces->end()) {
+      Quiet quiet;
+      TREU_ASSIGN_OR_RETURN(quiet.rules, LoadDeliveryRules(store, m.workspace));
+      if (!quiet.rules.quiet.empty()) {
+        TREU_ASSIGN_OR_RETURN(auto all, store.ListWorkspaces());
+        for (const Workspace& w : all)
+          if (w.id == m.workspace) quiet.zone = w.time_zone;
+      }
+      it = workspaces->emplace(m.workspace.value, std::move(quiet)).first;
+    }
+    const Quiet& quiet = it->second;
+    if (quiet.rules.quiet.empty()) return std::nullopt;
+    TREU_ASSIGN_OR_RETURN(const Customer* recipient, customer.Get());
+    const std::string& zone_name = recipient && !recipient->time_zone.empty() ? recipient->time_zone : quiet.zone;
+    auto found = TimeZone::Find(zone_name);
+    const TimeZone zone = found ? *found : TimeZone::Utc();
+    const Timestamp until = DeferPastQuietHours(now, zone, quiet.rules.quiet);
+    if (until == now) return std::nullopt;
+    return messaging::Hold{until, "inside the quiet hours " + FormatLocalTime(quiet.rules.quiet.start) + "–" +
+                                      FormatLocalTime(quiet.rules.quiet.end) + " in " + zone.name()};
+  };
 }
 
 // ---- Campaigns ----

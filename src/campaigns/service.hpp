@@ -37,12 +37,13 @@ Result<DeliveryRules> LoadDeliveryRules(Store& store, WorkspaceId ws);
 // Checks (CheckFrequencyCap; quiet hours "HH:MM", context "quiet_hours.start"/".end") and saves.
 Result<DeliveryRulesRecord> SaveDeliveryRules(Store& store, DeliveryRulesRecord r, Timestamp now);
 
-// The quiet hours again at send time (the outbox workers' hold check, messaging::HoldCheck): a
+// The quiet hours again at send time (the outbox workers' hold rules, messaging::HoldRules): a
 // campaign's or journey's marketing message that comes due inside its workspace's quiet hours in
 // the recipient's zone (theirs, else the workspace's) is held until they end. Such a message is
 // planned outside them when it is queued; this catches one that comes due later, after a retry
-// or behind a backlog. Transactional messages and one-off sends are never held.
-Result<std::optional<messaging::Hold>> QuietHoursHold(Store& store, const OutboxMessage& m, Timestamp now);
+// or behind a backlog. Transactional messages and one-off sends are never held. The check made
+// here serves one claimed batch: it reads each workspace's rules and zone once.
+messaging::HoldCheck QuietHoursHolds(Store& store);
 
 // ---- Campaigns ----
 

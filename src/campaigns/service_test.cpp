@@ -274,6 +274,11 @@ TEST_F(CampaignServiceTest, QuietHoursAreCheckedAgainAtSendTime) {
   const OutboxMessage berlin = messages.at(store().FindCustomer(ws().id, Id(0)).value()->id.value);
   const OutboxMessage new_york = messages.at(store().FindCustomer(ws().id, Id(1)).value()->id.value);
   ASSERT_EQ(berlin.next_attempt_at, clock_.Now()) << "planned for now, outside the quiet hours";
+  // Each call checks as a batch of its own.
+  auto QuietHoursHold = [](Store& store, const OutboxMessage& m, Timestamp now) {
+    messaging::MessageCustomer customer(store, m);
+    return QuietHoursHolds(store)(m, customer, now);
+  };
   EXPECT_FALSE(QuietHoursHold(store(), berlin, clock_.Now()).value());
 
   // The mail server was down for an hour: at 21:30 in Berlin the message waits until 08:00 CET.
@@ -309,8 +314,14 @@ TEST_F(CampaignServiceTest, QuietHoursAreCheckedAgainAtSendTime) {
   ASSERT_TRUE(nomad_held);
   EXPECT_EQ(nomad_held->until, At("2026-03-28T08:00:00Z"));
 
-  // Without quiet hours nothing is held.
+  // Without quiet hours nothing is held. A batch's check reads the rules once, at its first
+  // message: the batch claimed before the change still holds; the next one does not.
+  const messaging::HoldCheck batch = QuietHoursHolds(store());
+  messaging::MessageCustomer first(store(), berlin);
+  EXPECT_TRUE(batch(berlin, first, clock_.Now()).value());
   store().SaveDeliveryRules({ws().id, 0, 7 * kMicrosPerDay, "00:00", "00:00", clock_.Now()}).value();
+  messaging::MessageCustomer second(store(), berlin);
+  EXPECT_TRUE(batch(berlin, second, clock_.Now()).value());
   EXPECT_FALSE(QuietHoursHold(store(), berlin, clock_.Now()).value());
 }
 

@@ -572,7 +572,7 @@ Result<std::string> Pass::Send(Journey& j, const JourneyRun& run, const Action& 
   std::vector<OutboxMessage> messages;
   const messaging::Composer::Envelope envelope{marketing ? "marketing" : "transactional",
                                                campaigns::JourneyMessageTag(j.record.name, a.step_id),
-                                               "journey:" + FormatSequence(run, a.sequence), due, now_,
+                                               campaigns::JourneyActionKey(FormatSequence(run, a.sequence)), due, now_,
                                                std::move(survey.link)};
   TREU_RETURN_IF_ERROR(composer.Compose(0, *index, envelope, messages));
   TREU_ASSIGN_OR_RETURN(std::int64_t inserted, store_.EnqueueMessages(ws_.id, messages, now_));
@@ -606,7 +606,7 @@ Result<Pass::SurveyLink> Pass::Invite(const JourneyRun& run, const Action& a, co
   const survey::ScheduleFacts facts = survey::FactsOf(it->second.survey, it->second.recorded, run.customer, last_order);
   TREU_ASSIGN_OR_RETURN(auto invited,
                         survey::InviteWithKey(store_, ws_, it->second.survey, run.customer, facts,
-                                              "journey:" + FormatSequence(run, a.sequence), options, options_.secret, now_));
+                                              campaigns::JourneyActionKey(FormatSequence(run, a.sequence)), options, options_.secret, now_));
   if (invited.reason != survey::NotDue::kDue) {
     return SurveyLink{"", "survey_" + std::string(survey::NotDueName(invited.reason))};
   }
@@ -622,7 +622,7 @@ Result<Pass::SurveyLink> Pass::Invite(const JourneyRun& run, const Action& a, co
 
 Result<std::string> Pass::Perform(Journey& j, const JourneyRun& run, const Action& a) {
   ++report.actions;
-  const std::string key = "journey:" + FormatSequence(run, a.sequence);
+  const std::string key = campaigns::JourneyActionKey(FormatSequence(run, a.sequence));
   if (const auto* send = std::get_if<SendStep>(&a.body)) return Send(j, run, a, *send);
   if (std::holds_alternative<GrantPointsStep>(a.body) || std::holds_alternative<GrantRewardStep>(a.body)) {
     if (!program_loaded_) {

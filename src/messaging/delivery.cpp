@@ -97,13 +97,22 @@ Result<EmailSetup> MakeEmailSetup(const MessagingSettingsRecord& settings,
   return setup;
 }
 
-Result<std::string> SendBlocker(Store& store, const OutboxMessage& m, Timestamp now) {
+Result<const Customer*> MessageCustomer::Get() {
+  if (!read_) {
+    TREU_ASSIGN_OR_RETURN(auto external, store_.CustomerExternalId(message_.workspace, message_.customer));
+    if (external) {
+      TREU_ASSIGN_OR_RETURN(customer_, store_.FindCustomer(message_.workspace, *external));
+    }
+    read_ = true;
+  }
+  return customer_ ? &*customer_ : nullptr;
+}
+
+Result<std::string> SendBlocker(Store& store, const OutboxMessage& m, MessageCustomer& recipient, Timestamp now) {
   TREU_ASSIGN_OR_RETURN(auto suppressed, store.FindSuppression(m.workspace, Lower(m.recipient)));
   if (suppressed) return "the address is suppressed (" + suppressed->reason + ")";
   if (m.category != "marketing") return std::string();
-  TREU_ASSIGN_OR_RETURN(auto external, store.CustomerExternalId(m.workspace, m.customer));
-  if (!external) return std::string("the customer was deleted");
-  TREU_ASSIGN_OR_RETURN(auto customer, store.FindCustomer(m.workspace, *external));
+  TREU_ASSIGN_OR_RETURN(const Customer* customer, recipient.Get());
   if (!customer) return std::string("the customer was deleted");
   const auto consent = customer->consent.find(m.channel);
   if (consent == customer->consent.end() || !consent->second.granted) {
@@ -123,10 +132,10 @@ Result<std::string> SendBlocker(Store& store, const OutboxMessage& m, Timestamp 
   return std::string();
 }
 
-Result<MessageOutcome> DeliverEmail(Store& store, const OutboxMessage& m, const EmailSetup& setup,
-                                    std::span<const std::uint8_t> secret, Timestamp now,
+Result<MessageOutcome> DeliverEmail(Store& store, const OutboxMessage& m, MessageCustomer& customer,
+                                    const EmailSetup& setup, std::span<const std::uint8_t> secret, Timestamp now,
                                     double random_unit) {
-  TREU_ASSIGN_OR_RETURN(std::string blocker, SendBlocker(store, m, now));
+  TREU_ASSIGN_OR_RETURN(std::string blocker, SendBlocker(store, m, customer, now));
   if (!blocker.empty()) return OutcomeOf(m, MessageState::kSuppressed, "suppressed", blocker, now);
 
   const MessagingSettingsRecord& s = setup.settings;
@@ -316,12 +325,12 @@ MessageOutcome HeldOutcome(const OutboxMessage& m, const Hold& hold, Timestamp n
   return o;
 }
 
-Result<MessageOutcome> OutboxWorker::Deliver(Store& store, const OutboxMessage& m, Timestamp now,
-                                             double unit) {
+Result<MessageOutcome> OutboxWorker::Deliver(Store& store, const OutboxMessage& m, MessageCustomer& customer,
+                                             Timestamp now, double unit) {
   TREU_ASSIGN_OR_RETURN(auto setup, SetupOf(store, m.workspace));
   switch (m.channel) {
     case Channel::kEmail:
-      return DeliverEmail(store, m, *setup, secret_, now, unit);
+      return DeliverEmail(store, m, customer, *setup, secret_, now, unit);
     case Channel::kInApp:
       return DeliverInApp(store, m, now);
     case Channel::kPush: {
@@ -341,12 +350,14 @@ Result<MessageOutcome> OutboxWorker::Deliver(Store& store, const OutboxMessage& 
                                            " messages are not delivered by this server");
 }
 
-Result<MessageOutcome> OutboxWorker::HoldOrDeliver(Store& store, const OutboxMessage& m, Timestamp now, double unit) {
-  if (options_.hold) {
-    TREU_ASSIGN_OR_RETURN(const std::optional<Hold> hold, options_.hold(store, m, now));
-    if (hold) return HeldOutcome(m, *hold, now);
+Result<MessageOutcome> OutboxWorker::HoldOrDeliver(Store& store, const HoldCheck& hold, const OutboxMessage& m,
+                                                   Timestamp now, double unit) {
+  MessageCustomer customer(store, m);
+  if (hold) {
+    TREU_ASSIGN_OR_RETURN(const std::optional<Hold> held, hold(m, customer, now));
+    if (held) return HeldOutcome(m, *held, now);
   }
-  return Deliver(store, m, now, unit);
+  return Deliver(store, m, customer, now, unit);
 }
 
 void OutboxWorker::Run(std::unique_ptr<Store> store, unsigned seed) {
@@ -366,9 +377,10 @@ void OutboxWorker::Run(std::unique_ptr<Store> store, unsigned seed) {
                                           options_.worker_id, options_.batch);
       if (claimed) {
         busy = busy || !claimed->empty();
+        const HoldCheck hold = options_.hold && !claimed->empty() ? options_.hold(*store) : HoldCheck{};
         for (const OutboxMessage& m : *claimed) {
           const Timestamp now = clock_.Now();
-          Result<MessageOutcome> outcome = HoldOrDeliver(*store, m, now, unit(rng));
+          Result<MessageOutcome> outcome = HoldOrDeliver(*store, hold, m, now, unit(rng));
           if (!outcome) {
             // Settings that don't work (a secret that doesn't open, a bad DKIM key) or a storage
             // failure: try again later, as a temporary failure.

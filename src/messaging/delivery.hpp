@@ -57,16 +57,32 @@ struct EmailSetup {
 Result<EmailSetup> MakeEmailSetup(const MessagingSettingsRecord& settings, std::span<const std::uint8_t> secret,
                                   const std::filesystem::path& mail_dir, const Clock& clock);
 
+// The customer of a claimed message, read from the store at most once however many of the
+// checks made before sending it (the hold check, the send blocker) ask for it.
+class MessageCustomer {
+ public:
+  MessageCustomer(Store& store, const OutboxMessage& m) : store_(store), message_(m) {}
+  // The customer; nullptr when they were deleted.
+  Result<const Customer*> Get();
+
+ private:
+  Store& store_;
+  const OutboxMessage& message_;
+  bool read_ = false;
+  std::optional<Customer> customer_;
+};
+
 // Why a message may not be sent now, or "" when it may: checked at send time.
 //   marketing: the customer's email consent is granted, the address not suppressed, the
 //     message's topic not turned off and messages not paused;
 //   transactional and confirmation: the address is not suppressed.
-Result<std::string> SendBlocker(Store& store, const OutboxMessage& m, Timestamp now);
+Result<std::string> SendBlocker(Store& store, const OutboxMessage& m, MessageCustomer& customer, Timestamp now);
 
 // Builds and sends one claimed email message; returns the outcome to record (nothing is
 // written here). `random_unit` draws the retry jitter.
-Result<MessageOutcome> DeliverEmail(Store& store, const OutboxMessage& m, const EmailSetup& setup,
-                                    std::span<const std::uint8_t> secret, Timestamp now, double random_unit);
+Result<MessageOutcome> DeliverEmail(Store& store, const OutboxMessage& m, MessageCustomer& customer,
+                                    const EmailSetup& setup, std::span<const std::uint8_t> secret, Timestamp now,
+                                    double random_unit);
 
 // Why a claimed message waits instead of being delivered now, and until when: the rules of a
 // layer above messaging (the workspace's quiet hours in the recipient's zone), checked at send
@@ -75,7 +91,10 @@ struct Hold {
   Timestamp until;
   std::string reason;  // the log line's detail
 };
-using HoldCheck = std::function<Result<std::optional<Hold>>(Store&, const OutboxMessage&, Timestamp now)>;
+using HoldCheck = std::function<Result<std::optional<Hold>>(const OutboxMessage&, MessageCustomer&, Timestamp now)>;
+// Makes the hold check of one claimed batch, so that what its messages share (a workspace's
+// rules) is read once per batch and is never older than the batch.
+using HoldRules = std::function<HoldCheck(Store&)>;
 
 // The outcome of a held message: queued again for `hold.until`, logged "deferred".
 MessageOutcome HeldOutcome(const OutboxMessage& m, const Hold& hold, Timestamp now);
@@ -94,8 +113,9 @@ class OutboxWorker {
     std::filesystem::path mail_dir = "mail";  // where the file transport writes
     // Push and webhook requests; a CurlHttpClient when null.
     std::shared_ptr<net::HttpClient> http;
-    // Asked before each delivery; a message it holds is queued again for later (none: all go).
-    HoldCheck hold;
+    // Asked once per claimed batch for its hold check, which is asked before each delivery; a
+    // message it holds is queued again for later (none: all go).
+    HoldRules hold;
   };
   using StoreOpener = std::function<Result<std::unique_ptr<Store>>()>;
 
@@ -119,9 +139,12 @@ class OutboxWorker {
   // policy change).
   Result<std::shared_ptr<const ChannelSetup>> ChannelSetupOf(Store& store, WorkspaceId ws);
   // Delivers one claimed message of any channel.
-  Result<MessageOutcome> Deliver(Store& store, const OutboxMessage& m, Timestamp now, double unit);
-  // The hold check first (Options::hold): a held message is queued again, the others delivered.
-  Result<MessageOutcome> HoldOrDeliver(Store& store, const OutboxMessage& m, Timestamp now, double unit);
+  Result<MessageOutcome> Deliver(Store& store, const OutboxMessage& m, MessageCustomer& customer, Timestamp now,
+                                 double unit);
+  // The batch's hold check first (Options::hold; none: no check): a held message is queued
+  // again, the others delivered.
+  Result<MessageOutcome> HoldOrDeliver(Store& store, const HoldCheck& hold, const OutboxMessage& m, Timestamp now,
+                                       double unit);
 
   const Clock& clock_;
   std::vector<std::uint8_t> secret_;

@@ -88,7 +88,8 @@ class DeliveryTest : public ::testing::Test {
     auto claimed = store().ClaimMessages(Channel::kEmail, clock_.Now(), 60'000'000, "w1", 100).value();
     int n = 0;
     for (const OutboxMessage& m : claimed) {
-      auto outcome = DeliverEmail(store(), m, setup, kSecret, clock_.Now(), 0.5);
+      MessageCustomer customer(store(), m);
+      auto outcome = DeliverEmail(store(), m, customer, setup, kSecret, clock_.Now(), 0.5);
       EXPECT_TRUE(outcome.has_value()) << outcome.error().ToString();
       if (outcome && store().FinishMessage(*outcome).value()) ++n;
     }
@@ -244,6 +245,29 @@ TEST_F(DeliveryTest, WorkersDrainTheOutbox) {
   EXPECT_LE(sink_->Stats()["connections"].get<int>(), 3 + 1) << "connections are reused";
 }
 
+TEST_F(DeliveryTest, TheCustomerOfAMessageIsReadOnceForAllItsChecks) {
+  const OutboxMessage m = Message(Enqueue("r1", "ada"));
+  MessageCustomer customer(store(), m);
+  const Customer* first = customer.Get().value();
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->email, "ada@example.com");
+  // A change after the first read is not seen: the checks of one message agree on one read.
+  Customer moved = *first;
+  moved.email = "ada@elsewhere.example";
+  auto tx = store().BeginWrite(ws().id).value();
+  tx->UpsertCustomers(std::vector<Customer>{moved}, clock_.Now()).value();
+  tx->Commit().value();
+  EXPECT_EQ(customer.Get().value(), first);
+  EXPECT_EQ(customer.Get().value()->email, "ada@example.com");
+  MessageCustomer again(store(), m);
+  EXPECT_EQ(again.Get().value()->email, "ada@elsewhere.example");
+  // A customer who is gone reads as nullptr.
+  OutboxMessage orphan = m;
+  orphan.customer = CustomerId{m.customer.value + 1000};
+  MessageCustomer gone(store(), orphan);
+  EXPECT_EQ(gone.Get().value(), nullptr);
+}
+
 TEST_F(DeliveryTest, WorkersQueueAHeldMessageAgainAndDeliverTheRest) {
   const std::int64_t offer = Enqueue("h1", "ada");
   const std::int64_t receipt = Enqueue("h2", "bob", "transactional");
@@ -254,16 +278,21 @@ TEST_F(DeliveryTest, WorkersQueueAHeldMessageAgainAndDeliverTheRest) {
   o.poll_ms = 20;
   o.mail_dir = mail_.path();
   int asked = 0;
-  o.hold = [&](Store&, const OutboxMessage& m, Timestamp) -> Result<std::optional<Hold>> {
-    ++asked;
-    if (m.category == "marketing") return Hold{until, "inside the quiet hours 21:00–08:00 in Europe/Berlin"};
-    return std::nullopt;
+  int batches = 0;
+  o.hold = [&](Store&) -> HoldCheck {
+    ++batches;
+    return [&](const OutboxMessage& m, MessageCustomer&, Timestamp) -> Result<std::optional<Hold>> {
+      ++asked;
+      if (m.category == "marketing") return Hold{until, "inside the quiet hours 21:00–08:00 in Europe/Berlin"};
+      return std::nullopt;
+    };
   };
   auto worker = OutboxWorker::Start([&]() -> Result<std::unique_ptr<Store>> { return db_.Reopen(real); }, real, kSecret, o);
   ASSERT_TRUE(worker.has_value()) << worker.error().ToString();
   for (int i = 0; i < 500 && (*worker)->finished() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   worker->reset();
   EXPECT_EQ(asked, 2);
+  EXPECT_EQ(batches, 1) << "both messages were claimed in one batch, whose check was made once";
   // The held message is queued again for the end of the hold, logged, and not sent.
   const OutboxMessage held = Message(offer);
   EXPECT_EQ(held.state, MessageState::kQueued);

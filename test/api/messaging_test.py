@@ -196,7 +196,11 @@ class MessagingTest(unittest.TestCase):
         self.assertEqual(report["skipped"], {"no_email": 1, "no_subscription": 0, "no_consent": 1, "suppressed": 0})
         again = self.call("POST", "/api/v1/sends", {"template": "spring", "where": "orders_count >= 0",
                                                     "campaign": "spring-2026", "key": "spring-2026"})[1]
-        self.assertEqual((again["queued"], again["duplicates"]), (0, 3), "the same key sends nothing twice")
+        # Nothing twice; carl's message may already have bounced (550 below), and a suppressed
+        # address is skipped before its duplicate is noticed.
+        self.assertEqual(again["queued"], 0, "the same key sends nothing twice")
+        self.assertEqual(again["duplicates"] + again["skipped"]["suppressed"], 3, again)
+        self.assertLessEqual(again["skipped"]["suppressed"], 1, again)
 
         msg = self.mail_to("ada@example.com")[0]
         self.assertEqual(msg["Subject"], "Frühling, Ada!")
