@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/route_support.hpp"
+#include "api/survey_json.hpp"
 #include "campaigns/service.hpp"
 #include "journeys/service.hpp"
 
@@ -38,6 +39,7 @@ json CampaignJson(const CampaignRecord& c) {
           {"send_date", local && c.send_at ? json(FormatDate(campaigns::LocalSendDate(*c.send_at))) : json(nullptr)},
           {"local_time", local ? json(c.local_time) : json(nullptr)},
           {"optimize_send_time", c.optimize_send_time},
+          {"survey", c.survey},
           {"goal_window_days", static_cast<double>(c.goal_window_micros) / kMicrosPerDay},
           {"last_error", c.last_error},
           {"created_at", FormatTimestamp(c.created_at)},
@@ -101,6 +103,7 @@ Result<campaigns::CampaignChange> ChangeOfBody(const json& body, const Workspace
   TREU_ASSIGN_OR_RETURN(change.test_window_hours, OptionalNumber(body, "test_window_hours"));
   TREU_ASSIGN_OR_RETURN(change.goal_window_days, OptionalNumber(body, "goal_window_days"));
   TREU_ASSIGN_OR_RETURN(change.optimize_send_time, OptionalBool(body, "optimize_send_time"));
+  TREU_ASSIGN_OR_RETURN(change.survey, OptionalString(body, "survey"));
   change.clear_send_at = body.contains("send_at") && body["send_at"].is_null();
   TREU_ASSIGN_OR_RETURN(auto send_at, OptionalString(body, "send_at"));
   if (send_at) {
@@ -125,7 +128,7 @@ Result<CampaignRecord> CampaignOfBody(RequestContext& ctx, const Workspace& ws, 
   TREU_ASSIGN_OR_RETURN(
       json body, BodyObject(ctx.request, {"segment", "where", "variants", "holdout_percent", "test_percent",
                                           "winner_metric", "test_window_hours", "send_at", "send_date", "local_time",
-                                          "optimize_send_time", "goal_window_days", "schedule"}));
+                                          "optimize_send_time", "goal_window_days", "survey", "schedule"}));
   TREU_ASSIGN_OR_RETURN(auto change, ChangeOfBody(body, ws));
   TREU_ASSIGN_OR_RETURN(auto existing, ctx.store.FindCampaign(ws.id, name));
   return campaigns::ApplyCampaignChange(existing ? &*existing : nullptr, std::move(name), change);
@@ -148,7 +151,8 @@ json LaunchJson(const campaigns::LaunchReport& r) {
           {"skipped", {{"no_email", r.no_email},
                        {"no_consent", r.no_consent},
                        {"suppressed", r.suppressed},
-                       {"no_subscription", r.no_subscription}}},
+                       {"no_subscription", r.no_subscription},
+                       {"survey_not_due", r.survey_not_due}}},
           {"deferred_by_quiet_hours", r.deferred},
           {"optimized_send_times", r.optimized},
           {"per_variant", r.per_variant}};
@@ -247,7 +251,7 @@ Result<HttpResponse> PreviewCampaign(RequestContext& ctx) {
   }
   TREU_ASSIGN_OR_RETURN(auto snap, SnapshotOf(ctx));
   TREU_ASSIGN_OR_RETURN(auto report,
-                        campaigns::PreviewCampaign(ctx.store, ws, snap, ctx.predictions, c, Secret(ctx), ctx.clock.Now()));
+                        campaigns::PreviewCampaign(ctx.store, ws, snap, ctx.predictions, c, Secret(ctx), SurveyOf, ctx.clock.Now()));
   return JsonResponse(LaunchJson(report));
 }
 
@@ -323,6 +327,7 @@ Result<HttpResponse> Calendar(RequestContext& ctx) {
                   {"segment", e.segment},
                   {"where", e.where},
                   {"conflicts", std::move(conflicts)}};
+    if (!journey) entry["survey"] = e.survey;
     if (journey) {
       entry["step"] = e.step;
       entry["template"] = e.template_name;
@@ -389,7 +394,7 @@ std::vector<Route> CampaignRoutes() {
       {"PUT", "/api/v1/campaigns/{name}", write,
        "Creates or changes a draft or scheduled campaign: {\"variants\": [{\"template\", \"weight\"}], \"segment\", "
        "\"where\", \"holdout_percent\", \"test_percent\", \"winner_metric\", \"test_window_hours\", \"send_at\" | "
-       "\"send_date\" + \"local_time\", \"optimize_send_time\", \"goal_window_days\", \"schedule\"}",
+       "\"send_date\" + \"local_time\", \"optimize_send_time\", \"goal_window_days\", \"survey\", \"schedule\"}",
        PutCampaign, "Campaign"},
       {"DELETE", "/api/v1/campaigns/{name}", write, "Deletes a draft, done or cancelled campaign", DeleteCampaign},
       {"POST", "/api/v1/campaigns/{name}/schedule", write,

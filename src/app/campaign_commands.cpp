@@ -3,8 +3,10 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "access/secrets.hpp"
+#include "api/survey_json.hpp"
 #include "app/progress.hpp"
 #include "campaigns/service.hpp"
 #include "journeys/service.hpp"
@@ -21,6 +23,7 @@ struct CampaignFlags {
   std::string metric;
   std::string send_at, send_date, local_time;
   bool optimize = false;
+  std::optional<std::string> survey;
   bool schedule = false;
   // rules
   std::optional<int> max_messages;
@@ -52,6 +55,8 @@ void PrintCampaign(const CampaignRecord& c) {
   else
     std::printf("send         %s\n", TimeOr(c.send_at, "when launched").c_str());
   if (c.optimize_send_time) std::printf("send time    optimised: each customer's best hour of engagement\n");
+  if (!c.survey.empty())
+    std::printf("survey wave  each message invites to survey %s (those its schedule finds due)\n", c.survey.c_str());
   std::printf("goal         an order within %.1f days\n", static_cast<double>(c.goal_window_micros) / kMicrosPerDay);
   if (c.launched_at) std::printf("launched     %s\n", FormatTimestamp(*c.launched_at).c_str());
   if (c.finished_at) std::printf("finished     %s\n", FormatTimestamp(*c.finished_at).c_str());
@@ -65,6 +70,8 @@ void PrintLaunch(const campaigns::LaunchReport& r) {
   std::printf("skipped: no email %s, no consent %s, suppressed %s, no push subscription %s\n",
               GroupDigits(r.no_email).c_str(), GroupDigits(r.no_consent).c_str(), GroupDigits(r.suppressed).c_str(),
               GroupDigits(r.no_subscription).c_str());
+  if (r.survey_not_due > 0)
+    std::printf("not due for the survey (asked recently, min gap, ...): %s\n", GroupDigits(r.survey_not_due).c_str());
   if (r.deferred > 0 || r.optimized > 0)
     std::printf("send times: %s moved past quiet hours, %s at the customer's best hour\n",
                 GroupDigits(r.deferred).c_str(), GroupDigits(r.optimized).c_str());
@@ -131,6 +138,7 @@ Result<CampaignRecord> CampaignOfFlags(const CampaignFlags& f, Store& store, con
   change.test_window_hours = f.test_window_hours;
   change.goal_window_days = f.goal_days;
   if (f.optimize) change.optimize_send_time = true;
+  change.survey = f.survey;
   if (!f.local_time.empty()) change.local_time = f.local_time;
   if (!f.send_at.empty()) {
     auto zone = TimeZone::Find(ws.time_zone);
@@ -165,7 +173,9 @@ int RunCampaign(const CampaignFlags& f, Context& ctx) {
       const bool journey = e.kind == "journey";
       const std::string when = journey ? "during the day" : e.at ? FormatTimestamp(*e.at) : e.local_time + " local";
       const std::string what = journey ? "journey " + e.name + " / " + e.step : e.name;
-      std::string conflicts = journey ? std::to_string(e.customers) + " customers due" : "";
+      std::string conflicts = journey ? std::to_string(e.customers) + " customers due"
+                              : e.survey.empty() ? ""
+                                                 : "survey wave: " + e.survey;
       for (const auto& c : e.conflicts)
         conflicts += (conflicts.empty() ? "" : "; ") + (c.kind == "same_audience" ? "same audience as " + c.detail : c.detail);
       std::printf("%-10s %-20s %-24s %-10s %-8s %s\n", FormatDate(e.date).c_str(), when.c_str(), what.c_str(),
@@ -188,7 +198,7 @@ int RunCampaign(const CampaignFlags& f, Context& ctx) {
   if (!secret) return Fail(secret.error());
   if (f.action == "run-due") {
     SnapshotCache snapshots;
-    auto run = campaigns::RunDueCampaigns(store, snapshots, nullptr, *secret, ctx.clock.Now());
+    auto run = campaigns::RunDueCampaigns(store, snapshots, nullptr, *secret, SurveyOf, ctx.clock.Now());
     if (!run) return Fail(run.error());
     std::printf("launched %d campaign step(s), %d failed\n", run->launched, run->failed);
     return run->failed > 0 ? 1 : 0;
@@ -224,14 +234,14 @@ int RunCampaign(const CampaignFlags& f, Context& ctx) {
   auto snapshot = BuildSnapshot(store, ws.id);
   if (!snapshot) return Fail(snapshot.error());
   if (f.action == "preview") {
-    auto r = campaigns::PreviewCampaign(store, ws, *snapshot, nullptr, c, *secret, ctx.clock.Now());
+    auto r = campaigns::PreviewCampaign(store, ws, *snapshot, nullptr, c, *secret, SurveyOf, ctx.clock.Now());
     if (!r) return Fail(r.error());
     PrintLaunch(*r);
     return 0;
   }
   if (f.action == "launch") {
     ProgressBar bar("launching " + c.name);
-    auto advanced = campaigns::LaunchNow(store, ws, *snapshot, nullptr, c, *secret, ctx.clock.Now(),
+    auto advanced = campaigns::LaunchNow(store, ws, *snapshot, nullptr, c, *secret, SurveyOf, ctx.clock.Now(),
                                                [&bar](std::int64_t done, std::int64_t total) { bar.Update(done, total, done); });
     bar.Clear();
     if (!advanced) return Fail(advanced.error());
@@ -288,6 +298,8 @@ std::function<int()> SetupCampaign(CLI::App& cmd, Context& ctx) {
   cmd.add_option("--send-date", f->send_date, "save: the day (YYYY-MM-DD) to send at --local-time in each zone");
   cmd.add_option("--local-time", f->local_time, "save: HH:MM in each recipient's own time zone");
   cmd.add_flag("--optimize", f->optimize, "save: send at each customer's best hour of opens and clicks");
+  cmd.add_option("--survey", f->survey,
+                 "save: a survey wave: each message invites to this survey ({{ survey_url }}; \"\" for none)");
   cmd.add_flag("--schedule", f->schedule, "save: schedule it (else a draft)");
   cmd.add_option("--max-messages", f->max_messages, "rules: marketing messages per customer per window (0: no cap)");
   cmd.add_option("--window-days", f->window_days, "rules: the cap's window in days");

@@ -163,7 +163,7 @@ int RunServer(Context& ctx, const std::string& listen, int threads, bool metrics
   auto campaign_store = ctx.OpenStore();
   if (!campaign_store) return Fail(campaign_store.error());
   auto scheduler =
-      campaigns::StartCampaignScheduler(std::move(*campaign_store), ctx.clock, &snapshots, &predictions, secret);
+      campaigns::StartCampaignScheduler(std::move(*campaign_store), ctx.clock, &snapshots, &predictions, secret, SurveyOf);
   if (!scheduler) return Fail(scheduler.error());
   Periodic* campaigns_ptr = scheduler->get();
   // Journeys: customers entered from triggers, waits woken, actions performed.

@@ -12,6 +12,7 @@
 #include "core/periodic.hpp"
 #include "snapshot/snapshot.hpp"
 #include "storage/store.hpp"
+#include "surveys/answers.hpp"
 
 namespace treu::campaigns {
 
@@ -20,6 +21,7 @@ namespace treu::campaigns {
 // snapshot cache or with a poll under a second.
 Result<std::unique_ptr<Periodic>> StartCampaignScheduler(std::unique_ptr<Store> store, const Clock& clock,
                                                          SnapshotCache* snapshots, PredictionCache* predictions,
-                                                         std::vector<std::uint8_t> secret, int poll_seconds = 5);
+                                                         std::vector<std::uint8_t> secret, survey::SurveyReader read_survey,
+                                                         int poll_seconds = 5);
 
 }  // namespace treu::campaigns

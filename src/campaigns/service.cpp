@@ -1,6 +1,7 @@
 #include "campaigns/service.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cmath>
 #include <future>
@@ -11,7 +12,9 @@
 
 #include "campaigns/assignment.hpp"
 #include "messaging/composer.hpp"
+#include "messaging/settings.hpp"
 #include "segments/library.hpp"
+#include "surveys/invitations.hpp"
 
 namespace treu::campaigns {
 namespace {
@@ -61,16 +64,41 @@ class Zones {
   std::unordered_map<std::string, TimeZone> zones_;
 };
 
+// A survey wave's survey, what its schedule knows of every customer, and where its links point.
+struct Wave {
+  survey::Survey survey;
+  survey::RecordedFacts recorded;
+  survey::InviteOptions options;
+};
+
+Result<std::optional<Wave>> WaveOf(Store& store, const Workspace& ws, const CampaignRecord& c,
+                                   const survey::SurveyReader& read_survey) {
+  if (c.survey.empty()) return std::nullopt;
+  TREU_ASSIGN_OR_RETURN(auto record, store.FindSurvey(ws.id, c.survey));
+  if (!record) return NotFound("survey", "no survey named '" + c.survey + "' in this workspace");
+  if (!read_survey) return Internal("survey", "no survey reader was given");
+  Wave wave;
+  TREU_ASSIGN_OR_RETURN(wave.survey, read_survey(*record));
+  TREU_ASSIGN_OR_RETURN(wave.recorded, survey::LoadRecordedFacts(store, ws.id, wave.survey));
+  TREU_ASSIGN_OR_RETURN(auto settings, messaging::LoadMessagingSettings(store, ws.id));
+  if (settings.public_url.empty())
+    return FailedPrecondition("survey", "the invitation links need the workspace's public URL, the address customers "
+                                        "reach treu at (messaging settings: public_url)");
+  wave.options.base_url = settings.public_url;
+  return wave;
+}
+
 // Launching or previewing: one pass over the audience (or the members waiting for the winner).
 Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                          PredictionCache* predictions, const CampaignRecord& c, std::span<const std::uint8_t> secret,
-                         Timestamp now, bool write, const Progress& progress) {
+                         const survey::SurveyReader& read_survey, Timestamp now, bool write, const Progress& progress) {
   TREU_ASSIGN_OR_RETURN(auto templates, VariantTemplates(store, ws.id, c));
   TREU_ASSIGN_OR_RETURN(auto composer,
                         messaging::Composer::Prepare(store, ws, s, predictions, std::move(templates), secret, now));
   TREU_ASSIGN_OR_RETURN(const Split split, CampaignSplit(c));
   const Assigner assigner(split);
   TREU_ASSIGN_OR_RETURN(DeliveryRules rules, LoadDeliveryRules(store, ws.id));
+  TREU_ASSIGN_OR_RETURN(const std::optional<Wave> wave, WaveOf(store, ws, c, read_survey));
   const bool winner_phase = c.winner >= 0;
   if (winner_phase && static_cast<std::size_t>(c.winner) >= c.variants.size())
     return Internal("winner", "the campaign's winner is not one of its variants");
@@ -212,11 +240,34 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
       } else {
         m.due = due_of(i, report);
         std::vector<CountedMessage>& mine = history[id.value];
-        if (!DecideCap(rules.cap, Priority::kCampaign, m.due, mine).allowed) {
+        // A survey wave invites the customers its schedule finds due (recorded with the message's
+        // key, so a launch run again finds the same invitation); the others get nothing.
+        survey::NotDue not_due = survey::NotDue::kDue;
+        std::string link;
+        const bool fits = DecideCap(rules.cap, Priority::kCampaign, m.due, mine).allowed;
+        if (fits && wave) {
+          std::optional<Timestamp> last_order;
+          if (const auto times = s->order_times(i); !times.empty()) last_order = Timestamp{times.back()};
+          const survey::ScheduleFacts facts = survey::FactsOf(wave->survey, wave->recorded, id, last_order);
+          if (write) {
+            TREU_RETURN_IF_ERROR(wait());  // the store is not shared with the batch being written
+            TREU_ASSIGN_OR_RETURN(auto invited,
+                                  survey::InviteWithKey(store, ws, wave->survey, id, facts,
+                                                        key + ":" + std::to_string(id.value), wave->options, secret, now));
+            not_due = invited.reason;
+            link = std::move(invited.link);
+          } else {
+            not_due = survey::CheckSchedule(wave->survey, facts, now);
+          }
+        }
+        if (!fits) {
           m.outcome = "capped";
           ++report.capped;
+        } else if (not_due != survey::NotDue::kDue) {
+          m.outcome = "survey_" + std::string(survey::NotDueName(not_due));
+          ++report.survey_not_due;
         } else {
-          const messaging::Composer::Envelope envelope{"marketing", c.name, key, m.due, now, ""};
+          const messaging::Composer::Envelope envelope{"marketing", c.name, key, m.due, now, std::move(link)};
           TREU_RETURN_IF_ERROR(composer->Compose(static_cast<std::size_t>(arm.variant), i, envelope, batch));
           mine.push_back({0, m.due, Priority::kCampaign, false});
           m.outcome = "queued";
@@ -361,6 +412,7 @@ Result<CampaignRecord> ApplyCampaignChange(const CampaignRecord* existing, std::
                                                        1.0 / 24, 90, "between 1 hour (0.042) and 90 days"));
   }
   if (change.optimize_send_time) c.optimize_send_time = *change.optimize_send_time;
+  if (change.survey) c.survey = *change.survey;
   if (change.send_date && change.send_at) return InvalidArgument("send_date", "give send_at or send_date with local_time, not both");
   if (change.clear_send_at) {
     c.send_at.reset();
@@ -396,6 +448,21 @@ Result<CampaignRecord> CheckedCampaign(Store& store, const Workspace& ws, Campai
       if (templates[j].id == templates[i].id)
         return InvalidArgument(VariantContext(i, "template"), "variant " + VariantName(static_cast<int>(j)) +
                                                                   " has it already: each variant needs its own template");
+  }
+  // A survey wave's templates all carry the link, and only a survey wave's do.
+  if (!c.survey.empty()) {
+    TREU_ASSIGN_OR_RETURN(auto survey, store.FindSurvey(ws.id, c.survey));
+    if (!survey) return InvalidArgument("survey", "no survey named '" + c.survey + "' in this workspace");
+  }
+  for (std::size_t i = 0; i < templates.size(); ++i) {
+    const MessageTemplateRecord& t = templates[i];
+    const bool links = std::ranges::any_of(std::array{&t.subject, &t.html, &t.text, &t.link_url},
+                                           [](const std::string* part) { return part->contains("survey_url"); });
+    const std::string which = "template '" + t.name + "' (variant " + VariantName(static_cast<int>(i)) + ")";
+    if (!c.survey.empty() && !links)
+      return InvalidArgument("survey", which + " does not use {{ survey_url }}: its recipients would get no invitation");
+    if (c.survey.empty() && links)
+      return InvalidArgument("survey", "is required: " + which + " links to {{ survey_url }}");
   }
   TREU_RETURN_IF_ERROR(segment::CheckSelection(store, ws.id, c.where, c.segment));
   if (c.holdout_permille < 0 || c.holdout_permille > 500)
@@ -478,15 +545,17 @@ Result<CampaignRecord> CancelCampaign(Store& store, WorkspaceId ws, std::string_
 
 Result<LaunchReport> PreviewCampaign(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                                      PredictionCache* predictions, const CampaignRecord& c,
-                                     std::span<const std::uint8_t> secret, Timestamp now) {
-  return Run(store, ws, s, predictions, c, secret, now, /*write=*/false, {});
+                                     std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
+                                     Timestamp now) {
+  return Run(store, ws, s, predictions, c, secret, read_survey, now, /*write=*/false, {});
 }
 
 Result<LaunchReport> LaunchCampaign(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                                     PredictionCache* predictions, const CampaignRecord& c,
-                                    std::span<const std::uint8_t> secret, Timestamp now, const Progress& progress) {
+                                    std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
+                                    Timestamp now, const Progress& progress) {
   if (c.id == 0) return InvalidArgument("campaign", "save the campaign before launching it");
-  return Run(store, ws, s, predictions, c, secret, now, /*write=*/true, progress);
+  return Run(store, ws, s, predictions, c, secret, read_survey, now, /*write=*/true, progress);
 }
 
 // ---- Reports ----
@@ -645,6 +714,7 @@ Result<std::vector<CalendarEntry>> ContentCalendar(Store& store, const Workspace
     e.segment = c.segment;
     e.where = c.where;
     e.local_time = c.local_time;
+    e.survey = c.survey;
     if (c.state == CampaignState::kDone) {
       if (!c.launched_at) continue;
       e.at = c.launched_at;
@@ -694,18 +764,19 @@ Result<std::vector<CalendarEntry>> ContentCalendar(Store& store, const Workspace
 
 Result<bool> LaunchNow(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& snapshot,
                        PredictionCache* predictions, const CampaignRecord& c, std::span<const std::uint8_t> secret,
-                       Timestamp now, const Progress& progress) {
+                       const survey::SurveyReader& read_survey, Timestamp now, const Progress& progress) {
   CampaignRecord launch = c;
   if (launch.state == CampaignState::kDraft && launch.local_time.empty()) {
     launch.send_at = now;
     TREU_ASSIGN_OR_RETURN(launch, SaveCampaign(store, ws, launch, now));
   }
-  return AdvanceCampaign(store, ws, snapshot, predictions, launch, secret, now, progress);
+  return AdvanceCampaign(store, ws, snapshot, predictions, launch, secret, read_survey, now, progress);
 }
 
 Result<bool> AdvanceCampaign(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& snapshot,
                              PredictionCache* predictions, const CampaignRecord& found,
-                             std::span<const std::uint8_t> secret, Timestamp now, const Progress& progress) {
+                             std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
+                             Timestamp now, const Progress& progress) {
   if (found.state == CampaignState::kDone || found.state == CampaignState::kCancelled)
     return FailedPrecondition("campaign " + found.name, "is " + std::string(CampaignStateName(found.state)));
   CampaignRecord running = found;
@@ -718,7 +789,7 @@ Result<bool> AdvanceCampaign(Store& store, const Workspace& ws, const std::share
   }
   TREU_ASSIGN_OR_RETURN(bool claimed, store.UpdateCampaignIf(running, found.state));
   if (!claimed) return false;  // another server has it
-  auto launched = LaunchCampaign(store, ws, snapshot, predictions, running, secret, now, progress);
+  auto launched = LaunchCampaign(store, ws, snapshot, predictions, running, secret, read_survey, now, progress);
   CampaignRecord next = running;
   next.updated_at = now;
   if (!launched) {
@@ -740,7 +811,8 @@ Result<bool> AdvanceCampaign(Store& store, const Workspace& ws, const std::share
 }
 
 Result<SchedulerRun> RunDueCampaigns(Store& store, SnapshotCache& snapshots, PredictionCache* predictions,
-                                     std::span<const std::uint8_t> secret, Timestamp now, std::int64_t stale_micros) {
+                                     std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
+                                     Timestamp now, std::int64_t stale_micros) {
   SchedulerRun run;
   TREU_ASSIGN_OR_RETURN(auto due, store.ListDueCampaigns(now, Timestamp{now.micros - stale_micros}));
   if (due.empty()) return run;
@@ -749,7 +821,7 @@ Result<SchedulerRun> RunDueCampaigns(Store& store, SnapshotCache& snapshots, Pre
     auto ws = std::find_if(workspaces.begin(), workspaces.end(), [&](const Workspace& w) { return w.id == found.workspace; });
     if (ws == workspaces.end()) continue;
     auto snapshot = snapshots.Get(store, ws->id);
-    auto advanced = snapshot ? AdvanceCampaign(store, *ws, *snapshot, predictions, found, secret, now)
+    auto advanced = snapshot ? AdvanceCampaign(store, *ws, *snapshot, predictions, found, secret, read_survey, now)
                              : Result<bool>(std::unexpected(snapshot.error()));
     if (!advanced) {
       ++run.failed;

@@ -23,6 +23,7 @@
 #include "messaging/delivery.hpp"
 #include "snapshot/snapshot.hpp"
 #include "storage/store.hpp"
+#include "surveys/answers.hpp"
 
 namespace treu::campaigns {
 
@@ -64,6 +65,7 @@ struct CampaignChange {
   std::optional<double> test_window_hours;  // 1..720
   std::optional<double> goal_window_days;   // 1/24..90
   std::optional<bool> optimize_send_time;
+  std::optional<std::string> survey;  // "": none
   // When: an instant, or a date with a local time (that time in each recipient's zone); or no
   // send time (clear_send_at: when launched).
   std::optional<Timestamp> send_at;
@@ -113,6 +115,7 @@ struct LaunchReport {
   std::int64_t duplicates = 0;    // already enqueued (a launch run again)
   std::int64_t capped = 0;        // over the frequency cap
   std::int64_t no_email = 0, no_consent = 0, suppressed = 0, no_subscription = 0;
+  std::int64_t survey_not_due = 0;  // a survey wave's members its schedule does not invite now
   std::int64_t deferred = 0;      // due inside quiet hours, moved to their end
   std::int64_t optimized = 0;     // at the hour the customer engages most
   std::vector<std::int64_t> per_variant;  // members sent each variant
@@ -120,18 +123,25 @@ struct LaunchReport {
 
 using Progress = std::function<void(std::int64_t done, std::int64_t total)>;
 
-// What launching `c` now would do, writing nothing: the composer's audience after caps.
+// What launching `c` now would do, writing nothing: the composer's audience after caps (and,
+// for a survey wave, after the survey's schedule). `read_survey` reads a survey wave's survey.
 Result<LaunchReport> PreviewCampaign(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                                      PredictionCache* predictions, const CampaignRecord& c,
-                                     std::span<const std::uint8_t> secret, Timestamp now);
+                                     std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
+                                     Timestamp now);
 
 // Launches `c` (state kRunning): the audience, arms, send times and caps as above; members and
 // messages written in batches of 10,000. Message keys are "campaign:<id>:<customer>", members
 // are upserted: running it again after a crash adds nothing twice. With a winner (c.winner >=
 // 0), sends the winner to the members waiting for it instead.
+// A survey wave (c.survey) invites each member its survey's schedule finds due, recorded under
+// the member's message key, and their message carries the link ({{ survey_url }}); the others
+// get nothing (outcome "survey_<reason>", e.g. "survey_asked_recently"). FailedPrecondition
+// without the workspace's public URL, which the links point to.
 Result<LaunchReport> LaunchCampaign(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                                     PredictionCache* predictions, const CampaignRecord& c,
-                                    std::span<const std::uint8_t> secret, Timestamp now, const Progress& progress = {});
+                                    std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
+                                    Timestamp now, const Progress& progress = {});
 
 // ---- Reports ----
 
@@ -187,6 +197,7 @@ struct CalendarEntry {
   // whose wait ends that day.
   std::string step, template_name;
   std::int64_t customers = 0;
+  std::string survey;  // kind "campaign": the survey of a survey wave, or ""
 };
 
 // Every campaign planned or sent on a day from `from` to `to` (inclusive, at most 366 days):
@@ -203,7 +214,7 @@ Result<std::vector<CalendarEntry>> ContentCalendar(Store& store, const Workspace
 // time is sent now (a local-time one keeps its day). False when another process had it.
 Result<bool> LaunchNow(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& snapshot,
                        PredictionCache* predictions, const CampaignRecord& c, std::span<const std::uint8_t> secret,
-                       Timestamp now, const Progress& progress = {});
+                       const survey::SurveyReader& read_survey, Timestamp now, const Progress& progress = {});
 
 // Moves campaign `found` on, claimed by a compare-and-set of its state (false: another server
 // had it): a draft or scheduled one is launched, a testing one gets its winner picked (by its
@@ -212,7 +223,8 @@ Result<bool> LaunchNow(Store& store, const Workspace& ws, const std::shared_ptr<
 // the error in last_error, and the error is returned.
 Result<bool> AdvanceCampaign(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& snapshot,
                              PredictionCache* predictions, const CampaignRecord& found,
-                             std::span<const std::uint8_t> secret, Timestamp now, const Progress& progress = {});
+                             std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
+                             Timestamp now, const Progress& progress = {});
 
 struct SchedulerRun {
   int launched = 0;   // campaigns launched (or their winner sent)
@@ -223,7 +235,7 @@ struct SchedulerRun {
 // untouched for `stale_micros` are resumed). A failure of one campaign is counted (and printed
 // to stderr) and the others go on.
 Result<SchedulerRun> RunDueCampaigns(Store& store, SnapshotCache& snapshots, PredictionCache* predictions,
-                                     std::span<const std::uint8_t> secret, Timestamp now,
-                                     std::int64_t stale_micros = 10 * 60 * kMicrosPerSecond);
+                                     std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
+                                     Timestamp now, std::int64_t stale_micros = 10 * 60 * kMicrosPerSecond);
 
 }  // namespace treu::campaigns

@@ -10,6 +10,9 @@
 
 #include "campaigns/assignment.hpp"
 #include "messaging/composer.hpp"
+#include "surveys/invitations.hpp"
+#include "surveys/survey_testing.hpp"
+#include "surveys/tokens.hpp"
 #include "storage/sqlite/temp_store_testing.hpp"
 
 namespace treu::campaigns {
@@ -72,11 +75,11 @@ class CampaignServiceTest : public ::testing::Test {
   }
 
   // Saves and launches `c` now (as the scheduler would), returning the stored campaign.
-  std::pair<CampaignRecord, LaunchReport> Launch(CampaignRecord c) {
+  std::pair<CampaignRecord, LaunchReport> Launch(CampaignRecord c, const survey::SurveyReader& read = {}) {
     CampaignRecord saved = SaveCampaign(store(), ws(), std::move(c), clock_.Now()).value();
     saved.launched_at = clock_.Now();
     saved = store().SaveCampaign(saved).value();
-    auto report = LaunchCampaign(store(), ws(), Snap(), nullptr, saved, kSecret, clock_.Now());
+    auto report = LaunchCampaign(store(), ws(), Snap(), nullptr, saved, kSecret, read, clock_.Now());
     EXPECT_TRUE(report.has_value()) << report.error().ToString();
     return {saved, report.value_or(LaunchReport{})};
   }
@@ -216,7 +219,7 @@ TEST_F(CampaignServiceTest, LaunchRecordsTheHoldoutAndSendsAtNineInEveryZone) {
   EXPECT_EQ(held, report.holdout);
 
   // Launched again (a crash in between): nothing twice, the same arms.
-  auto again = LaunchCampaign(store(), ws(), Snap(), nullptr, saved, kSecret, clock_.Now()).value();
+  auto again = LaunchCampaign(store(), ws(), Snap(), nullptr, saved, kSecret, {}, clock_.Now()).value();
   EXPECT_EQ(again.queued, 0);
   EXPECT_EQ(again.duplicates, report.queued);
   EXPECT_EQ(again.holdout, report.holdout);
@@ -227,7 +230,7 @@ TEST_F(CampaignServiceTest, LaunchRecordsTheHoldoutAndSendsAtNineInEveryZone) {
   const CampaignRecord twin_saved = SaveCampaign(store(), ws(), twin, clock_.Now()).value();
   CampaignRecord same_key = twin_saved;
   same_key.split_key = saved.split_key;
-  auto preview = PreviewCampaign(store(), ws(), Snap(), nullptr, same_key, kSecret, clock_.Now()).value();
+  auto preview = PreviewCampaign(store(), ws(), Snap(), nullptr, same_key, kSecret, {}, clock_.Now()).value();
   EXPECT_EQ(preview.holdout, report.holdout);
   EXPECT_EQ(preview.queued, report.queued);
   EXPECT_TRUE(Members(twin_saved).empty());  // a preview writes nothing
@@ -325,6 +328,93 @@ TEST_F(CampaignServiceTest, QuietHoursAreCheckedAgainAtSendTime) {
   EXPECT_FALSE(QuietHoursHold(store(), berlin, clock_.Now()).value());
 }
 
+TEST_F(CampaignServiceTest, ASurveyWaveInvitesTheCustomersItsScheduleFindsDue) {
+  const SurveyRecord nps = testing::SaveSurveyRecord(store(), ws().id, "nps", clock_.Now());
+  const SurveyRecord other = testing::SaveSurveyRecord(store(), ws().id, "other", clock_.Now());
+  const survey::SurveyReader& read = testing::kReadDefaultSurvey;  // nobody asked twice within 30 days
+  const CustomerId asked = store().FindCustomer(ws().id, Id(1)).value()->id;
+  const SurveyInvitation earlier{0, ws().id, other.id, asked, 1, At("2026-03-17T12:00:00Z"), At("2026-04-17T12:00:00Z")};
+  ASSERT_TRUE(store().CreateSurveyInvitations(std::span(&earlier, 1)));
+  MessageTemplateRecord ask;
+  ask.workspace = ws().id;
+  ask.name = "ask";
+  ask.subject = "How likely are you to recommend us?";
+  ask.html = R"(<p><a href="{{ survey_url }}">Tell us</a></p>)";
+  ASSERT_TRUE(messaging::SaveTemplate(store(), ask, clock_.Now()));
+
+  // Saving checks the survey and that every variant's template carries the link.
+  CampaignRecord wave = Draft("wave", {{"ask", 1}});
+  wave.survey = "nope";
+  auto refused = SaveCampaign(store(), ws(), wave, clock_.Now());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().ToString(), "survey: no survey named 'nope' in this workspace");
+  wave.survey = "nps";
+  wave.variants = {{"ask", 1}, {"offer-a", 1}};
+  refused = SaveCampaign(store(), ws(), wave, clock_.Now());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().ToString(),
+            "survey: template 'offer-a' (variant B) does not use {{ survey_url }}: its recipients would get no "
+            "invitation");
+  wave.survey = "";
+  wave.variants = {{"ask", 1}};
+  refused = SaveCampaign(store(), ws(), wave, clock_.Now());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().ToString(), "survey: is required: template 'ask' (variant A) links to {{ survey_url }}");
+  EXPECT_FALSE(store().FindCampaign(ws().id, "wave").value());
+  wave.survey = "nps";
+
+  // The preview counts who the schedule leaves out, and invites nobody.
+  wave.variants = {{"ask", 1}};
+  wave.split_key = "000102030405060708090a0b0c0d0e0f";  // a saved campaign's (no holdout here)
+  auto previewed = PreviewCampaign(store(), ws(), Snap(), nullptr, wave, kSecret, read, clock_.Now());
+  ASSERT_TRUE(previewed) << previewed.error().ToString();
+  const LaunchReport preview = *previewed;
+  EXPECT_EQ(preview.survey_not_due, 1);
+  EXPECT_EQ(preview.queued, kCustomers - kCustomers / 100 - 1);
+  EXPECT_EQ(store().CountSurveyInvitations(ws().id, nps.id).value(), 0);
+
+  // The launch invites every due customer once; their message carries their own link.
+  auto [saved, report] = Launch(wave, read);
+  EXPECT_EQ(report.survey_not_due, 1);
+  EXPECT_EQ(report.queued, preview.queued);
+  EXPECT_EQ(store().CountSurveyInvitations(ws().id, nps.id).value(), report.queued);
+  const auto messages = Messages("wave");
+  EXPECT_EQ(messages.count(asked.value), 0u);
+  for (const std::int64_t customer : {0, 2, 3}) {
+    const CustomerId id = store().FindCustomer(ws().id, Id(customer)).value()->id;
+    const std::string html = store().FindMessage(ws().id, messages.at(id.value).id).value()->html;
+    const std::string prefix = "/s/";
+    const auto at = html.find(prefix);
+    ASSERT_NE(at, std::string::npos) << html;
+    const std::string token = html.substr(at + prefix.size(), html.find('"', at) - at - prefix.size());
+    auto invitation = survey::VerifyInvitation(token, kSecret, clock_.Now());
+    ASSERT_TRUE(invitation) << invitation.error().ToString();
+    EXPECT_EQ(invitation->survey_id, nps.id);
+    EXPECT_EQ(invitation->customer, id);
+  }
+  std::map<std::string, int> outcomes;
+  for (const CampaignMember& m : Members(saved)) ++outcomes[m.outcome];
+  EXPECT_EQ(outcomes["survey_min_gap"], 1);
+  EXPECT_EQ(outcomes["queued"], report.queued);
+
+  // A launch run again (after a crash) finds the same invitations and queues nothing twice.
+  const LaunchReport again = LaunchCampaign(store(), ws(), Snap(), nullptr, saved, kSecret, read, clock_.Now()).value();
+  EXPECT_EQ(again.queued, 0);
+  EXPECT_EQ(again.duplicates, report.queued);
+  EXPECT_EQ(store().CountSurveyInvitations(ws().id, nps.id).value(), report.queued);
+
+  // A scheduled survey wave is on the content calendar as one.
+  CampaignRecord next = Draft("wave-2", {{"ask", 1}});
+  next.survey = "nps";
+  next.send_at = At("2026-04-02T09:00:00Z");
+  next.state = CampaignState::kScheduled;
+  ASSERT_TRUE(SaveCampaign(store(), ws(), next, clock_.Now()));
+  const auto calendar = ContentCalendar(store(), ws(), CivilDate{2026, 4, 2}, CivilDate{2026, 4, 2}).value();
+  ASSERT_EQ(calendar.size(), 1u);
+  EXPECT_EQ(calendar[0].name, "wave-2");
+  EXPECT_EQ(calendar[0].survey, "nps");
+}
+
 TEST_F(CampaignServiceTest, TheSchedulerRunsTheTestAndSendsTheWinner) {
   SnapshotCache snapshots;
   CampaignRecord c = Draft("ab", {{"offer-a", 1}, {"offer-b", 1}});
@@ -335,9 +425,9 @@ TEST_F(CampaignServiceTest, TheSchedulerRunsTheTestAndSendsTheWinner) {
   c.send_at = At("2026-03-27T13:00:00Z");
   CampaignRecord saved = SaveCampaign(store(), ws(), c, clock_.Now()).value();
   // Not due yet.
-  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, clock_.Now()).value().launched, 0);
+  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value().launched, 0);
   clock_.Set(At("2026-03-27T13:00:00Z"));
-  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, clock_.Now()).value().launched, 1);
+  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value().launched, 1);
   saved = store().FindCampaign(ws().id, "ab").value().value();
   EXPECT_EQ(saved.state, CampaignState::kTesting);
   EXPECT_EQ(saved.test_ends_at, At("2026-03-27T17:00:00Z"));
@@ -360,9 +450,9 @@ TEST_F(CampaignServiceTest, TheSchedulerRunsTheTestAndSendsTheWinner) {
   }
   // The window isn't over: nothing happens; then the winner goes to everyone waiting.
   clock_.Set(At("2026-03-27T16:59:00Z"));
-  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, clock_.Now()).value().launched, 0);
+  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value().launched, 0);
   clock_.Set(At("2026-03-27T17:00:00Z"));
-  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, clock_.Now()).value().launched, 1);
+  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value().launched, 1);
   saved = store().FindCampaign(ws().id, "ab").value().value();
   EXPECT_EQ(saved.state, CampaignState::kDone);
   EXPECT_EQ(saved.winner, 1);
@@ -377,7 +467,7 @@ TEST_F(CampaignServiceTest, TheSchedulerRunsTheTestAndSendsTheWinner) {
   EXPECT_GT(to_b, 2400);
   // Done campaigns are not run again.
   clock_.Advance(kMicrosPerDay);
-  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, clock_.Now()).value().launched, 0);
+  EXPECT_EQ(RunDueCampaigns(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value().launched, 0);
 }
 
 TEST_F(CampaignServiceTest, TheReportMeasuresTheLiftAgainstTheHoldout) {

@@ -16,6 +16,7 @@
 #include "loyalty/catalog.hpp"
 #include "messaging/composer.hpp"
 #include "segments/library.hpp"
+#include "surveys/survey_testing.hpp"
 #include "segments/membership.hpp"
 #include "storage/sqlite/temp_store_testing.hpp"
 #include "surveys/invitations.hpp"
@@ -503,24 +504,9 @@ TEST_F(JourneyServiceTest, DetractorsGetAFollowUpAndAWebhookCall) {
 }
 
 TEST_F(JourneyServiceTest, SurveyStepsSendEachCustomerASignedInvitationOnce) {
-  SurveyRecord record;
-  record.workspace = ws().id;
-  record.name = "why";
-  record.definition = "{}";
-  record.created_at = record.updated_at = clock_.Now();
-  record = store().SaveSurvey(record).value();
-  SurveyRecord other = record;
-  other.id = 0;
-  other.name = "other";
-  other = store().SaveSurvey(other).value();
-  // What api's SurveyOf reads from a stored definition: a relationship survey asking nobody
-  // twice within 30 days of any survey.
-  const survey::SurveyReader read = [](const SurveyRecord& r) -> Result<survey::Survey> {
-    survey::Survey s;
-    s.id = r.id;
-    s.name = r.name;
-    return s;
-  };
+  const SurveyRecord record = testing::SaveSurveyRecord(store(), ws().id, "why", clock_.Now());
+  const SurveyRecord other = testing::SaveSurveyRecord(store(), ws().id, "other", clock_.Now());
+  const survey::SurveyReader& read = testing::kReadDefaultSurvey;  // nobody asked twice within 30 days
   // c2 was asked another survey 10 days ago.
   const SurveyInvitation earlier{0, ws().id, other.id, ids_[2], 1, At("2026-03-13T12:00:00Z"),
                                  At("2026-04-13T12:00:00Z")};

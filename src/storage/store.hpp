@@ -613,6 +613,7 @@ struct CampaignRecord {
   std::string local_time;                 // "HH:MM" in each recipient's zone, or ""
   bool optimize_send_time = false;
   std::int64_t goal_window_micros = 7 * kMicrosPerDay;  // an order within it converts
+  std::string survey;  // a survey whose invitation each message carries (a survey wave), or ""
   std::string last_error;
   Timestamp created_at;
   Timestamp updated_at;

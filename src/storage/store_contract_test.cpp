@@ -3240,6 +3240,7 @@ CampaignRecord Campaign(WorkspaceId ws, std::string name) {
   c.local_time = "09:30";
   c.optimize_send_time = true;
   c.goal_window_micros = 3 * kMicrosPerDay;
+  c.survey = "quarterly-nps";
   c.created_at = c.updated_at = Timestamp::FromSeconds(100);
   return c;
 }
@@ -3266,6 +3267,7 @@ TEST_P(StoreContractTest, CampaignsAreSavedReplacedListedAndDeleted) {
   EXPECT_EQ(saved.local_time, "09:30");
   EXPECT_TRUE(saved.optimize_send_time);
   EXPECT_EQ(saved.goal_window_micros, 3 * kMicrosPerDay);
+  EXPECT_EQ(saved.survey, "quarterly-nps");
   EXPECT_EQ(saved.launched_at, std::nullopt);
   EXPECT_EQ(saved.test_ends_at, std::nullopt);
   EXPECT_EQ(saved.finished_at, std::nullopt);
@@ -3273,6 +3275,7 @@ TEST_P(StoreContractTest, CampaignsAreSavedReplacedListedAndDeleted) {
   c.send_at.reset();
   c.local_time = "";
   c.optimize_send_time = false;
+  c.survey = "";
   c.variants = {{"winback-c", 5}};
   c.state = CampaignState::kScheduled;
   c.launched_at = Timestamp::FromSeconds(7);
@@ -3285,6 +3288,7 @@ TEST_P(StoreContractTest, CampaignsAreSavedReplacedListedAndDeleted) {
   EXPECT_EQ(replaced.launched_at, std::optional(Timestamp::FromSeconds(7)));
   EXPECT_EQ(replaced.variants, (std::vector<CampaignVariant>{{"winback-c", 5}}));
   EXPECT_EQ(replaced.state, CampaignState::kScheduled);
+  EXPECT_EQ(replaced.survey, "");
   ASSERT_TRUE(store_->SaveCampaign(Campaign(w.id, "Autumn")));
   ASSERT_TRUE(store_->SaveCampaign(Campaign(other.id, "theirs")));
   std::vector<std::string> names;
@@ -3331,8 +3335,10 @@ TEST_P(StoreContractTest, CampaignStateChangesAreCompareAndSet) {
   testing.test_ends_at = Timestamp::FromSeconds(9'000);
   testing.winner = 1;
   testing.last_error = "";
+  testing.survey = "after-order";
   EXPECT_TRUE(store_->UpdateCampaignIf(testing, CampaignState::kRunning).value());
   EXPECT_EQ(store_->FindCampaign(w.id, "winback").value().value().winner, 1);
+  EXPECT_EQ(store_->FindCampaign(w.id, "winback").value().value().survey, "after-order");
   // Not another workspace's, nor a missing one.
   CampaignRecord foreign = testing;
   foreign.workspace = other.id;

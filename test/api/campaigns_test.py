@@ -288,6 +288,38 @@ class CampaignsTest(unittest.TestCase):
         status, c = self.call("PUT", "/api/v1/campaigns/narrow", {"send_at": None})
         self.assertEqual((status, c["send_at"], c["local_time"]), (200, None, None), c)
 
+    def test_a_survey_wave_carries_the_invitation_and_is_on_the_calendar(self):
+        self.rules(max_messages=0, quiet_hours={"start": "00:00", "end": "00:00"})
+        status, survey = self.call("POST", "/api/v1/surveys", {
+            "name": "wave-nps", "kind": "relationship", "every_days": 90, "default_locale": "en",
+            "title": {"en": "Your opinion"},
+            "questions": [{"id": "nps", "kind": "nps", "required": True, "text": {"en": "How likely?"}}]})
+        self.assertEqual(status, 201, survey)
+        status, out = self.call("POST", "/api/v1/templates", {"name": "ask", "subject": "A question",
+                                                              "html": '<a href="{{ survey_url }}">Answer</a>'})
+        self.assertIn(status, (200, 201), out)
+        body = {"variants": [{"template": "ask"}], "where": "orders_count >= 0", "survey": "wave-nps",
+                "send_at": "2031-05-04T10:00:00Z", "schedule": True}
+        for change, detail in (({"survey": "nope"}, "no survey named 'nope'"),
+                               ({"variants": [{"template": "offer-a"}]}, "does not use {{ survey_url }}")):
+            got, problem = self.call("PUT", "/api/v1/campaigns/wave", dict(body, **change))
+            self.assertEqual((got, problem["errors"][0]["pointer"]), (400, "/survey"), problem)
+            self.assertIn(detail, problem["errors"][0]["detail"])
+        self.assertEqual(self.call("GET", "/api/v1/campaigns/wave")[0], 404)
+        status, c = self.call("PUT", "/api/v1/campaigns/wave", body)
+        self.assertEqual((status, c["survey"]), (201, "wave-nps"), c)
+        status, preview = self.call("POST", "/api/v1/campaigns/wave/preview", {})
+        self.assertEqual(status, 200, preview)
+        self.assertEqual((preview["messages"], preview["skipped"]["survey_not_due"]), (CUSTOMERS, 0), preview)
+        status, cal = self.call("GET", "/api/v1/calendar?from=2031-05-04&to=2031-05-04")
+        self.assertEqual([(e["name"], e["survey"]) for e in cal["data"]], [("wave", "wave-nps")], cal)
+        # Its template links to the survey: it stays a survey wave.
+        got, problem = self.call("PUT", "/api/v1/campaigns/wave", {"survey": ""})
+        self.assertEqual((got, problem["errors"][0]["pointer"]), (400, "/survey"), problem)
+        self.assertIn("is required", problem["errors"][0]["detail"])
+        self.assertEqual(self.call("GET", "/api/v1/campaigns/wave")[1]["survey"], "wave-nps")
+        self.assertEqual(self.call("POST", "/api/v1/campaigns/wave/cancel", {})[0], 200)
+
     def test_other_workspaces_see_nothing(self):
         status, c = self.call("PUT", "/api/v1/campaigns/mine", {"variants": [{"template": "offer-a"}],
                                                                 "where": "orders_count >= 0"})

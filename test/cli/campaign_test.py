@@ -3,6 +3,7 @@
 the flag named, nothing changed), a campaign saved with two variants, a holdout and a local send
 time, previewed, launched from this process (the A/B test share sent, the rest waiting), shown,
 reported, put on the calendar, cancelled and deleted; errors name what is wrong."""
+import json
 import os
 import subprocess
 import tempfile
@@ -111,6 +112,33 @@ class CampaignCliTest(unittest.TestCase):
         self.assertNotIn(" x ", self.treu("campaign", "list").stdout)
         for name in ("dec-a", "dec-b"):
             self.treu("campaign", "cancel", name)
+
+
+    def test_a_survey_wave(self):
+        survey = os.path.join(self.tmp.name, "nps.json")
+        with open(survey, "w") as f:
+            json.dump({"name": "wave-nps", "kind": "relationship", "every_days": 90, "default_locale": "en",
+                       "title": {"en": "Your opinion"},
+                       "questions": [{"id": "nps", "kind": "nps", "required": True, "text": {"en": "How likely?"}}]}, f)
+        self.treu("survey", "create", survey)
+        html = os.path.join(self.tmp.name, "ask.html")
+        with open(html, "w") as f:
+            f.write('<p><a href="{{ survey_url }}">Tell us</a></p>')
+        self.treu("template", "save", "ask", "--subject", "One question", "--html", html)
+        base = ("campaign", "save", "wave", "--template", "ask", "--where", "orders_count >= 0",
+                "--send-at", "2031-11-03T10:00:00Z", "--schedule")
+        for extra, expected in ((("--survey", "nope"), "survey: no survey named 'nope'"),
+                                ((), "survey: is required: template 'ask' (variant A) links to {{ survey_url }}")):
+            bad = self.treu(*base, *extra, check=False)
+            self.assertEqual(bad.returncode, 1, extra)
+            self.assertIn(expected, bad.stderr)
+        out = self.treu(*base, "--survey", "wave-nps").stdout
+        self.assertIn("survey wave  each message invites to survey wave-nps", out)
+        preview = self.treu("campaign", "preview", "wave").stdout
+        self.assertIn("messages 294", preview)  # 300 customers, 6 without consent; nobody asked yet
+        cal = self.treu("campaign", "calendar", "--from", "2031-11-03").stdout
+        self.assertIn("survey wave: wave-nps", cal)
+        self.treu("campaign", "cancel", "wave")
 
 
 if __name__ == "__main__":

@@ -935,8 +935,18 @@ test('campaigns: the composer\'s audience equals the preview, a refused holdout 
     assert.equal(localDay, day, `22:30 on ${day} in ${ws.time_zone}`);
     const demoScheduled = await apiWrite('PUT', camp(demo), { send_date: day, local_time: '10:00', schedule: true });
     assert.equal(demoScheduled.status, 200, JSON.stringify(demoScheduled.body));
+    // A survey wave that day: the demo's NPS survey, its link in the template.
+    const ask = await apiWrite('POST', '/api/v1/templates', { name: 'e2e-ask', subject: 'One question',
+      html: '<p><a href="{{ survey_url }}">How likely are you to recommend us?</a></p>' });
+    assert.ok([200, 201].includes(ask.status), JSON.stringify(ask.body));
+    const wave = await apiWrite('PUT', camp('e2e-wave'), { variants: [{ template: 'e2e-ask' }], where: 'orders_count >= 3',
+      survey: 'nps', send_at: `${day}T09:00:00Z`, schedule: true });
+    assert.equal(wave.status, 201, JSON.stringify(wave.body));
     const calendarPage = { name: 'calendar-month', hash: `#/calendar?month=${month}`, ready: `[data-testid="calendar-entry"][data-name="${name}"]` };
     await open(calendarPage);
+    const waveBadge = page.locator('[data-testid="calendar-entry"][data-name="e2e-wave"] [data-testid="calendar-survey"]');
+    assert.equal(await waveBadge.getAttribute('data-value'), 'nps', 'the survey wave is marked with its survey');
+    assert.ok((await waveBadge.innerText()).includes('nps'));
     const cal = await api(`/api/v1/calendar?from=${month}-01&to=${month}-${new Date(Date.UTC(next.getUTCFullYear(), next.getUTCMonth() + 1, 0)).getUTCDate()}`);
     const mine = cal.data.find((e) => e.name === name);
     assert.ok(mine, 'the API has it on the calendar');
@@ -962,6 +972,10 @@ test('campaigns: the composer\'s audience equals the preview, a refused holdout 
     await page.locator(`[data-testid="calendar-entry"][data-name="${name}"]`).waitFor({ timeout: DATA_TIMEOUT });
     await checkBothWidths(t, calendarPage, found);
     assert.equal((await apiWrite('PUT', camp(demo), { schedule: false })).status, 200, 'the demo campaign is a draft again');
+    // The composer shows the wave's survey in its select.
+    await open({ name: 'campaign-wave', hash: '#/campaigns/e2e-wave', ready: '[data-testid="campaign-survey"]' });
+    await page.waitForFunction(() => document.querySelector('[data-testid="campaign-survey"]')?.value === 'nps', null, { timeout: DATA_TIMEOUT });
+    assert.equal((await apiPost(camp('e2e-wave') + '/cancel', {})).status, 200, 'the wave is cancelled again');
 
     // Sent now: the server's scheduler launches it; the report shows the report API's numbers.
     where = 'campaign-send';

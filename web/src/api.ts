@@ -195,11 +195,12 @@ export interface Campaign {
   holdout_percent: number; test_percent: number; winner_metric: WinnerMetric | string; test_window_hours: number;
   winner: string | null; send_at: string | null; send_date: string | null; local_time: string | null;
   optimize_send_time: boolean; goal_window_days: number; last_error: string;
+  survey: string;  // the survey whose invitation its messages carry ({{ survey_url }}), or ""
   created_at: string; updated_at: string; launched_at: string | null; test_ends_at: string | null; finished_at: string | null;
 }
 export interface CampaignLaunch {
   audience: number; holdout: number; waiting: number; messages: number; duplicates: number; capped: number;
-  skipped: { no_email: number; no_consent: number; suppressed: number; no_subscription: number };
+  skipped: { no_email: number; no_consent: number; suppressed: number; no_subscription: number; survey_not_due?: number };
   deferred_by_quiet_hours: number; optimized_send_times: number; per_variant: number[];
 }
 export interface CampaignArm {
@@ -219,10 +220,14 @@ export type ConflictKind = 'same_audience' | 'quiet_hours';
 export interface CalendarEntry {
   kind: string; name: string; state: CampaignState | string; channel: Channel | string; date: string; at: string | null;
   local_time: string | null; segment: string; where: string; conflicts: { kind: ConflictKind | string; detail: string }[];
+  survey?: string;  // kind "campaign": its survey (a survey wave), or ""
   // kind "journey": a journey's planned send that day
   step?: string; template?: string; customers?: number;
 }
 export interface CalendarPage { from: string; to: string; data: CalendarEntry[] }
+// GET /api/v1/surveys (docs/surveys.md): a survey is addressed by its id in URLs, by its name
+// where something refers to it (a campaign's or a journey step's "survey").
+export interface Survey { id: number; name: string; title?: Record<string, string> }
 export interface DeliveryRules { max_messages: number; window_days: number; quiet_hours: { start: string; end: string }; updated_at: string | null }
 
 // The problems of a 400 by the field they name: {"/holdout_percent": ["must be between 0 and 50"]}.

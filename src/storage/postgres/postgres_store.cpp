@@ -1532,7 +1532,7 @@ Status CheckPushSubscription(const PushSubscriptionRecord& p) {
 constexpr const char* kCampaignColumns =
     "id, workspace_id, name, state, segment, where_expr, variants, holdout_permille, test_permille, "
     "winner_metric, test_window, winner, split_key, send_at, local_time, optimize_send_time, goal_window, "
-    "last_error, created_at, updated_at, launched_at, test_ends_at, finished_at";
+    "last_error, created_at, updated_at, launched_at, test_ends_at, finished_at, survey";
 
 // Row i of "SELECT <kCampaignColumns> FROM campaigns".
 Result<CampaignRecord> ReadCampaign(const Rows& r, int i) {
@@ -1560,6 +1560,7 @@ Result<CampaignRecord> ReadCampaign(const Rows& r, int i) {
   c.launched_at = OptionalTimestamp(r, i, 20);
   c.test_ends_at = OptionalTimestamp(r, i, 21);
   c.finished_at = OptionalTimestamp(r, i, 22);
+  c.survey = r.Text(i, 23);
   return c;
 }
 
@@ -1573,8 +1574,8 @@ Result<std::vector<CampaignRecord>> ReadCampaigns(const Rows& r) {
   return out;
 }
 
-// The campaign's fields in column order from workspace_id (SaveCampaign's $1..$22); without
-// created_at for UpdateCampaignIf ($1..$21).
+// The campaign's fields in column order from workspace_id (SaveCampaign's $1..$23); without
+// created_at for UpdateCampaignIf ($1..$22).
 Params CampaignParams(const CampaignRecord& c, bool with_created_at) {
   Params p;
   p.Add(c.workspace.value).Add(c.name).Add(CampaignStateName(c.state)).Add(c.segment).Add(c.where)
@@ -1588,6 +1589,7 @@ Params CampaignParams(const CampaignRecord& c, bool with_created_at) {
   AddOptional(p, c.launched_at ? std::optional<std::int64_t>(c.launched_at->micros) : std::nullopt);
   AddOptional(p, c.test_ends_at ? std::optional<std::int64_t>(c.test_ends_at->micros) : std::nullopt);
   AddOptional(p, c.finished_at ? std::optional<std::int64_t>(c.finished_at->micros) : std::nullopt);
+  p.Add(c.survey);
   return p;
 }
 
@@ -5038,9 +5040,9 @@ class PostgresStore final : public Store {
             "INSERT INTO campaigns (workspace_id, name, state, segment, where_expr, variants, holdout_permille, "
             "test_permille, winner_metric, test_window, winner, split_key, send_at, local_time, "
             "optimize_send_time, goal_window, last_error, created_at, updated_at, launched_at, test_ends_at, "
-            "finished_at) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7::bigint, $8::bigint, $9, $10::bigint, "
-            "$11::bigint, $12, $13::bigint, $14, $15::bigint, $16::bigint, $17, $18::bigint, $19::bigint, "
-            "$20::bigint, $21::bigint, $22::bigint) ON CONFLICT (workspace_id, name) DO UPDATE SET state = "
+            "finished_at, survey) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7::bigint, $8::bigint, $9, "
+            "$10::bigint, $11::bigint, $12, $13::bigint, $14, $15::bigint, $16::bigint, $17, $18::bigint, "
+            "$19::bigint, $20::bigint, $21::bigint, $22::bigint, $23) ON CONFLICT (workspace_id, name) DO UPDATE SET state = "
             "excluded.state, segment = excluded.segment, where_expr = excluded.where_expr, variants = "
             "excluded.variants, holdout_permille = excluded.holdout_permille, test_permille = "
             "excluded.test_permille, winner_metric = excluded.winner_metric, test_window = excluded.test_window, "
@@ -5048,7 +5050,7 @@ class PostgresStore final : public Store {
             "excluded.local_time, optimize_send_time = excluded.optimize_send_time, goal_window = "
             "excluded.goal_window, last_error = excluded.last_error, updated_at = excluded.updated_at, "
             "launched_at = excluded.launched_at, test_ends_at = excluded.test_ends_at, finished_at = "
-            "excluded.finished_at RETURNING ") +
+            "excluded.finished_at, survey = excluded.survey RETURNING ") +
         kCampaignColumns;
     TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("save campaign " + c.name, kSql.c_str(), CampaignParams(c, true)));
     if (r.size() == 0) return Internal("postgresql: save campaign " + c.name, "no row after saving");
@@ -5095,14 +5097,14 @@ class PostgresStore final : public Store {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("update campaign " + c.name,
                             "WITH target AS (SELECT id, state FROM campaigns WHERE workspace_id = $1::bigint AND id = "
-                            "$22::bigint FOR UPDATE), changed AS (UPDATE campaigns SET name = $2, state = $3, "
+                            "$23::bigint FOR UPDATE), changed AS (UPDATE campaigns SET name = $2, state = $3, "
                             "segment = $4, where_expr = $5, variants = $6, holdout_permille = $7::bigint, "
                             "test_permille = $8::bigint, winner_metric = $9, test_window = $10::bigint, winner = "
                             "$11::bigint, split_key = $12, send_at = $13::bigint, local_time = $14, "
                             "optimize_send_time = $15::bigint, goal_window = $16::bigint, last_error = $17, "
                             "updated_at = $18::bigint, launched_at = $19::bigint, test_ends_at = $20::bigint, "
-                            "finished_at = $21::bigint FROM target WHERE campaigns.id = target.id AND target.state = "
-                            "$23 RETURNING campaigns.id) SELECT (SELECT count(*) FROM target), (SELECT count(*) FROM "
+                            "finished_at = $21::bigint, survey = $22 FROM target WHERE campaigns.id = target.id AND "
+                            "target.state = $24 RETURNING campaigns.id) SELECT (SELECT count(*) FROM target), (SELECT count(*) FROM "
                             "changed)",
                             p));
     if (r.Int(0, 0) == 0) return NotFound("campaign " + c.name, "no such campaign");

@@ -954,7 +954,7 @@ constexpr const char* kWebhookEndpointColumns =
 constexpr const char* kCampaignColumns =
     "id, workspace_id, name, state, segment, where_expr, variants, holdout_permille, test_permille, "
     "winner_metric, test_window, winner, split_key, send_at, local_time, optimize_send_time, goal_window, "
-    "last_error, created_at, updated_at, launched_at, test_ends_at, finished_at";
+    "last_error, created_at, updated_at, launched_at, test_ends_at, finished_at, survey";
 
 // A row of "SELECT <kCampaignColumns> FROM campaigns".
 Result<CampaignRecord> ReadCampaign(const Stmt& s) {
@@ -982,6 +982,7 @@ Result<CampaignRecord> ReadCampaign(const Stmt& s) {
   c.launched_at = OptionalTimestamp(s, 20);
   c.test_ends_at = OptionalTimestamp(s, 21);
   c.finished_at = OptionalTimestamp(s, 22);
+  c.survey = s.Text(23);
   return c;
 }
 
@@ -4119,7 +4120,7 @@ class SqliteStore final : public Store {
             "INSERT INTO campaigns (workspace_id, name, state, segment, where_expr, variants, holdout_permille, "
             "test_permille, winner_metric, test_window, winner, split_key, send_at, local_time, "
             "optimize_send_time, goal_window, last_error, created_at, updated_at, launched_at, test_ends_at, "
-            "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+            "finished_at, survey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
             "(workspace_id, name) DO UPDATE SET state = excluded.state, segment = excluded.segment, "
             "where_expr = excluded.where_expr, variants = excluded.variants, holdout_permille = "
             "excluded.holdout_permille, test_permille = excluded.test_permille, winner_metric = "
@@ -4127,7 +4128,8 @@ class SqliteStore final : public Store {
             "excluded.split_key, send_at = excluded.send_at, local_time = excluded.local_time, "
             "optimize_send_time = excluded.optimize_send_time, goal_window = excluded.goal_window, last_error = "
             "excluded.last_error, updated_at = excluded.updated_at, launched_at = excluded.launched_at, "
-            "test_ends_at = excluded.test_ends_at, finished_at = excluded.finished_at RETURNING ") +
+            "test_ends_at = excluded.test_ends_at, finished_at = excluded.finished_at, survey = excluded.survey "
+            "RETURNING ") +
         kCampaignColumns;
     TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(kSql.c_str()));
     s->Bind(c.workspace.value).Bind(c.name).Bind(CampaignStateName(c.state)).Bind(c.segment).Bind(c.where)
@@ -4136,7 +4138,7 @@ class SqliteStore final : public Store {
         .Bind(std::int64_t{c.winner}).Bind(c.split_key).Bind(OptionalMicros(c.send_at)).Bind(c.local_time)
         .Bind(std::int64_t{c.optimize_send_time ? 1 : 0}).Bind(c.goal_window_micros).Bind(c.last_error)
         .Bind(c.created_at.micros).Bind(c.updated_at.micros).Bind(OptionalMicros(c.launched_at))
-        .Bind(OptionalMicros(c.test_ends_at)).Bind(OptionalMicros(c.finished_at));
+        .Bind(OptionalMicros(c.test_ends_at)).Bind(OptionalMicros(c.finished_at)).Bind(c.survey);
     TREU_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) return Internal("save campaign " + c.name, "no row after saving");
     auto out = ReadCampaign(*s);
@@ -4189,8 +4191,8 @@ class SqliteStore final : public Store {
           db_.Prepare("UPDATE campaigns SET name = ?, state = ?, segment = ?, where_expr = ?, variants = ?, "
                       "holdout_permille = ?, test_permille = ?, winner_metric = ?, test_window = ?, winner = ?, "
                       "split_key = ?, send_at = ?, local_time = ?, optimize_send_time = ?, goal_window = ?, "
-                      "last_error = ?, updated_at = ?, launched_at = ?, test_ends_at = ?, finished_at = ? WHERE "
-                      "workspace_id = ? AND id = ?"));
+                      "last_error = ?, updated_at = ?, launched_at = ?, test_ends_at = ?, finished_at = ?, survey = ? "
+                      "WHERE workspace_id = ? AND id = ?"));
       TREU_RETURN_IF_ERROR(
           s->Bind(c.name).Bind(CampaignStateName(c.state)).Bind(c.segment).Bind(c.where)
               .Bind(FormatCampaignVariants(c.variants)).Bind(std::int64_t{c.holdout_permille})
@@ -4198,7 +4200,7 @@ class SqliteStore final : public Store {
               .Bind(std::int64_t{c.winner}).Bind(c.split_key).Bind(OptionalMicros(c.send_at)).Bind(c.local_time)
               .Bind(std::int64_t{c.optimize_send_time ? 1 : 0}).Bind(c.goal_window_micros).Bind(c.last_error)
               .Bind(c.updated_at.micros).Bind(OptionalMicros(c.launched_at)).Bind(OptionalMicros(c.test_ends_at))
-              .Bind(OptionalMicros(c.finished_at)).Bind(c.workspace.value).Bind(c.id).Run());
+              .Bind(OptionalMicros(c.finished_at)).Bind(c.survey).Bind(c.workspace.value).Bind(c.id).Run());
       return true;
     });
   }

@@ -1,8 +1,8 @@
 // The content calendar (GET /api/v1/calendar): a month of campaigns planned or sent, each on its
 // day and linking to the campaign, with its conflicts (the same audience twice that day, a send
 // inside the quiet hours) flagged and explained, and the journeys' planned sends (how many
-// customers a send step is due for that day), linking to the journey. A month grid on wide
-// screens, a list of days on phones.
+// customers a send step is due for that day), linking to the journey. A campaign with a survey
+// is a survey wave and says so. A month grid on wide screens, a list of days on phones.
 import { useEffect, useState } from 'preact/hooks';
 import type { CalendarEntry, CalendarPage as Calendar } from '../api';
 import { Async, Card, Empty, PageHeader } from '../components';
@@ -11,7 +11,7 @@ import { useApi } from '../hooks';
 import type { Formatter, MessageKey } from '../i18n';
 import { currentMonth, addMonths } from '../periods';
 import { href, navigate, useRoute } from '../router';
-import { CampaignStateBadge, CampaignTabs, formatDay } from './campaigns';
+import { CampaignStateBadge, CampaignTabs, formatDay, SurveyBadge } from './campaigns';
 import { ChannelBadge } from './templates';
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -98,7 +98,7 @@ function Entry({ e, zone, full }: { e: CalendarEntry; zone: string; full: boolea
   const time = timeOf(fmt, e, zone);
   return (
     <li class={`cal-entry ${e.conflicts.length ? 'has-conflict' : ''}`} data-testid="calendar-entry" data-name={e.name} data-date={e.date}
-      data-conflicts={e.conflicts.map((c) => c.kind).join(' ')}>
+      data-conflicts={e.conflicts.map((c) => c.kind).join(' ')} data-survey={e.kind === 'journey' ? undefined : e.survey ?? ''}>
       {e.kind === 'journey' ? (
         <>
           <a href={href(`/journeys/${encodeURIComponent(e.name)}`)} class="cal-link">{e.name} · {e.step}</a>
@@ -107,7 +107,8 @@ function Entry({ e, zone, full }: { e: CalendarEntry; zone: string; full: boolea
       ) : (
         <>
           <a href={href(`/campaigns/${encodeURIComponent(e.name)}`)} class="cal-link">{e.name}</a>
-          <span class="cal-meta">{time && <span class="cal-time">{time}</span>}<ChannelBadge channel={e.channel} />{full && <CampaignStateBadge state={e.state} />}</span>
+          <span class="cal-meta">{time && <span class="cal-time">{time}</span>}<ChannelBadge channel={e.channel} />{full && <CampaignStateBadge state={e.state} />}
+            {e.survey && <SurveyBadge survey={e.survey} testid="calendar-survey" />}</span>
         </>
       )}
       {e.conflicts.length > 0 && (

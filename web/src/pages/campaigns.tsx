@@ -6,7 +6,7 @@ import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useId, useState } from 'preact/hooks';
 import {
   api, fieldErrors, type Campaign, type CampaignArm, type CampaignLaunch, type CampaignLift, type CampaignReport,
-  type DeliveryRules, type MessageTemplate, type Page, type Segment, type WinnerMetric,
+  type DeliveryRules, type MessageTemplate, type Page, type Segment, type Survey, type WinnerMetric,
 } from '../api';
 import { Async, Card, Empty, ErrorBox, errorText, Loading, PageHeader, Segmented, Stat } from '../components';
 import { useApp } from '../context';
@@ -54,6 +54,12 @@ export function AudienceText({ segment, where }: { segment: string; where: strin
   );
 }
 
+// A campaign with a survey is a survey wave: its messages carry the survey's invitation.
+export function SurveyBadge({ survey, testid = 'campaign-survey-badge' }: { survey: string; testid?: string }) {
+  const { fmt } = useApp();
+  return <span class="badge survey-wave" data-testid={testid} data-value={survey}>{fmt.t('camp.surveyWave', { survey })}</span>;
+}
+
 // A calendar day (YYYY-MM-DD) in the language's medium format, whatever the time zone.
 export function formatDay(fmt: Formatter, day: string): string {
   const d = new Date(`${day}T00:00:00Z`);
@@ -98,7 +104,7 @@ export function CampaignsPage() {
                 const channel = channelOf.get(c.variants[0]?.template ?? '');
                 return (
                   <tr key={c.name} data-testid="campaign-row" data-name={c.name} data-state={c.state}>
-                    <th scope="row"><a href={href(`/campaigns/${enc(c.name)}`)}>{c.name}</a></th>
+                    <th scope="row"><a href={href(`/campaigns/${enc(c.name)}`)}>{c.name}</a>{c.survey && <SurveyBadge survey={c.survey} />}</th>
                     <td>{channel ? <ChannelBadge channel={channel} /> : '—'}</td>
                     <td><CampaignStateBadge state={c.state} /></td>
                     <td class="hide-sm"><AudienceText segment={c.segment} where={c.where} /></td>
@@ -250,7 +256,7 @@ type Timing = 'launch' | 'at' | 'local';
 interface Form {
   name: string; segment: string; where: string; variants: { template: string; weight: string }[];
   holdout: string; test: string; metric: WinnerMetric; testWindow: string;
-  timing: Timing; at: string; date: string; localTime: string; optimize: boolean; goal: string;
+  timing: Timing; at: string; date: string; localTime: string; optimize: boolean; goal: string; survey: string;
 }
 
 // An instant as the value of <input type="datetime-local"> in a time zone.
@@ -273,7 +279,7 @@ function formOf(c: Campaign | null, zone: string): Form {
     timing: c?.local_time ? 'local' : c?.send_at ? 'at' : 'launch',
     at: c?.local_time ? '' : localInput(c?.send_at ?? null, zone),
     date: c?.send_date ?? '', localTime: c?.local_time ?? '09:00',
-    optimize: c?.optimize_send_time ?? false, goal: String(c?.goal_window_days ?? 7),
+    optimize: c?.optimize_send_time ?? false, goal: String(c?.goal_window_days ?? 7), survey: c?.survey ?? '',
   };
 }
 
@@ -287,6 +293,7 @@ function bodyOf(f: Form): Record<string, unknown> {
     test_percent: ab ? numberOrText(f.test) ?? 100 : 100,
     optimize_send_time: f.optimize,
     goal_window_days: numberOrText(f.goal),
+    survey: f.survey,  // "" for none
   };
   if (ab) { b.winner_metric = f.metric; b.test_window_hours = numberOrText(f.testWindow); }
   if (f.timing === 'at') { if (f.at) b.send_at = f.at.length === 16 ? `${f.at}:00` : f.at; b.local_time = ''; }
@@ -297,7 +304,7 @@ function bodyOf(f: Form): Record<string, unknown> {
 }
 
 const FORM_FIELDS = ['/name', '/segment', '/where', '/variants', '/holdout_percent', '/test_percent', '/winner_metric',
-  '/test_window_hours', '/send_at', '/send_date', '/local_time', '/optimize_send_time', '/goal_window_days', '/state', '/schedule'];
+  '/test_window_hours', '/send_at', '/send_date', '/local_time', '/optimize_send_time', '/goal_window_days', '/survey', '/state', '/schedule'];
 
 function Composer({ initial }: { initial: Campaign | null }) {
   const { fmt, canWrite, workspace } = useApp();
@@ -310,7 +317,9 @@ function Composer({ initial }: { initial: Campaign | null }) {
   const [notice, setNotice] = useState<string | null>(useRoute().query.get('saved') ? fmt.t('camp.savedNotice') : null);
   const segments = useApi<Page<Segment>>('/api/v1/segments?limit=500');
   const templates = useApi<{ data: MessageTemplate[] }>('/api/v1/templates');
+  const surveys = useApi<Page<Survey>>('/api/v1/surveys');
   const tplList = templates.data?.data ?? [];
+  const surveyList = surveys.data?.data ?? [];
   const channelOf = (t: string) => tplList.find((x) => x.name === t)?.channel;
   const channel = channelOf(form.variants[0]?.template ?? '');
 
@@ -461,6 +470,19 @@ function Composer({ initial }: { initial: Campaign | null }) {
                 + {fmt.t('camp.addVariant')}</button>
             )}
             {templates.error !== null && <ErrorBox error={templates.error} onRetry={templates.reload} />}
+            <Field label={fmt.t('camp.survey')} name="survey" errors={errs} hint={fmt.t('camp.surveyHint')}>
+              {(p) => (
+                <select {...p} value={form.survey} onChange={(e) => change('survey', e.currentTarget.value)} aria-busy={surveys.loading} data-testid="campaign-survey">
+                  <option value="">{surveys.loading ? fmt.t('state.loading') : fmt.t('camp.noSurvey')}</option>
+                  {form.survey && !surveyList.some((s) => s.name === form.survey) && <option value={form.survey}>{form.survey}</option>}
+                  {surveyList.map((s) => {
+                    const title = s.title?.[fmt.locale] ?? s.title?.en;
+                    return <option key={s.id} value={s.name}>{s.name}{title && title !== s.name ? ` — ${title}` : ''}</option>;
+                  })}
+                </select>
+              )}
+            </Field>
+            {surveys.error !== null && <ErrorBox error={surveys.error} onRetry={surveys.reload} />}
           </fieldset>
 
           <fieldset class="camp-section" disabled={ro}>
@@ -603,6 +625,9 @@ function AudienceCard({ name, body, ready, dirty, channel, ab }: {
                     <li>{fmt.t('send.noConsent')}: <span data-testid="preview-no_consent" data-value={p.skipped.no_consent}>{fmt.integer(p.skipped.no_consent)}</span></li>
                     <li>{fmt.t('send.suppressed')}: <span data-testid="preview-suppressed" data-value={p.skipped.suppressed}>{fmt.integer(p.skipped.suppressed)}</span></li>
                     {channel === 'push' && <li>{fmt.t('send.noSubscription')}: <span data-testid="preview-no_subscription" data-value={p.skipped.no_subscription}>{fmt.integer(p.skipped.no_subscription)}</span></li>}
+                    {(body.survey || (p.skipped.survey_not_due ?? 0) > 0) && (
+                      <li>{fmt.t('camp.p.surveyNotDue')}: <span data-testid="preview-survey_not_due" data-value={p.skipped.survey_not_due ?? 0}>{fmt.integer(p.skipped.survey_not_due ?? 0)}</span></li>
+                    )}
                     <li>{fmt.t('camp.p.deferred')}: <span data-testid="preview-deferred" data-value={p.deferred_by_quiet_hours}>{fmt.integer(p.deferred_by_quiet_hours)}</span></li>
                     {p.per_variant.length > 1 && p.per_variant.map((n, i) => (
                       <li key={i}>{fmt.t('camp.variant', { v: String.fromCharCode(65 + i) })}: <span data-testid="preview-variant" data-value={n}>{fmt.integer(n)}</span></li>
@@ -621,13 +646,13 @@ function CampaignFacts({ c }: { c: Campaign }) {
   const { fmt } = useApp();
   const rows: [MessageKey, string | null][] = [
     ['camp.sendTime', sendTimeText(fmt, c)], ['camp.launchedAt', c.launched_at], ['camp.testEndsAt', c.test_ends_at],
-    ['camp.finishedAt', c.finished_at], ['camp.winner', c.winner],
+    ['camp.finishedAt', c.finished_at], ['camp.winner', c.winner], ['camp.survey', c.survey || null],
   ];
   return (
     <Card title={fmt.t('camp.facts')} class="preview-card" testid="campaign-facts">
       <dl class="dl">
         {rows.filter(([, v]) => v).map(([k, v]) => (
-          <Fragment key={k}><dt>{fmt.t(k)}</dt><dd>{k === 'camp.sendTime' || k === 'camp.winner' ? v : fmt.dateTime(v)}</dd></Fragment>
+          <Fragment key={k}><dt>{fmt.t(k)}</dt><dd data-testid={k === 'camp.survey' ? 'campaign-facts-survey' : undefined}>{k === 'camp.sendTime' || k === 'camp.winner' || k === 'camp.survey' ? v : fmt.dateTime(v)}</dd></Fragment>
         ))}
       </dl>
     </Card>
@@ -656,6 +681,7 @@ export function CampaignReportPage({ name }: { name: string }) {
       <Crumb />
       <PageHeader title={`${fmt.t('camp.reportOf')}: ${name}`}>
         {report.data && <CampaignStateBadge state={st} />}
+        {report.data?.campaign.survey && <SurveyBadge survey={report.data.campaign.survey} />}
         <a class="btn" href={href(`/campaigns/${enc(name)}`)}>{fmt.t('camp.openCampaign')}</a>
       </PageHeader>
       {report.error ? <ErrorBox error={report.error} onRetry={report.reload} /> : !report.data ? <Loading /> : <Report r={report.data} />}

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'preact/hooks';
-import { withQuery, type Page } from '../api';
+import { withQuery, type Page, type Survey } from '../api';
 import { Chart, PALETTE, type ChartOption } from '../chart';
 import { Async, Card, Empty, ErrorBox, Loading, PageHeader, Stat } from '../components';
 import { useApp } from '../context';
@@ -7,7 +7,6 @@ import { useApi, useDebounced } from '../hooks';
 import type { Formatter, MessageKey } from '../i18n';
 import { href, navigate, useRoute } from '../router';
 
-interface Survey { id: number; name: string; title?: Record<string, string> }
 interface Metric { value: number | null; answers: number; distribution: Record<string, number>; promoters?: number; passives?: number; detractors?: number; good_bad_ratio?: number | null }
 interface Results {
   survey: string; invited: number; responses: number; response_rate: number | null; nps: Metric; csat: Metric; ces: Metric;
