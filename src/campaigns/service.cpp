@@ -1,7 +1,6 @@
 #include "campaigns/service.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <cmath>
 #include <future>
@@ -240,7 +239,7 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
       } else {
         m.due = due_of(i, report);
         std::vector<CountedMessage>& mine = history[id.value];
-        // A survey wave invites the customers its schedule finds due (recorded with the message's
+        // A survey wave invites the customers its schedule finds due (recorded under the message's
         // key, so a launch run again finds the same invitation); the others get nothing.
         survey::NotDue not_due = survey::NotDue::kDue;
         std::string link;
@@ -253,7 +252,7 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
             TREU_RETURN_IF_ERROR(wait());  // the store is not shared with the batch being written
             TREU_ASSIGN_OR_RETURN(auto invited,
                                   survey::InviteWithKey(store, ws, wave->survey, id, facts,
-                                                        key + ":" + std::to_string(id.value), wave->options, secret, now));
+                                                        key + ":" + s->external_id(i), wave->options, secret, now));
             not_due = invited.reason;
             link = std::move(invited.link);
           } else {
@@ -456,8 +455,7 @@ Result<CampaignRecord> CheckedCampaign(Store& store, const Workspace& ws, Campai
   }
   for (std::size_t i = 0; i < templates.size(); ++i) {
     const MessageTemplateRecord& t = templates[i];
-    const bool links = std::ranges::any_of(std::array{&t.subject, &t.html, &t.text, &t.link_url},
-                                           [](const std::string* part) { return part->contains("survey_url"); });
+    TREU_ASSIGN_OR_RETURN(const bool links, messaging::LinksToSurvey(t));
     const std::string which = "template '" + t.name + "' (variant " + VariantName(static_cast<int>(i)) + ")";
     if (!c.survey.empty() && !links)
       return InvalidArgument("survey", which + " does not use {{ survey_url }}: its recipients would get no invitation");

@@ -106,9 +106,7 @@ Status CheckReferences(Store& store, const Workspace& ws, const JourneyDefinitio
       TREU_ASSIGN_OR_RETURN(auto tpl, store.FindMessageTemplate(ws.id, send->template_name));
       if (!tpl) return NotFound(StepContextName(i, "template"), "there is no template '" + send->template_name + "'");
       if (!send->survey.empty()) TREU_RETURN_IF_ERROR(SurveyId(store, ws.id, send->survey, StepContextName(i, "survey")));
-      TREU_ASSIGN_OR_RETURN(const messaging::CompiledTemplate compiled, messaging::CompileTemplate(*tpl));
-      const bool links = std::any_of(compiled.variables.begin(), compiled.variables.end(),
-                                     [](const messaging::VariableUse& v) { return v.path == "survey_url"; });
+      TREU_ASSIGN_OR_RETURN(const bool links, messaging::LinksToSurvey(*tpl));
       if (!send->survey.empty() && !links) {
         return InvalidArgument(StepContextName(i, "template"),
                                "template '" + send->template_name + "' doesn't link to the survey: put {{ survey_url }} in it");

@@ -188,6 +188,11 @@ Result<CompiledTemplate> CompileTemplate(const MessageTemplateRecord& t) {
   return c;
 }
 
+Result<bool> LinksToSurvey(const MessageTemplateRecord& t) {
+  TREU_ASSIGN_OR_RETURN(const CompiledTemplate compiled, CompileTemplate(t));
+  return std::ranges::any_of(compiled.variables, [](const VariableUse& v) { return v.path == "survey_url"; });
+}
+
 // ---- Data ----
 
 struct TemplateData::Impl {

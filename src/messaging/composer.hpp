@@ -54,6 +54,9 @@ struct CompiledTemplate {
   std::vector<VariableUse> variables;  // of all parts
 };
 Result<CompiledTemplate> CompileTemplate(const MessageTemplateRecord& t);
+// Whether a part of `t` uses {{ survey_url }}: it invites to a survey (a journey's send step or
+// a survey wave must then name one, and one that names a survey must use it).
+Result<bool> LinksToSurvey(const MessageTemplateRecord& t);
 
 // The links a message carries for customer `c`: unsubscribe (about template `template_id`,
 // so a topic can be turned off) and the preference page; and a survey invitation when the
