@@ -146,7 +146,6 @@ json LaunchJson(const campaigns::LaunchReport& r) {
           {"holdout", r.holdout},
           {"waiting", r.waiting},
           {"messages", r.queued},
-          {"duplicates", r.duplicates},
           {"capped", r.capped},
           {"skipped", {{"no_email", r.no_email},
                        {"no_consent", r.no_consent},
@@ -274,6 +273,7 @@ Result<HttpResponse> CampaignReport(RequestContext& ctx) {
                        {"holdout", ArmJson(r.holdout)},
                        {"waiting", r.waiting},
                        {"capped", r.capped},
+                       {"planned", r.planned},
                        {"conversion_lift", IntervalJson(r.conversion_lift)},
                        {"revenue_lift", IntervalJson(r.revenue_lift)},
                        {"winner", std::move(winner)}});
@@ -294,7 +294,8 @@ Result<HttpResponse> CampaignMembers(RequestContext& ctx) {
                             : m.arm == kArmWaiting ? json("waiting")
                                                    : json(campaigns::VariantName(m.arm))},
                     {"due", FormatTimestamp(m.due)},
-                    {"outcome", m.outcome}});
+                    {"outcome", m.outcome},
+                    {"planned", m.planned}});
   }
   return JsonResponse({{"data", std::move(data)},
                        {"next_cursor", more ? json(CursorAfter(page.back().customer.value)) : json(nullptr)}});

@@ -77,6 +77,12 @@ void PrintLaunch(const campaigns::LaunchReport& r) {
                 GroupDigits(r.deferred).c_str(), GroupDigits(r.optimized).c_str());
 }
 
+void PrintMaterialized(const campaigns::MaterializeReport& r) {
+  std::printf("rendered %s planned message(s) into the outbox: %s enqueued, %s already there, %s failed\n",
+              GroupDigits(r.members).c_str(), GroupDigits(r.messages).c_str(), GroupDigits(r.duplicates).c_str(),
+              GroupDigits(r.failed).c_str());
+}
+
 void PrintLift(const char* what, const std::optional<campaigns::Lift>& l, const char* unit) {
   if (!l) {
     std::printf("%-11s n/a (needs recipients and a holdout)\n", what);
@@ -198,10 +204,11 @@ int RunCampaign(const CampaignFlags& f, Context& ctx) {
   if (!secret) return Fail(secret.error());
   if (f.action == "run-due") {
     SnapshotCache snapshots;
-    auto run = campaigns::RunDueCampaigns(store, snapshots, nullptr, *secret, SurveyOf, ctx.clock.Now());
+    auto run = campaigns::RunScheduler(store, snapshots, nullptr, *secret, SurveyOf, ctx.clock.Now());
     if (!run) return Fail(run.error());
     std::printf("launched %d campaign step(s), %d failed\n", run->launched, run->failed);
-    return run->failed > 0 ? 1 : 0;
+    PrintMaterialized(run->materialized);
+    return run->failed > 0 || run->materialized.campaigns_failed > 0 ? 1 : 0;
   }
   if (f.name.empty()) return Fail(InvalidArgument("NAME", "name the campaign").error());
   if (f.action == "save") {
@@ -265,6 +272,8 @@ int RunCampaign(const CampaignFlags& f, Context& ctx) {
   for (const auto& a : r->variants) row(a);
   row(r->holdout);
   if (r->waiting > 0) std::printf("waiting for the winner: %lld\n", static_cast<long long>(r->waiting));
+  if (r->planned > 0)
+    std::printf("planned, rendered into the outbox shortly before due: %lld\n", static_cast<long long>(r->planned));
   PrintLift("conversion", r->conversion_lift, "");
   PrintLift("revenue", r->revenue_lift, " per member");
   if (r->winner)

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "access/secrets.hpp"
+#include "api/survey_json.hpp"
 #include "app/progress.hpp"
 #include "analytics/model_fits.hpp"
 #include "campaigns/service.hpp"
@@ -144,13 +145,23 @@ int RunOutbox(const OutboxFlags& f, Context& ctx) {
   if (!worker) return Fail(worker.error());
   const auto start = std::chrono::steady_clock::now();
   ProgressBar bar("delivering");
+  // Campaigns' planned messages are rendered into the outbox as they come due, as the server's
+  // scheduler does.
+  SnapshotCache snapshots;
+  auto materialize = [&]() -> Result<std::int64_t> {
+    TREU_ASSIGN_OR_RETURN(auto done,
+                          campaigns::MaterializeDue(store, snapshots, nullptr, *secret, SurveyOf, ctx.clock.Now()));
+    return done.members;
+  };
   for (;;) {
+    auto materialized = materialize();
+    if (!materialized) return Fail(materialized.error());
     timespec wait{0, 200'000'000};
     const int sig = sigtimedwait(&signals, nullptr, &wait);
     if (sig == SIGINT || sig == SIGTERM) break;
     bar.Update(0, 0, (*worker)->finished());
     if (f.max_seconds > 0 && std::chrono::steady_clock::now() - start >= std::chrono::seconds(f.max_seconds)) break;
-    if (f.until_empty) {
+    if (f.until_empty && *materialized == 0) {
       auto c = store.CountMessages(ws.id, "");
       if (!c) return Fail(c.error());
       if (c->queued == 0 && c->sending == 0) break;

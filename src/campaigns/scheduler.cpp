@@ -15,7 +15,7 @@ Result<std::unique_ptr<Periodic>> StartCampaignScheduler(std::unique_ptr<Store> 
   std::shared_ptr<Store> own(std::move(store));
   auto pass = [store = std::move(own), &clock, snapshots, predictions, secret = std::move(secret),
                read_survey = std::move(read_survey)] {
-    auto run = RunDueCampaigns(*store, *snapshots, predictions, secret, read_survey, clock.Now());
+    auto run = RunScheduler(*store, *snapshots, predictions, secret, read_survey, clock.Now());
     if (!run) std::fprintf(stderr, "treu: campaign scheduler: %s\n", run.error().ToString().c_str());
     else if (run->failed > 0)
       std::fprintf(stderr, "treu: campaign scheduler: %d launch(es) failed (see last_error)\n", run->failed);

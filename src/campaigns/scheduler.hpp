@@ -1,4 +1,5 @@
-// The campaign scheduler of `treu serve`: a thread that runs RunDueCampaigns every few seconds
+// The campaign scheduler of `treu serve`: a thread that runs RunScheduler (due campaigns
+// launched, planned messages due within ten minutes rendered into the outbox) every few seconds
 // (and at once when woken, e.g. after a campaign was scheduled for now) on its own connection.
 // Several servers on one PostgreSQL may each run one: the compare-and-set of a campaign's state
 // lets only one of them launch it.

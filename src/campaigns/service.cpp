@@ -87,6 +87,67 @@ Result<std::optional<Wave>> WaveOf(Store& store, const Workspace& ws, const Camp
   return wave;
 }
 
+// Renders planned members of `c` due before `before` (at most `limit`; 0: all) with `composer`.
+Result<MaterializeReport> Render(Store& store, const Workspace& ws, const Snapshot& s,
+                                 const messaging::Composer& composer, const std::optional<Wave>& wave,
+                                 const CampaignRecord& c, std::span<const std::uint8_t> secret, Timestamp now,
+                                 Timestamp before, std::int64_t limit) {
+  MaterializeReport out;
+  std::unordered_map<std::int64_t, Snapshot::Index> index;
+  const std::string key = CampaignKey(c.id);
+  while (limit <= 0 || out.members < limit) {
+    const std::int64_t want = limit <= 0 ? std::int64_t{kBatch} : std::min<std::int64_t>(kBatch, limit - out.members);
+    TREU_ASSIGN_OR_RETURN(auto page, store.ListPlannedMembers(ws.id, c.id, before, static_cast<int>(want)));
+    if (page.empty()) break;
+    if (index.empty()) {
+      index.reserve(s.customers());
+      for (Snapshot::Index i = 0; i < s.customers(); ++i) index.emplace(s.customer_id(i).value, i);
+    }
+    std::vector<OutboxMessage> batch;
+    batch.reserve(page.size());
+    for (CampaignMember& m : page) {
+      m.planned = false;
+      auto it = index.find(m.customer.value);
+      if (it == index.end() || m.arm < 0 || static_cast<std::size_t>(m.arm) >= c.variants.size()) {
+        m.outcome = "failed";  // erased since the launch, or an arm the campaign no longer has
+        ++out.failed;
+        continue;
+      }
+      const Snapshot::Index i = it->second;
+      std::string link;
+      if (wave) {
+        // The invitation made at launch, found again under the member's message key.
+        std::optional<Timestamp> last_order;
+        if (const auto times = s.order_times(i); !times.empty()) last_order = Timestamp{times.back()};
+        const survey::ScheduleFacts facts = survey::FactsOf(wave->survey, wave->recorded, m.customer, last_order);
+        TREU_ASSIGN_OR_RETURN(auto invited,
+                              survey::InviteWithKey(store, ws, wave->survey, m.customer, facts,
+                                                    key + ":" + s.external_id(i), wave->options, secret, now));
+        if (invited.reason != survey::NotDue::kDue) {
+          m.outcome = "survey_" + std::string(survey::NotDueName(invited.reason));
+          continue;
+        }
+        link = std::move(invited.link);
+      }
+      const messaging::Composer::Envelope envelope{"marketing", c.name, key, m.due, now, std::move(link)};
+      if (auto composed = composer.Compose(static_cast<std::size_t>(m.arm), i, envelope, batch); !composed) {
+        std::fprintf(stderr, "treu: campaign %s: %s\n", c.name.c_str(), composed.error().ToString().c_str());
+        m.outcome = "failed";
+        ++out.failed;
+      }
+    }
+    // Messages first: a crash before the members are marked renders them again, and the
+    // messages' keys keep the second copy out.
+    TREU_ASSIGN_OR_RETURN(const std::int64_t inserted, store.EnqueueMessages(ws.id, batch, now));
+    TREU_RETURN_IF_ERROR(store.SaveCampaignMembers(ws.id, c.id, page));
+    out.members += static_cast<std::int64_t>(page.size());
+    out.messages += inserted;
+    out.duplicates += static_cast<std::int64_t>(batch.size()) - inserted;
+    if (static_cast<std::int64_t>(page.size()) < want) break;
+  }
+  return out;
+}
+
 // Launching or previewing: one pass over the audience (or the members waiting for the winner).
 Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_ptr<const Snapshot>& s,
                          PredictionCache* predictions, const CampaignRecord& c, std::span<const std::uint8_t> secret,
@@ -139,16 +200,29 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
   }
   // The frequency cap: every customer's marketing messages around the send, but this
   // campaign's own (a launch run again must not cap its members by their own messages).
-  std::unordered_map<std::int64_t, std::vector<CountedMessage>> history;
+  // Flat, by customer (each customer's in time order): a member's are found by binary search.
+  std::vector<std::int64_t> history_customers;
+  std::vector<CountedMessage> history;
   if (rules.cap.enabled()) {
     const Timestamp from{base.micros - rules.cap.window_micros - 2 * kMicrosPerDay};
     const Timestamp to{base.micros + rules.cap.window_micros + 3 * kMicrosPerDay};
     TREU_ASSIGN_OR_RETURN(auto rows, store.ListMarketingMessages(ws.id, from, to));
+    std::erase_if(rows, [&](const MarketingMessageRow& r) { return r.campaign == c.name; });
+    std::stable_sort(rows.begin(), rows.end(), [](const MarketingMessageRow& a, const MarketingMessageRow& b) {
+      return a.customer.value < b.customer.value;
+    });
+    history_customers.reserve(rows.size());
+    history.reserve(rows.size());
     for (const MarketingMessageRow& r : rows) {
-      if (r.campaign == c.name) continue;
-      history[r.customer.value].push_back({r.id, r.at, PriorityOfMessage(r.campaign), r.state == MessageState::kSent});
+      history_customers.push_back(r.customer.value);
+      history.push_back({r.id, r.at, PriorityOfMessage(r.campaign), r.state == MessageState::kSent});
     }
   }
+  auto history_of = [&](CustomerId id) -> std::span<const CountedMessage> {
+    const auto [lo, hi] = std::equal_range(history_customers.begin(), history_customers.end(), id.value);
+    return std::span(history).subspan(static_cast<std::size_t>(lo - history_customers.begin()),
+                                      static_cast<std::size_t>(hi - lo));
+  };
   Zones zones;
   const messaging::TemplateData& data = composer->data();
   auto due_of = [&](Snapshot::Index i, LaunchReport& report) {
@@ -174,40 +248,22 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
   report.per_variant.assign(c.variants.size(), 0);
   report.audience = static_cast<std::int64_t>(who.size());
   const std::string key = CampaignKey(c.id);
-  std::vector<OutboxMessage> batch;
   std::vector<CampaignMember> members;
-  // A batch is written (its messages, then its members, each committed) on a second thread while
-  // the next one is composed: at most one write is under way, and the store is not otherwise
-  // used until it is waited for. Batches are written in order, as before.
-  std::future<Result<std::pair<std::int64_t, std::int64_t>>> writing;  // inserted, offered
-  auto wait = [&]() -> Status {
-    if (!writing.valid()) return Ok();
-    TREU_ASSIGN_OR_RETURN(auto counts, writing.get());
-    report.queued += counts.first;
-    report.duplicates += counts.second - counts.first;
-    return Ok();
-  };
+  // A batch of members is written (committed) on a second thread while the next one is worked
+  // out: at most one write is under way, and the store is not otherwise used until it is waited
+  // for. Batches are written in order.
+  std::future<Status> writing;
+  auto wait = [&]() -> Status { return writing.valid() ? writing.get() : Ok(); };
   auto flush = [&]() -> Status {
     if (!write) {
-      report.queued += static_cast<std::int64_t>(batch.size());
-      batch.clear();
       members.clear();
       return Ok();
     }
     TREU_RETURN_IF_ERROR(wait());
-    writing = std::async(std::launch::async,
-                         [&store, ws_id = ws.id, campaign_id = c.id, now, messages = std::move(batch),
-                          rows = std::move(members)]() -> Result<std::pair<std::int64_t, std::int64_t>> {
-                           std::int64_t inserted = 0;
-                           if (!messages.empty()) {
-                             TREU_ASSIGN_OR_RETURN(inserted, store.EnqueueMessages(ws_id, messages, now));
-                           }
-                           TREU_RETURN_IF_ERROR(store.SaveCampaignMembers(ws_id, campaign_id, rows));
-                           return std::pair{inserted, static_cast<std::int64_t>(messages.size())};
-                         });
-    batch = {};
+    writing = std::async(std::launch::async, [&store, ws_id = ws.id, campaign_id = c.id, rows = std::move(members)] {
+      return store.SaveCampaignMembers(ws_id, campaign_id, rows);
+    });
     members = {};
-    batch.reserve(kBatch);
     members.reserve(kBatch);
     return Ok();
   };
@@ -238,11 +294,11 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
         }
       } else {
         m.due = due_of(i, report);
-        std::vector<CountedMessage>& mine = history[id.value];
+        // (Each customer is a member once: their own message needn't join their history.)
+        const std::span<const CountedMessage> mine = history_of(id);
         // A survey wave invites the customers its schedule finds due (recorded under the message's
         // key, so a launch run again finds the same invitation); the others get nothing.
         survey::NotDue not_due = survey::NotDue::kDue;
-        std::string link;
         const bool fits = DecideCap(rules.cap, Priority::kCampaign, m.due, mine).allowed;
         if (fits && wave) {
           std::optional<Timestamp> last_order;
@@ -254,7 +310,6 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
                                   survey::InviteWithKey(store, ws, wave->survey, id, facts,
                                                         key + ":" + s->external_id(i), wave->options, secret, now));
             not_due = invited.reason;
-            link = std::move(invited.link);
           } else {
             not_due = survey::CheckSchedule(wave->survey, facts, now);
           }
@@ -266,10 +321,10 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
           m.outcome = "survey_" + std::string(survey::NotDueName(not_due));
           ++report.survey_not_due;
         } else {
-          const messaging::Composer::Envelope envelope{"marketing", c.name, key, m.due, now, std::move(link)};
-          TREU_RETURN_IF_ERROR(composer->Compose(static_cast<std::size_t>(arm.variant), i, envelope, batch));
-          mine.push_back({0, m.due, Priority::kCampaign, false});
+          // Planned: the materialiser renders the message into the outbox shortly before it is due.
           m.outcome = "queued";
+          m.planned = true;
+          ++report.queued;
           ++report.per_variant[static_cast<std::size_t>(arm.variant)];
         }
       }
@@ -282,6 +337,14 @@ Result<LaunchReport> Run(Store& store, const Workspace& ws, const std::shared_pt
   }
   TREU_RETURN_IF_ERROR(flush());
   TREU_RETURN_IF_ERROR(wait());
+  if (write) {
+    // The first batch of what is due goes into the outbox at once; the materialiser does the rest.
+    TREU_ASSIGN_OR_RETURN(const MaterializeReport first,
+                          Render(store, ws, *s, *composer, wave, c, secret, now,
+                                 Timestamp{now.micros + kMaterializeLeadMicros}, static_cast<std::int64_t>(kBatch)));
+    report.rendered = first.messages;
+    report.duplicates = first.duplicates;
+  }
   if (progress) progress(report.audience, report.audience);
   return report;
 }
@@ -535,6 +598,7 @@ Result<CampaignRecord> CancelCampaign(Store& store, WorkspaceId ws, std::string_
   c.finished_at = now;
   TREU_ASSIGN_OR_RETURN(bool changed, store.UpdateCampaignIf(c, from));
   if (!changed) return Conflict("campaign " + std::string(name), "its state changed meanwhile; try again");
+  TREU_RETURN_IF_ERROR(store.UnplanCampaignMembers(ws, c.id, std::nullopt, "cancelled"));
   MessageFilter filter;
   filter.campaign = c.name;
   TREU_RETURN_IF_ERROR(store.CancelMessages(ws, filter, now));
@@ -554,6 +618,53 @@ Result<LaunchReport> LaunchCampaign(Store& store, const Workspace& ws, const std
                                     Timestamp now, const Progress& progress) {
   if (c.id == 0) return InvalidArgument("campaign", "save the campaign before launching it");
   return Run(store, ws, s, predictions, c, secret, read_survey, now, /*write=*/true, progress);
+}
+
+// ---- Materialising planned messages ----
+
+Result<MaterializeReport> MaterializeCampaign(Store& store, const Workspace& ws,
+                                              const std::shared_ptr<const Snapshot>& s, PredictionCache* predictions,
+                                              const CampaignRecord& c, std::span<const std::uint8_t> secret,
+                                              const survey::SurveyReader& read_survey, Timestamp now, Timestamp before,
+                                              std::int64_t limit) {
+  TREU_ASSIGN_OR_RETURN(auto first, store.ListPlannedMembers(ws.id, c.id, before, 1));
+  if (first.empty()) return MaterializeReport{};
+  TREU_ASSIGN_OR_RETURN(auto templates, VariantTemplates(store, ws.id, c));
+  TREU_ASSIGN_OR_RETURN(auto composer,
+                        messaging::Composer::Prepare(store, ws, s, predictions, std::move(templates), secret, now));
+  TREU_ASSIGN_OR_RETURN(const std::optional<Wave> wave, WaveOf(store, ws, c, read_survey));
+  return Render(store, ws, *s, *composer, wave, c, secret, now, before, limit);
+}
+
+Result<MaterializeReport> MaterializeDue(Store& store, SnapshotCache& snapshots, PredictionCache* predictions,
+                                         std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
+                                         Timestamp now, const Progress& progress) {
+  MaterializeReport out;
+  const Timestamp before{now.micros + kMaterializeLeadMicros};
+  TREU_ASSIGN_OR_RETURN(auto plans, store.ListCampaignsWithPlans(before));
+  if (plans.empty()) return out;
+  TREU_ASSIGN_OR_RETURN(auto workspaces, store.ListWorkspaces());
+  for (const auto& [ws_id, campaign_id] : plans) {
+    auto ws = std::find_if(workspaces.begin(), workspaces.end(), [&](const Workspace& w) { return w.id == ws_id; });
+    if (ws == workspaces.end()) continue;
+    TREU_ASSIGN_OR_RETURN(auto campaigns, store.ListCampaigns(ws_id));
+    auto c = std::find_if(campaigns.begin(), campaigns.end(), [&](const CampaignRecord& r) { return r.id == campaign_id; });
+    if (c == campaigns.end()) continue;
+    auto snapshot = snapshots.Get(store, ws_id);
+    auto done = snapshot ? MaterializeCampaign(store, *ws, *snapshot, predictions, *c, secret, read_survey, now, before)
+                         : Result<MaterializeReport>(std::unexpected(snapshot.error()));
+    if (!done) {
+      ++out.campaigns_failed;
+      std::fprintf(stderr, "treu: campaign %s: %s\n", c->name.c_str(), done.error().ToString().c_str());
+      continue;
+    }
+    out.members += done->members;
+    out.messages += done->messages;
+    out.duplicates += done->duplicates;
+    out.failed += done->failed;
+    if (progress) progress(out.members, out.members);
+  }
+  return out;
 }
 
 // ---- Reports ----
@@ -590,6 +701,7 @@ Result<CampaignReport> ReportCampaign(Store& store, const Workspace& ws, const s
   for (const auto& [id, m] : members) {
     if (m.arm == kArmWaiting) ++r.waiting;
     if (m.outcome == "capped") ++r.capped;
+    if (m.planned) ++r.planned;
     if (ArmReport* a = arm_of(m)) {
       ++a->members;
       if (m.outcome == "queued") ++a->messaged;
@@ -828,6 +940,15 @@ Result<SchedulerRun> RunDueCampaigns(Store& store, SnapshotCache& snapshots, Pre
       ++run.launched;
     }
   }
+  return run;
+}
+
+Result<SchedulerRun> RunScheduler(Store& store, SnapshotCache& snapshots, PredictionCache* predictions,
+                                  std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
+                                  Timestamp now, std::int64_t stale_micros) {
+  TREU_ASSIGN_OR_RETURN(SchedulerRun run,
+                        RunDueCampaigns(store, snapshots, predictions, secret, read_survey, now, stale_micros));
+  TREU_ASSIGN_OR_RETURN(run.materialized, MaterializeDue(store, snapshots, predictions, secret, read_survey, now));
   return run;
 }
 

@@ -2,7 +2,7 @@
 // audience resolved on the live snapshot, every member's arm drawn (holdout, A/B test share,
 // the rest waiting for the winner) and recorded, each member's send time worked out in their
 // own time zone (a chosen local time, or the hour they engage most, then quiet hours), the
-// frequency cap applied, the messages rendered and enqueued — picking the A/B winner after the
+// frequency cap applied, the messages planned, and rendered into the outbox shortly before they are due — picking the A/B winner after the
 // test window, the scheduler that does all this when it is due, and the report with the lift
 // against the holdout.
 #pragma once
@@ -111,8 +111,9 @@ struct LaunchReport {
   std::int64_t audience = 0;      // customers selected (this phase: the waiting ones for the winner)
   std::int64_t holdout = 0;       // held out: recorded, sent nothing
   std::int64_t waiting = 0;       // waiting for the A/B winner
-  std::int64_t queued = 0;        // messages enqueued
-  std::int64_t duplicates = 0;    // already enqueued (a launch run again)
+  std::int64_t queued = 0;        // members to be messaged (planned; see MaterializeCampaign)
+  std::int64_t rendered = 0;      // launch: messages it put into the outbox itself (the first due)
+  std::int64_t duplicates = 0;    // launch: of those, already there (a launch run again)
   std::int64_t capped = 0;        // over the frequency cap
   std::int64_t no_email = 0, no_consent = 0, suppressed = 0, no_subscription = 0;
   std::int64_t survey_not_due = 0;  // a survey wave's members its schedule does not invite now
@@ -130,10 +131,14 @@ Result<LaunchReport> PreviewCampaign(Store& store, const Workspace& ws, const st
                                      std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
                                      Timestamp now);
 
-// Launches `c` (state kRunning): the audience, arms, send times and caps as above; members and
-// messages written in batches of 10,000. Message keys are "campaign:<id>:<customer>", members
-// are upserted: running it again after a crash adds nothing twice. With a winner (c.winner >=
-// 0), sends the winner to the members waiting for it instead.
+// Launches `c` (state kRunning): the audience, arms, send times and caps as above; the members
+// written in batches of 10,000, each one to be messaged recorded as queued and planned (its
+// message is rendered into the outbox by MaterializeCampaign shortly before it is due;
+// docs/decisions/0006); then the first 10,000 of them due within kMaterializeLeadMicros are
+// rendered into the outbox at once, so that a small campaign sent now is there when the launch
+// returns. Members are upserted and message keys are "campaign:<id>:<customer>": running it
+// again after a crash adds nothing twice. With a winner (c.winner >= 0), sends the winner to the
+// members waiting for it instead.
 // A survey wave (c.survey) invites each member its survey's schedule finds due, recorded under
 // the member's message key, and their message carries the link ({{ survey_url }}); the others
 // get nothing (outcome "survey_<reason>", e.g. "survey_asked_recently"). FailedPrecondition
@@ -142,6 +147,35 @@ Result<LaunchReport> LaunchCampaign(Store& store, const Workspace& ws, const std
                                     PredictionCache* predictions, const CampaignRecord& c,
                                     std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
                                     Timestamp now, const Progress& progress = {});
+
+// ---- Materialising planned messages ----
+
+// How long before its due time a planned message is rendered into the outbox.
+inline constexpr std::int64_t kMaterializeLeadMicros = 10 * 60 * kMicrosPerSecond;
+
+struct MaterializeReport {
+  std::int64_t members = 0;     // planned members handled
+  std::int64_t messages = 0;    // messages enqueued for them
+  std::int64_t duplicates = 0;  // already in the outbox (a pass a crash interrupted)
+  std::int64_t failed = 0;      // members whose message could not be rendered (outcome "failed")
+  int campaigns_failed = 0;     // campaigns whose pass failed (printed to stderr; retried next pass)
+};
+
+// Renders the planned members of `c` due before `before` (at most `limit` of them; 0: all) into
+// the outbox in batches of 10,000, each batch's messages committed before its members are
+// marked no longer planned. A survey wave's message carries the invitation made at launch;
+// a member the survey no longer invites gets nothing ("survey_<reason>"). Consent,
+// suppressions and quiet hours are checked again when each message is sent.
+Result<MaterializeReport> MaterializeCampaign(Store& store, const Workspace& ws,
+                                              const std::shared_ptr<const Snapshot>& s, PredictionCache* predictions,
+                                              const CampaignRecord& c, std::span<const std::uint8_t> secret,
+                                              const survey::SurveyReader& read_survey, Timestamp now, Timestamp before,
+                                              std::int64_t limit = 0);
+// MaterializeCampaign for every campaign of every workspace with planned members due within
+// kMaterializeLeadMicros of `now`. A failure of one campaign is counted and the others go on.
+Result<MaterializeReport> MaterializeDue(Store& store, SnapshotCache& snapshots, PredictionCache* predictions,
+                                         std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
+                                         Timestamp now, const Progress& progress = {});
 
 // ---- Reports ----
 
@@ -165,6 +199,7 @@ struct CampaignReport {
   ArmReport holdout;
   std::int64_t waiting = 0;
   std::int64_t capped = 0;
+  std::int64_t planned = 0;  // queued members whose message is not yet in the outbox
   std::optional<Lift> conversion_lift;  // treated vs holdout
   std::optional<Lift> revenue_lift;     // per member
   std::optional<Winner> winner;         // by the campaign's metric, among the variants
@@ -229,6 +264,7 @@ Result<bool> AdvanceCampaign(Store& store, const Workspace& ws, const std::share
 struct SchedulerRun {
   int launched = 0;   // campaigns launched (or their winner sent)
   int failed = 0;     // launches that failed (last_error says why; retried when stale)
+  MaterializeReport materialized;  // RunScheduler: planned messages rendered into the outbox
 };
 
 // AdvanceCampaign for every campaign due at `now` (Store::ListDueCampaigns; running ones
@@ -237,5 +273,10 @@ struct SchedulerRun {
 Result<SchedulerRun> RunDueCampaigns(Store& store, SnapshotCache& snapshots, PredictionCache* predictions,
                                      std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
                                      Timestamp now, std::int64_t stale_micros = 10 * 60 * kMicrosPerSecond);
+
+// One pass of the scheduler: RunDueCampaigns, then MaterializeDue.
+Result<SchedulerRun> RunScheduler(Store& store, SnapshotCache& snapshots, PredictionCache* predictions,
+                                  std::span<const std::uint8_t> secret, const survey::SurveyReader& read_survey,
+                                  Timestamp now, std::int64_t stale_micros = 10 * 60 * kMicrosPerSecond);
 
 }  // namespace treu::campaigns

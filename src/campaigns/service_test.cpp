@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "campaigns/assignment.hpp"
 #include "messaging/composer.hpp"
@@ -74,14 +76,22 @@ class CampaignServiceTest : public ::testing::Test {
     return c;
   }
 
-  // Saves and launches `c` now (as the scheduler would), returning the stored campaign.
+  // Saves and launches `c` now (as the scheduler would), returning the stored campaign; then
+  // renders all its planned messages into the outbox, whenever they are due.
   std::pair<CampaignRecord, LaunchReport> Launch(CampaignRecord c, const survey::SurveyReader& read = {}) {
     CampaignRecord saved = SaveCampaign(store(), ws(), std::move(c), clock_.Now()).value();
     saved.launched_at = clock_.Now();
     saved = store().SaveCampaign(saved).value();
     auto report = LaunchCampaign(store(), ws(), Snap(), nullptr, saved, kSecret, read, clock_.Now());
     EXPECT_TRUE(report.has_value()) << report.error().ToString();
+    auto rendered = RenderAll(saved, read);
+    EXPECT_TRUE(rendered.has_value()) << rendered.error().ToString();
     return {saved, report.value_or(LaunchReport{})};
+  }
+
+  Result<MaterializeReport> RenderAll(const CampaignRecord& c, const survey::SurveyReader& read = {}) {
+    return MaterializeCampaign(store(), ws(), Snap(), nullptr, c, kSecret, read, clock_.Now(),
+                               Timestamp{std::numeric_limits<std::int64_t>::max()});
   }
 
   std::vector<CampaignMember> Members(const CampaignRecord& c) {
@@ -218,12 +228,16 @@ TEST_F(CampaignServiceTest, LaunchRecordsTheHoldoutAndSendsAtNineInEveryZone) {
   }
   EXPECT_EQ(held, report.holdout);
 
-  // Launched again (a crash in between): nothing twice, the same arms.
+  // Launched again (a crash in between): the same arms and plans, and nothing rendered twice.
   auto again = LaunchCampaign(store(), ws(), Snap(), nullptr, saved, kSecret, {}, clock_.Now()).value();
-  EXPECT_EQ(again.queued, 0);
-  EXPECT_EQ(again.duplicates, report.queued);
+  EXPECT_EQ(again.queued, report.queued);
   EXPECT_EQ(again.holdout, report.holdout);
+  const MaterializeReport rendered = RenderAll(saved).value();
+  EXPECT_EQ(rendered.members, report.queued);
+  EXPECT_EQ(rendered.messages, 0);
+  EXPECT_EQ(rendered.duplicates, report.queued);
   EXPECT_EQ(Members(saved), members);
+  EXPECT_EQ(Messages("monday").size(), messages.size());
   // The preview predicts what a launch does.
   CampaignRecord twin = c;
   twin.name = "monday-preview";
@@ -399,8 +413,9 @@ TEST_F(CampaignServiceTest, ASurveyWaveInvitesTheCustomersItsScheduleFindsDue) {
 
   // A launch run again (after a crash) finds the same invitations and queues nothing twice.
   const LaunchReport again = LaunchCampaign(store(), ws(), Snap(), nullptr, saved, kSecret, read, clock_.Now()).value();
-  EXPECT_EQ(again.queued, 0);
-  EXPECT_EQ(again.duplicates, report.queued);
+  EXPECT_EQ(again.queued, report.queued);
+  EXPECT_EQ((std::pair{again.rendered, again.duplicates}), (std::pair{std::int64_t{0}, report.queued}));
+  EXPECT_EQ(RenderAll(saved, read).value().members, 0);
   EXPECT_EQ(store().CountSurveyInvitations(ws().id, nps.id).value(), report.queued);
 
   // A scheduled survey wave is on the content calendar as one.
@@ -413,6 +428,91 @@ TEST_F(CampaignServiceTest, ASurveyWaveInvitesTheCustomersItsScheduleFindsDue) {
   ASSERT_EQ(calendar.size(), 1u);
   EXPECT_EQ(calendar[0].name, "wave-2");
   EXPECT_EQ(calendar[0].survey, "nps");
+}
+
+TEST_F(CampaignServiceTest, PlannedMessagesAreRenderedAsTheyComeDueAndCountUnderTheCap) {
+  // Monday 2026-03-30 at 09:00 local, launched at 09:00 in Tokyo (00:00 UTC): Tokyo's members
+  // are due now, New York's at 13:00 UTC and Berlin's at 07:00 UTC.
+  clock_.Set(At("2026-03-30T00:00:00Z"));
+  store().SaveDeliveryRules({ws().id, 1, 7 * kMicrosPerDay, "00:00", "00:00", clock_.Now()}).value();
+  CampaignRecord c = Draft("monday");
+  c.local_time = "09:00";
+  c.send_at = EarliestLocal({2026, 3, 30}, {9, 0});
+  c.state = CampaignState::kScheduled;
+  SnapshotCache snapshots;
+  const CampaignRecord saved = SaveCampaign(store(), ws(), c, clock_.Now()).value();
+  const SchedulerRun launched = RunScheduler(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value();
+  EXPECT_EQ(launched.launched, 1);
+  // Tokyo's thousand were rendered by the launch; the materialiser found nothing else due.
+  EXPECT_EQ(launched.materialized.members, 0);
+  auto by_zone = [&](bool planned) {
+    std::map<std::string, int> out;
+    for (const CampaignMember& m : Members(saved)) {
+      if (m.outcome != "queued" || m.planned != planned) continue;
+      const int i = std::stoi(store().CustomerExternalId(ws().id, m.customer).value().value().substr(1));
+      ++out[kZones[i % 3]];
+    }
+    return out;
+  };
+  const int per_zone = kCustomers / 3 - kCustomers / 300;  // every 100th has no consent
+  EXPECT_EQ(by_zone(true), (std::map<std::string, int>{{"America/New_York", per_zone}, {"Europe/Berlin", per_zone}}));
+  EXPECT_EQ(by_zone(false), (std::map<std::string, int>{{"Asia/Tokyo", per_zone}}));
+  EXPECT_EQ(Messages("monday").size(), static_cast<std::size_t>(per_zone));
+  EXPECT_EQ(ReportCampaign(store(), ws(), Snap(), saved).value().planned, 2 * per_zone);
+
+  // The cap (one a week) counts the planned messages: a second campaign today reaches nobody.
+  auto [second, capped] = Launch(Draft("second", {{"offer-b", 1}}));
+  EXPECT_EQ(capped.queued, 0);
+  EXPECT_EQ(capped.capped, 3 * per_zone);
+
+  // Ten minutes before 07:00 UTC Berlin's are rendered, each due at its own time; at 12:49
+  // New York's are not yet due within ten minutes, at 12:51 they are.
+  clock_.Set(At("2026-03-30T06:50:01Z"));
+  EXPECT_EQ(MaterializeDue(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value().members, per_zone);
+  clock_.Set(At("2026-03-30T12:49:59Z"));
+  EXPECT_EQ(MaterializeDue(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value().members, 0);
+  clock_.Set(At("2026-03-30T12:51:00Z"));
+  const MaterializeReport last = RunScheduler(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value().materialized;
+  EXPECT_EQ((std::tuple{last.members, last.messages, last.duplicates, last.failed}),
+            (std::tuple{std::int64_t{per_zone}, std::int64_t{per_zone}, std::int64_t{0}, std::int64_t{0}}));
+  EXPECT_TRUE(by_zone(true).empty());
+  const auto messages = Messages("monday");
+  ASSERT_EQ(messages.size(), static_cast<std::size_t>(3 * per_zone));
+  for (const CampaignMember& m : Members(saved)) {
+    if (m.outcome == "queued") {
+      EXPECT_EQ(messages.at(m.customer.value).next_attempt_at, m.due);
+    }
+  }
+  EXPECT_EQ(ReportCampaign(store(), ws(), Snap(), saved).value().planned, 0);
+}
+
+TEST_F(CampaignServiceTest, CancellingATestingCampaignUnplansItsMembers) {
+  SnapshotCache snapshots;
+  CampaignRecord c = Draft("ab", {{"offer-a", 1}, {"offer-b", 1}});
+  c.test_permille = 200;
+  c.test_window_micros = 4 * 3600 * kMicrosPerSecond;
+  c.local_time = "09:00";
+  c.send_at = EarliestLocal({2026, 3, 30}, {9, 0});
+  c.state = CampaignState::kScheduled;
+  auto stored = SaveCampaign(store(), ws(), c, clock_.Now());
+  ASSERT_TRUE(stored) << stored.error().ToString();
+  const CampaignRecord saved = *stored;
+  clock_.Set(*c.send_at);
+  ASSERT_EQ(RunScheduler(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value().launched, 1);
+  std::int64_t planned = 0;
+  for (const CampaignMember& m : Members(saved)) planned += m.planned;
+  EXPECT_GT(planned, 300);  // New York's and Berlin's test members, due later today
+  ASSERT_TRUE(CancelCampaign(store(), ws().id, "ab", clock_.Now()));
+  std::map<std::string, std::int64_t> outcomes;
+  for (const CampaignMember& m : Members(saved)) {
+    EXPECT_FALSE(m.planned);
+    ++outcomes[m.outcome];
+  }
+  EXPECT_EQ(outcomes["cancelled"], planned);
+  // Nothing is rendered later.
+  clock_.Advance(kMicrosPerDay);
+  EXPECT_EQ(MaterializeDue(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value().members, 0);
+  EXPECT_TRUE(Messages("ab").empty());
 }
 
 TEST_F(CampaignServiceTest, TheSchedulerRunsTheTestAndSendsTheWinner) {

@@ -556,6 +556,11 @@ Result<std::string> Pass::Send(Journey& j, const JourneyRun& run, const Action& 
       auto& queued = queued_campaign_[run.customer.value];
       auto it = std::find_if(queued.begin(), queued.end(), [&](const MarketingMessageRow& r) { return r.id == cap.displaced; });
       if (it != queued.end()) {
+        // A planned campaign message (id: minus the campaign's) is capped before it is rendered;
+        // one in the outbox is cancelled (both, for one rendered meanwhile).
+        if (it->id < 0) {
+          TREU_RETURN_IF_ERROR(store_.UnplanCampaignMembers(ws_.id, -it->id, run.customer, "capped"));
+        }
         MessageFilter f;
         f.customer = run.customer;
         f.campaign = it->campaign;

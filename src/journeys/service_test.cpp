@@ -309,6 +309,16 @@ TEST_F(JourneyServiceTest, QuietHoursDeferAndTheCapPrefersTheJourney) {
     (void)state;
   };
   queue(2, "spring-sale", Timestamp{clock_.Now().micros + kMicrosPerDay}, MessageState::kQueued);
+  // c0 is a member of a launched campaign whose message for tomorrow is planned, not yet rendered.
+  CampaignRecord autumn;
+  autumn.workspace = ws().id;
+  autumn.name = "autumn";
+  autumn.variants = {{"a", 1}};
+  autumn.state = CampaignState::kDone;
+  autumn.created_at = autumn.updated_at = clock_.Now();
+  const std::int64_t autumn_id = store().SaveCampaign(autumn).value().id;
+  const CampaignMember planned{ids_[0], 0, Timestamp{clock_.Now().micros + kMicrosPerDay}, "queued", true};
+  ASSERT_TRUE(store().SaveCampaignMembers(ws().id, autumn_id, std::span(&planned, 1)));
   Save(kWelcome);
   // 22:30 in Berlin (21:30 UTC) is quiet there; 17:30 in New York isn't.
   clock_.Set(At("2026-03-23T21:30:00Z"));
@@ -326,8 +336,10 @@ TEST_F(JourneyServiceTest, QuietHoursDeferAndTheCapPrefersTheJourney) {
   EXPECT_EQ(hello(0).next_attempt_at, At("2026-03-24T07:00:00Z"));  // 08:00 in Berlin (UTC+1)
   EXPECT_EQ(hello(1).next_attempt_at, At("2026-03-23T21:30:00Z"));
   EXPECT_EQ(hello(2).next_attempt_at, At("2026-03-24T07:00:00Z"));
-  // c2's waiting campaign message gave way to the journey's.
+  // c2's waiting campaign message gave way to the journey's, and so did c0's planned one.
   EXPECT_EQ(messages.at("spring-sale:2").state, MessageState::kCancelled);
+  EXPECT_EQ(store().ListCampaignMembers(ws().id, autumn_id, CustomerId{}, 10).value(),
+            (std::vector<CampaignMember>{{ids_[0], 0, planned.due, "capped", false}}));
   // Two days later the nudges are over the cap (the hellos are within the week).
   clock_.Advance(2 * kMicrosPerDay);
   const PassReport later = Pass();

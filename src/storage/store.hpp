@@ -628,16 +628,20 @@ inline constexpr int kArmWaiting = -2;
 
 // One customer of a campaign's audience as recorded at launch: their arm, when their message is
 // due, and what became of it: "queued", "capped", "no_email", "no_consent", "suppressed",
-// "no_address", "duplicate", "held_out" or "waiting" (for the winner).
+// "no_address", "duplicate", "held_out", "waiting" (for the winner), "cancelled" or "failed"
+// (the message could not be rendered). A queued member is `planned` until the campaign
+// materialiser has rendered its message into the outbox (docs/decisions/0006).
 struct CampaignMember {
   CustomerId customer;
   int arm = 0;
   Timestamp due;
   std::string outcome;
+  bool planned = false;
   auto operator<=>(const CampaignMember&) const = default;
 };
 
-// A marketing message as frequency capping counts it (Store::ListMarketingMessages).
+// A marketing message as frequency capping counts it (Store::ListMarketingMessages): an outbox
+// row, or a campaign member's planned message (id: minus the campaign's id; state queued).
 struct MarketingMessageRow {
   std::int64_t id = 0;
   CustomerId customer;
@@ -1298,10 +1302,22 @@ class Store {
                                      std::span<const CampaignMember> members) = 0;
   virtual Result<std::vector<CampaignMember>> ListCampaignMembers(WorkspaceId ws, std::int64_t campaign_id,
                                                                   CustomerId after, int limit) = 0;
+  // The campaign materialiser: the campaigns (of every workspace, by id) with planned members
+  // due before `before`; a campaign's planned members due before `before`, by due time then
+  // customer, at most `limit` (1..100,000).
+  virtual Result<std::vector<std::pair<WorkspaceId, std::int64_t>>> ListCampaignsWithPlans(Timestamp before) = 0;
+  virtual Result<std::vector<CampaignMember>> ListPlannedMembers(WorkspaceId ws, std::int64_t campaign_id,
+                                                                 Timestamp before, int limit) = 0;
+  // Planned members that will not be messaged after all (a cancelled campaign's, or one a
+  // journey message displaced under the frequency cap): planned no more, with `outcome`. Only
+  // `customer`'s when given. Returns how many were changed.
+  virtual Result<std::int64_t> UnplanCampaignMembers(WorkspaceId ws, std::int64_t campaign_id,
+                                                     std::optional<CustomerId> customer, std::string_view outcome) = 0;
 
   // Frequency capping: the workspace's marketing messages queued, sending or sent with
-  // next_attempt_at in [from, to), by time then id (so each customer's in time order). Not by
-  // customer first: that sorted every row, where the time order is an index's.
+  // next_attempt_at in [from, to), and its campaigns' planned messages due in [from, to), by
+  // time then id (so each customer's in time order). Not by customer first: that sorted every
+  // row, where the time order is an index's.
   virtual Result<std::vector<MarketingMessageRow>> ListMarketingMessages(WorkspaceId ws, Timestamp from,
                                                                          Timestamp to) = 0;
   // Send-time optimisation: the workspace's "opened" and "clicked" log lines at or after

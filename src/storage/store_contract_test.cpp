@@ -15,6 +15,16 @@ std::vector<CustomerId> Resolve(WriteTransaction& tx, std::vector<std::string> i
   return r.value_or(std::vector<CustomerId>{});
 }
 
+// Resolves `ids` in workspace `ws`, committed.
+std::vector<CustomerId> ResolveCommitted(Store& store, WorkspaceId ws, std::vector<std::string> ids, Timestamp now) {
+  auto tx = store.BeginWrite(ws);
+  EXPECT_TRUE(tx.has_value()) << tx.error().ToString();
+  if (!tx) return {};
+  auto resolved = Resolve(**tx, std::move(ids), now);
+  EXPECT_TRUE((*tx)->Commit());
+  return resolved;
+}
+
 TEST_P(StoreContractTest, WorkspacesAreCreatedFoundAndUnique) {
   const Workspace w = MakeWorkspace("shop");
   EXPECT_TRUE(w.id.valid());
@@ -3410,6 +3420,66 @@ TEST_P(StoreContractTest, CampaignMembersAreUpsertedAndPaged) {
   // Deleting the campaign deletes its members.
   ASSERT_TRUE(store_->DeleteCampaign(w.id, "winback"));
   EXPECT_TRUE(store_->ListCampaignMembers(w.id, id, CustomerId{}, 100).value().empty());
+}
+
+TEST_P(StoreContractTest, PlannedCampaignMembersComeDueCountForCappingAndAreUnplanned) {
+  const Workspace w = MakeWorkspace("shop");
+  const Workspace other = MakeWorkspace("other");
+  const std::vector<CustomerId> ids = ResolveCommitted(*store_, w.id, {"c1", "c2", "c3", "c4"}, clock_.Now());
+  const std::vector<CustomerId> theirs_ids = ResolveCommitted(*store_, other.id, {"e1"}, clock_.Now());
+  ASSERT_EQ((std::pair{ids.size(), theirs_ids.size()}), (std::pair{std::size_t{4}, std::size_t{1}}));
+  const CustomerId e = theirs_ids[0];
+  const std::int64_t spring = store_->SaveCampaign(Campaign(w.id, "spring")).value().id;
+  const std::int64_t autumn = store_->SaveCampaign(Campaign(w.id, "autumn")).value().id;
+  const std::int64_t theirs = store_->SaveCampaign(Campaign(other.id, "spring")).value().id;
+  auto at = [](CustomerId c, std::int64_t due_s, bool planned, std::string outcome = "queued") {
+    return CampaignMember{c, 0, Timestamp::FromSeconds(due_s), std::move(outcome), planned};
+  };
+  ASSERT_TRUE(store_->SaveCampaignMembers(
+      w.id, spring,
+      std::vector<CampaignMember>{at(ids[0], 300, true), at(ids[1], 100, true), at(ids[2], 100, false),
+                                  at(ids[3], 50, false, "held_out")}));
+  ASSERT_TRUE(store_->SaveCampaignMembers(w.id, autumn, std::vector<CampaignMember>{at(ids[0], 900, true)}));
+  ASSERT_TRUE(store_->SaveCampaignMembers(other.id, theirs, std::vector<CampaignMember>{at(e, 100, true)}));
+  // Round trip of the flag.
+  EXPECT_EQ(store_->ListCampaignMembers(w.id, spring, CustomerId{}, 10).value()[0], at(ids[0], 300, true));
+
+  // Campaigns with planned members due before a time, of every workspace, by id.
+  using Plan = std::pair<WorkspaceId, std::int64_t>;
+  EXPECT_EQ(store_->ListCampaignsWithPlans(Timestamp::FromSeconds(100)).value(), std::vector<Plan>{});
+  EXPECT_EQ(store_->ListCampaignsWithPlans(Timestamp::FromSeconds(101)).value(),
+            (std::vector<Plan>{{w.id, spring}, {other.id, theirs}}));
+  EXPECT_EQ(store_->ListCampaignsWithPlans(Timestamp::FromSeconds(1'000)).value(),
+            (std::vector<Plan>{{w.id, spring}, {w.id, autumn}, {other.id, theirs}}));
+  // A campaign's planned members by due time, up to the limit; not the unplanned, not another
+  // workspace's through this one.
+  EXPECT_EQ(store_->ListPlannedMembers(w.id, spring, Timestamp::FromSeconds(1'000), 10).value(),
+            (std::vector<CampaignMember>{at(ids[1], 100, true), at(ids[0], 300, true)}));
+  EXPECT_EQ(store_->ListPlannedMembers(w.id, spring, Timestamp::FromSeconds(1'000), 1).value(),
+            std::vector<CampaignMember>{at(ids[1], 100, true)});
+  EXPECT_TRUE(store_->ListPlannedMembers(w.id, spring, Timestamp::FromSeconds(100), 10).value().empty());
+  EXPECT_TRUE(store_->ListPlannedMembers(w.id, theirs, Timestamp::FromSeconds(1'000), 10).value().empty());
+
+  // Capping counts planned messages as queued ones, with minus the campaign's id.
+  auto rows = store_->ListMarketingMessages(w.id, Timestamp::FromSeconds(100), Timestamp::FromSeconds(900)).value();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ((std::tuple{rows[0].id, rows[0].customer, rows[0].at, rows[0].state, rows[0].campaign}),
+            (std::tuple{-spring, ids[1], Timestamp::FromSeconds(100), MessageState::kQueued, std::string("spring")}));
+  EXPECT_EQ((std::tuple{rows[1].id, rows[1].customer, rows[1].campaign}),
+            (std::tuple{-spring, ids[0], std::string("spring")}));
+
+  // Unplanned: one customer's, then the rest of the campaign's; another workspace's untouched.
+  EXPECT_EQ(store_->UnplanCampaignMembers(w.id, spring, ids[0], "capped").value(), 1);
+  EXPECT_EQ(store_->UnplanCampaignMembers(w.id, spring, ids[0], "capped").value(), 0);
+  EXPECT_EQ(store_->UnplanCampaignMembers(other.id, spring, std::nullopt, "cancelled").value(), 0);
+  EXPECT_EQ(store_->UnplanCampaignMembers(w.id, spring, std::nullopt, "cancelled").value(), 1);
+  EXPECT_EQ(store_->ListCampaignMembers(w.id, spring, CustomerId{}, 10).value(),
+            (std::vector<CampaignMember>{at(ids[0], 300, false, "capped"), at(ids[1], 100, false, "cancelled"),
+                                         at(ids[2], 100, false), at(ids[3], 50, false, "held_out")}));
+  EXPECT_EQ(store_->ListCampaignsWithPlans(Timestamp::FromSeconds(1'000)).value(),
+            (std::vector<Plan>{{w.id, autumn}, {other.id, theirs}}));
+  EXPECT_TRUE(
+      store_->ListMarketingMessages(w.id, Timestamp::FromSeconds(100), Timestamp::FromSeconds(900)).value().empty());
 }
 
 TEST_P(StoreContractTest, MarketingMessagesAndEngagementsAreListedForCapping) {

@@ -199,7 +199,7 @@ export interface Campaign {
   created_at: string; updated_at: string; launched_at: string | null; test_ends_at: string | null; finished_at: string | null;
 }
 export interface CampaignLaunch {
-  audience: number; holdout: number; waiting: number; messages: number; duplicates: number; capped: number;
+  audience: number; holdout: number; waiting: number; messages: number; capped: number;
   skipped: { no_email: number; no_consent: number; suppressed: number; no_subscription: number; survey_not_due?: number };
   deferred_by_quiet_hours: number; optimized_send_times: number; per_variant: number[];
 }
@@ -212,7 +212,7 @@ export interface CampaignLift {
   ci95: [number, number]; p_value: number | null; significant: boolean;
 }
 export interface CampaignReport {
-  campaign: Campaign; variants: CampaignArm[]; recipients: CampaignArm; holdout: CampaignArm; waiting: number; capped: number;
+  campaign: Campaign; variants: CampaignArm[]; recipients: CampaignArm; holdout: CampaignArm; waiting: number; capped: number; planned: number;
   conversion_lift: CampaignLift | null; revenue_lift: CampaignLift | null;
   winner: { variant: string; metric: string; p_value: number | null; significant: boolean } | null;
 }

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <tuple>
 #include <array>
 #include <cctype>
 #include <cstdio>
@@ -1068,6 +1069,20 @@ std::optional<std::int64_t> OptionalMicros(const std::optional<Timestamp>& t) {
 
 std::optional<Timestamp> OptionalTimestamp(const Rows& r, int i, int col) {
   return r.IsNull(i, col) ? std::nullopt : std::optional(Timestamp{r.Int(i, col)});
+}
+
+bool ByTimeThenId(const MarketingMessageRow& a, const MarketingMessageRow& b) {
+  return std::tie(a.at.micros, a.id) < std::tie(b.at.micros, b.id);
+}
+
+// Rows of customer_id, arm, due, outcome, planned.
+std::vector<CampaignMember> ReadMembers(const Rows& r) {
+  std::vector<CampaignMember> out;
+  out.reserve(static_cast<std::size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i)
+    out.push_back({CustomerId{r.Int(i, 0)}, static_cast<int>(r.Int(i, 1)), Timestamp{r.Int(i, 2)}, r.Text(i, 3),
+                   r.Bool(i, 4)});
+  return out;
 }
 
 // Adds `v`, or NULL when there is none.
@@ -5133,20 +5148,22 @@ class PostgresStore final : public Store {
         return NotFound("campaign " + std::to_string(campaign_id), "no such campaign in this workspace");
       constexpr std::size_t kPiece = 20'000;
       for (std::size_t begin = 0; begin < members.size(); begin += kPiece) {
-        ArrayLiteral customers, arms, dues, outcomes;
+        ArrayLiteral customers, arms, dues, outcomes, planned;
         for (const CampaignMember& m : members.subspan(begin, std::min(kPiece, members.size() - begin))) {
           customers.Add(m.customer.value);
           arms.Add(std::int64_t{m.arm});
           dues.Add(m.due.micros);
           outcomes.Add(m.outcome);
+          planned.Add(std::int64_t{m.planned ? 1 : 0});
         }
         TREU_RETURN_IF_ERROR(conn_.Query(
             "save campaign members",
-            "INSERT INTO campaign_members (workspace_id, campaign_id, customer_id, arm, due, outcome) SELECT "
-            "$1::bigint, $2::bigint, u.c, u.a, u.d, u.o FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], "
-            "$6::text[]) AS u(c, a, d, o) ON CONFLICT (campaign_id, customer_id) DO UPDATE SET arm = excluded.arm, "
-            "due = excluded.due, outcome = excluded.outcome",
-            Params().Add(ws.value).Add(campaign_id).Add(customers).Add(arms).Add(dues).Add(outcomes)));
+            "INSERT INTO campaign_members (workspace_id, campaign_id, customer_id, arm, due, outcome, planned) "
+            "SELECT $1::bigint, $2::bigint, u.c, u.a, u.d, u.o, u.p <> 0 FROM unnest($3::bigint[], $4::bigint[], "
+            "$5::bigint[], $6::text[], $7::bigint[]) AS u(c, a, d, o, p) ON CONFLICT (campaign_id, customer_id) DO "
+            "UPDATE SET arm = excluded.arm, due = excluded.due, outcome = excluded.outcome, planned = "
+            "excluded.planned",
+            Params().Add(ws.value).Add(campaign_id).Add(customers).Add(arms).Add(dues).Add(outcomes).Add(planned)));
       }
       return Ok();
     });
@@ -5156,34 +5173,73 @@ class PostgresStore final : public Store {
                                                           int limit) override {
     TREU_ASSIGN_OR_RETURN(
         Rows r, conn_.Query("list campaign members",
-                            "SELECT customer_id, arm, due, outcome FROM campaign_members WHERE campaign_id = "
-                            "$1::bigint AND workspace_id = $2::bigint AND customer_id > $3::bigint ORDER BY "
+                            "SELECT customer_id, arm, due, outcome, planned FROM campaign_members WHERE campaign_id "
+                            "= $1::bigint AND workspace_id = $2::bigint AND customer_id > $3::bigint ORDER BY "
                             "customer_id LIMIT $4::bigint",
                             Params().Add(campaign_id).Add(ws.value).Add(after.value)
                                 .Add(std::int64_t{std::clamp(limit, 0, 100'000)})));
-    std::vector<CampaignMember> out;
+    return ReadMembers(r);
+  }
+
+  Result<std::vector<std::pair<WorkspaceId, std::int64_t>>> ListCampaignsWithPlans(Timestamp before) override {
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list campaigns with plans",
+                                              "SELECT c.workspace_id, c.id FROM campaigns c WHERE EXISTS (SELECT 1 "
+                                              "FROM campaign_members m WHERE m.campaign_id = c.id AND m.planned AND "
+                                              "m.due < $1::bigint) ORDER BY c.id",
+                                              Params().Add(before.micros)));
+    std::vector<std::pair<WorkspaceId, std::int64_t>> out;
     out.reserve(static_cast<std::size_t>(r.size()));
-    for (int i = 0; i < r.size(); ++i)
-      out.push_back({CustomerId{r.Int(i, 0)}, static_cast<int>(r.Int(i, 1)), Timestamp{r.Int(i, 2)}, r.Text(i, 3)});
+    for (int i = 0; i < r.size(); ++i) out.emplace_back(WorkspaceId{r.Int(i, 0)}, r.Int(i, 1));
     return out;
+  }
+
+  Result<std::vector<CampaignMember>> ListPlannedMembers(WorkspaceId ws, std::int64_t campaign_id, Timestamp before,
+                                                         int limit) override {
+    TREU_ASSIGN_OR_RETURN(
+        Rows r, conn_.Query("list planned members",
+                            "SELECT customer_id, arm, due, outcome, planned FROM campaign_members WHERE planned AND "
+                            "due < $1::bigint AND campaign_id = $2::bigint AND workspace_id = $3::bigint ORDER BY "
+                            "due, customer_id LIMIT $4::bigint",
+                            Params().Add(before.micros).Add(campaign_id).Add(ws.value)
+                                .Add(std::int64_t{std::clamp(limit, 0, 100'000)})));
+    return ReadMembers(r);
+  }
+
+  Result<std::int64_t> UnplanCampaignMembers(WorkspaceId ws, std::int64_t campaign_id, std::optional<CustomerId> customer,
+                                             std::string_view outcome) override {
+    Params p;
+    p.Add(outcome).Add(campaign_id).Add(ws.value);
+    AddOptional(p, customer ? std::optional(customer->value) : std::nullopt);
+    TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("unplan campaign members",
+                                              "UPDATE campaign_members SET planned = false, outcome = $1 WHERE "
+                                              "planned AND campaign_id = $2::bigint AND workspace_id = $3::bigint "
+                                              "AND ($4::bigint IS NULL OR customer_id = $4::bigint) RETURNING 1",
+                                              p));
+    return std::int64_t{r.size()};
   }
 
   Result<std::vector<MarketingMessageRow>> ListMarketingMessages(WorkspaceId ws, Timestamp from,
                                                                  Timestamp to) override {
-    TREU_ASSIGN_OR_RETURN(
-        Rows r, conn_.Query("list marketing messages",
-                            "SELECT id, customer_id, next_attempt_at, state, campaign FROM outbox WHERE workspace_id "
-                            "= $1::bigint AND category = 'marketing' AND next_attempt_at >= $2::bigint AND "
-                            "next_attempt_at < $3::bigint AND state IN ('queued', 'sending', 'sent') ORDER BY "
-                            "next_attempt_at, id",
-                            Params().Add(ws.value).Add(from.micros).Add(to.micros)));
+    // The outbox's rows and the planned ones, each read in time order along an index, merged.
     std::vector<MarketingMessageRow> out;
-    out.reserve(static_cast<std::size_t>(r.size()));
-    for (int i = 0; i < r.size(); ++i) {
-      MarketingMessageRow m{r.Int(i, 0), CustomerId{r.Int(i, 1)}, Timestamp{r.Int(i, 2)}, MessageState::kQueued,
-                            r.Text(i, 4)};
-      TREU_ASSIGN_OR_RETURN(m.state, ParseMessageState(r.View(i, 3)));
-      out.push_back(std::move(m));
+    for (const char* sql :
+         {"SELECT id, customer_id, next_attempt_at, state, campaign FROM outbox WHERE workspace_id = $1::bigint AND "
+          "category = 'marketing' AND next_attempt_at >= $2::bigint AND next_attempt_at < $3::bigint AND state IN "
+          "('queued', 'sending', 'sent') ORDER BY next_attempt_at, id",
+          "SELECT -m.campaign_id, m.customer_id, m.due, 'queued', c.name FROM campaign_members m JOIN campaigns c ON "
+          "c.id = m.campaign_id WHERE m.workspace_id = $1::bigint AND m.planned AND m.due >= $2::bigint AND m.due < "
+          "$3::bigint ORDER BY m.due, m.campaign_id DESC"}) {
+      TREU_ASSIGN_OR_RETURN(Rows r, conn_.Query("list marketing messages", sql,
+                                                Params().Add(ws.value).Add(from.micros).Add(to.micros)));
+      const auto middle = static_cast<std::ptrdiff_t>(out.size());
+      out.reserve(out.size() + static_cast<std::size_t>(r.size()));
+      for (int i = 0; i < r.size(); ++i) {
+        MarketingMessageRow m{r.Int(i, 0), CustomerId{r.Int(i, 1)}, Timestamp{r.Int(i, 2)}, MessageState::kQueued,
+                              r.Text(i, 4)};
+        TREU_ASSIGN_OR_RETURN(m.state, ParseMessageState(r.View(i, 3)));
+        out.push_back(std::move(m));
+      }
+      std::inplace_merge(out.begin(), out.begin() + middle, out.end(), ByTimeThenId);
     }
     return out;
   }

@@ -573,6 +573,17 @@ class TestStore final : public Store {
                                                           int limit) override {
     return store_->ListCampaignMembers(ws, campaign_id, after, limit);
   }
+  Result<std::vector<std::pair<WorkspaceId, std::int64_t>>> ListCampaignsWithPlans(Timestamp before) override {
+    return store_->ListCampaignsWithPlans(before);
+  }
+  Result<std::vector<CampaignMember>> ListPlannedMembers(WorkspaceId ws, std::int64_t campaign_id, Timestamp before,
+                                                         int limit) override {
+    return store_->ListPlannedMembers(ws, campaign_id, before, limit);
+  }
+  Result<std::int64_t> UnplanCampaignMembers(WorkspaceId ws, std::int64_t campaign_id, std::optional<CustomerId> customer,
+                                             std::string_view outcome) override {
+    return store_->UnplanCampaignMembers(ws, campaign_id, customer, outcome);
+  }
   Result<std::vector<MarketingMessageRow>> ListMarketingMessages(WorkspaceId ws, Timestamp from,
                                                                  Timestamp to) override {
     return store_->ListMarketingMessages(ws, from, to);

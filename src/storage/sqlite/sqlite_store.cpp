@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <tuple>
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -984,6 +985,21 @@ Result<CampaignRecord> ReadCampaign(const Stmt& s) {
   c.finished_at = OptionalTimestamp(s, 22);
   c.survey = s.Text(23);
   return c;
+}
+
+bool ByTimeThenId(const MarketingMessageRow& a, const MarketingMessageRow& b) {
+  return std::tie(a.at.micros, a.id) < std::tie(b.at.micros, b.id);
+}
+
+// Rows of customer_id, arm, due, outcome, planned.
+Result<std::vector<CampaignMember>> ReadMembers(Stmt& s) {
+  std::vector<CampaignMember> out;
+  while (true) {
+    TREU_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({CustomerId{s.Int(0)}, static_cast<int>(s.Int(1)), Timestamp{s.Int(2)}, s.Text(3), s.Int(4) != 0});
+  }
+  return out;
 }
 
 Result<std::vector<CampaignRecord>> ReadCampaigns(Stmt& s) {
@@ -4225,11 +4241,13 @@ class SqliteStore final : public Store {
       if (!found) return NotFound("campaign " + std::to_string(campaign_id), "no such campaign in this workspace");
       TREU_ASSIGN_OR_RETURN(
           Stmt * s, db_.Prepare("INSERT INTO campaign_members (workspace_id, campaign_id, customer_id, arm, due, "
-                                "outcome) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, customer_id) DO "
-                                "UPDATE SET arm = excluded.arm, due = excluded.due, outcome = excluded.outcome"));
+                                "outcome, planned) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, "
+                                "customer_id) DO UPDATE SET arm = excluded.arm, due = excluded.due, outcome = "
+                                "excluded.outcome, planned = excluded.planned"));
       for (const CampaignMember& m : members) {
         TREU_RETURN_IF_ERROR(s->Reset().Bind(ws.value).Bind(campaign_id).Bind(m.customer.value)
-                                 .Bind(std::int64_t{m.arm}).Bind(m.due.micros).BindRef(m.outcome).Run());
+                                 .Bind(std::int64_t{m.arm}).Bind(m.due.micros).BindRef(m.outcome)
+                                 .Bind(std::int64_t{m.planned ? 1 : 0}).Run());
       }
       s->Reset();
       return Ok();
@@ -4238,35 +4256,70 @@ class SqliteStore final : public Store {
 
   Result<std::vector<CampaignMember>> ListCampaignMembers(WorkspaceId ws, std::int64_t campaign_id, CustomerId after,
                                                           int limit) override {
-    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT customer_id, arm, due, outcome FROM campaign_members WHERE "
-                                                "campaign_id = ? AND workspace_id = ? AND customer_id > ? ORDER BY "
-                                                "customer_id LIMIT ?"));
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT customer_id, arm, due, outcome, planned FROM campaign_members "
+                                                "WHERE campaign_id = ? AND workspace_id = ? AND customer_id > ? "
+                                                "ORDER BY customer_id LIMIT ?"));
     s->Bind(campaign_id).Bind(ws.value).Bind(after.value).Bind(std::int64_t{std::clamp(limit, 0, 100'000)});
-    std::vector<CampaignMember> out;
+    return ReadMembers(*s);
+  }
+
+  Result<std::vector<std::pair<WorkspaceId, std::int64_t>>> ListCampaignsWithPlans(Timestamp before) override {
+    // By campaign, each looked up in the partial index (a scan of the members would read them all).
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT c.workspace_id, c.id FROM campaigns c WHERE EXISTS (SELECT 1 "
+                                                "FROM campaign_members m WHERE m.campaign_id = c.id AND m.planned = "
+                                                "1 AND m.due < ?) ORDER BY c.id"));
+    s->Bind(before.micros);
+    std::vector<std::pair<WorkspaceId, std::int64_t>> out;
     while (true) {
       TREU_ASSIGN_OR_RETURN(bool row, s->Step());
       if (!row) break;
-      out.push_back({CustomerId{s->Int(0)}, static_cast<int>(s->Int(1)), Timestamp{s->Int(2)}, s->Text(3)});
+      out.emplace_back(WorkspaceId{s->Int(0)}, s->Int(1));
     }
     return out;
   }
 
+  Result<std::vector<CampaignMember>> ListPlannedMembers(WorkspaceId ws, std::int64_t campaign_id, Timestamp before,
+                                                         int limit) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("SELECT customer_id, arm, due, outcome, planned FROM campaign_members "
+                                                "WHERE planned = 1 AND due < ? AND campaign_id = ? AND "
+                                                "workspace_id = ? ORDER BY due, customer_id LIMIT ?"));
+    s->Bind(before.micros).Bind(campaign_id).Bind(ws.value).Bind(std::int64_t{std::clamp(limit, 0, 100'000)});
+    return ReadMembers(*s);
+  }
+
+  Result<std::int64_t> UnplanCampaignMembers(WorkspaceId ws, std::int64_t campaign_id, std::optional<CustomerId> customer,
+                                             std::string_view outcome) override {
+    TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare("UPDATE campaign_members SET planned = 0, outcome = ? WHERE "
+                                                "planned = 1 AND campaign_id = ? AND workspace_id = ? AND (? IS "
+                                                "NULL OR customer_id = ?)"));
+    const std::optional<std::int64_t> only = customer ? std::optional(customer->value) : std::nullopt;
+    TREU_RETURN_IF_ERROR(s->Bind(outcome).Bind(campaign_id).Bind(ws.value).Bind(only).Bind(only).Run());
+    return db_.Changes();
+  }
+
   Result<std::vector<MarketingMessageRow>> ListMarketingMessages(WorkspaceId ws, Timestamp from,
                                                                  Timestamp to) override {
-    TREU_ASSIGN_OR_RETURN(
-        Stmt * s, db_.Prepare("SELECT id, customer_id, next_attempt_at, state, campaign FROM outbox WHERE "
-                              "workspace_id = ? AND category = 'marketing' AND next_attempt_at >= ? AND "
-                              "next_attempt_at < ? AND state IN ('queued', 'sending', 'sent') ORDER BY "
-                              "next_attempt_at, id"));
-    s->Bind(ws.value).Bind(from.micros).Bind(to.micros);
+    // The outbox's rows and the planned ones, each read in time order along an index, merged.
     std::vector<MarketingMessageRow> out;
-    while (true) {
-      TREU_ASSIGN_OR_RETURN(bool row, s->Step());
-      if (!row) break;
-      MarketingMessageRow m{s->Int(0), CustomerId{s->Int(1)}, Timestamp{s->Int(2)}, MessageState::kQueued,
-                            s->Text(4)};
-      TREU_ASSIGN_OR_RETURN(m.state, ParseMessageState(s->View(3)));
-      out.push_back(std::move(m));
+    for (const char* sql :
+         {"SELECT id, customer_id, next_attempt_at, state, campaign FROM outbox WHERE workspace_id = ? AND category "
+          "= 'marketing' AND next_attempt_at >= ? AND next_attempt_at < ? AND state IN ('queued', 'sending', "
+          "'sent') ORDER BY next_attempt_at, id",
+          "SELECT -m.campaign_id, m.customer_id, m.due, 'queued', c.name FROM campaign_members m JOIN campaigns c ON "
+          "c.id = m.campaign_id WHERE m.workspace_id = ? AND m.planned = 1 AND m.due >= ? AND m.due < ? ORDER BY "
+          "m.due, m.campaign_id DESC"}) {
+      const auto middle = static_cast<std::ptrdiff_t>(out.size());
+      TREU_ASSIGN_OR_RETURN(Stmt * s, db_.Prepare(sql));
+      s->Bind(ws.value).Bind(from.micros).Bind(to.micros);
+      while (true) {
+        TREU_ASSIGN_OR_RETURN(bool row, s->Step());
+        if (!row) break;
+        MarketingMessageRow m{s->Int(0), CustomerId{s->Int(1)}, Timestamp{s->Int(2)}, MessageState::kQueued,
+                              s->Text(4)};
+        TREU_ASSIGN_OR_RETURN(m.state, ParseMessageState(s->View(3)));
+        out.push_back(std::move(m));
+      }
+      std::inplace_merge(out.begin(), out.begin() + middle, out.end(), ByTimeThenId);
     }
     return out;
   }

@@ -62,13 +62,14 @@ TEST(SqliteStoreTest, UsesWalAndKeepsMigrationsOnReopen) {
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
   EXPECT_TRUE((*again)->FindWorkspace("shop").has_value());
   EXPECT_EQ(Pragma(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(Pragma(path, "SELECT count(*) FROM schema_migrations"), "21");
+  EXPECT_EQ(Pragma(path, "SELECT count(*) FROM schema_migrations"), "22");
   EXPECT_EQ(Pragma(path, "SELECT group_concat(name, ' ') FROM schema_migrations"),
             "001_initial.sql 002_api_keys.sql 003_idempotency.sql 004_identities.sql "
             "005_key_rate_limits.sql 006_lists_deletes_imports.sql 007_model_runs.sql "
             "008_segments.sql 009_segment_membership.sql 010_surveys.sql 011_survey_answers.sql 012_followups.sql "
             "013_loyalty.sql 014_dashboard_users.sql 015_dashboard_lookups.sql 016_messaging.sql "
-            "017_channels.sql 018_campaigns.sql 019_campaign_messages.sql 020_journeys.sql 021_campaign_surveys.sql");
+            "017_channels.sql 018_campaigns.sql 019_campaign_messages.sql 020_journeys.sql 021_campaign_surveys.sql "
+            "022_campaign_plans.sql");
   EXPECT_EQ(Pragma(path, "PRAGMA integrity_check"), "ok");
 }
 

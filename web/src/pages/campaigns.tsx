@@ -734,6 +734,7 @@ function Report({ r }: { r: CampaignReport }) {
         <ul class="plain small">
           <li>{fmt.t('camp.p.waiting')}: <span data-testid="report-waiting" data-value={r.waiting}>{fmt.integer(r.waiting)}</span></li>
           <li>{fmt.t('camp.p.capped')}: <span data-testid="report-capped" data-value={r.capped}>{fmt.integer(r.capped)}</span></li>
+          {r.planned > 0 && <li>{fmt.t('camp.r.planned')}: <span data-testid="report-planned" data-value={r.planned}>{fmt.integer(r.planned)}</span></li>}
         </ul>
       </Card>
       <LiftCard lift={r.revenue_lift} kind="revenue" />
