@@ -598,8 +598,7 @@ Result<CampaignRecord> CancelCampaign(Store& store, WorkspaceId ws, std::string_
   c.finished_at = now;
   TREU_ASSIGN_OR_RETURN(bool changed, store.UpdateCampaignIf(c, from));
   if (!changed) return Conflict("campaign " + std::string(name), "its state changed meanwhile; try again");
-  TREU_RETURN_IF_ERROR(store.UnplanCampaignMembers(ws, c.id, std::nullopt, "cancelled"));
-  MessageFilter filter;
+  MessageFilter filter;  // its queued messages, and its planned ones
   filter.campaign = c.name;
   TREU_RETURN_IF_ERROR(store.CancelMessages(ws, filter, now));
   return c;

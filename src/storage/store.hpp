@@ -1207,7 +1207,8 @@ class Store {
   // Messages per state of one campaign, or ("") of the whole workspace.
   virtual Result<MessageCounts> CountMessages(WorkspaceId ws, std::string_view campaign) = 0;
   // Cancels the queued messages of `ws` matching `filter` (state kQueued only; kSending ones
-  // finish) with a "cancelled" log line each at `now`; returns how many.
+  // finish) with a "cancelled" log line each at `now`, and the campaigns' planned messages it
+  // matches (their members: planned no more, outcome "cancelled"); returns how many.
   virtual Result<std::int64_t> CancelMessages(WorkspaceId ws, const MessageFilter& filter, Timestamp now) = 0;
   // Appends a log line (opened, clicked, ...) to a message of `ws`; NotFound if there is none.
   virtual Status AppendMessageLog(const MessageLogEntry& e) = 0;
@@ -1308,9 +1309,9 @@ class Store {
   virtual Result<std::vector<std::pair<WorkspaceId, std::int64_t>>> ListCampaignsWithPlans(Timestamp before) = 0;
   virtual Result<std::vector<CampaignMember>> ListPlannedMembers(WorkspaceId ws, std::int64_t campaign_id,
                                                                  Timestamp before, int limit) = 0;
-  // Planned members that will not be messaged after all (a cancelled campaign's, or one a
-  // journey message displaced under the frequency cap): planned no more, with `outcome`. Only
-  // `customer`'s when given. Returns how many were changed.
+  // Planned members that will not be messaged after all (e.g. one a journey message displaced
+  // under the frequency cap): planned no more, with `outcome`. Only `customer`'s when given.
+  // Returns how many were changed. (CancelMessages cancels planned messages too.)
   virtual Result<std::int64_t> UnplanCampaignMembers(WorkspaceId ws, std::int64_t campaign_id,
                                                      std::optional<CustomerId> customer, std::string_view outcome) = 0;
 

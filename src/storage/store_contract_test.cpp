@@ -3480,6 +3480,32 @@ TEST_P(StoreContractTest, PlannedCampaignMembersComeDueCountForCappingAndAreUnpl
             (std::vector<Plan>{{w.id, autumn}, {other.id, theirs}}));
   EXPECT_TRUE(
       store_->ListMarketingMessages(w.id, Timestamp::FromSeconds(100), Timestamp::FromSeconds(900)).value().empty());
+
+  // Cancelling messages cancels the planned ones the filter matches: by customer, by campaign,
+  // by both.
+  ASSERT_TRUE(store_->SaveCampaignMembers(w.id, spring,
+                                          std::vector<CampaignMember>{at(ids[2], 400, true), at(ids[3], 400, true)}));
+  MessageFilter by_customer;
+  by_customer.customer = ids[2];
+  EXPECT_EQ(store_->CancelMessages(w.id, by_customer, clock_.Now()).value(), 1);
+  MessageFilter by_campaign;
+  by_campaign.campaign = "spring";
+  EXPECT_EQ(store_->CancelMessages(w.id, by_campaign, clock_.Now()).value(), 1);
+  MessageFilter both;
+  both.customer = ids[1];
+  both.campaign = "autumn";
+  EXPECT_EQ(store_->CancelMessages(w.id, both, clock_.Now()).value(), 0);
+  both.customer = ids[0];
+  EXPECT_EQ(store_->CancelMessages(other.id, both, clock_.Now()).value(), 0);
+  EXPECT_EQ(store_->CancelMessages(w.id, both, clock_.Now()).value(), 1);
+  const auto spring_members = store_->ListCampaignMembers(w.id, spring, CustomerId{}, 10).value();
+  ASSERT_EQ(spring_members.size(), 4u);
+  EXPECT_EQ(spring_members[2], at(ids[2], 400, false, "cancelled"));
+  EXPECT_EQ(spring_members[3], at(ids[3], 400, false, "cancelled"));
+  EXPECT_EQ(store_->ListCampaignMembers(w.id, autumn, CustomerId{}, 10).value(),
+            std::vector<CampaignMember>{at(ids[0], 900, false, "cancelled")});
+  EXPECT_EQ(store_->ListCampaignsWithPlans(Timestamp::FromSeconds(1'000)).value(),
+            (std::vector<Plan>{{other.id, theirs}}));
 }
 
 TEST_P(StoreContractTest, MarketingMessagesAndEngagementsAreListedForCapping) {

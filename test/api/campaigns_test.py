@@ -176,6 +176,31 @@ class CampaignsTest(unittest.TestCase):
         self.assertEqual(self.call("GET", "/api/v1/campaigns/local")[1]["state"], "scheduled")
         self.assertEqual(self.call("POST", "/api/v1/campaigns/local/cancel", {})[0], 200)
 
+    def test_messages_due_later_are_planned_and_cancelled_with_the_campaigns_messages(self):
+        # Quiet hours over (almost) the whole day: every message waits until 23:59 local time, so
+        # it is planned, not yet rendered into the outbox.
+        self.rules(max_messages=0, quiet_hours={"start": "00:00", "end": "23:59"})
+        status, c = self.call("PUT", "/api/v1/campaigns/late",
+                              {"variants": [{"template": "offer-a"}], "where": "orders_count >= 0", "schedule": True,
+                               "send_at": datetime.datetime.now(datetime.timezone.utc).isoformat()})
+        self.assertEqual(status, 201, c)
+        self.wait_state("late", ("done",))
+        members = self.members("late")
+        planned = {m["customer"] for m in members if m["planned"]}
+        self.assertGreater(len(planned), CUSTOMERS // 2)
+        self.assertTrue(all(m["outcome"] == "queued" for m in members if m["planned"]))
+        self.assertFalse(planned & {m["customer_id"] for m in self.messages("late")})
+        status, report = self.call("GET", "/api/v1/campaigns/late/report")
+        self.assertEqual((report["planned"], report["recipients"]["messaged"]), (len(planned), len(members)), report)
+        # Cancelling the campaign's messages cancels the planned ones too.
+        status, out = self.call("POST", "/api/v1/messages/cancel", {"campaign": "late"})
+        self.assertEqual(status, 200, out)
+        self.assertGreaterEqual(out["cancelled"], len(planned))
+        after = {m["customer"]: m for m in self.members("late")}
+        self.assertTrue(all(after[c]["outcome"] == "cancelled" and not after[c]["planned"] for c in planned))
+        self.assertEqual(self.call("GET", "/api/v1/campaigns/late/report")[1]["planned"], 0)
+        self.rules(max_messages=0, quiet_hours={"start": "00:00", "end": "00:00"})
+
     def test_the_frequency_cap_holds_across_campaigns(self):
         self.rules(max_messages=1, window_days=7)
         results = {}

@@ -1451,12 +1451,21 @@ const char* CancelMessagesSql(int bits) {
     std::array<std::string, 4> out;
     for (int b = 0; b < 4; ++b) {
       int next = 3;
+      // Campaigns' planned messages matching the filter are cancelled with them (their members).
+      std::string members = "p AS (UPDATE campaign_members SET planned = false, outcome = 'cancelled' WHERE "
+                            "workspace_id = $1::bigint AND planned";
+      if (b & 1) members += " AND customer_id = $3::bigint";
+      if (b & 2)
+        members += std::string(" AND campaign_id = (SELECT id FROM campaigns WHERE workspace_id = $1::bigint AND "
+                               "name = $") + ((b & 1) ? "4" : "3") + ")";
+      members += " RETURNING 1)";
       out[static_cast<std::size_t>(b)] =
           "WITH u AS (UPDATE outbox SET state = 'cancelled' WHERE workspace_id = $1::bigint" +
           MessageFilterSql(b, &next) +
           " AND state = 'queued' RETURNING id, customer_id), l AS (INSERT INTO message_log "
           "(workspace_id, message_id, customer_id, kind, at, detail) SELECT $1::bigint, id, "
-          "customer_id, 'cancelled', $2::bigint, '' FROM u ORDER BY id) SELECT count(*) FROM u";
+          "customer_id, 'cancelled', $2::bigint, '' FROM u ORDER BY id), " + members +
+          " SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM p)";
     }
     return out;
   }();

@@ -851,6 +851,25 @@ const char* ListMessagesSql(int bits) {
   return kSql[static_cast<std::size_t>(bits)].c_str();
 }
 
+// Cancels the planned campaign messages of workspace ?1 matching the customer and campaign of
+// `bits` (bound after it): their members are planned no more, outcome "cancelled".
+const char* CancelPlannedSql(int bits) {
+  static const std::array<std::string, 4> kSql = [] {
+    std::array<std::string, 4> out;
+    for (int b = 0; b < 4; ++b) {
+      std::string sql = "UPDATE campaign_members SET planned = 0, outcome = 'cancelled' WHERE workspace_id = ?1 AND "
+                        "planned = 1";
+      if (b & 1) sql += " AND customer_id = ?2";
+      if (b & 2)
+        sql += std::string(" AND campaign_id = (SELECT id FROM campaigns WHERE workspace_id = ?1 AND name = ?") +
+               ((b & 1) ? "3" : "2") + ")";
+      out[static_cast<std::size_t>(b)] = std::move(sql);
+    }
+    return out;
+  }();
+  return kSql[static_cast<std::size_t>(bits)].c_str();
+}
+
 // The log lines and the update of CancelMessages, per combination of customer and campaign.
 const char* CancelLogSql(int bits) {
   static const std::array<std::string, 4> kSql = [] {
@@ -3752,7 +3771,14 @@ class SqliteStore final : public Store {
       up->Bind(ws.value);
       BindMessageFilter(*up, by);
       TREU_RETURN_IF_ERROR(up->Run());
-      return db_.Changes();
+      const std::int64_t cancelled = db_.Changes();
+      // Campaigns' planned messages matching the filter are cancelled with them (their members).
+      TREU_ASSIGN_OR_RETURN(Stmt * plans, db_.Prepare(CancelPlannedSql(bits)));
+      plans->Bind(ws.value);
+      if (by.customer.valid()) plans->Bind(by.customer.value);
+      if (!by.campaign.empty()) plans->Bind(std::string_view(by.campaign));
+      TREU_RETURN_IF_ERROR(plans->Run());
+      return cancelled + db_.Changes();
     });
   }
 
