@@ -136,13 +136,11 @@ Result<MaterializeReport> Render(Store& store, const Workspace& ws, const Snapsh
         ++out.failed;
       }
     }
-    // Messages first: a crash before the members are marked renders them again, and the
-    // messages' keys keep the second copy out.
-    TREU_ASSIGN_OR_RETURN(const std::int64_t inserted, store.EnqueueMessages(ws.id, batch, now));
-    TREU_RETURN_IF_ERROR(store.SaveCampaignMembers(ws.id, c.id, page));
-    out.members += static_cast<std::int64_t>(page.size());
-    out.messages += inserted;
-    out.duplicates += static_cast<std::int64_t>(batch.size()) - inserted;
+    // One transaction: members cancelled or capped meanwhile are left so, without a message.
+    TREU_ASSIGN_OR_RETURN(const Store::RenderedPlans rendered, store.RenderPlannedMembers(ws.id, c.id, page, batch, now));
+    out.members += rendered.members;
+    out.messages += rendered.inserted;
+    out.duplicates += rendered.offered - rendered.inserted;
     if (static_cast<std::int64_t>(page.size()) < want) break;
   }
   return out;

@@ -156,14 +156,14 @@ inline constexpr std::int64_t kMaterializeLeadMicros = 10 * 60 * kMicrosPerSecon
 struct MaterializeReport {
   std::int64_t members = 0;     // planned members handled
   std::int64_t messages = 0;    // messages enqueued for them
-  std::int64_t duplicates = 0;  // already in the outbox (a pass a crash interrupted)
+  std::int64_t duplicates = 0;  // already in the outbox (a launch run again)
   std::int64_t failed = 0;      // members whose message could not be rendered (outcome "failed")
   int campaigns_failed = 0;     // campaigns whose pass failed (printed to stderr; retried next pass)
 };
 
 // Renders the planned members of `c` due before `before` (at most `limit` of them; 0: all) into
-// the outbox in batches of 10,000, each batch's messages committed before its members are
-// marked no longer planned. A survey wave's message carries the invitation made at launch;
+// the outbox in batches of 10,000, each batch's messages and members written in one
+// transaction (Store::RenderPlannedMembers: a member cancelled or capped meanwhile gets none). A survey wave's message carries the invitation made at launch;
 // a member the survey no longer invites gets nothing ("survey_<reason>"). Consent,
 // suppressions and quiet hours are checked again when each message is sent.
 Result<MaterializeReport> MaterializeCampaign(Store& store, const Workspace& ws,

@@ -1309,6 +1309,18 @@ class Store {
   virtual Result<std::vector<std::pair<WorkspaceId, std::int64_t>>> ListCampaignsWithPlans(Timestamp before) = 0;
   virtual Result<std::vector<CampaignMember>> ListPlannedMembers(WorkspaceId ws, std::int64_t campaign_id,
                                                                  Timestamp before, int limit) = 0;
+  // The materialiser's write of a batch, in one transaction: each of `members` still planned
+  // takes its new outcome and is planned no more, and `messages` (as EnqueueMessages; each for
+  // one of `members`) are enqueued for those members only. A member cancelled or capped
+  // meanwhile keeps that, and gets no message.
+  struct RenderedPlans {
+    std::int64_t members = 0;   // members still planned, now rendered
+    std::int64_t offered = 0;   // messages for them
+    std::int64_t inserted = 0;  // of those, enqueued (the others' keys were taken)
+  };
+  virtual Result<RenderedPlans> RenderPlannedMembers(WorkspaceId ws, std::int64_t campaign_id,
+                                                     std::span<const CampaignMember> members,
+                                                     std::span<const OutboxMessage> messages, Timestamp now) = 0;
   // Planned members that will not be messaged after all (e.g. one a journey message displaced
   // under the frequency cap): planned no more, with `outcome`. Only `customer`'s when given.
   // Returns how many were changed. (CancelMessages cancels planned messages too.)

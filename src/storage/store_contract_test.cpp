@@ -3508,6 +3508,44 @@ TEST_P(StoreContractTest, PlannedCampaignMembersComeDueCountForCappingAndAreUnpl
             (std::vector<Plan>{{other.id, theirs}}));
 }
 
+TEST_P(StoreContractTest, RenderingPlannedMembersSkipsThoseNoLongerPlanned) {
+  const Workspace w = MakeWorkspace("shop");
+  const std::vector<CustomerId> ids = ResolveCommitted(*store_, w.id, {"c1", "c2", "c3"}, clock_.Now());
+  ASSERT_EQ(ids.size(), 3u);
+  const std::int64_t spring = store_->SaveCampaign(Campaign(w.id, "spring")).value().id;
+  auto member = [](CustomerId c, bool planned, std::string outcome = "queued") {
+    return CampaignMember{c, 0, Timestamp::FromSeconds(100), std::move(outcome), planned};
+  };
+  ASSERT_TRUE(store_->SaveCampaignMembers(
+      w.id, spring, std::vector<CampaignMember>{member(ids[0], true), member(ids[1], true), member(ids[2], true)}));
+  // c2 was capped by a journey since the batch was read.
+  ASSERT_EQ(store_->UnplanCampaignMembers(w.id, spring, ids[1], "capped").value(), 1);
+  const std::vector<CampaignMember> batch{member(ids[0], false), member(ids[1], false),
+                                          member(ids[2], false, "failed")};
+  // Two messages for c1 (two browsers), one for c2; c3's could not be rendered.
+  const std::vector<OutboxMessage> messages{Message(w.id, "k1a", ids[0], "spring"),
+                                            Message(w.id, "k1b", ids[0], "spring"),
+                                            Message(w.id, "k2", ids[1], "spring")};
+  auto rendered = store_->RenderPlannedMembers(w.id, spring, batch, messages, clock_.Now()).value();
+  EXPECT_EQ((std::tuple{rendered.members, rendered.offered, rendered.inserted}), (std::tuple{2, 2, 2}));
+  EXPECT_EQ(store_->ListCampaignMembers(w.id, spring, CustomerId{}, 10).value(),
+            (std::vector<CampaignMember>{member(ids[0], false), member(ids[1], false, "capped"),
+                                         member(ids[2], false, "failed")}));
+  MessageFilter f;
+  f.campaign = "spring";
+  const auto queued = store_->ListMessages(w.id, f, 0, 10).value();
+  ASSERT_EQ(queued.size(), 2u);
+  EXPECT_EQ((std::pair{queued[0].customer, queued[1].customer}), (std::pair{ids[0], ids[0]}));
+  // Nothing planned any more: nothing happens. Planned again (a launch run again): the members
+  // are taken, and the messages' keys keep copies out.
+  rendered = store_->RenderPlannedMembers(w.id, spring, batch, messages, clock_.Now()).value();
+  EXPECT_EQ((std::tuple{rendered.members, rendered.offered, rendered.inserted}), (std::tuple{0, 0, 0}));
+  ASSERT_TRUE(store_->SaveCampaignMembers(w.id, spring, std::vector<CampaignMember>{member(ids[0], true)}));
+  rendered = store_->RenderPlannedMembers(w.id, spring, batch, messages, clock_.Now()).value();
+  EXPECT_EQ((std::tuple{rendered.members, rendered.offered, rendered.inserted}), (std::tuple{1, 2, 0}));
+  EXPECT_EQ(store_->ListMessages(w.id, f, 0, 10).value().size(), 2u);
+}
+
 TEST_P(StoreContractTest, MarketingMessagesAndEngagementsAreListedForCapping) {
   const Workspace w = MakeWorkspace("shop");
   const Workspace other = MakeWorkspace("other");

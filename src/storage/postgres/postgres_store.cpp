@@ -4528,8 +4528,23 @@ class PostgresStore final : public Store {
   Result<std::int64_t> EnqueueMessages(WorkspaceId ws, std::span<const OutboxMessage> messages,
                                        Timestamp now) override {
     for (const OutboxMessage& m : messages) TREU_RETURN_IF_ERROR(CheckOutboxMessage(ws, m));
-    // Pieces of at most kEnqueueRows messages and about kEnqueueBytes of text, one statement
-    // each; several pieces share a transaction.
+    const auto pieces = EnqueuePieces(messages);
+    std::int64_t inserted = 0;
+    auto enqueue = [&]() -> Status {
+      TREU_ASSIGN_OR_RETURN(inserted, EnqueueAll(ws, pieces, now));
+      return Ok();
+    };
+    if (pieces.size() <= 1) {
+      TREU_RETURN_IF_ERROR(enqueue());  // one statement: atomic by itself
+    } else {
+      TREU_RETURN_IF_ERROR(InTransaction(enqueue));
+    }
+    return inserted;
+  }
+
+  // Pieces of at most kEnqueueRows messages and about kEnqueueBytes of text, one statement
+  // each; several pieces share a transaction.
+  static std::vector<std::span<const OutboxMessage>> EnqueuePieces(std::span<const OutboxMessage> messages) {
     std::vector<std::span<const OutboxMessage>> pieces;
     std::size_t begin = 0, bytes = 0;
     for (std::size_t i = 0; i < messages.size(); ++i) {
@@ -4542,20 +4557,54 @@ class PostgresStore final : public Store {
         bytes = 0;
       }
     }
+    return pieces;
+  }
+
+  Result<std::int64_t> EnqueueAll(WorkspaceId ws, const std::vector<std::span<const OutboxMessage>>& pieces,
+                                  Timestamp now) {
     std::int64_t inserted = 0;
-    auto enqueue = [&]() -> Status {
-      for (const auto piece : pieces) {
-        TREU_ASSIGN_OR_RETURN(std::int64_t n, EnqueuePiece(ws, piece, now));
-        inserted += n;
-      }
-      return Ok();
-    };
-    if (pieces.size() <= 1) {
-      TREU_RETURN_IF_ERROR(enqueue());  // one statement: atomic by itself
-    } else {
-      TREU_RETURN_IF_ERROR(InTransaction(enqueue));
+    for (const auto piece : pieces) {
+      TREU_ASSIGN_OR_RETURN(std::int64_t n, EnqueuePiece(ws, piece, now));
+      inserted += n;
     }
     return inserted;
+  }
+
+  Result<RenderedPlans> RenderPlannedMembers(WorkspaceId ws, std::int64_t campaign_id,
+                                             std::span<const CampaignMember> members,
+                                             std::span<const OutboxMessage> messages, Timestamp now) override {
+    for (const OutboxMessage& m : messages) TREU_RETURN_IF_ERROR(CheckOutboxMessage(ws, m));
+    RenderedPlans out;
+    TREU_RETURN_IF_ERROR(InTransaction([&]() -> Status {
+      out = {};
+      ArrayLiteral customers, outcomes;
+      for (const CampaignMember& m : members) {
+        customers.Add(m.customer.value);
+        outcomes.Add(m.outcome);
+      }
+      TREU_ASSIGN_OR_RETURN(
+          Rows r, conn_.Query("render planned members",
+                              "UPDATE campaign_members m SET planned = false, outcome = u.o FROM unnest($3::bigint[], "
+                              "$4::text[]) AS u(c, o) WHERE m.workspace_id = $1::bigint AND m.campaign_id = "
+                              "$2::bigint AND m.customer_id = u.c AND m.planned RETURNING m.customer_id",
+                              Params().Add(ws.value).Add(campaign_id).Add(customers).Add(outcomes)));
+      std::unordered_set<std::int64_t> taken;
+      for (int i = 0; i < r.size(); ++i) taken.insert(r.Int(i, 0));
+      out.members = static_cast<std::int64_t>(taken.size());
+      // Copies only when a member was taken away meanwhile.
+      std::vector<OutboxMessage> kept;
+      std::span<const OutboxMessage> mine = messages;
+      if (std::any_of(messages.begin(), messages.end(),
+                      [&](const OutboxMessage& m) { return !taken.contains(m.customer.value); })) {
+        for (const OutboxMessage& m : messages)
+          if (taken.contains(m.customer.value)) kept.push_back(m);
+        mine = kept;
+      }
+      out.offered = static_cast<std::int64_t>(mine.size());
+      TREU_ASSIGN_OR_RETURN(out.inserted, EnqueueAll(ws, EnqueuePieces(mine), now));
+      return Ok();
+    }));
+    return out;
   }
 
   Result<std::int64_t> EnqueuePiece(WorkspaceId ws, std::span<const OutboxMessage> piece, Timestamp now) {

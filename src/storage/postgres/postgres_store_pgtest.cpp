@@ -573,6 +573,11 @@ class TestStore final : public Store {
                                                           int limit) override {
     return store_->ListCampaignMembers(ws, campaign_id, after, limit);
   }
+  Result<RenderedPlans> RenderPlannedMembers(WorkspaceId ws, std::int64_t campaign_id,
+                                             std::span<const CampaignMember> members,
+                                             std::span<const OutboxMessage> messages, Timestamp now) override {
+    return store_->RenderPlannedMembers(ws, campaign_id, members, messages, now);
+  }
   Result<std::vector<std::pair<WorkspaceId, std::int64_t>>> ListCampaignsWithPlans(Timestamp before) override {
     return store_->ListCampaignsWithPlans(before);
   }

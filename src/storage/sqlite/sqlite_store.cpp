@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
+#include <unordered_set>
 #include <tuple>
 #include <array>
 #include <cctype>
@@ -3602,33 +3604,60 @@ class SqliteStore final : public Store {
                                        Timestamp now) override {
     for (const OutboxMessage& m : messages) TREU_RETURN_IF_ERROR(CheckOutboxMessage(ws, m));
     if (messages.empty()) return 0;
-    return InImmediateTransaction([&]() -> Result<std::int64_t> {
-      TREU_ASSIGN_OR_RETURN(
-          Stmt * ins,
-          db_.Prepare("INSERT INTO outbox (workspace_id, idempotency_key, channel, customer_id, "
-                      "category, topic, template_id, campaign, recipient, subject, html, body_text, "
-                      "state, attempts, next_attempt_at, lease_until, claimed_by, provider_id, "
-                      "last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, "
-                      "?, 0, '', '', '', ?) ON CONFLICT (workspace_id, idempotency_key) DO NOTHING"));
-      TREU_ASSIGN_OR_RETURN(
-          Stmt * log,
-          db_.Prepare("INSERT INTO message_log (workspace_id, message_id, customer_id, kind, at, "
-                      "detail) VALUES (?, ?, ?, 'queued', ?, '')"));
-      std::int64_t inserted = 0;
-      for (const OutboxMessage& m : messages) {
-        // The message outlives the statement's use of its text: no copies of the bodies.
-        TREU_RETURN_IF_ERROR(ins->Reset().Bind(ws.value).BindRef(m.idempotency_key)
-                                 .Bind(ChannelName(m.channel)).Bind(m.customer.value).BindRef(m.category)
-                                 .BindRef(m.topic).Bind(m.template_id).BindRef(m.campaign)
-                                 .BindRef(m.recipient).BindRef(m.subject).BindRef(m.html).BindRef(m.text)
-                                 .Bind(m.next_attempt_at.micros).Bind(now.micros).Run());
-        if (db_.Changes() == 0) continue;  // the workspace has this key
+    return InImmediateTransaction([&]() { return InsertMessages(ws, messages, now, {}); });
+  }
+
+  // EnqueueMessages' inserts, inside the caller's transaction: the messages `keep` accepts (all
+  // without it).
+  Result<std::int64_t> InsertMessages(WorkspaceId ws, std::span<const OutboxMessage> messages, Timestamp now,
+                                      const std::function<bool(const OutboxMessage&)>& keep) {
+    TREU_ASSIGN_OR_RETURN(
+        Stmt * ins,
+        db_.Prepare("INSERT INTO outbox (workspace_id, idempotency_key, channel, customer_id, "
+                    "category, topic, template_id, campaign, recipient, subject, html, body_text, "
+                    "state, attempts, next_attempt_at, lease_until, claimed_by, provider_id, "
+                    "last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, "
+                    "?, 0, '', '', '', ?) ON CONFLICT (workspace_id, idempotency_key) DO NOTHING"));
+    TREU_ASSIGN_OR_RETURN(Stmt * log, db_.Prepare("INSERT INTO message_log (workspace_id, message_id, customer_id, "
+                                                  "kind, at, detail) VALUES (?, ?, ?, 'queued', ?, '')"));
+    std::int64_t inserted = 0;
+    for (const OutboxMessage& m : messages) {
+      if (keep && !keep(m)) continue;
+      // The message outlives the statement's use of its text: no copies of the bodies.
+      TREU_RETURN_IF_ERROR(ins->Reset().Bind(ws.value).BindRef(m.idempotency_key)
+                               .Bind(ChannelName(m.channel)).Bind(m.customer.value).BindRef(m.category)
+                               .BindRef(m.topic).Bind(m.template_id).BindRef(m.campaign)
+                               .BindRef(m.recipient).BindRef(m.subject).BindRef(m.html).BindRef(m.text)
+                               .Bind(m.next_attempt_at.micros).Bind(now.micros).Run());
+      if (db_.Changes() == 0) continue;  // the workspace has this key
+      TREU_RETURN_IF_ERROR(
+          log->Reset().Bind(ws.value).Bind(db_.LastRowId()).Bind(m.customer.value).Bind(now.micros).Run());
+      ++inserted;
+    }
+    ins->Reset();
+    return inserted;
+  }
+
+  Result<RenderedPlans> RenderPlannedMembers(WorkspaceId ws, std::int64_t campaign_id,
+                                             std::span<const CampaignMember> members,
+                                             std::span<const OutboxMessage> messages, Timestamp now) override {
+    for (const OutboxMessage& m : messages) TREU_RETURN_IF_ERROR(CheckOutboxMessage(ws, m));
+    return InImmediateTransaction([&]() -> Result<RenderedPlans> {
+      RenderedPlans out;
+      TREU_ASSIGN_OR_RETURN(Stmt * take, db_.Prepare("UPDATE campaign_members SET planned = 0, outcome = ? WHERE "
+                                                     "campaign_id = ? AND customer_id = ? AND workspace_id = ? AND "
+                                                     "planned = 1"));
+      std::unordered_set<std::int64_t> taken;
+      for (const CampaignMember& m : members) {
         TREU_RETURN_IF_ERROR(
-            log->Reset().Bind(ws.value).Bind(db_.LastRowId()).Bind(m.customer.value).Bind(now.micros).Run());
-        ++inserted;
+            take->Reset().BindRef(m.outcome).Bind(campaign_id).Bind(m.customer.value).Bind(ws.value).Run());
+        if (db_.Changes() > 0) taken.insert(m.customer.value);
       }
-      ins->Reset();
-      return inserted;
+      out.members = static_cast<std::int64_t>(taken.size());
+      auto keep = [&](const OutboxMessage& m) { return taken.contains(m.customer.value); };
+      out.offered = std::count_if(messages.begin(), messages.end(), keep);
+      TREU_ASSIGN_OR_RETURN(out.inserted, InsertMessages(ws, messages, now, keep));
+      return out;
     });
   }
 
