@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cmath>
 #include <future>
+#include <limits>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -554,6 +555,11 @@ Status DeleteCampaign(Store& store, WorkspaceId ws, std::string_view name) {
       found->state == CampaignState::kTesting)
     return FailedPrecondition("campaign " + found->name,
                               "is " + std::string(CampaignStateName(found->state)) + ": cancel it first");
+  TREU_ASSIGN_OR_RETURN(auto planned, store.ListPlannedMembers(ws, found->id, Timestamp{std::numeric_limits<std::int64_t>::max()}, 1));
+  if (!planned.empty())
+    return FailedPrecondition("campaign " + found->name,
+                              "has messages planned that are not sent yet: cancel them first (POST "
+                              "/api/v1/messages/cancel with its name) or wait until they are sent");
   return store.DeleteCampaign(ws, name);
 }
 

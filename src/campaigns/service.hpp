@@ -85,7 +85,8 @@ Result<CampaignRecord> ApplyCampaignChange(const CampaignRecord* existing, std::
 Result<CampaignRecord> CheckedCampaign(Store& store, const Workspace& ws, CampaignRecord c);
 
 // Deletes a draft, done or cancelled campaign with its members; FailedPrecondition for one that
-// is scheduled, running or testing (cancel it first), NotFound.
+// is scheduled, running or testing (cancel it first) or has messages still planned (cancel them
+// first: Store::CancelMessages), NotFound.
 Status DeleteCampaign(Store& store, WorkspaceId ws, std::string_view name);
 
 // Checks and saves campaign `c` (new, or replacing one of the same name that is a draft or

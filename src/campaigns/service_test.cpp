@@ -459,6 +459,11 @@ TEST_F(CampaignServiceTest, PlannedMessagesAreRenderedAsTheyComeDueAndCountUnder
   EXPECT_EQ(by_zone(false), (std::map<std::string, int>{{"Asia/Tokyo", per_zone}}));
   EXPECT_EQ(Messages("monday").size(), static_cast<std::size_t>(per_zone));
   EXPECT_EQ(ReportCampaign(store(), ws(), Snap(), saved).value().planned, 2 * per_zone);
+  // Done, but not to be deleted while messages are planned.
+  const Status refused = DeleteCampaign(store(), ws().id, "monday");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(refused.error().ToString().find("messages planned"), std::string::npos) << refused.error().ToString();
 
   // The cap (one a week) counts the planned messages: a second campaign today reaches nobody.
   auto [second, capped] = Launch(Draft("second", {{"offer-b", 1}}));
@@ -484,6 +489,7 @@ TEST_F(CampaignServiceTest, PlannedMessagesAreRenderedAsTheyComeDueAndCountUnder
     }
   }
   EXPECT_EQ(ReportCampaign(store(), ws(), Snap(), saved).value().planned, 0);
+  EXPECT_TRUE(DeleteCampaign(store(), ws().id, "monday"));
 }
 
 TEST_F(CampaignServiceTest, CancellingATestingCampaignUnplansItsMembers) {
