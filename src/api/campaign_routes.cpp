@@ -204,7 +204,7 @@ Result<HttpResponse> PutCampaign(RequestContext& ctx) {
 }
 
 Result<HttpResponse> DeleteCampaign(RequestContext& ctx) {
-  TREU_RETURN_IF_ERROR(campaigns::DeleteCampaign(ctx.store, ctx.workspace(), ctx.params.at("name")));
+  TREU_RETURN_IF_ERROR(campaigns::DeleteCampaign(ctx.store, ctx.workspace(), ctx.params.at("name"), ctx.clock.Now()));
   HttpResponse r;
   r.status = 204;
   return r;

@@ -234,7 +234,7 @@ int RunCampaign(const CampaignFlags& f, Context& ctx) {
     return 0;
   }
   if (f.action == "delete") {
-    if (auto s = campaigns::DeleteCampaign(store, ws.id, c.name); !s) return Fail(s.error());
+    if (auto s = campaigns::DeleteCampaign(store, ws.id, c.name, ctx.clock.Now()); !s) return Fail(s.error());
     std::printf("deleted campaign %s\n", c.name.c_str());
     return 0;
   }

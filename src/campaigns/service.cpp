@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cmath>
 #include <future>
-#include <limits>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -548,18 +547,16 @@ Result<CampaignRecord> CheckedCampaign(Store& store, const Workspace& ws, Campai
   return c;
 }
 
-Status DeleteCampaign(Store& store, WorkspaceId ws, std::string_view name) {
+Status DeleteCampaign(Store& store, WorkspaceId ws, std::string_view name, Timestamp now) {
   TREU_ASSIGN_OR_RETURN(auto found, store.FindCampaign(ws, name));
   if (!found) return NotFound("campaign " + std::string(name), "no such campaign");
   if (found->state == CampaignState::kScheduled || found->state == CampaignState::kRunning ||
       found->state == CampaignState::kTesting)
     return FailedPrecondition("campaign " + found->name,
                               "is " + std::string(CampaignStateName(found->state)) + ": cancel it first");
-  TREU_ASSIGN_OR_RETURN(auto planned, store.ListPlannedMembers(ws, found->id, Timestamp{std::numeric_limits<std::int64_t>::max()}, 1));
-  if (!planned.empty())
-    return FailedPrecondition("campaign " + found->name,
-                              "has messages planned that are not sent yet: cancel them first (POST "
-                              "/api/v1/messages/cancel with its name) or wait until they are sent");
+  MessageFilter filter;  // what has not gone out yet is withdrawn with it
+  filter.campaign = found->name;
+  TREU_RETURN_IF_ERROR(store.CancelMessages(ws, filter, now));
   return store.DeleteCampaign(ws, name);
 }
 

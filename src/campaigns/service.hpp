@@ -84,10 +84,10 @@ Result<CampaignRecord> ApplyCampaignChange(const CampaignRecord* existing, std::
 // returns `c` with a local-time send moved to EarliestLocal of its date.
 Result<CampaignRecord> CheckedCampaign(Store& store, const Workspace& ws, CampaignRecord c);
 
-// Deletes a draft, done or cancelled campaign with its members; FailedPrecondition for one that
-// is scheduled, running or testing (cancel it first) or has messages still planned (cancel them
-// first: Store::CancelMessages), NotFound.
-Status DeleteCampaign(Store& store, WorkspaceId ws, std::string_view name);
+// Deletes a draft, done or cancelled campaign with its members; its messages not gone out yet
+// (queued or planned) are cancelled at `now`. FailedPrecondition for one that is scheduled,
+// running or testing (cancel it first), NotFound.
+Status DeleteCampaign(Store& store, WorkspaceId ws, std::string_view name, Timestamp now);
 
 // Checks and saves campaign `c` (new, or replacing one of the same name that is a draft or
 // scheduled; FailedPrecondition otherwise):

@@ -459,11 +459,6 @@ TEST_F(CampaignServiceTest, PlannedMessagesAreRenderedAsTheyComeDueAndCountUnder
   EXPECT_EQ(by_zone(false), (std::map<std::string, int>{{"Asia/Tokyo", per_zone}}));
   EXPECT_EQ(Messages("monday").size(), static_cast<std::size_t>(per_zone));
   EXPECT_EQ(ReportCampaign(store(), ws(), Snap(), saved).value().planned, 2 * per_zone);
-  // Done, but not to be deleted while messages are planned.
-  const Status refused = DeleteCampaign(store(), ws().id, "monday");
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition);
-  EXPECT_NE(refused.error().ToString().find("messages planned"), std::string::npos) << refused.error().ToString();
 
   // The cap (one a week) counts the planned messages: a second campaign today reaches nobody.
   auto [second, capped] = Launch(Draft("second", {{"offer-b", 1}}));
@@ -489,7 +484,28 @@ TEST_F(CampaignServiceTest, PlannedMessagesAreRenderedAsTheyComeDueAndCountUnder
     }
   }
   EXPECT_EQ(ReportCampaign(store(), ws(), Snap(), saved).value().planned, 0);
-  EXPECT_TRUE(DeleteCampaign(store(), ws().id, "monday"));
+}
+
+TEST_F(CampaignServiceTest, DeletingADoneCampaignWithdrawsWhatHasNotGoneOut) {
+  // Launched now at 00:00 UTC to 09:00 local: Tokyo's messages rendered, the others planned.
+  clock_.Set(At("2026-03-30T00:00:00Z"));
+  CampaignRecord c = Draft("monday");
+  c.local_time = "09:00";
+  c.send_at = EarliestLocal({2026, 3, 30}, {9, 0});
+  c.state = CampaignState::kScheduled;
+  SnapshotCache snapshots;
+  ASSERT_TRUE(SaveCampaign(store(), ws(), c, clock_.Now()));
+  ASSERT_EQ(RunScheduler(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value().launched, 1);
+  ASSERT_EQ(store().FindCampaign(ws().id, "monday").value()->state, CampaignState::kDone);
+  const std::size_t rendered = Messages("monday").size();
+  ASSERT_GT(rendered, 0u);
+  ASSERT_TRUE(DeleteCampaign(store(), ws().id, "monday", clock_.Now()));
+  EXPECT_FALSE(store().FindCampaign(ws().id, "monday").value());
+  const auto messages = Messages("monday");
+  EXPECT_EQ(messages.size(), rendered);
+  for (const auto& [customer, m] : messages) EXPECT_EQ(m.state, MessageState::kCancelled);
+  clock_.Advance(kMicrosPerDay);
+  EXPECT_EQ(MaterializeDue(store(), snapshots, nullptr, kSecret, {}, clock_.Now()).value().members, 0);
 }
 
 TEST_F(CampaignServiceTest, CancellingATestingCampaignUnplansItsMembers) {

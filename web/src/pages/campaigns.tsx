@@ -383,7 +383,7 @@ function Composer({ initial }: { initial: Campaign | null }) {
     });
   };
   const remove = () => {
-    if (!campaign || !window.confirm(fmt.t('common.confirmDelete', { name: campaign.name }))) return;
+    if (!campaign || !window.confirm(fmt.t('camp.confirmDelete', { name: campaign.name }))) return;
     void run('delete', async () => { await api.del(campaignPath(campaign.name)); navigate('/campaigns'); });
   };
 
